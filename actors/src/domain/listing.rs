@@ -1,0 +1,591 @@
+//! Listing rules: what a valid listing is, which status changes are legal, and what an edit
+//! decides (the next state and the events it causes).
+
+use super::validation::{char_length, in_range, FieldErrors};
+use super::{ListingId, Money, UserId};
+use std::fmt;
+
+pub const TITLE_CHARS: (usize, usize) = (1, 120);
+pub const DESCRIPTION_MAX_CHARS: usize = 5000;
+pub const CATEGORY_CHARS: (usize, usize) = (1, 64);
+pub const PRICE_CENTS: (i64, i64) = (1, 1_000_000_000);
+pub const QUANTITY: (i64, i64) = (1, 1_000_000);
+/// The item conditions a seller may choose from.
+pub const CONDITIONS: &[&str] = &["new", "like_new", "good", "fair", "poor"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListingStatus {
+    Draft,
+    Active,
+    SoldOut,
+    Closed,
+}
+
+impl ListingStatus {
+    pub const ALL: [ListingStatus; 4] = [Self::Draft, Self::Active, Self::SoldOut, Self::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Active => "active",
+            Self::SoldOut => "sold_out",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// Whether a seller may move a listing from `self` to `to` by editing it. `sold_out` is
+    /// reached only by selling the last unit (or by restocking out of it), and `closed` is final.
+    pub fn seller_may_move_to(self, to: ListingStatus) -> bool {
+        use ListingStatus::*;
+        self == to
+            || matches!(
+                (self, to),
+                (Draft, Active) | (Draft, Closed) | (Active, Closed) | (SoldOut, Closed)
+            )
+    }
+}
+
+impl fmt::Display for ListingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the rules know about a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListingState {
+    pub id: ListingId,
+    pub seller_id: UserId,
+    pub title: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub condition: Option<String>,
+    pub price: Money,
+    pub quantity: i64,
+    pub status: ListingStatus,
+    pub auto_accept: Option<Money>,
+    pub auto_decline: Option<Money>,
+    pub version: i64,
+}
+
+pub fn validate_title(title: &str) -> Result<(), String> {
+    char_length(title.trim(), TITLE_CHARS.0, TITLE_CHARS.1)
+}
+
+pub fn validate_description(description: &str) -> Result<(), String> {
+    char_length(description, 0, DESCRIPTION_MAX_CHARS)
+}
+
+pub fn validate_category(category: &str) -> Result<(), String> {
+    char_length(category, CATEGORY_CHARS.0, CATEGORY_CHARS.1)?;
+    if category
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        Ok(())
+    } else {
+        Err("may contain only a-z, 0-9, _ and -".to_owned())
+    }
+}
+
+pub fn validate_condition(condition: &str) -> Result<(), String> {
+    if CONDITIONS.contains(&condition) {
+        Ok(())
+    } else {
+        Err(format!("must be one of {}", CONDITIONS.join(", ")))
+    }
+}
+
+pub fn validate_price(cents: i64) -> Result<(), String> {
+    in_range(cents, PRICE_CENTS.0, PRICE_CENTS.1)
+}
+
+pub fn validate_quantity(quantity: i64) -> Result<(), String> {
+    in_range(quantity, QUANTITY.0, QUANTITY.1)
+}
+
+/// Checks the auto-accept / auto-decline thresholds together: each is a valid price, and
+/// an offer cannot be both accepted and declined at once.
+fn check_thresholds(errors: &mut FieldErrors, accept: Option<i64>, decline: Option<i64>) {
+    if let Some(a) = accept {
+        errors.check("auto_accept_cents", validate_price(a));
+    }
+    if let Some(d) = decline {
+        errors.check("auto_decline_cents", validate_price(d));
+    }
+    if let (Some(a), Some(d)) = (accept, decline) {
+        if d > a {
+            errors.add(
+                "auto_decline_cents",
+                "must not be above auto_accept_cents",
+            );
+        }
+    }
+}
+
+/// A listing as a seller submits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListingDraft {
+    pub title: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub condition: Option<String>,
+    pub price_cents: i64,
+    pub quantity: i64,
+    pub status: ListingStatus,
+    pub auto_accept_cents: Option<i64>,
+    pub auto_decline_cents: Option<i64>,
+}
+
+impl ListingDraft {
+    /// Every rule a new listing must meet, each failure against its field. A new listing is a
+    /// draft or active; the title is stored trimmed.
+    pub fn validate(mut self) -> Result<ListingDraft, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        errors.check("title", validate_title(&self.title));
+        errors.check("description", validate_description(&self.description));
+        if let Some(c) = &self.category {
+            errors.check("category", validate_category(c));
+        }
+        if let Some(c) = &self.condition {
+            errors.check("condition", validate_condition(c));
+        }
+        errors.check("price_cents", validate_price(self.price_cents));
+        errors.check("quantity", validate_quantity(self.quantity));
+        if !matches!(self.status, ListingStatus::Draft | ListingStatus::Active) {
+            errors.add("status", "a new listing is draft or active");
+        }
+        check_thresholds(
+            &mut errors,
+            self.auto_accept_cents,
+            self.auto_decline_cents,
+        );
+        self.title = self.title.trim().to_owned();
+        errors.into_result(self)
+    }
+}
+
+/// The fields an edit may set; `None` leaves a field as it is, and `Some(None)` clears an
+/// optional one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListingPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<Option<String>>,
+    pub condition: Option<Option<String>>,
+    pub price_cents: Option<i64>,
+    pub quantity: Option<i64>,
+    pub status: Option<ListingStatus>,
+    pub auto_accept_cents: Option<Option<i64>>,
+    pub auto_decline_cents: Option<Option<i64>>,
+}
+
+impl ListingPatch {
+    /// The rules each field meets on its own, whatever the listing's state.
+    pub fn validate(mut self) -> Result<ListingPatch, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if let Some(t) = &self.title {
+            errors.check("title", validate_title(t));
+        }
+        if let Some(d) = &self.description {
+            errors.check("description", validate_description(d));
+        }
+        if let Some(Some(c)) = &self.category {
+            errors.check("category", validate_category(c));
+        }
+        if let Some(Some(c)) = &self.condition {
+            errors.check("condition", validate_condition(c));
+        }
+        if let Some(p) = self.price_cents {
+            errors.check("price_cents", validate_price(p));
+        }
+        if let Some(q) = self.quantity {
+            errors.check("quantity", validate_quantity(q));
+        }
+        check_thresholds(
+            &mut errors,
+            self.auto_accept_cents.flatten(),
+            self.auto_decline_cents.flatten(),
+        );
+        self.title = self.title.map(|t| t.trim().to_owned());
+        errors.into_result(self)
+    }
+}
+
+/// What happened to a listing, as its topic tells subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListingEvent {
+    Updated,
+    PriceDropped { old_price: Money, new_price: Money },
+}
+
+/// The outcome of a decided command: the state to write (with the next version) and the events
+/// to write with it. `changed` is false when the command changes nothing: nothing is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListingChange {
+    pub next: ListingState,
+    pub events: Vec<ListingEvent>,
+}
+
+impl ListingChange {
+    pub fn changed(&self) -> bool {
+        !self.events.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("only the seller may change this listing")]
+    NotSeller,
+    #[error("the listing has changed since version {expected} (now {actual})")]
+    StaleVersion { expected: i64, actual: i64 },
+    #[error("a {from} listing cannot become {to}")]
+    IllegalStatus {
+        from: ListingStatus,
+        to: ListingStatus,
+    },
+    #[error("a closed listing cannot be edited")]
+    Closed,
+    #[error("invalid listing")]
+    Invalid(FieldErrors),
+}
+
+/// Decides an edit by `actor` of `current`, optionally guarded by `if_match` (the version the
+/// client last saw).
+pub fn decide_edit(
+    current: &ListingState,
+    actor: UserId,
+    patch: &ListingPatch,
+    if_match: Option<i64>,
+) -> Result<ListingChange, EditError> {
+    if actor != current.seller_id {
+        return Err(EditError::NotSeller);
+    }
+    if let Some(expected) = if_match {
+        if expected != current.version {
+            return Err(EditError::StaleVersion {
+                expected,
+                actual: current.version,
+            });
+        }
+    }
+    let mut next = current.clone();
+    if let Some(t) = &patch.title {
+        next.title.clone_from(t);
+    }
+    if let Some(d) = &patch.description {
+        next.description.clone_from(d);
+    }
+    if let Some(c) = &patch.category {
+        next.category.clone_from(c);
+    }
+    if let Some(c) = &patch.condition {
+        next.condition.clone_from(c);
+    }
+    if let Some(p) = patch.price_cents {
+        next.price = Money::from_cents(p);
+    }
+    if let Some(q) = patch.quantity {
+        next.quantity = q;
+    }
+    if let Some(a) = patch.auto_accept_cents {
+        next.auto_accept = a.map(Money::from_cents);
+    }
+    if let Some(d) = patch.auto_decline_cents {
+        next.auto_decline = d.map(Money::from_cents);
+    }
+    next.status = next_status(current, patch)?;
+
+    let mut errors = FieldErrors::new();
+    check_thresholds(
+        &mut errors,
+        next.auto_accept.map(Money::cents),
+        next.auto_decline.map(Money::cents),
+    );
+    if !errors.is_empty() {
+        return Err(EditError::Invalid(errors));
+    }
+    let change = change_from(current, next);
+    if current.status == ListingStatus::Closed && change.changed() {
+        return Err(EditError::Closed);
+    }
+    Ok(change)
+}
+
+/// The status after an edit: the one asked for, if legal; restocking a sold-out listing makes
+/// it active again.
+fn next_status(current: &ListingState, patch: &ListingPatch) -> Result<ListingStatus, EditError> {
+    let from = current.status;
+    let restocked = from == ListingStatus::SoldOut && patch.quantity.is_some_and(|q| q > 0);
+    let to = match patch.status {
+        Some(to) => to,
+        None if restocked => ListingStatus::Active,
+        None => from,
+    };
+    if from.seller_may_move_to(to) || (restocked && to == ListingStatus::Active) {
+        Ok(to)
+    } else {
+        Err(EditError::IllegalStatus { from, to })
+    }
+}
+
+/// Decides closing (deleting) a listing: it stays in the database with status `closed`.
+/// Closing a closed listing changes nothing.
+pub fn decide_close(current: &ListingState, actor: UserId) -> Result<ListingChange, EditError> {
+    if actor != current.seller_id {
+        return Err(EditError::NotSeller);
+    }
+    let mut next = current.clone();
+    next.status = ListingStatus::Closed;
+    Ok(change_from(current, next))
+}
+
+/// Builds the change from `current` to `next`: the version moves on and events are raised
+/// only when something changed.
+fn change_from(current: &ListingState, mut next: ListingState) -> ListingChange {
+    next.version = current.version;
+    if next == *current {
+        return ListingChange {
+            next,
+            events: Vec::new(),
+        };
+    }
+    next.version = current.version + 1;
+    let mut events = vec![ListingEvent::Updated];
+    if is_price_drop(current, &next) {
+        events.push(ListingEvent::PriceDropped {
+            old_price: current.price,
+            new_price: next.price,
+        });
+    }
+    ListingChange { next, events }
+}
+
+/// A price drop is a lower price on a listing that was and stays active.
+pub fn is_price_drop(before: &ListingState, after: &ListingState) -> bool {
+    before.status == ListingStatus::Active
+        && after.status == ListingStatus::Active
+        && after.price < before.price
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SELLER: UserId = UserId(1);
+
+    fn listing(status: ListingStatus) -> ListingState {
+        ListingState {
+            id: ListingId(7),
+            seller_id: SELLER,
+            title: "Bike".into(),
+            description: String::new(),
+            category: None,
+            condition: None,
+            price: Money::from_cents(10_000),
+            quantity: 1,
+            status,
+            auto_accept: None,
+            auto_decline: None,
+            version: 3,
+        }
+    }
+
+    fn price(cents: i64) -> ListingPatch {
+        ListingPatch {
+            price_cents: Some(cents),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_the_seller_edits() {
+        let l = listing(ListingStatus::Active);
+        assert_eq!(
+            decide_edit(&l, UserId(2), &price(5), None),
+            Err(EditError::NotSeller)
+        );
+        assert_eq!(decide_close(&l, UserId(2)), Err(EditError::NotSeller));
+    }
+
+    #[test]
+    fn a_stale_if_match_is_refused() {
+        let l = listing(ListingStatus::Active);
+        assert_eq!(
+            decide_edit(&l, SELLER, &price(5), Some(2)),
+            Err(EditError::StaleVersion {
+                expected: 2,
+                actual: 3
+            })
+        );
+        assert!(decide_edit(&l, SELLER, &price(5), Some(3)).is_ok());
+    }
+
+    #[test]
+    fn lowering_the_price_of_an_active_listing_is_a_price_drop() {
+        let l = listing(ListingStatus::Active);
+        let change = decide_edit(&l, SELLER, &price(9_000), None).unwrap();
+        assert_eq!(change.next.version, 4);
+        assert_eq!(
+            change.events,
+            vec![
+                ListingEvent::Updated,
+                ListingEvent::PriceDropped {
+                    old_price: Money::from_cents(10_000),
+                    new_price: Money::from_cents(9_000)
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_draft_or_a_raise_is_no_price_drop() {
+        let draft = listing(ListingStatus::Draft);
+        let change = decide_edit(&draft, SELLER, &price(9_000), None).unwrap();
+        assert_eq!(change.events, vec![ListingEvent::Updated]);
+        let active = listing(ListingStatus::Active);
+        let change = decide_edit(&active, SELLER, &price(11_000), None).unwrap();
+        assert_eq!(change.events, vec![ListingEvent::Updated]);
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_writes_nothing() {
+        let l = listing(ListingStatus::Active);
+        let change = decide_edit(&l, SELLER, &price(10_000), None).unwrap();
+        assert!(!change.changed());
+        assert_eq!(change.next.version, 3);
+    }
+
+    #[test]
+    fn status_moves_only_along_legal_edges() {
+        use ListingStatus::*;
+        let to = |s| ListingPatch {
+            status: Some(s),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide_edit(&listing(Draft), SELLER, &to(Active), None)
+                .unwrap()
+                .next
+                .status,
+            Active
+        );
+        assert!(matches!(
+            decide_edit(&listing(Active), SELLER, &to(Draft), None),
+            Err(EditError::IllegalStatus { .. })
+        ));
+        assert!(matches!(
+            decide_edit(&listing(Active), SELLER, &to(SoldOut), None),
+            Err(EditError::IllegalStatus { .. })
+        ));
+        assert!(matches!(
+            decide_edit(&listing(Closed), SELLER, &to(Active), None),
+            Err(EditError::IllegalStatus { .. })
+        ));
+        assert_eq!(
+            decide_edit(&listing(Closed), SELLER, &price(1), None),
+            Err(EditError::Closed)
+        );
+        assert!(!decide_edit(&listing(Closed), SELLER, &to(Closed), None)
+            .unwrap()
+            .changed());
+    }
+
+    #[test]
+    fn restocking_a_sold_out_listing_reactivates_it() {
+        let mut l = listing(ListingStatus::SoldOut);
+        l.quantity = 0;
+        let patch = ListingPatch {
+            quantity: Some(4),
+            ..Default::default()
+        };
+        let change = decide_edit(&l, SELLER, &patch, None).unwrap();
+        assert_eq!(change.next.status, ListingStatus::Active);
+        assert_eq!(change.next.quantity, 4);
+    }
+
+    #[test]
+    fn thresholds_are_checked_against_each_other_after_the_edit() {
+        let mut l = listing(ListingStatus::Active);
+        l.auto_accept = Some(Money::from_cents(8_000));
+        let patch = ListingPatch {
+            auto_decline_cents: Some(Some(9_000)),
+            ..Default::default()
+        };
+        let Err(EditError::Invalid(errors)) = decide_edit(&l, SELLER, &patch, None) else {
+            panic!("expected a validation error");
+        };
+        assert!(errors.fields().contains_key("auto_decline_cents"));
+    }
+
+    #[test]
+    fn closing_is_final_and_idempotent() {
+        let change = decide_close(&listing(ListingStatus::Active), SELLER).unwrap();
+        assert_eq!(change.next.status, ListingStatus::Closed);
+        assert_eq!(change.events, vec![ListingEvent::Updated]);
+        assert!(!decide_close(&change.next, SELLER).unwrap().changed());
+    }
+
+    #[test]
+    fn a_new_listing_reports_each_bad_field() {
+        let draft = ListingDraft {
+            title: "  ".into(),
+            description: "x".repeat(5001),
+            category: Some("Bad Cat".into()),
+            condition: Some("mint".into()),
+            price_cents: 0,
+            quantity: 0,
+            status: ListingStatus::SoldOut,
+            auto_accept_cents: Some(100),
+            auto_decline_cents: Some(200),
+        };
+        let errors = draft.validate().unwrap_err();
+        let fields: Vec<_> = errors.fields().keys().map(String::as_str).collect();
+        assert_eq!(
+            fields,
+            [
+                "auto_decline_cents",
+                "category",
+                "condition",
+                "description",
+                "price_cents",
+                "quantity",
+                "status",
+                "title"
+            ]
+        );
+    }
+
+    fn any_status() -> impl Strategy<Value = ListingStatus> {
+        prop::sample::select(ListingStatus::ALL.to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn every_decided_edit_keeps_the_invariants(
+            status in any_status(),
+            new_price in proptest::option::of(1i64..=1_000_000_000),
+            new_quantity in proptest::option::of(1i64..=1_000_000),
+            new_status in proptest::option::of(any_status()),
+        ) {
+            let current = listing(status);
+            let patch = ListingPatch { price_cents: new_price, quantity: new_quantity, status: new_status, ..Default::default() };
+            if let Ok(change) = decide_edit(&current, SELLER, &patch, None) {
+                // The version moves by one exactly when something changed.
+                prop_assert_eq!(change.next.version, current.version + i64::from(change.changed()));
+                // Status only moves along legal edges (or out of sold_out by restocking).
+                prop_assert!(current.status.seller_may_move_to(change.next.status)
+                    || (current.status == ListingStatus::SoldOut && change.next.status == ListingStatus::Active));
+                // A price drop is announced exactly when an active listing gets cheaper.
+                let dropped = change.events.iter().any(|e| matches!(e, ListingEvent::PriceDropped { .. }));
+                prop_assert_eq!(dropped, is_price_drop(&current, &change.next));
+                prop_assert!(change.next.quantity >= 0);
+            }
+        }
+    }
+}

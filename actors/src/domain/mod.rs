@@ -1,0 +1,12 @@
+//! Pure marketplace rules: no I/O, no actix, no Diesel. Everything that decides something lives
+//! here and is tested without a database.
+
+pub mod account;
+pub mod ids;
+pub mod listing;
+pub mod money;
+pub mod validation;
+
+pub use ids::{ListingId, UserId};
+pub use money::Money;
+pub use validation::FieldErrors;

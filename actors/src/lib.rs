@@ -1,0 +1,16 @@
+//! Bazaar's marketplace core.
+//!
+//! - [`domain`]: the pure rules (listings, accounts, money), no I/O.
+//! - [`store`]: Diesel over SQLite and PostgreSQL: schema, rows, queries, pool, migrations.
+//! - [`events`]: topics and the event payloads written to the `events` outbox.
+//! - [`listing`]: `ListingActor`, the single writer of one listing.
+//! - [`directory`]: activates per-listing actors on first use; they passivate when idle.
+
+pub mod directory;
+pub mod domain;
+pub mod events;
+pub mod listing;
+pub mod store;
+
+pub use directory::{Directory, DirectorySettings};
+pub use listing::{ListingActor, ListingError};

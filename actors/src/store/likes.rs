@@ -1,0 +1,85 @@
+//! Likes: who likes which listing, with an optional target price for price-drop alerts.
+
+use super::models::{Like, Listing, NewLike};
+use super::schema::{likes, listings};
+use super::{is_unique_violation, listings as listing_rows, write_transaction, DbConnection};
+use diesel::prelude::*;
+
+/// Likes `listing_id` for `user_id`, or updates the target price of an existing like.
+/// Idempotent: the like counter moves only when the like is new.
+pub fn like(
+    conn: &mut DbConnection,
+    user_id: i64,
+    listing_id: i64,
+    target_price_cents: Option<i64>,
+) -> QueryResult<()> {
+    let attempt = |conn: &mut DbConnection| {
+        write_transaction(conn, |conn| {
+            let existing = likes::table
+                .filter(likes::user_id.eq(user_id))
+                .filter(likes::listing_id.eq(listing_id))
+                .select(likes::id)
+                .first::<i64>(conn)
+                .optional()?;
+            match existing {
+                Some(id) => diesel::update(likes::table.find(id))
+                    .set(likes::target_price_cents.eq(target_price_cents))
+                    .execute(conn)
+                    .map(drop),
+                None => {
+                    diesel::insert_into(likes::table)
+                        .values(&NewLike {
+                            user_id,
+                            listing_id,
+                            target_price_cents,
+                            created_at: super::now(),
+                        })
+                        .execute(conn)?;
+                    listing_rows::add_likes(conn, listing_id, 1)
+                }
+            }
+        })
+    };
+    match attempt(conn) {
+        // A concurrent like of the same listing by the same user won the insert: ours is now
+        // an update of that like.
+        Err(e) if is_unique_violation(&e) => attempt(conn),
+        other => other,
+    }
+}
+
+/// Removes the like, if any. Idempotent.
+pub fn unlike(conn: &mut DbConnection, user_id: i64, listing_id: i64) -> QueryResult<()> {
+    write_transaction(conn, |conn| {
+        let removed = diesel::delete(
+            likes::table
+                .filter(likes::user_id.eq(user_id))
+                .filter(likes::listing_id.eq(listing_id)),
+        )
+        .execute(conn)?;
+        if removed > 0 {
+            listing_rows::add_likes(conn, listing_id, -1)?;
+        }
+        Ok(())
+    })
+}
+
+/// The user's likes, most recent first, after the like with id `before` (exclusive).
+pub fn liked_by(
+    conn: &mut DbConnection,
+    user_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<(Like, Listing)>> {
+    let mut query = likes::table
+        .inner_join(listings::table)
+        .filter(likes::user_id.eq(user_id))
+        .select((likes::all_columns, listings::all_columns))
+        .order(likes::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(likes::id.lt(before));
+    }
+    query.load(conn)
+}

@@ -1,0 +1,49 @@
+//! Storage: one Diesel connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
+//! migrations and the queries. Everything here is blocking: call it from the blocking pool.
+
+pub mod events;
+pub mod likes;
+pub mod listings;
+pub mod models;
+pub mod schema;
+pub mod users;
+
+mod connection;
+
+pub use connection::{
+    connect, migrate, revert_all_migrations, write_transaction, Backend, DbConnection, DbManager,
+    Pool, PooledConn,
+};
+
+/// A storage failure: the pool could not give a connection, or a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database connection unavailable: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// True when `err` is a unique-constraint violation (a name already taken, a row already there).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _
+        )
+    )
+}
+
+/// The current time, truncated to microseconds: PostgreSQL keeps no more, so values read back
+/// compare equal on both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let now = chrono::Utc::now().naive_utc();
+    now.with_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}

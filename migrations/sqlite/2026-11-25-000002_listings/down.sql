@@ -1,0 +1,2 @@
+DROP TABLE likes;
+DROP TABLE listings;
