@@ -1,1 +1,16 @@
+//! Bazaar's edges: the HTTP server around the marketplace core (`bazaar-actors`).
+//!
+//! - [`config`]: flags and environment.
+//! - [`app`]: builds the actix application; used by `main` and the tests.
+//! - [`http`]: REST handlers, one file per resource, and shared extractors.
+//! - [`error`]: one error type, rendered as `application/problem+json`.
+//! - [`auth`]: password hashing and bearer tokens.
+//! - [`metrics`], [`telemetry`]: Prometheus metrics and `tracing` logs.
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod telemetry;

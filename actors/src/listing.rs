@@ -26,7 +26,9 @@ pub enum ListingError {
     NotFound,
     #[error(transparent)]
     Rejected(#[from] EditError),
-    #[error("the listing is too busy: {MAX_VERSION_RETRIES} writes in a row lost their version race")]
+    #[error(
+        "the listing is too busy: {MAX_VERSION_RETRIES} writes in a row lost their version race"
+    )]
     Contended,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -67,7 +69,12 @@ pub struct ListingActor {
 }
 
 impl ListingActor {
-    pub fn new(id: ListingId, pool: Pool, directory: Addr<Directory>, idle_after: Duration) -> Self {
+    pub fn new(
+        id: ListingId,
+        pool: Pool,
+        directory: Addr<Directory>,
+        idle_after: Duration,
+    ) -> Self {
         ListingActor {
             id,
             pool,

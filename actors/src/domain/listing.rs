@@ -119,10 +119,7 @@ fn check_thresholds(errors: &mut FieldErrors, accept: Option<i64>, decline: Opti
     }
     if let (Some(a), Some(d)) = (accept, decline) {
         if d > a {
-            errors.add(
-                "auto_decline_cents",
-                "must not be above auto_accept_cents",
-            );
+            errors.add("auto_decline_cents", "must not be above auto_accept_cents");
         }
     }
 }
@@ -159,11 +156,7 @@ impl ListingDraft {
         if !matches!(self.status, ListingStatus::Draft | ListingStatus::Active) {
             errors.add("status", "a new listing is draft or active");
         }
-        check_thresholds(
-            &mut errors,
-            self.auto_accept_cents,
-            self.auto_decline_cents,
-        );
+        check_thresholds(&mut errors, self.auto_accept_cents, self.auto_decline_cents);
         self.title = self.title.trim().to_owned();
         errors.into_result(self)
     }

@@ -39,22 +39,22 @@ impl DbManager {
     /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://path`, `sqlite:path` or a
     /// plain file path is SQLite.
     pub fn new(url: &str) -> Result<Self, StoreError> {
-        let (backend, target) = if url.starts_with("postgres://") || url.starts_with("postgresql://")
-        {
-            (Backend::Postgres, url.to_owned())
-        } else if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            (Backend::Sqlite, path.to_owned())
-        } else if url.contains("://") {
-            return Err(StoreError::Config(format!(
-                "unsupported database URL scheme in {:?}: use postgres:// or sqlite://",
-                url.split("://").next().unwrap_or_default()
-            )));
-        } else {
-            (Backend::Sqlite, url.to_owned())
-        };
+        let (backend, target) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                (Backend::Postgres, url.to_owned())
+            } else if let Some(path) = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                (Backend::Sqlite, path.to_owned())
+            } else if url.contains("://") {
+                return Err(StoreError::Config(format!(
+                    "unsupported database URL scheme in {:?}: use postgres:// or sqlite://",
+                    url.split("://").next().unwrap_or_default()
+                )));
+            } else {
+                (Backend::Sqlite, url.to_owned())
+            };
         if backend == Backend::Sqlite && (target.is_empty() || target.contains(":memory:")) {
             return Err(StoreError::Config(
                 "SQLite needs a file path: an in-memory database is not shared by the pool".into(),

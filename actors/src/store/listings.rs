@@ -121,14 +121,18 @@ pub fn search(
     query = match (sort, after) {
         (ListingSort::Newest, Some(p)) => query.filter(listings::id.lt(p.id)),
         (ListingSort::PriceAsc, Some(p)) => query.filter(
-            listings::price_cents.gt(p.price_cents).or(listings::price_cents
-                .eq(p.price_cents)
-                .and(listings::id.gt(p.id))),
+            listings::price_cents
+                .gt(p.price_cents)
+                .or(listings::price_cents
+                    .eq(p.price_cents)
+                    .and(listings::id.gt(p.id))),
         ),
         (ListingSort::PriceDesc, Some(p)) => query.filter(
-            listings::price_cents.lt(p.price_cents).or(listings::price_cents
-                .eq(p.price_cents)
-                .and(listings::id.lt(p.id))),
+            listings::price_cents
+                .lt(p.price_cents)
+                .or(listings::price_cents
+                    .eq(p.price_cents)
+                    .and(listings::id.lt(p.id))),
         ),
         (_, None) => query,
     };

@@ -1,0 +1,232 @@
+//! Builds the application: pool, migrations, actors, routes, middleware. Used by `main` and by
+//! the integration tests, so both run exactly the same server.
+
+use crate::config::Settings;
+use crate::error::{ApiError, Problem, PROBLEM_JSON};
+use crate::http;
+use crate::metrics::Metrics;
+use actix::{Actor, Addr};
+use actix_web::dev::{Server, Service, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use bazaar_actors::store::{self, Pool};
+use bazaar_actors::{Directory, DirectorySettings};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing_actix_web::TracingLogger;
+
+/// What every handler can reach. Built once per process and shared by all workers.
+pub struct AppState {
+    pub pool: Pool,
+    pub directory: Addr<Directory>,
+    pub metrics: Metrics,
+    pub settings: Arc<Settings>,
+    /// Verified against when a login names an unknown user, so it costs the same as a real one.
+    pub dummy_password_hash: String,
+}
+
+/// Declares the API once: the routes registered with actix and the paths of the OpenAPI
+/// document come from this one list, so neither can miss a handler the other has.
+macro_rules! api {
+    ($($($segment:ident)::+),* $(,)?) => {
+        fn register_routes(cfg: &mut web::ServiceConfig) {
+            $(cfg.service($($segment)::+);)*
+        }
+
+        #[derive(utoipa::OpenApi)]
+        #[openapi(
+            info(title = "Bazaar", version = "1", description = "The Bazaar marketplace API"),
+            paths($($($segment)::+),*),
+            modifiers(&BearerAuth),
+        )]
+        pub struct ApiDoc;
+    };
+}
+
+api!(
+    http::users::create_user,
+    http::users::create_session,
+    http::users::delete_current_session,
+    http::users::get_me,
+    http::listings::create_listing,
+    http::listings::list_listings,
+    http::listings::get_listing,
+    http::listings::update_listing,
+    http::listings::delete_listing,
+    http::likes::like_listing,
+    http::likes::unlike_listing,
+    http::likes::list_my_likes,
+    http::ops::healthz,
+    http::ops::readyz,
+    http::ops::metrics,
+    http::ops::openapi,
+);
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// A server bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the database, migrates it, starts the directory of actors and binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let settings = Arc::new(settings);
+        let (url, size) = (settings.database_url.clone(), settings.pool_size);
+        let pool = web::block(move || -> anyhow::Result<Pool> {
+            let pool = store::connect(&url, size)?;
+            store::migrate(&mut *pool.get()?)?;
+            Ok(pool)
+        })
+        .await
+        .context("starting the database")??;
+        let dummy_password_hash =
+            web::block(|| crate::auth::hash_password(&crate::auth::new_token()))
+                .await?
+                .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        let directory = Directory::new(
+            pool.clone(),
+            DirectorySettings {
+                listing_idle: settings.listing_idle(),
+            },
+        )
+        .start();
+        let state = web::Data::new(AppState {
+            pool,
+            directory,
+            metrics: Metrics::new()?,
+            settings: settings.clone(),
+            dummy_password_hash,
+        });
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            let metrics = state.metrics.clone();
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    ApiError::BadRequest(format!("malformed query string: {e}")).into()
+                }))
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()),
+                )
+                .configure(register_routes)
+                .default_service(web::to(no_route))
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap_fn(move |req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().to_string();
+                    let metrics = metrics.clone();
+                    let response = srv.call(req);
+                    async move {
+                        let response = response.await?;
+                        let route = response
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".to_owned());
+                        metrics.observe(
+                            &route,
+                            &method,
+                            response.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                        Ok(response)
+                    }
+                })
+                .wrap(TracingLogger::default())
+        })
+        .listen(listener)?
+        .shutdown_timeout(settings.shutdown_timeout_secs);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        tracing::info!(
+            port,
+            database = backend_name(&settings.database_url),
+            "listening"
+        );
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish
+    /// (up to the shutdown timeout) and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn backend_name(url: &str) -> &'static str {
+    match store::DbManager::new(url).map(|m| m.backend()) {
+        Ok(store::Backend::Postgres) => "postgres",
+        _ => "sqlite",
+    }
+}
+
+async fn no_route(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// Any error response not already problem+json (from actix itself) becomes one.
+fn problem_for_bare_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, _) = res.into_parts();
+    let detail = status.canonical_reason().unwrap_or("error").to_owned();
+    let kind = detail.to_ascii_lowercase().replace(' ', "-");
+    let body: HttpResponse = Problem::new(&kind, status, detail).response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, body).map_into_right_body::<B>(),
+    ))
+}
+
+/// Waits for the listener to accept connections (used by tests and tools).
+pub async fn wait_until_listening(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

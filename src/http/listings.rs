@@ -1,0 +1,445 @@
+//! Listings: create, read, search, edit (through the listing's actor), close.
+
+use super::{
+    db, decode_cursor, double_option, encode_cursor, utc, Caller, JsonBody, MaybeCaller, Page,
+    Params,
+};
+use crate::app::AppState;
+use crate::error::{ApiError, Problem};
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use bazaar_actors::directory::send_to_listing;
+use bazaar_actors::domain::listing::{
+    validate_category, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
+};
+use bazaar_actors::domain::{ListingId, UserId};
+use bazaar_actors::listing::{CloseListing, EditListing};
+use bazaar_actors::store::listings::{ListingFilter, ListingPosition, ListingSort};
+use bazaar_actors::store::models::{Listing, NewListing};
+use bazaar_actors::store::{self, listings};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListingBody {
+    /// 1–120 characters.
+    pub title: String,
+    /// At most 5000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// 1–1,000,000,000.
+    pub price_cents: i64,
+    /// 1–1,000,000; default 1.
+    pub quantity: Option<i64>,
+    /// Lowercase a-z, 0-9, _ and -; at most 64 characters.
+    pub category: Option<String>,
+    /// new, like_new, good, fair or poor.
+    pub condition: Option<String>,
+    /// draft or active (default active).
+    pub status: Option<String>,
+    pub auto_accept_cents: Option<i64>,
+    pub auto_decline_cents: Option<i64>,
+}
+
+/// Every field is optional; `null` clears category, condition and the auto thresholds.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateListingBody {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub condition: Option<Option<String>>,
+    pub price_cents: Option<i64>,
+    pub quantity: Option<i64>,
+    /// draft, active or closed, along the legal transitions.
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub auto_accept_cents: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub auto_decline_cents: Option<Option<i64>>,
+}
+
+/// A listing. `auto_accept_cents` and `auto_decline_cents` are shown to the seller only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListingBody {
+    pub id: i64,
+    pub seller_id: i64,
+    pub title: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub condition: Option<String>,
+    pub price_cents: i64,
+    pub currency: String,
+    pub quantity: i64,
+    /// draft, active, sold_out or closed.
+    pub status: String,
+    pub like_count: i64,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub seller_terms: Option<SellerTerms>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SellerTerms {
+    pub auto_accept_cents: Option<i64>,
+    pub auto_decline_cents: Option<i64>,
+}
+
+impl ListingBody {
+    /// The listing as `viewer` may see it.
+    pub fn new(l: &Listing, viewer: Option<UserId>) -> Self {
+        let seller_terms = (viewer == Some(l.seller())).then(|| SellerTerms {
+            auto_accept_cents: l.auto_accept_cents,
+            auto_decline_cents: l.auto_decline_cents,
+        });
+        ListingBody {
+            id: l.id,
+            seller_id: l.seller_id,
+            title: l.title.clone(),
+            description: l.description.clone(),
+            category: l.category.clone(),
+            condition: l.condition.clone(),
+            price_cents: l.price_cents,
+            currency: l.currency.clone(),
+            quantity: l.quantity,
+            status: l.status.clone(),
+            like_count: l.like_count,
+            version: l.version,
+            created_at: utc(l.created_at),
+            updated_at: utc(l.updated_at),
+            seller_terms,
+        }
+    }
+}
+
+/// Whether `viewer` may see the listing at all: drafts are the seller's alone.
+pub fn visible_to(l: &Listing, viewer: Option<UserId>) -> bool {
+    l.status() != ListingStatus::Draft || viewer == Some(l.seller())
+}
+
+/// Loads a listing `viewer` may see, else 404 (a draft of someone else does not exist for them).
+pub async fn find_visible(
+    state: &AppState,
+    id: i64,
+    viewer: Option<UserId>,
+) -> Result<Listing, ApiError> {
+    db(state, move |conn| Ok(listings::find(conn, id)?))
+        .await?
+        .filter(|l| visible_to(l, viewer))
+        .ok_or_else(|| ApiError::NotFound("listing not found".into()))
+}
+
+fn etag(l: &Listing) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{}\"", l.version))
+}
+
+fn parse_status(s: &str) -> Result<ListingStatus, String> {
+    ListingStatus::parse(s).ok_or_else(|| "must be draft, active, sold_out or closed".to_owned())
+}
+
+/// Create a listing.
+#[utoipa::path(
+    tag = "listings",
+    security(("bearer" = [])),
+    request_body = CreateListingBody,
+    responses(
+        (status = 201, description = "Created; Location names it", body = ListingBody),
+        (status = 401, description = "No live token", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+#[post("/api/v1/listings")]
+pub async fn create_listing(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<CreateListingBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let status = match b.status.as_deref().map(parse_status) {
+        None => ListingStatus::Active,
+        Some(Ok(s)) => s,
+        Some(Err(message)) => return Err(ApiError::invalid("status", message)),
+    };
+    let draft = ListingDraft {
+        title: b.title,
+        description: b.description,
+        category: b.category,
+        condition: b.condition,
+        price_cents: b.price_cents,
+        quantity: b.quantity.unwrap_or(1),
+        status,
+        auto_accept_cents: b.auto_accept_cents,
+        auto_decline_cents: b.auto_decline_cents,
+    }
+    .validate()
+    .map_err(ApiError::Validation)?;
+    let seller_id = caller.user.id;
+    let currency = state.settings.currency.clone();
+    let listing = db(&state, move |conn| {
+        let now = store::now();
+        Ok(listings::insert(
+            conn,
+            &NewListing {
+                seller_id,
+                title: &draft.title,
+                description: &draft.description,
+                category: draft.category.as_deref(),
+                condition: draft.condition.as_deref(),
+                price_cents: draft.price_cents,
+                currency: &currency,
+                quantity: draft.quantity,
+                status: draft.status.as_str(),
+                like_count: 0,
+                auto_accept_cents: draft.auto_accept_cents,
+                auto_decline_cents: draft.auto_decline_cents,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+        )?)
+    })
+    .await?;
+    tracing::info!(
+        listing.id = listing.id,
+        user.id = seller_id,
+        "listing created"
+    );
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/listings/{}", listing.id)))
+        .insert_header(etag(&listing))
+        .json(ListingBody::new(&listing, Some(caller.id()))))
+}
+
+/// One listing; its `ETag` is its version, for `If-Match` on edits.
+#[utoipa::path(
+    tag = "listings",
+    responses(
+        (status = 200, description = "The listing", body = ListingBody),
+        (status = 404, description = "No such listing (or another seller's draft)", body = Problem),
+    )
+)]
+#[get("/api/v1/listings/{id}")]
+pub async fn get_listing(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let listing = find_visible(&state, id.into_inner(), caller.id()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(&listing))
+        .json(ListingBody::new(&listing, caller.id())))
+}
+
+/// Where the previous page ended, in its sort order.
+#[derive(Debug, Serialize, Deserialize)]
+struct ListingCursor {
+    sort: String,
+    price_cents: i64,
+    id: i64,
+}
+
+fn parse_sort(s: &str) -> Result<ListingSort, String> {
+    match s {
+        "newest" => Ok(ListingSort::Newest),
+        "price_asc" => Ok(ListingSort::PriceAsc),
+        "price_desc" => Ok(ListingSort::PriceDesc),
+        _ => Err("must be newest, price_asc or price_desc".to_owned()),
+    }
+}
+
+/// Search listings. Without `status`, active listings; drafts only ever appear to their seller.
+#[utoipa::path(
+    tag = "listings",
+    params(
+        ("q" = Option<String>, Query, description = "Words in the title or description"),
+        ("category" = Option<String>, Query),
+        ("seller_id" = Option<i64>, Query),
+        ("status" = Option<String>, Query, description = "draft, active (default), sold_out or closed"),
+        ("min_price" = Option<i64>, Query, description = "Cents, inclusive"),
+        ("max_price" = Option<i64>, Query, description = "Cents, inclusive"),
+        ("sort" = Option<String>, Query, description = "newest (default), price_asc or price_desc"),
+        ("limit" = Option<i64>, Query, description = "1–100, default 20"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of listings", body = Page<ListingBody>),
+        (status = 422, description = "Invalid parameters", body = Problem),
+    )
+)]
+#[get("/api/v1/listings")]
+pub async fn list_listings(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut p = Params::new(query.into_inner());
+    let text = p.parsed("q", |q| {
+        bazaar_actors::domain::validation::char_length(q, 1, 200).map(|()| q.to_owned())
+    });
+    let category = p.parsed("category", |c| validate_category(c).map(|()| c.to_owned()));
+    let seller_id = p.int("seller_id", 1, i64::MAX);
+    let status = p
+        .parsed("status", parse_status)
+        .unwrap_or(ListingStatus::Active);
+    let min_price = p.int("min_price", 0, PRICE_CENTS.1);
+    let max_price = p.int("max_price", 0, PRICE_CENTS.1);
+    if let (Some(min), Some(max)) = (min_price, max_price) {
+        if min > max {
+            p.fail("min_price", "must not be above max_price");
+        }
+    }
+    let sort_name = p.text("sort").unwrap_or_else(|| "newest".to_owned());
+    let sort = p.parsed("sort", parse_sort).unwrap_or(ListingSort::Newest);
+    let limit = p.limit();
+    let after = p.parsed("cursor", |c| {
+        let cursor: ListingCursor = decode_cursor(c)?;
+        if cursor.sort != sort_name {
+            return Err(format!("was made for sort={}", cursor.sort));
+        }
+        Ok(ListingPosition {
+            price_cents: cursor.price_cents,
+            id: cursor.id,
+        })
+    });
+    p.finish()?;
+
+    let viewer = caller.id();
+    let filter = ListingFilter {
+        text,
+        category,
+        seller_id,
+        status,
+        min_price,
+        max_price,
+        viewer: viewer.map(|v| v.0),
+    };
+    let mut rows = db(&state, move |conn| {
+        Ok(listings::search(conn, &filter, sort, after, limit + 1)?)
+    })
+    .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|last| {
+            let position = ListingPosition::of(last);
+            encode_cursor(&ListingCursor {
+                sort: sort_name.clone(),
+                price_cents: position.price_cents,
+                id: position.id,
+            })
+        })
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(|l| ListingBody::new(l, viewer)).collect(),
+        next_cursor,
+    }))
+}
+
+/// The version named by `If-Match`, if any. `*` matches any version; anything that is not one
+/// of our ETags can never match (412).
+fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    value
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::PreconditionFailed("If-Match does not match the listing's ETag".into())
+        })
+}
+
+/// Edit a listing (seller only). Lowering the price of an active listing is a price drop.
+#[utoipa::path(
+    tag = "listings",
+    security(("bearer" = [])),
+    request_body = UpdateListingBody,
+    params(("If-Match" = Option<String>, Header, description = "The ETag last seen")),
+    responses(
+        (status = 200, description = "The edited listing", body = ListingBody),
+        (status = 401, description = "No live token", body = Problem),
+        (status = 403, description = "Not the seller", body = Problem),
+        (status = 404, description = "No such listing", body = Problem),
+        (status = 409, description = "Illegal status change, or the listing is closed", body = Problem),
+        (status = 412, description = "If-Match is stale", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+#[patch("/api/v1/listings/{id}")]
+pub async fn update_listing(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    req: HttpRequest,
+    body: JsonBody<UpdateListingBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let if_match = if_match(&req)?;
+    let status = match b.status.as_deref().map(parse_status) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(message)) => return Err(ApiError::invalid("status", message)),
+    };
+    let patch = ListingPatch {
+        title: b.title,
+        description: b.description,
+        category: b.category,
+        condition: b.condition,
+        price_cents: b.price_cents,
+        quantity: b.quantity,
+        status,
+        auto_accept_cents: b.auto_accept_cents,
+        auto_decline_cents: b.auto_decline_cents,
+    }
+    .validate()
+    .map_err(ApiError::Validation)?;
+    let command = EditListing {
+        by: caller.id(),
+        patch,
+        if_match,
+    };
+    let listing = send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(&listing))
+        .json(ListingBody::new(&listing, Some(caller.id()))))
+}
+
+/// Close a listing (seller only). The row and its history stay; its status becomes closed.
+#[utoipa::path(
+    tag = "listings",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Closed"),
+        (status = 401, description = "No live token", body = Problem),
+        (status = 403, description = "Not the seller", body = Problem),
+        (status = 404, description = "No such listing", body = Problem),
+    )
+)]
+#[delete("/api/v1/listings/{id}")]
+pub async fn delete_listing(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let command = CloseListing { by: caller.id() };
+    send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,398 @@
+//! REST handlers, one file per resource, and the extractors they share: JSON bodies with
+//! field-level errors, the caller's identity, query parameters, cursors.
+
+pub mod likes;
+pub mod listings;
+pub mod ops;
+pub mod users;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use bazaar_actors::domain::{FieldErrors, UserId};
+use bazaar_actors::store::models::User;
+use bazaar_actors::store::{self, DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::HashMap;
+
+/// The largest request body accepted (413 above it).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Page size when the client names none, and the most it may ask for.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// Runs blocking database work on the blocking pool with a pooled connection.
+pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// RFC 3339 UTC, as every time on the wire.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// A JSON request body. Malformed JSON is 400; a missing, unknown or mistyped field is 422
+/// naming the field; a body over [`MAX_BODY_BYTES`] is 413.
+pub struct JsonBody<T>(pub T);
+
+/// Like [`JsonBody`], for routes whose body may be left out entirely.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_json::<T>(req, payload);
+        Box::pin(async move {
+            body.await?
+                .map(JsonBody)
+                .ok_or_else(|| ApiError::BadRequest("a JSON request body is required".into()))
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_json::<T>(req, payload);
+        Box::pin(async move { body.await.map(OptionalJsonBody) })
+    }
+}
+
+/// Reads and parses a JSON body; `None` when the body is empty.
+fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<Option<T>, ApiError>> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let bytes = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        let bytes = bytes.await.map_err(payload_error)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if let Some(ct) = content_type {
+            if ct != "application/json" && !ct.ends_with("+json") {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "the body must be application/json, not {ct}"
+                )));
+            }
+        }
+        parse_json(&bytes).map(Some)
+    })
+}
+
+fn payload_error(e: actix_web::Error) -> ApiError {
+    use actix_web::error::PayloadError;
+    match e.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+        _ => ApiError::BadRequest(format!("could not read the request body: {e}")),
+    }
+}
+
+/// Parses JSON, naming the field at fault when the JSON is well formed but wrong.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(|e| {
+        ApiError::BadRequest(format!(
+            "malformed JSON: {}",
+            strip_position(&e.to_string())
+        ))
+    })?;
+    Ok(value)
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let message = strip_position(&inner.to_string());
+    if !inner.is_data() {
+        return ApiError::BadRequest(format!("malformed JSON: {message}"));
+    }
+    // A missing or unknown field is reported at the object holding it; name the field.
+    for (prefix, what) in [
+        ("missing field `", "is required"),
+        ("unknown field `", "is not a known field"),
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let name = rest.split('`').next().unwrap_or_default();
+            let field = if path == "." {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            };
+            return ApiError::invalid(&field, what);
+        }
+    }
+    let field = if path == "." { "body" } else { path.as_str() };
+    ApiError::invalid(field, message)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`).
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// The authenticated caller: the user behind a live bearer token.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: User,
+    pub session_id: i64,
+}
+
+impl Caller {
+    pub fn id(&self) -> UserId {
+        UserId(self.user.id)
+    }
+}
+
+/// The caller if a token was sent (a bad token is still 401); for routes anyone may read.
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl MaybeCaller {
+    pub fn id(&self) -> Option<UserId> {
+        self.0.as_ref().map(Caller::id)
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = identify(req);
+        Box::pin(async move {
+            found
+                .await?
+                .ok_or(ApiError::Unauthorized("a bearer token is required"))
+        })
+    }
+}
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = identify(req);
+        Box::pin(async move { found.await.map(MaybeCaller) })
+    }
+}
+
+/// `None` without an Authorization header; 401 for a header that is not a live bearer token.
+fn identify(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>, ApiError>> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    Box::pin(async move {
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))?;
+        let state = state.ok_or_else(|| {
+            ApiError::internal(std::io::Error::other("application state is not configured"))
+        })?;
+        let hash = crate::auth::token_hash(token);
+        let found = db(&state, move |conn| {
+            Ok(store::users::find_live_session(conn, &hash, store::now())?)
+        })
+        .await?;
+        let (session, user) = found.ok_or(ApiError::Unauthorized(
+            "the token is unknown, expired or revoked",
+        ))?;
+        Ok(Some(Caller {
+            user,
+            session_id: session.id,
+        }))
+    })
+}
+
+/// Query parameters parsed one by one, so each bad one is reported against its name.
+pub struct Params {
+    values: HashMap<String, String>,
+    errors: FieldErrors,
+}
+
+impl Params {
+    pub fn new(values: HashMap<String, String>) -> Self {
+        Params {
+            values,
+            errors: FieldErrors::new(),
+        }
+    }
+
+    /// A text parameter; empty counts as absent.
+    pub fn text(&mut self, name: &str) -> Option<String> {
+        self.values
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// An integer parameter within `min..=max`.
+    pub fn int(&mut self, name: &str, min: i64, max: i64) -> Option<i64> {
+        let raw = self.text(name)?;
+        match raw.parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => Some(v),
+            Ok(_) => {
+                self.errors
+                    .add(name, format!("must be between {min} and {max}"));
+                None
+            }
+            Err(_) => {
+                self.errors.add(name, "must be an integer");
+                None
+            }
+        }
+    }
+
+    /// A parameter checked (and converted) by `parse`.
+    pub fn parsed<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let raw = self.text(name)?;
+        match parse(&raw) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.errors.add(name, message);
+                None
+            }
+        }
+    }
+
+    /// Records a problem found after parsing.
+    pub fn fail(&mut self, name: &str, message: impl Into<String>) {
+        self.errors.add(name, message);
+    }
+
+    pub fn limit(&mut self) -> i64 {
+        self.int("limit", 1, MAX_PAGE_SIZE)
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+    }
+
+    /// 422 with every bad parameter, or Ok.
+    pub fn finish(self) -> Result<(), ApiError> {
+        self.errors.into_result(()).map_err(ApiError::Validation)
+    }
+}
+
+/// An opaque page cursor: URL-safe base64 of JSON.
+pub fn encode_cursor<T: Serialize>(position: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())
+}
+
+pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, String> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| "is not a cursor from a previous page".to_owned())
+}
+
+/// A page of items and the cursor of the next page (`null` on the last).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        price_cents: i64,
+    }
+
+    fn field_of(e: ApiError) -> String {
+        match e {
+            ApiError::Validation(errors) => errors.fields().keys().next().cloned().unwrap(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Body>(br#"{"title":"a","price_cents":"x"}"#).unwrap_err();
+        assert_eq!(field_of(e), "price_cents");
+        let e = parse_json::<Body>(br#"{"title":"a"}"#).unwrap_err();
+        assert_eq!(field_of(e), "price_cents");
+        let e = parse_json::<Body>(br#"{"title":"a","price_cents":1,"extra":2}"#).unwrap_err();
+        assert_eq!(field_of(e), "extra");
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert!(matches!(
+            parse_json::<Body>(br#"{"title":"#),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"title":"a","price_cents":1} trailing"#),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = encode_cursor(&(5, 7));
+        assert_eq!(decode_cursor::<(i64, i64)>(&c), Ok((5, 7)));
+        assert!(decode_cursor::<(i64, i64)>("garbage!").is_err());
+    }
+}

@@ -1,0 +1,72 @@
+//! Operations: liveness, readiness, metrics and the OpenAPI document.
+
+use super::db;
+use crate::app::{ApiDoc, AppState};
+use crate::error::{ApiError, Problem};
+use actix_web::{get, web, HttpResponse};
+use bazaar_actors::directory::CountActive;
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, body = Health),
+        (status = 503, description = "The database does not answer", body = Problem),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    db(&state, |conn| {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))
+    })
+    .await
+    .map_err(|e| match e {
+        ApiError::Unavailable(_) => e,
+        other => ApiError::Unavailable(format!("the database does not answer: {other}")),
+    })?;
+    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.state();
+    state.metrics.pool_size.set(i64::from(pool.connections));
+    state
+        .metrics
+        .pool_in_use
+        .set(i64::from(pool.connections - pool.idle_connections));
+    if let Ok(active) = state.directory.send(CountActive).await {
+        state
+            .metrics
+            .active_listing_actors
+            .set(i64::try_from(active).unwrap_or(i64::MAX));
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// This document.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "OpenAPI 3 document")))]
+#[get("/api/v1/openapi.json")]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,193 @@
+//! Accounts: register, log in, log out, who am I.
+
+use super::{db, utc, Caller, JsonBody};
+use crate::app::AppState;
+use crate::auth;
+use crate::error::{ApiError, Problem};
+use actix_web::{delete, get, post, web, HttpResponse};
+use bazaar_actors::domain::account::{validate_registration, SESSION_TTL_DAYS};
+use bazaar_actors::store::models::{NewSession, NewUser, User};
+use bazaar_actors::store::{self, is_unique_violation, users};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    /// 3–32 characters of a-z, 0-9 and _.
+    pub username: String,
+    /// 8–128 characters.
+    pub password: String,
+    /// Defaults to the username.
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserBody {
+    fn from(u: &User) -> Self {
+        UserBody {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            created_at: utc(u.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionBody {
+    /// Send as `Authorization: Bearer <token>`. Shown once; the server keeps only its hash.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserBody,
+}
+
+/// Register a user.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered", body = UserBody),
+        (status = 409, description = "Username taken", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+#[post("/api/v1/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    body: JsonBody<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
+    let RegisterBody {
+        username,
+        password,
+        display_name,
+    } = body.0;
+    let registration =
+        validate_registration(username, password, display_name).map_err(ApiError::Validation)?;
+    let password = registration.password.clone();
+    let password_hash = web::block(move || auth::hash_password(&password))
+        .await?
+        .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))?;
+    let user = db(&state, move |conn| {
+        let new = NewUser {
+            username: &registration.username,
+            display_name: &registration.display_name,
+            password_hash: &password_hash,
+            created_at: store::now(),
+        };
+        users::insert_user(conn, &new).map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict(format!("the username {:?} is taken", registration.username))
+            } else {
+                e.into()
+            }
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(UserBody::from(&user)))
+}
+
+/// Log in: exchange a username and password for a bearer token.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = LoginBody,
+    responses(
+        (status = 201, description = "Logged in", body = SessionBody),
+        (status = 401, description = "Unknown user or wrong password", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+#[post("/api/v1/sessions")]
+pub async fn create_session(
+    state: web::Data<AppState>,
+    body: JsonBody<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginBody { username, password } = body.0;
+    let user = db(&state, move |conn| {
+        Ok(users::find_by_username(conn, &username)?)
+    })
+    .await?;
+    // An unknown user costs the same hash as a wrong password, so timing tells nothing.
+    let phc = user.as_ref().map_or_else(
+        || state.dummy_password_hash.clone(),
+        |u| u.password_hash.clone(),
+    );
+    let verified = web::block(move || auth::verify_password(&password, &phc)).await?;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => return Err(ApiError::Unauthorized("invalid username or password")),
+    };
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let user_id = user.id;
+    let session = db(&state, move |conn| {
+        let now = store::now();
+        Ok(users::insert_session(
+            conn,
+            &NewSession {
+                user_id,
+                token_hash: &hash,
+                created_at: now,
+                expires_at: now + chrono::Duration::days(SESSION_TTL_DAYS),
+            },
+        )?)
+    })
+    .await?;
+    tracing::info!(user.id = user.id, session.id = session.id, "logged in");
+    Ok(HttpResponse::Created().json(SessionBody {
+        token,
+        expires_at: utc(session.expires_at),
+        user: UserBody::from(&user),
+    }))
+}
+
+/// Log out: revoke the token this request was made with.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Token revoked"),
+        (status = 401, description = "No live token", body = Problem),
+    )
+)]
+#[delete("/api/v1/sessions/current")]
+pub async fn delete_current_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let session_id = caller.session_id;
+    db(&state, move |conn| {
+        Ok(users::revoke_session(conn, session_id, store::now())?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's own account.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserBody),
+        (status = 401, description = "No live token", body = Problem),
+    )
+)]
+#[get("/api/v1/me")]
+pub async fn get_me(caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(UserBody::from(&caller.user)))
+}

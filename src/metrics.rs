@@ -1,0 +1,75 @@
+//! Prometheus metrics, kept in a registry owned by the application (no global registry).
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pub pool_in_use: IntGauge,
+    pub pool_size: IntGauge,
+    pub active_listing_actors: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("bazaar".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route"],
+        )?;
+        let pool_in_use = IntGauge::new(
+            "db_pool_connections_in_use",
+            "Pooled database connections in use",
+        )?;
+        let pool_size = IntGauge::new("db_pool_connections", "Open pooled database connections")?;
+        let active_listing_actors =
+            IntGauge::new("active_listing_actors", "Listing actors in memory")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(pool_in_use.clone()))?;
+        registry.register(Box::new(pool_size.clone()))?;
+        registry.register(Box::new(active_listing_actors.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            pool_in_use,
+            pool_size,
+            active_listing_actors,
+        })
+    }
+
+    /// Records one finished request. `route` is the matched pattern (`/api/v1/listings/{id}`),
+    /// never the raw path, so the label set stays small.
+    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, method, status.to_string().as_str()])
+            .inc();
+        self.latency.with_label_values(&[route]).observe(seconds);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for the text format.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
