@@ -156,6 +156,8 @@ impl Application {
                 .wrap(TracingLogger::default())
         })
         .listen(listener)?
+        // actix stops *forcibly* on SIGINT; we handle both signals ourselves, gracefully.
+        .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout_secs);
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
@@ -176,10 +178,31 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish
-    /// (up to the shutdown timeout) and returns.
+    /// (up to the shutdown timeout) and returns; the pool closes as the state is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        actix_web::rt::spawn(async move {
+            match shutdown_signal().await {
+                Ok(signal) => {
+                    tracing::info!(signal, "shutting down: finishing in-flight requests");
+                    handle.stop(true).await;
+                }
+                Err(e) => tracing::error!(error = %e, "cannot listen for shutdown signals"),
+            }
+        });
         self.server.await
     }
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    })
 }
 
 fn backend_name(url: &str) -> &'static str {

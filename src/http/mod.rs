@@ -146,8 +146,11 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     ] {
         if let Some(rest) = message.strip_prefix(prefix) {
             let name = rest.split('`').next().unwrap_or_default();
+            // serde_path_to_error puts an unknown field in the path, a missing one not.
             let field = if path == "." {
                 name.to_owned()
+            } else if path == name || path.ends_with(&format!(".{name}")) {
+                path
             } else {
                 format!("{path}.{name}")
             };

@@ -1,0 +1,372 @@
+//! `spawn_app()`: the real server on a random port with a database of its own, and typed
+//! request helpers. SQLite by default; PostgreSQL when BAZAAR_TEST_DATABASE_URL is set (each
+//! test then gets its own database, dropped afterwards).
+
+use bazaar::app::Application;
+use bazaar::config::Settings;
+use bazaar_actors::store::{self, DbConnection};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use rand::Rng;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const PG_ENV: &str = "BAZAAR_TEST_DATABASE_URL";
+
+/// A database that exists for one test.
+pub enum TestDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    pub fn create() -> TestDb {
+        match std::env::var(PG_ENV) {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                static COUNTER: AtomicU64 = AtomicU64::new(0);
+                let name = format!(
+                    "bazaar_test_{}_{}_{:08x}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed),
+                    rand::thread_rng().gen::<u32>()
+                );
+                let mut admin = diesel::PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("{PG_ENV}={admin_url}: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+                    .expect("create test database");
+                let url = with_database(&admin_url, &name);
+                TestDb::Postgres {
+                    admin_url,
+                    name,
+                    url,
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("bazaar.db").display());
+                TestDb::Sqlite { _dir: dir, url }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+
+    /// A direct connection, for checking rows the API does not show.
+    pub fn connect(&self) -> store::PooledConn {
+        store::connect(self.url(), 1)
+            .expect("connect to test database")
+            .get()
+            .expect("pooled connection")
+    }
+
+    /// Drops the database now (PostgreSQL), closing every connection to it.
+    pub fn drop_now(&self) {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        {
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
+}
+
+/// `postgres://user@host:port/db?x` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..path_start], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+/// A registered, logged-in user.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: i64,
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::create();
+    let mut settings = Settings::for_database(db.url());
+    settings.workers = Some(2);
+    settings.pool_size = 8;
+    configure(&mut settings);
+    let app = Application::build(settings).await.expect("build the app");
+    let port = app.port();
+    actix_web::rt::spawn(app.run_until_stopped());
+    bazaar::app::wait_until_listening(port).await;
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        self.request(method, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send_json(Method::POST, path, token, body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send_json(Method::PATCH, path, token, body).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/users",
+            None,
+            &json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/sessions",
+            None,
+            &json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers and logs in `username`.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let registered = json_of(self.register(username, "password123").await, 201).await;
+        let session = json_of(self.login(username, "password123").await, 201).await;
+        TestUser {
+            id: registered["id"].as_i64().expect("user id"),
+            token: session["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    /// Creates a listing for `seller` from `fields` (title and price default).
+    pub async fn listing(&self, seller: &TestUser, fields: Value) -> Value {
+        let mut body = json!({ "title": "A bicycle", "price_cents": 10_000 });
+        if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+            for (k, v) in f {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        json_of(
+            self.post("/api/v1/listings", Some(&seller.token), &body)
+                .await,
+            201,
+        )
+        .await
+    }
+
+    /// The events of a topic, in seq order, straight from the table.
+    pub fn events(&self, topic: &str) -> Vec<(i64, String, Value)> {
+        let mut conn = self.db.connect();
+        let conn: &mut DbConnection = &mut conn;
+        store::events::after(conn, topic, 0, 10_000)
+            .expect("read events")
+            .into_iter()
+            .map(|e| {
+                (
+                    e.seq,
+                    e.event_type,
+                    serde_json::from_str(&e.data).expect("event data is JSON"),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn json_of(response: Response, status: u16) -> Value {
+    let actual = response.status();
+    let body = response.text().await.expect("body");
+    assert_eq!(actual.as_u16(), status, "unexpected status; body: {body}");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+/// Asserts an RFC 9457 problem with this status, and returns it.
+pub async fn problem(response: Response, status: u16) -> Value {
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "status {} is not problem+json",
+        response.status()
+    );
+    let body = json_of(response, status).await;
+    assert_eq!(body["status"], status);
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}
+
+/// Asserts a 422 naming exactly these fields.
+pub async fn invalid_fields(response: Response, fields: &[&str]) {
+    let body = problem(response, 422).await;
+    let mut named: Vec<&str> = body["errors"]
+        .as_object()
+        .expect("errors object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    named.sort_unstable();
+    let mut expected = fields.to_vec();
+    expected.sort_unstable();
+    assert_eq!(named, expected, "{body}");
+}
+
+/// A `bazaar` server running as its own process (the binary this package builds).
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: String,
+}
+
+impl ServerProcess {
+    /// Starts `bazaar <args>` with `env`, and waits until it logs the port it listens on.
+    pub fn start(args: &[&str], env: &[(&str, &str)], dir: Option<&std::path::Path>) -> Self {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"));
+        cmd.args(args)
+            .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
+        let mut child = cmd.spawn().expect("start bazaar");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("bazaar exited before listening")
+                .expect("read log line");
+            let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if entry["message"] == "listening" {
+                break entry["port"].as_u64().expect("port in the log");
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Sends a signal (e.g. "TERM") and waits up to `timeout` for the process to exit.
+    pub fn signal_and_wait(
+        &mut self,
+        signal: &str,
+        timeout: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
