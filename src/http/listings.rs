@@ -99,7 +99,7 @@ pub struct SellerTerms {
 impl ListingBody {
     /// The listing as `viewer` may see it.
     pub fn new(l: &Listing, viewer: Option<UserId>) -> Self {
-        let seller_terms = (viewer == Some(l.seller())).then(|| SellerTerms {
+        let seller_terms = (viewer == Some(l.seller())).then_some(SellerTerms {
             auto_accept_cents: l.auto_accept_cents,
             auto_decline_cents: l.auto_decline_cents,
         });
