@@ -1,7 +1,9 @@
 //! Likes: a user likes a listing (optionally with a target price for price-drop alerts).
 
 use super::listings::{find_visible, ListingBody};
-use super::{db, decode_cursor, encode_cursor, utc, Caller, OptionalJsonBody, Page, Params};
+use super::{
+    db, decode_cursor, encode_cursor, paginate, utc, Caller, OptionalJsonBody, Page, Params,
+};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, put, web, HttpResponse};
@@ -115,17 +117,13 @@ pub async fn list_my_likes(
     });
     p.finish()?;
     let user_id = caller.user.id;
-    let mut rows = db(&state, move |conn| {
+    let rows = db(&state, move |conn| {
         Ok(likes::liked_by(conn, user_id, before, limit + 1)?)
     })
     .await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|(like, _)| encode_cursor(&LikesCursor { before: like.id }))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = paginate(rows, limit, |(like, _)| {
+        encode_cursor(&LikesCursor { before: like.id })
+    });
     let viewer = Some(caller.id());
     Ok(HttpResponse::Ok().json(Page {
         items: rows

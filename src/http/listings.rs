@@ -1,8 +1,8 @@
 //! Listings: create, read, search, edit (through the listing's actor), close.
 
 use super::{
-    db, decode_cursor, double_option, encode_cursor, utc, Caller, JsonBody, MaybeCaller, Page,
-    Params,
+    db, decode_cursor, double_option, encode_cursor, paginate, utc, Caller, JsonBody, MaybeCaller,
+    Page, Params,
 };
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
@@ -324,23 +324,17 @@ pub async fn list_listings(
         max_price,
         viewer: viewer.map(|v| v.0),
     };
-    let mut rows = db(&state, move |conn| {
+    let rows = db(&state, move |conn| {
         Ok(listings::search(conn, &filter, sort, after, limit + 1)?)
     })
     .await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| {
-            let position = ListingPosition::of(last);
-            encode_cursor(&ListingCursor {
-                sort: sort_name.clone(),
-                price_cents: position.price_cents,
-                id: position.id,
-            })
+    let (rows, next_cursor) = paginate(rows, limit, |last| {
+        encode_cursor(&ListingCursor {
+            sort: sort_name.clone(),
+            price_cents: last.price_cents,
+            id: last.id,
         })
-    } else {
-        None
-    };
+    });
     Ok(HttpResponse::Ok().json(Page {
         items: rows.iter().map(|l| ListingBody::new(l, viewer)).collect(),
         next_cursor,

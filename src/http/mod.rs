@@ -344,6 +344,22 @@ pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, String> {
         .ok_or_else(|| "is not a cursor from a previous page".to_owned())
 }
 
+/// Splits rows fetched with `limit + 1` into a page and the cursor of the next one: the extra
+/// row only says that there is more; the cursor points after the page's last row.
+pub fn paginate<R>(
+    mut rows: Vec<R>,
+    limit: i64,
+    cursor_after: impl FnOnce(&R) -> String,
+) -> (Vec<R>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(cursor_after);
+    (rows, next)
+}
+
 /// A page of items and the cursor of the next page (`null` on the last).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
@@ -390,6 +406,14 @@ mod tests {
             parse_json::<Body>(br#"{"title":"a","price_cents":1} trailing"#),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn paginate_uses_the_extra_row_only_to_say_there_is_more() {
+        let (page, next) = paginate(vec![1, 2, 3], 2, |last| last.to_string());
+        assert_eq!((page, next), (vec![1, 2], Some("2".to_owned())));
+        let (page, next) = paginate(vec![1, 2], 2, |last| last.to_string());
+        assert_eq!((page, next), (vec![1, 2], None));
     }
 
     #[test]

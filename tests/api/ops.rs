@@ -132,3 +132,63 @@ async fn the_openapi_document_covers_every_route() {
         }
     }
 }
+
+#[actix_web::test]
+async fn no_client_input_produces_a_5xx() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let listing = app.listing(&seller, json!({})).await;
+    let doc = json_of(app.get("/api/v1/openapi.json", None).await, 200).await;
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "\"text\"",
+        "{\"title\": null, \"price_cents\": null, \"quantity\": null, \"status\": null}",
+        "{\"price_cents\": 99999999999999999999, \"quantity\": -1, \"title\": \"\\u0000\"}",
+        "{\"price_cents\": 1e400, \"amount_cents\": 1.5, \"target_price_cents\": -5}",
+        "{\"username\": \"\u{1F600}\u{1F600}\u{1F600}\", \"password\": [1], \"display_name\": {}}",
+        "{\"category\": \"x\", \"condition\": null, \"auto_accept_cents\": 0, \"auto_decline_cents\": 9}",
+        "{\"status\": \"closed\", \"title\": \"ok\"}",
+        "{{{{",
+    ];
+    let ids = ["0", "-1", "99999999999999999999", "abc", "%00"];
+    let id = listing["id"].to_string();
+    let mut tried = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for concrete_id in ids.iter().copied().chain([id.as_str()]) {
+                let concrete = path.replace("{id}", concrete_id);
+                for query in [
+                    "",
+                    "?limit=-5&cursor=%FF&min_price=1e9&sort=%00&q=%25%5F%5C",
+                ] {
+                    for body in bodies {
+                        for token in [None, Some(seller.token.as_str())] {
+                            let res = app
+                                .request(method.clone(), &format!("{concrete}{query}"), token)
+                                .header("content-type", "application/json")
+                                .header("if-match", "\"garbage")
+                                .body(body)
+                                .send()
+                                .await
+                                .unwrap();
+                            tried += 1;
+                            assert!(
+                                res.status().as_u16() < 500,
+                                "{method} {concrete}{query} with {body:?} -> {}",
+                                res.status()
+                            );
+                        }
+                    }
+                }
+                if !path.contains("{id}") {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(tried > 1000, "only {tried} requests");
+}

@@ -73,15 +73,6 @@ pub struct ListingPosition {
     pub id: i64,
 }
 
-impl ListingPosition {
-    pub fn of(listing: &Listing) -> Self {
-        ListingPosition {
-            price_cents: listing.price_cents,
-            id: listing.id,
-        }
-    }
-}
-
 /// One page of listings after `after`. Keyset pagination on a total order (the sort key, then
 /// the id) never skips or repeats a row while others are inserted.
 pub fn search(
