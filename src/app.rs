@@ -11,7 +11,9 @@ use actix_web::http::header;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
+use bazaar_actors::domain::rules::CommerceRules;
 use bazaar_actors::store::{self, Pool};
+use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::{Directory, DirectorySettings};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use tracing_actix_web::TracingLogger;
 /// What every handler can reach. Built once per process and shared by all workers.
 pub struct AppState {
     pub pool: Pool,
+    pub rules: Arc<CommerceRules>,
     pub directory: Addr<Directory>,
     pub metrics: Metrics,
     pub settings: Arc<Settings>,
@@ -59,6 +62,25 @@ api!(
     http::likes::like_listing,
     http::likes::unlike_listing,
     http::likes::list_my_likes,
+    http::orders::purchase_listing,
+    http::orders::list_orders,
+    http::orders::get_order,
+    http::orders::ship_order,
+    http::orders::confirm_order,
+    http::orders::cancel_order,
+    http::orders::rate_order,
+    http::offers::create_offer,
+    http::offers::list_listing_offers,
+    http::offers::get_offer,
+    http::offers::counter_offer,
+    http::offers::accept_offer,
+    http::offers::decline_offer,
+    http::offers::withdraw_offer,
+    http::offers::create_liker_offer,
+    http::wallet::get_wallet,
+    http::wallet::create_deposit,
+    http::wallet::create_withdrawal,
+    http::wallet::payments_webhook,
     http::ops::healthz,
     http::ops::readyz,
     http::ops::metrics,
@@ -100,15 +122,19 @@ impl Application {
             web::block(|| crate::auth::hash_password(&crate::auth::new_token()))
                 .await?
                 .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        let rules = Arc::new(settings.rules());
         let directory = Directory::new(
             pool.clone(),
             DirectorySettings {
                 listing_idle: settings.listing_idle(),
+                rules: rules.clone(),
             },
         )
         .start();
+        Timekeeper::new(pool.clone(), directory.clone(), settings.timer_interval()).start();
         let state = web::Data::new(AppState {
             pool,
+            rules,
             directory,
             metrics: Metrics::new()?,
             settings: settings.clone(),

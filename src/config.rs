@@ -1,5 +1,6 @@
 //! Command line and environment: every setting is a flag with an environment variable beside it.
 
+use bazaar_actors::domain::rules::CommerceRules;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::time::Duration;
 
@@ -86,6 +87,42 @@ pub struct Settings {
     /// ISO 4217 currency of every price on this server.
     #[arg(long, env = "BAZAAR_CURRENCY", default_value = "EUR", global = true)]
     pub currency: String,
+
+    /// Seconds an offer or counter stays open.
+    #[arg(long, env = "BAZAAR_OFFER_TTL_SECS", default_value_t = 24 * 3600, global = true)]
+    pub offer_ttl_secs: i64,
+
+    /// Seconds the seller has to ship before the buyer may cancel.
+    #[arg(long, env = "BAZAAR_SHIP_DEADLINE_SECS", default_value_t = 3 * 24 * 3600, global = true)]
+    pub ship_deadline_secs: i64,
+
+    /// Seconds after shipping an unconfirmed order completes by itself.
+    #[arg(long, env = "BAZAAR_AUTO_COMPLETE_SECS", default_value_t = 72 * 3600, global = true)]
+    pub auto_complete_secs: i64,
+
+    /// Seconds after completion ratings stay hidden unless both sides rated.
+    #[arg(long, env = "BAZAAR_RATING_WINDOW_SECS", default_value_t = 7 * 24 * 3600, global = true)]
+    pub rating_window_secs: i64,
+
+    /// The platform's fee on completed orders, in percent.
+    #[arg(long, env = "BAZAAR_FEE_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=100), global = true)]
+    pub fee_percent: i64,
+
+    /// Milliseconds between checks for passed deadlines (offer expiry, auto-completion).
+    #[arg(long, env = "BAZAAR_TIMER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..), global = true)]
+    pub timer_interval_ms: u64,
+
+    /// Allow `POST /api/v1/wallet/deposits` (sandbox money). Turn off in production.
+    #[arg(long, env = "BAZAAR_SANDBOX_PAYMENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub sandbox_payments: bool,
+
+    /// Shared secret of the payment provider's webhook signatures (webhooks are refused without it).
+    #[arg(long, env = "BAZAAR_PAYMENTS_WEBHOOK_SECRET", hide_env_values = true, global = true)]
+    pub payments_webhook_secret: Option<String>,
+
+    /// Seconds a webhook's signed timestamp may differ from the server's clock.
+    #[arg(long, env = "BAZAAR_WEBHOOK_TOLERANCE_SECS", default_value_t = 300, global = true)]
+    pub webhook_tolerance_secs: i64,
 }
 
 impl Settings {
@@ -99,6 +136,22 @@ impl Settings {
 
     pub fn listing_idle(&self) -> Duration {
         Duration::from_secs(self.listing_idle_secs)
+    }
+
+    pub fn timer_interval(&self) -> Duration {
+        Duration::from_millis(self.timer_interval_ms)
+    }
+
+    /// The product rules these settings choose (the rest keep their defaults).
+    pub fn rules(&self) -> CommerceRules {
+        CommerceRules {
+            offer_ttl: chrono::Duration::seconds(self.offer_ttl_secs),
+            ship_deadline: chrono::Duration::seconds(self.ship_deadline_secs),
+            auto_complete_after: chrono::Duration::seconds(self.auto_complete_secs),
+            rating_window: chrono::Duration::seconds(self.rating_window_secs),
+            fee_percent: self.fee_percent,
+            ..CommerceRules::default()
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use bazaar_actors::domain::listing::EditError;
+use bazaar_actors::domain::listing::{EditError, PurchaseError};
+use bazaar_actors::domain::offer::{LikerOfferError, OfferError};
+use bazaar_actors::domain::order::OrderError;
 use bazaar_actors::domain::FieldErrors;
 use bazaar_actors::store::StoreError;
 use bazaar_actors::ListingError;
@@ -22,6 +24,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(&'static str),
+    #[error("{0}")]
+    PaymentRequired(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -49,12 +53,22 @@ impl ApiError {
         ApiError::Validation(FieldErrors::single(field, message))
     }
 
+    /// The problem+json body of this error.
+    pub fn problem(&self) -> Problem {
+        let mut problem = Problem::new(self.kind(), self.status_code(), self.to_string());
+        if let ApiError::Validation(errors) = self {
+            problem.errors = Some(errors.fields().clone());
+        }
+        problem
+    }
+
     /// The problem `type` slug.
     fn kind(&self) -> &'static str {
         match self {
             ApiError::Validation(_) => "validation-failed",
             ApiError::BadRequest(_) => "bad-request",
             ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::PaymentRequired(_) => "payment-required",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
@@ -109,6 +123,7 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -127,11 +142,7 @@ impl ResponseError for ApiError {
         if let ApiError::Unavailable(detail) = self {
             tracing::warn!(detail = %detail, "service unavailable");
         }
-        let mut problem = Problem::new(self.kind(), self.status_code(), self.to_string());
-        if let ApiError::Validation(errors) = self {
-            problem.errors = Some(errors.fields().clone());
-        }
-        problem.response()
+        self.problem().response()
     }
 }
 
@@ -178,21 +189,85 @@ impl From<actix::MailboxError> for ApiError {
 
 impl From<ListingError> for ApiError {
     fn from(e: ListingError) -> Self {
+        let detail = e.to_string();
         match e {
-            ListingError::NotFound => ApiError::NotFound("listing not found".into()),
-            ListingError::Rejected(EditError::NotSeller) => {
-                ApiError::Forbidden("only the seller may change this listing".into())
+            ListingError::NotFound | ListingError::OfferNotFound | ListingError::OrderNotFound => {
+                ApiError::NotFound(detail)
             }
-            ListingError::Rejected(e @ EditError::StaleVersion { .. }) => {
-                ApiError::PreconditionFailed(e.to_string())
-            }
-            ListingError::Rejected(e @ (EditError::IllegalStatus { .. } | EditError::Closed)) => {
+            ListingError::Edit(e) => e.into(),
+            ListingError::Purchase(e) => e.into(),
+            ListingError::Offer(e) => e.into(),
+            ListingError::Order(e) => e.into(),
+            ListingError::LikerOffer(e) => e.into(),
+            ListingError::HasOpenOrders(_) | ListingError::Contended => ApiError::Conflict(detail),
+            ListingError::Store(e) => e.into(),
+            ListingError::Unavailable => ApiError::Unavailable(detail),
+        }
+    }
+}
+
+impl From<EditError> for ApiError {
+    fn from(e: EditError) -> Self {
+        match e {
+            EditError::NotSeller => ApiError::Forbidden(e.to_string()),
+            EditError::StaleVersion { .. } => ApiError::PreconditionFailed(e.to_string()),
+            EditError::IllegalStatus { .. } | EditError::Closed => ApiError::Conflict(e.to_string()),
+            EditError::Invalid(errors) => ApiError::Validation(errors),
+        }
+    }
+}
+
+impl From<PurchaseError> for ApiError {
+    fn from(e: PurchaseError) -> Self {
+        match e {
+            PurchaseError::OwnListing => ApiError::Forbidden(e.to_string()),
+            PurchaseError::InsufficientFunds => ApiError::PaymentRequired(e.to_string()),
+            PurchaseError::SoldOut
+            | PurchaseError::NotActive(_)
+            | PurchaseError::NotEnough { .. }
+            | PurchaseError::PriceChanged { .. } => ApiError::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<OfferError> for ApiError {
+    fn from(e: OfferError) -> Self {
+        match e {
+            OfferError::OwnListing
+            | OfferError::NotParty
+            | OfferError::OnlyBuyerWithdraws
+            | OfferError::SystemOnly => ApiError::Forbidden(e.to_string()),
+            OfferError::Invalid { field, message } => ApiError::invalid(field, message),
+            OfferError::ListingNotActive(_)
+            | OfferError::OpenOfferExists
+            | OfferError::TooManyOffers(_)
+            | OfferError::NotOpen(_)
+            | OfferError::Expired
+            | OfferError::NotYourTurn(_)
+            | OfferError::NotEnoughQuantity { .. } => ApiError::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> Self {
+        match e {
+            OrderError::NotParty | OrderError::WrongParty(_) => ApiError::Forbidden(e.to_string()),
+            OrderError::IllegalTransition { .. }
+            | OrderError::ShipDeadlineNotPassed
+            | OrderError::NotDue => ApiError::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<LikerOfferError> for ApiError {
+    fn from(e: LikerOfferError) -> Self {
+        match e {
+            LikerOfferError::NotSeller => ApiError::Forbidden(e.to_string()),
+            LikerOfferError::NotEnoughOff { .. } => ApiError::invalid("amount_cents", e.to_string()),
+            LikerOfferError::ListingNotActive(_) | LikerOfferError::TooSoon { .. } => {
                 ApiError::Conflict(e.to_string())
             }
-            ListingError::Rejected(EditError::Invalid(errors)) => ApiError::Validation(errors),
-            ListingError::Contended => ApiError::Conflict(e.to_string()),
-            ListingError::Store(e) => e.into(),
-            ListingError::Unavailable => ApiError::Unavailable(e.to_string()),
         }
     }
 }

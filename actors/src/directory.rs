@@ -2,17 +2,20 @@
 //! actor loads its state from the database with its first command) and forgets it when the
 //! actor passivates after an idle period.
 
+use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
 use crate::listing::ListingActor;
 use crate::store::Pool;
 use actix::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct DirectorySettings {
     /// A listing actor with no command for this long stops; the next command restarts it.
     pub listing_idle: Duration,
+    pub rules: Arc<CommerceRules>,
 }
 
 pub struct Directory {
@@ -65,6 +68,7 @@ impl Handler<GetListingActor> for Directory {
         let actor = ListingActor::new(
             msg.id,
             self.pool.clone(),
+            self.settings.rules.clone(),
             ctx.address(),
             self.settings.listing_idle,
         );

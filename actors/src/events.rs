@@ -1,18 +1,35 @@
-//! Events: topics and the payloads of what happened, as written to the `events` table in the
-//! transaction of the change (the outbox) and later read by resuming clients.
+//! Events: topics, the wire views of offers and orders, and the outbox a command fills in its
+//! transaction. Events are written with the change they describe and read later by resuming
+//! clients.
 
 use crate::domain::listing::ListingEvent;
-use crate::domain::ListingId;
-use crate::store::models::Listing;
-use serde::Serialize;
+use crate::domain::offer::OfferEvent;
+use crate::domain::{ListingId, UserId};
+use crate::store::events::PendingEvent;
+use crate::store::models::{Listing, Offer, Order};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub const LISTING_UPDATED: &str = "listing.updated";
 pub const LISTING_PRICE_DROPPED: &str = "listing.price_dropped";
+pub const LISTING_INVENTORY_CHANGED: &str = "listing.inventory_changed";
+pub const LISTING_SOLD_OUT: &str = "listing.sold_out";
+pub const ORDER_CREATED: &str = "order.created";
+pub const NOTIFICATION_OFFER: &str = "notification.offer";
 
 /// The public topic of a listing: price, quantity, status.
 pub fn listing_topic(id: ListingId) -> String {
     format!("listing:{id}")
+}
+
+/// The private topic of a user: offers, orders, notifications.
+pub fn user_topic(id: UserId) -> String {
+    format!("user:{id}")
+}
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
 }
 
 /// The public face of a listing as events carry it (no seller-only fields).
@@ -51,24 +68,191 @@ impl<'a> ListingSnapshot<'a> {
     }
 }
 
-/// The type and JSON data of a listing event, given the listing after the change.
-pub fn listing_event_payload(after: &Listing, event: &ListingEvent) -> (&'static str, String) {
-    let data = match event {
-        ListingEvent::Updated => json!({ "listing": ListingSnapshot::of(after) }),
-        ListingEvent::PriceDropped {
-            old_price,
-            new_price,
-        } => json!({
-            "listing_id": after.id,
-            "old_price_cents": old_price.cents(),
-            "new_price_cents": new_price.cents(),
-            "currency": after.currency,
-            "version": after.version,
-        }),
-    };
-    let event_type = match event {
-        ListingEvent::Updated => LISTING_UPDATED,
-        ListingEvent::PriceDropped { .. } => LISTING_PRICE_DROPPED,
-    };
-    (event_type, data.to_string())
+/// One step of a negotiation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryEntry {
+    /// offered, countered, accepted, declined, withdrawn or expired.
+    pub action: String,
+    /// buyer, seller or system.
+    pub by: String,
+    pub amount_cents: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// An offer, as the REST API and events show it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfferView {
+    pub id: i64,
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub amount_cents: i64,
+    pub quantity: i64,
+    /// open, accepted, declined, withdrawn or expired.
+    pub status: String,
+    /// Whose move it is: seller or buyer.
+    pub turn: String,
+    pub round: i64,
+    /// Why it was declined by the server (e.g. `sold_out`).
+    pub reason: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub history: Vec<HistoryEntry>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Offer> for OfferView {
+    fn from(o: &Offer) -> Self {
+        OfferView {
+            id: o.id,
+            listing_id: o.listing_id,
+            buyer_id: o.buyer_id,
+            seller_id: o.seller_id,
+            amount_cents: o.amount_cents,
+            quantity: o.quantity,
+            status: o.status.clone(),
+            turn: o.turn.clone(),
+            round: o.round,
+            reason: o.reason.clone(),
+            expires_at: utc(o.expires_at),
+            history: serde_json::from_str(&o.history).unwrap_or_default(),
+            created_at: utc(o.created_at),
+            updated_at: utc(o.updated_at),
+        }
+    }
+}
+
+/// An order, as the REST API and events show it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderView {
+    pub id: i64,
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub offer_id: Option<i64>,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub total_cents: i64,
+    /// paid, shipped, completed or cancelled.
+    pub status: String,
+    /// After this the buyer may cancel an unshipped order.
+    pub ship_by: DateTime<Utc>,
+    /// A shipped order completes by itself at this time unless confirmed earlier.
+    pub auto_complete_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Order> for OrderView {
+    fn from(o: &Order) -> Self {
+        OrderView {
+            id: o.id,
+            listing_id: o.listing_id,
+            buyer_id: o.buyer_id,
+            seller_id: o.seller_id,
+            offer_id: o.offer_id,
+            quantity: o.quantity,
+            unit_price_cents: o.unit_price_cents,
+            total_cents: o.total_cents,
+            status: o.status.clone(),
+            ship_by: utc(o.ship_by),
+            auto_complete_at: o.auto_complete_at.map(utc),
+            shipped_at: o.shipped_at.map(utc),
+            completed_at: o.completed_at.map(utc),
+            cancelled_at: o.cancelled_at.map(utc),
+            created_at: utc(o.created_at),
+            updated_at: utc(o.updated_at),
+        }
+    }
+}
+
+/// The events one command causes, written in its transaction (`store::events::publish`).
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pending: Vec<PendingEvent>,
+}
+
+impl Outbox {
+    pub fn pending(&self) -> &[PendingEvent] {
+        &self.pending
+    }
+
+    fn push(&mut self, topic: String, event_type: &'static str, data: serde_json::Value) {
+        self.pending.push(PendingEvent {
+            topic,
+            event_type,
+            data: data.to_string(),
+        });
+    }
+
+    /// A listing's events, given the listing after the change.
+    pub fn listing(&mut self, after: &Listing, events: &[ListingEvent]) {
+        let topic = listing_topic(after.listing_id());
+        for event in events {
+            let (event_type, data) = match event {
+                ListingEvent::Updated => (
+                    LISTING_UPDATED,
+                    json!({ "listing": ListingSnapshot::of(after) }),
+                ),
+                ListingEvent::PriceDropped {
+                    old_price,
+                    new_price,
+                } => (
+                    LISTING_PRICE_DROPPED,
+                    json!({
+                        "listing_id": after.id,
+                        "old_price_cents": old_price.cents(),
+                        "new_price_cents": new_price.cents(),
+                        "currency": after.currency,
+                        "version": after.version,
+                    }),
+                ),
+                ListingEvent::InventoryChanged => (
+                    LISTING_INVENTORY_CHANGED,
+                    json!({
+                        "listing_id": after.id,
+                        "quantity": after.quantity,
+                        "status": after.status,
+                        "version": after.version,
+                    }),
+                ),
+                ListingEvent::SoldOut => (
+                    LISTING_SOLD_OUT,
+                    json!({ "listing_id": after.id, "version": after.version }),
+                ),
+            };
+            self.push(topic.clone(), event_type, data);
+        }
+    }
+
+    /// An offer event, on both parties' topics.
+    pub fn offer(&mut self, offer: &Offer, event: OfferEvent) {
+        let data = json!({ "offer": OfferView::from(offer) });
+        for party in [offer.buyer_id, offer.seller_id] {
+            self.push(user_topic(UserId(party)), event.event_type(), data.clone());
+        }
+    }
+
+    /// An order event (`order.created`, `order.shipped`, …), on both parties' topics.
+    pub fn order(&mut self, order: &Order, event_type: &'static str) {
+        let data = json!({ "order": OrderView::from(order) });
+        for party in [order.buyer_id, order.seller_id] {
+            self.push(user_topic(UserId(party)), event_type, data.clone());
+        }
+    }
+
+    /// Tells a liker about a seller's offer to likers.
+    pub fn liker_offer_notification(&mut self, offer: &Offer) {
+        self.push(
+            user_topic(UserId(offer.buyer_id)),
+            NOTIFICATION_OFFER,
+            json!({ "offer": OfferView::from(offer) }),
+        );
+    }
 }

@@ -1,20 +1,38 @@
-//! `ListingActor`: the one writer of a listing in this process. It runs one command at a time,
-//! its database work included (`AtomicResponse`), so commands on a listing never interleave.
+//! `ListingActor`: the one writer of a listing in this process. It owns the listing's stock,
+//! its offers and its orders' transitions, and runs one command at a time, its database work
+//! included (`AtomicResponse`), so commands on a listing never interleave.
 //!
-//! Each command is decided by a pure rule in `domain::listing` against the actor's cached row,
-//! then written with a version-checked UPDATE and its events in one transaction. When the
-//! version no longer matches (another process wrote first) the actor reloads and decides again.
-//! Memory is updated only after the commit.
+//! A command runs in one transaction: it reads the listing, decides with the pure rules in
+//! `domain`, writes with version-checked UPDATEs and appends its events (the outbox). When a
+//! version no longer matches (another process wrote first) the transaction is rolled back and
+//! the command is decided again on what is now in the database.
 
 use crate::directory::{Directory, Passivated};
+use crate::domain::ledger as postings;
 use crate::domain::listing::{
-    decide_close, decide_edit, EditError, ListingChange, ListingPatch, ListingState,
+    decide_close, decide_edit, decide_purchase, decide_restock, decide_take, EditError,
+    ListingChange, ListingPatch, ListingStatus, PurchaseError,
 };
-use crate::domain::{ListingId, UserId};
-use crate::events::{listing_event_payload, listing_topic};
-use crate::store::models::{Listing, ListingChanges};
-use crate::store::{self, events, listings, write_transaction, Pool, StoreError};
+use crate::domain::offer::{
+    decide_liker_offer, decide_new_offer, decide_offer_action, Actor as Party, Disposition,
+    LikerOfferError, OfferAction, OfferError, OfferEvent, OfferState, OfferStatus, Side,
+};
+use crate::domain::order::{decide_order_action, OrderAction, OrderEffect, OrderError};
+use crate::domain::rules::CommerceRules;
+use crate::domain::{ListingId, Money, UserId};
+use crate::events::{HistoryEntry, Outbox, ORDER_CREATED};
+use crate::store::ledger::LedgerError;
+use crate::store::models::{
+    LikerOffer, Listing, ListingChanges, NewOffer, NewOrder, Offer, OfferChanges, Order,
+    OrderChanges,
+};
+use crate::store::{
+    self, events, is_unique_violation, ledger, liker_offers, listings, offers, orders,
+    write_transaction, DbConnection, Pool, StoreError,
+};
 use actix::prelude::*;
+use chrono::NaiveDateTime;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How many times a command is decided again after losing a version race before giving up.
@@ -24,11 +42,23 @@ const MAX_VERSION_RETRIES: usize = 16;
 pub enum ListingError {
     #[error("listing not found")]
     NotFound,
+    #[error("offer not found")]
+    OfferNotFound,
+    #[error("order not found")]
+    OrderNotFound,
     #[error(transparent)]
-    Rejected(#[from] EditError),
-    #[error(
-        "the listing is too busy: {MAX_VERSION_RETRIES} writes in a row lost their version race"
-    )]
+    Edit(#[from] EditError),
+    #[error(transparent)]
+    Purchase(#[from] PurchaseError),
+    #[error(transparent)]
+    Offer(#[from] OfferError),
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error(transparent)]
+    LikerOffer(#[from] LikerOfferError),
+    #[error("the listing has {0} open order(s): ship, complete or cancel them first")]
+    HasOpenOrders(i64),
+    #[error("the listing is too busy: {MAX_VERSION_RETRIES} writes in a row lost their version race")]
     Contended,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -40,6 +70,44 @@ impl From<diesel::result::Error> for ListingError {
     fn from(e: diesel::result::Error) -> Self {
         ListingError::Store(e.into())
     }
+}
+
+/// How one attempt at a command's transaction failed.
+#[derive(Debug)]
+enum Failure {
+    /// A version-checked write matched nothing: decide again on fresh rows.
+    Stale,
+    Error(ListingError),
+}
+
+impl<E: Into<ListingError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Error(e.into())
+    }
+}
+
+impl From<LedgerError> for ListingError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::InsufficientFunds(_) => PurchaseError::InsufficientFunds.into(),
+            LedgerError::Db(e) => e.into(),
+            LedgerError::Unbalanced => StoreError::Config("unbalanced posting".into()).into(),
+        }
+    }
+}
+
+/// An offer after a command, and the order it made if it was accepted.
+#[derive(Clone, Debug)]
+pub struct OfferOutcome {
+    pub offer: Offer,
+    pub order: Option<Order>,
+}
+
+/// A sent liker offer and the offers it made.
+#[derive(Clone, Debug)]
+pub struct LikerOfferOutcome {
+    pub liker_offer: LikerOffer,
+    pub offers: Vec<Offer>,
 }
 
 /// Edit a listing's fields or status, optionally only if it is still at `if_match`.
@@ -58,12 +126,62 @@ pub struct CloseListing {
     pub by: UserId,
 }
 
+/// Buy now at the list price.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Order, ListingError>")]
+pub struct Purchase {
+    pub buyer: UserId,
+    pub quantity: i64,
+    pub expected_price: Option<Money>,
+}
+
+/// A buyer's new offer.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<OfferOutcome, ListingError>")]
+pub struct PlaceOffer {
+    pub buyer: UserId,
+    pub amount: Money,
+    pub quantity: i64,
+}
+
+/// Counter, accept, decline, withdraw or expire an offer of this listing.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<OfferOutcome, ListingError>")]
+pub struct ActOnOffer {
+    pub offer_id: i64,
+    pub actor: Party,
+    pub action: OfferAction,
+}
+
+/// Ship, confirm, cancel or auto-complete an order of this listing.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Order, ListingError>")]
+pub struct ActOnOrder {
+    pub order_id: i64,
+    pub actor: Party,
+    pub action: OrderAction,
+}
+
+/// The seller's offer to everyone who likes the listing.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<LikerOfferOutcome, ListingError>")]
+pub struct SendLikerOffer {
+    pub seller: UserId,
+    pub amount: Money,
+}
+
+/// Someone just liked the listing: extend an open liker offer to them.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Option<Offer>, ListingError>")]
+pub struct OfferToNewLiker {
+    pub user: UserId,
+}
+
 pub struct ListingActor {
     id: ListingId,
     pool: Pool,
+    rules: Arc<CommerceRules>,
     directory: Addr<Directory>,
-    /// The row as last read or written; `None` until the first command loads it.
-    cached: Option<Listing>,
     last_used: Instant,
     idle_after: Duration,
 }
@@ -72,37 +190,36 @@ impl ListingActor {
     pub fn new(
         id: ListingId,
         pool: Pool,
+        rules: Arc<CommerceRules>,
         directory: Addr<Directory>,
         idle_after: Duration,
     ) -> Self {
         ListingActor {
             id,
             pool,
+            rules,
             directory,
-            cached: None,
             last_used: Instant::now(),
             idle_after,
         }
     }
 
-    /// Runs one command: decide and write on the blocking pool, then take the new row.
-    fn run<D>(&mut self, decide: D) -> AtomicResponse<Self, Result<Listing, ListingError>>
+    /// Runs one command's transaction on the blocking pool; the actor takes no other command
+    /// until it is done.
+    fn run<T, F>(&mut self, command: F) -> AtomicResponse<Self, Result<T, ListingError>>
     where
-        D: Fn(&ListingState) -> Result<ListingChange, EditError> + Send + 'static,
+        T: Send + 'static,
+        F: Fn(&mut Tx<'_>) -> Result<T, Failure> + Send + 'static,
     {
         self.last_used = Instant::now();
-        let (pool, id, cached) = (self.pool.clone(), self.id, self.cached.take());
-        let work = tokio::task::spawn_blocking(move || execute(&pool, id, cached, decide));
+        let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
+        let work = tokio::task::spawn_blocking(move || execute(&pool, id, &rules, command));
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
-            |joined, act, _ctx| match joined {
-                Ok((cached, result)) => {
-                    act.cached = cached;
-                    result
-                }
-                Err(panic) => {
+            |joined, act, _ctx| {
+                joined.unwrap_or_else(|panic| {
                     tracing::error!(listing.id = %act.id, error = %panic, "listing command panicked");
                     Err(ListingError::Unavailable)
-                }
+                })
             },
         )))
     }
@@ -125,93 +242,435 @@ impl Actor for ListingActor {
     }
 }
 
-impl Handler<EditListing> for ListingActor {
-    type Result = AtomicResponse<Self, Result<Listing, ListingError>>;
+macro_rules! handle {
+    ($msg:ty, $out:ty, |$tx:ident, $m:ident| $body:expr) => {
+        impl Handler<$msg> for ListingActor {
+            type Result = AtomicResponse<Self, Result<$out, ListingError>>;
 
-    fn handle(&mut self, msg: EditListing, _ctx: &mut Self::Context) -> Self::Result {
-        self.run(move |state| decide_edit(state, msg.by, &msg.patch, msg.if_match))
-    }
+            fn handle(&mut self, $m: $msg, _ctx: &mut Self::Context) -> Self::Result {
+                self.run(move |$tx: &mut Tx<'_>| $body)
+            }
+        }
+    };
 }
 
-impl Handler<CloseListing> for ListingActor {
-    type Result = AtomicResponse<Self, Result<Listing, ListingError>>;
+handle!(EditListing, Listing, |tx, msg| {
+    let change = decide_edit(&tx.listing.state(), msg.by, &msg.patch, msg.if_match)?;
+    tx.change_listing(&change)
+});
 
-    fn handle(&mut self, msg: CloseListing, _ctx: &mut Self::Context) -> Self::Result {
-        self.run(move |state| decide_close(state, msg.by))
+handle!(CloseListing, Listing, |tx, msg| {
+    let change = decide_close(&tx.listing.state(), msg.by)?;
+    tx.change_listing(&change)
+});
+
+handle!(Purchase, Order, |tx, msg| {
+    let change = decide_purchase(
+        &tx.listing.state(),
+        msg.buyer,
+        msg.quantity,
+        msg.expected_price,
+    )?;
+    let price = Money::from_cents(tx.listing.price_cents);
+    tx.buy(&change, msg.buyer, msg.quantity, price, None)
+});
+
+handle!(PlaceOffer, OfferOutcome, |tx, msg| tx.place_offer(&msg));
+
+handle!(ActOnOffer, OfferOutcome, |tx, msg| tx.act_on_offer(&msg));
+
+handle!(ActOnOrder, Order, |tx, msg| tx.act_on_order(&msg));
+
+handle!(SendLikerOffer, LikerOfferOutcome, |tx, msg| tx.send_liker_offer(&msg));
+
+handle!(OfferToNewLiker, Option<Offer>, |tx, msg| {
+    let Some(sent) = liker_offers::latest(tx.conn, tx.listing.id)? else {
+        return Ok(None);
+    };
+    if tx.now >= sent.expires_at || tx.listing.status() != ListingStatus::Active {
+        return Ok(None);
     }
-}
+    tx.offer_to_liker(&sent, msg.user)
+});
 
-/// Decides and writes one command. Returns the row to cache (none after a storage error, so
-/// the next command reloads) and the command's result.
-///
-/// Only a write proves the cached row was current (the UPDATE checks the version), so any
-/// answer that writes nothing — a refusal or a no-op — is given only on a freshly loaded row.
-fn execute<D>(
+/// Runs `command` in a transaction with the listing freshly read, retrying on version races.
+fn execute<T, F>(
     pool: &Pool,
     id: ListingId,
-    cached: Option<Listing>,
-    decide: D,
-) -> (Option<Listing>, Result<Listing, ListingError>)
+    rules: &CommerceRules,
+    command: F,
+) -> Result<T, ListingError>
 where
-    D: Fn(&ListingState) -> Result<ListingChange, EditError>,
+    F: Fn(&mut Tx<'_>) -> Result<T, Failure>,
 {
-    let mut conn = match pool.get() {
-        Ok(conn) => conn,
-        Err(e) => return (cached, Err(StoreError::from(e).into())),
-    };
-    let load = |conn: &mut store::DbConnection| -> Result<Listing, ListingError> {
-        listings::find(conn, id.0)?.ok_or(ListingError::NotFound)
-    };
-    let (mut row, mut fresh) = match cached {
-        Some(row) => (row, false),
-        None => match load(&mut conn) {
-            Ok(row) => (row, true),
-            Err(e) => return (None, Err(e)),
-        },
-    };
+    let mut conn = pool.get().map_err(StoreError::from)?;
     for _ in 0..MAX_VERSION_RETRIES {
-        let outcome = decide(&row.state());
-        let change = match outcome {
-            Ok(change) if change.changed() => change,
-            _ if !fresh => {
-                match load(&mut conn) {
-                    Ok(reloaded) => (row, fresh) = (reloaded, true),
-                    Err(e) => return (None, Err(e)),
-                }
-                continue;
-            }
-            Ok(_) => return (Some(row.clone()), Ok(row)),
-            Err(e) => return (Some(row), Err(e.into())),
-        };
-        match write_change(&mut conn, &row, &change) {
-            Ok(Some(written)) => return (Some(written.clone()), Ok(written)),
-            Ok(None) => match load(&mut conn) {
-                Ok(reloaded) => (row, fresh) = (reloaded, true),
-                Err(e) => return (None, Err(e)),
-            },
-            Err(e) => return (None, Err(e.into())),
+        let attempt = write_transaction(&mut conn, |conn| -> Result<T, Failure> {
+            let listing = listings::find(conn, id.0)?.ok_or(ListingError::NotFound)?;
+            let mut tx = Tx {
+                conn,
+                listing,
+                rules,
+                now: store::now(),
+                outbox: Outbox::default(),
+            };
+            let value = command(&mut tx)?;
+            events::publish(tx.conn, tx.outbox.pending())?;
+            Ok(value)
+        });
+        match attempt {
+            Ok(value) => return Ok(value),
+            Err(Failure::Stale) => continue,
+            Err(Failure::Error(e)) => return Err(e),
         }
     }
-    (None, Err(ListingError::Contended))
+    Err(ListingError::Contended)
 }
 
-/// Writes the change and its events in one transaction; `None` if the row's version moved on.
-fn write_change(
-    conn: &mut store::DbConnection,
-    before: &Listing,
-    change: &ListingChange,
-) -> Result<Option<Listing>, diesel::result::Error> {
-    let changes = ListingChanges::from_state(&change.next, store::now());
-    write_transaction(conn, |conn| {
-        let Some(after) = listings::update_versioned(conn, before.id, before.version, &changes)?
-        else {
-            return Ok(None);
-        };
-        let topic = listing_topic(after.listing_id());
-        for event in &change.events {
-            let (event_type, data) = listing_event_payload(&after, event);
-            events::append(conn, &topic, event_type, &data)?;
+/// One attempt at a command: the open transaction, the listing as it is now, and the events
+/// the command causes.
+struct Tx<'c> {
+    conn: &'c mut DbConnection,
+    listing: Listing,
+    rules: &'c CommerceRules,
+    now: NaiveDateTime,
+    outbox: Outbox,
+}
+
+impl Tx<'_> {
+    /// Writes a decided listing change (version-checked) and its events. Closing declines the
+    /// open offers and is refused while orders are open.
+    fn change_listing(&mut self, change: &ListingChange) -> Result<Listing, Failure> {
+        if !change.changed() {
+            return Ok(self.listing.clone());
         }
-        Ok(Some(after))
-    })
+        let closing = change.next.status == ListingStatus::Closed
+            && self.listing.status() != ListingStatus::Closed;
+        if closing {
+            let open = orders::open_count(self.conn, self.listing.id)?;
+            if open > 0 {
+                return Err(ListingError::HasOpenOrders(open).into());
+            }
+        }
+        let changes = ListingChanges::from_state(&change.next, self.now);
+        let after = listings::update_versioned(
+            self.conn,
+            self.listing.id,
+            self.listing.version,
+            &changes,
+        )?
+        .ok_or(Failure::Stale)?;
+        self.outbox.listing(&after, &change.events);
+        self.listing = after.clone();
+        if closing || after.status() == ListingStatus::SoldOut {
+            let reason = if closing { "listing_closed" } else { "sold_out" };
+            self.decline_open_offers(reason)?;
+        }
+        Ok(after)
+    }
+
+    /// Takes the units, creates the paid order and moves the money into escrow: all or nothing.
+    fn buy(
+        &mut self,
+        change: &ListingChange,
+        buyer: UserId,
+        quantity: i64,
+        unit_price: Money,
+        offer_id: Option<i64>,
+    ) -> Result<Order, Failure> {
+        self.change_listing(change)?;
+        let total = unit_price.cents().saturating_mul(quantity);
+        let order = orders::insert(
+            self.conn,
+            &NewOrder {
+                listing_id: self.listing.id,
+                buyer_id: buyer.0,
+                seller_id: self.listing.seller_id,
+                offer_id,
+                quantity,
+                unit_price_cents: unit_price.cents(),
+                total_cents: total,
+                status: "paid",
+                ship_by: self.now + self.rules.ship_deadline,
+                version: 1,
+                created_at: self.now,
+                updated_at: self.now,
+            },
+        )?;
+        ledger::post(
+            self.conn,
+            &postings::purchase(buyer, Money::from_cents(total)),
+            Some(order.id),
+            None,
+        )
+        .map_err(ListingError::from)?;
+        self.outbox.order(&order, ORDER_CREATED);
+        Ok(order)
+    }
+
+    fn decline_open_offers(&mut self, reason: &str) -> Result<(), Failure> {
+        for offer in offers::open_for_listing(self.conn, self.listing.id)? {
+            let mut next = offer.state();
+            next.status = OfferStatus::Declined;
+            self.write_offer(&offer, &next, OfferEvent::Declined, "system", Some(reason))?;
+        }
+        Ok(())
+    }
+
+    /// Writes an offer's next state (version-checked), its history and its event.
+    fn write_offer(
+        &mut self,
+        before: &Offer,
+        next: &OfferState,
+        event: OfferEvent,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<Offer, Failure> {
+        let mut history: Vec<HistoryEntry> =
+            serde_json::from_str(&before.history).unwrap_or_default();
+        history.push(self.history_entry(event, by, next.amount));
+        let history = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+        let after = offers::update_versioned(
+            self.conn,
+            before.id,
+            before.version,
+            &OfferChanges {
+                amount_cents: next.amount.cents(),
+                status: next.status.as_str(),
+                turn: next.turn.as_str(),
+                round: next.round,
+                reason: reason.or(before.reason.as_deref()),
+                history: &history,
+                expires_at: next.expires_at,
+                version: before.version + 1,
+                updated_at: self.now,
+            },
+        )?
+        .ok_or(Failure::Stale)?;
+        self.outbox.offer(&after, event);
+        Ok(after)
+    }
+
+    fn history_entry(&self, event: OfferEvent, by: &str, amount: Money) -> HistoryEntry {
+        let action = event
+            .event_type()
+            .trim_start_matches("offer.")
+            .replace("created", "offered");
+        HistoryEntry {
+            action,
+            by: by.to_owned(),
+            amount_cents: amount.cents(),
+            at: self.now.and_utc(),
+        }
+    }
+
+    /// Inserts a new open offer and its `offer.created` event.
+    fn insert_offer(&mut self, state: &OfferState, by: Side) -> Result<Offer, Failure> {
+        let history = vec![self.history_entry(OfferEvent::Created, by.as_str(), state.amount)];
+        let history = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+        let offer = offers::insert(
+            self.conn,
+            &NewOffer {
+                listing_id: self.listing.id,
+                buyer_id: state.buyer.0,
+                seller_id: state.seller.0,
+                amount_cents: state.amount.cents(),
+                quantity: state.quantity,
+                status: state.status.as_str(),
+                turn: state.turn.as_str(),
+                round: state.round,
+                reason: None,
+                history: &history,
+                expires_at: state.expires_at,
+                version: 1,
+                created_at: self.now,
+                updated_at: self.now,
+            },
+        )
+        .map_err(|e| {
+            // Another process placed this buyer's open offer first.
+            if is_unique_violation(&e) {
+                ListingError::Offer(OfferError::OpenOfferExists)
+            } else {
+                e.into()
+            }
+        })?;
+        self.outbox.offer(&offer, OfferEvent::Created);
+        Ok(offer)
+    }
+
+    fn place_offer(&mut self, msg: &PlaceOffer) -> Result<OfferOutcome, Failure> {
+        let (open, made) = offers::buyer_standing(self.conn, self.listing.id, msg.buyer.0)?;
+        let (state, disposition) = decide_new_offer(
+            self.rules,
+            &self.listing.state(),
+            msg.buyer,
+            msg.amount,
+            msg.quantity,
+            open,
+            made,
+            self.now,
+        )?;
+        let offer = self.insert_offer(&state, Side::Buyer)?;
+        match disposition {
+            Disposition::Open => Ok(OfferOutcome { offer, order: None }),
+            Disposition::AutoDecline => {
+                let mut next = state;
+                next.status = OfferStatus::Declined;
+                let offer = self.write_offer(
+                    &offer,
+                    &next,
+                    OfferEvent::Declined,
+                    "system",
+                    Some("auto_declined"),
+                )?;
+                Ok(OfferOutcome { offer, order: None })
+            }
+            Disposition::AutoAccept => {
+                let mut next = state;
+                next.status = OfferStatus::Accepted;
+                self.accept(&offer, &next, "system", Some("auto_accepted"))
+            }
+        }
+    }
+
+    /// Accepting buys the offer's units at its amount, exactly as buy-now does.
+    fn accept(
+        &mut self,
+        offer: &Offer,
+        next: &OfferState,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<OfferOutcome, Failure> {
+        let change = decide_take(&self.listing.state(), offer.quantity)?;
+        let offer = self.write_offer(offer, next, OfferEvent::Accepted, by, reason)?;
+        let order = self.buy(
+            &change,
+            UserId(offer.buyer_id),
+            offer.quantity,
+            Money::from_cents(offer.amount_cents),
+            Some(offer.id),
+        )?;
+        Ok(OfferOutcome {
+            offer,
+            order: Some(order),
+        })
+    }
+
+    fn act_on_offer(&mut self, msg: &ActOnOffer) -> Result<OfferOutcome, Failure> {
+        let offer = offers::find(self.conn, msg.offer_id)?
+            .filter(|o| o.listing_id == self.listing.id)
+            .ok_or(ListingError::OfferNotFound)?;
+        let (next, event) = decide_offer_action(
+            self.rules,
+            &offer.state(),
+            &self.listing.state(),
+            msg.actor,
+            &msg.action,
+            self.now,
+        )?;
+        let by = match msg.actor {
+            Party::User(user) => offer.state().side_of(user).map_or("system", Side::as_str),
+            Party::System => "system",
+        };
+        if event == OfferEvent::Accepted {
+            return self.accept(&offer, &next, by, None);
+        }
+        let reason = (msg.action == OfferAction::SoldOut).then_some("sold_out");
+        let offer = self.write_offer(&offer, &next, event, by, reason)?;
+        Ok(OfferOutcome { offer, order: None })
+    }
+
+    fn act_on_order(&mut self, msg: &ActOnOrder) -> Result<Order, Failure> {
+        let order = orders::find(self.conn, msg.order_id)?
+            .filter(|o| o.listing_id == self.listing.id)
+            .ok_or(ListingError::OrderNotFound)?;
+        let (next, effect) =
+            decide_order_action(self.rules, &order.state(), msg.actor, msg.action, self.now)?;
+        let now = Some(self.now);
+        let after = orders::update_versioned(
+            self.conn,
+            order.id,
+            order.version,
+            &OrderChanges {
+                status: next.status.as_str(),
+                auto_complete_at: next.auto_complete_at,
+                shipped_at: if effect == OrderEffect::Shipped { now } else { order.shipped_at },
+                completed_at: if effect == OrderEffect::Released { now } else { order.completed_at },
+                cancelled_at: if effect == OrderEffect::Refunded { now } else { order.cancelled_at },
+                version: order.version + 1,
+                updated_at: self.now,
+            },
+        )?
+        .ok_or(Failure::Stale)?;
+        let (buyer, seller) = (UserId(order.buyer_id), UserId(order.seller_id));
+        let total = Money::from_cents(order.total_cents);
+        match effect {
+            OrderEffect::Shipped => {}
+            OrderEffect::Released => {
+                let posting = postings::release(buyer, seller, total, self.rules.fee_percent);
+                ledger::post(self.conn, &posting, Some(order.id), None)
+                    .map_err(ListingError::from)?;
+            }
+            OrderEffect::Refunded => {
+                ledger::post(self.conn, &postings::refund(buyer, total), Some(order.id), None)
+                    .map_err(ListingError::from)?;
+                let restock = decide_restock(&self.listing.state(), order.quantity);
+                self.change_listing(&restock)?;
+            }
+        }
+        self.outbox.order(&after, effect.event_type());
+        Ok(after)
+    }
+
+    fn send_liker_offer(&mut self, msg: &SendLikerOffer) -> Result<LikerOfferOutcome, Failure> {
+        let last = liker_offers::latest(self.conn, self.listing.id)?;
+        let expires_at = decide_liker_offer(
+            self.rules,
+            &self.listing.state(),
+            msg.seller,
+            msg.amount,
+            last.map(|l| l.created_at),
+            self.now,
+        )?;
+        let sent = liker_offers::insert(
+            self.conn,
+            self.listing.id,
+            msg.seller.0,
+            msg.amount.cents(),
+            self.now,
+            expires_at,
+        )?;
+        let mut made = Vec::new();
+        for liker in liker_offers::likers(self.conn, self.listing.id)? {
+            if let Some(offer) = self.offer_to_liker(&sent, UserId(liker))? {
+                made.push(offer);
+            }
+        }
+        Ok(LikerOfferOutcome {
+            liker_offer: sent,
+            offers: made,
+        })
+    }
+
+    /// Makes the liker offer `sent` to `liker`, unless they already negotiate on this listing.
+    fn offer_to_liker(&mut self, sent: &LikerOffer, liker: UserId) -> Result<Option<Offer>, Failure> {
+        let (open, _) = offers::buyer_standing(self.conn, self.listing.id, liker.0)?;
+        if open || liker.0 == self.listing.seller_id || self.listing.quantity < 1 {
+            return Ok(None);
+        }
+        let state = OfferState {
+            buyer: liker,
+            seller: UserId(self.listing.seller_id),
+            amount: Money::from_cents(sent.amount_cents),
+            quantity: 1,
+            status: OfferStatus::Open,
+            turn: Side::Buyer,
+            round: 1,
+            expires_at: sent.expires_at,
+        };
+        let offer = self.insert_offer(&state, Side::Seller)?;
+        self.outbox.liker_offer_notification(&offer);
+        Ok(Some(offer))
+    }
 }

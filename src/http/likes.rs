@@ -8,6 +8,9 @@ use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, put, web, HttpResponse};
 use bazaar_actors::domain::listing::validate_price;
+use bazaar_actors::directory::send_to_listing;
+use bazaar_actors::domain::ListingId;
+use bazaar_actors::listing::OfferToNewLiker;
 use bazaar_actors::store::likes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,6 +60,9 @@ pub async fn like_listing(
         Ok(likes::like(conn, user_id, listing_id, target)?)
     })
     .await?;
+    // A seller's offer to likers that is still open reaches new likers too.
+    let command = OfferToNewLiker { user: caller.id() };
+    send_to_listing(&state.directory, ListingId(listing_id), command).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,10 +1,14 @@
 //! REST handlers, one file per resource, and the extractors they share: JSON bodies with
 //! field-level errors, the caller's identity, query parameters, cursors.
 
+pub mod idempotency;
 pub mod likes;
 pub mod listings;
+pub mod offers;
 pub mod ops;
+pub mod orders;
 pub mod users;
+pub mod wallet;
 
 use crate::app::AppState;
 use crate::error::ApiError;

@@ -214,6 +214,8 @@ impl ListingPatch {
 pub enum ListingEvent {
     Updated,
     PriceDropped { old_price: Money, new_price: Money },
+    InventoryChanged,
+    SoldOut,
 }
 
 /// The outcome of a decided command: the state to write (with the next version) and the events
@@ -356,6 +358,84 @@ fn change_from(current: &ListingState, mut next: ListingState) -> ListingChange 
         });
     }
     ListingChange { next, events }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PurchaseError {
+    #[error("you cannot buy your own listing")]
+    OwnListing,
+    #[error("the listing is sold out")]
+    SoldOut,
+    #[error("the listing is {0}, not active")]
+    NotActive(ListingStatus),
+    #[error("only {available} left, fewer than the {wanted} asked for")]
+    NotEnough { wanted: i64, available: i64 },
+    #[error("the price is now {actual} cents, not the {expected} cents expected")]
+    PriceChanged { expected: i64, actual: i64 },
+    #[error("insufficient funds in the wallet")]
+    InsufficientFunds,
+}
+
+/// Decides a buy-now of `quantity` units at the list price; `expected_price` guards against
+/// buying at a price the buyer has not seen.
+pub fn decide_purchase(
+    current: &ListingState,
+    buyer: UserId,
+    quantity: i64,
+    expected_price: Option<Money>,
+) -> Result<ListingChange, PurchaseError> {
+    if buyer == current.seller_id {
+        return Err(PurchaseError::OwnListing);
+    }
+    if let Some(expected) = expected_price {
+        if expected != current.price && current.status == ListingStatus::Active {
+            return Err(PurchaseError::PriceChanged {
+                expected: expected.cents(),
+                actual: current.price.cents(),
+            });
+        }
+    }
+    decide_take(current, quantity)
+}
+
+/// Takes `quantity` units out of stock (a purchase or an accepted offer). The last unit makes
+/// the listing sold out.
+pub fn decide_take(current: &ListingState, quantity: i64) -> Result<ListingChange, PurchaseError> {
+    match current.status {
+        ListingStatus::Active => {}
+        ListingStatus::SoldOut => return Err(PurchaseError::SoldOut),
+        other => return Err(PurchaseError::NotActive(other)),
+    }
+    if quantity > current.quantity {
+        return Err(PurchaseError::NotEnough {
+            wanted: quantity,
+            available: current.quantity,
+        });
+    }
+    let mut next = current.clone();
+    next.quantity -= quantity;
+    next.version += 1;
+    let mut events = vec![ListingEvent::InventoryChanged];
+    if next.quantity == 0 {
+        next.status = ListingStatus::SoldOut;
+        events.push(ListingEvent::SoldOut);
+    }
+    Ok(ListingChange { next, events })
+}
+
+/// Puts `quantity` units back (a cancelled order). A sold-out listing becomes active again; a
+/// closed one stays closed.
+pub fn decide_restock(current: &ListingState, quantity: i64) -> ListingChange {
+    let mut next = current.clone();
+    next.quantity += quantity;
+    next.version += 1;
+    if next.status == ListingStatus::SoldOut {
+        next.status = ListingStatus::Active;
+    }
+    ListingChange {
+        next,
+        events: vec![ListingEvent::InventoryChanged],
+    }
 }
 
 /// A price drop is a lower price on a listing that was and stays active.
@@ -551,6 +631,37 @@ mod tests {
                 "status",
                 "title"
             ]
+        );
+    }
+
+    #[test]
+    fn buying_the_last_unit_sells_out() {
+        let mut l = listing(ListingStatus::Active);
+        l.quantity = 2;
+        let change = decide_purchase(&l, UserId(2), 2, Some(Money::from_cents(10_000))).unwrap();
+        assert_eq!(change.next.quantity, 0);
+        assert_eq!(change.next.status, ListingStatus::SoldOut);
+        assert_eq!(change.events, vec![ListingEvent::InventoryChanged, ListingEvent::SoldOut]);
+        assert_eq!(decide_purchase(&change.next, UserId(2), 1, None), Err(PurchaseError::SoldOut));
+        let restocked = decide_restock(&change.next, 1);
+        assert_eq!((restocked.next.status, restocked.next.quantity), (ListingStatus::Active, 1));
+    }
+
+    #[test]
+    fn purchases_are_refused_for_the_seller_a_changed_price_or_too_many_units() {
+        let l = listing(ListingStatus::Active);
+        assert_eq!(decide_purchase(&l, SELLER, 1, None), Err(PurchaseError::OwnListing));
+        assert_eq!(
+            decide_purchase(&l, UserId(2), 1, Some(Money::from_cents(9_999))),
+            Err(PurchaseError::PriceChanged { expected: 9_999, actual: 10_000 })
+        );
+        assert_eq!(
+            decide_purchase(&l, UserId(2), 2, None),
+            Err(PurchaseError::NotEnough { wanted: 2, available: 1 })
+        );
+        assert_eq!(
+            decide_purchase(&listing(ListingStatus::Draft), UserId(2), 1, None),
+            Err(PurchaseError::NotActive(ListingStatus::Draft))
         );
     }
 

@@ -4,7 +4,11 @@
 pub mod account;
 pub mod ids;
 pub mod listing;
+pub mod ledger;
 pub mod money;
+pub mod offer;
+pub mod order;
+pub mod rules;
 pub mod validation;
 
 pub use ids::{ListingId, UserId};

@@ -2,9 +2,14 @@
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
 pub mod events;
+pub mod idempotency;
+pub mod ledger;
+pub mod liker_offers;
 pub mod likes;
 pub mod listings;
 pub mod models;
+pub mod offers;
+pub mod orders;
 pub mod schema;
 pub mod users;
 

@@ -1,8 +1,10 @@
 //! Rows as Diesel reads and writes them: `Listing` is read, `NewListing` inserted,
 //! `ListingChanges` applied.
 
-use super::schema::{events, likes, listings, sessions, users};
+use super::schema::{events, likes, listings, offers, orders, ratings, sessions, users};
 use crate::domain::listing::{ListingState, ListingStatus};
+use crate::domain::offer::{OfferState, OfferStatus, Side};
+use crate::domain::order::{OrderState, OrderStatus};
 use crate::domain::{ListingId, Money, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -192,5 +194,206 @@ pub struct NewEvent<'a> {
     pub seq: i64,
     pub event_type: &'a str,
     pub data: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct Wallet {
+    pub user_id: i64,
+    pub available_cents: i64,
+    pub escrow_cents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub transaction_id: i64,
+    pub account: String,
+    pub amount_cents: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct LedgerTransaction {
+    pub id: i64,
+    pub kind: String,
+    pub order_id: Option<i64>,
+    pub reference: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
+#[diesel(table_name = offers)]
+pub struct Offer {
+    pub id: i64,
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub amount_cents: i64,
+    pub quantity: i64,
+    pub status: String,
+    pub turn: String,
+    pub round: i64,
+    pub reason: Option<String>,
+    pub history: String,
+    pub expires_at: NaiveDateTime,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Offer {
+    /// What the offer rules decide on.
+    pub fn state(&self) -> OfferState {
+        OfferState {
+            buyer: UserId(self.buyer_id),
+            seller: UserId(self.seller_id),
+            amount: Money::from_cents(self.amount_cents),
+            quantity: self.quantity,
+            // The CHECK constraints admit only valid names.
+            status: OfferStatus::parse(&self.status).unwrap_or(OfferStatus::Expired),
+            turn: Side::parse(&self.turn).unwrap_or(Side::Seller),
+            round: self.round,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = offers)]
+pub struct NewOffer<'a> {
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub amount_cents: i64,
+    pub quantity: i64,
+    pub status: &'a str,
+    pub turn: &'a str,
+    pub round: i64,
+    pub reason: Option<&'a str>,
+    pub history: &'a str,
+    pub expires_at: NaiveDateTime,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, AsChangeset)]
+#[diesel(table_name = offers, treat_none_as_null = true)]
+pub struct OfferChanges<'a> {
+    pub amount_cents: i64,
+    pub status: &'a str,
+    pub turn: &'a str,
+    pub round: i64,
+    pub reason: Option<&'a str>,
+    pub history: &'a str,
+    pub expires_at: NaiveDateTime,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    pub id: i64,
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub offer_id: Option<i64>,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub total_cents: i64,
+    pub status: String,
+    pub ship_by: NaiveDateTime,
+    pub auto_complete_at: Option<NaiveDateTime>,
+    pub shipped_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Order {
+    pub fn state(&self) -> OrderState {
+        OrderState {
+            buyer: UserId(self.buyer_id),
+            seller: UserId(self.seller_id),
+            status: OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Cancelled),
+            ship_by: self.ship_by,
+            auto_complete_at: self.auto_complete_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder<'a> {
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub offer_id: Option<i64>,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub total_cents: i64,
+    pub status: &'a str,
+    pub ship_by: NaiveDateTime,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, AsChangeset)]
+#[diesel(table_name = orders, treat_none_as_null = true)]
+pub struct OrderChanges<'a> {
+    pub status: &'a str,
+    pub auto_complete_at: Option<NaiveDateTime>,
+    pub shipped_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct Rating {
+    pub id: i64,
+    pub order_id: i64,
+    pub rater_id: i64,
+    pub ratee_id: i64,
+    pub stars: i64,
+    pub comment: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = ratings)]
+pub struct NewRating<'a> {
+    pub order_id: i64,
+    pub rater_id: i64,
+    pub ratee_id: i64,
+    pub stars: i64,
+    pub comment: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct LikerOffer {
+    pub id: i64,
+    pub listing_id: i64,
+    pub seller_id: i64,
+    pub amount_cents: i64,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct IdempotencyKey {
+    pub id: i64,
+    pub user_id: i64,
+    pub key: String,
+    pub fingerprint: String,
+    pub status: Option<i64>,
+    pub body: Option<String>,
     pub created_at: NaiveDateTime,
 }

@@ -68,4 +68,137 @@ diesel::joinable!(listings -> users (seller_id));
 diesel::joinable!(likes -> listings (listing_id));
 diesel::joinable!(likes -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, listings, likes, events);
+
+diesel::table! {
+    topic_seqs (topic) {
+        topic -> Text,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    wallets (user_id) {
+        user_id -> BigInt,
+        available_cents -> BigInt,
+        escrow_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> BigInt,
+        kind -> Text,
+        order_id -> Nullable<BigInt>,
+        reference -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> BigInt,
+        transaction_id -> BigInt,
+        account -> Text,
+        amount_cents -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offers (id) {
+        id -> BigInt,
+        listing_id -> BigInt,
+        buyer_id -> BigInt,
+        seller_id -> BigInt,
+        amount_cents -> BigInt,
+        quantity -> BigInt,
+        status -> Text,
+        turn -> Text,
+        round -> BigInt,
+        reason -> Nullable<Text>,
+        history -> Text,
+        expires_at -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        listing_id -> BigInt,
+        buyer_id -> BigInt,
+        seller_id -> BigInt,
+        offer_id -> Nullable<BigInt>,
+        quantity -> BigInt,
+        unit_price_cents -> BigInt,
+        total_cents -> BigInt,
+        status -> Text,
+        ship_by -> Timestamp,
+        auto_complete_at -> Nullable<Timestamp>,
+        shipped_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ratings (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        rater_id -> BigInt,
+        ratee_id -> BigInt,
+        stars -> BigInt,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    liker_offers (id) {
+        id -> BigInt,
+        listing_id -> BigInt,
+        seller_id -> BigInt,
+        amount_cents -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        key -> Text,
+        fingerprint -> Text,
+        status -> Nullable<BigInt>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(offers -> listings (listing_id));
+diesel::joinable!(orders -> listings (listing_id));
+diesel::joinable!(ratings -> orders (order_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    listings,
+    likes,
+    events,
+    topic_seqs,
+    wallets,
+    ledger_transactions,
+    ledger_entries,
+    offers,
+    orders,
+    ratings,
+    liker_offers,
+    idempotency_keys,
+);

@@ -6,12 +6,17 @@ use super::DbConnection;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// Inserts a user; a taken username is a unique violation (see `is_unique_violation`).
+/// Inserts a user with an empty wallet; a taken username is a unique violation (see
+/// `is_unique_violation`).
 pub fn insert_user(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<User> {
-    diesel::insert_into(users::table)
-        .values(user)
-        .returning(users::all_columns)
-        .get_result(conn)
+    super::write_transaction(conn, |conn| {
+        let user: User = diesel::insert_into(users::table)
+            .values(user)
+            .returning(users::all_columns)
+            .get_result(conn)?;
+        super::ledger::open_wallet(conn, crate::domain::UserId(user.id))?;
+        Ok(user)
+    })
 }
 
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
@@ -53,4 +58,8 @@ pub fn revoke_session(
         .set(sessions::revoked_at.eq(now))
         .execute(conn)
         .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
+    users::table.find(id).first(conn).optional()
 }

@@ -1,0 +1,413 @@
+//! Offer negotiation: who may do what to an offer, and what it becomes.
+//!
+//! A buyer makes an offer; then the sides take turns. Whoever's turn it is may accept, decline
+//! or counter; the buyer may also withdraw at any time. An open offer expires when its deadline
+//! passes, and is declined (`sold_out`) when the listing runs out.
+
+use super::listing::{ListingState, ListingStatus};
+use super::rules::CommerceRules;
+use super::{Money, UserId};
+use chrono::NaiveDateTime;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OfferStatus {
+    Open,
+    Accepted,
+    Declined,
+    Withdrawn,
+    Expired,
+}
+
+impl OfferStatus {
+    pub const ALL: [OfferStatus; 5] = [
+        Self::Open,
+        Self::Accepted,
+        Self::Declined,
+        Self::Withdrawn,
+        Self::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Accepted => "accepted",
+            Self::Declined => "declined",
+            Self::Withdrawn => "withdrawn",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for OfferStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A side of the negotiation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    Seller,
+    Buyer,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Seller => "seller",
+            Side::Buyer => "buyer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "seller" => Some(Side::Seller),
+            "buyer" => Some(Side::Buyer),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Seller => Side::Buyer,
+            Side::Buyer => Side::Seller,
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferState {
+    pub buyer: UserId,
+    pub seller: UserId,
+    pub amount: Money,
+    pub quantity: i64,
+    pub status: OfferStatus,
+    pub turn: Side,
+    pub round: i64,
+    pub expires_at: NaiveDateTime,
+}
+
+impl OfferState {
+    pub fn side_of(&self, user: UserId) -> Option<Side> {
+        if user == self.buyer {
+            Some(Side::Buyer)
+        } else if user == self.seller {
+            Some(Side::Seller)
+        } else {
+            None
+        }
+    }
+}
+
+/// Who acts: a party, or the server itself (expiry, sell-out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    User(UserId),
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfferAction {
+    Counter { amount: Money },
+    Accept,
+    Decline,
+    Withdraw,
+    /// The deadline passed (system only).
+    Expire,
+    /// The listing ran out (system only).
+    SoldOut,
+}
+
+/// What an offer event is called on the wire (`offer.<name>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfferEvent {
+    Created,
+    Countered,
+    Accepted,
+    Declined,
+    Withdrawn,
+    Expired,
+}
+
+impl OfferEvent {
+    pub fn event_type(self) -> &'static str {
+        match self {
+            OfferEvent::Created => "offer.created",
+            OfferEvent::Countered => "offer.countered",
+            OfferEvent::Accepted => "offer.accepted",
+            OfferEvent::Declined => "offer.declined",
+            OfferEvent::Withdrawn => "offer.withdrawn",
+            OfferEvent::Expired => "offer.expired",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OfferError {
+    #[error("you cannot make an offer on your own listing")]
+    OwnListing,
+    #[error("only the buyer and the seller may act on this offer")]
+    NotParty,
+    #[error("the listing is {0}, not active")]
+    ListingNotActive(ListingStatus),
+    #[error("you already have an open offer on this listing")]
+    OpenOfferExists,
+    #[error("you have made the most offers allowed on this listing ({0})")]
+    TooManyOffers(i64),
+    #[error("the offer is {0}, not open")]
+    NotOpen(OfferStatus),
+    #[error("the offer's deadline has passed")]
+    Expired,
+    #[error("it is the {0}'s turn")]
+    NotYourTurn(Side),
+    #[error("only the buyer may withdraw an offer")]
+    OnlyBuyerWithdraws,
+    #[error("only {available} left, fewer than the {wanted} asked for")]
+    NotEnoughQuantity { wanted: i64, available: i64 },
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("this is done by the server, not by a user")]
+    SystemOnly,
+}
+
+/// What happens to a new offer straight away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    Open,
+    /// At or above the listing's `auto_accept_cents`: bought at once.
+    AutoAccept,
+    /// Below the listing's `auto_decline_cents`: declined at once.
+    AutoDecline,
+}
+
+/// The minimum acceptable amount for a listing price.
+pub fn minimum_offer(price: Money, rules: &CommerceRules) -> Money {
+    let min = (i128::from(price.cents()) * i128::from(rules.offer_min_percent) + 99) / 100;
+    Money::from_cents(i64::try_from(min).unwrap_or(i64::MAX))
+}
+
+/// Decides a buyer's new offer on `listing`. `open_offer` says whether the buyer already has an
+/// open offer on it, `offers_made` how many offers they made on it in all.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_new_offer(
+    rules: &CommerceRules,
+    listing: &ListingState,
+    buyer: UserId,
+    amount: Money,
+    quantity: i64,
+    open_offer: bool,
+    offers_made: i64,
+    now: NaiveDateTime,
+) -> Result<(OfferState, Disposition), OfferError> {
+    if buyer == listing.seller_id {
+        return Err(OfferError::OwnListing);
+    }
+    if listing.status != ListingStatus::Active {
+        return Err(OfferError::ListingNotActive(listing.status));
+    }
+    if quantity < 1 {
+        return Err(OfferError::Invalid {
+            field: "quantity",
+            message: "must be at least 1".into(),
+        });
+    }
+    if quantity > listing.quantity {
+        return Err(OfferError::NotEnoughQuantity {
+            wanted: quantity,
+            available: listing.quantity,
+        });
+    }
+    check_amount(rules, listing, amount)?;
+    if open_offer {
+        return Err(OfferError::OpenOfferExists);
+    }
+    if offers_made >= rules.offers_per_buyer_per_listing {
+        return Err(OfferError::TooManyOffers(
+            rules.offers_per_buyer_per_listing,
+        ));
+    }
+    let disposition = if listing.auto_accept.is_some_and(|a| amount >= a) {
+        Disposition::AutoAccept
+    } else if listing.auto_decline.is_some_and(|d| amount < d) {
+        Disposition::AutoDecline
+    } else {
+        Disposition::Open
+    };
+    let offer = OfferState {
+        buyer,
+        seller: listing.seller_id,
+        amount,
+        quantity,
+        status: OfferStatus::Open,
+        turn: Side::Seller,
+        round: 1,
+        expires_at: now + rules.offer_ttl,
+    };
+    Ok((offer, disposition))
+}
+
+/// An amount is positive, at least the minimum and at most the list price.
+fn check_amount(
+    rules: &CommerceRules,
+    listing: &ListingState,
+    amount: Money,
+) -> Result<(), OfferError> {
+    let min = minimum_offer(listing.price, rules);
+    if amount < min {
+        return Err(OfferError::Invalid {
+            field: "amount_cents",
+            message: format!(
+                "must be at least {}% of the price ({} cents)",
+                rules.offer_min_percent,
+                min.cents()
+            ),
+        });
+    }
+    if amount > listing.price {
+        return Err(OfferError::Invalid {
+            field: "amount_cents",
+            message: format!("must not exceed the price ({} cents)", listing.price.cents()),
+        });
+    }
+    Ok(())
+}
+
+/// Decides `action` by `actor` on `offer` (of `listing`) at `now`; returns the offer after it
+/// and the event it raises. Accepting only decides the offer: buying the units is the caller's.
+pub fn decide_offer_action(
+    rules: &CommerceRules,
+    offer: &OfferState,
+    listing: &ListingState,
+    actor: Actor,
+    action: &OfferAction,
+    now: NaiveDateTime,
+) -> Result<(OfferState, OfferEvent), OfferError> {
+    let side = match actor {
+        Actor::User(user) => Some(offer.side_of(user).ok_or(OfferError::NotParty)?),
+        Actor::System => None,
+    };
+    if offer.status != OfferStatus::Open {
+        return Err(OfferError::NotOpen(offer.status));
+    }
+    let mut next = offer.clone();
+    let event = match (side, action) {
+        (None, OfferAction::Expire) => {
+            if now < offer.expires_at {
+                return Err(OfferError::Invalid {
+                    field: "expires_at",
+                    message: "has not passed yet".into(),
+                });
+            }
+            next.status = OfferStatus::Expired;
+            OfferEvent::Expired
+        }
+        (None, OfferAction::SoldOut) => {
+            next.status = OfferStatus::Declined;
+            OfferEvent::Declined
+        }
+        (None, _) => return Err(OfferError::NotParty),
+        (Some(_), OfferAction::Expire | OfferAction::SoldOut) => {
+            return Err(OfferError::SystemOnly)
+        }
+        (Some(_), _) if now >= offer.expires_at => return Err(OfferError::Expired),
+        (Some(side), OfferAction::Withdraw) => {
+            if side != Side::Buyer {
+                return Err(OfferError::OnlyBuyerWithdraws);
+            }
+            next.status = OfferStatus::Withdrawn;
+            OfferEvent::Withdrawn
+        }
+        (Some(side), _) if side != offer.turn => return Err(OfferError::NotYourTurn(offer.turn)),
+        (Some(_), OfferAction::Accept) => {
+            if listing.status != ListingStatus::Active {
+                return Err(OfferError::ListingNotActive(listing.status));
+            }
+            if listing.quantity < offer.quantity {
+                return Err(OfferError::NotEnoughQuantity {
+                    wanted: offer.quantity,
+                    available: listing.quantity,
+                });
+            }
+            next.status = OfferStatus::Accepted;
+            OfferEvent::Accepted
+        }
+        (Some(_), OfferAction::Decline) => {
+            next.status = OfferStatus::Declined;
+            OfferEvent::Declined
+        }
+        (Some(side), OfferAction::Counter { amount }) => {
+            if listing.status != ListingStatus::Active {
+                return Err(OfferError::ListingNotActive(listing.status));
+            }
+            check_amount(rules, listing, *amount)?;
+            next.amount = *amount;
+            next.turn = side.other();
+            next.round += 1;
+            next.expires_at = now + rules.offer_ttl;
+            OfferEvent::Countered
+        }
+    };
+    Ok((next, event))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LikerOfferError {
+    #[error("only the seller may send an offer to likers")]
+    NotSeller,
+    #[error("the listing is {0}, not active")]
+    ListingNotActive(ListingStatus),
+    #[error("an offer to likers must be at least {percent}% below the price: at most {max_cents} cents")]
+    NotEnoughOff { percent: i64, max_cents: i64 },
+    #[error("an offer to likers was already sent in the last period; the next may be sent at {next_at}")]
+    TooSoon { next_at: NaiveDateTime },
+}
+
+/// Decides whether `seller` may send an offer of `amount` to everyone who likes `listing`,
+/// given when the last one was sent.
+pub fn decide_liker_offer(
+    rules: &CommerceRules,
+    listing: &ListingState,
+    seller: UserId,
+    amount: Money,
+    last_sent_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<NaiveDateTime, LikerOfferError> {
+    if seller != listing.seller_id {
+        return Err(LikerOfferError::NotSeller);
+    }
+    if listing.status != ListingStatus::Active {
+        return Err(LikerOfferError::ListingNotActive(listing.status));
+    }
+    let discount = rules.liker_offer_min_discount_percent;
+    if amount.cents() < 1 || !amount.is_at_least_percent_below(listing.price, discount) {
+        let max = i128::from(listing.price.cents()) * i128::from(100 - discount) / 100;
+        return Err(LikerOfferError::NotEnoughOff {
+            percent: discount,
+            max_cents: i64::try_from(max).unwrap_or(0),
+        });
+    }
+    if let Some(last) = last_sent_at {
+        let next_at = last + rules.liker_offer_period;
+        if now < next_at {
+            return Err(LikerOfferError::TooSoon { next_at });
+        }
+    }
+    Ok(now + rules.liker_offer_period)
+}
+
+#[cfg(test)]
+mod tests;

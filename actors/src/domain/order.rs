@@ -1,0 +1,271 @@
+//! Orders: `paid → shipped → completed`, or `cancelled` before shipping. Who may move an order
+//! where, and when.
+
+use super::offer::Actor;
+use super::rules::CommerceRules;
+use super::UserId;
+use chrono::NaiveDateTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Paid,
+    Shipped,
+    Completed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 4] = [Self::Paid, Self::Shipped, Self::Completed, Self::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Shipped => "shipped",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderState {
+    pub buyer: UserId,
+    pub seller: UserId,
+    pub status: OrderStatus,
+    pub ship_by: NaiveDateTime,
+    pub auto_complete_at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderAction {
+    Ship,
+    Confirm,
+    Cancel,
+    /// No confirmation within the auto-complete period after shipping (system only).
+    AutoComplete,
+}
+
+/// What the move does to money and stock, besides the status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderEffect {
+    /// Shipped: the auto-complete clock starts.
+    Shipped,
+    /// Completed: escrow is released to the seller, less the fee.
+    Released,
+    /// Cancelled: escrow is refunded and the units restocked.
+    Refunded,
+}
+
+impl OrderEffect {
+    pub fn event_type(self) -> &'static str {
+        match self {
+            OrderEffect::Shipped => "order.shipped",
+            OrderEffect::Released => "order.completed",
+            OrderEffect::Refunded => "order.cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("only the buyer and the seller may act on this order")]
+    NotParty,
+    #[error("only the {0} may do that")]
+    WrongParty(&'static str),
+    #[error("a {from} order cannot be {action}")]
+    IllegalTransition {
+        from: &'static str,
+        action: &'static str,
+    },
+    #[error("the buyer may cancel only once the ship deadline has passed")]
+    ShipDeadlineNotPassed,
+    #[error("the order completes by itself only after the auto-complete deadline")]
+    NotDue,
+}
+
+fn action_name(action: OrderAction) -> &'static str {
+    match action {
+        OrderAction::Ship => "shipped",
+        OrderAction::Confirm => "confirmed",
+        OrderAction::Cancel => "cancelled",
+        OrderAction::AutoComplete => "auto-completed",
+    }
+}
+
+/// Decides `action` by `actor` at `now`: the order after it and the effect to apply.
+pub fn decide_order_action(
+    rules: &CommerceRules,
+    order: &OrderState,
+    actor: Actor,
+    action: OrderAction,
+    now: NaiveDateTime,
+) -> Result<(OrderState, OrderEffect), OrderError> {
+    let is_buyer = actor == Actor::User(order.buyer);
+    let is_seller = actor == Actor::User(order.seller);
+    if let Actor::User(_) = actor {
+        if !is_buyer && !is_seller {
+            return Err(OrderError::NotParty);
+        }
+    }
+    let illegal = || OrderError::IllegalTransition {
+        from: order.status.as_str(),
+        action: action_name(action),
+    };
+    let mut next = order.clone();
+    let effect = match action {
+        OrderAction::Ship => {
+            if !is_seller {
+                return Err(OrderError::WrongParty("seller"));
+            }
+            if order.status != OrderStatus::Paid {
+                return Err(illegal());
+            }
+            next.status = OrderStatus::Shipped;
+            next.auto_complete_at = Some(now + rules.auto_complete_after);
+            OrderEffect::Shipped
+        }
+        OrderAction::Confirm => {
+            if !is_buyer {
+                return Err(OrderError::WrongParty("buyer"));
+            }
+            if order.status != OrderStatus::Shipped {
+                return Err(illegal());
+            }
+            next.status = OrderStatus::Completed;
+            OrderEffect::Released
+        }
+        OrderAction::Cancel => {
+            if order.status != OrderStatus::Paid {
+                return Err(illegal());
+            }
+            if is_buyer && now < order.ship_by {
+                return Err(OrderError::ShipDeadlineNotPassed);
+            }
+            if actor == Actor::System {
+                return Err(OrderError::WrongParty("buyer or the seller"));
+            }
+            next.status = OrderStatus::Cancelled;
+            OrderEffect::Refunded
+        }
+        OrderAction::AutoComplete => {
+            if actor != Actor::System {
+                return Err(OrderError::WrongParty("server"));
+            }
+            if order.status != OrderStatus::Shipped {
+                return Err(illegal());
+            }
+            if order.auto_complete_at.is_none_or(|at| now < at) {
+                return Err(OrderError::NotDue);
+            }
+            next.status = OrderStatus::Completed;
+            OrderEffect::Released
+        }
+    };
+    Ok((next, effect))
+}
+
+/// Whether a rating `rater` gave is visible to `viewer`: always to its author; to anyone else
+/// once both sides rated or the rating window after completion closed.
+pub fn rating_visible(
+    rater: UserId,
+    viewer: UserId,
+    both_rated: bool,
+    completed_at: Option<NaiveDateTime>,
+    rules: &CommerceRules,
+    now: NaiveDateTime,
+) -> bool {
+    rater == viewer
+        || both_rated
+        || completed_at.is_some_and(|done| now >= done + rules.rating_window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    const BUYER: UserId = UserId(1);
+    const SELLER: UserId = UserId(2);
+
+    fn at(hours: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc()
+            + Duration::hours(hours)
+    }
+
+    fn order(status: OrderStatus) -> OrderState {
+        OrderState {
+            buyer: BUYER,
+            seller: SELLER,
+            status,
+            ship_by: at(72),
+            auto_complete_at: (status == OrderStatus::Shipped).then(|| at(100)),
+        }
+    }
+
+    fn act(o: &OrderState, who: Actor, a: OrderAction, hours: i64) -> Result<OrderStatus, OrderError> {
+        decide_order_action(&CommerceRules::default(), o, who, a, at(hours)).map(|(n, _)| n.status)
+    }
+
+    #[test]
+    fn the_happy_path() {
+        let rules = CommerceRules::default();
+        let (shipped, effect) =
+            decide_order_action(&rules, &order(OrderStatus::Paid), Actor::User(SELLER), OrderAction::Ship, at(1)).unwrap();
+        assert_eq!(effect, OrderEffect::Shipped);
+        assert_eq!(shipped.auto_complete_at, Some(at(1) + Duration::hours(72)));
+        let (done, effect) =
+            decide_order_action(&rules, &shipped, Actor::User(BUYER), OrderAction::Confirm, at(2)).unwrap();
+        assert_eq!((done.status, effect), (OrderStatus::Completed, OrderEffect::Released));
+    }
+
+    #[test]
+    fn only_the_right_party_moves_an_order() {
+        let paid = order(OrderStatus::Paid);
+        assert_eq!(act(&paid, Actor::User(BUYER), OrderAction::Ship, 1), Err(OrderError::WrongParty("seller")));
+        assert_eq!(act(&paid, Actor::User(UserId(9)), OrderAction::Ship, 1), Err(OrderError::NotParty));
+        let shipped = order(OrderStatus::Shipped);
+        assert_eq!(act(&shipped, Actor::User(SELLER), OrderAction::Confirm, 1), Err(OrderError::WrongParty("buyer")));
+        assert_eq!(act(&shipped, Actor::User(BUYER), OrderAction::AutoComplete, 200), Err(OrderError::WrongParty("server")));
+    }
+
+    #[test]
+    fn cancelling_is_for_unshipped_orders_and_the_buyer_waits_for_the_deadline() {
+        let paid = order(OrderStatus::Paid);
+        assert_eq!(act(&paid, Actor::User(SELLER), OrderAction::Cancel, 1), Ok(OrderStatus::Cancelled));
+        assert_eq!(act(&paid, Actor::User(BUYER), OrderAction::Cancel, 71), Err(OrderError::ShipDeadlineNotPassed));
+        assert_eq!(act(&paid, Actor::User(BUYER), OrderAction::Cancel, 72), Ok(OrderStatus::Cancelled));
+        for status in [OrderStatus::Shipped, OrderStatus::Completed, OrderStatus::Cancelled] {
+            assert!(matches!(
+                act(&order(status), Actor::User(SELLER), OrderAction::Cancel, 200),
+                Err(OrderError::IllegalTransition { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn auto_completion_waits_for_its_deadline() {
+        let shipped = order(OrderStatus::Shipped);
+        assert_eq!(act(&shipped, Actor::System, OrderAction::AutoComplete, 99), Err(OrderError::NotDue));
+        assert_eq!(act(&shipped, Actor::System, OrderAction::AutoComplete, 100), Ok(OrderStatus::Completed));
+        assert!(matches!(
+            act(&order(OrderStatus::Completed), Actor::System, OrderAction::AutoComplete, 200),
+            Err(OrderError::IllegalTransition { .. })
+        ));
+    }
+
+    #[test]
+    fn ratings_stay_hidden_until_both_rate_or_the_window_closes() {
+        let rules = CommerceRules::default();
+        let done = Some(at(0));
+        assert!(rating_visible(BUYER, BUYER, false, done, &rules, at(1)));
+        assert!(!rating_visible(BUYER, SELLER, false, done, &rules, at(1)));
+        assert!(rating_visible(BUYER, SELLER, true, done, &rules, at(1)));
+        assert!(rating_visible(BUYER, SELLER, false, done, &rules, at(24 * 7)));
+    }
+}

@@ -1,0 +1,44 @@
+//! The product's tunable rules (API.md "Product rules"), each a setting with these defaults.
+
+use chrono::Duration;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommerceRules {
+    /// An offer below this percentage of the list price is refused.
+    pub offer_min_percent: i64,
+    /// Offers one buyer may make on one listing, in all.
+    pub offers_per_buyer_per_listing: i64,
+    /// How long an offer or counter stays open.
+    pub offer_ttl: Duration,
+    /// How long the seller has to ship before the buyer may cancel.
+    pub ship_deadline: Duration,
+    /// How long after shipping an unconfirmed order completes by itself.
+    pub auto_complete_after: Duration,
+    /// How long after completion ratings stay hidden unless both sides rated.
+    pub rating_window: Duration,
+    /// The platform's fee on a completed order, in percent of the order total.
+    pub fee_percent: i64,
+    /// A liker offer must be at least this percentage below the list price.
+    pub liker_offer_min_discount_percent: i64,
+    /// How often a seller may send an offer to likers, and how long it stays open.
+    pub liker_offer_period: Duration,
+    /// A price drop of at least this percentage notifies likers.
+    pub price_drop_notify_percent: i64,
+}
+
+impl Default for CommerceRules {
+    fn default() -> Self {
+        CommerceRules {
+            offer_min_percent: 50,
+            offers_per_buyer_per_listing: 3,
+            offer_ttl: Duration::hours(24),
+            ship_deadline: Duration::days(3),
+            auto_complete_after: Duration::hours(72),
+            rating_window: Duration::days(7),
+            fee_percent: 10,
+            liker_offer_min_discount_percent: 10,
+            liker_offer_period: Duration::hours(24),
+            price_drop_notify_percent: 10,
+        }
+    }
+}

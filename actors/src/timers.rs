@@ -1,0 +1,114 @@
+//! `Timekeeper`: runs the stored deadlines. Every tick it reads the deadlines that have passed
+//! (open offers past `expires_at`, shipped orders past `auto_complete_at`) and sends each to
+//! its listing's actor as a system command. The command re-checks the deadline against the
+//! database, so a deadline fires once however many ticks or processes see it; deadlines that
+//! passed while the server was down fire at the first tick after start-up.
+
+use crate::directory::{send_to_listing, Directory};
+use crate::domain::offer::{Actor as Party, OfferAction};
+use crate::domain::order::OrderAction;
+use crate::domain::ListingId;
+use crate::listing::{ActOnOffer, ActOnOrder, ListingError};
+use crate::store::{self, idempotency, offers, orders, Pool};
+use actix::prelude::*;
+use std::time::{Duration, Instant};
+
+/// Deadlines handled per kind and tick; the rest wait for the next tick.
+const BATCH: i64 = 500;
+/// Idempotency keys are kept at least this long.
+pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 48;
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+pub struct Timekeeper {
+    pool: Pool,
+    directory: Addr<Directory>,
+    interval: Duration,
+    busy: bool,
+    last_purge: Option<Instant>,
+}
+
+impl Timekeeper {
+    pub fn new(pool: Pool, directory: Addr<Directory>, interval: Duration) -> Self {
+        Timekeeper {
+            pool,
+            directory,
+            interval,
+            busy: false,
+            last_purge: None,
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.busy {
+            return;
+        }
+        self.busy = true;
+        let purge = self.last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY);
+        if purge {
+            self.last_purge = Some(Instant::now());
+        }
+        let (pool, directory) = (self.pool.clone(), self.directory.clone());
+        let work = async move {
+            let due = tokio::task::spawn_blocking(move || due_deadlines(&pool, purge)).await;
+            match due {
+                Ok(Ok((expiring, completing))) => fire(&directory, expiring, completing).await,
+                Ok(Err(e)) => tracing::error!(error = %e, "reading due deadlines failed"),
+                Err(e) => tracing::error!(error = %e, "reading due deadlines panicked"),
+            }
+        };
+        ctx.spawn(fut::wrap_future::<_, Self>(work).map(|(), act, _| act.busy = false));
+    }
+}
+
+impl Actor for Timekeeper {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.tick(ctx);
+        ctx.run_interval(self.interval, Self::tick);
+    }
+}
+
+type Due = Vec<(i64, i64)>;
+
+fn due_deadlines(pool: &Pool, purge: bool) -> Result<(Due, Due), store::StoreError> {
+    let mut conn = pool.get()?;
+    let now = store::now();
+    if purge {
+        let cutoff = now - chrono::Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS);
+        idempotency::purge_before(&mut conn, cutoff)?;
+    }
+    Ok((
+        offers::due_to_expire(&mut conn, now, BATCH)?,
+        orders::due_to_complete(&mut conn, now, BATCH)?,
+    ))
+}
+
+async fn fire(directory: &Addr<Directory>, expiring: Due, completing: Due) {
+    for (offer_id, listing_id) in expiring {
+        let command = ActOnOffer {
+            offer_id,
+            actor: Party::System,
+            action: OfferAction::Expire,
+        };
+        report(send_to_listing(directory, ListingId(listing_id), command).await.map(|r| r.map(drop)));
+    }
+    for (order_id, listing_id) in completing {
+        let command = ActOnOrder {
+            order_id,
+            actor: Party::System,
+            action: OrderAction::AutoComplete,
+        };
+        report(send_to_listing(directory, ListingId(listing_id), command).await.map(|r| r.map(drop)));
+    }
+}
+
+/// A deadline another tick or process already handled is not an error.
+fn report(result: Result<Result<(), ListingError>, MailboxError>) {
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(ListingError::Offer(_) | ListingError::Order(_))) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "a deadline could not be applied; retrying next tick"),
+        Err(e) => tracing::warn!(error = %e, "a deadline could not be delivered; retrying next tick"),
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE idempotency_keys;
+DROP TABLE liker_offers;
+DROP TABLE ratings;
+DROP TABLE orders;
+DROP TABLE offers;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_transactions;
+DROP TABLE wallets;
+DROP TABLE topic_seqs;

@@ -1,0 +1,333 @@
+//! Offers: make one, negotiate (counter, accept, decline, withdraw), and offers to likers.
+//! Every change goes through the listing's actor.
+
+use super::idempotency::{self, Reply};
+use super::{db, Caller, JsonBody, Page};
+use crate::app::AppState;
+use crate::error::{ApiError, Problem};
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use bazaar_actors::directory::send_to_listing;
+use bazaar_actors::domain::listing::{validate_price, QUANTITY};
+use bazaar_actors::domain::offer::{Actor as Party, OfferAction};
+use bazaar_actors::domain::validation::in_range;
+use bazaar_actors::domain::{ListingId, Money};
+use bazaar_actors::events::{OfferView, OrderView};
+use bazaar_actors::listing::{ActOnOffer, OfferOutcome, PlaceOffer, SendLikerOffer};
+use bazaar_actors::store::models::Offer;
+use bazaar_actors::store::{listings, offers};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferBody {
+    /// The price offered for all the units, in cents.
+    pub amount_cents: i64,
+    /// Units wanted (default 1).
+    pub quantity: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmountBody {
+    pub amount_cents: i64,
+}
+
+/// An offer, and the order it made when it was accepted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferAndOrder {
+    pub offer: OfferView,
+    pub order: Option<OrderView>,
+}
+
+/// A new offer; `order` is present when the seller's auto-accept bought it at once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedOffer {
+    #[serde(flatten)]
+    pub offer: OfferView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LikerOfferBody {
+    pub id: i64,
+    pub listing_id: i64,
+    pub amount_cents: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The offers made, one per liker (likers already negotiating are skipped).
+    pub offers: Vec<OfferView>,
+}
+
+fn check_amount(amount: i64) -> Result<Money, ApiError> {
+    validate_price(amount).map_err(|m| ApiError::invalid("amount_cents", m))?;
+    Ok(Money::from_cents(amount))
+}
+
+/// Make an offer on a listing.
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    request_body = OfferBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats replay the first response")),
+    responses(
+        (status = 201, description = "The offer (with `order` if auto-accepted)", body = CreatedOffer),
+        (status = 402, description = "Auto-accepted but the wallet cannot pay", body = Problem),
+        (status = 403, description = "Your own listing", body = Problem),
+        (status = 404, description = "No such listing", body = Problem),
+        (status = 409, description = "Not active, an open offer exists, or the offer limit is reached", body = Problem),
+        (status = 422, description = "Below the minimum or invalid", body = Problem),
+    )
+)]
+#[post("/api/v1/listings/{id}/offers")]
+pub async fn create_offer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    req: HttpRequest,
+    body: JsonBody<OfferBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let amount = check_amount(body.amount_cents)?;
+    let quantity = body.quantity.unwrap_or(1);
+    in_range(quantity, 1, QUANTITY.1).map_err(|m| ApiError::invalid("quantity", m))?;
+    let listing = ListingId(id.into_inner());
+    idempotency::once(&state, &req, &caller, &body, || async {
+        let command = PlaceOffer {
+            buyer: caller.id(),
+            amount,
+            quantity,
+        };
+        let outcome = send_to_listing(&state.directory, listing, command).await??;
+        Reply::json(
+            StatusCode::CREATED,
+            &CreatedOffer {
+                offer: OfferView::from(&outcome.offer),
+                order: outcome.order.as_ref().map(OrderView::from),
+            },
+        )
+    })
+    .await
+}
+
+/// A listing's offers: the seller sees all, anyone else their own.
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Offers, oldest first", body = Page<OfferView>),
+        (status = 401, description = "No live token", body = Problem),
+        (status = 404, description = "No such listing", body = Problem),
+    )
+)]
+#[get("/api/v1/listings/{id}/offers")]
+pub async fn list_listing_offers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (listing_id, viewer) = (id.into_inner(), caller.user.id);
+    let rows = db(&state, move |conn| {
+        let listing = listings::find(conn, listing_id)?
+            .filter(|l| super::listings::visible_to(l, Some(caller.id())))
+            .ok_or_else(|| ApiError::NotFound("listing not found".into()))?;
+        let only_buyer = (listing.seller_id != viewer).then_some(viewer);
+        Ok(offers::for_listing(conn, listing_id, only_buyer)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(OfferView::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Loads an offer the caller is a party to: 404 if there is none, 403 if not theirs.
+async fn party_offer(state: &AppState, caller: &Caller, id: i64) -> Result<Offer, ApiError> {
+    let offer = db(state, move |conn| Ok(offers::find(conn, id)?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("offer not found".into()))?;
+    if caller.user.id != offer.buyer_id && caller.user.id != offer.seller_id {
+        return Err(ApiError::Forbidden(
+            "only the buyer and the seller may see or act on this offer".into(),
+        ));
+    }
+    Ok(offer)
+}
+
+/// One offer (parties only).
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The offer", body = OfferView),
+        (status = 403, description = "Not a party", body = Problem),
+        (status = 404, description = "No such offer", body = Problem),
+    )
+)]
+#[get("/api/v1/offers/{id}")]
+pub async fn get_offer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let offer = party_offer(&state, &caller, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(OfferView::from(&offer)))
+}
+
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: OfferAction,
+) -> Result<OfferOutcome, ApiError> {
+    let offer = party_offer(state, caller, id).await?;
+    let command = ActOnOffer {
+        offer_id: offer.id,
+        actor: Party::User(caller.id()),
+        action,
+    };
+    Ok(send_to_listing(&state.directory, ListingId(offer.listing_id), command).await??)
+}
+
+/// Counter an offer (on your turn; not above the list price).
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    request_body = AmountBody,
+    responses(
+        (status = 200, description = "The countered offer", body = OfferView),
+        (status = 403, description = "Not a party", body = Problem),
+        (status = 404, description = "No such offer", body = Problem),
+        (status = 409, description = "Not your turn, or not open", body = Problem),
+        (status = 422, description = "Invalid amount", body = Problem),
+    )
+)]
+#[post("/api/v1/offers/{id}/counter")]
+pub async fn counter_offer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: JsonBody<AmountBody>,
+) -> Result<HttpResponse, ApiError> {
+    let amount = check_amount(body.0.amount_cents)?;
+    let outcome = act(&state, &caller, id.into_inner(), OfferAction::Counter { amount }).await?;
+    Ok(HttpResponse::Ok().json(OfferView::from(&outcome.offer)))
+}
+
+/// Accept an offer (on your turn): it buys the units at the agreed amount.
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats replay the first response")),
+    responses(
+        (status = 200, description = "The accepted offer and its order", body = OfferAndOrder),
+        (status = 402, description = "The buyer's wallet cannot pay", body = Problem),
+        (status = 403, description = "Not a party", body = Problem),
+        (status = 404, description = "No such offer", body = Problem),
+        (status = 409, description = "Not your turn, not open, or sold out", body = Problem),
+    )
+)]
+#[post("/api/v1/offers/{id}/accept")]
+pub async fn accept_offer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    idempotency::once(&state, &req, &caller, &id, || async {
+        let outcome = act(&state, &caller, id, OfferAction::Accept).await?;
+        Reply::json(
+            StatusCode::OK,
+            &OfferAndOrder {
+                offer: OfferView::from(&outcome.offer),
+                order: outcome.order.as_ref().map(OrderView::from),
+            },
+        )
+    })
+    .await
+}
+
+/// Decline an offer (on your turn).
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The declined offer", body = OfferView),
+        (status = 403, description = "Not a party", body = Problem),
+        (status = 404, description = "No such offer", body = Problem),
+        (status = 409, description = "Not your turn, or not open", body = Problem),
+    )
+)]
+#[post("/api/v1/offers/{id}/decline")]
+pub async fn decline_offer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = act(&state, &caller, id.into_inner(), OfferAction::Decline).await?;
+    Ok(HttpResponse::Ok().json(OfferView::from(&outcome.offer)))
+}
+
+/// Withdraw your offer (buyer only, while it is open).
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The withdrawn offer", body = OfferView),
+        (status = 403, description = "Not the buyer", body = Problem),
+        (status = 404, description = "No such offer", body = Problem),
+        (status = 409, description = "Not open", body = Problem),
+    )
+)]
+#[post("/api/v1/offers/{id}/withdraw")]
+pub async fn withdraw_offer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = act(&state, &caller, id.into_inner(), OfferAction::Withdraw).await?;
+    Ok(HttpResponse::Ok().json(OfferView::from(&outcome.offer)))
+}
+
+/// Send one offer to everyone who likes the listing (seller only; at least 10% off; once per
+/// 24 hours). Users who like the listing while it is open get it too.
+#[utoipa::path(
+    tag = "offers",
+    security(("bearer" = [])),
+    request_body = AmountBody,
+    responses(
+        (status = 201, description = "Sent", body = LikerOfferBody),
+        (status = 403, description = "Not the seller", body = Problem),
+        (status = 404, description = "No such listing", body = Problem),
+        (status = 409, description = "Not active, or sent too recently", body = Problem),
+        (status = 422, description = "Not enough below the price", body = Problem),
+    )
+)]
+#[post("/api/v1/listings/{id}/liker-offers")]
+pub async fn create_liker_offer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: JsonBody<AmountBody>,
+) -> Result<HttpResponse, ApiError> {
+    let amount = check_amount(body.0.amount_cents)?;
+    let command = SendLikerOffer {
+        seller: caller.id(),
+        amount,
+    };
+    let outcome =
+        send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
+    let sent = &outcome.liker_offer;
+    Ok(HttpResponse::Created().json(LikerOfferBody {
+        id: sent.id,
+        listing_id: sent.listing_id,
+        amount_cents: sent.amount_cents,
+        created_at: sent.created_at.and_utc(),
+        expires_at: sent.expires_at.and_utc(),
+        offers: outcome.offers.iter().map(OfferView::from).collect(),
+    }))
+}
