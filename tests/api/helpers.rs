@@ -370,3 +370,86 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+impl TestApp {
+    /// Adds sandbox money to `user`'s wallet.
+    pub async fn deposit(&self, user: &TestUser, cents: i64) {
+        json_of(
+            self.post(
+                "/api/v1/wallet/deposits",
+                Some(&user.token),
+                &json!({ "amount_cents": cents }),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+
+    pub async fn wallet(&self, user: &TestUser) -> Value {
+        json_of(self.get("/api/v1/wallet", Some(&user.token)).await, 200).await
+    }
+
+    /// `count` users with sessions, made straight in the database (password hashing is tested
+    /// elsewhere and would dominate a test that needs hundreds of buyers).
+    pub fn users_fast(&self, prefix: &str, count: usize) -> Vec<TestUser> {
+        use bazaar_actors::store::models::{NewSession, NewUser};
+        let mut conn = self.db.connect();
+        let conn: &mut DbConnection = &mut conn;
+        (0..count)
+            .map(|i| {
+                let name = format!("{prefix}{i}");
+                let now = store::now();
+                let user = store::users::insert_user(
+                    conn,
+                    &NewUser {
+                        username: &name,
+                        display_name: &name,
+                        password_hash: "unused",
+                        created_at: now,
+                    },
+                )
+                .expect("insert user");
+                let token = bazaar::auth::new_token();
+                store::users::insert_session(
+                    conn,
+                    &NewSession {
+                        user_id: user.id,
+                        token_hash: &bazaar::auth::token_hash(&token),
+                        created_at: now,
+                        expires_at: now + chrono::Duration::days(1),
+                    },
+                )
+                .expect("insert session");
+                TestUser { id: user.id, token }
+            })
+            .collect()
+    }
+
+    /// Event types of a topic, in seq order.
+    pub fn event_types(&self, topic: &str) -> Vec<String> {
+        self.events(topic).into_iter().map(|e| e.1).collect()
+    }
+
+    /// Asserts the ledger balances: every transaction sums to zero and each user's wallet
+    /// row equals the sum of their account's entries.
+    pub fn assert_ledger_balanced(&self) {
+        use bazaar_actors::domain::ledger::Account;
+        use bazaar_actors::domain::UserId;
+        let mut conn = self.db.connect();
+        let conn: &mut DbConnection = &mut conn;
+        assert_eq!(
+            store::ledger::unbalanced_transactions(conn).unwrap(),
+            vec![],
+            "unbalanced ledger transactions"
+        );
+        use bazaar_actors::store::schema::wallets;
+        use diesel::prelude::*;
+        let rows: Vec<(i64, i64, i64)> = wallets::table.load(conn).unwrap();
+        for (user, available, escrow) in rows {
+            let u = UserId(user);
+            assert_eq!(store::ledger::balance(conn, &Account::Wallet(u)).unwrap(), available, "wallet of {user}");
+            assert_eq!(store::ledger::balance(conn, &Account::Escrow(u)).unwrap(), escrow, "escrow of {user}");
+        }
+    }
+}

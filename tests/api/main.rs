@@ -2,9 +2,13 @@
 
 mod accounts;
 mod cli;
+mod commerce;
+mod concurrency;
 mod helpers;
 mod likes;
 mod listings;
 mod migrations;
+mod offers;
 mod ops;
 mod processes;
+mod timers;
