@@ -117,11 +117,21 @@ pub struct Settings {
     pub sandbox_payments: bool,
 
     /// Shared secret of the payment provider's webhook signatures (webhooks are refused without it).
-    #[arg(long, env = "BAZAAR_PAYMENTS_WEBHOOK_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "BAZAAR_PAYMENTS_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub payments_webhook_secret: Option<String>,
 
     /// Seconds a webhook's signed timestamp may differ from the server's clock.
-    #[arg(long, env = "BAZAAR_WEBHOOK_TOLERANCE_SECS", default_value_t = 300, global = true)]
+    #[arg(
+        long,
+        env = "BAZAAR_WEBHOOK_TOLERANCE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
     pub webhook_tolerance_secs: i64,
 }
 

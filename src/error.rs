@@ -211,7 +211,9 @@ impl From<EditError> for ApiError {
         match e {
             EditError::NotSeller => ApiError::Forbidden(e.to_string()),
             EditError::StaleVersion { .. } => ApiError::PreconditionFailed(e.to_string()),
-            EditError::IllegalStatus { .. } | EditError::Closed => ApiError::Conflict(e.to_string()),
+            EditError::IllegalStatus { .. } | EditError::Closed => {
+                ApiError::Conflict(e.to_string())
+            }
             EditError::Invalid(errors) => ApiError::Validation(errors),
         }
     }
@@ -264,7 +266,9 @@ impl From<LikerOfferError> for ApiError {
     fn from(e: LikerOfferError) -> Self {
         match e {
             LikerOfferError::NotSeller => ApiError::Forbidden(e.to_string()),
-            LikerOfferError::NotEnoughOff { .. } => ApiError::invalid("amount_cents", e.to_string()),
+            LikerOfferError::NotEnoughOff { .. } => {
+                ApiError::invalid("amount_cents", e.to_string())
+            }
             LikerOfferError::ListingNotActive(_) | LikerOfferError::TooSoon { .. } => {
                 ApiError::Conflict(e.to_string())
             }

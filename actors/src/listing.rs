@@ -58,7 +58,9 @@ pub enum ListingError {
     LikerOffer(#[from] LikerOfferError),
     #[error("the listing has {0} open order(s): ship, complete or cancel them first")]
     HasOpenOrders(i64),
-    #[error("the listing is too busy: {MAX_VERSION_RETRIES} writes in a row lost their version race")]
+    #[error(
+        "the listing is too busy: {MAX_VERSION_RETRIES} writes in a row lost their version race"
+    )]
     Contended,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -281,7 +283,8 @@ handle!(ActOnOffer, OfferOutcome, |tx, msg| tx.act_on_offer(&msg));
 
 handle!(ActOnOrder, Order, |tx, msg| tx.act_on_order(&msg));
 
-handle!(SendLikerOffer, LikerOfferOutcome, |tx, msg| tx.send_liker_offer(&msg));
+handle!(SendLikerOffer, LikerOfferOutcome, |tx, msg| tx
+    .send_liker_offer(&msg));
 
 handle!(OfferToNewLiker, Option<Offer>, |tx, msg| {
     let Some(sent) = liker_offers::latest(tx.conn, tx.listing.id)? else {
@@ -353,17 +356,17 @@ impl Tx<'_> {
             }
         }
         let changes = ListingChanges::from_state(&change.next, self.now);
-        let after = listings::update_versioned(
-            self.conn,
-            self.listing.id,
-            self.listing.version,
-            &changes,
-        )?
-        .ok_or(Failure::Stale)?;
+        let after =
+            listings::update_versioned(self.conn, self.listing.id, self.listing.version, &changes)?
+                .ok_or(Failure::Stale)?;
         self.outbox.listing(&after, &change.events);
         self.listing = after.clone();
         if closing || after.status() == ListingStatus::SoldOut {
-            let reason = if closing { "listing_closed" } else { "sold_out" };
+            let reason = if closing {
+                "listing_closed"
+            } else {
+                "sold_out"
+            };
             self.decline_open_offers(reason)?;
         }
         Ok(after)
@@ -595,9 +598,21 @@ impl Tx<'_> {
             &OrderChanges {
                 status: next.status.as_str(),
                 auto_complete_at: next.auto_complete_at,
-                shipped_at: if effect == OrderEffect::Shipped { now } else { order.shipped_at },
-                completed_at: if effect == OrderEffect::Released { now } else { order.completed_at },
-                cancelled_at: if effect == OrderEffect::Refunded { now } else { order.cancelled_at },
+                shipped_at: if effect == OrderEffect::Shipped {
+                    now
+                } else {
+                    order.shipped_at
+                },
+                completed_at: if effect == OrderEffect::Released {
+                    now
+                } else {
+                    order.completed_at
+                },
+                cancelled_at: if effect == OrderEffect::Refunded {
+                    now
+                } else {
+                    order.cancelled_at
+                },
                 version: order.version + 1,
                 updated_at: self.now,
             },
@@ -613,8 +628,13 @@ impl Tx<'_> {
                     .map_err(ListingError::from)?;
             }
             OrderEffect::Refunded => {
-                ledger::post(self.conn, &postings::refund(buyer, total), Some(order.id), None)
-                    .map_err(ListingError::from)?;
+                ledger::post(
+                    self.conn,
+                    &postings::refund(buyer, total),
+                    Some(order.id),
+                    None,
+                )
+                .map_err(ListingError::from)?;
                 let restock = decide_restock(&self.listing.state(), order.quantity);
                 self.change_listing(&restock)?;
             }
@@ -654,7 +674,11 @@ impl Tx<'_> {
     }
 
     /// Makes the liker offer `sent` to `liker`, unless they already negotiate on this listing.
-    fn offer_to_liker(&mut self, sent: &LikerOffer, liker: UserId) -> Result<Option<Offer>, Failure> {
+    fn offer_to_liker(
+        &mut self,
+        sent: &LikerOffer,
+        liker: UserId,
+    ) -> Result<Option<Offer>, Failure> {
         let (open, _) = offers::buyer_standing(self.conn, self.listing.id, liker.0)?;
         if open || liker.0 == self.listing.seller_id || self.listing.quantity < 1 {
             return Ok(None);

@@ -91,7 +91,11 @@ async fn fire(directory: &Addr<Directory>, expiring: Due, completing: Due) {
             actor: Party::System,
             action: OfferAction::Expire,
         };
-        report(send_to_listing(directory, ListingId(listing_id), command).await.map(|r| r.map(drop)));
+        report(
+            send_to_listing(directory, ListingId(listing_id), command)
+                .await
+                .map(|r| r.map(drop)),
+        );
     }
     for (order_id, listing_id) in completing {
         let command = ActOnOrder {
@@ -99,7 +103,11 @@ async fn fire(directory: &Addr<Directory>, expiring: Due, completing: Due) {
             actor: Party::System,
             action: OrderAction::AutoComplete,
         };
-        report(send_to_listing(directory, ListingId(listing_id), command).await.map(|r| r.map(drop)));
+        report(
+            send_to_listing(directory, ListingId(listing_id), command)
+                .await
+                .map(|r| r.map(drop)),
+        );
     }
 }
 
@@ -108,7 +116,11 @@ fn report(result: Result<Result<(), ListingError>, MailboxError>) {
     match result {
         Ok(Ok(())) => {}
         Ok(Err(ListingError::Offer(_) | ListingError::Order(_))) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "a deadline could not be applied; retrying next tick"),
-        Err(e) => tracing::warn!(error = %e, "a deadline could not be delivered; retrying next tick"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "a deadline could not be applied; retrying next tick")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a deadline could not be delivered; retrying next tick")
+        }
     }
 }

@@ -7,8 +7,8 @@ use crate::app::AppState;
 use crate::error::{ApiError, PROBLEM_JSON};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use bazaar_actors::store::idempotency::{self, Claim};
 use bazaar_actors::store;
+use bazaar_actors::store::idempotency::{self, Claim};
 use serde::Serialize;
 use std::future::Future;
 
@@ -69,7 +69,13 @@ where
     let claimed = {
         let (key, fingerprint) = (key.clone(), fingerprint.clone());
         db(state, move |conn| {
-            Ok(idempotency::claim(conn, user_id, &key, &fingerprint, store::now())?)
+            Ok(idempotency::claim(
+                conn,
+                user_id,
+                &key,
+                &fingerprint,
+                store::now(),
+            )?)
         })
         .await?
     };
@@ -111,7 +117,12 @@ where
     };
     let stored = body.clone();
     db(state, move |conn| {
-        Ok(idempotency::complete(conn, claim_id, status.as_u16(), &stored)?)
+        Ok(idempotency::complete(
+            conn,
+            claim_id,
+            status.as_u16(),
+            &stored,
+        )?)
     })
     .await?;
     Ok(respond(status, body))

@@ -7,8 +7,8 @@ use super::{
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, put, web, HttpResponse};
-use bazaar_actors::domain::listing::validate_price;
 use bazaar_actors::directory::send_to_listing;
+use bazaar_actors::domain::listing::validate_price;
 use bazaar_actors::domain::ListingId;
 use bazaar_actors::listing::OfferToNewLiker;
 use bazaar_actors::store::likes;

@@ -213,7 +213,13 @@ pub async fn counter_offer(
     body: JsonBody<AmountBody>,
 ) -> Result<HttpResponse, ApiError> {
     let amount = check_amount(body.0.amount_cents)?;
-    let outcome = act(&state, &caller, id.into_inner(), OfferAction::Counter { amount }).await?;
+    let outcome = act(
+        &state,
+        &caller,
+        id.into_inner(),
+        OfferAction::Counter { amount },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(OfferView::from(&outcome.offer)))
 }
 
@@ -319,8 +325,7 @@ pub async fn create_liker_offer(
         seller: caller.id(),
         amount,
     };
-    let outcome =
-        send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
+    let outcome = send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
     let sent = &outcome.liker_offer;
     Ok(HttpResponse::Created().json(LikerOfferBody {
         id: sent.id,

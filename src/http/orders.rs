@@ -1,7 +1,10 @@
 //! Buy now, orders and their transitions (through the listing's actor), and ratings.
 
 use super::idempotency::{self, Reply};
-use super::{db, decode_cursor, encode_cursor, paginate, utc, Caller, JsonBody, OptionalJsonBody, Page, Params};
+use super::{
+    db, decode_cursor, encode_cursor, paginate, utc, Caller, JsonBody, OptionalJsonBody, Page,
+    Params,
+};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
@@ -152,7 +155,9 @@ pub async fn list_orders(
         })
         .unwrap_or(Role::Buyer);
     let limit = p.limit();
-    let before = p.parsed("cursor", |c| decode_cursor::<OrdersCursor>(c).map(|c| c.before));
+    let before = p.parsed("cursor", |c| {
+        decode_cursor::<OrdersCursor>(c).map(|c| c.before)
+    });
     p.finish()?;
     let user_id = caller.user.id;
     let rows = db(&state, move |conn| {
@@ -234,8 +239,7 @@ async fn act(
         actor: Party::User(caller.id()),
         action,
     };
-    let order =
-        send_to_listing(&state.directory, ListingId(order.listing_id), command).await??;
+    let order = send_to_listing(&state.directory, ListingId(order.listing_id), command).await??;
     Ok(HttpResponse::Ok().json(OrderView::from(&order)))
 }
 

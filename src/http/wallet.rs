@@ -85,7 +85,9 @@ pub async fn get_wallet(
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let limit = p.limit();
-    let before = p.parsed("cursor", |c| decode_cursor::<EntriesCursor>(c).map(|c| c.before));
+    let before = p.parsed("cursor", |c| {
+        decode_cursor::<EntriesCursor>(c).map(|c| c.before)
+    });
     p.finish()?;
     let user = caller.id();
     let (wallet, rows) = db(&state, move |conn| {
@@ -108,7 +110,12 @@ pub async fn get_wallet(
                 id: entry.id,
                 transaction_id: tx.id,
                 kind: tx.kind.clone(),
-                account: if entry.account == wallet_key { "wallet" } else { "escrow" }.to_owned(),
+                account: if entry.account == wallet_key {
+                    "wallet"
+                } else {
+                    "escrow"
+                }
+                .to_owned(),
                 amount_cents: entry.amount_cents,
                 order_id: tx.order_id,
                 created_at: utc(entry.created_at),
@@ -136,7 +143,12 @@ fn post_movement(
         let wallet = ledger::wallet(conn, user)?;
         Ok(MovementView {
             transaction_id,
-            amount_cents: posting.entries.iter().map(|(_, m)| m.cents()).max().unwrap_or(0),
+            amount_cents: posting
+                .entries
+                .iter()
+                .map(|(_, m)| m.cents())
+                .max()
+                .unwrap_or(0),
             available_cents: wallet.available_cents,
             in_escrow_cents: wallet.escrow_cents,
         })
@@ -303,7 +315,9 @@ pub async fn payments_webhook(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let Some(secret) = state.settings.payments_webhook_secret.as_deref() else {
-        return Err(ApiError::NotFound("payment webhooks are not configured".into()));
+        return Err(ApiError::NotFound(
+            "payment webhooks are not configured".into(),
+        ));
     };
     let header = req
         .headers()
@@ -322,8 +336,8 @@ pub async fn payments_webhook(
     if event.kind != "payment.succeeded" {
         return Ok(HttpResponse::Ok().json(WebhookAck { status: "ignored" }));
     }
-    let data: PaymentData = serde_json::from_value(event.data)
-        .map_err(|e| ApiError::invalid("data", e.to_string()))?;
+    let data: PaymentData =
+        serde_json::from_value(event.data).map_err(|e| ApiError::invalid("data", e.to_string()))?;
     let amount = check_amount(data.amount_cents)?;
     let user = UserId(data.user_id);
     let reference = format!("webhook:{}", event.id);
@@ -331,11 +345,15 @@ pub async fn payments_webhook(
         if store::users::find(conn, user.0)?.is_none() {
             return Err(ApiError::invalid("data.user_id", "no such user"));
         }
-        match post_movement(conn, user, &postings::deposit(user, amount), Some(&reference)) {
+        match post_movement(
+            conn,
+            user,
+            &postings::deposit(user, amount),
+            Some(&reference),
+        ) {
             Ok(_) => Ok("processed"),
             Err(ApiError::Internal(e))
-                if e
-                    .downcast_ref::<diesel::result::Error>()
+                if e.downcast_ref::<diesel::result::Error>()
                     .is_some_and(is_unique_violation) =>
             {
                 Ok("duplicate")
@@ -356,7 +374,12 @@ mod tests {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(format!("{t}.").as_bytes());
         mac.update(body);
-        let sig: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let sig: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         format!("t={t},v1={sig}")
     }
 
@@ -364,7 +387,10 @@ mod tests {
     fn signatures_are_checked_against_the_raw_body_and_the_clock() {
         let body = br#"{"id":"evt_1"}"#;
         let header = sign("s3cret", 1_000, body);
-        assert_eq!(verify_signature("s3cret", &header, body, 1_100, 300), Ok(()));
+        assert_eq!(
+            verify_signature("s3cret", &header, body, 1_100, 300),
+            Ok(())
+        );
         assert!(verify_signature("other", &header, body, 1_100, 300).is_err());
         assert!(verify_signature("s3cret", &header, b"{\"id\":\"evt_2\"}", 1_100, 300).is_err());
         assert!(verify_signature("s3cret", &header, body, 2_000, 300).is_err());

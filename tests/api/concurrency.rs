@@ -9,7 +9,9 @@ use std::collections::HashMap;
 async fn two_thousand_purchase_attempts_from_two_hundred_clients_sell_exactly_seven() {
     let app = spawn_app_with(|s| s.pool_size = 16).await;
     let seller = app.user("seller").await;
-    let listing = app.listing(&seller, json!({"price_cents": 1_000, "quantity": 7})).await;
+    let listing = app
+        .listing(&seller, json!({"price_cents": 1_000, "quantity": 7}))
+        .await;
     let buyers = app.users_fast("buyer", 200);
     for buyer in &buyers {
         app.deposit(buyer, 2_500).await;
@@ -21,7 +23,12 @@ async fn two_thousand_purchase_attempts_from_two_hundred_clients_sell_exactly_se
         async move {
             let mut codes = Vec::new();
             for _ in 0..10 {
-                let res = app.request(Method::POST, &path, Some(&buyer.token)).json(&json!({})).send().await.unwrap();
+                let res = app
+                    .request(Method::POST, &path, Some(&buyer.token))
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
                 let status = res.status().as_u16();
                 let body: serde_json::Value = res.json().await.unwrap_or_default();
                 if status != 201 {
@@ -47,14 +54,32 @@ async fn two_thousand_purchase_attempts_from_two_hundred_clients_sell_exactly_se
     assert_eq!(tally.get(&409), Some(&1_993), "{tally:?}");
     assert_eq!(tally.len(), 2, "{tally:?}");
 
-    let l = json_of(app.get(&format!("/api/v1/listings/{}", listing["id"]), None).await, 200).await;
-    assert_eq!((l["quantity"].as_i64(), l["status"].as_str()), (Some(0), Some("sold_out")));
-    let sold = json_of(app.get("/api/v1/orders?role=seller&limit=100", Some(&seller.token)).await, 200).await;
+    let l = json_of(
+        app.get(&format!("/api/v1/listings/{}", listing["id"]), None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (l["quantity"].as_i64(), l["status"].as_str()),
+        (Some(0), Some("sold_out"))
+    );
+    let sold = json_of(
+        app.get("/api/v1/orders?role=seller&limit=100", Some(&seller.token))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(sold["items"].as_array().unwrap().len(), 7);
     for buyer in &buyers {
         let n = bought.get(&buyer.id).copied().unwrap_or(0);
         let wallet = app.wallet(buyer).await;
-        assert_eq!(wallet["available_cents"], 2_500 - 1_000 * n, "buyer {}", buyer.id);
+        assert_eq!(
+            wallet["available_cents"],
+            2_500 - 1_000 * n,
+            "buyer {}",
+            buyer.id
+        );
         assert_eq!(wallet["in_escrow_cents"], 1_000 * n, "buyer {}", buyer.id);
     }
     app.assert_ledger_balanced();
@@ -71,7 +96,12 @@ async fn an_acceptance_racing_a_buy_now_for_the_last_unit_has_one_winner() {
         app.deposit(&buyer, 10_000).await;
         let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
         let offer = json_of(
-            app.post(&format!("/api/v1/listings/{}/offers", listing["id"]), Some(&offerer.token), &json!({"amount_cents": 8_000})).await,
+            app.post(
+                &format!("/api/v1/listings/{}/offers", listing["id"]),
+                Some(&offerer.token),
+                &json!({"amount_cents": 8_000}),
+            )
+            .await,
             201,
         )
         .await;
@@ -84,8 +114,16 @@ async fn an_acceptance_racing_a_buy_now_for_the_last_unit_has_one_winner() {
         let purchase = app.post(&purchase_path, Some(&buyer.token), &empty);
         let (accepted, purchased) = futures_util::future::join(accept, purchase).await;
         let codes = (accepted.status().as_u16(), purchased.status().as_u16());
-        assert!(codes == (200, 409) || codes == (409, 201), "round {round}: {codes:?}");
-        let orders = json_of(app.get("/api/v1/orders?role=seller&limit=100", Some(&seller.token)).await, 200).await;
+        assert!(
+            codes == (200, 409) || codes == (409, 201),
+            "round {round}: {codes:?}"
+        );
+        let orders = json_of(
+            app.get("/api/v1/orders?role=seller&limit=100", Some(&seller.token))
+                .await,
+            200,
+        )
+        .await;
         assert_eq!(orders["items"].as_array().unwrap().len(), round + 1);
     }
     app.assert_ledger_balanced();
@@ -97,7 +135,9 @@ async fn fifty_concurrent_retries_with_one_key_make_one_order() {
     let seller = app.user("seller").await;
     let buyer = app.user("buyer").await;
     app.deposit(&buyer, 100_000).await;
-    let listing = app.listing(&seller, json!({"price_cents": 1_000, "quantity": 100})).await;
+    let listing = app
+        .listing(&seller, json!({"price_cents": 1_000, "quantity": 100}))
+        .await;
     let path = format!("/api/v1/listings/{}/purchase", listing["id"]);
     let retries = (0..50).map(|_| {
         app.request(Method::POST, &path, Some(&buyer.token))
@@ -116,11 +156,21 @@ async fn fifty_concurrent_retries_with_one_key_make_one_order() {
     }
     assert!(!bodies.is_empty());
     assert!(bodies.iter().all(|b| *b == bodies[0]), "replays differ");
-    let orders = json_of(app.get("/api/v1/orders?limit=100", Some(&buyer.token)).await, 200).await;
+    let orders = json_of(
+        app.get("/api/v1/orders?limit=100", Some(&buyer.token))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(orders["items"].as_array().unwrap().len(), 1);
     // After the first finished, every retry replays it.
-    let late = app.request(Method::POST, &path, Some(&buyer.token))
-        .header("idempotency-key", "same-key").json(&json!({"quantity": 1})).send().await.unwrap();
+    let late = app
+        .request(Method::POST, &path, Some(&buyer.token))
+        .header("idempotency-key", "same-key")
+        .json(&json!({"quantity": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(late.status(), 201);
     assert_eq!(late.text().await.unwrap(), bodies[0]);
     assert_eq!(app.wallet(&buyer).await["available_cents"], 99_000);

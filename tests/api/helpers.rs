@@ -448,8 +448,16 @@ impl TestApp {
         let rows: Vec<(i64, i64, i64)> = wallets::table.load(conn).unwrap();
         for (user, available, escrow) in rows {
             let u = UserId(user);
-            assert_eq!(store::ledger::balance(conn, &Account::Wallet(u)).unwrap(), available, "wallet of {user}");
-            assert_eq!(store::ledger::balance(conn, &Account::Escrow(u)).unwrap(), escrow, "escrow of {user}");
+            assert_eq!(
+                store::ledger::balance(conn, &Account::Wallet(u)).unwrap(),
+                available,
+                "wallet of {user}"
+            );
+            assert_eq!(
+                store::ledger::balance(conn, &Account::Escrow(u)).unwrap(),
+                escrow,
+                "escrow of {user}"
+            );
         }
     }
 }

@@ -29,7 +29,12 @@ async fn an_offer_expires_when_its_deadline_passes() {
     let buyer = app.user("buyer").await;
     let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
     let offer = json_of(
-        app.post(&format!("/api/v1/listings/{}/offers", listing["id"]), Some(&buyer.token), &json!({"amount_cents": 6_000})).await,
+        app.post(
+            &format!("/api/v1/listings/{}/offers", listing["id"]),
+            Some(&buyer.token),
+            &json!({"amount_cents": 6_000}),
+        )
+        .await,
         201,
     )
     .await;
@@ -39,8 +44,16 @@ async fn an_offer_expires_when_its_deadline_passes() {
     })
     .await;
     assert!(expired, "the offer did not expire");
-    problem(app.post(&format!("{path}/accept"), Some(&seller.token), &json!({})).await, 409).await;
-    assert_eq!(app.event_types(&format!("user:{}", buyer.id)), ["offer.created", "offer.expired"]);
+    problem(
+        app.post(&format!("{path}/accept"), Some(&seller.token), &json!({}))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(
+        app.event_types(&format!("user:{}", buyer.id)),
+        ["offer.created", "offer.expired"]
+    );
 }
 
 #[actix_web::test]
@@ -54,8 +67,26 @@ async fn a_shipped_order_completes_by_itself() {
     let buyer = app.user("buyer").await;
     app.deposit(&buyer, 10_000).await;
     let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
-    let order = json_of(app.post(&format!("/api/v1/listings/{}/purchase", listing["id"]), Some(&buyer.token), &json!({})).await, 201).await;
-    json_of(app.post(&format!("/api/v1/orders/{}/ship", order["id"]), Some(&seller.token), &json!({})).await, 200).await;
+    let order = json_of(
+        app.post(
+            &format!("/api/v1/listings/{}/purchase", listing["id"]),
+            Some(&buyer.token),
+            &json!({}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    json_of(
+        app.post(
+            &format!("/api/v1/orders/{}/ship", order["id"]),
+            Some(&seller.token),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
     let path = format!("/api/v1/orders/{}", order["id"]);
     let completed = wait_until(|| async {
         json_of(app.get(&path, Some(&buyer.token)).await, 200).await["status"] == "completed"
@@ -72,7 +103,13 @@ async fn a_deadline_that_passed_while_the_server_was_down_fires_once_at_start_up
     let env = [("DATABASE_URL", db.url())];
     // The first server never checks its deadlines (an hour between checks) and is stopped.
     let mut first = ServerProcess::start(
-        &["serve", "--offer-ttl-secs", "1", "--timer-interval-ms", "3600000"],
+        &[
+            "serve",
+            "--offer-ttl-secs",
+            "1",
+            "--timer-interval-ms",
+            "3600000",
+        ],
         &env,
         None,
     );
@@ -86,35 +123,91 @@ async fn a_deadline_that_passed_while_the_server_was_down_fires_once_at_start_up
     };
     let base = first.address.clone();
     for name in ["seller", "buyer"] {
-        let res = post(&base, "/api/v1/users", None, json!({"username": name, "password": "password123"})).await.unwrap();
+        let res = post(
+            &base,
+            "/api/v1/users",
+            None,
+            json!({"username": name, "password": "password123"}),
+        )
+        .await
+        .unwrap();
         assert_eq!(res.status(), 201);
     }
     let mut tokens = Vec::new();
     for name in ["seller", "buyer"] {
-        let s: serde_json::Value = post(&base, "/api/v1/sessions", None, json!({"username": name, "password": "password123"}))
-            .await.unwrap().json().await.unwrap();
+        let s: serde_json::Value = post(
+            &base,
+            "/api/v1/sessions",
+            None,
+            json!({"username": name, "password": "password123"}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
         tokens.push(s["token"].as_str().unwrap().to_owned());
     }
-    let listing: serde_json::Value = post(&base, "/api/v1/listings", Some(&tokens[0]), json!({"title": "Lamp", "price_cents": 1_000}))
-        .await.unwrap().json().await.unwrap();
-    let offer: serde_json::Value = post(&base, &format!("/api/v1/listings/{}/offers", listing["id"]), Some(&tokens[1]), json!({"amount_cents": 600}))
-        .await.unwrap().json().await.unwrap();
+    let listing: serde_json::Value = post(
+        &base,
+        "/api/v1/listings",
+        Some(&tokens[0]),
+        json!({"title": "Lamp", "price_cents": 1_000}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let offer: serde_json::Value = post(
+        &base,
+        &format!("/api/v1/listings/{}/offers", listing["id"]),
+        Some(&tokens[1]),
+        json!({"amount_cents": 600}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(offer["status"], "open");
-    assert!(first.signal_and_wait("TERM", Duration::from_secs(20)).is_some());
+    assert!(first
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .is_some());
     std::thread::sleep(Duration::from_millis(1_200));
 
     // The second server finds the passed deadline at start-up.
     let second = ServerProcess::start(&["serve", "--timer-interval-ms", "100"], &env, None);
     let path = format!("{}/api/v1/offers/{}", second.address, offer["id"]);
     let expired = wait_until(|| async {
-        let o: serde_json::Value = client.get(&path).bearer_auth(&tokens[1]).send().await.unwrap().json().await.unwrap();
+        let o: serde_json::Value = client
+            .get(&path)
+            .bearer_auth(&tokens[1])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         o["status"] == "expired"
     })
     .await;
-    assert!(expired, "the passed deadline did not fire after the restart");
+    assert!(
+        expired,
+        "the passed deadline did not fire after the restart"
+    );
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     let mut conn = db.connect();
-    let buyer_events = bazaar_actors::store::events::after(&mut conn, &format!("user:{}", offer["buyer_id"]), 0, 100).unwrap();
-    let expiries = buyer_events.iter().filter(|e| e.event_type == "offer.expired").count();
+    let buyer_events = bazaar_actors::store::events::after(
+        &mut conn,
+        &format!("user:{}", offer["buyer_id"]),
+        0,
+        100,
+    )
+    .unwrap();
+    let expiries = buyer_events
+        .iter()
+        .filter(|e| e.event_type == "offer.expired")
+        .count();
     assert_eq!(expiries, 1, "the expiry fired {expiries} times");
 }

@@ -75,10 +75,7 @@ impl Posting {
     fn transfer(kind: PostingKind, from: Account, to: Account, amount: Money) -> Posting {
         Posting {
             kind,
-            entries: vec![
-                (from, Money::from_cents(-amount.cents())),
-                (to, amount),
-            ],
+            entries: vec![(from, Money::from_cents(-amount.cents())), (to, amount)],
         }
     }
 

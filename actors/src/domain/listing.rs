@@ -641,23 +641,41 @@ mod tests {
         let change = decide_purchase(&l, UserId(2), 2, Some(Money::from_cents(10_000))).unwrap();
         assert_eq!(change.next.quantity, 0);
         assert_eq!(change.next.status, ListingStatus::SoldOut);
-        assert_eq!(change.events, vec![ListingEvent::InventoryChanged, ListingEvent::SoldOut]);
-        assert_eq!(decide_purchase(&change.next, UserId(2), 1, None), Err(PurchaseError::SoldOut));
+        assert_eq!(
+            change.events,
+            vec![ListingEvent::InventoryChanged, ListingEvent::SoldOut]
+        );
+        assert_eq!(
+            decide_purchase(&change.next, UserId(2), 1, None),
+            Err(PurchaseError::SoldOut)
+        );
         let restocked = decide_restock(&change.next, 1);
-        assert_eq!((restocked.next.status, restocked.next.quantity), (ListingStatus::Active, 1));
+        assert_eq!(
+            (restocked.next.status, restocked.next.quantity),
+            (ListingStatus::Active, 1)
+        );
     }
 
     #[test]
     fn purchases_are_refused_for_the_seller_a_changed_price_or_too_many_units() {
         let l = listing(ListingStatus::Active);
-        assert_eq!(decide_purchase(&l, SELLER, 1, None), Err(PurchaseError::OwnListing));
+        assert_eq!(
+            decide_purchase(&l, SELLER, 1, None),
+            Err(PurchaseError::OwnListing)
+        );
         assert_eq!(
             decide_purchase(&l, UserId(2), 1, Some(Money::from_cents(9_999))),
-            Err(PurchaseError::PriceChanged { expected: 9_999, actual: 10_000 })
+            Err(PurchaseError::PriceChanged {
+                expected: 9_999,
+                actual: 10_000
+            })
         );
         assert_eq!(
             decide_purchase(&l, UserId(2), 2, None),
-            Err(PurchaseError::NotEnough { wanted: 2, available: 1 })
+            Err(PurchaseError::NotEnough {
+                wanted: 2,
+                available: 1
+            })
         );
         assert_eq!(
             decide_purchase(&listing(ListingStatus::Draft), UserId(2), 1, None),

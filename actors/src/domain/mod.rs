@@ -3,8 +3,8 @@
 
 pub mod account;
 pub mod ids;
-pub mod listing;
 pub mod ledger;
+pub mod listing;
 pub mod money;
 pub mod offer;
 pub mod order;

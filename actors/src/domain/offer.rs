@@ -119,7 +119,9 @@ pub enum Actor {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OfferAction {
-    Counter { amount: Money },
+    Counter {
+        amount: Money,
+    },
     Accept,
     Decline,
     Withdraw,
@@ -280,7 +282,10 @@ fn check_amount(
     if amount > listing.price {
         return Err(OfferError::Invalid {
             field: "amount_cents",
-            message: format!("must not exceed the price ({} cents)", listing.price.cents()),
+            message: format!(
+                "must not exceed the price ({} cents)",
+                listing.price.cents()
+            ),
         });
     }
     Ok(())
@@ -370,9 +375,13 @@ pub enum LikerOfferError {
     NotSeller,
     #[error("the listing is {0}, not active")]
     ListingNotActive(ListingStatus),
-    #[error("an offer to likers must be at least {percent}% below the price: at most {max_cents} cents")]
+    #[error(
+        "an offer to likers must be at least {percent}% below the price: at most {max_cents} cents"
+    )]
     NotEnoughOff { percent: i64, max_cents: i64 },
-    #[error("an offer to likers was already sent in the last period; the next may be sent at {next_at}")]
+    #[error(
+        "an offer to likers was already sent in the last period; the next may be sent at {next_at}"
+    )]
     TooSoon { next_at: NaiveDateTime },
 }
 

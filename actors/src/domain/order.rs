@@ -208,41 +208,91 @@ mod tests {
         }
     }
 
-    fn act(o: &OrderState, who: Actor, a: OrderAction, hours: i64) -> Result<OrderStatus, OrderError> {
+    fn act(
+        o: &OrderState,
+        who: Actor,
+        a: OrderAction,
+        hours: i64,
+    ) -> Result<OrderStatus, OrderError> {
         decide_order_action(&CommerceRules::default(), o, who, a, at(hours)).map(|(n, _)| n.status)
     }
 
     #[test]
     fn the_happy_path() {
         let rules = CommerceRules::default();
-        let (shipped, effect) =
-            decide_order_action(&rules, &order(OrderStatus::Paid), Actor::User(SELLER), OrderAction::Ship, at(1)).unwrap();
+        let (shipped, effect) = decide_order_action(
+            &rules,
+            &order(OrderStatus::Paid),
+            Actor::User(SELLER),
+            OrderAction::Ship,
+            at(1),
+        )
+        .unwrap();
         assert_eq!(effect, OrderEffect::Shipped);
         assert_eq!(shipped.auto_complete_at, Some(at(1) + Duration::hours(72)));
-        let (done, effect) =
-            decide_order_action(&rules, &shipped, Actor::User(BUYER), OrderAction::Confirm, at(2)).unwrap();
-        assert_eq!((done.status, effect), (OrderStatus::Completed, OrderEffect::Released));
+        let (done, effect) = decide_order_action(
+            &rules,
+            &shipped,
+            Actor::User(BUYER),
+            OrderAction::Confirm,
+            at(2),
+        )
+        .unwrap();
+        assert_eq!(
+            (done.status, effect),
+            (OrderStatus::Completed, OrderEffect::Released)
+        );
     }
 
     #[test]
     fn only_the_right_party_moves_an_order() {
         let paid = order(OrderStatus::Paid);
-        assert_eq!(act(&paid, Actor::User(BUYER), OrderAction::Ship, 1), Err(OrderError::WrongParty("seller")));
-        assert_eq!(act(&paid, Actor::User(UserId(9)), OrderAction::Ship, 1), Err(OrderError::NotParty));
+        assert_eq!(
+            act(&paid, Actor::User(BUYER), OrderAction::Ship, 1),
+            Err(OrderError::WrongParty("seller"))
+        );
+        assert_eq!(
+            act(&paid, Actor::User(UserId(9)), OrderAction::Ship, 1),
+            Err(OrderError::NotParty)
+        );
         let shipped = order(OrderStatus::Shipped);
-        assert_eq!(act(&shipped, Actor::User(SELLER), OrderAction::Confirm, 1), Err(OrderError::WrongParty("buyer")));
-        assert_eq!(act(&shipped, Actor::User(BUYER), OrderAction::AutoComplete, 200), Err(OrderError::WrongParty("server")));
+        assert_eq!(
+            act(&shipped, Actor::User(SELLER), OrderAction::Confirm, 1),
+            Err(OrderError::WrongParty("buyer"))
+        );
+        assert_eq!(
+            act(&shipped, Actor::User(BUYER), OrderAction::AutoComplete, 200),
+            Err(OrderError::WrongParty("server"))
+        );
     }
 
     #[test]
     fn cancelling_is_for_unshipped_orders_and_the_buyer_waits_for_the_deadline() {
         let paid = order(OrderStatus::Paid);
-        assert_eq!(act(&paid, Actor::User(SELLER), OrderAction::Cancel, 1), Ok(OrderStatus::Cancelled));
-        assert_eq!(act(&paid, Actor::User(BUYER), OrderAction::Cancel, 71), Err(OrderError::ShipDeadlineNotPassed));
-        assert_eq!(act(&paid, Actor::User(BUYER), OrderAction::Cancel, 72), Ok(OrderStatus::Cancelled));
-        for status in [OrderStatus::Shipped, OrderStatus::Completed, OrderStatus::Cancelled] {
+        assert_eq!(
+            act(&paid, Actor::User(SELLER), OrderAction::Cancel, 1),
+            Ok(OrderStatus::Cancelled)
+        );
+        assert_eq!(
+            act(&paid, Actor::User(BUYER), OrderAction::Cancel, 71),
+            Err(OrderError::ShipDeadlineNotPassed)
+        );
+        assert_eq!(
+            act(&paid, Actor::User(BUYER), OrderAction::Cancel, 72),
+            Ok(OrderStatus::Cancelled)
+        );
+        for status in [
+            OrderStatus::Shipped,
+            OrderStatus::Completed,
+            OrderStatus::Cancelled,
+        ] {
             assert!(matches!(
-                act(&order(status), Actor::User(SELLER), OrderAction::Cancel, 200),
+                act(
+                    &order(status),
+                    Actor::User(SELLER),
+                    OrderAction::Cancel,
+                    200
+                ),
                 Err(OrderError::IllegalTransition { .. })
             ));
         }
@@ -251,10 +301,21 @@ mod tests {
     #[test]
     fn auto_completion_waits_for_its_deadline() {
         let shipped = order(OrderStatus::Shipped);
-        assert_eq!(act(&shipped, Actor::System, OrderAction::AutoComplete, 99), Err(OrderError::NotDue));
-        assert_eq!(act(&shipped, Actor::System, OrderAction::AutoComplete, 100), Ok(OrderStatus::Completed));
+        assert_eq!(
+            act(&shipped, Actor::System, OrderAction::AutoComplete, 99),
+            Err(OrderError::NotDue)
+        );
+        assert_eq!(
+            act(&shipped, Actor::System, OrderAction::AutoComplete, 100),
+            Ok(OrderStatus::Completed)
+        );
         assert!(matches!(
-            act(&order(OrderStatus::Completed), Actor::System, OrderAction::AutoComplete, 200),
+            act(
+                &order(OrderStatus::Completed),
+                Actor::System,
+                OrderAction::AutoComplete,
+                200
+            ),
             Err(OrderError::IllegalTransition { .. })
         ));
     }
@@ -266,6 +327,13 @@ mod tests {
         assert!(rating_visible(BUYER, BUYER, false, done, &rules, at(1)));
         assert!(!rating_visible(BUYER, SELLER, false, done, &rules, at(1)));
         assert!(rating_visible(BUYER, SELLER, true, done, &rules, at(1)));
-        assert!(rating_visible(BUYER, SELLER, false, done, &rules, at(24 * 7)));
+        assert!(rating_visible(
+            BUYER,
+            SELLER,
+            false,
+            done,
+            &rules,
+            at(24 * 7)
+        ));
     }
 }

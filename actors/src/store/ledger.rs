@@ -100,7 +100,10 @@ pub fn entries_of(
     let mut query = ledger_entries::table
         .inner_join(ledger_transactions::table)
         .filter(ledger_entries::account.eq_any(accounts))
-        .select((ledger_entries::all_columns, ledger_transactions::all_columns))
+        .select((
+            ledger_entries::all_columns,
+            ledger_transactions::all_columns,
+        ))
         .order(ledger_entries::id.desc())
         .limit(limit)
         .into_boxed();

@@ -68,7 +68,6 @@ diesel::joinable!(listings -> users (seller_id));
 diesel::joinable!(likes -> listings (listing_id));
 diesel::joinable!(likes -> users (user_id));
 
-
 diesel::table! {
     topic_seqs (topic) {
         topic -> Text,
