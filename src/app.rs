@@ -11,11 +11,14 @@ use actix_web::http::header;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
+use bazaar_actors::broker::Broker;
 use bazaar_actors::domain::rules::CommerceRules;
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
+use bazaar_actors::user::Users;
 use bazaar_actors::{Directory, DirectorySettings};
 use std::net::TcpListener;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing_actix_web::TracingLogger;
@@ -25,6 +28,10 @@ pub struct AppState {
     pub pool: Pool,
     pub rules: Arc<CommerceRules>,
     pub directory: Addr<Directory>,
+    pub broker: Addr<Broker>,
+    pub users: Addr<Users>,
+    /// Numbers this process's WebSocket connections.
+    pub connections: AtomicU64,
     pub metrics: Metrics,
     pub settings: Arc<Settings>,
     /// Verified against when a login names an unknown user, so it costs the same as a real one.
@@ -81,6 +88,15 @@ api!(
     http::wallet::create_deposit,
     http::wallet::create_withdrawal,
     http::wallet::payments_webhook,
+    http::sockets::create_ws_ticket,
+    http::sockets::open_socket,
+    http::chat::open_conversation,
+    http::chat::list_conversations,
+    http::chat::list_messages,
+    http::chat::send_message,
+    http::chat::read_conversation,
+    http::notifications::list_notifications,
+    http::notifications::read_notifications,
     http::ops::healthz,
     http::ops::readyz,
     http::ops::metrics,
@@ -123,8 +139,11 @@ impl Application {
                 .await?
                 .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
         let rules = Arc::new(settings.rules());
+        let broker = Broker::default().start();
+        let users = Users::new(broker.clone(), settings.ws_max_sessions_per_user).start();
         let directory = Directory::new(
             pool.clone(),
+            broker.clone(),
             DirectorySettings {
                 listing_idle: settings.listing_idle(),
                 rules: rules.clone(),
@@ -136,6 +155,9 @@ impl Application {
             pool,
             rules,
             directory,
+            broker,
+            users,
+            connections: AtomicU64::new(1),
             metrics: Metrics::new()?,
             settings: settings.clone(),
             dummy_password_hash,

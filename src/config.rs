@@ -125,6 +125,82 @@ pub struct Settings {
     )]
     pub payments_webhook_secret: Option<String>,
 
+    /// Origins allowed to open a WebSocket (comma-separated, e.g. https://app.example.com).
+    /// A request with no Origin header (a native app) is always allowed.
+    #[arg(
+        long,
+        env = "BAZAAR_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Seconds between server pings on a WebSocket.
+    #[arg(long, env = "BAZAAR_WS_PING_SECS", default_value_t = 10, global = true)]
+    pub ws_ping_secs: u64,
+
+    /// Seconds of silence from a client after which its socket is closed.
+    #[arg(
+        long,
+        env = "BAZAAR_WS_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub ws_timeout_secs: u64,
+
+    /// Largest client message, continuation frames assembled (bytes); larger closes with 1009.
+    #[arg(long, env = "BAZAAR_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub ws_max_message_bytes: usize,
+
+    /// Client frames per second allowed over time; more closes with 1008.
+    #[arg(
+        long,
+        env = "BAZAAR_WS_RATE_PER_SEC",
+        default_value_t = 20,
+        global = true
+    )]
+    pub ws_rate_per_sec: u32,
+
+    /// Client frames allowed in a burst.
+    #[arg(
+        long,
+        env = "BAZAAR_WS_RATE_BURST",
+        default_value_t = 40,
+        global = true
+    )]
+    pub ws_rate_burst: u32,
+
+    /// Bytes written to a socket but not yet taken by the client before it is closed.
+    #[arg(long, env = "BAZAAR_WS_MAX_BACKLOG_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub ws_max_backlog_bytes: u64,
+
+    /// Topics one connection may subscribe to.
+    #[arg(
+        long,
+        env = "BAZAAR_WS_MAX_SUBSCRIPTIONS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub ws_max_subscriptions: usize,
+
+    /// Live sockets one user may hold (devices).
+    #[arg(
+        long,
+        env = "BAZAAR_WS_MAX_SESSIONS_PER_USER",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_max_sessions_per_user: usize,
+
+    /// Seconds a WebSocket ticket stays valid.
+    #[arg(
+        long,
+        env = "BAZAAR_WS_TICKET_TTL_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub ws_ticket_ttl_secs: i64,
+
     /// Seconds a webhook's signed timestamp may differ from the server's clock.
     #[arg(
         long,

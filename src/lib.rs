@@ -5,6 +5,7 @@
 //! - [`http`]: REST handlers, one file per resource, and shared extractors.
 //! - [`error`]: one error type, rendered as `application/problem+json`.
 //! - [`auth`]: password hashing and bearer tokens.
+//! - [`ws`]: the WebSocket session, its wire protocol and limits.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and `tracing` logs.
 
 pub mod app;
@@ -14,3 +15,4 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod telemetry;
+pub mod ws;

@@ -12,6 +12,8 @@ pub struct Metrics {
     pub pool_in_use: IntGauge,
     pub pool_size: IntGauge,
     pub active_listing_actors: IntGauge,
+    pub ws_sessions: IntGauge,
+    pub ws_closed: IntCounterVec,
 }
 
 impl Metrics {
@@ -46,6 +48,13 @@ impl Metrics {
         registry.register(Box::new(pool_in_use.clone()))?;
         registry.register(Box::new(pool_size.clone()))?;
         registry.register(Box::new(active_listing_actors.clone()))?;
+        let ws_sessions = IntGauge::new("ws_sessions", "Live WebSocket sessions")?;
+        let ws_closed = IntCounterVec::new(
+            Opts::new("ws_closed_total", "WebSocket sessions ended, by reason"),
+            &["reason"],
+        )?;
+        registry.register(Box::new(ws_sessions.clone()))?;
+        registry.register(Box::new(ws_closed.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -53,6 +62,8 @@ impl Metrics {
             pool_in_use,
             pool_size,
             active_listing_actors,
+            ws_sessions,
+            ws_closed,
         })
     }
 

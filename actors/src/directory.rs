@@ -2,6 +2,7 @@
 //! actor loads its state from the database with its first command) and forgets it when the
 //! actor passivates after an idle period.
 
+use crate::broker::Broker;
 use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
 use crate::listing::ListingActor;
@@ -20,14 +21,16 @@ pub struct DirectorySettings {
 
 pub struct Directory {
     pool: Pool,
+    broker: Addr<Broker>,
     settings: DirectorySettings,
     listings: HashMap<ListingId, Addr<ListingActor>>,
 }
 
 impl Directory {
-    pub fn new(pool: Pool, settings: DirectorySettings) -> Self {
+    pub fn new(pool: Pool, broker: Addr<Broker>, settings: DirectorySettings) -> Self {
         Directory {
             pool,
+            broker,
             settings,
             listings: HashMap::new(),
         }
@@ -68,6 +71,7 @@ impl Handler<GetListingActor> for Directory {
         let actor = ListingActor::new(
             msg.id,
             self.pool.clone(),
+            self.broker.clone(),
             self.settings.rules.clone(),
             ctx.address(),
             self.settings.listing_idle,

@@ -5,9 +5,12 @@
 use crate::domain::listing::ListingEvent;
 use crate::domain::offer::OfferEvent;
 use crate::domain::{ListingId, UserId};
-use crate::store::events::PendingEvent;
-use crate::store::models::{Listing, Offer, Order};
+use crate::store::chat::Message;
+use crate::store::events::{self as store_events, PendingEvent};
+use crate::store::models::{Event, Listing, Offer, Order};
+use crate::store::{notifications, DbConnection};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -17,6 +20,10 @@ pub const LISTING_INVENTORY_CHANGED: &str = "listing.inventory_changed";
 pub const LISTING_SOLD_OUT: &str = "listing.sold_out";
 pub const ORDER_CREATED: &str = "order.created";
 pub const NOTIFICATION_OFFER: &str = "notification.offer";
+pub const NOTIFICATION_PRICE_DROP: &str = "notification.price_drop";
+pub const CHAT_MESSAGE: &str = "chat.message";
+pub const CHAT_READ: &str = "chat.read";
+pub const CHAT_TYPING: &str = "chat.typing";
 
 /// The public topic of a listing: price, quantity, status.
 pub fn listing_topic(id: ListingId) -> String {
@@ -172,15 +179,62 @@ impl From<&Order> for OrderView {
     }
 }
 
-/// The events one command causes, written in its transaction (`store::events::publish`).
+/// A chat message, as the REST API, acks and events show it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageView {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub sender_id: i64,
+    pub client_msg_id: String,
+    /// Strictly increasing within the conversation.
+    pub seq: i64,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        MessageView {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: m.sender_id,
+            client_msg_id: m.client_msg_id.clone(),
+            seq: m.seq,
+            body: m.body.clone(),
+            created_at: utc(m.created_at),
+        }
+    }
+}
+
+/// The events one command causes, written in its transaction by `flush`.
 #[derive(Debug, Default)]
 pub struct Outbox {
     pending: Vec<PendingEvent>,
+    notifications: Vec<(UserId, &'static str, serde_json::Value)>,
 }
 
 impl Outbox {
-    pub fn pending(&self) -> &[PendingEvent] {
-        &self.pending
+    /// Writes the notifications to their users' inboxes and every event with its topic's next
+    /// seq; returns the events for the broker, to publish once the transaction commits.
+    pub fn flush(self, conn: &mut DbConnection) -> QueryResult<Vec<Event>> {
+        let mut pending = self.pending;
+        let now = crate::store::now();
+        for (user, kind, mut data) in self.notifications {
+            let id = notifications::insert(conn, user.0, kind, &data.to_string(), now)?;
+            data["notification_id"] = json!(id);
+            pending.push(PendingEvent {
+                topic: user_topic(user),
+                event_type: kind,
+                data: data.to_string(),
+            });
+        }
+        store_events::publish(conn, &pending)
+    }
+
+    /// A notification: stored in the user's inbox and sent on their topic.
+    pub fn notify(&mut self, user: UserId, kind: &'static str, data: serde_json::Value) {
+        self.notifications.push((user, kind, data));
     }
 
     fn push(&mut self, topic: String, event_type: &'static str, data: serde_json::Value) {
@@ -247,12 +301,60 @@ impl Outbox {
         }
     }
 
+    /// A chat message, on both parties' topics (so the sender's other devices see it too).
+    pub fn chat_message(&mut self, message: &Message, parties: [UserId; 2]) {
+        let data = json!({ "message": MessageView::from(message) });
+        for party in parties {
+            self.push(user_topic(party), CHAT_MESSAGE, data.clone());
+        }
+    }
+
+    /// A read receipt, on both parties' topics.
+    pub fn chat_read(
+        &mut self,
+        conversation_id: i64,
+        reader: UserId,
+        message_id: i64,
+        parties: [UserId; 2],
+    ) {
+        let data = json!({
+            "conversation_id": conversation_id,
+            "user_id": reader,
+            "message_id": message_id,
+        });
+        for party in parties {
+            self.push(user_topic(party), CHAT_READ, data.clone());
+        }
+    }
+
     /// Tells a liker about a seller's offer to likers.
     pub fn liker_offer_notification(&mut self, offer: &Offer) {
-        self.push(
-            user_topic(UserId(offer.buyer_id)),
+        self.notify(
+            UserId(offer.buyer_id),
             NOTIFICATION_OFFER,
             json!({ "offer": OfferView::from(offer) }),
+        );
+    }
+
+    /// Tells a liker that a listing they like got cheaper.
+    pub fn price_drop_notification(
+        &mut self,
+        liker: UserId,
+        after: &Listing,
+        old_price: i64,
+        target_price: Option<i64>,
+    ) {
+        self.notify(
+            liker,
+            NOTIFICATION_PRICE_DROP,
+            json!({
+                "listing_id": after.id,
+                "title": after.title,
+                "old_price_cents": old_price,
+                "new_price_cents": after.price_cents,
+                "currency": after.currency,
+                "target_price_cents": target_price,
+            }),
         );
     }
 }

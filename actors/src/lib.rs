@@ -4,15 +4,21 @@
 //! - [`store`]: Diesel over SQLite and PostgreSQL: schema, rows, queries, pool, migrations.
 //! - [`events`]: topics and the event payloads written to the `events` outbox.
 //! - [`listing`]: `ListingActor`, the single writer of one listing.
+//! - [`broker`]: routes committed events to live subscribers, one serialisation per event.
+//! - [`chat`]: storing messages and read markers with their events.
+//! - [`user`]: `UserActor`, a user's live sessions; `Users` starts and stops them.
 //! - [`directory`]: activates per-listing actors on first use; they passivate when idle.
 //! - [`timers`]: `Timekeeper`, which fires stored deadlines (offer expiry, auto-completion).
 
+pub mod broker;
+pub mod chat;
 pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod listing;
 pub mod store;
 pub mod timers;
+pub mod user;
 
 pub use directory::{Directory, DirectorySettings};
 pub use listing::{ListingActor, ListingError};

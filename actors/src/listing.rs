@@ -7,11 +7,12 @@
 //! version no longer matches (another process wrote first) the transaction is rolled back and
 //! the command is decided again on what is now in the database.
 
+use crate::broker::{Broker, Publish};
 use crate::directory::{Directory, Passivated};
 use crate::domain::ledger as postings;
 use crate::domain::listing::{
-    decide_close, decide_edit, decide_purchase, decide_restock, decide_take, EditError,
-    ListingChange, ListingPatch, ListingStatus, PurchaseError,
+    decide_close, decide_edit, decide_purchase, decide_restock, decide_take, liker_hears_of_drop,
+    EditError, ListingChange, ListingEvent, ListingPatch, ListingStatus, PurchaseError,
 };
 use crate::domain::offer::{
     decide_liker_offer, decide_new_offer, decide_offer_action, Actor as Party, Disposition,
@@ -23,11 +24,11 @@ use crate::domain::{ListingId, Money, UserId};
 use crate::events::{HistoryEntry, Outbox, ORDER_CREATED};
 use crate::store::ledger::LedgerError;
 use crate::store::models::{
-    LikerOffer, Listing, ListingChanges, NewOffer, NewOrder, Offer, OfferChanges, Order,
+    Event, LikerOffer, Listing, ListingChanges, NewOffer, NewOrder, Offer, OfferChanges, Order,
     OrderChanges,
 };
 use crate::store::{
-    self, events, is_unique_violation, ledger, liker_offers, listings, offers, orders,
+    self, is_unique_violation, ledger, liker_offers, likes, listings, offers, orders,
     write_transaction, DbConnection, Pool, StoreError,
 };
 use actix::prelude::*;
@@ -182,6 +183,7 @@ pub struct OfferToNewLiker {
 pub struct ListingActor {
     id: ListingId,
     pool: Pool,
+    broker: Addr<Broker>,
     rules: Arc<CommerceRules>,
     directory: Addr<Directory>,
     last_used: Instant,
@@ -192,6 +194,7 @@ impl ListingActor {
     pub fn new(
         id: ListingId,
         pool: Pool,
+        broker: Addr<Broker>,
         rules: Arc<CommerceRules>,
         directory: Addr<Directory>,
         idle_after: Duration,
@@ -199,6 +202,7 @@ impl ListingActor {
         ListingActor {
             id,
             pool,
+            broker,
             rules,
             directory,
             last_used: Instant::now(),
@@ -207,7 +211,7 @@ impl ListingActor {
     }
 
     /// Runs one command's transaction on the blocking pool; the actor takes no other command
-    /// until it is done.
+    /// until it is done. Its events go to the broker only after the commit.
     fn run<T, F>(&mut self, command: F) -> AtomicResponse<Self, Result<T, ListingError>>
     where
         T: Send + 'static,
@@ -217,11 +221,18 @@ impl ListingActor {
         let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
         let work = tokio::task::spawn_blocking(move || execute(&pool, id, &rules, command));
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
-            |joined, act, _ctx| {
-                joined.unwrap_or_else(|panic| {
+            |joined, act, _ctx| match joined {
+                Ok(Ok((value, events))) => {
+                    if !events.is_empty() {
+                        act.broker.do_send(Publish { events });
+                    }
+                    Ok(value)
+                }
+                Ok(Err(e)) => Err(e),
+                Err(panic) => {
                     tracing::error!(listing.id = %act.id, error = %panic, "listing command panicked");
                     Err(ListingError::Unavailable)
-                })
+                }
             },
         )))
     }
@@ -258,7 +269,13 @@ macro_rules! handle {
 
 handle!(EditListing, Listing, |tx, msg| {
     let change = decide_edit(&tx.listing.state(), msg.by, &msg.patch, msg.if_match)?;
-    tx.change_listing(&change)
+    let after = tx.change_listing(&change)?;
+    for event in &change.events {
+        if let ListingEvent::PriceDropped { old_price, .. } = event {
+            tx.notify_likers_of_drop(*old_price)?;
+        }
+    }
+    Ok(after)
 });
 
 handle!(CloseListing, Listing, |tx, msg| {
@@ -297,18 +314,19 @@ handle!(OfferToNewLiker, Option<Offer>, |tx, msg| {
 });
 
 /// Runs `command` in a transaction with the listing freshly read, retrying on version races.
+/// Returns its result and the events it wrote.
 fn execute<T, F>(
     pool: &Pool,
     id: ListingId,
     rules: &CommerceRules,
     command: F,
-) -> Result<T, ListingError>
+) -> Result<(T, Vec<Event>), ListingError>
 where
     F: Fn(&mut Tx<'_>) -> Result<T, Failure>,
 {
     let mut conn = pool.get().map_err(StoreError::from)?;
     for _ in 0..MAX_VERSION_RETRIES {
-        let attempt = write_transaction(&mut conn, |conn| -> Result<T, Failure> {
+        let attempt = write_transaction(&mut conn, |conn| -> Result<(T, Vec<Event>), Failure> {
             let listing = listings::find(conn, id.0)?.ok_or(ListingError::NotFound)?;
             let mut tx = Tx {
                 conn,
@@ -318,8 +336,8 @@ where
                 outbox: Outbox::default(),
             };
             let value = command(&mut tx)?;
-            events::publish(tx.conn, tx.outbox.pending())?;
-            Ok(value)
+            let written = tx.outbox.flush(tx.conn)?;
+            Ok((value, written))
         });
         match attempt {
             Ok(value) => return Ok(value),
@@ -409,6 +427,29 @@ impl Tx<'_> {
         .map_err(ListingError::from)?;
         self.outbox.order(&order, ORDER_CREATED);
         Ok(order)
+    }
+
+    /// Every liker whose rule the drop meets gets a `notification.price_drop`.
+    fn notify_likers_of_drop(&mut self, old_price: Money) -> Result<(), Failure> {
+        let new_price = Money::from_cents(self.listing.price_cents);
+        for (liker, target) in likes::likers_of(self.conn, self.listing.id)? {
+            let target = target.map(Money::from_cents);
+            let hears = liker_hears_of_drop(
+                old_price,
+                new_price,
+                target,
+                self.rules.price_drop_notify_percent,
+            );
+            if hears && liker != self.listing.seller_id {
+                self.outbox.price_drop_notification(
+                    UserId(liker),
+                    &self.listing,
+                    old_price.cents(),
+                    target.map(Money::cents),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn decline_open_offers(&mut self, reason: &str) -> Result<(), Failure> {

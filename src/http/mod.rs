@@ -1,12 +1,15 @@
 //! REST handlers, one file per resource, and the extractors they share: JSON bodies with
 //! field-level errors, the caller's identity, query parameters, cursors.
 
+pub mod chat;
 pub mod idempotency;
 pub mod likes;
 pub mod listings;
+pub mod notifications;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod sockets;
 pub mod users;
 pub mod wallet;
 

@@ -8,6 +8,7 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use bazaar_actors::domain::account::{validate_registration, SESSION_TTL_DAYS};
 use bazaar_actors::store::models::{NewSession, NewUser, User};
 use bazaar_actors::store::{self, is_unique_violation, users};
+use bazaar_actors::user::RevokeLogin;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -175,6 +176,11 @@ pub async fn delete_current_session(
         Ok(users::revoke_session(conn, session_id, store::now())?)
     })
     .await?;
+    // Sockets opened with this token close at once.
+    state.users.do_send(RevokeLogin {
+        user: caller.id(),
+        token_session_id: session_id,
+    });
     Ok(HttpResponse::NoContent().finish())
 }
 

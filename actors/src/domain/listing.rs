@@ -438,6 +438,19 @@ pub fn decide_restock(current: &ListingState, quantity: i64) -> ListingChange {
     }
 }
 
+/// Whether a liker hears of a price drop: a drop of at least `notify_percent`, or any drop to
+/// or below the target price they saved.
+pub fn liker_hears_of_drop(
+    old_price: Money,
+    new_price: Money,
+    target: Option<Money>,
+    notify_percent: i64,
+) -> bool {
+    new_price < old_price
+        && (new_price.is_at_least_percent_below(old_price, notify_percent)
+            || target.is_some_and(|t| new_price <= t))
+}
+
 /// A price drop is a lower price on a listing that was and stays active.
 pub fn is_price_drop(before: &ListingState, after: &ListingState) -> bool {
     before.status == ListingStatus::Active
@@ -681,6 +694,26 @@ mod tests {
             decide_purchase(&listing(ListingStatus::Draft), UserId(2), 1, None),
             Err(PurchaseError::NotActive(ListingStatus::Draft))
         );
+    }
+
+    #[test]
+    fn likers_hear_of_big_drops_or_drops_to_their_target() {
+        let m = Money::from_cents;
+        assert!(liker_hears_of_drop(m(10_000), m(9_000), None, 10));
+        assert!(!liker_hears_of_drop(m(10_000), m(9_001), None, 10));
+        assert!(liker_hears_of_drop(m(10_000), m(9_500), Some(m(9_500)), 10));
+        assert!(!liker_hears_of_drop(
+            m(10_000),
+            m(9_600),
+            Some(m(9_500)),
+            10
+        ));
+        assert!(!liker_hears_of_drop(
+            m(10_000),
+            m(10_000),
+            Some(m(20_000)),
+            10
+        ));
     }
 
     fn any_status() -> impl Strategy<Value = ListingStatus> {

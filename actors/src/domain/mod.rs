@@ -2,12 +2,14 @@
 //! here and is tested without a database.
 
 pub mod account;
+pub mod chat;
 pub mod ids;
 pub mod ledger;
 pub mod listing;
 pub mod money;
 pub mod offer;
 pub mod order;
+pub mod ratelimit;
 pub mod rules;
 pub mod validation;
 

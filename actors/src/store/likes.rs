@@ -83,3 +83,12 @@ pub fn liked_by(
     }
     query.load(conn)
 }
+
+/// Everyone who likes the listing, with their target price.
+pub fn likers_of(conn: &mut DbConnection, listing_id: i64) -> QueryResult<Vec<(i64, Option<i64>)>> {
+    likes::table
+        .filter(likes::listing_id.eq(listing_id))
+        .select((likes::user_id, likes::target_price_cents))
+        .order(likes::id.asc())
+        .load(conn)
+}

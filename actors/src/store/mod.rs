@@ -1,6 +1,7 @@
 //! Storage: one Diesel connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
+pub mod chat;
 pub mod events;
 pub mod idempotency;
 pub mod ledger;
@@ -8,9 +9,11 @@ pub mod liker_offers;
 pub mod likes;
 pub mod listings;
 pub mod models;
+pub mod notifications;
 pub mod offers;
 pub mod orders;
 pub mod schema;
+pub mod tickets;
 pub mod users;
 
 mod connection;

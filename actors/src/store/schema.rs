@@ -180,6 +180,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        data -> Text,
+        read_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        listing_id -> BigInt,
+        buyer_id -> BigInt,
+        seller_id -> BigInt,
+        last_seq -> BigInt,
+        last_message_id -> Nullable<BigInt>,
+        buyer_last_read_id -> BigInt,
+        seller_last_read_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        conversation_id -> BigInt,
+        sender_id -> BigInt,
+        client_msg_id -> Text,
+        seq -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ws_tickets (id) {
+        id -> BigInt,
+        ticket_hash -> Text,
+        user_id -> BigInt,
+        session_id -> BigInt,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(offers -> listings (listing_id));
 diesel::joinable!(orders -> listings (listing_id));
@@ -200,4 +250,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ratings,
     liker_offers,
     idempotency_keys,
+    notifications,
+    conversations,
+    messages,
+    ws_tickets,
 );

@@ -1,0 +1,220 @@
+//! `Broker`: routes committed events to the live subscribers of their topics. Each event is
+//! serialised once into a wire frame and the same bytes go to every subscriber. Events reach
+//! it only after their transaction committed (persist before publish).
+
+use crate::store::models::Event;
+use actix::prelude::*;
+use bytestring::ByteString;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// A frame for a subscriber: a stored event (with its seq) or an ephemeral one (none).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    pub topic: Arc<str>,
+    pub seq: Option<i64>,
+    pub frame: ByteString,
+}
+
+/// Who subscribes: an id unique in this process and where to deliver.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    pub topic: String,
+    pub subscriber: u64,
+    pub recipient: Recipient<Deliver>,
+}
+
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub topic: String,
+    pub subscriber: u64,
+}
+
+/// Drops every subscription of a subscriber (a session that ended).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct UnsubscribeAll {
+    pub subscriber: u64,
+}
+
+/// Committed events, in commit order.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub events: Vec<Event>,
+}
+
+/// An event that is never stored (typing indicators): delivered as is, without a seq.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct PublishEphemeral {
+    pub topic: String,
+    pub event_type: String,
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct EventFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    topic: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<i64>,
+    event: &'a str,
+    at: chrono::DateTime<chrono::Utc>,
+    data: &'a RawValue,
+}
+
+/// The wire frame of a stored event:
+/// `{"type":"event","topic":…,"seq":…,"event":…,"at":…,"data":{…}}`.
+pub fn event_frame(event: &Event) -> ByteString {
+    frame(
+        &event.topic,
+        Some(event.seq),
+        &event.event_type,
+        event.created_at.and_utc(),
+        &event.data,
+    )
+}
+
+fn frame(
+    topic: &str,
+    seq: Option<i64>,
+    event_type: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    data: &str,
+) -> ByteString {
+    let parsed = serde_json::from_str::<Box<RawValue>>(data).ok();
+    let data = parsed.as_deref().unwrap_or(RawValue::NULL);
+    let text = serde_json::to_string(&EventFrame {
+        kind: "event",
+        topic,
+        seq,
+        event: event_type,
+        at,
+        data,
+    })
+    .unwrap_or_default();
+    ByteString::from(text)
+}
+
+#[derive(Default)]
+pub struct Broker {
+    topics: HashMap<Arc<str>, HashMap<u64, Recipient<Deliver>>>,
+    subscriptions: HashMap<u64, HashSet<Arc<str>>>,
+}
+
+impl Broker {
+    fn deliver(&self, topic: &str, seq: Option<i64>, frame: ByteString) {
+        let Some((topic, subscribers)) = self.topics.get_key_value(topic) else {
+            return;
+        };
+        for recipient in subscribers.values() {
+            recipient.do_send(Deliver {
+                topic: topic.clone(),
+                seq,
+                frame: frame.clone(),
+            });
+        }
+    }
+}
+
+impl Actor for Broker {
+    type Context = Context<Self>;
+}
+
+impl Handler<Subscribe> for Broker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Subscribe, _ctx: &mut Self::Context) {
+        let topic: Arc<str> = self
+            .topics
+            .get_key_value(msg.topic.as_str())
+            .map_or_else(|| Arc::from(msg.topic.as_str()), |(k, _)| k.clone());
+        self.topics
+            .entry(topic.clone())
+            .or_default()
+            .insert(msg.subscriber, msg.recipient);
+        self.subscriptions
+            .entry(msg.subscriber)
+            .or_default()
+            .insert(topic);
+    }
+}
+
+impl Handler<Unsubscribe> for Broker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, _ctx: &mut Self::Context) {
+        if let Some(subscribers) = self.topics.get_mut(msg.topic.as_str()) {
+            subscribers.remove(&msg.subscriber);
+            if subscribers.is_empty() {
+                self.topics.remove(msg.topic.as_str());
+            }
+        }
+        if let Some(topics) = self.subscriptions.get_mut(&msg.subscriber) {
+            topics.remove(msg.topic.as_str());
+        }
+    }
+}
+
+impl Handler<UnsubscribeAll> for Broker {
+    type Result = ();
+
+    fn handle(&mut self, msg: UnsubscribeAll, _ctx: &mut Self::Context) {
+        for topic in self
+            .subscriptions
+            .remove(&msg.subscriber)
+            .unwrap_or_default()
+        {
+            if let Some(subscribers) = self.topics.get_mut(&topic) {
+                subscribers.remove(&msg.subscriber);
+                if subscribers.is_empty() {
+                    self.topics.remove(&topic);
+                }
+            }
+        }
+    }
+}
+
+impl Handler<Publish> for Broker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, _ctx: &mut Self::Context) {
+        for event in &msg.events {
+            if self.topics.contains_key(event.topic.as_str()) {
+                self.deliver(&event.topic, Some(event.seq), event_frame(event));
+            }
+        }
+    }
+}
+
+impl Handler<PublishEphemeral> for Broker {
+    type Result = ();
+
+    fn handle(&mut self, msg: PublishEphemeral, _ctx: &mut Self::Context) {
+        if self.topics.contains_key(msg.topic.as_str()) {
+            let data = msg.data.to_string();
+            let frame = frame(&msg.topic, None, &msg.event_type, chrono::Utc::now(), &data);
+            self.deliver(&msg.topic, None, frame);
+        }
+    }
+}
+
+/// How many subscriptions are live (for metrics).
+#[derive(Debug, Message)]
+#[rtype(result = "usize")]
+pub struct CountSubscriptions;
+
+impl Handler<CountSubscriptions> for Broker {
+    type Result = usize;
+
+    fn handle(&mut self, _msg: CountSubscriptions, _ctx: &mut Self::Context) -> usize {
+        self.topics.values().map(HashMap::len).sum()
+    }
+}

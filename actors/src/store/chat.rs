@@ -1,0 +1,215 @@
+//! Conversations and messages. A message takes the conversation's next `seq` (the UPDATE
+//! locks the conversation's row), so messages are strictly ordered; (sender, client_msg_id)
+//! makes sending idempotent.
+
+use super::schema::{conversations, messages};
+use super::{is_unique_violation, DbConnection};
+use crate::domain::chat::Parties;
+use crate::domain::UserId;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct Conversation {
+    pub id: i64,
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub last_seq: i64,
+    pub last_message_id: Option<i64>,
+    pub buyer_last_read_id: i64,
+    pub seller_last_read_id: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Conversation {
+    pub fn parties(&self) -> Parties {
+        Parties {
+            buyer: UserId(self.buyer_id),
+            seller: UserId(self.seller_id),
+        }
+    }
+
+    /// The last message `user` has read.
+    pub fn last_read_by(&self, user: UserId) -> i64 {
+        if user.0 == self.buyer_id {
+            self.buyer_last_read_id
+        } else {
+            self.seller_last_read_id
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub sender_id: i64,
+    pub client_msg_id: String,
+    pub seq: i64,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Conversation>> {
+    conversations::table.find(id).first(conn).optional()
+}
+
+/// The buyer's conversation about a listing, created if need be: (conversation, created).
+pub fn open(
+    conn: &mut DbConnection,
+    listing_id: i64,
+    buyer_id: i64,
+    seller_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<(Conversation, bool)> {
+    let existing = |conn: &mut DbConnection| {
+        conversations::table
+            .filter(conversations::listing_id.eq(listing_id))
+            .filter(conversations::buyer_id.eq(buyer_id))
+            .first::<Conversation>(conn)
+            .optional()
+    };
+    if let Some(c) = existing(conn)? {
+        return Ok((c, false));
+    }
+    let inserted = diesel::insert_into(conversations::table)
+        .values((
+            conversations::listing_id.eq(listing_id),
+            conversations::buyer_id.eq(buyer_id),
+            conversations::seller_id.eq(seller_id),
+            conversations::created_at.eq(now),
+            conversations::updated_at.eq(now),
+        ))
+        .returning(conversations::all_columns)
+        .get_result(conn);
+    match inserted {
+        Ok(c) => Ok((c, true)),
+        // Opened at the same moment by another request.
+        Err(e) if is_unique_violation(&e) => existing(conn)?
+            .map(|c| (c, false))
+            .ok_or(diesel::result::Error::NotFound),
+        Err(e) => Err(e),
+    }
+}
+
+/// The user's conversations, most recently active first.
+pub fn of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Conversation>> {
+    conversations::table
+        .filter(
+            conversations::buyer_id
+                .eq(user_id)
+                .or(conversations::seller_id.eq(user_id)),
+        )
+        .order((conversations::updated_at.desc(), conversations::id.desc()))
+        .limit(500)
+        .load(conn)
+}
+
+pub fn message(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Message>> {
+    messages::table.find(id).first(conn).optional()
+}
+
+/// Stores a message unless this sender already sent `client_msg_id` here: (message, new).
+/// Call inside a write transaction.
+pub fn send(
+    conn: &mut DbConnection,
+    conversation_id: i64,
+    sender_id: i64,
+    client_msg_id: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> QueryResult<(Message, bool)> {
+    let sent_before = messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::sender_id.eq(sender_id))
+        .filter(messages::client_msg_id.eq(client_msg_id))
+        .first::<Message>(conn)
+        .optional()?;
+    if let Some(m) = sent_before {
+        return Ok((m, false));
+    }
+    let seq: i64 = diesel::update(conversations::table.find(conversation_id))
+        .set(conversations::last_seq.eq(conversations::last_seq + 1))
+        .returning(conversations::last_seq)
+        .get_result(conn)?;
+    let message: Message = diesel::insert_into(messages::table)
+        .values((
+            messages::conversation_id.eq(conversation_id),
+            messages::sender_id.eq(sender_id),
+            messages::client_msg_id.eq(client_msg_id),
+            messages::seq.eq(seq),
+            messages::body.eq(body),
+            messages::created_at.eq(now),
+        ))
+        .returning(messages::all_columns)
+        .get_result(conn)?;
+    diesel::update(conversations::table.find(conversation_id))
+        .set((
+            conversations::last_message_id.eq(message.id),
+            conversations::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok((message, true))
+}
+
+/// A page of a conversation's messages, newest first, before message seq `before`.
+pub fn page(
+    conn: &mut DbConnection,
+    conversation_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Message>> {
+    let mut query = messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .order(messages::seq.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(messages::seq.lt(before));
+    }
+    query.load(conn)
+}
+
+/// Messages in the conversation after `after_id` not sent by `user`.
+pub fn unread_count(
+    conn: &mut DbConnection,
+    conversation_id: i64,
+    user_id: i64,
+    after_id: i64,
+) -> QueryResult<i64> {
+    messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::id.gt(after_id))
+        .filter(messages::sender_id.ne(user_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Moves `user`'s read marker forward to `message_id` (never back). True if it moved.
+pub fn mark_read(
+    conn: &mut DbConnection,
+    conversation: &Conversation,
+    user: UserId,
+    message_id: i64,
+) -> QueryResult<bool> {
+    let moved = if user.0 == conversation.buyer_id {
+        diesel::update(
+            conversations::table
+                .find(conversation.id)
+                .filter(conversations::buyer_last_read_id.lt(message_id)),
+        )
+        .set(conversations::buyer_last_read_id.eq(message_id))
+        .execute(conn)?
+    } else {
+        diesel::update(
+            conversations::table
+                .find(conversation.id)
+                .filter(conversations::seller_last_read_id.lt(message_id)),
+        )
+        .set(conversations::seller_last_read_id.eq(message_id))
+        .execute(conn)?
+    };
+    Ok(moved > 0)
+}

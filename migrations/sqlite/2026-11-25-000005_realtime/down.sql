@@ -1,0 +1,4 @@
+DROP TABLE ws_tickets;
+DROP TABLE messages;
+DROP TABLE conversations;
+DROP TABLE notifications;

@@ -1,0 +1,266 @@
+//! Buyer–seller chat over REST. Messages are stored before they are answered or published;
+//! the socket's `chat.send` uses the same command.
+
+use super::listings::find_visible;
+use super::{db, decode_cursor, encode_cursor, paginate, utc, Caller, JsonBody, Page, Params};
+use crate::app::AppState;
+use crate::error::{ApiError, Problem};
+use actix_web::{get, post, web, HttpResponse};
+use bazaar_actors::broker::Publish;
+use bazaar_actors::chat::{self, ChatError};
+use bazaar_actors::events::MessageView;
+use bazaar_actors::store::chat::{self as rows, Conversation};
+use bazaar_actors::store::models::Event;
+use bazaar_actors::store::{self, DbConnection};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    /// 1–2000 characters.
+    pub body: String,
+    /// The client's own id for this message: sending it again returns the same message.
+    pub client_msg_id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    /// The newest message read.
+    pub message_id: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: i64,
+    pub listing_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    /// Messages from the other party after your read marker.
+    pub unread_count: i64,
+    pub last_message: Option<MessageView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn view(
+    conn: &mut DbConnection,
+    c: &Conversation,
+    viewer: i64,
+) -> Result<ConversationView, ApiError> {
+    let read_up_to = c.last_read_by(bazaar_actors::domain::UserId(viewer));
+    let last_message = match c.last_message_id {
+        Some(id) => rows::message(conn, id)?.as_ref().map(MessageView::from),
+        None => None,
+    };
+    Ok(ConversationView {
+        id: c.id,
+        listing_id: c.listing_id,
+        buyer_id: c.buyer_id,
+        seller_id: c.seller_id,
+        unread_count: rows::unread_count(conn, c.id, viewer, read_up_to)?,
+        last_message,
+        created_at: utc(c.created_at),
+        updated_at: utc(c.updated_at),
+    })
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::NotFound => ApiError::NotFound(e.to_string()),
+            ChatError::NotParty => ApiError::Forbidden(e.to_string()),
+            ChatError::UnknownMessage => ApiError::invalid("message_id", e.to_string()),
+            ChatError::Invalid(errors) => ApiError::Validation(errors),
+            ChatError::Db(e) => e.into(),
+            ChatError::Unavailable(e) => store::StoreError::from(e).into(),
+        }
+    }
+}
+
+fn publish(state: &AppState, events: Vec<Event>) {
+    if !events.is_empty() {
+        state.broker.do_send(Publish { events });
+    }
+}
+
+/// Open (or find) the caller's conversation with the seller of a listing.
+#[utoipa::path(
+    tag = "chat",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Opened", body = ConversationView),
+        (status = 200, description = "It already existed", body = ConversationView),
+        (status = 403, description = "Your own listing", body = Problem),
+        (status = 404, description = "No such listing", body = Problem),
+    )
+)]
+#[post("/api/v1/listings/{id}/conversations")]
+pub async fn open_conversation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let listing = find_visible(&state, id.into_inner(), Some(caller.id())).await?;
+    if listing.seller_id == caller.user.id {
+        return Err(ApiError::Forbidden(
+            "you cannot chat with yourself about your own listing".into(),
+        ));
+    }
+    let buyer = caller.user.id;
+    let (conversation, created) = db(&state, move |conn| {
+        let (c, created) = rows::open(conn, listing.id, buyer, listing.seller_id, store::now())?;
+        Ok((view(conn, &c, buyer)?, created))
+    })
+    .await?;
+    Ok(if created {
+        HttpResponse::Created().json(conversation)
+    } else {
+        HttpResponse::Ok().json(conversation)
+    })
+}
+
+/// The caller's conversations, most recently active first.
+#[utoipa::path(
+    tag = "chat",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Conversations", body = Page<ConversationView>),
+        (status = 401, description = "No live token", body = Problem),
+    )
+)]
+#[get("/api/v1/conversations")]
+pub async fn list_conversations(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let user = caller.user.id;
+    let items = db(&state, move |conn| {
+        rows::of_user(conn, user)?
+            .iter()
+            .map(|c| view(conn, c, user))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MessagesCursor {
+    before: i64,
+}
+
+/// A conversation's messages, newest first (parties only).
+#[utoipa::path(
+    tag = "chat",
+    security(("bearer" = [])),
+    params(
+        ("before" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<i64>, Query, description = "1–100, default 20"),
+    ),
+    responses(
+        (status = 200, description = "A page of messages", body = Page<MessageView>),
+        (status = 403, description = "Not a party", body = Problem),
+        (status = 404, description = "No such conversation", body = Problem),
+    )
+)]
+#[get("/api/v1/conversations/{id}/messages")]
+pub async fn list_messages(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut p = Params::new(query.into_inner());
+    let limit = p.limit();
+    let before = p.parsed("before", |c| {
+        decode_cursor::<MessagesCursor>(c).map(|c| c.before)
+    });
+    p.finish()?;
+    let (user, conversation_id) = (caller.id(), id.into_inner());
+    let rows = db(&state, move |conn| {
+        let c = chat::conversation_of(conn, user, conversation_id)?;
+        Ok(rows::page(conn, c.id, before, limit + 1)?)
+    })
+    .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |last| {
+        encode_cursor(&MessagesCursor { before: last.seq })
+    });
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(MessageView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Send a message (parties only). Stored before it is answered; the same `client_msg_id` from
+/// the same sender returns the same message.
+#[utoipa::path(
+    tag = "chat",
+    security(("bearer" = [])),
+    request_body = MessageBody,
+    responses(
+        (status = 201, description = "The stored message", body = MessageView),
+        (status = 403, description = "Not a party", body = Problem),
+        (status = 404, description = "No such conversation", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+#[post("/api/v1/conversations/{id}/messages")]
+pub async fn send_message(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: JsonBody<MessageBody>,
+) -> Result<HttpResponse, ApiError> {
+    let MessageBody {
+        body,
+        client_msg_id,
+    } = body.0;
+    let (user, conversation_id) = (caller.id(), id.into_inner());
+    let (message, events) = db(&state, move |conn| {
+        Ok(chat::send(
+            conn,
+            user,
+            conversation_id,
+            &client_msg_id,
+            &body,
+        )?)
+    })
+    .await?;
+    publish(&state, events);
+    Ok(HttpResponse::Created().json(MessageView::from(&message)))
+}
+
+/// Mark a conversation read up to a message; the other party gets a read receipt.
+#[utoipa::path(
+    tag = "chat",
+    security(("bearer" = [])),
+    request_body = ReadBody,
+    responses(
+        (status = 204, description = "Marked"),
+        (status = 403, description = "Not a party", body = Problem),
+        (status = 404, description = "No such conversation", body = Problem),
+        (status = 422, description = "The message is not in this conversation", body = Problem),
+    )
+)]
+#[post("/api/v1/conversations/{id}/read")]
+pub async fn read_conversation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: JsonBody<ReadBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, conversation_id, message_id) = (caller.id(), id.into_inner(), body.0.message_id);
+    let events = db(&state, move |conn| {
+        Ok(chat::mark_read(conn, user, conversation_id, message_id)?)
+    })
+    .await?;
+    publish(&state, events);
+    Ok(HttpResponse::NoContent().finish())
+}
