@@ -166,6 +166,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let user_timeout = Duration::from_secs(settings.ws_timeout_secs.max(1));
         let mut server = HttpServer::new(move || {
             let metrics = state.metrics.clone();
             App::new()
@@ -203,6 +204,7 @@ impl Application {
                 })
                 .wrap(TracingLogger::default())
         })
+        .on_connect(move |conn, _| unacked_data_times_out(conn, user_timeout))
         .listen(listener)?
         // actix stops *forcibly* on SIGINT; we handle both signals ourselves, gracefully.
         .disable_signals()
@@ -251,6 +253,17 @@ async fn shutdown_signal() -> std::io::Result<&'static str> {
         _ = interrupt.recv() => "SIGINT",
         _ = terminate.recv() => "SIGTERM",
     })
+}
+
+/// A peer that takes none of what we send for this long (a socket whose client stopped
+/// reading) is dropped by the kernel (TCP_USER_TIMEOUT): the server's heartbeat cannot run for
+/// a WebSocket whose connection is blocked on writing.
+fn unacked_data_times_out(conn: &dyn std::any::Any, timeout: Duration) {
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout)) {
+            tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
+        }
+    }
 }
 
 fn backend_name(url: &str) -> &'static str {

@@ -8,7 +8,73 @@ use bytestring::ByteString;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// The size of a server frame on the wire: payload plus header (servers do not mask).
+pub fn wire_bytes(payload: usize) -> u64 {
+    let header = match payload {
+        0..=125 => 2,
+        126..=65_535 => 4,
+        _ => 10,
+    };
+    (payload + header) as u64
+}
+
+/// What a connection has been handed but not yet taken off the wire. Producers admit bytes
+/// before they enqueue a frame, so a client that does not read stops costing memory at
+/// `limit`: past it the subscriber is marked overflowed and gets nothing more.
+///
+/// It is counted at the producers because a WebSocket session that its connection does not
+/// poll does not run either: its mailbox would grow without bound.
+#[derive(Debug)]
+pub struct Backlog {
+    queued: AtomicU64,
+    taken: AtomicU64,
+    limit: u64,
+    overflowed: AtomicBool,
+}
+
+impl Backlog {
+    pub fn new(limit: u64) -> Arc<Backlog> {
+        Arc::new(Backlog {
+            queued: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            limit,
+            overflowed: AtomicBool::new(false),
+        })
+    }
+
+    /// No limit (for actors that only forward).
+    pub fn unbounded() -> Arc<Backlog> {
+        Backlog::new(u64::MAX)
+    }
+
+    /// Admits a frame of `payload` bytes, or marks the subscriber overflowed.
+    pub fn admit(&self, payload: usize) -> bool {
+        if self.overflowed() {
+            return false;
+        }
+        let queued = self
+            .queued
+            .fetch_add(wire_bytes(payload), Ordering::Relaxed)
+            + wire_bytes(payload);
+        if queued.saturating_sub(self.taken.load(Ordering::Relaxed)) > self.limit {
+            self.overflowed.store(true, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// The connection took `bytes` off the session's buffer.
+    pub fn took(&self, bytes: usize) {
+        self.taken.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub fn overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Relaxed)
+    }
+}
 
 /// A frame for a subscriber: a stored event (with its seq) or an ephemeral one (none).
 #[derive(Clone, Debug, Message)]
@@ -19,13 +85,29 @@ pub struct Deliver {
     pub frame: ByteString,
 }
 
+/// Where a subscriber's frames go, and its backlog.
+#[derive(Clone, Debug)]
+pub struct Subscriber {
+    pub recipient: Recipient<Deliver>,
+    pub backlog: Arc<Backlog>,
+}
+
+impl Subscriber {
+    /// Enqueues the frame if the subscriber's backlog admits it.
+    pub fn deliver(&self, msg: Deliver) {
+        if self.backlog.admit(msg.frame.len()) {
+            self.recipient.do_send(msg);
+        }
+    }
+}
+
 /// Who subscribes: an id unique in this process and where to deliver.
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "()")]
 pub struct Subscribe {
     pub topic: String,
-    pub subscriber: u64,
-    pub recipient: Recipient<Deliver>,
+    pub id: u64,
+    pub subscriber: Subscriber,
 }
 
 #[derive(Clone, Debug, Message)]
@@ -105,7 +187,7 @@ fn frame(
 
 #[derive(Default)]
 pub struct Broker {
-    topics: HashMap<Arc<str>, HashMap<u64, Recipient<Deliver>>>,
+    topics: HashMap<Arc<str>, HashMap<u64, Subscriber>>,
     subscriptions: HashMap<u64, HashSet<Arc<str>>>,
 }
 
@@ -114,8 +196,8 @@ impl Broker {
         let Some((topic, subscribers)) = self.topics.get_key_value(topic) else {
             return;
         };
-        for recipient in subscribers.values() {
-            recipient.do_send(Deliver {
+        for subscriber in subscribers.values() {
+            subscriber.deliver(Deliver {
                 topic: topic.clone(),
                 seq,
                 frame: frame.clone(),
@@ -139,11 +221,8 @@ impl Handler<Subscribe> for Broker {
         self.topics
             .entry(topic.clone())
             .or_default()
-            .insert(msg.subscriber, msg.recipient);
-        self.subscriptions
-            .entry(msg.subscriber)
-            .or_default()
-            .insert(topic);
+            .insert(msg.id, msg.subscriber);
+        self.subscriptions.entry(msg.id).or_default().insert(topic);
     }
 }
 

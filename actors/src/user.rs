@@ -3,7 +3,7 @@
 //! the sessions per user, and closes the sessions of a revoked token. `Users` starts and
 //! stops them; every message to a user goes through it, so it knows when one is idle.
 
-use crate::broker::{Broker, Deliver, Subscribe, UnsubscribeAll};
+use crate::broker::{Backlog, Broker, Deliver, Subscribe, Subscriber, UnsubscribeAll};
 use crate::domain::UserId;
 use crate::events::user_topic;
 use actix::prelude::*;
@@ -23,7 +23,7 @@ pub struct CloseSession {
 pub struct SessionHandle {
     /// The login (bearer token) the socket was opened with.
     pub token_session_id: i64,
-    pub deliver: Recipient<Deliver>,
+    pub deliver: Subscriber,
     pub close: Recipient<CloseSession>,
 }
 
@@ -173,8 +173,12 @@ impl Actor for UserActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         let subscribe = self.broker.send(Subscribe {
             topic: user_topic(self.user),
-            subscriber: self.subscriber,
-            recipient: ctx.address().recipient(),
+            id: self.subscriber,
+            subscriber: Subscriber {
+                recipient: ctx.address().recipient(),
+                // It only forwards; each session's own backlog is checked then.
+                backlog: Backlog::unbounded(),
+            },
         });
         ctx.wait(
             fut::wrap_future::<_, Self>(subscribe).map(|result, act, _| {
@@ -231,7 +235,7 @@ impl Handler<Deliver> for UserActor {
 
     fn handle(&mut self, msg: Deliver, _ctx: &mut Self::Context) {
         for session in self.sessions.values() {
-            session.deliver.do_send(msg.clone());
+            session.deliver.deliver(msg.clone());
         }
     }
 }

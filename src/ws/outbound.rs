@@ -1,56 +1,30 @@
-//! Limits on a connection: the outbound backlog (bytes written but not yet taken by the
-//! client) and the assembly of fragmented client messages.
+//! Limits on a connection: the outbound backlog and the assembly of fragmented client messages.
 //!
 //! actix-web-actors' `WebsocketContext` buffers outgoing frames without limit and does not show
-//! the backlog, so the response stream is wrapped to count what the connection actually takes;
-//! the session compares that with what it wrote.
+//! the backlog, so the response stream is wrapped to count what the connection actually takes
+//! (`Backlog::took`); producers admit what they enqueue (`Backlog::admit`). A connection that
+//! stops reading also stops running its session, so the limit is enforced where frames are
+//! enqueued, not in the session.
 
 use actix_web::web::Bytes;
+use bazaar_actors::broker::Backlog;
 use futures_util::Stream;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// Shared between a session (which writes) and its response stream (which the connection reads).
-#[derive(Debug, Default)]
-pub struct Outbound {
-    taken: AtomicU64,
-    abort: AtomicBool,
-}
-
-impl Outbound {
-    pub fn taken(&self) -> u64 {
-        self.taken.load(Ordering::Relaxed)
-    }
-
-    /// Ends the response stream at its next poll, dropping whatever is still buffered.
-    pub fn abort(&self) {
-        self.abort.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The size of a server frame on the wire: payload plus header (servers do not mask).
-pub fn frame_bytes(payload: usize) -> u64 {
-    let header = match payload {
-        0..=125 => 2,
-        126..=65_535 => 4,
-        _ => 10,
-    };
-    (payload + header) as u64
-}
-
 /// The response body: the WebSocket context's byte stream, counted.
+/// Once the backlog overflowed it ends at its next poll, dropping what is still buffered.
 pub struct Counted<S> {
     inner: Pin<Box<S>>,
-    outbound: Arc<Outbound>,
+    backlog: Arc<Backlog>,
 }
 
 impl<S> Counted<S> {
-    pub fn new(inner: S, outbound: Arc<Outbound>) -> Self {
+    pub fn new(inner: S, backlog: Arc<Backlog>) -> Self {
         Counted {
             inner: Box::pin(inner),
-            outbound,
+            backlog,
         }
     }
 }
@@ -62,14 +36,12 @@ where
     type Item = Result<Bytes, E>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.outbound.abort.load(Ordering::Relaxed) {
+        if self.backlog.overflowed() {
             return Poll::Ready(None);
         }
         let polled = self.inner.as_mut().poll_next(cx);
         if let Poll::Ready(Some(Ok(bytes))) = &polled {
-            self.outbound
-                .taken
-                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            self.backlog.took(bytes.len());
         }
         polled
     }
@@ -132,12 +104,5 @@ mod tests {
         assert_eq!(a.first(b"abc", 5), Assembly::Partial);
         assert_eq!(a.push(b"def", 5, true), Assembly::TooBig);
         assert_eq!(a.push(b"x", 5, true), Assembly::OutOfOrder);
-    }
-
-    #[test]
-    fn frame_sizes_include_the_header() {
-        assert_eq!(frame_bytes(10), 12);
-        assert_eq!(frame_bytes(1_000), 1_004);
-        assert_eq!(frame_bytes(100_000), 100_010);
     }
 }

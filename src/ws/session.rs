@@ -4,7 +4,7 @@
 //! arrive while a topic is being read from the database are held back, and a gap in the live
 //! stream is filled from the `events` table.
 
-use super::outbound::{frame_bytes, Assembler, Assembly, Counted, Outbound};
+use super::outbound::{Assembler, Assembly, Counted};
 use super::protocol::{parse, ClientOp, Refusal, ServerFrame};
 use crate::app::AppState;
 use actix::prelude::*;
@@ -12,7 +12,8 @@ use actix_http::ws::{Codec, Item};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bazaar_actors::broker::{
-    event_frame, Deliver, Publish, PublishEphemeral, Subscribe, Unsubscribe, UnsubscribeAll,
+    event_frame, Backlog, Deliver, Publish, PublishEphemeral, Subscribe, Subscriber, Unsubscribe,
+    UnsubscribeAll,
 };
 use bazaar_actors::chat::{self, ChatError};
 use bazaar_actors::domain::chat::Parties;
@@ -53,11 +54,11 @@ pub fn start(
     params: SessionParams,
 ) -> Result<HttpResponse, actix_web::Error> {
     let mut response = ws::handshake(req)?;
-    let outbound = Arc::new(Outbound::default());
+    let backlog = Backlog::new(state.settings.ws_max_backlog_bytes);
     let codec = Codec::new().max_size(state.settings.ws_max_message_bytes);
-    let session = WsSession::new(state, params, outbound.clone());
+    let session = WsSession::new(state, params, backlog.clone());
     let stream = ws::WebsocketContext::with_codec(session, payload, codec);
-    Ok(response.streaming(Counted::new(stream, outbound)))
+    Ok(response.streaming(Counted::new(stream, backlog)))
 }
 
 /// A topic's delivery state on this connection.
@@ -82,13 +83,12 @@ pub struct WsSession {
     typing: HashMap<i64, TokenBucket>,
     parties: HashMap<i64, Parties>,
     assembler: Assembler,
-    outbound: Arc<Outbound>,
-    written: u64,
+    backlog: Arc<Backlog>,
     ended_by: &'static str,
 }
 
 impl WsSession {
-    fn new(state: web::Data<AppState>, params: SessionParams, outbound: Arc<Outbound>) -> Self {
+    fn new(state: web::Data<AppState>, params: SessionParams, backlog: Arc<Backlog>) -> Self {
         let settings = &state.settings;
         let frames = TokenBucket::new(
             settings.ws_rate_burst,
@@ -106,8 +106,7 @@ impl WsSession {
             typing: HashMap::new(),
             parties: HashMap::new(),
             assembler: Assembler::default(),
-            outbound,
-            written: 0,
+            backlog,
             ended_by: "client",
             state,
         }
@@ -117,17 +116,35 @@ impl WsSession {
         user_topic(self.user)
     }
 
-    /// Writes a text frame, counting it against the backlog limit.
-    fn write(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: ByteString) {
-        self.written += frame_bytes(text.len());
-        ctx.text(text);
-        let backlog = self.written.saturating_sub(self.outbound.taken());
-        if backlog > self.state.settings.ws_max_backlog_bytes {
-            // The client does not read: drop what is buffered and end the connection.
-            self.ended_by = "backlog";
-            self.outbound.abort();
-            ctx.stop();
+    fn subscriber(&self, ctx: &mut ws::WebsocketContext<Self>) -> Subscriber {
+        Subscriber {
+            recipient: ctx.address().recipient(),
+            backlog: self.backlog.clone(),
         }
+    }
+
+    /// Writes a frame of the session's own (a reply, a replayed event), counting it against
+    /// the backlog limit.
+    fn write(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: ByteString) {
+        if self.backlog.admit(text.len()) {
+            ctx.text(text);
+        } else {
+            self.cut_off(ctx);
+        }
+    }
+
+    /// Writes a frame a producer already admitted (a live delivery).
+    fn write_admitted(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: ByteString) {
+        if self.backlog.overflowed() {
+            return self.cut_off(ctx);
+        }
+        ctx.text(text);
+    }
+
+    /// The client does not read: its connection ends and what is buffered is dropped.
+    fn cut_off(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        self.ended_by = "backlog";
+        ctx.stop();
     }
 
     fn reply(&mut self, ctx: &mut ws::WebsocketContext<Self>, frame: ServerFrame) {
@@ -244,8 +261,8 @@ impl WsSession {
         );
     }
 
-    /// Writes one stored event of `topic` in order: a repeat is dropped, the next is written,
-    /// one past a gap is held while the gap is read from the table.
+    /// Writes one stored (and admitted) event of `topic` in order: a repeat is dropped, the
+    /// next is written, one past a gap is held while the gap is read from the table.
     fn apply(
         &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
@@ -265,7 +282,7 @@ impl WsSession {
         }
         if seq == state.last + 1 {
             state.last = seq;
-            self.write(ctx, frame);
+            self.write_admitted(ctx, frame);
             return;
         }
         state.held.push((seq, frame));
@@ -447,8 +464,8 @@ impl WsSession {
         );
         let subscribe = Subscribe {
             topic: topic.clone(),
-            subscriber: self.id,
-            recipient: ctx.address().recipient(),
+            id: self.id,
+            subscriber: self.subscriber(ctx),
         };
         let work = async move {
             let visible = web::block(move || -> Result<bool, StoreError> {
@@ -588,8 +605,11 @@ impl Actor for WsSession {
                 act.close(ctx, ws::CloseCode::Away, "heartbeat timeout");
                 return;
             }
-            act.written += frame_bytes(0);
-            ctx.ping(b"");
+            if act.backlog.admit(0) {
+                ctx.ping(b"");
+            } else {
+                act.cut_off(ctx);
+            }
         });
         let topic = self.user_topic();
         self.topics.insert(
@@ -604,7 +624,7 @@ impl Actor for WsSession {
             conn_id: self.id,
             session: SessionHandle {
                 token_session_id: self.login,
-                deliver: ctx.address().recipient(),
+                deliver: self.subscriber(ctx),
                 close: ctx.address().recipient(),
             },
         });
@@ -626,6 +646,9 @@ impl Actor for WsSession {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
+        if self.backlog.overflowed() {
+            self.ended_by = "backlog";
+        }
         // Whatever ended the session, it leaves its user and its topics.
         self.state.metrics.ws_sessions.dec();
         self.state
@@ -649,7 +672,7 @@ impl Handler<Deliver> for WsSession {
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
         match msg.seq {
             Some(seq) => self.apply(ctx, &msg.topic, seq, msg.frame),
-            None => self.write(ctx, msg.frame),
+            None => self.write_admitted(ctx, msg.frame),
         }
     }
 }
@@ -705,8 +728,9 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
                 }
             }
             ws::Message::Ping(bytes) => {
-                self.written += frame_bytes(bytes.len());
-                ctx.pong(&bytes);
+                if self.backlog.admit(bytes.len()) {
+                    ctx.pong(&bytes);
+                }
             }
             ws::Message::Pong(_) | ws::Message::Nop => {}
             ws::Message::Close(reason) => {

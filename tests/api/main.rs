@@ -11,4 +11,6 @@ mod migrations;
 mod offers;
 mod ops;
 mod processes;
+mod realtime;
 mod timers;
+mod ws_helpers;
