@@ -232,11 +232,29 @@ impl WsSession {
                 let Some(state) = act.topics.get_mut(&topic) else {
                     return;
                 };
-                state.last = since.map_or(head, |s| s.clamp(0, head));
+                let first_held = state.held.iter().map(|(seq, _)| *seq).min();
+                let start = match (since, first_held) {
+                    (Some(since), _) => since.clamp(0, head),
+                    // Live from the moment we registered: whatever was delivered since is
+                    // sent, even if it committed before the head was read.
+                    (None, Some(first)) => (first - 1).clamp(0, head),
+                    (None, None) => head,
+                };
+                state.last = start;
+                if since.is_none() && start < head {
+                    // Not everything between the first held event and the head was
+                    // necessarily held (publishers race): read it from the table.
+                    act.sync(ctx, topic, Some(start), None);
+                    return;
+                }
                 state.syncing = false;
                 let more = replay.len() as i64 == REPLAY_BATCH;
                 for event in &replay {
-                    act.apply(ctx, &topic, event.seq, event_frame(event));
+                    let frame = event_frame(event);
+                    if !act.backlog.admit(frame.len()) {
+                        return act.cut_off(ctx);
+                    }
+                    act.apply(ctx, &topic, event.seq, frame);
                 }
                 let held = act
                     .topics

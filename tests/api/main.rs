@@ -1,6 +1,7 @@
 //! Integration tests: the real server, over HTTP, on SQLite or PostgreSQL.
 
 mod accounts;
+mod asyncapi;
 mod cli;
 mod commerce;
 mod concurrency;

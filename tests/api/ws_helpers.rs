@@ -92,8 +92,10 @@ impl WsClient {
 
     /// The next text frame or close, skipping pings; `Nothing` after `wait`.
     pub async fn next_within(&mut self, wait: Duration) -> Next {
+        // One deadline for the whole wait: pings must not extend it.
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let next = tokio::time::timeout(wait, self.socket.next()).await;
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await;
             match next {
                 Err(_) => return Next::Nothing,
                 Ok(None) | Ok(Some(Err(_))) => return Next::Closed(None),
