@@ -720,3 +720,37 @@ async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
     }
     assert!(deregistered, "the cut-off session did not deregister");
 }
+
+#[actix_web::test]
+async fn subscriptions_per_connection_are_capped() {
+    let app = spawn_app_with(|s| s.ws_max_subscriptions = 2).await;
+    let seller = app.user("seller").await;
+    let me = app.user("mine").await;
+    let mut listings = Vec::new();
+    for _ in 0..3 {
+        listings.push(app.listing(&seller, json!({})).await);
+    }
+    let mut ws = connect(&app, &me).await;
+    for l in &listings[..2] {
+        ws.subscribe(&format!("listing:{}", l["id"]), None).await;
+    }
+    ws.send(json!({"op": "subscribe", "topic": format!("listing:{}", listings[2]["id"]), "ref": "third"})).await;
+    let e = ws.until(|f| f["type"] == "error").await;
+    assert_eq!(
+        (e["code"].as_str(), e["ref"].as_str()),
+        (Some("too_many_subscriptions"), Some("third"))
+    );
+    // Unsubscribing makes room; unsubscribing twice is refused.
+    let first = format!("listing:{}", listings[0]["id"]);
+    ws.send(json!({"op": "unsubscribe", "topic": first, "ref": "u1"}))
+        .await;
+    ws.until(|f| f["type"] == "unsubscribed").await;
+    ws.send(json!({"op": "unsubscribe", "topic": first, "ref": "u2"}))
+        .await;
+    assert_eq!(
+        ws.until(|f| f["type"] == "error").await["code"],
+        "not_subscribed"
+    );
+    ws.subscribe(&format!("listing:{}", listings[2]["id"]), None)
+        .await;
+}
