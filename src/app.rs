@@ -6,6 +6,7 @@ use crate::error::{ApiError, Problem, PROBLEM_JSON};
 use crate::http;
 use crate::metrics::Metrics;
 use actix::{Actor, Addr};
+use actix_web::dev::ServiceRequest;
 use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
@@ -13,6 +14,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use bazaar_actors::broker::Broker;
 use bazaar_actors::domain::rules::CommerceRules;
+use bazaar_actors::relay::{Relay, RelayStatus};
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::Users;
@@ -21,10 +23,14 @@ use std::net::TcpListener;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing_actix_web::TracingLogger;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
 /// What every handler can reach. Built once per process and shared by all workers.
 pub struct AppState {
+    /// This process's name among several sharing one database.
+    pub node_id: String,
+    /// The cross-process event listener (PostgreSQL only).
+    pub relay: Option<RelayStatus>,
     pub pool: Pool,
     pub rules: Arc<CommerceRules>,
     pub directory: Addr<Directory>,
@@ -151,14 +157,30 @@ impl Application {
         )
         .start();
         Timekeeper::new(pool.clone(), directory.clone(), settings.timer_interval()).start();
+        let node_id = settings
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
+        let relay = match pool_backend(&settings.database_url) {
+            store::Backend::Postgres => Some(Relay::start(
+                &settings.database_url,
+                &format!("bazaar-listener-{node_id}"),
+                broker.clone(),
+                users.clone(),
+            )?),
+            store::Backend::Sqlite => None,
+        };
+        let metrics = Metrics::new(&node_id)?;
         let state = web::Data::new(AppState {
+            node_id: node_id.clone(),
+            relay,
             pool,
             rules,
             directory,
             broker,
             users,
             connections: AtomicU64::new(1),
-            metrics: Metrics::new()?,
+            metrics,
             settings: settings.clone(),
             dummy_password_hash,
         });
@@ -202,7 +224,7 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<NodeRootSpan>::new())
         })
         .on_connect(move |conn, _| unacked_data_times_out(conn, user_timeout))
         .listen(listener)?
@@ -266,10 +288,34 @@ fn unacked_data_times_out(conn: &dyn std::any::Any, timeout: Duration) {
     }
 }
 
+fn pool_backend(url: &str) -> store::Backend {
+    store::DbManager::new(url).map_or(store::Backend::Sqlite, |m| m.backend())
+}
+
 fn backend_name(url: &str) -> &'static str {
-    match store::DbManager::new(url).map(|m| m.backend()) {
-        Ok(store::Backend::Postgres) => "postgres",
-        _ => "sqlite",
+    match pool_backend(url) {
+        store::Backend::Postgres => "postgres",
+        store::Backend::Sqlite => "sqlite",
+    }
+}
+
+/// Every request's span carries the node id, so logs from several processes can be told apart.
+struct NodeRootSpan;
+
+impl RootSpanBuilder for NodeRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let node = request
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.node_id.clone())
+            .unwrap_or_default();
+        tracing_actix_web::root_span!(request, node.id = %node)
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
 

@@ -36,6 +36,10 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
+    /// This process's name among several on one database (default: generated at start-up).
+    #[arg(long, env = "BAZAAR_NODE_ID", global = true)]
+    pub node_id: Option<String>,
+
     /// Address to listen on.
     #[arg(
         long,

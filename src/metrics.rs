@@ -1,7 +1,8 @@
 //! Prometheus metrics, kept in a registry owned by the application (no global registry).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 #[derive(Clone)]
@@ -14,11 +15,18 @@ pub struct Metrics {
     pub active_listing_actors: IntGauge,
     pub ws_sessions: IntGauge,
     pub ws_closed: IntCounterVec,
+    pub listener_connected: IntGauge,
 }
 
 impl Metrics {
-    pub fn new() -> Result<Self, prometheus::Error> {
+    pub fn new(node_id: &str) -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("bazaar".into()), None)?;
+        let node = IntGaugeVec::new(
+            Opts::new("node_info", "This process's node id"),
+            &["node_id"],
+        )?;
+        node.with_label_values(&[node_id]).set(1);
+        registry.register(Box::new(node))?;
         let requests = IntCounterVec::new(
             Opts::new(
                 "http_requests_total",
@@ -55,6 +63,11 @@ impl Metrics {
         )?;
         registry.register(Box::new(ws_sessions.clone()))?;
         registry.register(Box::new(ws_closed.clone()))?;
+        let listener_connected = IntGauge::new(
+            "event_listener_connected",
+            "1 while the cross-process event listener is connected (PostgreSQL)",
+        )?;
+        registry.register(Box::new(listener_connected.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -64,6 +77,7 @@ impl Metrics {
             active_listing_actors,
             ws_sessions,
             ws_closed,
+            listener_connected,
         })
     }
 

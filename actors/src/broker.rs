@@ -189,6 +189,45 @@ fn frame(
 pub struct Broker {
     topics: HashMap<Arc<str>, HashMap<u64, Subscriber>>,
     subscriptions: HashMap<u64, HashSet<Arc<str>>>,
+    /// The highest seq published per subscribed topic (for the cross-process relay).
+    published: HashMap<Arc<str>, i64>,
+}
+
+/// The subscribed topics and the highest seq published on each (None: not known yet).
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<(String, Option<i64>)>")]
+pub struct Heads;
+
+/// Where a topic stood when a subscriber read it from the table: the relay publishes what
+/// comes after. A topic that already has a mark keeps it.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Baseline {
+    pub topic: String,
+    pub seq: i64,
+}
+
+impl Handler<Heads> for Broker {
+    type Result = MessageResult<Heads>;
+
+    fn handle(&mut self, _msg: Heads, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(
+            self.topics
+                .keys()
+                .map(|t| (t.to_string(), self.published.get(t).copied()))
+                .collect(),
+        )
+    }
+}
+
+impl Handler<Baseline> for Broker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Baseline, _ctx: &mut Self::Context) {
+        if let Some((topic, _)) = self.topics.get_key_value(msg.topic.as_str()) {
+            self.published.entry(topic.clone()).or_insert(msg.seq);
+        }
+    }
 }
 
 impl Broker {
@@ -234,6 +273,7 @@ impl Handler<Unsubscribe> for Broker {
             subscribers.remove(&msg.subscriber);
             if subscribers.is_empty() {
                 self.topics.remove(msg.topic.as_str());
+                self.published.remove(msg.topic.as_str());
             }
         }
         if let Some(topics) = self.subscriptions.get_mut(&msg.subscriber) {
@@ -255,6 +295,7 @@ impl Handler<UnsubscribeAll> for Broker {
                 subscribers.remove(&msg.subscriber);
                 if subscribers.is_empty() {
                     self.topics.remove(&topic);
+                    self.published.remove(&topic);
                 }
             }
         }
@@ -266,7 +307,9 @@ impl Handler<Publish> for Broker {
 
     fn handle(&mut self, msg: Publish, _ctx: &mut Self::Context) {
         for event in &msg.events {
-            if self.topics.contains_key(event.topic.as_str()) {
+            if let Some((topic, _)) = self.topics.get_key_value(event.topic.as_str()) {
+                let seq = self.published.entry(topic.clone()).or_insert(event.seq);
+                *seq = (*seq).max(event.seq);
                 self.deliver(&event.topic, Some(event.seq), event_frame(event));
             }
         }

@@ -8,6 +8,7 @@
 //! - [`chat`]: storing messages and read markers with their events.
 //! - [`user`]: `UserActor`, a user's live sessions; `Users` starts and stops them.
 //! - [`directory`]: activates per-listing actors on first use; they passivate when idle.
+//! - [`relay`]: carries events between processes through PostgreSQL (LISTEN/NOTIFY + table).
 //! - [`timers`]: `Timekeeper`, which fires stored deadlines (offer expiry, auto-completion).
 
 pub mod broker;
@@ -16,6 +17,7 @@ pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod listing;
+pub mod relay;
 pub mod store;
 pub mod timers;
 pub mod user;

@@ -327,6 +327,9 @@ where
     let mut conn = pool.get().map_err(StoreError::from)?;
     for _ in 0..MAX_VERSION_RETRIES {
         let attempt = write_transaction(&mut conn, |conn| -> Result<(T, Vec<Event>), Failure> {
+            // Across processes (PostgreSQL), the row lock makes commands on one listing take
+            // turns as the actor does in one process; the version checks stay as a backstop.
+            listings::lock(conn, id.0)?;
             let listing = listings::find(conn, id.0)?.ok_or(ListingError::NotFound)?;
             let mut tx = Tx {
                 conn,

@@ -14,6 +14,14 @@ pub struct Health {
     pub status: &'static str,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub node_id: String,
+    /// connected, or not_used (SQLite: one process, no listener).
+    pub event_listener: &'static str,
+}
+
 /// Liveness: the process is up.
 #[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
 #[get("/healthz")]
@@ -21,12 +29,12 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and, on PostgreSQL, the event listener is connected.
 #[utoipa::path(
     tag = "operations",
     responses(
-        (status = 200, body = Health),
-        (status = 503, description = "The database does not answer", body = Problem),
+        (status = 200, body = Readiness),
+        (status = 503, description = "The database does not answer, or the event listener is disconnected", body = Problem),
     )
 )]
 #[get("/readyz")]
@@ -40,7 +48,21 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         ApiError::Unavailable(_) => e,
         other => ApiError::Unavailable(format!("the database does not answer: {other}")),
     })?;
-    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+    let event_listener = match &state.relay {
+        None => "not_used",
+        Some(relay) if relay.connected() => "connected",
+        Some(_) => {
+            return Err(ApiError::Unavailable(format!(
+                "node {}: the event listener is disconnected",
+                state.node_id
+            )))
+        }
+    };
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: "ready",
+        node_id: state.node_id.clone(),
+        event_listener,
+    }))
 }
 
 /// Prometheus metrics (text exposition format).
@@ -53,6 +75,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .metrics
         .pool_in_use
         .set(i64::from(pool.connections - pool.idle_connections));
+    if let Some(relay) = &state.relay {
+        state
+            .metrics
+            .listener_connected
+            .set(i64::from(relay.connected()));
+    }
     if let Ok(active) = state.directory.send(CountActive).await {
         state
             .metrics

@@ -6,6 +6,7 @@ use crate::auth;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, post, web, HttpResponse};
 use bazaar_actors::domain::account::{validate_registration, SESSION_TTL_DAYS};
+use bazaar_actors::relay::announce_logout;
 use bazaar_actors::store::models::{NewSession, NewUser, User};
 use bazaar_actors::store::{self, is_unique_violation, users};
 use bazaar_actors::user::RevokeLogin;
@@ -171,9 +172,11 @@ pub async fn delete_current_session(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let session_id = caller.session_id;
+    let (session_id, user) = (caller.session_id, caller.id());
     db(&state, move |conn| {
-        Ok(users::revoke_session(conn, session_id, store::now())?)
+        users::revoke_session(conn, session_id, store::now())?;
+        // Sockets of this login on other processes close too.
+        Ok(announce_logout(conn, user, session_id)?)
     })
     .await?;
     // Sockets opened with this token close at once.

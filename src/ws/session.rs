@@ -12,8 +12,8 @@ use actix_http::ws::{Codec, Item};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bazaar_actors::broker::{
-    event_frame, Backlog, Deliver, Publish, PublishEphemeral, Subscribe, Subscriber, Unsubscribe,
-    UnsubscribeAll,
+    event_frame, Backlog, Baseline, Deliver, Publish, PublishEphemeral, Subscribe, Subscriber,
+    Unsubscribe, UnsubscribeAll,
 };
 use bazaar_actors::chat::{self, ChatError};
 use bazaar_actors::domain::chat::Parties;
@@ -229,6 +229,10 @@ impl WsSession {
                         },
                     );
                 }
+                act.state.broker.do_send(Baseline {
+                    topic: topic.clone(),
+                    seq: head,
+                });
                 let Some(state) = act.topics.get_mut(&topic) else {
                     return;
                 };

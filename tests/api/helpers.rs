@@ -76,6 +76,41 @@ impl TestDb {
             .expect("pooled connection")
     }
 
+    /// `count` users with sessions and wallets, inserted directly.
+    pub fn users_fast(&self, prefix: &str, count: usize) -> Vec<TestUser> {
+        use bazaar_actors::store::models::{NewSession, NewUser};
+        let mut conn = self.connect();
+        let conn: &mut DbConnection = &mut conn;
+        (0..count)
+            .map(|i| {
+                let name = format!("{prefix}{i}");
+                let now = store::now();
+                let user = store::users::insert_user(
+                    conn,
+                    &NewUser {
+                        username: &name,
+                        display_name: &name,
+                        password_hash: "unused",
+                        created_at: now,
+                    },
+                )
+                .expect("insert user");
+                let token = bazaar::auth::new_token();
+                store::users::insert_session(
+                    conn,
+                    &NewSession {
+                        user_id: user.id,
+                        token_hash: &bazaar::auth::token_hash(&token),
+                        created_at: now,
+                        expires_at: now + chrono::Duration::days(1),
+                    },
+                )
+                .expect("insert session");
+                TestUser { id: user.id, token }
+            })
+            .collect()
+    }
+
     /// Drops the database now (PostgreSQL), closing every connection to it.
     pub fn drop_now(&self) {
         if let TestDb::Postgres {
@@ -393,37 +428,7 @@ impl TestApp {
     /// `count` users with sessions, made straight in the database (password hashing is tested
     /// elsewhere and would dominate a test that needs hundreds of buyers).
     pub fn users_fast(&self, prefix: &str, count: usize) -> Vec<TestUser> {
-        use bazaar_actors::store::models::{NewSession, NewUser};
-        let mut conn = self.db.connect();
-        let conn: &mut DbConnection = &mut conn;
-        (0..count)
-            .map(|i| {
-                let name = format!("{prefix}{i}");
-                let now = store::now();
-                let user = store::users::insert_user(
-                    conn,
-                    &NewUser {
-                        username: &name,
-                        display_name: &name,
-                        password_hash: "unused",
-                        created_at: now,
-                    },
-                )
-                .expect("insert user");
-                let token = bazaar::auth::new_token();
-                store::users::insert_session(
-                    conn,
-                    &NewSession {
-                        user_id: user.id,
-                        token_hash: &bazaar::auth::token_hash(&token),
-                        created_at: now,
-                        expires_at: now + chrono::Duration::days(1),
-                    },
-                )
-                .expect("insert session");
-                TestUser { id: user.id, token }
-            })
-            .collect()
+        self.db.users_fast(prefix, count)
     }
 
     /// Event types of a topic, in seq order.

@@ -3,6 +3,7 @@
 mod accounts;
 mod asyncapi;
 mod cli;
+mod cluster;
 mod commerce;
 mod concurrency;
 mod helpers;

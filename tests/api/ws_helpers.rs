@@ -29,10 +29,17 @@ pub async fn try_connect(
     query: &str,
     origin: Option<&str>,
 ) -> Connected {
-    let url = format!(
-        "{}/api/v1/ws{query}",
-        app.address.replace("http://", "ws://")
-    );
+    try_connect_to(&app.address, token, query, origin).await
+}
+
+/// Opens a socket on the server at `address` (`http://host:port`).
+pub async fn try_connect_to(
+    address: &str,
+    token: Option<&str>,
+    query: &str,
+    origin: Option<&str>,
+) -> Connected {
+    let url = format!("{}/api/v1/ws{query}", address.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     if let Some(token) = token {
         request

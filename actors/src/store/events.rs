@@ -36,9 +36,15 @@ fn reserve_seqs(conn: &mut DbConnection, topic: &str, count: i64) -> QueryResult
     Ok(last - count + 1)
 }
 
+/// The PostgreSQL channel that rings when events commit (payload: `<topic> <last seq>`).
+pub const EVENTS_CHANNEL: &str = "bazaar_events";
+
 /// Writes `pending` with the next seqs of their topics, keeping their order within a topic.
 /// Topics are reserved in sorted order so that two transactions never wait on each other's
 /// topics in a cycle. Call it inside the transaction of the change the events describe.
+///
+/// On PostgreSQL it also rings a doorbell per topic (NOTIFY, delivered at commit): only the
+/// topic and its last seq, never the event; listeners read the events from the table.
 pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult<Vec<Event>> {
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for event in pending {
@@ -67,6 +73,14 @@ pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult
                 .returning(events::all_columns)
                 .get_result(conn)?,
         );
+    }
+    if let DbConnection::Postgresql(pg) = conn {
+        for (topic, next) in &next_seq {
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<diesel::sql_types::Text, _>(EVENTS_CHANNEL)
+                .bind::<diesel::sql_types::Text, _>(format!("{topic} {}", next - 1))
+                .execute(pg)?;
+        }
     }
     Ok(written)
 }

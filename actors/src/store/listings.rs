@@ -15,6 +15,19 @@ pub fn insert(conn: &mut DbConnection, listing: &NewListing<'_>) -> QueryResult<
         .get_result(conn)
 }
 
+/// Locks the listing's row until the transaction ends (PostgreSQL: SELECT … FOR UPDATE). On
+/// SQLite the write transaction (BEGIN IMMEDIATE) already excludes every other writer.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        listings::table
+            .find(id)
+            .select(listings::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Listing>> {
     listings::table.find(id).first(conn).optional()
 }
