@@ -163,7 +163,10 @@ impl Application {
             .unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
         let relay = match pool_backend(&settings.database_url) {
             store::Backend::Postgres => Some(Relay::start(
-                &settings.database_url,
+                settings
+                    .listener_database_url
+                    .as_deref()
+                    .unwrap_or(&settings.database_url),
                 &format!("bazaar-listener-{node_id}"),
                 broker.clone(),
                 users.clone(),

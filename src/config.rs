@@ -58,6 +58,11 @@ pub struct Settings {
     )]
     pub database_url: String,
 
+    /// PostgreSQL URL for the cross-process event listener (LISTEN needs a session connection:
+    /// set this when the main URL goes through a transaction-mode pooler). Default: --database-url.
+    #[arg(long, env = "BAZAAR_LISTENER_DATABASE_URL", global = true)]
+    pub listener_database_url: Option<String>,
+
     /// Most database connections open at once (bounds concurrent database work).
     #[arg(long, env = "BAZAAR_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub pool_size: u32,

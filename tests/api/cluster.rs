@@ -371,3 +371,64 @@ struct Killed {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     killed: bool,
 }
+
+#[actix_web::test]
+async fn a_node_whose_listener_cannot_connect_is_not_ready() {
+    let db = TestDb::create();
+    if !db.is_postgres() {
+        return eprintln!("needs PostgreSQL (set {PG_ENV})");
+    }
+    let node = ServerProcess::start(
+        &[
+            "serve",
+            "--node-id",
+            "lonely",
+            "--listener-database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ],
+        &[("DATABASE_URL", db.url())],
+        None,
+    );
+    let client = Client::new();
+    let res = client
+        .get(format!("{}/readyz", node.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("event listener"),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("lonely"),
+        "{body}"
+    );
+    let metrics = client
+        .get(format!("{}/metrics", node.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("bazaar_event_listener_connected 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bazaar_node_info{node_id=\"lonely\"} 1"),
+        "{metrics}"
+    );
+    // Liveness is not readiness.
+    assert_eq!(
+        client
+            .get(format!("{}/healthz", node.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
