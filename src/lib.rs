@@ -5,6 +5,7 @@
 //! - [`http`]: REST handlers, one file per resource, and shared extractors.
 //! - [`error`]: one error type, rendered as `application/problem+json`.
 //! - [`auth`]: password hashing and bearer tokens.
+//! - [`seed`]: users with sessions and money, straight in the database (load tests, tests).
 //! - [`ws`]: the WebSocket session, its wire protocol and limits.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and `tracing` logs.
 
@@ -14,5 +15,6 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod seed;
 pub mod telemetry;
 pub mod ws;

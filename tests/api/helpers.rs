@@ -76,37 +76,17 @@ impl TestDb {
             .expect("pooled connection")
     }
 
-    /// `count` users with sessions and wallets, inserted directly.
+    /// `count` users with sessions (and empty wallets), inserted directly.
     pub fn users_fast(&self, prefix: &str, count: usize) -> Vec<TestUser> {
-        use bazaar_actors::store::models::{NewSession, NewUser};
         let mut conn = self.connect();
-        let conn: &mut DbConnection = &mut conn;
         (0..count)
             .map(|i| {
-                let name = format!("{prefix}{i}");
-                let now = store::now();
-                let user = store::users::insert_user(
-                    conn,
-                    &NewUser {
-                        username: &name,
-                        display_name: &name,
-                        password_hash: "unused",
-                        created_at: now,
-                    },
-                )
-                .expect("insert user");
-                let token = bazaar::auth::new_token();
-                store::users::insert_session(
-                    conn,
-                    &NewSession {
-                        user_id: user.id,
-                        token_hash: &bazaar::auth::token_hash(&token),
-                        created_at: now,
-                        expires_at: now + chrono::Duration::days(1),
-                    },
-                )
-                .expect("insert session");
-                TestUser { id: user.id, token }
+                let u =
+                    bazaar::seed::user(&mut conn, &format!("{prefix}{i}"), 0).expect("seed user");
+                TestUser {
+                    id: u.id,
+                    token: u.token,
+                }
             })
             .collect()
     }

@@ -1,0 +1,351 @@
+//! The harness: a fresh database, servers run as child processes (so their memory is theirs
+//! alone), latency recording and the report.
+
+use anyhow::{bail, Context};
+use bazaar_actors::store::{self, DbConnection};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A database of the run's own.
+pub enum BenchDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl BenchDb {
+    pub fn create(backend: &str, pg_admin: &str) -> anyhow::Result<BenchDb> {
+        Ok(match backend {
+            "sqlite" => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                BenchDb::Sqlite { _dir: dir, url }
+            }
+            "postgres" => {
+                let name = format!(
+                    "bazaar_bench_{}_{:08x}",
+                    std::process::id(),
+                    rand::random::<u32>()
+                );
+                let mut admin =
+                    diesel::PgConnection::establish(pg_admin).context("PostgreSQL admin")?;
+                admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))?;
+                let base = pg_admin.rsplit_once('/').map_or(pg_admin, |(b, _)| b);
+                BenchDb::Postgres {
+                    admin: pg_admin.to_owned(),
+                    url: format!("{base}/{name}"),
+                    name,
+                }
+            }
+            other => bail!("unknown database {other:?}: sqlite or postgres"),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            BenchDb::Sqlite { url, .. } | BenchDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn connect(&self) -> anyhow::Result<store::PooledConn> {
+        let pool = store::connect(self.url(), 1)?;
+        let mut conn = pool.get()?;
+        store::migrate(&mut conn)?;
+        Ok(conn)
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        if let BenchDb::Postgres { admin, name, .. } = self {
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// A server this run started: this binary in one of its server modes, as a child process.
+pub struct ServerProc {
+    child: Child,
+    pub address: String,
+}
+
+impl ServerProc {
+    /// Starts `bazaar-bench <mode> <args>` and waits for its `LISTENING <port>` line.
+    pub fn start(mode: &str, args: &[&str]) -> anyhow::Result<ServerProc> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .arg(mode)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .context("the server exited before listening")??;
+            if let Some(port) = line.strip_prefix("LISTENING ") {
+                break port.trim().parse::<u16>()?;
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Ok(ServerProc {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    /// (current, peak) resident memory of the server, in KiB.
+    pub fn rss_kib(&self) -> (u64, u64) {
+        rss_kib(self.child.id())
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Raises this process's open-file limit to its hard limit (children inherit it).
+pub fn raise_fd_limit() -> u64 {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            return limit.rlim_cur;
+        }
+    }
+    0
+}
+
+/// Latencies and outcomes of one measured thing.
+pub struct Recorder {
+    pub latency: Histogram<u64>,
+    pub outcomes: BTreeMap<String, u64>,
+    started: Instant,
+    finished: Option<Duration>,
+}
+
+impl Recorder {
+    pub fn new() -> Recorder {
+        Recorder {
+            latency: Histogram::new_with_bounds(1, 120_000_000, 3).expect("histogram bounds"),
+            outcomes: BTreeMap::new(),
+            started: Instant::now(),
+            finished: None,
+        }
+    }
+
+    pub fn record(&mut self, outcome: &str, latency: Duration) {
+        let micros = latency.as_micros().clamp(1, 120_000_000) as u64;
+        let _ = self.latency.record(micros);
+        *self.outcomes.entry(outcome.to_owned()).or_default() += 1;
+    }
+
+    pub fn merge(&mut self, other: &Recorder) {
+        let _ = self.latency.add(&other.latency);
+        for (k, v) in &other.outcomes {
+            *self.outcomes.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.started = Instant::now();
+    }
+
+    pub fn finish(&mut self) {
+        self.finished = Some(self.started.elapsed());
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.finished.unwrap_or_else(|| self.started.elapsed())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.outcomes.values().sum()
+    }
+
+    pub fn figures(&self, name: &str, throughput_unit: &str, counted: u64) -> Figures {
+        let secs = self.elapsed().as_secs_f64().max(1e-9);
+        let ms = |q: f64| self.latency.value_at_quantile(q) as f64 / 1000.0;
+        Figures {
+            name: name.to_owned(),
+            operations: counted,
+            seconds: secs,
+            throughput: counted as f64 / secs,
+            throughput_unit: throughput_unit.to_owned(),
+            p50_ms: ms(0.50),
+            p95_ms: ms(0.95),
+            p99_ms: ms(0.99),
+            max_ms: self.latency.max() as f64 / 1000.0,
+            outcomes: self.outcomes.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    pub name: String,
+    pub operations: u64,
+    pub seconds: f64,
+    pub throughput: f64,
+    pub throughput_unit: String,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub outcomes: BTreeMap<String, u64>,
+}
+
+/// A check of the run's correctness, or a target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Check {
+    pub fn new(what: impl Into<String>, ok: bool, detail: impl Into<String>) -> Check {
+        Check {
+            what: what.into(),
+            ok,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub database: String,
+    pub commit: String,
+    pub date: String,
+    pub rows: Vec<Figures>,
+    pub server_peak_rss_kib: u64,
+    pub notes: Vec<String>,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn new(scenario: &str, database: &str) -> Report {
+        let commit = Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        Report {
+            scenario: scenario.to_owned(),
+            database: database.to_owned(),
+            commit,
+            date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+            rows: Vec::new(),
+            server_peak_rss_kib: 0,
+            notes: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    pub fn print(&self) {
+        println!(
+            "\n== {} on {} (commit {}, {})",
+            self.scenario, self.database, self.commit, self.date
+        );
+        println!(
+            "{:<34} {:>9} {:>8} {:>13} {:>9} {:>9} {:>9} {:>9}  outcomes",
+            "", "ops", "secs", "throughput", "p50 ms", "p95 ms", "p99 ms", "max ms"
+        );
+        for r in &self.rows {
+            let outcomes: Vec<String> =
+                r.outcomes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "{:<34} {:>9} {:>8.2} {:>9.0} {:<3} {:>9.2} {:>9.2} {:>9.2} {:>9.2}  {}",
+                r.name,
+                r.operations,
+                r.seconds,
+                r.throughput,
+                r.throughput_unit,
+                r.p50_ms,
+                r.p95_ms,
+                r.p99_ms,
+                r.max_ms,
+                outcomes.join(" ")
+            );
+        }
+        println!(
+            "server peak RSS: {:.1} MiB",
+            self.server_peak_rss_kib as f64 / 1024.0
+        );
+        for note in &self.notes {
+            println!("  {note}");
+        }
+        for c in &self.checks {
+            println!(
+                "  [{}] {}: {}",
+                if c.ok { "ok" } else { "FAIL" },
+                c.what,
+                c.detail
+            );
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.checks
+            .iter()
+            .filter(|c| !c.what.starts_with("target"))
+            .all(|c| c.ok)
+    }
+}
+
+/// Seeds `count` users with `balance` cents each: (id, token).
+pub fn seed_users(
+    conn: &mut DbConnection,
+    prefix: &str,
+    count: usize,
+    balance: i64,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    (0..count)
+        .map(|i| {
+            let u = bazaar::seed::user(conn, &format!("{prefix}{i}"), balance)?;
+            Ok((u.id, u.token))
+        })
+        .collect()
+}
