@@ -33,8 +33,10 @@ use crate::store::{
 };
 use actix::prelude::*;
 use chrono::NaiveDateTime;
+use diesel::Connection;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 
 /// How many times a command is decided again after losing a version race before giving up.
 const MAX_VERSION_RETRIES: usize = 16;
@@ -188,6 +190,9 @@ pub struct ListingActor {
     directory: Addr<Directory>,
     last_used: Instant,
     idle_after: Duration,
+    /// Purchases waiting for the next group commit, and whether one is scheduled.
+    purchases: Vec<(Purchase, oneshot::Sender<Result<Order, ListingError>>)>,
+    purchase_batch_scheduled: bool,
 }
 
 impl ListingActor {
@@ -207,6 +212,8 @@ impl ListingActor {
             directory,
             last_used: Instant::now(),
             idle_after,
+            purchases: Vec::new(),
+            purchase_batch_scheduled: false,
         }
     }
 
@@ -283,16 +290,140 @@ handle!(CloseListing, Listing, |tx, msg| {
     tx.change_listing(&change)
 });
 
-handle!(Purchase, Order, |tx, msg| {
-    let change = decide_purchase(
-        &tx.listing.state(),
-        msg.buyer,
-        msg.quantity,
-        msg.expected_price,
-    )?;
-    let price = Money::from_cents(tx.listing.price_cents);
-    tx.buy(&change, msg.buyer, msg.quantity, price, None)
-});
+/// Purchases are group-committed: they queue while a commit is in flight, and the next
+/// transaction takes all of them (one commit per batch, not per buyer). Each purchase runs in
+/// its own savepoint, so one buyer's failure (no funds) leaves the others' purchases standing.
+impl Handler<Purchase> for ListingActor {
+    type Result = ResponseFuture<Result<Order, ListingError>>;
+
+    fn handle(&mut self, msg: Purchase, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.purchases.push((msg, tx));
+        if !self.purchase_batch_scheduled {
+            self.purchase_batch_scheduled = true;
+            ctx.notify(RunPurchases);
+        }
+        Box::pin(async move { rx.await.unwrap_or(Err(ListingError::Unavailable)) })
+    }
+}
+
+/// Runs the queued purchases as one transaction.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct RunPurchases;
+
+impl Handler<RunPurchases> for ListingActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _msg: RunPurchases, _ctx: &mut Self::Context) -> Self::Result {
+        self.last_used = Instant::now();
+        self.purchase_batch_scheduled = false;
+        let (commands, replies): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.purchases).into_iter().unzip();
+        let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
+        let work =
+            tokio::task::spawn_blocking(move || execute_purchases(&pool, id, &rules, &commands));
+        AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
+            move |joined, act, _ctx| {
+                let (results, events) = joined.unwrap_or_else(|panic| {
+                    tracing::error!(listing.id = %act.id, error = %panic, "purchase batch panicked");
+                    (Vec::new(), Vec::new())
+                });
+                if !events.is_empty() {
+                    act.broker.do_send(Publish { events });
+                }
+                let mut results = results.into_iter();
+                for reply in replies {
+                    let _ = reply.send(results.next().unwrap_or(Err(ListingError::Unavailable)));
+                }
+            },
+        )))
+    }
+}
+
+/// One transaction for a batch of purchases: the listing row locked once, each purchase in a
+/// savepoint, one commit. Returns each purchase's result (in order) and the committed events.
+fn execute_purchases(
+    pool: &Pool,
+    id: ListingId,
+    rules: &CommerceRules,
+    commands: &[Purchase],
+) -> (Vec<Result<Order, ListingError>>, Vec<Event>) {
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let why = e.to_string();
+            return (
+                commands
+                    .iter()
+                    .map(|_| Err(StoreError::Config(why.clone()).into()))
+                    .collect(),
+                Vec::new(),
+            );
+        }
+    };
+    let batch = write_transaction(&mut conn, |conn| -> Result<_, ListingError> {
+        listings::lock(conn, id.0)?;
+        let mut listing = listings::find(conn, id.0)?.ok_or(ListingError::NotFound)?;
+        let now = store::now();
+        let mut results = Vec::with_capacity(commands.len());
+        let mut events = Vec::new();
+        for msg in commands {
+            // Refusals (sold out, own listing, price changed) cost no savepoint.
+            let change = match decide_purchase(
+                &listing.state(),
+                msg.buyer,
+                msg.quantity,
+                msg.expected_price,
+            ) {
+                Ok(change) => change,
+                Err(e) => {
+                    results.push(Err(e.into()));
+                    continue;
+                }
+            };
+            let attempt = conn.transaction(|conn| -> Result<_, Failure> {
+                let mut tx = Tx {
+                    conn,
+                    listing: listing.clone(),
+                    rules,
+                    now,
+                    outbox: Outbox::default(),
+                };
+                let price = Money::from_cents(tx.listing.price_cents);
+                let order = tx.buy(&change, msg.buyer, msg.quantity, price, None)?;
+                let written = tx.outbox.flush(tx.conn)?;
+                Ok((order, tx.listing, written))
+            });
+            match attempt {
+                Ok((order, after, written)) => {
+                    listing = after;
+                    events.extend(written);
+                    results.push(Ok(order));
+                }
+                Err(Failure::Error(e)) => results.push(Err(e)),
+                Err(Failure::Stale) => results.push(Err(ListingError::Contended)),
+            }
+        }
+        Ok((results, events))
+    });
+    match batch {
+        Ok(done) => done,
+        Err(e) => {
+            let why = e.to_string();
+            let failed = commands
+                .iter()
+                .map(|_| match &e {
+                    ListingError::NotFound => Err(ListingError::NotFound),
+                    _ => {
+                        Err(StoreError::Config(format!("the purchase batch failed: {why}")).into())
+                    }
+                })
+                .collect();
+            (failed, Vec::new())
+        }
+    }
+}
 
 handle!(PlaceOffer, OfferOutcome, |tx, msg| tx.place_offer(&msg));
 

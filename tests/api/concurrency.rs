@@ -175,3 +175,42 @@ async fn fifty_concurrent_retries_with_one_key_make_one_order() {
     assert_eq!(late.text().await.unwrap(), bodies[0]);
     assert_eq!(app.wallet(&buyer).await["available_cents"], 99_000);
 }
+
+#[actix_web::test]
+async fn in_a_group_commit_one_buyers_failure_leaves_the_others_purchases_standing() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let listing = app
+        .listing(&seller, json!({"price_cents": 1_000, "quantity": 10}))
+        .await;
+    let buyers = app.users_fast("buyer", 16);
+    // Half of them can pay.
+    for buyer in buyers.iter().step_by(2) {
+        app.deposit(buyer, 1_000).await;
+    }
+    let path = format!("/api/v1/listings/{}/purchase", listing["id"]);
+    let attempts = buyers.iter().map(|b| {
+        app.request(Method::POST, &path, Some(&b.token))
+            .json(&json!({}))
+            .send()
+    });
+    let codes: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    for (i, code) in codes.iter().enumerate() {
+        let expected = if i % 2 == 0 { 201 } else { 402 };
+        assert_eq!(*code, expected, "buyer {i}: {codes:?}");
+    }
+    let l = json_of(
+        app.get(&format!("/api/v1/listings/{}", listing["id"]), None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(l["quantity"], 2);
+    let events = app.event_types(&format!("listing:{}", listing["id"]));
+    assert_eq!(events.len(), 8, "one inventory event per sale: {events:?}");
+    app.assert_ledger_balanced();
+}
