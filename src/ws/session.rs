@@ -656,7 +656,9 @@ impl Actor for WsSession {
             fut::wrap_future::<_, Self>(connect).map(move |result, act, ctx| match result {
                 Ok(Ok(())) => {
                     let since = act.since;
-                    let announce = since.map(|_| None);
+                    // `subscribed` for the user's own topic tells the client that the socket is
+                    // live and where its topic stands (resume from there after a reconnect).
+                    let announce = Some(None);
                     act.sync(ctx, topic, since, announce);
                 }
                 Ok(Err(ConnectError::TooManySessions(_))) => {

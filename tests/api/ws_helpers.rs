@@ -15,6 +15,8 @@ pub struct WsClient {
     pub socket: Socket,
     /// Every frame received, for checking against the AsyncAPI document.
     pub seen: Vec<Value>,
+    /// The close code, if the server closed before the socket went live.
+    closed_early: Option<Option<u16>>,
 }
 
 /// How a connection attempt ended: open, or refused with an HTTP status.
@@ -52,10 +54,23 @@ pub async fn try_connect_to(
             .insert("origin", origin.parse().unwrap());
     }
     match tokio_tungstenite::connect_async(request).await {
-        Ok((socket, _)) => Connected::Open(Box::new(WsClient {
-            socket,
-            seen: Vec::new(),
-        })),
+        Ok((socket, _)) => {
+            let mut client = WsClient {
+                socket,
+                seen: Vec::new(),
+                closed_early: None,
+            };
+            // The socket is live once the server says where the user's own topic stands.
+            match client.next_within(Duration::from_secs(10)).await {
+                Next::Json(first) => {
+                    assert_eq!(first["type"], "subscribed", "first frame: {first}");
+                    assert!(first["topic"].as_str().unwrap().starts_with("user:"));
+                }
+                Next::Closed(frame) => client.closed_early = Some(frame.map(|f| f.0)),
+                Next::Nothing => panic!("the socket never went live"),
+            }
+            Connected::Open(Box::new(client))
+        }
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             Connected::Refused(response.status().as_u16())
         }
@@ -153,6 +168,9 @@ impl WsClient {
 
     /// Waits for the server to close the connection and returns its close code.
     pub async fn closed(&mut self) -> Option<u16> {
+        if let Some(code) = self.closed_early.take() {
+            return code;
+        }
         loop {
             match self.next_within(Duration::from_secs(10)).await {
                 Next::Json(_) => continue,
