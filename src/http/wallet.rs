@@ -155,6 +155,26 @@ fn post_movement(
     })
 }
 
+/// A deposit or a withdrawal of the caller's: validated, idempotent, posted.
+async fn move_money(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    body: &AmountBody,
+    posting: fn(UserId, Money) -> Posting,
+) -> Result<HttpResponse, ApiError> {
+    let amount = check_amount(body.amount_cents)?;
+    let user = caller.id();
+    idempotency::once(state, req, caller, body, || async {
+        let moved = db(state, move |conn| {
+            post_movement(conn, user, &posting(user, amount), None)
+        })
+        .await?;
+        Reply::json(StatusCode::CREATED, &moved)
+    })
+    .await
+}
+
 fn check_amount(amount: i64) -> Result<Money, ApiError> {
     validate_price(amount).map_err(|m| ApiError::invalid("amount_cents", m))?;
     Ok(Money::from_cents(amount))
@@ -184,16 +204,7 @@ pub async fn create_deposit(
             "sandbox deposits are off on this server; pay through the payment provider".into(),
         ));
     }
-    let amount = check_amount(body.0.amount_cents)?;
-    let user = caller.id();
-    idempotency::once(&state, &req, &caller, &body.0, || async {
-        let moved = db(&state, move |conn| {
-            post_movement(conn, user, &postings::deposit(user, amount), None)
-        })
-        .await?;
-        Reply::json(StatusCode::CREATED, &moved)
-    })
-    .await
+    move_money(&state, &req, &caller, &body.0, postings::deposit).await
 }
 
 /// Move money out of the wallet to the seller's bank.
@@ -215,16 +226,7 @@ pub async fn create_withdrawal(
     req: HttpRequest,
     body: JsonBody<AmountBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let amount = check_amount(body.0.amount_cents)?;
-    let user = caller.id();
-    idempotency::once(&state, &req, &caller, &body.0, || async {
-        let moved = db(&state, move |conn| {
-            post_movement(conn, user, &postings::withdrawal(user, amount), None)
-        })
-        .await?;
-        Reply::json(StatusCode::CREATED, &moved)
-    })
-    .await
+    move_money(&state, &req, &caller, &body.0, postings::withdrawal).await
 }
 
 /// A provider event. `payment.succeeded` credits `data.user_id` with `data.amount_cents`.
