@@ -616,6 +616,19 @@ pub async fn chat_scenario(
     }
     let elapsed = start.elapsed();
     report.server_peak_rss_kib = server.rss_kib().1;
+    if let Ok(res) = client()
+        .get(format!("{}/metrics", server.address))
+        .send()
+        .await
+    {
+        let text = res.text().await.unwrap_or_default();
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("bazaar_ws_closed_total"))
+        {
+            report.notes.push(format!("server: {line}"));
+        }
+    }
     let mut acks = Arc::try_unwrap(acks)
         .ok()
         .and_then(|m| m.into_inner().ok())
