@@ -327,16 +327,3 @@ impl Handler<PublishEphemeral> for Broker {
         }
     }
 }
-
-/// How many subscriptions are live (for metrics).
-#[derive(Debug, Message)]
-#[rtype(result = "usize")]
-pub struct CountSubscriptions;
-
-impl Handler<CountSubscriptions> for Broker {
-    type Result = usize;
-
-    fn handle(&mut self, _msg: CountSubscriptions, _ctx: &mut Self::Context) -> usize {
-        self.topics.values().map(HashMap::len).sum()
-    }
-}

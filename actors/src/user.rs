@@ -58,11 +58,6 @@ pub struct RevokeLogin {
     pub token_session_id: i64,
 }
 
-/// How many sessions are live in this process.
-#[derive(Debug, Message)]
-#[rtype(result = "usize")]
-pub struct CountSessions;
-
 pub struct Users {
     broker: Addr<Broker>,
     max_sessions_per_user: usize,
@@ -142,14 +137,6 @@ impl Handler<RevokeLogin> for Users {
         if let Some((addr, _)) = self.users.get(&msg.user) {
             addr.do_send(msg);
         }
-    }
-}
-
-impl Handler<CountSessions> for Users {
-    type Result = usize;
-
-    fn handle(&mut self, _msg: CountSessions, _ctx: &mut Self::Context) -> usize {
-        self.users.values().map(|(_, n)| *n).sum()
     }
 }
 

@@ -125,34 +125,35 @@ pub async fn get_wallet(
     }))
 }
 
-/// Posts a wallet movement in its own transaction and returns the balances after it.
+/// Posts a wallet movement of `amount` in its own transaction and returns the balances after it.
 fn post_movement(
     conn: &mut DbConnection,
     user: UserId,
+    amount: Money,
     posting: &Posting,
     reference: Option<&str>,
-) -> Result<MovementView, ApiError> {
+) -> Result<MovementView, LedgerError> {
     write_transaction(conn, |conn| {
-        let transaction_id = ledger::post(conn, posting, None, reference).map_err(|e| match e {
-            LedgerError::InsufficientFunds(_) => {
-                ApiError::PaymentRequired("insufficient funds in the wallet".into())
-            }
-            LedgerError::Db(e) => e.into(),
-            LedgerError::Unbalanced => ApiError::internal(e),
-        })?;
+        let transaction_id = ledger::post(conn, posting, None, reference)?;
         let wallet = ledger::wallet(conn, user)?;
         Ok(MovementView {
             transaction_id,
-            amount_cents: posting
-                .entries
-                .iter()
-                .map(|(_, m)| m.cents())
-                .max()
-                .unwrap_or(0),
+            amount_cents: amount.cents(),
             available_cents: wallet.available_cents,
             in_escrow_cents: wallet.escrow_cents,
         })
     })
+}
+
+/// What a refused posting means to the client.
+fn movement_error(e: LedgerError) -> ApiError {
+    match e {
+        LedgerError::InsufficientFunds(_) => {
+            ApiError::PaymentRequired("insufficient funds in the wallet".into())
+        }
+        LedgerError::Db(e) => e.into(),
+        LedgerError::Unbalanced => ApiError::internal(e),
+    }
 }
 
 /// A deposit or a withdrawal of the caller's: validated, idempotent, posted.
@@ -167,7 +168,7 @@ async fn move_money(
     let user = caller.id();
     idempotency::once(state, req, caller, body, || async {
         let moved = db(state, move |conn| {
-            post_movement(conn, user, &posting(user, amount), None)
+            post_movement(conn, user, amount, &posting(user, amount), None).map_err(movement_error)
         })
         .await?;
         Reply::json(StatusCode::CREATED, &moved)
@@ -347,20 +348,12 @@ pub async fn payments_webhook(
         if store::users::find(conn, user.0)?.is_none() {
             return Err(ApiError::invalid("data.user_id", "no such user"));
         }
-        match post_movement(
-            conn,
-            user,
-            &postings::deposit(user, amount),
-            Some(&reference),
-        ) {
+        let posting = postings::deposit(user, amount);
+        match post_movement(conn, user, amount, &posting, Some(&reference)) {
             Ok(_) => Ok("processed"),
-            Err(ApiError::Internal(e))
-                if e.downcast_ref::<diesel::result::Error>()
-                    .is_some_and(is_unique_violation) =>
-            {
-                Ok("duplicate")
-            }
-            Err(e) => Err(e),
+            // The event id is the posting's unique reference: this event was credited before.
+            Err(LedgerError::Db(e)) if is_unique_violation(&e) => Ok("duplicate"),
+            Err(e) => Err(movement_error(e)),
         }
     })
     .await?;

@@ -1,7 +1,7 @@
 //! A token bucket: `capacity` tokens, refilled at `per_second`. Time is passed in, so the rule
 //! is tested without a clock.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Clone, Debug)]
 pub struct TokenBucket {
@@ -33,20 +33,12 @@ impl TokenBucket {
             false
         }
     }
-
-    /// How long until a token is available.
-    pub fn wait(&self) -> Duration {
-        if self.tokens >= 1.0 || self.per_second <= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64((1.0 - self.tokens) / self.per_second)
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_burst_is_allowed_then_the_sustained_rate() {
