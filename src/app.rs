@@ -13,7 +13,9 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use bazaar_actors::broker::Broker;
+use bazaar_actors::chat::ChatWriter;
 use bazaar_actors::domain::rules::CommerceRules;
+use bazaar_actors::logins::Logins;
 use bazaar_actors::relay::{Relay, RelayStatus};
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
@@ -36,6 +38,10 @@ pub struct AppState {
     pub directory: Addr<Directory>,
     pub broker: Addr<Broker>,
     pub users: Addr<Users>,
+    /// Bearer tokens recently found live.
+    pub logins: Arc<Logins>,
+    /// Stores chat messages, group-committed.
+    pub chat: Addr<ChatWriter>,
     /// Numbers this process's WebSocket connections.
     pub connections: AtomicU64,
     pub metrics: Metrics,
@@ -157,10 +163,12 @@ impl Application {
         )
         .start();
         Timekeeper::new(pool.clone(), directory.clone(), settings.timer_interval()).start();
+        let chat = ChatWriter::new(pool.clone()).start();
         let node_id = settings
             .node_id
             .clone()
             .unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
+        let logins = Arc::new(Logins::new(settings.auth_cache()));
         let relay = match pool_backend(&settings.database_url) {
             store::Backend::Postgres => Some(Relay::start(
                 settings
@@ -170,6 +178,7 @@ impl Application {
                 &format!("bazaar-listener-{node_id}"),
                 broker.clone(),
                 users.clone(),
+                logins.clone(),
             )?),
             store::Backend::Sqlite => None,
         };
@@ -182,6 +191,8 @@ impl Application {
             directory,
             broker,
             users,
+            logins,
+            chat,
             connections: AtomicU64::new(1),
             metrics,
             settings: settings.clone(),
@@ -230,6 +241,9 @@ impl Application {
                 .wrap(TracingLogger::<NodeRootSpan>::new())
         })
         .on_connect(move |conn, _| unacked_data_times_out(conn, user_timeout))
+        // A live event or a chat ack is one small write that should leave at once: with Nagle
+        // on, it waits for the peer's delayed ACK (40 ms here) behind the previous frame.
+        .tcp_nodelay(true)
         .listen(listener)?
         // actix stops *forcibly* on SIGINT; we handle both signals ourselves, gracefully.
         .disable_signals()

@@ -121,6 +121,16 @@ pub struct Settings {
     #[arg(long, env = "BAZAAR_TIMER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..), global = true)]
     pub timer_interval_ms: u64,
 
+    /// How long a bearer token found live is trusted without asking the database again, in
+    /// milliseconds (0: ask every time). A logout anywhere ends the trust at once.
+    #[arg(
+        long,
+        env = "BAZAAR_AUTH_CACHE_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub auth_cache_ms: u64,
+
     /// Allow `POST /api/v1/wallet/deposits` (sandbox money). Turn off in production.
     #[arg(long, env = "BAZAAR_SANDBOX_PAYMENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub sandbox_payments: bool,
@@ -231,6 +241,10 @@ impl Settings {
 
     pub fn listing_idle(&self) -> Duration {
         Duration::from_secs(self.listing_idle_secs)
+    }
+
+    pub fn auth_cache(&self) -> Duration {
+        Duration::from_millis(self.auth_cache_ms)
     }
 
     pub fn timer_interval(&self) -> Duration {

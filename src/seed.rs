@@ -6,7 +6,7 @@ use crate::auth;
 use bazaar_actors::domain::ledger::deposit;
 use bazaar_actors::domain::{Money, UserId};
 use bazaar_actors::store::models::{NewSession, NewUser};
-use bazaar_actors::store::{self, ledger, users, write_transaction, DbConnection, StoreError};
+use bazaar_actors::store::{self, ledger, users, PooledConn, StoreError};
 
 /// A seeded user and a bearer token for them.
 #[derive(Clone, Debug)]
@@ -17,7 +17,7 @@ pub struct SeededUser {
 
 /// Creates `username` with a session valid for a day and `balance_cents` in their wallet.
 pub fn user(
-    conn: &mut DbConnection,
+    conn: &mut PooledConn,
     username: &str,
     balance_cents: i64,
 ) -> Result<SeededUser, StoreError> {
@@ -43,7 +43,7 @@ pub fn user(
     )?;
     if balance_cents > 0 {
         let posting = deposit(UserId(user.id), Money::from_cents(balance_cents));
-        write_transaction(conn, |conn| {
+        conn.write_transaction(|conn| {
             ledger::post(conn, &posting, None, None).map_err(|e| match e {
                 ledger::LedgerError::Db(e) => StoreError::Query(e),
                 other => StoreError::Config(other.to_string()),

@@ -1,13 +1,16 @@
-//! Chat commands: store a message or a read marker with its events in one transaction. The
+//! Chat commands: store a message or a read marker with its events in one transaction; the
 //! caller hands the returned events to the broker after the commit. A conversation's row lock
-//! orders its messages; no actor is needed.
+//! orders its messages. Messages are stored by the `ChatWriter`, which group-commits them:
+//! while one batch commits, new messages queue, and the next transaction takes all of them.
 
 use crate::domain::chat::validate_message;
 use crate::domain::{FieldErrors, UserId};
 use crate::events::Outbox;
 use crate::store::chat::{self as rows, Conversation, Message};
 use crate::store::models::Event;
-use crate::store::{self, write_transaction, DbConnection};
+use crate::store::{self, DbConnection, Pool, PooledConn};
+use actix::prelude::*;
+use tokio::sync::oneshot;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -23,6 +26,8 @@ pub enum ChatError {
     Db(#[from] diesel::result::Error),
     #[error("database connection unavailable: {0}")]
     Unavailable(#[from] r2d2::Error),
+    #[error("the message could not be stored: {0}")]
+    NotStored(String),
 }
 
 /// The conversation, if `user` is one of its parties.
@@ -38,46 +43,164 @@ pub fn conversation_of(
     Ok(conversation)
 }
 
-/// Stores `body` from `sender` unless the same `client_msg_id` was stored before, in which
-/// case the first message is returned and nothing is written.
-pub fn send(
-    conn: &mut DbConnection,
-    sender: UserId,
-    conversation_id: i64,
-    client_msg_id: &str,
-    body: &str,
-) -> Result<(Message, Vec<Event>), ChatError> {
-    validate_message(body, client_msg_id).map_err(ChatError::Invalid)?;
-    write_transaction(conn, |conn| {
-        let conversation = conversation_of(conn, sender, conversation_id)?;
-        let (message, new) = rows::send(
-            conn,
-            conversation.id,
-            sender.0,
-            client_msg_id,
-            body,
-            store::now(),
-        )?;
-        if !new {
-            return Ok((message, Vec::new()));
+/// A chat message to store.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(Message, Vec<Event>), ChatError>")]
+pub struct SendMessage {
+    pub sender: UserId,
+    pub conversation_id: i64,
+    pub client_msg_id: String,
+    pub body: String,
+}
+
+/// Stores `messages` in one transaction and returns each one's outcome: the message and the
+/// events to publish after the commit. A message whose `client_msg_id` its sender used before in the
+/// conversation is answered with the first one and writes nothing. A message refused before
+/// anything of it is written (no such conversation, not a party) leaves the others standing;
+/// a database failure fails them all.
+pub fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>, ChatError> {
+    conn.write_transaction(|conn| {
+        let now = store::now();
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for msg in messages {
+            if let Err(errors) = validate_message(&msg.body, &msg.client_msg_id) {
+                outcomes.push(Err(ChatError::Invalid(errors)));
+                continue;
+            }
+            let conversation = match conversation_of(conn, msg.sender, msg.conversation_id) {
+                Ok(c) => c,
+                Err(ChatError::Db(e)) => return Err(ChatError::Db(e)),
+                Err(refused) => {
+                    outcomes.push(Err(refused));
+                    continue;
+                }
+            };
+            let (message, new) = rows::send(
+                conn,
+                conversation.id,
+                msg.sender.0,
+                &msg.client_msg_id,
+                &msg.body,
+                now,
+            )?;
+            let mut outbox = Outbox::default();
+            if new {
+                let parties = conversation.parties();
+                outbox.chat_message(&message, [parties.buyer, parties.seller]);
+            }
+            outcomes.push(Ok((message, outbox.flush(conn)?)));
         }
-        let mut outbox = Outbox::default();
-        let parties = conversation.parties();
-        outbox.chat_message(&message, [parties.buyer, parties.seller]);
-        let events = outbox.flush(conn)?;
-        Ok((message, events))
+        Ok(outcomes)
     })
+}
+
+/// A message's outcome: stored (or found stored before) with the events to publish.
+pub type Sent = Result<(Message, Vec<Event>), ChatError>;
+
+/// Stores chat messages, group-committed: one transaction (and one commit) per batch of
+/// messages that queued while the previous batch was committing. Replies only after the
+/// commit; the sender publishes the events (after its ack, so a sending socket sees the ack
+/// before its own copy of the message).
+pub struct ChatWriter {
+    pool: Pool,
+    queued: Vec<(SendMessage, oneshot::Sender<Sent>)>,
+    batch_scheduled: bool,
+}
+
+impl ChatWriter {
+    pub fn new(pool: Pool) -> Self {
+        ChatWriter {
+            pool,
+            queued: Vec::new(),
+            batch_scheduled: false,
+        }
+    }
+}
+
+/// How many messages may wait in the writer's mailbox while a batch commits (senders beyond
+/// it wait their turn): the most one batch takes.
+const MAX_QUEUED_MESSAGES: usize = 1024;
+
+impl Actor for ChatWriter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAX_QUEUED_MESSAGES);
+    }
+}
+
+impl Handler<SendMessage> for ChatWriter {
+    type Result = ResponseFuture<Sent>;
+
+    fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
+        let (reply, answer) = oneshot::channel();
+        self.queued.push((msg, reply));
+        if !self.batch_scheduled {
+            self.batch_scheduled = true;
+            ctx.notify(WriteQueued);
+        }
+        Box::pin(async move {
+            answer
+                .await
+                .unwrap_or_else(|_| Err(ChatError::NotStored("the chat writer stopped".into())))
+        })
+    }
+}
+
+/// Stores the queued messages as one transaction.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct WriteQueued;
+
+impl Handler<WriteQueued> for ChatWriter {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _msg: WriteQueued, _ctx: &mut Self::Context) -> Self::Result {
+        self.batch_scheduled = false;
+        let (messages, replies): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.queued).into_iter().unzip();
+        let pool = self.pool.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            send_all(&mut conn, &messages)
+        });
+        AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
+            move |joined, _act, _ctx| {
+                let outcomes = match joined {
+                    Ok(Ok(outcomes)) => outcomes,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "a chat batch failed");
+                        let why = e.to_string();
+                        replies
+                            .iter()
+                            .map(|_| Err(ChatError::NotStored(why.clone())))
+                            .collect()
+                    }
+                    Err(panic) => {
+                        tracing::error!(error = %panic, "a chat batch panicked");
+                        Vec::new()
+                    }
+                };
+                let mut outcomes = outcomes.into_iter();
+                for reply in replies {
+                    let _ = reply.send(outcomes.next().unwrap_or_else(|| {
+                        Err(ChatError::NotStored("the chat batch failed".into()))
+                    }));
+                }
+            },
+        )))
+    }
 }
 
 /// Marks the conversation read by `reader` up to `message_id`; the read receipt goes to both
 /// parties. Moving the marker back changes nothing and sends nothing.
 pub fn mark_read(
-    conn: &mut DbConnection,
+    conn: &mut PooledConn,
     reader: UserId,
     conversation_id: i64,
     message_id: i64,
 ) -> Result<Vec<Event>, ChatError> {
-    write_transaction(conn, |conn| {
+    conn.write_transaction(|conn| {
         let conversation = conversation_of(conn, reader, conversation_id)?;
         let message = rows::message(conn, message_id)?
             .filter(|m| m.conversation_id == conversation.id)

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod listing;
+pub mod logins;
 pub mod relay;
 pub mod store;
 pub mod timers;

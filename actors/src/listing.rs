@@ -11,8 +11,9 @@ use crate::broker::{Broker, Publish};
 use crate::directory::{Directory, Passivated};
 use crate::domain::ledger as postings;
 use crate::domain::listing::{
-    decide_close, decide_edit, decide_purchase, decide_restock, decide_take, liker_hears_of_drop,
+    decide_close, decide_edit, decide_purchases, decide_restock, decide_take, liker_hears_of_drop,
     EditError, ListingChange, ListingEvent, ListingPatch, ListingStatus, PurchaseError,
+    PurchaseRequest,
 };
 use crate::domain::offer::{
     decide_liker_offer, decide_new_offer, decide_offer_action, Actor as Party, Disposition,
@@ -28,15 +29,19 @@ use crate::store::models::{
     OrderChanges,
 };
 use crate::store::{
-    self, is_unique_violation, ledger, liker_offers, likes, listings, offers, orders,
-    write_transaction, DbConnection, Pool, StoreError,
+    self, is_unique_violation, ledger, liker_offers, likes, listings, offers, orders, DbConnection,
+    Pool, StoreError,
 };
 use actix::prelude::*;
 use chrono::NaiveDateTime;
-use diesel::Connection;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+
+/// How many commands may wait in a listing actor's mailbox (senders beyond it wait their
+/// turn): the most purchases one group commit takes.
+const MAX_QUEUED_COMMANDS: usize = 1024;
 
 /// How many times a command is decided again after losing a version race before giving up.
 const MAX_VERSION_RETRIES: usize = 16;
@@ -249,6 +254,9 @@ impl Actor for ListingActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Commands that arrive while a commit is in flight wait here; purchases among them
+        // make the next batch.
+        ctx.set_mailbox_capacity(MAX_QUEUED_COMMANDS);
         let check_every = (self.idle_after / 2).max(Duration::from_millis(10));
         ctx.run_interval(check_every, |act, ctx| {
             if act.last_used.elapsed() >= act.idle_after {
@@ -291,8 +299,9 @@ handle!(CloseListing, Listing, |tx, msg| {
 });
 
 /// Purchases are group-committed: they queue while a commit is in flight, and the next
-/// transaction takes all of them (one commit per batch, not per buyer). Each purchase runs in
-/// its own savepoint, so one buyer's failure (no funds) leaves the others' purchases standing.
+/// transaction takes all of them (one commit per batch, not per buyer), written set-wise
+/// (`Tx::buy_all`). Funds are checked per buyer before anything is written, so one buyer's
+/// failure (no funds) leaves the others' purchases standing.
 impl Handler<Purchase> for ListingActor {
     type Result = ResponseFuture<Result<Order, ListingError>>;
 
@@ -321,107 +330,41 @@ impl Handler<RunPurchases> for ListingActor {
         let (commands, replies): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.purchases).into_iter().unzip();
         let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
-        let work =
-            tokio::task::spawn_blocking(move || execute_purchases(&pool, id, &rules, &commands));
+        let work = tokio::task::spawn_blocking(move || {
+            execute(&pool, id, &rules, |tx| tx.buy_all(&commands))
+        });
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
             move |joined, act, _ctx| {
-                let (results, events) = joined.unwrap_or_else(|panic| {
-                    tracing::error!(listing.id = %act.id, error = %panic, "purchase batch panicked");
-                    (Vec::new(), Vec::new())
-                });
-                if !events.is_empty() {
-                    act.broker.do_send(Publish { events });
-                }
+                let results: Vec<Result<Order, ListingError>> = match joined {
+                    Ok(Ok((results, events))) => {
+                        if !events.is_empty() {
+                            act.broker.do_send(Publish { events });
+                        }
+                        results
+                    }
+                    Ok(Err(e)) => {
+                        let why = e.to_string();
+                        (0..replies.len())
+                            .map(|_| match &e {
+                                ListingError::NotFound => Err(ListingError::NotFound),
+                                _ => Err(StoreError::Config(format!(
+                                    "the purchase batch failed: {why}"
+                                ))
+                                .into()),
+                            })
+                            .collect()
+                    }
+                    Err(panic) => {
+                        tracing::error!(listing.id = %act.id, error = %panic, "purchase batch panicked");
+                        Vec::new()
+                    }
+                };
                 let mut results = results.into_iter();
                 for reply in replies {
                     let _ = reply.send(results.next().unwrap_or(Err(ListingError::Unavailable)));
                 }
             },
         )))
-    }
-}
-
-/// One transaction for a batch of purchases: the listing row locked once, each purchase in a
-/// savepoint, one commit. Returns each purchase's result (in order) and the committed events.
-fn execute_purchases(
-    pool: &Pool,
-    id: ListingId,
-    rules: &CommerceRules,
-    commands: &[Purchase],
-) -> (Vec<Result<Order, ListingError>>, Vec<Event>) {
-    let mut conn = match pool.get() {
-        Ok(conn) => conn,
-        Err(e) => {
-            let why = e.to_string();
-            return (
-                commands
-                    .iter()
-                    .map(|_| Err(StoreError::Config(why.clone()).into()))
-                    .collect(),
-                Vec::new(),
-            );
-        }
-    };
-    let batch = write_transaction(&mut conn, |conn| -> Result<_, ListingError> {
-        listings::lock(conn, id.0)?;
-        let mut listing = listings::find(conn, id.0)?.ok_or(ListingError::NotFound)?;
-        let now = store::now();
-        let mut results = Vec::with_capacity(commands.len());
-        let mut events = Vec::new();
-        for msg in commands {
-            // Refusals (sold out, own listing, price changed) cost no savepoint.
-            let change = match decide_purchase(
-                &listing.state(),
-                msg.buyer,
-                msg.quantity,
-                msg.expected_price,
-            ) {
-                Ok(change) => change,
-                Err(e) => {
-                    results.push(Err(e.into()));
-                    continue;
-                }
-            };
-            let attempt = conn.transaction(|conn| -> Result<_, Failure> {
-                let mut tx = Tx {
-                    conn,
-                    listing: listing.clone(),
-                    rules,
-                    now,
-                    outbox: Outbox::default(),
-                };
-                let price = Money::from_cents(tx.listing.price_cents);
-                let order = tx.buy(&change, msg.buyer, msg.quantity, price, None)?;
-                let written = tx.outbox.flush(tx.conn)?;
-                Ok((order, tx.listing, written))
-            });
-            match attempt {
-                Ok((order, after, written)) => {
-                    listing = after;
-                    events.extend(written);
-                    results.push(Ok(order));
-                }
-                Err(Failure::Error(e)) => results.push(Err(e)),
-                Err(Failure::Stale) => results.push(Err(ListingError::Contended)),
-            }
-        }
-        Ok((results, events))
-    });
-    match batch {
-        Ok(done) => done,
-        Err(e) => {
-            let why = e.to_string();
-            let failed = commands
-                .iter()
-                .map(|_| match &e {
-                    ListingError::NotFound => Err(ListingError::NotFound),
-                    _ => {
-                        Err(StoreError::Config(format!("the purchase batch failed: {why}")).into())
-                    }
-                })
-                .collect();
-            (failed, Vec::new())
-        }
     }
 }
 
@@ -457,7 +400,7 @@ where
 {
     let mut conn = pool.get().map_err(StoreError::from)?;
     for _ in 0..MAX_VERSION_RETRIES {
-        let attempt = write_transaction(&mut conn, |conn| -> Result<(T, Vec<Event>), Failure> {
+        let attempt = conn.write_transaction(|conn| -> Result<(T, Vec<Event>), Failure> {
             // Across processes (PostgreSQL), the row lock makes commands on one listing take
             // turns as the actor does in one process; the version checks stay as a backstop.
             listings::lock(conn, id.0)?;
@@ -534,24 +477,9 @@ impl Tx<'_> {
         offer_id: Option<i64>,
     ) -> Result<Order, Failure> {
         self.change_listing(change)?;
-        let total = unit_price.cents().saturating_mul(quantity);
-        let order = orders::insert(
-            self.conn,
-            &NewOrder {
-                listing_id: self.listing.id,
-                buyer_id: buyer.0,
-                seller_id: self.listing.seller_id,
-                offer_id,
-                quantity,
-                unit_price_cents: unit_price.cents(),
-                total_cents: total,
-                status: "paid",
-                ship_by: self.now + self.rules.ship_deadline,
-                version: 1,
-                created_at: self.now,
-                updated_at: self.now,
-            },
-        )?;
+        let new = self.new_order(buyer, quantity, unit_price, offer_id);
+        let total = new.total_cents;
+        let order = orders::insert(self.conn, &new)?;
         ledger::post(
             self.conn,
             &postings::purchase(buyer, Money::from_cents(total)),
@@ -561,6 +489,92 @@ impl Tx<'_> {
         .map_err(ListingError::from)?;
         self.outbox.order(&order, ORDER_CREATED);
         Ok(order)
+    }
+
+    /// A paid order of this listing, as a purchase or an accepted offer creates it.
+    fn new_order(
+        &self,
+        buyer: UserId,
+        quantity: i64,
+        unit_price: Money,
+        offer_id: Option<i64>,
+    ) -> NewOrder<'static> {
+        NewOrder {
+            listing_id: self.listing.id,
+            buyer_id: buyer.0,
+            seller_id: self.listing.seller_id,
+            offer_id,
+            quantity,
+            unit_price_cents: unit_price.cents(),
+            total_cents: unit_price.cents().saturating_mul(quantity),
+            status: "paid",
+            ship_by: self.now + self.rules.ship_deadline,
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+        }
+    }
+
+    /// A batch of buy-nows written set-wise: the stock taken in one listing write, the orders,
+    /// their escrow postings and their events each in one multi-row statement, so a batch costs
+    /// the same few statements however many buyers it holds. The buyers' wallets are locked and
+    /// read first, so a buyer the funds do not cover is refused without disturbing the others.
+    fn buy_all(
+        &mut self,
+        commands: &[Purchase],
+    ) -> Result<Vec<Result<Order, ListingError>>, Failure> {
+        let requests: Vec<PurchaseRequest> = commands
+            .iter()
+            .map(|msg| PurchaseRequest {
+                buyer: msg.buyer,
+                quantity: msg.quantity,
+                expected_price: msg.expected_price,
+            })
+            .collect();
+        // Refusals that need no wallet (sold out, not active) cost no wallet read.
+        let mut funds = if self.listing.status() == ListingStatus::Active {
+            let buyers: BTreeSet<UserId> = requests.iter().map(|r| r.buyer).collect();
+            ledger::lock_available(self.conn, &buyers)?
+        } else {
+            BTreeMap::new()
+        };
+        let batch = decide_purchases(&self.listing.state(), &requests, &mut funds);
+        let unit_price = Money::from_cents(self.listing.price_cents);
+        self.change_listing(&batch.change)?;
+        let new: Vec<NewOrder<'_>> = requests
+            .iter()
+            .zip(&batch.outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(r, _)| self.new_order(r.buyer, r.quantity, unit_price, None))
+            .collect();
+        let made = orders::insert_all(self.conn, &new)?;
+        let escrow: Vec<_> = made
+            .iter()
+            .map(|o| postings::purchase(UserId(o.buyer_id), Money::from_cents(o.total_cents)))
+            .collect();
+        let rows: Vec<ledger::PostingRow<'_>> = escrow
+            .iter()
+            .zip(&made)
+            .map(|(posting, order)| ledger::PostingRow {
+                posting,
+                order_id: Some(order.id),
+                reference: None,
+            })
+            .collect();
+        ledger::post_all(self.conn, &rows).map_err(ListingError::from)?;
+        let mut made = made.into_iter();
+        Ok(batch
+            .outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Ok(_) => {
+                    let order = made.next().ok_or(ListingError::OrderNotFound)?;
+                    self.outbox.order(&order, ORDER_CREATED);
+                    Ok(order)
+                }
+                Err(e) => Err(e.into()),
+            })
+            .collect())
     }
 
     /// Every liker whose rule the drop meets gets a `notification.price_drop`.

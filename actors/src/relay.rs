@@ -11,6 +11,7 @@
 
 use crate::broker::{Broker, Heads, Publish};
 use crate::domain::UserId;
+use crate::logins::Logins;
 use crate::store::events::{self, EVENTS_CHANNEL};
 use crate::store::schema::topic_seqs;
 use crate::store::DbConnection;
@@ -47,6 +48,7 @@ pub struct Relay {
     url: String,
     broker: Addr<Broker>,
     users: Addr<Users>,
+    logins: Arc<Logins>,
     status: RelayStatus,
 }
 
@@ -68,6 +70,7 @@ impl Relay {
         application_name: &str,
         broker: Addr<Broker>,
         users: Addr<Users>,
+        logins: Arc<Logins>,
     ) -> std::io::Result<RelayStatus> {
         let separator = if database_url.contains('?') { '&' } else { '?' };
         let url = format!("{database_url}{separator}application_name={application_name}");
@@ -76,6 +79,7 @@ impl Relay {
             url,
             broker,
             users,
+            logins,
             status: status.clone(),
         };
         std::thread::Builder::new()
@@ -116,6 +120,8 @@ impl Relay {
         ))?;
         self.status.connected.store(true, Ordering::Relaxed);
         tracing::info!("event listener connected");
+        // Logouts may have been missed while disconnected: trust no cached login.
+        self.logins.forget_all();
         // Catch up at once: anything may have been missed while disconnected.
         let mut last_poll: Option<Instant> = None;
         loop {
@@ -187,6 +193,7 @@ impl Relay {
     fn logout(&self, payload: &str) {
         let mut parts = payload.split(' ').map(str::parse::<i64>);
         if let (Some(Ok(user)), Some(Ok(login))) = (parts.next(), parts.next()) {
+            self.logins.forget_login(login);
             self.users.do_send(RevokeLogin {
                 user: UserId(user),
                 token_session_id: login,

@@ -2,7 +2,7 @@
 //! alone), latency recording and the report.
 
 use anyhow::{bail, Context};
-use bazaar_actors::store::{self, DbConnection};
+use bazaar_actors::store;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use hdrhistogram::Histogram;
@@ -337,7 +337,7 @@ impl Report {
 
 /// Seeds `count` users with `balance` cents each: (id, token).
 pub fn seed_users(
-    conn: &mut DbConnection,
+    conn: &mut store::PooledConn,
     prefix: &str,
     count: usize,
     balance: i64,

@@ -318,7 +318,33 @@ async fn open_socket(address: &str, path: &str, token: Option<&str>) -> anyhow::
             .headers_mut()
             .insert("authorization", format!("Bearer {t}").parse()?);
     }
-    Ok(tokio_tungstenite::connect_async(request).await?.0)
+    // Like a browser, the client sends small frames at once (TCP_NODELAY).
+    Ok(
+        tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await?
+            .0,
+    )
+}
+
+/// Opens an authenticated socket and waits until it is live: the server has subscribed it to
+/// the user's own topic, so nothing sent to the user from then on can miss it.
+async fn open_live(address: &str, token: &str) -> anyhow::Result<Socket> {
+    let mut socket = open_socket(address, "/api/v1/ws", Some(token)).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t).unwrap_or_default();
+                if v["type"] == "subscribed"
+                    && v["topic"].as_str().is_some_and(|t| t.starts_with("user:"))
+                {
+                    return Ok(socket);
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => anyhow::bail!("the socket never went live: {other:?}"),
+        }
+    }
 }
 
 /// Opens `count` sockets, `parallel` at a time.
@@ -540,6 +566,26 @@ pub async fn chat_scenario(
         conversations.push(conv.id);
     }
     let server = bazaar(&db, &[])?;
+    // Every socket is open and live before the clock starts: the run measures chat, not
+    // connection set-up, and no pair starts while others are still connecting.
+    let address = server.address.clone();
+    let sockets: Vec<(Socket, Socket)> = futures::stream::iter((0..pairs).map(|p| {
+        let (address, sender, receiver) = (
+            address.clone(),
+            users[2 * p].1.clone(),
+            users[2 * p + 1].1.clone(),
+        );
+        async move {
+            let tx = open_live(&address, &sender).await?;
+            let rx = open_live(&address, &receiver).await?;
+            anyhow::Ok((tx, rx))
+        }
+    }))
+    .buffered(32)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<anyhow::Result<_>>()?;
     let start = Instant::now();
     let total = (rate * seconds) as usize;
     let per_pair = total.div_ceil(pairs);
@@ -547,11 +593,10 @@ pub async fn chat_scenario(
     let acks = Arc::new(std::sync::Mutex::new(Recorder::new()));
     let received = Arc::new(std::sync::Mutex::new(Recorder::new()));
     let mut tasks = Vec::new();
-    for p in 0..pairs {
-        let (sender, receiver) = (users[2 * p].clone(), users[2 * p + 1].clone());
-        let mut tx = open_socket(&server.address, "/api/v1/ws", Some(&sender.1)).await?;
-        let mut rx = open_socket(&server.address, "/api/v1/ws", Some(&receiver.1)).await?;
+    for (p, (mut tx, mut rx)) in sockets.into_iter().enumerate() {
         let (conv, acks, received) = (conversations[p], acks.clone(), received.clone());
+        // Pairs start spread over one gap, not all on the same tick.
+        let offset = gap.mul_f64(p as f64 / pairs as f64);
         tasks.push(tokio::spawn(async move {
             let reader = tokio::spawn(async move {
                 let mut seen = std::collections::HashSet::new();
@@ -579,7 +624,7 @@ pub async fn chat_scenario(
                 seen.len()
             });
             let mut pending = HashMap::new();
-            let mut ticker = tokio::time::interval(gap);
+            let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + offset, gap);
             let mut sent = 0;
             while sent < per_pair || !pending.is_empty() {
                 tokio::select! {

@@ -66,6 +66,8 @@ pub fn broadcast() -> anyhow::Result<()> {
         let mut next_id = 0u64;
         loop {
             let (stream, _) = listener.accept().await?;
+            // As Bazaar does: each frame leaves at once.
+            stream.set_nodelay(true)?;
             next_id += 1;
             let (id, tx) = (next_id, tx.clone());
             tokio::spawn(async move {

@@ -77,6 +77,7 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(errors) => ApiError::Validation(errors),
             ChatError::Db(e) => e.into(),
             ChatError::Unavailable(e) => store::StoreError::from(e).into(),
+            ChatError::NotStored(why) => ApiError::internal(std::io::Error::other(why)),
         }
     }
 }
@@ -223,16 +224,16 @@ pub async fn send_message(
         client_msg_id,
     } = body.0;
     let (user, conversation_id) = (caller.id(), id.into_inner());
-    let (message, events) = db(&state, move |conn| {
-        Ok(chat::send(
-            conn,
-            user,
+    let (message, events) = state
+        .chat
+        .send(chat::SendMessage {
+            sender: user,
             conversation_id,
-            &client_msg_id,
-            &body,
-        )?)
-    })
-    .await?;
+            client_msg_id,
+            body,
+        })
+        .await
+        .map_err(|_| ChatError::NotStored("the chat writer is unavailable".into()))??;
     publish(&state, events);
     Ok(HttpResponse::Created().json(MessageView::from(&message)))
 }

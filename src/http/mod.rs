@@ -22,7 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bazaar_actors::domain::{FieldErrors, UserId};
 use bazaar_actors::store::models::User;
-use bazaar_actors::store::{self, DbConnection, StoreError};
+use bazaar_actors::store::{self, PooledConn, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -38,7 +38,7 @@ pub const MAX_PAGE_SIZE: i64 = 100;
 /// Runs blocking database work on the blocking pool with a pooled connection.
 pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut PooledConn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
     let pool = state.pool.clone();
@@ -253,10 +253,20 @@ fn identify(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>,
             ApiError::internal(std::io::Error::other("application state is not configured"))
         })?;
         let hash = crate::auth::token_hash(token);
-        let found = db(&state, move |conn| {
-            Ok(store::users::find_live_session(conn, &hash, store::now())?)
-        })
-        .await?;
+        let found = match state.logins.get(&hash, store::now()) {
+            Some(login) => Some(login),
+            None => {
+                let key = hash.clone();
+                let found = db(&state, move |conn| {
+                    Ok(store::users::find_live_session(conn, &key, store::now())?)
+                })
+                .await?;
+                if let Some((session, user)) = &found {
+                    state.logins.put(hash, session.clone(), user.clone());
+                }
+                found
+            }
+        };
         let (session, user) = found.ok_or(ApiError::Unauthorized(
             "the token is unknown, expired or revoked",
         ))?;

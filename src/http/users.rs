@@ -173,12 +173,16 @@ pub async fn delete_current_session(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let (session_id, user) = (caller.session_id, caller.id());
+    // Not trusted from here on, even if the database write below fails.
+    state.logins.forget_login(session_id);
     db(&state, move |conn| {
         users::revoke_session(conn, session_id, store::now())?;
         // Sockets of this login on other processes close too.
         Ok(announce_logout(conn, user, session_id)?)
     })
     .await?;
+    // Again: a request that read the login before the revocation committed may have cached it.
+    state.logins.forget_login(session_id);
     // Sockets opened with this token close at once.
     state.users.do_send(RevokeLogin {
         user: caller.id(),

@@ -11,7 +11,7 @@ use bazaar_actors::domain::ledger::{self as postings, Account, Posting};
 use bazaar_actors::domain::listing::validate_price;
 use bazaar_actors::domain::{Money, UserId};
 use bazaar_actors::store::ledger::{self, LedgerError};
-use bazaar_actors::store::{self, is_unique_violation, write_transaction, DbConnection};
+use bazaar_actors::store::{self, is_unique_violation, PooledConn};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -127,13 +127,13 @@ pub async fn get_wallet(
 
 /// Posts a wallet movement of `amount` in its own transaction and returns the balances after it.
 fn post_movement(
-    conn: &mut DbConnection,
+    conn: &mut PooledConn,
     user: UserId,
     amount: Money,
     posting: &Posting,
     reference: Option<&str>,
 ) -> Result<MovementView, LedgerError> {
-    write_transaction(conn, |conn| {
+    conn.write_transaction(|conn| {
         let transaction_id = ledger::post(conn, posting, None, reference)?;
         let wallet = ledger::wallet(conn, user)?;
         Ok(MovementView {

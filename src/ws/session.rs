@@ -412,7 +412,7 @@ impl WsSession {
             ChatError::NotFound => "not_found",
             ChatError::NotParty => "forbidden",
             ChatError::UnknownMessage | ChatError::Invalid(_) => "invalid",
-            ChatError::Db(_) | ChatError::Unavailable(_) => "unavailable",
+            ChatError::Db(_) | ChatError::Unavailable(_) | ChatError::NotStored(_) => "unavailable",
         };
         let message = match e {
             ChatError::Invalid(errors) => errors
@@ -421,7 +421,7 @@ impl WsSession {
                 .map(|(f, m)| format!("{f}: {m}"))
                 .collect::<Vec<_>>()
                 .join("; "),
-            ChatError::Db(_) | ChatError::Unavailable(_) => {
+            ChatError::Db(_) | ChatError::Unavailable(_) | ChatError::NotStored(_) => {
                 "the message could not be stored; send it again".into()
             }
             other => other.to_string(),
@@ -525,11 +525,11 @@ impl WsSession {
         client_msg_id: String,
         body: String,
     ) {
-        let (pool, user) = (self.state.pool.clone(), self.user);
-        let id = client_msg_id.clone();
-        let work = web::block(move || {
-            let mut conn = pool.get()?;
-            chat::send(&mut conn, user, conversation_id, &id, &body)
+        let work = self.state.chat.send(chat::SendMessage {
+            sender: self.user,
+            conversation_id,
+            client_msg_id: client_msg_id.clone(),
+            body,
         });
         ctx.spawn(
             fut::wrap_future::<_, Self>(work).map(move |result, act, ctx| match result {

@@ -398,6 +398,74 @@ pub fn decide_purchase(
     decide_take(current, quantity)
 }
 
+/// One buy-now in a batch of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PurchaseRequest {
+    pub buyer: UserId,
+    pub quantity: i64,
+    pub expected_price: Option<Money>,
+}
+
+/// A batch of buy-nows, decided together so that it can be written as one change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PurchaseBatch {
+    /// Each request's outcome, in order: the total it costs the buyer, or why it was refused.
+    pub outcomes: Vec<Result<Money, PurchaseError>>,
+    /// The one change that writes every accepted purchase (a single version step).
+    pub change: ListingChange,
+}
+
+/// Decides `requests` in arrival order, each as `decide_purchase` would after the ones before
+/// it: on the stock they left, and against its buyer's `funds` less what their earlier
+/// purchases in the batch took (a purchase the funds do not cover is refused and takes
+/// nothing). `funds` is the buyers' available money; a buyer missing from it has none.
+pub fn decide_purchases(
+    current: &ListingState,
+    requests: &[PurchaseRequest],
+    funds: &mut std::collections::BTreeMap<UserId, Money>,
+) -> PurchaseBatch {
+    let mut state = current.clone();
+    let mut outcomes = Vec::with_capacity(requests.len());
+    for request in requests {
+        let outcome = decide_purchase(
+            &state,
+            request.buyer,
+            request.quantity,
+            request.expected_price,
+        )
+        .and_then(|change| {
+            let total = state.price.cents().checked_mul(request.quantity);
+            let available = funds.entry(request.buyer).or_insert(Money::from_cents(0));
+            match total {
+                Some(total) if total <= available.cents() => {
+                    *available = Money::from_cents(available.cents() - total);
+                    Ok((change.next, Money::from_cents(total)))
+                }
+                _ => Err(PurchaseError::InsufficientFunds),
+            }
+        });
+        outcomes.push(outcome.map(|(next, total)| {
+            state = next;
+            total
+        }));
+    }
+    let mut events = Vec::new();
+    if state.quantity != current.quantity {
+        events.push(ListingEvent::InventoryChanged);
+        if state.status == ListingStatus::SoldOut {
+            events.push(ListingEvent::SoldOut);
+        }
+        state.version = current.version + 1;
+    }
+    PurchaseBatch {
+        outcomes,
+        change: ListingChange {
+            next: state,
+            events,
+        },
+    }
+}
+
 /// Takes `quantity` units out of stock (a purchase or an accepted offer). The last unit makes
 /// the listing sold out.
 pub fn decide_take(current: &ListingState, quantity: i64) -> Result<ListingChange, PurchaseError> {
@@ -479,6 +547,131 @@ mod tests {
             auto_accept: None,
             auto_decline: None,
             version: 3,
+        }
+    }
+
+    fn request(buyer: i64, quantity: i64) -> PurchaseRequest {
+        PurchaseRequest {
+            buyer: UserId(buyer),
+            quantity,
+            expected_price: None,
+        }
+    }
+
+    fn funds(pairs: &[(i64, i64)]) -> std::collections::BTreeMap<UserId, Money> {
+        pairs
+            .iter()
+            .map(|(u, c)| (UserId(*u), Money::from_cents(*c)))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_sells_until_stock_runs_out_in_arrival_order() {
+        let mut current = listing(ListingStatus::Active);
+        current.quantity = 3;
+        let mut wallets = funds(&[(2, 100_000), (3, 100_000), (4, 100_000)]);
+        let batch = decide_purchases(
+            &current,
+            &[request(2, 2), request(3, 2), request(4, 1), request(2, 1)],
+            &mut wallets,
+        );
+        assert_eq!(
+            batch.outcomes,
+            [
+                Ok(Money::from_cents(20_000)),
+                Err(PurchaseError::NotEnough {
+                    wanted: 2,
+                    available: 1
+                }),
+                Ok(Money::from_cents(10_000)),
+                Err(PurchaseError::SoldOut),
+            ]
+        );
+        assert_eq!(batch.change.next.quantity, 0);
+        assert_eq!(batch.change.next.status, ListingStatus::SoldOut);
+        assert_eq!(batch.change.next.version, current.version + 1);
+        assert_eq!(
+            batch.change.events,
+            [ListingEvent::InventoryChanged, ListingEvent::SoldOut]
+        );
+        assert_eq!(wallets[&UserId(2)], Money::from_cents(80_000));
+        assert_eq!(wallets[&UserId(3)], Money::from_cents(100_000));
+    }
+
+    #[test]
+    fn a_batch_charges_each_buyer_only_what_their_funds_cover() {
+        let mut current = listing(ListingStatus::Active);
+        current.quantity = 10;
+        let mut wallets = funds(&[(2, 15_000)]);
+        let batch = decide_purchases(
+            &current,
+            &[
+                request(2, 1),
+                request(2, 1),
+                request(3, 1),
+                request(SELLER.0, 1),
+            ],
+            &mut wallets,
+        );
+        assert_eq!(
+            batch.outcomes,
+            [
+                Ok(Money::from_cents(10_000)),
+                Err(PurchaseError::InsufficientFunds),
+                Err(PurchaseError::InsufficientFunds),
+                Err(PurchaseError::OwnListing),
+            ]
+        );
+        assert_eq!(batch.change.next.quantity, 9);
+        assert_eq!(batch.change.events, [ListingEvent::InventoryChanged]);
+        assert_eq!(wallets[&UserId(2)], Money::from_cents(5_000));
+    }
+
+    #[test]
+    fn a_batch_that_sells_nothing_changes_nothing() {
+        let current = listing(ListingStatus::SoldOut);
+        let batch = decide_purchases(&current, &[request(2, 1)], &mut funds(&[(2, 1 << 40)]));
+        assert_eq!(batch.outcomes, [Err(PurchaseError::SoldOut)]);
+        assert!(!batch.change.changed());
+        assert_eq!(batch.change.next, current);
+    }
+
+    proptest! {
+        /// A batch decides exactly as the same purchases one after another would.
+        #[test]
+        fn a_batch_decides_as_purchases_one_by_one(
+            stock in 1i64..20,
+            buys in proptest::collection::vec((2i64..6, 1i64..4, 0i64..60_000), 1..30),
+        ) {
+            let mut current = listing(ListingStatus::Active);
+            current.quantity = stock;
+            let requests: Vec<_> = buys.iter().map(|(b, q, _)| request(*b, *q)).collect();
+            let mut wallets: std::collections::BTreeMap<UserId, Money> =
+                buys.iter().map(|(b, _, c)| (UserId(*b), Money::from_cents(*c))).collect();
+            let mut one_by_one = wallets.clone();
+            let batch = decide_purchases(&current, &requests, &mut wallets);
+            let mut state = current.clone();
+            for (request, outcome) in requests.iter().zip(&batch.outcomes) {
+                let alone = decide_purchase(&state, request.buyer, request.quantity, None);
+                let funds = one_by_one[&request.buyer];
+                match (alone, outcome) {
+                    (Ok(change), Ok(total)) => {
+                        prop_assert!(total.cents() <= funds.cents());
+                        one_by_one.insert(request.buyer, Money::from_cents(funds.cents() - total.cents()));
+                        state = change.next;
+                    }
+                    (Ok(_), Err(e)) => {
+                        prop_assert_eq!(e, &PurchaseError::InsufficientFunds);
+                        prop_assert!(state.price.cents() * request.quantity > funds.cents());
+                    }
+                    (Err(a), Err(b)) => prop_assert_eq!(&a, b),
+                    (Err(a), Ok(_)) => prop_assert!(false, "batch sold what alone was refused: {a}"),
+                }
+            }
+            prop_assert_eq!(batch.change.next.quantity, state.quantity);
+            prop_assert_eq!(batch.change.next.status, state.status);
+            prop_assert!(batch.change.next.quantity >= 0);
+            prop_assert_eq!(wallets, one_by_one);
         }
     }
 

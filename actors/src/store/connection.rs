@@ -4,13 +4,17 @@ use super::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
 /// How long a SQLite connection waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+/// The longest pause between two tries at SQLite's write lock in [`write_transaction`].
+const SQLITE_LOCK_POLL_MAX: Duration = Duration::from_micros(200);
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -18,8 +22,66 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<DbManager>;
-pub type PooledConn = r2d2::PooledConnection<DbManager>;
+/// The connection pool. On SQLite it also holds the gate at which this process's writers take
+/// turns: SQLite has one writer at a time, and a thread asleep on a mutex costs nothing, where
+/// threads trying for SQLite's lock in turn take the CPU the writer needs (see
+/// [`PooledConn::write_transaction`]).
+#[derive(Clone, Debug)]
+pub struct Pool {
+    conns: r2d2::Pool<DbManager>,
+    writers: Option<Arc<Mutex<()>>>,
+}
+
+impl Pool {
+    /// A connection, waiting up to the pool's connection timeout for one to come free.
+    pub fn get(&self) -> Result<PooledConn, r2d2::Error> {
+        Ok(PooledConn {
+            conn: self.conns.get()?,
+            writers: self.writers.clone(),
+        })
+    }
+
+    pub fn state(&self) -> r2d2::State {
+        self.conns.state()
+    }
+}
+
+/// A pooled connection; it goes back to the pool when dropped.
+pub struct PooledConn {
+    conn: r2d2::PooledConnection<DbManager>,
+    writers: Option<Arc<Mutex<()>>>,
+}
+
+impl PooledConn {
+    /// [`write_transaction`], after this process's other writers (SQLite): they queue at the
+    /// pool's gate instead of at SQLite's lock.
+    pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        let gate = self.writers.clone();
+        // A writer that panicked left nothing half-done behind the gate: SQLite rolled back.
+        let _turn = gate
+            .as_deref()
+            .map(|g| g.lock().unwrap_or_else(PoisonError::into_inner));
+        write_transaction(&mut self.conn, f)
+    }
+}
+
+impl Deref for PooledConn {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -90,9 +152,12 @@ impl r2d2::ManageConnection for DbManager {
                 let mut conn = diesel::SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait for
                 // the lock instead of failing; foreign keys are off by default in SQLite.
+                // No checkpoint at commit: it syncs the files, and the writer whose commit ran it
+                // would hold up every writer queued behind it. `checkpoint_in_background` does it.
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON;"
+                     PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = 0;"
                 ))?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -103,8 +168,11 @@ impl r2d2::ManageConnection for DbManager {
         Ok(conn.batch_execute("SELECT 1")?)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Checked when a connection goes back to the pool. A PostgreSQL connection whose server
+    /// went away fails its next query, and libpq's transaction status then marks it broken,
+    /// so it is dropped rather than handed out again.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -115,10 +183,47 @@ pub fn connect(url: &str, size: u32) -> Result<Pool, StoreError> {
     let probe = r2d2::ManageConnection::connect(&manager)
         .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
     drop(probe);
-    Ok(r2d2::Pool::builder()
+    // No test query on every checkout: it doubled the round trips of a simple read. A
+    // connection that broke is dropped when it comes back instead (`has_broken`).
+    let writers = (manager.backend() == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+    if let Some(gate) = &writers {
+        checkpoint_in_background(&manager, Arc::downgrade(gate))?;
+    }
+    let conns = r2d2::Pool::builder()
         .max_size(size)
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
-        .build(manager)?)
+        .build(manager)?;
+    Ok(Pool { conns, writers })
+}
+
+/// How often the SQLite checkpointer copies the write-ahead log into the database file.
+const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Checkpoints the SQLite write-ahead log on a thread and connection of its own, so no writer
+/// waits for a checkpoint's syncs. PASSIVE never blocks writers or readers: it copies what it
+/// can and the log is reused once it has all been copied. The thread ends with the pool (when
+/// `pool_alive` can no longer be upgraded).
+fn checkpoint_in_background(
+    manager: &DbManager,
+    pool_alive: Weak<Mutex<()>>,
+) -> Result<(), StoreError> {
+    let mut conn = r2d2::ManageConnection::connect(manager)
+        .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while pool_alive.strong_count() > 0 {
+                std::thread::sleep(SQLITE_CHECKPOINT_EVERY);
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                }
+            }
+            // A last full checkpoint leaves the database file complete on its own.
+            let _ = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)");
+        })
+        .map_err(|e| StoreError::Config(format!("cannot start the SQLite checkpointer: {e}")))?;
+    Ok(())
 }
 
 /// Runs the pending embedded migrations of the connection's backend.
@@ -141,7 +246,7 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<(), StoreError> 
 
 /// Runs `f` in a transaction that will write. On SQLite it starts with BEGIN IMMEDIATE: a
 /// transaction that reads and then writes cannot upgrade its lock under WAL, so it takes the
-/// write lock up front (and waits for it under busy_timeout).
+/// write lock up front (see [`begin_immediate`] for how it waits).
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -150,7 +255,7 @@ where
     let DbConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    begin_immediate(sqlite)?;
     let result = f(conn);
     let DbConnection::Sqlite(sqlite) = conn else {
         unreachable!("a connection does not change its backend");
@@ -166,4 +271,37 @@ where
             Err(e)
         }
     }
+}
+
+/// BEGIN IMMEDIATE, waiting for the write lock by polling every few microseconds. SQLite's own
+/// busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, so under contention a writer sleeps
+/// on long after the lock is free and writes queue up behind sleepers (measured: chat on
+/// SQLite saturated at a few hundred messages/s). The deadline is the same busy timeout.
+fn begin_immediate(sqlite: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    let deadline = Instant::now() + Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS.into());
+    sqlite.batch_execute("PRAGMA busy_timeout = 0")?;
+    let mut pause = Duration::from_micros(5);
+    let begun = loop {
+        match AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+            Err(e) if is_locked(&e) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(SQLITE_LOCK_POLL_MAX);
+            }
+            other => break other,
+        }
+    };
+    let restored = sqlite.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"));
+    if let Err(e) = restored {
+        if begun.is_ok() {
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+        }
+        return Err(e);
+    }
+    begun
+}
+
+/// SQLite's answer when another connection holds the write lock.
+fn is_locked(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(_, info)
+        if info.message().contains("database is locked"))
 }

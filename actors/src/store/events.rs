@@ -4,6 +4,7 @@ use super::models::{Event, NewEvent};
 use super::schema::{events, topic_seqs};
 use super::DbConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 use std::collections::BTreeMap;
 
 /// An event to write in the current transaction.
@@ -14,73 +15,112 @@ pub struct PendingEvent {
     pub data: String,
 }
 
-/// Reserves `count` seqs of `topic` and returns the first. The UPSERT locks the topic's row
-/// until commit, so concurrent writers of one topic take turns and seq never repeats.
-fn reserve_seqs(conn: &mut DbConnection, topic: &str, count: i64) -> QueryResult<i64> {
-    macro_rules! upsert {
-        ($conn:expr) => {
-            diesel::insert_into(topic_seqs::table)
-                .values((topic_seqs::topic.eq(topic), topic_seqs::last_seq.eq(count)))
-                .on_conflict(topic_seqs::topic)
-                .do_update()
-                .set(topic_seqs::last_seq.eq(topic_seqs::last_seq + count))
-                .returning(topic_seqs::last_seq)
-                .get_result::<i64>($conn)
-        };
+#[derive(QueryableByName)]
+struct TopicSeq {
+    #[diesel(sql_type = Text)]
+    topic: String,
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
+}
+
+/// Reserves `counts[topic]` seqs of each topic and returns the first of each. The UPSERT locks
+/// each topic's row until commit, so concurrent writers of one topic take turns and seq never
+/// repeats; topics are taken in sorted order so that two transactions never wait on each
+/// other's topics in a cycle. One statement on PostgreSQL however many topics.
+fn reserve_seqs(
+    conn: &mut DbConnection,
+    counts: &BTreeMap<&str, i64>,
+) -> QueryResult<BTreeMap<String, i64>> {
+    let mut first = BTreeMap::new();
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let topics: Vec<&str> = counts.keys().copied().collect();
+            let reserved: Vec<i64> = counts.values().copied().collect();
+            let rows: Vec<TopicSeq> = diesel::sql_query(
+                "INSERT INTO topic_seqs (topic, last_seq) \
+                 SELECT * FROM unnest($1::text[], $2::int8[]) \
+                 ON CONFLICT (topic) DO UPDATE SET last_seq = topic_seqs.last_seq + EXCLUDED.last_seq \
+                 RETURNING topic, last_seq",
+            )
+            .bind::<Array<Text>, _>(&topics)
+            .bind::<Array<BigInt>, _>(&reserved)
+            .load(pg)?;
+            for row in rows {
+                let count = counts.get(row.topic.as_str()).copied().unwrap_or_default();
+                first.insert(row.topic, row.last_seq - count + 1);
+            }
+        }
+        DbConnection::Sqlite(lite) => {
+            for (topic, count) in counts {
+                let last = diesel::insert_into(topic_seqs::table)
+                    .values((
+                        topic_seqs::topic.eq(*topic),
+                        topic_seqs::last_seq.eq(*count),
+                    ))
+                    .on_conflict(topic_seqs::topic)
+                    .do_update()
+                    .set(topic_seqs::last_seq.eq(topic_seqs::last_seq + *count))
+                    .returning(topic_seqs::last_seq)
+                    .get_result::<i64>(lite)?;
+                first.insert((*topic).to_owned(), last - count + 1);
+            }
+        }
     }
-    // ON CONFLICT does not compile on the MultiConnection enum: run it on the inner connection.
-    let last = match conn {
-        DbConnection::Postgresql(c) => upsert!(c)?,
-        DbConnection::Sqlite(c) => upsert!(c)?,
-    };
-    Ok(last - count + 1)
+    Ok(first)
 }
 
 /// The PostgreSQL channel that rings when events commit (payload: `<topic> <last seq>`).
 pub const EVENTS_CHANNEL: &str = "bazaar_events";
 
 /// Writes `pending` with the next seqs of their topics, keeping their order within a topic.
-/// Topics are reserved in sorted order so that two transactions never wait on each other's
-/// topics in a cycle. Call it inside the transaction of the change the events describe.
+/// Call it inside the transaction of the change the events describe. A batch of events costs a
+/// fixed number of statements on PostgreSQL, however many events and topics it holds.
 ///
 /// On PostgreSQL it also rings a doorbell per topic (NOTIFY, delivered at commit): only the
 /// topic and its last seq, never the event; listeners read the events from the table.
 pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult<Vec<Event>> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for event in pending {
         *counts.entry(&event.topic).or_default() += 1;
     }
-    let mut next_seq: BTreeMap<&str, i64> = BTreeMap::new();
-    for (topic, count) in &counts {
-        next_seq.insert(topic, reserve_seqs(conn, topic, *count)?);
-    }
+    let mut next_seq = reserve_seqs(conn, &counts)?;
     let now = super::now();
-    let mut written = Vec::with_capacity(pending.len());
-    for event in pending {
-        let seq = next_seq.get_mut(event.topic.as_str()).map_or(0, |s| {
-            *s += 1;
-            *s - 1
-        });
-        written.push(
-            diesel::insert_into(events::table)
-                .values(&NewEvent {
-                    topic: &event.topic,
-                    seq,
-                    event_type: event.event_type,
-                    data: &event.data,
-                    created_at: now,
-                })
-                .returning(events::all_columns)
-                .get_result(conn)?,
-        );
-    }
+    let rows: Vec<NewEvent<'_>> = pending
+        .iter()
+        .map(|event| {
+            let seq = next_seq.get_mut(event.topic.as_str()).map_or(0, |s| {
+                *s += 1;
+                *s - 1
+            });
+            NewEvent {
+                topic: &event.topic,
+                seq,
+                event_type: event.event_type,
+                data: &event.data,
+                created_at: now,
+            }
+        })
+        .collect();
+    let written = insert_all!(
+        &mut *conn,
+        events::table,
+        &rows,
+        events::all_columns,
+        Event,
+        |e| e.id
+    );
     if let DbConnection::Postgresql(pg) = conn {
-        for (topic, next) in &next_seq {
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<diesel::sql_types::Text, _>(EVENTS_CHANNEL)
-                .bind::<diesel::sql_types::Text, _>(format!("{topic} {}", next - 1))
-                .execute(pg)?;
-        }
+        let doorbells: Vec<String> = next_seq
+            .iter()
+            .map(|(topic, next)| format!("{topic} {}", next - 1))
+            .collect();
+        diesel::sql_query("SELECT pg_notify($1, bell) FROM unnest($2::text[]) AS bell")
+            .bind::<Text, _>(EVENTS_CHANNEL)
+            .bind::<Array<Text>, _>(&doorbells)
+            .execute(pg)?;
     }
     Ok(written)
 }

@@ -6,8 +6,11 @@ use super::models::{LedgerEntry, LedgerTransaction, Wallet};
 use super::schema::{ledger_entries, ledger_transactions, wallets};
 use super::DbConnection;
 use crate::domain::ledger::{Account, Posting};
-use crate::domain::UserId;
+use crate::domain::{Money, UserId};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -39,54 +42,200 @@ pub fn post(
     order_id: Option<i64>,
     reference: Option<&str>,
 ) -> Result<i64, LedgerError> {
-    if posting.sum() != 0 {
+    let ids = post_all(
+        conn,
+        &[PostingRow {
+            posting,
+            order_id,
+            reference,
+        }],
+    )?;
+    ids.first().copied().ok_or(LedgerError::Unbalanced)
+}
+
+/// One posting of a batch, with what it refers to.
+pub struct PostingRow<'a> {
+    pub posting: &'a Posting,
+    pub order_id: Option<i64>,
+    pub reference: Option<&'a str>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = ledger_transactions)]
+struct NewTransaction<'a> {
+    kind: &'a str,
+    order_id: Option<i64>,
+    reference: Option<&'a str>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = ledger_entries)]
+struct NewEntry {
+    transaction_id: i64,
+    account: String,
+    amount_cents: i64,
+    created_at: NaiveDateTime,
+}
+
+/// Writes each posting as its own ledger transaction, all in the caller's transaction, and
+/// returns their ids in order. The balances move by each user's net change; if any balance
+/// would go below zero nothing is written (the caller's transaction must roll back) and the
+/// account at fault is named. A batch costs a fixed number of statements on PostgreSQL,
+/// however many postings it holds.
+pub fn post_all(conn: &mut DbConnection, rows: &[PostingRow<'_>]) -> Result<Vec<i64>, LedgerError> {
+    if rows.iter().any(|row| row.posting.sum() != 0) {
         return Err(LedgerError::Unbalanced);
     }
     let now = super::now();
-    let transaction_id: i64 = diesel::insert_into(ledger_transactions::table)
-        .values((
-            ledger_transactions::kind.eq(posting.kind.as_str()),
-            ledger_transactions::order_id.eq(order_id),
-            ledger_transactions::reference.eq(reference),
-            ledger_transactions::created_at.eq(now),
-        ))
-        .returning(ledger_transactions::id)
-        .get_result(conn)?;
-    // Balances are locked in user order, so two postings never wait on each other in a cycle.
-    let mut entries = posting.entries.clone();
-    entries.sort_by_key(|(account, _)| account.owner());
-    for (account, amount) in &entries {
-        diesel::insert_into(ledger_entries::table)
-            .values((
-                ledger_entries::transaction_id.eq(transaction_id),
-                ledger_entries::account.eq(account.key()),
-                ledger_entries::amount_cents.eq(amount.cents()),
-                ledger_entries::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        let delta = amount.cents();
-        let moved = match account {
-            Account::Wallet(user) => diesel::update(
-                wallets::table
-                    .find(user.0)
-                    .filter((wallets::available_cents + delta).ge(0)),
-            )
-            .set(wallets::available_cents.eq(wallets::available_cents + delta))
-            .execute(conn)?,
-            Account::Escrow(user) => diesel::update(
-                wallets::table
-                    .find(user.0)
-                    .filter((wallets::escrow_cents + delta).ge(0)),
-            )
-            .set(wallets::escrow_cents.eq(wallets::escrow_cents + delta))
-            .execute(conn)?,
-            Account::PlatformFees | Account::External => 1,
-        };
-        if moved == 0 {
-            return Err(LedgerError::InsufficientFunds(*account));
+    let transactions: Vec<NewTransaction<'_>> = rows
+        .iter()
+        .map(|row| NewTransaction {
+            kind: row.posting.kind.as_str(),
+            order_id: row.order_id,
+            reference: row.reference,
+            created_at: now,
+        })
+        .collect();
+    let ids = insert_all!(
+        &mut *conn,
+        ledger_transactions::table,
+        &transactions,
+        ledger_transactions::id,
+        i64,
+        |id| *id
+    );
+    let mut entries = Vec::new();
+    let mut moves: BTreeMap<UserId, BalanceMove> = BTreeMap::new();
+    for (row, transaction_id) in rows.iter().zip(&ids) {
+        for (account, amount) in &row.posting.entries {
+            entries.push(NewEntry {
+                transaction_id: *transaction_id,
+                account: account.key(),
+                amount_cents: amount.cents(),
+                created_at: now,
+            });
+            match account {
+                Account::Wallet(user) => {
+                    moves.entry(*user).or_default().available += amount.cents()
+                }
+                Account::Escrow(user) => moves.entry(*user).or_default().escrow += amount.cents(),
+                Account::PlatformFees | Account::External => {}
+            }
         }
     }
-    Ok(transaction_id)
+    insert_all!(
+        &mut *conn,
+        ledger_entries::table,
+        &entries,
+        ledger_entries::id,
+        i64,
+        |id| *id
+    );
+    let moved = move_balances(conn, &moves)?;
+    if let Some((user, change)) = moves.iter().find(|(user, _)| !moved.contains(user)) {
+        let account = if change.available < 0 {
+            Account::Wallet(*user)
+        } else {
+            Account::Escrow(*user)
+        };
+        return Err(LedgerError::InsufficientFunds(account));
+    }
+    Ok(ids)
+}
+
+/// A user's net change to their two balances.
+#[derive(Clone, Copy, Debug, Default)]
+struct BalanceMove {
+    available: i64,
+    escrow: i64,
+}
+
+#[derive(QueryableByName)]
+struct MovedWallet {
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+}
+
+/// Applies each user's net change where neither balance would go below zero; returns the users
+/// whose balances moved. Rows are locked in user order, so two batches never wait on each
+/// other in a cycle (SQLite's write transaction already holds the whole database).
+fn move_balances(
+    conn: &mut DbConnection,
+    moves: &BTreeMap<UserId, BalanceMove>,
+) -> QueryResult<BTreeSet<UserId>> {
+    let mut moved = BTreeSet::new();
+    if moves.is_empty() {
+        return Ok(moved);
+    }
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let users: Vec<i64> = moves.keys().map(|u| u.0).collect();
+            let available: Vec<i64> = moves.values().map(|m| m.available).collect();
+            let escrow: Vec<i64> = moves.values().map(|m| m.escrow).collect();
+            wallets::table
+                .filter(wallets::user_id.eq_any(&users))
+                .order(wallets::user_id)
+                .select(wallets::user_id)
+                .for_update()
+                .load::<i64>(pg)?;
+            let rows: Vec<MovedWallet> = diesel::sql_query(
+                "UPDATE wallets \
+                 SET available_cents = wallets.available_cents + m.available, \
+                     escrow_cents = wallets.escrow_cents + m.escrow \
+                 FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS m(user_id, available, escrow) \
+                 WHERE wallets.user_id = m.user_id \
+                   AND wallets.available_cents + m.available >= 0 \
+                   AND wallets.escrow_cents + m.escrow >= 0 \
+                 RETURNING wallets.user_id",
+            )
+            .bind::<Array<BigInt>, _>(&users)
+            .bind::<Array<BigInt>, _>(&available)
+            .bind::<Array<BigInt>, _>(&escrow)
+            .load(pg)?;
+            moved.extend(rows.into_iter().map(|row| UserId(row.user_id)));
+        }
+        DbConnection::Sqlite(_) => {
+            for (user, change) in moves {
+                let n = diesel::update(
+                    wallets::table
+                        .find(user.0)
+                        .filter((wallets::available_cents + change.available).ge(0))
+                        .filter((wallets::escrow_cents + change.escrow).ge(0)),
+                )
+                .set((
+                    wallets::available_cents.eq(wallets::available_cents + change.available),
+                    wallets::escrow_cents.eq(wallets::escrow_cents + change.escrow),
+                ))
+                .execute(conn)?;
+                if n > 0 {
+                    moved.insert(*user);
+                }
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// The available balances of `users`, with their wallet rows locked until the transaction
+/// ends (in user order, as [`post_all`] locks them).
+pub fn lock_available(
+    conn: &mut DbConnection,
+    users: &BTreeSet<UserId>,
+) -> QueryResult<BTreeMap<UserId, Money>> {
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    let query = wallets::table
+        .filter(wallets::user_id.eq_any(&ids))
+        .order(wallets::user_id)
+        .select((wallets::user_id, wallets::available_cents));
+    let rows: Vec<(i64, i64)> = match conn {
+        DbConnection::Postgresql(pg) => query.for_update().load(pg)?,
+        DbConnection::Sqlite(_) => query.load(conn)?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(user, cents)| (UserId(user), Money::from_cents(cents)))
+        .collect())
 }
 
 /// The user's most recent entries (wallet and escrow), newest first, before entry `before`.

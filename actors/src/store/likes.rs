@@ -2,19 +2,19 @@
 
 use super::models::{Like, Listing, NewLike};
 use super::schema::{likes, listings};
-use super::{is_unique_violation, listings as listing_rows, write_transaction, DbConnection};
+use super::{is_unique_violation, listings as listing_rows, DbConnection, PooledConn};
 use diesel::prelude::*;
 
 /// Likes `listing_id` for `user_id`, or updates the target price of an existing like.
 /// Idempotent: the like counter moves only when the like is new.
 pub fn like(
-    conn: &mut DbConnection,
+    conn: &mut PooledConn,
     user_id: i64,
     listing_id: i64,
     target_price_cents: Option<i64>,
 ) -> QueryResult<()> {
-    let attempt = |conn: &mut DbConnection| {
-        write_transaction(conn, |conn| {
+    let attempt = |conn: &mut PooledConn| {
+        conn.write_transaction(|conn| {
             let existing = likes::table
                 .filter(likes::user_id.eq(user_id))
                 .filter(likes::listing_id.eq(listing_id))
@@ -49,8 +49,8 @@ pub fn like(
 }
 
 /// Removes the like, if any. Idempotent.
-pub fn unlike(conn: &mut DbConnection, user_id: i64, listing_id: i64) -> QueryResult<()> {
-    write_transaction(conn, |conn| {
+pub fn unlike(conn: &mut PooledConn, user_id: i64, listing_id: i64) -> QueryResult<()> {
+    conn.write_transaction(|conn| {
         let removed = diesel::delete(
             likes::table
                 .filter(likes::user_id.eq(user_id))

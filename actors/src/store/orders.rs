@@ -13,6 +13,18 @@ pub fn insert(conn: &mut DbConnection, order: &NewOrder<'_>) -> QueryResult<Orde
         .get_result(conn)
 }
 
+/// Inserts many orders at once (a purchase batch); returns them in the order given.
+pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder<'_>]) -> QueryResult<Vec<Order>> {
+    Ok(insert_all!(
+        conn,
+        orders::table,
+        new,
+        orders::all_columns,
+        Order,
+        |o| o.id
+    ))
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Order>> {
     orders::table.find(id).first(conn).optional()
 }

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 
 /// Inserts a user with an empty wallet; a taken username is a unique violation (see
 /// `is_unique_violation`).
-pub fn insert_user(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<User> {
-    super::write_transaction(conn, |conn| {
+pub fn insert_user(conn: &mut super::PooledConn, user: &NewUser<'_>) -> QueryResult<User> {
+    conn.write_transaction(|conn| {
         let user: User = diesel::insert_into(users::table)
             .values(user)
             .returning(users::all_columns)
