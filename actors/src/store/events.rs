@@ -4,7 +4,7 @@ use super::models::{Event, NewEvent};
 use super::schema::{events, topic_seqs};
 use super::DbConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 use std::collections::BTreeMap;
 
 /// An event to write in the current transaction.
@@ -104,14 +104,34 @@ pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult
             }
         })
         .collect();
-    let written = insert_all!(
-        &mut *conn,
-        events::table,
-        &rows,
-        events::all_columns,
-        Event,
-        |e| e.id
-    );
+    let written = match &mut *conn {
+        // Arrays, not a VALUES row per event: the statement's text stays the same however
+        // many events there are, so PostgreSQL parses a few lines, not thousands of values.
+        DbConnection::Postgresql(pg) => {
+            let mut written: Vec<Event> = diesel::sql_query(
+                "INSERT INTO events (topic, seq, event_type, data, created_at) \
+                 SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], \
+                                      $5::timestamp[]) \
+                 RETURNING id, topic, seq, event_type, data, created_at",
+            )
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.topic).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.data).collect::<Vec<_>>())
+            .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .load(pg)?;
+            written.sort_by_key(|e| e.id);
+            written
+        }
+        DbConnection::Sqlite(_) => insert_all!(
+            &mut *conn,
+            events::table,
+            &rows,
+            events::all_columns,
+            Event,
+            |e| e.id
+        ),
+    };
     if let DbConnection::Postgresql(pg) = conn {
         let doorbells: Vec<String> = next_seq
             .iter()

@@ -9,7 +9,7 @@ use crate::domain::ledger::{Account, Posting};
 use crate::domain::{Money, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,14 +97,7 @@ pub fn post_all(conn: &mut DbConnection, rows: &[PostingRow<'_>]) -> Result<Vec<
             created_at: now,
         })
         .collect();
-    let ids = insert_all!(
-        &mut *conn,
-        ledger_transactions::table,
-        &transactions,
-        ledger_transactions::id,
-        i64,
-        |id| *id
-    );
+    let ids = insert_transactions(conn, &transactions)?;
     let mut entries = Vec::new();
     let mut moves: BTreeMap<UserId, BalanceMove> = BTreeMap::new();
     for (row, transaction_id) in rows.iter().zip(&ids) {
@@ -124,14 +117,7 @@ pub fn post_all(conn: &mut DbConnection, rows: &[PostingRow<'_>]) -> Result<Vec<
             }
         }
     }
-    insert_all!(
-        &mut *conn,
-        ledger_entries::table,
-        &entries,
-        ledger_entries::id,
-        i64,
-        |id| *id
-    );
+    insert_entries(conn, &entries)?;
     let moved = move_balances(conn, &moves)?;
     if let Some((user, change)) = moves.iter().find(|(user, _)| !moved.contains(user)) {
         let account = if change.available < 0 {
@@ -142,6 +128,84 @@ pub fn post_all(conn: &mut DbConnection, rows: &[PostingRow<'_>]) -> Result<Vec<
         return Err(LedgerError::InsufficientFunds(account));
     }
     Ok(ids)
+}
+
+#[derive(QueryableByName)]
+struct Inserted {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Inserts ledger transactions and returns their ids in the order given; on PostgreSQL as
+/// arrays (see [`insert_entries`]).
+fn insert_transactions(
+    conn: &mut DbConnection,
+    transactions: &[NewTransaction<'_>],
+) -> QueryResult<Vec<i64>> {
+    let DbConnection::Postgresql(pg) = conn else {
+        return Ok(insert_all!(
+            conn,
+            ledger_transactions::table,
+            transactions,
+            ledger_transactions::id,
+            i64,
+            |id| *id
+        ));
+    };
+    let mut ids: Vec<i64> = diesel::sql_query(
+        "INSERT INTO ledger_transactions (kind, order_id, reference, created_at) \
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::timestamp[]) \
+         RETURNING id",
+    )
+    .bind::<Array<Text>, _>(transactions.iter().map(|t| t.kind).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(transactions.iter().map(|t| t.order_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(transactions.iter().map(|t| t.reference).collect::<Vec<_>>())
+    .bind::<Array<Timestamp>, _>(
+        transactions
+            .iter()
+            .map(|t| t.created_at)
+            .collect::<Vec<_>>(),
+    )
+    .load::<Inserted>(pg)?
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Inserts ledger entries: on PostgreSQL as arrays, so the statement's text stays the same
+/// however many entries a batch has (no VALUES list of thousands to parse).
+fn insert_entries(conn: &mut DbConnection, entries: &[NewEntry]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            diesel::sql_query(
+                "INSERT INTO ledger_entries (transaction_id, account, amount_cents, created_at) \
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::timestamp[])",
+            )
+            .bind::<Array<BigInt>, _>(entries.iter().map(|e| e.transaction_id).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(
+                entries
+                    .iter()
+                    .map(|e| e.account.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<BigInt>, _>(entries.iter().map(|e| e.amount_cents).collect::<Vec<_>>())
+            .bind::<Array<Timestamp>, _>(entries.iter().map(|e| e.created_at).collect::<Vec<_>>())
+            .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {
+            insert_all!(
+                &mut *conn,
+                ledger_entries::table,
+                entries,
+                ledger_entries::id,
+                i64,
+                |id| *id
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A user's net change to their two balances.

@@ -176,7 +176,7 @@ pub struct NewLike {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, QueryableByName, Identifiable)]
 #[diesel(table_name = events)]
 pub struct Event {
     pub id: i64,
@@ -292,7 +292,7 @@ pub struct OfferChanges<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, QueryableByName, Identifiable)]
 #[diesel(table_name = orders)]
 pub struct Order {
     pub id: i64,

@@ -5,6 +5,7 @@ use super::schema::{orders, ratings};
 use super::DbConnection;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 
 pub fn insert(conn: &mut DbConnection, order: &NewOrder<'_>) -> QueryResult<Order> {
     diesel::insert_into(orders::table)
@@ -13,16 +14,44 @@ pub fn insert(conn: &mut DbConnection, order: &NewOrder<'_>) -> QueryResult<Orde
         .get_result(conn)
 }
 
-/// Inserts many orders at once (a purchase batch); returns them in the order given.
+/// Inserts many orders at once (a purchase batch); returns them in the order given. On
+/// PostgreSQL the rows go as arrays, so the statement's text is the same for any batch.
 pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder<'_>]) -> QueryResult<Vec<Order>> {
-    Ok(insert_all!(
-        conn,
-        orders::table,
-        new,
-        orders::all_columns,
-        Order,
-        |o| o.id
-    ))
+    let DbConnection::Postgresql(pg) = conn else {
+        return Ok(insert_all!(
+            conn,
+            orders::table,
+            new,
+            orders::all_columns,
+            Order,
+            |o| o.id
+        ));
+    };
+    let column = |f: fn(&NewOrder<'_>) -> i64| new.iter().map(f).collect::<Vec<i64>>();
+    let mut made: Vec<Order> = diesel::sql_query(
+        "INSERT INTO orders (listing_id, buyer_id, seller_id, offer_id, quantity, \
+                             unit_price_cents, total_cents, status, ship_by, version, \
+                             created_at, updated_at) \
+         SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
+                              $6::int8[], $7::int8[], $8::text[], $9::timestamp[], \
+                              $10::int8[], $11::timestamp[], $12::timestamp[]) \
+         RETURNING *",
+    )
+    .bind::<Array<BigInt>, _>(column(|o| o.listing_id))
+    .bind::<Array<BigInt>, _>(column(|o| o.buyer_id))
+    .bind::<Array<BigInt>, _>(column(|o| o.seller_id))
+    .bind::<Array<Nullable<BigInt>>, _>(new.iter().map(|o| o.offer_id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(column(|o| o.quantity))
+    .bind::<Array<BigInt>, _>(column(|o| o.unit_price_cents))
+    .bind::<Array<BigInt>, _>(column(|o| o.total_cents))
+    .bind::<Array<Text>, _>(new.iter().map(|o| o.status).collect::<Vec<_>>())
+    .bind::<Array<Timestamp>, _>(new.iter().map(|o| o.ship_by).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(column(|o| o.version))
+    .bind::<Array<Timestamp>, _>(new.iter().map(|o| o.created_at).collect::<Vec<_>>())
+    .bind::<Array<Timestamp>, _>(new.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+    .load(pg)?;
+    made.sort_by_key(|o| o.id);
+    Ok(made)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Order>> {
