@@ -97,9 +97,10 @@ pub fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<S
 /// A message's outcome: stored (or found stored before) with the events to publish.
 pub type Sent = Result<(Message, Vec<Event>), ChatError>;
 
-/// Stores chat messages, group-committed: one transaction (and one commit) per batch of
-/// messages that queued while the previous batch was committing. Replies only after the
-/// commit; the sender publishes the events (after its ack, so a sending socket sees the ack
+/// Stores chat messages. On SQLite, which has one writer at a time, they are group-committed:
+/// one transaction (and one commit) per batch of messages that queued while the previous
+/// batch was committing. On PostgreSQL each message is its own transaction, run at once, so
+/// messages of different conversations commit side by side. Replies only after the commit; the sender publishes the events (after its ack, so a sending socket sees the ack
 /// before its own copy of the message).
 pub struct ChatWriter {
     pool: Pool,
@@ -133,6 +134,23 @@ impl Handler<SendMessage> for ChatWriter {
     type Result = ResponseFuture<Sent>;
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
+        if !self.pool.one_writer_at_a_time() {
+            let pool = self.pool.clone();
+            return Box::pin(async move {
+                let stored = tokio::task::spawn_blocking(move || {
+                    let mut conn = pool.get()?;
+                    send_all(&mut conn, std::slice::from_ref(&msg))
+                })
+                .await;
+                match stored {
+                    Ok(Ok(mut outcomes)) => outcomes.pop().unwrap_or_else(|| {
+                        Err(ChatError::NotStored("no outcome for the message".into()))
+                    }),
+                    Ok(Err(e)) => Err(e),
+                    Err(panic) => Err(ChatError::NotStored(panic.to_string())),
+                }
+            });
+        }
         let (reply, answer) = oneshot::channel();
         self.queued.push((msg, reply));
         if !self.batch_scheduled {

@@ -41,6 +41,12 @@ impl Pool {
         })
     }
 
+    /// True when the database takes one writer at a time (SQLite): batching writes is then
+    /// the only way to more of them; PostgreSQL runs independent writers side by side.
+    pub fn one_writer_at_a_time(&self) -> bool {
+        self.writers.is_some()
+    }
+
     pub fn state(&self) -> r2d2::State {
         self.conns.state()
     }
