@@ -6,11 +6,11 @@
 use crate::domain::chat::validate_message;
 use crate::domain::{FieldErrors, UserId};
 use crate::events::Outbox;
+use crate::group_commit::Queue;
 use crate::store::chat::{self as rows, Conversation, Message};
 use crate::store::models::Event;
 use crate::store::{self, DbConnection, Pool, PooledConn};
 use actix::prelude::*;
-use tokio::sync::oneshot;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -100,20 +100,19 @@ pub type Sent = Result<(Message, Vec<Event>), ChatError>;
 /// Stores chat messages. On SQLite, which has one writer at a time, they are group-committed:
 /// one transaction (and one commit) per batch of messages that queued while the previous
 /// batch was committing. On PostgreSQL each message is its own transaction, run at once, so
-/// messages of different conversations commit side by side. Replies only after the commit; the sender publishes the events (after its ack, so a sending socket sees the ack
-/// before its own copy of the message).
+/// messages of different conversations commit side by side. Replies only after the commit;
+/// the sender publishes the events (after its ack, so a sending socket sees the ack before
+/// its own copy of the message).
 pub struct ChatWriter {
     pool: Pool,
-    queued: Vec<(SendMessage, oneshot::Sender<Sent>)>,
-    batch_scheduled: bool,
+    queued: Queue<SendMessage, Sent>,
 }
 
 impl ChatWriter {
     pub fn new(pool: Pool) -> Self {
         ChatWriter {
             pool,
-            queued: Vec::new(),
-            batch_scheduled: false,
+            queued: Queue::default(),
         }
     }
 }
@@ -151,14 +150,12 @@ impl Handler<SendMessage> for ChatWriter {
                 }
             });
         }
-        let (reply, answer) = oneshot::channel();
-        self.queued.push((msg, reply));
-        if !self.batch_scheduled {
-            self.batch_scheduled = true;
+        let (outcome, schedule) = self.queued.push(msg);
+        if schedule {
             ctx.notify(WriteQueued);
         }
         Box::pin(async move {
-            answer
+            outcome
                 .await
                 .unwrap_or_else(|_| Err(ChatError::NotStored("the chat writer stopped".into())))
         })
@@ -174,9 +171,7 @@ impl Handler<WriteQueued> for ChatWriter {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, _msg: WriteQueued, _ctx: &mut Self::Context) -> Self::Result {
-        self.batch_scheduled = false;
-        let (messages, replies): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.queued).into_iter().unzip();
+        let (messages, replies) = self.queued.take();
         let pool = self.pool.clone();
         let work = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
@@ -189,8 +184,7 @@ impl Handler<WriteQueued> for ChatWriter {
                     Ok(Err(e)) => {
                         tracing::error!(error = %e, "a chat batch failed");
                         let why = e.to_string();
-                        replies
-                            .iter()
+                        (0..replies.len())
                             .map(|_| Err(ChatError::NotStored(why.clone())))
                             .collect()
                     }
@@ -199,12 +193,9 @@ impl Handler<WriteQueued> for ChatWriter {
                         Vec::new()
                     }
                 };
-                let mut outcomes = outcomes.into_iter();
-                for reply in replies {
-                    let _ = reply.send(outcomes.next().unwrap_or_else(|| {
-                        Err(ChatError::NotStored("the chat batch failed".into()))
-                    }));
-                }
+                replies.answer(outcomes, || {
+                    Err(ChatError::NotStored("the chat batch failed".into()))
+                });
             },
         )))
     }

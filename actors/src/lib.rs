@@ -16,6 +16,7 @@ pub mod chat;
 pub mod directory;
 pub mod domain;
 pub mod events;
+pub mod group_commit;
 pub mod listing;
 pub mod logins;
 pub mod relay;

@@ -23,6 +23,7 @@ use crate::domain::order::{decide_order_action, OrderAction, OrderEffect, OrderE
 use crate::domain::rules::CommerceRules;
 use crate::domain::{ListingId, Money, UserId};
 use crate::events::{HistoryEntry, Outbox, ORDER_CREATED};
+use crate::group_commit::Queue;
 use crate::store::ledger::LedgerError;
 use crate::store::models::{
     Event, LikerOffer, Listing, ListingChanges, NewOffer, NewOrder, Offer, OfferChanges, Order,
@@ -37,7 +38,6 @@ use chrono::NaiveDateTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
 /// How many commands may wait in a listing actor's mailbox (senders beyond it wait their
 /// turn): the most purchases one group commit takes.
@@ -195,9 +195,8 @@ pub struct ListingActor {
     directory: Addr<Directory>,
     last_used: Instant,
     idle_after: Duration,
-    /// Purchases waiting for the next group commit, and whether one is scheduled.
-    purchases: Vec<(Purchase, oneshot::Sender<Result<Order, ListingError>>)>,
-    purchase_batch_scheduled: bool,
+    /// Purchases waiting for the next group commit.
+    purchases: Queue<Purchase, Result<Order, ListingError>>,
 }
 
 impl ListingActor {
@@ -217,8 +216,7 @@ impl ListingActor {
             directory,
             last_used: Instant::now(),
             idle_after,
-            purchases: Vec::new(),
-            purchase_batch_scheduled: false,
+            purchases: Queue::default(),
         }
     }
 
@@ -306,13 +304,11 @@ impl Handler<Purchase> for ListingActor {
     type Result = ResponseFuture<Result<Order, ListingError>>;
 
     fn handle(&mut self, msg: Purchase, ctx: &mut Self::Context) -> Self::Result {
-        let (tx, rx) = oneshot::channel();
-        self.purchases.push((msg, tx));
-        if !self.purchase_batch_scheduled {
-            self.purchase_batch_scheduled = true;
+        let (outcome, schedule) = self.purchases.push(msg);
+        if schedule {
             ctx.notify(RunPurchases);
         }
-        Box::pin(async move { rx.await.unwrap_or(Err(ListingError::Unavailable)) })
+        Box::pin(async move { outcome.await.unwrap_or(Err(ListingError::Unavailable)) })
     }
 }
 
@@ -326,9 +322,7 @@ impl Handler<RunPurchases> for ListingActor {
 
     fn handle(&mut self, _msg: RunPurchases, _ctx: &mut Self::Context) -> Self::Result {
         self.last_used = Instant::now();
-        self.purchase_batch_scheduled = false;
-        let (commands, replies): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.purchases).into_iter().unzip();
+        let (commands, replies) = self.purchases.take();
         let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
         let work = tokio::task::spawn_blocking(move || {
             execute(&pool, id, &rules, |tx| tx.buy_all(&commands))
@@ -359,10 +353,7 @@ impl Handler<RunPurchases> for ListingActor {
                         Vec::new()
                     }
                 };
-                let mut results = results.into_iter();
-                for reply in replies {
-                    let _ = reply.send(results.next().unwrap_or(Err(ListingError::Unavailable)));
-                }
+                replies.answer(results, || Err(ListingError::Unavailable));
             },
         )))
     }

@@ -123,14 +123,16 @@ pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult
             written.sort_by_key(|e| e.id);
             written
         }
-        DbConnection::Sqlite(_) => insert_all!(
-            &mut *conn,
-            events::table,
-            &rows,
-            events::all_columns,
-            Event,
-            |e| e.id
-        ),
+        // In-process: a statement per event costs no round trip.
+        DbConnection::Sqlite(lite) => rows
+            .iter()
+            .map(|row| {
+                diesel::insert_into(events::table)
+                    .values(row)
+                    .returning(events::all_columns)
+                    .get_result(lite)
+            })
+            .collect::<QueryResult<Vec<Event>>>()?,
     };
     if let DbConnection::Postgresql(pg) = conn {
         let doorbells: Vec<String> = next_seq

@@ -142,15 +142,19 @@ fn insert_transactions(
     conn: &mut DbConnection,
     transactions: &[NewTransaction<'_>],
 ) -> QueryResult<Vec<i64>> {
-    let DbConnection::Postgresql(pg) = conn else {
-        return Ok(insert_all!(
-            conn,
-            ledger_transactions::table,
-            transactions,
-            ledger_transactions::id,
-            i64,
-            |id| *id
-        ));
+    let pg = match conn {
+        DbConnection::Postgresql(pg) => pg,
+        DbConnection::Sqlite(lite) => {
+            return transactions
+                .iter()
+                .map(|t| {
+                    diesel::insert_into(ledger_transactions::table)
+                        .values(t)
+                        .returning(ledger_transactions::id)
+                        .get_result(lite)
+                })
+                .collect()
+        }
     };
     let mut ids: Vec<i64> = diesel::sql_query(
         "INSERT INTO ledger_transactions (kind, order_id, reference, created_at) \
@@ -194,15 +198,13 @@ fn insert_entries(conn: &mut DbConnection, entries: &[NewEntry]) -> QueryResult<
             .bind::<Array<Timestamp>, _>(entries.iter().map(|e| e.created_at).collect::<Vec<_>>())
             .execute(pg)?;
         }
-        DbConnection::Sqlite(_) => {
-            insert_all!(
-                &mut *conn,
-                ledger_entries::table,
-                entries,
-                ledger_entries::id,
-                i64,
-                |id| *id
-            );
+        // In-process: a statement per entry costs no round trip.
+        DbConnection::Sqlite(lite) => {
+            for entry in entries {
+                diesel::insert_into(ledger_entries::table)
+                    .values(entry)
+                    .execute(lite)?;
+            }
         }
     }
     Ok(())

@@ -1,9 +1,6 @@
 //! Storage: one Diesel connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
-#[macro_use]
-mod batch;
-
 pub mod chat;
 pub mod events;
 pub mod idempotency;

@@ -17,15 +17,20 @@ pub fn insert(conn: &mut DbConnection, order: &NewOrder<'_>) -> QueryResult<Orde
 /// Inserts many orders at once (a purchase batch); returns them in the order given. On
 /// PostgreSQL the rows go as arrays, so the statement's text is the same for any batch.
 pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder<'_>]) -> QueryResult<Vec<Order>> {
-    let DbConnection::Postgresql(pg) = conn else {
-        return Ok(insert_all!(
-            conn,
-            orders::table,
-            new,
-            orders::all_columns,
-            Order,
-            |o| o.id
-        ));
+    let pg = match conn {
+        DbConnection::Postgresql(pg) => pg,
+        // In-process: a statement per order costs no round trip.
+        DbConnection::Sqlite(lite) => {
+            return new
+                .iter()
+                .map(|o| {
+                    diesel::insert_into(orders::table)
+                        .values(o)
+                        .returning(orders::all_columns)
+                        .get_result(lite)
+                })
+                .collect()
+        }
     };
     let column = |f: fn(&NewOrder<'_>) -> i64| new.iter().map(f).collect::<Vec<i64>>();
     let mut made: Vec<Order> = diesel::sql_query(

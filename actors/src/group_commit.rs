@@ -1,0 +1,94 @@
+//! The queue behind group commit: commands that arrive while a batch is committing wait
+//! here, and the next batch takes all of them. The actor that owns the queue runs each batch
+//! as one transaction (`ListingActor`'s purchases, `ChatWriter`'s messages) and answers every
+//! command after the commit.
+
+use tokio::sync::oneshot;
+
+/// Commands `C` waiting for the next batch, each with where its outcome `R` goes.
+pub struct Queue<C, R> {
+    waiting: Vec<(C, oneshot::Sender<R>)>,
+    scheduled: bool,
+}
+
+impl<C, R> Default for Queue<C, R> {
+    fn default() -> Self {
+        Queue {
+            waiting: Vec::new(),
+            scheduled: false,
+        }
+    }
+}
+
+impl<C, R> Queue<C, R> {
+    /// Queues `command`. Returns where its outcome will arrive, and true when no batch is
+    /// scheduled yet: the caller schedules one.
+    pub fn push(&mut self, command: C) -> (oneshot::Receiver<R>, bool) {
+        let (reply, outcome) = oneshot::channel();
+        self.waiting.push((command, reply));
+        let schedule = !self.scheduled;
+        self.scheduled = true;
+        (outcome, schedule)
+    }
+
+    /// Everything queued, for the batch about to run; the next push schedules another.
+    pub fn take(&mut self) -> (Vec<C>, Replies<R>) {
+        self.scheduled = false;
+        let (commands, replies) = std::mem::take(&mut self.waiting).into_iter().unzip();
+        (commands, Replies(replies))
+    }
+}
+
+/// Where the outcomes of a batch's commands go, in the commands' order.
+pub struct Replies<R>(Vec<oneshot::Sender<R>>);
+
+impl<R> Replies<R> {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Answers each command with its outcome, in order; a command left without one (the
+    /// batch failed or panicked) gets `missing()`.
+    pub fn answer(self, outcomes: impl IntoIterator<Item = R>, missing: impl Fn() -> R) {
+        let mut outcomes = outcomes.into_iter();
+        for reply in self.0 {
+            // A caller that gave up waiting is no reason to stop answering the others.
+            let _ = reply.send(outcomes.next().unwrap_or_else(&missing));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_command_of_a_batch_schedules_it_and_take_starts_the_next() {
+        let mut queue: Queue<u32, u32> = Queue::default();
+        let (_a, first) = queue.push(1);
+        let (_b, second) = queue.push(2);
+        assert!(first && !second);
+        let (commands, replies) = queue.take();
+        assert_eq!(commands, [1, 2]);
+        assert_eq!(replies.len(), 2);
+        let (_c, after_take) = queue.push(3);
+        assert!(after_take);
+    }
+
+    #[test]
+    fn every_command_is_answered_in_order_and_the_rest_get_missing() {
+        let mut queue: Queue<u32, u32> = Queue::default();
+        let mut answers: Vec<_> = (0..3).map(|i| queue.push(i).0).collect();
+        let (_, replies) = queue.take();
+        replies.answer([10, 11], || 0);
+        let got: Vec<u32> = answers
+            .iter_mut()
+            .map(|a| a.try_recv().expect("answered"))
+            .collect();
+        assert_eq!(got, [10, 11, 0]);
+    }
+}
