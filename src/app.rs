@@ -15,6 +15,7 @@ use anyhow::Context;
 use bazaar_actors::broker::Broker;
 use bazaar_actors::chat::ChatWriter;
 use bazaar_actors::domain::rules::CommerceRules;
+use bazaar_actors::listing_cache::ListingCache;
 use bazaar_actors::logins::Logins;
 use bazaar_actors::relay::{Relay, RelayStatus};
 use bazaar_actors::store::{self, Pool};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub directory: Addr<Directory>,
     pub broker: Addr<Broker>,
     pub users: Addr<Users>,
+    /// Listing rows recently read.
+    pub listing_cache: Arc<ListingCache>,
     /// Bearer tokens recently found live.
     pub logins: Arc<Logins>,
     /// Stores chat messages, group-committed.
@@ -153,12 +156,14 @@ impl Application {
         let rules = Arc::new(settings.rules());
         let broker = Broker::default().start();
         let users = Users::new(broker.clone(), settings.ws_max_sessions_per_user).start();
+        let listing_cache = Arc::new(ListingCache::new(settings.listing_cache()));
         let directory = Directory::new(
             pool.clone(),
             broker.clone(),
             DirectorySettings {
                 listing_idle: settings.listing_idle(),
                 rules: rules.clone(),
+                cache: listing_cache.clone(),
             },
         )
         .start();
@@ -191,6 +196,7 @@ impl Application {
             directory,
             broker,
             users,
+            listing_cache,
             logins,
             chat,
             connections: AtomicU64::new(1),

@@ -131,6 +131,17 @@ pub struct Settings {
     )]
     pub auth_cache_ms: u64,
 
+    /// How long a listing row read for `GET /listings/{id}` is served from memory, in
+    /// milliseconds (0: never). Writes in this process are seen at once; writes by another
+    /// process sharing the database, after at most this long.
+    #[arg(
+        long,
+        env = "BAZAAR_LISTING_CACHE_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub listing_cache_ms: u64,
+
     /// Allow `POST /api/v1/wallet/deposits` (sandbox money). Turn off in production.
     #[arg(long, env = "BAZAAR_SANDBOX_PAYMENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub sandbox_payments: bool,
@@ -241,6 +252,10 @@ impl Settings {
 
     pub fn listing_idle(&self) -> Duration {
         Duration::from_secs(self.listing_idle_secs)
+    }
+
+    pub fn listing_cache(&self) -> Duration {
+        Duration::from_millis(self.listing_cache_ms)
     }
 
     pub fn auth_cache(&self) -> Duration {

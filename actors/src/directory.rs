@@ -6,6 +6,7 @@ use crate::broker::Broker;
 use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
 use crate::listing::ListingActor;
+use crate::listing_cache::ListingCache;
 use crate::store::Pool;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -17,6 +18,8 @@ pub struct DirectorySettings {
     /// A listing actor with no command for this long stops; the next command restarts it.
     pub listing_idle: Duration,
     pub rules: Arc<CommerceRules>,
+    /// Rows recently read; each listing actor forgets its own after every command.
+    pub cache: Arc<ListingCache>,
 }
 
 pub struct Directory {
@@ -73,6 +76,7 @@ impl Handler<GetListingActor> for Directory {
             self.pool.clone(),
             self.broker.clone(),
             self.settings.rules.clone(),
+            self.settings.cache.clone(),
             ctx.address(),
             self.settings.listing_idle,
         );

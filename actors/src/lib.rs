@@ -18,6 +18,7 @@ pub mod domain;
 pub mod events;
 pub mod group_commit;
 pub mod listing;
+pub mod listing_cache;
 pub mod logins;
 pub mod relay;
 pub mod store;

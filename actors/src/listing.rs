@@ -24,6 +24,7 @@ use crate::domain::rules::CommerceRules;
 use crate::domain::{ListingId, Money, UserId};
 use crate::events::{HistoryEntry, Outbox, ORDER_CREATED};
 use crate::group_commit::Queue;
+use crate::listing_cache::ListingCache;
 use crate::store::ledger::LedgerError;
 use crate::store::models::{
     Event, LikerOffer, Listing, ListingChanges, NewOffer, NewOrder, Offer, OfferChanges, Order,
@@ -192,6 +193,7 @@ pub struct ListingActor {
     pool: Pool,
     broker: Addr<Broker>,
     rules: Arc<CommerceRules>,
+    cache: Arc<ListingCache>,
     directory: Addr<Directory>,
     last_used: Instant,
     idle_after: Duration,
@@ -205,6 +207,7 @@ impl ListingActor {
         pool: Pool,
         broker: Addr<Broker>,
         rules: Arc<CommerceRules>,
+        cache: Arc<ListingCache>,
         directory: Addr<Directory>,
         idle_after: Duration,
     ) -> Self {
@@ -213,6 +216,7 @@ impl ListingActor {
             pool,
             broker,
             rules,
+            cache,
             directory,
             last_used: Instant::now(),
             idle_after,
@@ -221,7 +225,8 @@ impl ListingActor {
     }
 
     /// Runs one command's transaction on the blocking pool; the actor takes no other command
-    /// until it is done. Its events go to the broker only after the commit.
+    /// until it is done. Its events go to the broker only after the commit, and the cached
+    /// row is forgotten before the answer, so the caller reads its own write.
     fn run<T, F>(&mut self, command: F) -> AtomicResponse<Self, Result<T, ListingError>>
     where
         T: Send + 'static,
@@ -231,7 +236,9 @@ impl ListingActor {
         let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
         let work = tokio::task::spawn_blocking(move || execute(&pool, id, &rules, command));
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
-            |joined, act, _ctx| match joined {
+            |joined, act, _ctx| {
+                act.cache.forget(act.id.0);
+                match joined {
                 Ok(Ok((value, events))) => {
                     if !events.is_empty() {
                         act.broker.do_send(Publish { events });
@@ -243,7 +250,7 @@ impl ListingActor {
                     tracing::error!(listing.id = %act.id, error = %panic, "listing command panicked");
                     Err(ListingError::Unavailable)
                 }
-            },
+            }},
         )))
     }
 }
@@ -329,6 +336,7 @@ impl Handler<RunPurchases> for ListingActor {
         });
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
             move |joined, act, _ctx| {
+                act.cache.forget(act.id.0);
                 let results: Vec<Result<Order, ListingError>> = match joined {
                     Ok(Ok((results, events))) => {
                         if !events.is_empty() {

@@ -60,6 +60,8 @@ pub async fn like_listing(
         Ok(likes::like(conn, user_id, listing_id, target)?)
     })
     .await?;
+    // The like count moved without a listing command.
+    state.listing_cache.forget(listing_id);
     // A seller's offer to likers that is still open reaches new likers too.
     let command = OfferToNewLiker { user: caller.id() };
     send_to_listing(&state.directory, ListingId(listing_id), command).await??;
@@ -88,6 +90,7 @@ pub async fn unlike_listing(
         Ok(likes::unlike(conn, user_id, listing_id)?)
     })
     .await?;
+    state.listing_cache.forget(listing_id);
     Ok(HttpResponse::NoContent().finish())
 }
 

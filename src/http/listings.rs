@@ -134,8 +134,17 @@ pub async fn find_visible(
     id: i64,
     viewer: Option<UserId>,
 ) -> Result<Listing, ApiError> {
-    db(state, move |conn| Ok(listings::find(conn, id)?))
-        .await?
+    let found = match state.listing_cache.get(id) {
+        Ok(cached) => Some(cached),
+        Err(ticket) => {
+            let found = db(state, move |conn| Ok(listings::find(conn, id)?)).await?;
+            if let Some(row) = &found {
+                state.listing_cache.put(row.clone(), ticket);
+            }
+            found
+        }
+    };
+    found
         .filter(|l| visible_to(l, viewer))
         .ok_or_else(|| ApiError::NotFound("listing not found".into()))
 }

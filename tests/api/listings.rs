@@ -536,3 +536,57 @@ async fn a_passivated_listing_actor_comes_back_from_the_database() {
         "the idle actor did not passivate:\n{metrics}"
     );
 }
+
+#[actix_web::test]
+async fn a_listing_read_between_writes_always_shows_the_last_write() {
+    // Reads of a listing are served from memory; every write must be seen by the next read.
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let buyer = app.user("buyer").await;
+    app.deposit(&buyer, 10_000).await;
+    let listing = app
+        .listing(&seller, json!({"price_cents": 2_000, "quantity": 3}))
+        .await;
+    assert_eq!(read(&app, &listing).await["price_cents"], 2_000);
+    let edited = json_of(
+        app.patch(
+            &path(&listing),
+            Some(&seller.token),
+            &json!({"price_cents": 1_500}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let seen = read(&app, &listing).await;
+    assert_eq!(
+        (&seen["price_cents"], &seen["version"]),
+        (&json!(1_500), &edited["version"])
+    );
+    json_of(
+        app.post(
+            &format!("{}/purchase", path(&listing)),
+            Some(&buyer.token),
+            &json!({}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(read(&app, &listing).await["quantity"], 2);
+    let like = app
+        .request(
+            Method::PUT,
+            &format!("{}/like", path(&listing)),
+            Some(&buyer.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(like.status(), 204);
+    assert_eq!(read(&app, &listing).await["like_count"], 1);
+}
+
+async fn read(app: &TestApp, listing: &Value) -> Value {
+    json_of(app.get(&path(listing), None).await, 200).await
+}
