@@ -116,6 +116,11 @@ impl ServerProc {
     pub fn rss_kib(&self) -> (u64, u64) {
         rss_kib(self.child.id())
     }
+
+    /// The CPU time (user + system) the server has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        cpu_time(self.child.id())
+    }
 }
 
 impl Drop for ServerProc {
@@ -136,6 +141,27 @@ pub fn rss_kib(pid: u32) -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The CPU time (user + system, all threads) process `pid` has used, from /proc/<pid>/stat.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_micros(ticks * 1_000_000 / per_second)
+}
+
+/// This process's CPU time (user + system, all threads).
+pub fn own_cpu_time() -> Duration {
+    cpu_time(std::process::id())
 }
 
 /// Raises this process's open-file limit to its hard limit (children inherit it).

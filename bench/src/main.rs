@@ -87,6 +87,8 @@ enum Command {
     #[command(hide = true)]
     ServeBroadcast,
     #[command(hide = true)]
+    ServeFloor,
+    #[command(hide = true)]
     ServeConventional { database_url: String },
 }
 
@@ -98,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         Command::ServeBazaar { args } => return servers::bazaar(args),
         Command::ServeHello => return servers::hello(),
         Command::ServeBroadcast => return servers::broadcast(),
+        Command::ServeFloor => return servers::floor(),
         Command::ServeConventional { database_url } => return servers::conventional(database_url),
         _ => {}
     }

@@ -101,6 +101,99 @@ pub fn broadcast() -> anyhow::Result<()> {
     })
 }
 
+/// The floor for `fanout`: no framework, no task per socket. Threads do the WebSocket
+/// handshake by hand and keep the raw sockets; each frame the publisher (the socket that
+/// opened `/publish`) sends is encoded once and written to every other socket in one loop,
+/// one `write` per socket. What this costs is what the kernel and the load generator cost.
+pub fn floor() -> anyhow::Result<()> {
+    let l = listener()?;
+    let subscribers: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+    for stream in l.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let subscribers = subscribers.clone();
+        let Ok(path) = handshake(&mut stream) else {
+            continue;
+        };
+        stream.set_nodelay(true)?;
+        if path == "/publish" {
+            std::thread::spawn(move || publish_raw(stream, &subscribers));
+        } else if let Ok(mut all) = subscribers.lock() {
+            all.push(stream);
+        }
+    }
+    Ok(())
+}
+
+/// Answers a WebSocket upgrade on a blocking socket; returns the request's path.
+fn handshake(stream: &mut std::net::TcpStream) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    // The client sends nothing after its request until it has the answer.
+    let mut request = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !request.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut chunk)?;
+        anyhow::ensure!(n > 0, "the client left during the handshake");
+        request.extend_from_slice(&chunk[..n]);
+        anyhow::ensure!(request.len() < 8192, "handshake too long");
+    }
+    let text = String::from_utf8_lossy(&request);
+    let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let key = text
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_owned())
+        })
+        .ok_or_else(|| anyhow::anyhow!("no Sec-WebSocket-Key"))?;
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    write!(
+        stream,
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    )?;
+    Ok(path)
+}
+
+/// Reads the publisher's frames and writes each, encoded once, to every subscriber.
+fn publish_raw(
+    stream: std::net::TcpStream,
+    subscribers: &std::sync::Mutex<Vec<std::net::TcpStream>>,
+) {
+    use std::io::Write;
+    use tokio_tungstenite::tungstenite::{protocol::Role, Message, WebSocket};
+    let mut ws = WebSocket::from_raw_socket(stream, Role::Server, None);
+    while let Ok(message) = ws.read() {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let frame = server_text_frame(text.as_bytes());
+        let Ok(mut all) = subscribers.lock() else {
+            return;
+        };
+        all.retain_mut(|s| s.write_all(&frame).is_ok());
+    }
+}
+
+/// A whole unmasked text frame, as a server sends it.
+fn server_text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 10);
+    frame.push(0x81);
+    match payload.len() {
+        n @ 0..=125 => frame.push(n as u8),
+        n @ 126..=65_535 => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
 /// Baseline for `flash-sale`: each purchase is one conditional `UPDATE … WHERE quantity >= n`
 /// plus the order and the ledger posting, in one transaction per request, without actors.
 pub fn conventional(database_url: String) -> anyhow::Result<()> {
