@@ -76,7 +76,7 @@ fn due_deadlines(pool: &Pool, purge: bool) -> Result<(Due, Due), store::StoreErr
     let now = store::now();
     if purge {
         let cutoff = now - chrono::Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS);
-        idempotency::purge_before(&mut conn, cutoff)?;
+        conn.write(|conn| idempotency::purge_before(conn, cutoff))?;
     }
     Ok((
         offers::due_to_expire(&mut conn, now, BATCH)?,

@@ -820,12 +820,27 @@ pub async fn chat_scenario(
     Ok(report)
 }
 
+/// Descriptors the server and the load generator need besides the sockets (database files,
+/// listeners, epoll and event descriptors).
+const FD_RESERVE: u64 = 500;
+
 pub async fn idle(c: &Common, sockets: usize) -> anyhow::Result<Report> {
     let mut report = Report::new("idle", &c.database);
     let limit = crate::harness::raise_fd_limit();
     report
         .notes
         .push(format!("open-file limit raised to {limit}"));
+    // Both ends hold one descriptor per socket, and the limit is per process: past it the
+    // run would only measure "too many open files".
+    let most = limit.saturating_sub(FD_RESERVE) as usize;
+    let sockets = if sockets > most {
+        report.notes.push(format!(
+            "{sockets} sockets asked for; {most} held: the open-file hard limit is {limit} per process"
+        ));
+        most
+    } else {
+        sockets
+    };
     let db = BenchDb::create(&c.database, &c.pg_url)?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", 1, 0)?;
@@ -877,6 +892,8 @@ pub async fn mixed(c: &Common, users_count: usize, seconds: u64) -> anyhow::Resu
         let (http, items, base) = (http.clone(), items.clone(), server.address.clone());
         tokio::spawn(async move {
             let mut rec = Recorder::new();
+            let mut by_kind: std::collections::BTreeMap<&'static str, Recorder> =
+                std::collections::BTreeMap::new();
             let mut i = n * 7919;
             while Instant::now() < deadline {
                 i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
@@ -915,19 +932,36 @@ pub async fn mixed(c: &Common, users_count: usize, seconds: u64) -> anyhow::Resu
                     Err(_) => format!("{kind} transport"),
                 };
                 rec.record(&outcome, started.elapsed());
+                by_kind
+                    .entry(kind)
+                    .or_insert_with(Recorder::new)
+                    .record(&outcome, started.elapsed());
             }
-            rec
+            (rec, by_kind)
         })
     });
     let mut total = Recorder::new();
+    let mut kinds: std::collections::BTreeMap<&'static str, Recorder> =
+        std::collections::BTreeMap::new();
     for t in futures::future::join_all(tasks).await {
-        total.merge(&t?);
+        let (rec, by_kind) = t?;
+        total.merge(&rec);
+        for (kind, r) in by_kind {
+            kinds.entry(kind).or_insert_with(Recorder::new).merge(&r);
+        }
     }
     total.finish();
     report.server_peak_rss_kib = server.rss_kib().1;
     report
         .rows
         .push(total.figures("mixed requests", "r/s", total.count()));
+    for (kind, mut r) in kinds {
+        r.finish();
+        let mut row = r.figures(&format!("  of which {kind}"), "r/s", r.count());
+        row.seconds = total.elapsed().as_secs_f64();
+        row.throughput = r.count() as f64 / row.seconds.max(1e-9);
+        report.rows.push(row);
+    }
     let errors: u64 = total
         .outcomes
         .iter()

@@ -113,7 +113,8 @@ pub async fn open_conversation(
     }
     let buyer = caller.user.id;
     let (conversation, created) = db(&state, move |conn| {
-        let (c, created) = rows::open(conn, listing.id, buyer, listing.seller_id, store::now())?;
+        let (c, created) = conn
+            .write(|conn| rows::open(conn, listing.id, buyer, listing.seller_id, store::now()))?;
         Ok((view(conn, &c, buyer)?, created))
     })
     .await?;

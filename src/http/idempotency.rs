@@ -69,13 +69,9 @@ where
     let claimed = {
         let (key, fingerprint) = (key.clone(), fingerprint.clone());
         db(state, move |conn| {
-            Ok(idempotency::claim(
-                conn,
-                user_id,
-                &key,
-                &fingerprint,
-                store::now(),
-            )?)
+            Ok(conn.write(|conn| {
+                idempotency::claim(conn, user_id, &key, &fingerprint, store::now())
+            })?)
         })
         .await?
     };
@@ -111,18 +107,16 @@ where
             (e.status_code(), problem)
         }
         Err(e) => {
-            let _ = db(state, move |conn| Ok(idempotency::release(conn, claim_id)?)).await;
+            let _ = db(state, move |conn| {
+                Ok(conn.write(|conn| idempotency::release(conn, claim_id))?)
+            })
+            .await;
             return Err(e);
         }
     };
     let stored = body.clone();
     db(state, move |conn| {
-        Ok(idempotency::complete(
-            conn,
-            claim_id,
-            status.as_u16(),
-            &stored,
-        )?)
+        Ok(conn.write(|conn| idempotency::complete(conn, claim_id, status.as_u16(), &stored))?)
     })
     .await?;
     Ok(respond(status, body))

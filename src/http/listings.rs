@@ -197,26 +197,24 @@ pub async fn create_listing(
     let currency = state.settings.currency.clone();
     let listing = db(&state, move |conn| {
         let now = store::now();
-        Ok(listings::insert(
-            conn,
-            &NewListing {
-                seller_id,
-                title: &draft.title,
-                description: &draft.description,
-                category: draft.category.as_deref(),
-                condition: draft.condition.as_deref(),
-                price_cents: draft.price_cents,
-                currency: &currency,
-                quantity: draft.quantity,
-                status: draft.status.as_str(),
-                like_count: 0,
-                auto_accept_cents: draft.auto_accept_cents,
-                auto_decline_cents: draft.auto_decline_cents,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            },
-        )?)
+        let new = NewListing {
+            seller_id,
+            title: &draft.title,
+            description: &draft.description,
+            category: draft.category.as_deref(),
+            condition: draft.condition.as_deref(),
+            price_cents: draft.price_cents,
+            currency: &currency,
+            quantity: draft.quantity,
+            status: draft.status.as_str(),
+            like_count: 0,
+            auto_accept_cents: draft.auto_accept_cents,
+            auto_decline_cents: draft.auto_decline_cents,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(conn.write(|conn| listings::insert(conn, &new))?)
     })
     .await?;
     tracing::info!(

@@ -99,7 +99,7 @@ pub async fn read_notifications(
 ) -> Result<HttpResponse, ApiError> {
     let (user, up_to) = (caller.user.id, body.0.up_to);
     db(&state, move |conn| {
-        Ok(notifications::mark_read(conn, user, up_to, store::now())?)
+        Ok(conn.write(|conn| notifications::mark_read(conn, user, up_to, store::now()))?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -41,7 +41,7 @@ pub async fn create_ws_ticket(
     let expires_at = store::now() + chrono::Duration::seconds(state.settings.ws_ticket_ttl_secs);
     let (user, login) = (caller.user.id, caller.session_id);
     db(&state, move |conn| {
-        Ok(tickets::insert(conn, &hash, user, login, expires_at)?)
+        Ok(conn.write(|conn| tickets::insert(conn, &hash, user, login, expires_at))?)
     })
     .await?;
     Ok(HttpResponse::Created().json(TicketBody {
@@ -90,7 +90,7 @@ pub async fn open_socket(
         (None, Some(ticket)) => {
             let hash = auth::token_hash(&ticket);
             db(&state, move |conn| {
-                Ok(tickets::redeem(conn, &hash, store::now())?)
+                Ok(conn.write(|conn| tickets::redeem(conn, &hash, store::now()))?)
             })
             .await?
             .ok_or(ApiError::Unauthorized(

@@ -139,15 +139,13 @@ pub async fn create_session(
     let user_id = user.id;
     let session = db(&state, move |conn| {
         let now = store::now();
-        Ok(users::insert_session(
-            conn,
-            &NewSession {
-                user_id,
-                token_hash: &hash,
-                created_at: now,
-                expires_at: now + chrono::Duration::days(SESSION_TTL_DAYS),
-            },
-        )?)
+        let session = NewSession {
+            user_id,
+            token_hash: &hash,
+            created_at: now,
+            expires_at: now + chrono::Duration::days(SESSION_TTL_DAYS),
+        };
+        Ok(conn.write(|conn| users::insert_session(conn, &session))?)
     })
     .await?;
     tracing::info!(user.id = user.id, session.id = session.id, "logged in");
@@ -176,9 +174,11 @@ pub async fn delete_current_session(
     // Not trusted from here on, even if the database write below fails.
     state.logins.forget_login(session_id);
     db(&state, move |conn| {
-        users::revoke_session(conn, session_id, store::now())?;
-        // Sockets of this login on other processes close too.
-        Ok(announce_logout(conn, user, session_id)?)
+        Ok(conn.write(|conn| {
+            users::revoke_session(conn, session_id, store::now())?;
+            // Sockets of this login on other processes close too.
+            announce_logout(conn, user, session_id)
+        })?)
     })
     .await?;
     // Again: a request that read the login before the revocation committed may have cached it.

@@ -5,7 +5,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -67,12 +67,28 @@ impl PooledConn {
         E: From<diesel::result::Error>,
     {
         let gate = self.writers.clone();
-        // A writer that panicked left nothing half-done behind the gate: SQLite rolled back.
-        let _turn = gate
-            .as_deref()
-            .map(|g| g.lock().unwrap_or_else(PoisonError::into_inner));
+        let _turn = take_turn(gate.as_deref());
         write_transaction(&mut self.conn, f)
     }
+
+    /// A write outside a transaction (each statement commits on its own), after this
+    /// process's other writers on SQLite: it waits at the pool's gate, not in SQLite's busy
+    /// handler, which sleeps 1–100 ms between tries while the lock may long be free. On
+    /// PostgreSQL it runs at once.
+    pub fn write<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
+        let gate = self.writers.clone();
+        let _turn = take_turn(gate.as_deref());
+        f(&mut self.conn)
+    }
+}
+
+/// This process's turn to write on SQLite (None on PostgreSQL, which takes writers side by
+/// side). A writer that panicked left nothing half-done behind the gate: SQLite rolled back.
+fn take_turn(gate: Option<&Mutex<()>>) -> Option<MutexGuard<'_, ()>> {
+    gate.map(|g| g.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
 impl Deref for PooledConn {
@@ -310,4 +326,72 @@ fn begin_immediate(sqlite: &mut diesel::SqliteConnection) -> QueryResult<()> {
 fn is_locked(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(_, info)
         if info.message().contains("database is locked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A SQLite pool on a fresh file (the directory lives as long as the pool is used).
+    fn sqlite_pool() -> (tempfile::TempDir, Pool) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("gate.db").display());
+        let pool = connect(&url, 4).expect("pool");
+        pool.get()
+            .expect("connection")
+            .batch_execute("CREATE TABLE marks (at TEXT NOT NULL)")
+            .expect("table");
+        (dir, pool)
+    }
+
+    #[test]
+    fn a_write_outside_a_transaction_waits_for_the_writer_at_the_gate() {
+        let (_dir, pool) = sqlite_pool();
+        let (inside, entered) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let writer = {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let mut conn = pool.get().expect("connection");
+                conn.write_transaction(|c| {
+                    c.batch_execute("INSERT INTO marks VALUES ('transaction')")?;
+                    inside.send(()).expect("signal");
+                    // Holds its turn until the test lets it go.
+                    released.recv().expect("release");
+                    Ok::<_, diesel::result::Error>(())
+                })
+            })
+        };
+        entered.recv().expect("the writer began");
+        let (wrote, done) = mpsc::channel();
+        let single = {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let mut conn = pool.get().expect("connection");
+                // No busy handler: at SQLite's lock this write would fail at once, so it
+                // succeeds only by waiting at the gate.
+                conn.batch_execute("PRAGMA busy_timeout = 0")
+                    .expect("pragma");
+                let result = conn.write(|c| c.batch_execute("INSERT INTO marks VALUES ('single')"));
+                wrote.send(()).expect("signal");
+                result
+            })
+        };
+        // While the transaction holds the gate, the single write has not run.
+        assert!(done.recv_timeout(Duration::from_millis(200)).is_err());
+        release.send(()).expect("release");
+        writer.join().expect("writer").expect("transaction");
+        single.join().expect("single").expect("single write");
+        #[derive(diesel::QueryableByName)]
+        struct Mark {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            at: String,
+        }
+        let marks: Vec<Mark> = diesel::sql_query("SELECT at FROM marks ORDER BY rowid")
+            .load(&mut *pool.get().expect("connection"))
+            .expect("marks");
+        let order: Vec<&str> = marks.iter().map(|m| m.at.as_str()).collect();
+        assert_eq!(order, ["transaction", "single"]);
+    }
 }
