@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A database of the run's own.
+/// A database of the run's own, or the one a server given by `--url` already uses.
 pub enum BenchDb {
     Sqlite {
         _dir: tempfile::TempDir,
@@ -23,6 +23,8 @@ pub enum BenchDb {
         name: String,
         url: String,
     },
+    /// Someone else's: fixtures are added to it and nothing is dropped.
+    Existing { url: String },
 }
 
 impl BenchDb {
@@ -55,7 +57,9 @@ impl BenchDb {
 
     pub fn url(&self) -> &str {
         match self {
-            BenchDb::Sqlite { url, .. } | BenchDb::Postgres { url, .. } => url,
+            BenchDb::Sqlite { url, .. }
+            | BenchDb::Postgres { url, .. }
+            | BenchDb::Existing { url } => url,
         }
     }
 
@@ -78,9 +82,12 @@ impl Drop for BenchDb {
     }
 }
 
-/// A server this run started: this binary in one of its server modes, as a child process.
+/// A server this run measures: this binary in one of its server modes, started as a child
+/// process, or a server already running at `--url`.
 pub struct ServerProc {
-    child: Child,
+    child: Option<Child>,
+    /// For memory and CPU figures (unknown when no process on this machine listens there).
+    pid: Option<u32>,
     pub address: String,
 }
 
@@ -107,27 +114,67 @@ impl ServerProc {
         };
         std::thread::spawn(move || for _ in lines {});
         Ok(ServerProc {
-            child,
+            pid: Some(child.id()),
+            child: Some(child),
             address: format!("http://127.0.0.1:{port}"),
         })
     }
 
-    /// (current, peak) resident memory of the server, in KiB.
-    pub fn rss_kib(&self) -> (u64, u64) {
-        rss_kib(self.child.id())
+    /// A server someone else started, at `address` (`http://127.0.0.1:<port>`); it is left
+    /// running. Its process is found by the port it listens on.
+    pub fn existing(address: &str, port: u16) -> ServerProc {
+        ServerProc {
+            child: None,
+            pid: listening_pid(port),
+            address: address.trim_end_matches('/').to_owned(),
+        }
     }
 
-    /// The CPU time (user + system) the server has used so far.
+    /// (current, peak) resident memory of the server, in KiB ((0, 0) when unknown).
+    pub fn rss_kib(&self) -> (u64, u64) {
+        self.pid.map_or((0, 0), rss_kib)
+    }
+
+    /// The CPU time (user + system) the server has used so far (zero when unknown).
     pub fn cpu_time(&self) -> Duration {
-        cpu_time(self.child.id())
+        self.pid.map_or(Duration::ZERO, cpu_time)
     }
 }
 
 impl Drop for ServerProc {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
+}
+
+/// The process that listens on 127.0.0.1:`port` (or on any address at that port), from
+/// /proc/net/tcp and the processes' descriptors.
+fn listening_pid(port: u16) -> Option<u32> {
+    const LISTEN: &str = "0A";
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let inode = table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (_, local_port) = fields.get(1)?.split_once(':')?;
+        let listening = fields.get(3) == Some(&LISTEN);
+        (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+            .then(|| fields.get(9).map(|i| format!("socket:[{i}]")))
+            .flatten()
+    })?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+            fds.flatten()
+                .any(|fd| {
+                    std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == inode.as_str())
+                })
+                .then_some(pid)
+        })
 }
 
 pub fn rss_kib(pid: u32) -> (u64, u64) {
@@ -368,9 +415,12 @@ pub fn seed_users(
     count: usize,
     balance: i64,
 ) -> anyhow::Result<Vec<(i64, String)>> {
+    // Names of this run's own, so runs against a database with earlier runs' users do not
+    // collide.
+    let run = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     (0..count)
         .map(|i| {
-            let u = bazaar::seed::user(conn, &format!("{prefix}{i}"), balance)?;
+            let u = bazaar::seed::user(conn, &format!("{prefix}{run}_{i}"), balance)?;
             Ok((u.id, u.token))
         })
         .collect()

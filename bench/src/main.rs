@@ -1,6 +1,7 @@
 //! `bazaar-bench`: the load generator. `cargo run --release -p bazaar-bench -- <scenario>`.
-//! It starts each server it measures as a child process with a fresh database, sends bounded
-//! traffic to 127.0.0.1 only, and prints one table per run (`--json FILE` writes the figures).
+//! It starts each server it measures as a child process with a fresh database (or measures a
+//! Bazaar already running at `--url`), sends bounded traffic to 127.0.0.1 only, and prints one
+//! table per run (`--json FILE` writes the figures).
 
 mod harness;
 mod scenarios;
@@ -14,7 +15,9 @@ use scenarios::Common;
     name = "bazaar-bench",
     about = "Bazaar's load generator",
     after_help = "Every scenario also takes --database sqlite|postgres (default sqlite), --pg-url URL \
-                  (default postgres://postgres@127.0.0.1:5432/postgres, or BAZAAR_BENCH_PG_URL) and --json FILE."
+                  (default postgres://postgres@127.0.0.1:5432/postgres, or BAZAAR_BENCH_PG_URL), --json FILE, \
+                  and --url http://127.0.0.1:PORT with --server-database-url URL to measure a Bazaar \
+                  already running there (on the database it uses) instead of starting one."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,12 +26,46 @@ struct Cli {
 
 /// Options every scenario takes, given before or after the scenario's name:
 /// `--database sqlite|postgres`, `--pg-url URL` (or BAZAAR_BENCH_PG_URL: where a fresh database
-/// is created per run), `--json FILE` (also write the figures as JSON).
+/// is created per run), `--json FILE` (also write the figures as JSON), and `--url URL` with
+/// `--server-database-url URL`: a Bazaar already running on 127.0.0.1, and its database.
 #[derive(Clone)]
 struct Options {
     database: String,
     pg_url: String,
     json: Option<std::path::PathBuf>,
+    url: Option<String>,
+    server_database_url: Option<String>,
+}
+
+impl Options {
+    /// The `--url` target, checked: a Bazaar on 127.0.0.1 (load goes nowhere else), with the
+    /// database it uses.
+    fn target(&self) -> anyhow::Result<Option<scenarios::Target>> {
+        let Some(url) = &self.url else {
+            anyhow::ensure!(
+                self.server_database_url.is_none(),
+                "--server-database-url goes with --url"
+            );
+            return Ok(None);
+        };
+        let port = url
+            .trim_end_matches('/')
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--url must be http://127.0.0.1:PORT: load goes to this machine only"
+                )
+            })?;
+        let database_url = self.server_database_url.clone().ok_or_else(|| {
+            anyhow::anyhow!("--url needs --server-database-url: the database that server uses")
+        })?;
+        Ok(Some(scenarios::Target {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            database_url,
+        }))
+    }
 }
 
 #[derive(Subcommand)]
@@ -93,8 +130,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse_from(split_global(std::env::args()));
-    let options = OPTIONS.with(|o| o.borrow().clone());
+    let (args, options) = split_global(std::env::args());
+    let cli = Cli::parse_from(args);
     let command = cli.command;
     match command {
         Command::ServeBazaar { args } => return servers::bazaar(args),
@@ -104,10 +141,17 @@ fn main() -> anyhow::Result<()> {
         Command::ServeConventional { database_url } => return servers::conventional(database_url),
         _ => {}
     }
-    let options = options.ok_or_else(|| anyhow::anyhow!("options were not parsed"))?;
+    let target = options.target()?;
+    // Against a running server, the database is whatever that server uses.
+    let database = match &target {
+        Some(t) if t.database_url.starts_with("postgres") => "postgres".to_owned(),
+        Some(_) => "sqlite".to_owned(),
+        None => options.database.clone(),
+    };
     let common = Common {
-        database: options.database.clone(),
+        database,
         pg_url: options.pg_url.clone(),
+        target,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -142,18 +186,17 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-thread_local! {
-    static OPTIONS: std::cell::RefCell<Option<Options>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Pulls --database/--pg-url/--json out before the scenario's own arguments.
-fn split_global(args: impl Iterator<Item = String>) -> Vec<String> {
+/// Pulls the options every scenario takes out of the arguments, wherever they are; returns the
+/// rest (the scenario and its own arguments) and the options.
+fn split_global(args: impl Iterator<Item = String>) -> (Vec<String>, Options) {
     let mut rest = Vec::new();
     let mut options = Options {
         database: "sqlite".into(),
         pg_url: std::env::var("BAZAAR_BENCH_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
         json: None,
+        url: None,
+        server_database_url: None,
     };
     let mut args = args.peekable();
     let mut serving = false;
@@ -171,9 +214,10 @@ fn split_global(args: impl Iterator<Item = String>) -> Vec<String> {
             "--database" => options.database = args.next().unwrap_or_default(),
             "--pg-url" => options.pg_url = args.next().unwrap_or_default(),
             "--json" => options.json = args.next().map(Into::into),
+            "--url" => options.url = args.next(),
+            "--server-database-url" => options.server_database_url = args.next(),
             _ => rest.push(a),
         }
     }
-    OPTIONS.with(|o| *o.borrow_mut() = Some(options));
-    rest
+    (rest, options)
 }

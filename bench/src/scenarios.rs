@@ -16,6 +16,28 @@ use tokio_tungstenite::tungstenite::Message;
 pub struct Common {
     pub database: String,
     pub pg_url: String,
+    /// A Bazaar already running (`--url`), measured instead of one started by the run.
+    pub target: Option<Target>,
+}
+
+/// A running Bazaar on 127.0.0.1 and the database it uses (fixtures are written there).
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub address: String,
+    pub port: u16,
+    pub database_url: String,
+}
+
+impl Common {
+    /// The database Bazaar runs on: the target's, or a fresh one.
+    fn bazaar_db(&self) -> anyhow::Result<BenchDb> {
+        match &self.target {
+            Some(t) => Ok(BenchDb::Existing {
+                url: t.database_url.clone(),
+            }),
+            None => BenchDb::create(&self.database, &self.pg_url),
+        }
+    }
 }
 
 fn listing(
@@ -50,17 +72,23 @@ fn listing(
     .id)
 }
 
-fn bazaar(db: &BenchDb, extra: &[&str]) -> anyhow::Result<ServerProc> {
-    let mut args = vec![
-        "--database-url",
-        db.url(),
-        "--log-format",
-        "json",
-        "--ws-max-sessions-per-user",
-        "1000000",
-    ];
-    args.extend_from_slice(extra);
-    ServerProc::start("serve-bazaar", &args)
+/// Bazaar on `db`: the `--url` target if there is one, else a server of the run's own.
+fn bazaar(c: &Common, db: &BenchDb) -> anyhow::Result<ServerProc> {
+    if let Some(t) = &c.target {
+        return Ok(ServerProc::existing(&t.address, t.port));
+    }
+    ServerProc::start(
+        "serve-bazaar",
+        &[
+            "--database-url",
+            db.url(),
+            "--log-format",
+            "json",
+            // One user holds every socket in `fanout` and `idle`.
+            "--ws-max-sessions-per-user",
+            "1000000",
+        ],
+    )
 }
 
 fn client() -> Client {
@@ -170,14 +198,18 @@ pub async fn flash_sale(
         ("bazaar", "serve-bazaar"),
         ("conventional baseline", "serve-conventional"),
     ] {
-        let db = BenchDb::create(&c.database, &c.pg_url)?;
+        let db = if mode == "serve-bazaar" {
+            c.bazaar_db()?
+        } else {
+            BenchDb::create(&c.database, &c.pg_url)?
+        };
         let mut conn = db.connect()?;
         let seller = seed_users(&mut conn, "seller", 1, 0)?.remove(0);
         let per = attempts.div_ceil(clients) as i64;
         let buyers = seed_users(&mut conn, "buyer", clients, 100 * per)?;
         let id = listing(&mut conn, seller.0, "Flash", 100, quantity, "sale")?;
         let server = if mode == "serve-bazaar" {
-            bazaar(&db, &[])?
+            bazaar(c, &db)?
         } else {
             ServerProc::start(mode, &[db.url()])?
         };
@@ -240,7 +272,7 @@ async fn hammer(urls: Vec<String>, connections: usize, duration: Duration) -> Re
 
 pub async fn read(c: &Common, connections: usize, seconds: u64) -> anyhow::Result<Report> {
     let mut report = Report::new("read", &c.database);
-    let db = BenchDb::create(&c.database, &c.pg_url)?;
+    let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let seller = seed_users(&mut conn, "seller", 1, 0)?.remove(0);
     let mut ids = Vec::new();
@@ -254,7 +286,7 @@ pub async fn read(c: &Common, connections: usize, seconds: u64) -> anyhow::Resul
             if i % 2 == 0 { "bikes" } else { "home" },
         )?);
     }
-    let server = bazaar(&db, &[])?;
+    let server = bazaar(c, &db)?;
     let duration = Duration::from_secs(seconds);
     let one = vec![format!("{}/api/v1/listings/{}", server.address, ids[0])];
     let get = hammer(one, connections, duration).await;
@@ -551,11 +583,11 @@ pub async fn fanout(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<
     report
         .notes
         .push(format!("open-file limit raised to {limit}"));
-    let db = BenchDb::create(&c.database, &c.pg_url)?;
+    let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", 2, 0)?;
     let id = listing(&mut conn, users[0].0, "Hot", 1_000_000, 1, "hot")?;
-    let server = bazaar(&db, &[])?;
+    let server = bazaar(c, &db)?;
     let subs = open_many(&server.address, "/api/v1/ws", Some(&users[1].1), sockets).await?;
     let mut subs2 = Vec::with_capacity(subs.len());
     for mut s in subs {
@@ -655,7 +687,7 @@ pub async fn chat_scenario(
 ) -> anyhow::Result<Report> {
     let mut report = Report::new("chat", &c.database);
     crate::harness::raise_fd_limit();
-    let db = BenchDb::create(&c.database, &c.pg_url)?;
+    let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", pairs * 2, 0)?;
     let seller = &users[0];
@@ -672,7 +704,7 @@ pub async fn chat_scenario(
         let (conv, _) = chat::open(&mut conn, l, buyer.0, other.0, store::now())?;
         conversations.push(conv.id);
     }
-    let server = bazaar(&db, &[])?;
+    let server = bazaar(c, &db)?;
     // Every socket is open and live before the clock starts: the run measures chat, not
     // connection set-up, and no pair starts while others are still connecting.
     let address = server.address.clone();
@@ -841,10 +873,10 @@ pub async fn idle(c: &Common, sockets: usize) -> anyhow::Result<Report> {
     } else {
         sockets
     };
-    let db = BenchDb::create(&c.database, &c.pg_url)?;
+    let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", 1, 0)?;
-    let server = bazaar(&db, &[])?;
+    let server = bazaar(c, &db)?;
     // Warm the server up with one socket so per-socket figures exclude start-up allocations.
     let warm = open_socket(&server.address, "/api/v1/ws", Some(&users[0].1)).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -874,7 +906,7 @@ pub async fn idle(c: &Common, sockets: usize) -> anyhow::Result<Report> {
 
 pub async fn mixed(c: &Common, users_count: usize, seconds: u64) -> anyhow::Result<Report> {
     let mut report = Report::new("mixed", &c.database);
-    let db = BenchDb::create(&c.database, &c.pg_url)?;
+    let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", users_count, 1_000_000)?;
     let mut items = Vec::new();
@@ -884,7 +916,7 @@ pub async fn mixed(c: &Common, users_count: usize, seconds: u64) -> anyhow::Resu
             u.0,
         ));
     }
-    let server = bazaar(&db, &[])?;
+    let server = bazaar(c, &db)?;
     let http = client();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let items = Arc::new(items);
