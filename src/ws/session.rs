@@ -717,6 +717,17 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
             Err(ws::ProtocolError::Overflow) => {
                 return self.close(ctx, ws::CloseCode::Size, "message too big")
             }
+            // actix reports a text frame that is not UTF-8 and a connection that broke
+            // (reset, or closed in the middle of a frame) as the same I/O error.
+            Err(ws::ProtocolError::Io(e)) if e.to_string().contains("utf-8") => {
+                return self.close(ctx, ws::CloseCode::Invalid, "text is not UTF-8")
+            }
+            Err(ws::ProtocolError::Io(_)) => {
+                // Nobody is left to read a close frame: a phone that lost its network, most
+                // often. Not the client breaking the protocol.
+                self.ended_by = "connection lost";
+                return ctx.stop();
+            }
             Err(_) => return self.close(ctx, ws::CloseCode::Protocol, "protocol error"),
         };
         let counted = !matches!(

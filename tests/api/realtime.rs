@@ -637,6 +637,60 @@ async fn a_flood_of_frames_closes_with_1008() {
 }
 
 #[actix_web::test]
+async fn a_text_frame_that_is_not_utf8_is_closed_with_1007() {
+    let app = spawn_app().await;
+    let user = app.user("user").await;
+    let (address, token) = (app.address.clone(), user.token.clone());
+    let code = off_thread(move || {
+        let mut raw = RawWs::connect(&address, &token, None);
+        raw.frame(true, 0x1, &[0xff, 0xfe, 0xfd]).unwrap();
+        raw.read_to_close().0
+    })
+    .await;
+    assert_eq!(code, Some(1007));
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains("bazaar_ws_closed_total{reason=\"text is not UTF-8\"} 1"),
+        "{metrics}"
+    );
+}
+
+/// The /metrics text once `wanted` appears in it (or after 10 s, for the assertion to show).
+async fn metrics_once(app: &TestApp, wanted: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = app.get("/metrics", None).await.text().await.unwrap();
+        if metrics.contains(wanted) || std::time::Instant::now() > deadline {
+            return metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_connection_that_breaks_is_counted_as_lost_not_as_a_protocol_error() {
+    let app = spawn_app().await;
+    let user = app.user("user").await;
+    for how in [std::net::Shutdown::Both, std::net::Shutdown::Write] {
+        let (address, token) = (app.address.clone(), user.token.clone());
+        off_thread(move || {
+            use std::io::Write;
+            let mut raw = RawWs::connect(&address, &token, None);
+            // The start of a masked text frame of 100 bytes, then the connection goes.
+            raw.stream
+                .write_all(&[0x81, 0x80 | 100, 1, 2, 3, 4, b'{'])
+                .unwrap();
+            raw.stream.shutdown(how).unwrap();
+        })
+        .await;
+    }
+    let wanted = "bazaar_ws_closed_total{reason=\"connection lost\"} 2";
+    let metrics = metrics_once(&app, wanted).await;
+    assert!(metrics.contains(wanted), "{metrics}");
+    assert!(!metrics.contains("reason=\"protocol error\""), "{metrics}");
+}
+
+#[actix_web::test]
 async fn a_silent_client_is_closed_after_the_timeout() {
     let app = spawn_app_with(|s| {
         s.ws_ping_secs = 1;
