@@ -232,9 +232,27 @@ impl ListingActor {
         T: Send + 'static,
         F: Fn(&mut Tx<'_>) -> Result<T, Failure> + Send + 'static,
     {
+        self.run_unless(|_, _| Ok(None), command)
+    }
+
+    /// [`run`](Self::run), unless `answered_before` (on the blocking pool, before any
+    /// transaction) already has the answer: then no transaction is begun.
+    fn run_unless<T, A, F>(
+        &mut self,
+        answered_before: A,
+        command: F,
+    ) -> AtomicResponse<Self, Result<T, ListingError>>
+    where
+        T: Send + 'static,
+        A: FnOnce(&Pool, ListingId) -> Result<Option<T>, ListingError> + Send + 'static,
+        F: Fn(&mut Tx<'_>) -> Result<T, Failure> + Send + 'static,
+    {
         self.last_used = Instant::now();
         let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
-        let work = tokio::task::spawn_blocking(move || execute(&pool, id, &rules, command));
+        let work = tokio::task::spawn_blocking(move || match answered_before(&pool, id)? {
+            Some(answer) => Ok((answer, Vec::new())),
+            None => execute(&pool, id, &rules, command),
+        });
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
             |joined, act, _ctx| {
                 act.cache.forget(act.id.0);
@@ -376,15 +394,36 @@ handle!(ActOnOrder, Order, |tx, msg| tx.act_on_order(&msg));
 handle!(SendLikerOffer, LikerOfferOutcome, |tx, msg| tx
     .send_liker_offer(&msg));
 
-handle!(OfferToNewLiker, Option<Offer>, |tx, msg| {
-    let Some(sent) = liker_offers::latest(tx.conn, tx.listing.id)? else {
-        return Ok(None);
-    };
-    if tx.now >= sent.expires_at || tx.listing.status() != ListingStatus::Active {
-        return Ok(None);
+/// A new liker gets the seller's open offer to likers, if there is one. Most listings have
+/// none. On SQLite (one process, where every liker offer is made by this actor, one command at
+/// a time) a read outside a transaction tells, and the like costs no second write transaction
+/// at the one writer. Across PostgreSQL processes the check takes the listing's row lock, so it
+/// cannot miss an offer being made by another process at the same moment.
+impl Handler<OfferToNewLiker> for ListingActor {
+    type Result = AtomicResponse<Self, Result<Option<Offer>, ListingError>>;
+
+    fn handle(&mut self, msg: OfferToNewLiker, _ctx: &mut Self::Context) -> Self::Result {
+        let in_one_process = self.pool.one_writer_at_a_time();
+        let none_open = move |pool: &Pool, id: ListingId| {
+            if !in_one_process {
+                return Ok(None);
+            }
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            let latest = liker_offers::latest(&mut conn, id.0).map_err(StoreError::from)?;
+            let open = latest.is_some_and(|sent| store::now() < sent.expires_at);
+            Ok((!open).then_some(None))
+        };
+        self.run_unless(none_open, move |tx| {
+            let Some(sent) = liker_offers::latest(tx.conn, tx.listing.id)? else {
+                return Ok(None);
+            };
+            if tx.now >= sent.expires_at || tx.listing.status() != ListingStatus::Active {
+                return Ok(None);
+            }
+            tx.offer_to_liker(&sent, msg.user)
+        })
     }
-    tx.offer_to_liker(&sent, msg.user)
-});
+}
 
 /// Runs `command` in a transaction with the listing freshly read, retrying on version races.
 /// Returns its result and the events it wrote.
