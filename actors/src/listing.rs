@@ -410,14 +410,14 @@ impl Handler<OfferToNewLiker> for ListingActor {
             }
             let mut conn = pool.get().map_err(StoreError::from)?;
             let latest = liker_offers::latest(&mut conn, id.0).map_err(StoreError::from)?;
-            let open = latest.is_some_and(|sent| store::now() < sent.expires_at);
+            let open = latest.is_some_and(|sent| sent.open_at(store::now()));
             Ok((!open).then_some(None))
         };
         self.run_unless(none_open, move |tx| {
             let Some(sent) = liker_offers::latest(tx.conn, tx.listing.id)? else {
                 return Ok(None);
             };
-            if tx.now >= sent.expires_at || tx.listing.status() != ListingStatus::Active {
+            if !sent.open_at(tx.now) || tx.listing.status() != ListingStatus::Active {
                 return Ok(None);
             }
             tx.offer_to_liker(&sent, msg.user)

@@ -387,6 +387,13 @@ pub struct LikerOffer {
     pub expires_at: NaiveDateTime,
 }
 
+impl LikerOffer {
+    /// Whether new likers still get it at `now`.
+    pub fn open_at(&self, now: NaiveDateTime) -> bool {
+        now < self.expires_at
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]
 pub struct IdempotencyKey {
     pub id: i64,
