@@ -2,6 +2,7 @@
 //! locks the conversation's row), so messages are strictly ordered; (sender, client_msg_id)
 //! makes sending idempotent.
 
+use super::prepared::{NextMessageSeq, SetLastMessage};
 use super::schema::{conversations, messages};
 use super::{is_unique_violation, DbConnection};
 use crate::domain::chat::Parties;
@@ -130,10 +131,7 @@ pub fn send(
     if let Some(m) = sent_before {
         return Ok((m, false));
     }
-    let seq: i64 = diesel::update(conversations::table.find(conversation_id))
-        .set(conversations::last_seq.eq(conversations::last_seq + 1))
-        .returning(conversations::last_seq)
-        .get_result(conn)?;
+    let seq: i64 = NextMessageSeq { conversation_id }.get_result(conn)?;
     let message: Message = diesel::insert_into(messages::table)
         .values((
             messages::conversation_id.eq(conversation_id),
@@ -145,12 +143,12 @@ pub fn send(
         ))
         .returning(messages::all_columns)
         .get_result(conn)?;
-    diesel::update(conversations::table.find(conversation_id))
-        .set((
-            conversations::last_message_id.eq(message.id),
-            conversations::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    SetLastMessage {
+        conversation_id,
+        message_id: message.id,
+        at: now,
+    }
+    .execute(conn)?;
     Ok((message, true))
 }
 

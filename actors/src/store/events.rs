@@ -1,10 +1,11 @@
 //! The events table: the outbox written with each change, and the history clients resume from.
 
 use super::models::{Event, NewEvent};
+use super::prepared::{InsertEvents, Notify, ReserveSeqsOfTopics, ReserveTopicSeqs};
 use super::schema::{events, topic_seqs};
 use super::DbConnection;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 use std::collections::BTreeMap;
 
 /// An event to write in the current transaction.
@@ -13,14 +14,6 @@ pub struct PendingEvent {
     pub topic: String,
     pub event_type: &'static str,
     pub data: String,
-}
-
-#[derive(QueryableByName)]
-struct TopicSeq {
-    #[diesel(sql_type = Text)]
-    topic: String,
-    #[diesel(sql_type = BigInt)]
-    last_seq: i64,
 }
 
 /// Reserves `counts[topic]` seqs of each topic and returns the first of each. The UPSERT locks
@@ -36,33 +29,20 @@ fn reserve_seqs(
         DbConnection::Postgresql(pg) => {
             let topics: Vec<&str> = counts.keys().copied().collect();
             let reserved: Vec<i64> = counts.values().copied().collect();
-            let rows: Vec<TopicSeq> = diesel::sql_query(
-                "INSERT INTO topic_seqs (topic, last_seq) \
-                 SELECT * FROM unnest($1::text[], $2::int8[]) \
-                 ON CONFLICT (topic) DO UPDATE SET last_seq = topic_seqs.last_seq + EXCLUDED.last_seq \
-                 RETURNING topic, last_seq",
-            )
-            .bind::<Array<Text>, _>(&topics)
-            .bind::<Array<BigInt>, _>(&reserved)
+            let rows: Vec<(String, i64)> = ReserveSeqsOfTopics {
+                topics: &topics,
+                counts: &reserved,
+            }
             .load(pg)?;
-            for row in rows {
-                let count = counts.get(row.topic.as_str()).copied().unwrap_or_default();
-                first.insert(row.topic, row.last_seq - count + 1);
+            for (topic, last) in rows {
+                let count = counts.get(topic.as_str()).copied().unwrap_or_default();
+                first.insert(topic, last - count + 1);
             }
         }
         DbConnection::Sqlite(lite) => {
-            for (topic, count) in counts {
-                let last = diesel::insert_into(topic_seqs::table)
-                    .values((
-                        topic_seqs::topic.eq(*topic),
-                        topic_seqs::last_seq.eq(*count),
-                    ))
-                    .on_conflict(topic_seqs::topic)
-                    .do_update()
-                    .set(topic_seqs::last_seq.eq(topic_seqs::last_seq + *count))
-                    .returning(topic_seqs::last_seq)
-                    .get_result::<i64>(lite)?;
-                first.insert((*topic).to_owned(), last - count + 1);
+            for (&topic, &count) in counts {
+                let last: i64 = ReserveTopicSeqs { topic, count }.get_result(lite)?;
+                first.insert(topic.to_owned(), last - count + 1);
             }
         }
     }
@@ -108,17 +88,18 @@ pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult
         // Arrays, not a VALUES row per event: the statement's text stays the same however
         // many events there are, so PostgreSQL parses a few lines, not thousands of values.
         DbConnection::Postgresql(pg) => {
-            let mut written: Vec<Event> = diesel::sql_query(
-                "INSERT INTO events (topic, seq, event_type, data, created_at) \
-                 SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], \
-                                      $5::timestamp[]) \
-                 RETURNING id, topic, seq, event_type, data, created_at",
-            )
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.topic).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.data).collect::<Vec<_>>())
-            .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            let topics: Vec<&str> = rows.iter().map(|r| r.topic).collect();
+            let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+            let event_types: Vec<&str> = rows.iter().map(|r| r.event_type).collect();
+            let data: Vec<&str> = rows.iter().map(|r| r.data).collect();
+            let created_at: Vec<NaiveDateTime> = rows.iter().map(|r| r.created_at).collect();
+            let mut written: Vec<Event> = InsertEvents {
+                topics: &topics,
+                seqs: &seqs,
+                event_types: &event_types,
+                data: &data,
+                created_at: &created_at,
+            }
             .load(pg)?;
             written.sort_by_key(|e| e.id);
             written
@@ -139,10 +120,11 @@ pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult
             .iter()
             .map(|(topic, next)| format!("{topic} {}", next - 1))
             .collect();
-        diesel::sql_query("SELECT pg_notify($1, bell) FROM unnest($2::text[]) AS bell")
-            .bind::<Text, _>(EVENTS_CHANNEL)
-            .bind::<Array<Text>, _>(&doorbells)
-            .execute(pg)?;
+        Notify {
+            channel: EVENTS_CHANNEL,
+            bells: &doorbells,
+        }
+        .execute(pg)?;
     }
     Ok(written)
 }

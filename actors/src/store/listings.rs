@@ -1,6 +1,7 @@
 //! Listing rows: insert, load, the version-checked update, and search with keyset pagination.
 
 use super::models::{Listing, ListingChanges, NewListing};
+use super::prepared::AddLikes;
 use super::schema::listings;
 use super::DbConnection;
 use crate::domain::listing::ListingStatus;
@@ -54,10 +55,12 @@ pub fn update_versioned(
 /// Adds `delta` to the like counter; likes do not change what the seller edits, so the
 /// version stays.
 pub fn add_likes(conn: &mut DbConnection, id: i64, delta: i64) -> QueryResult<()> {
-    diesel::update(listings::table.find(id))
-        .set(listings::like_count.eq(listings::like_count + delta))
-        .execute(conn)
-        .map(drop)
+    AddLikes {
+        listing_id: id,
+        delta,
+    }
+    .execute(conn)
+    .map(drop)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ pub mod models;
 pub mod notifications;
 pub mod offers;
 pub mod orders;
+mod prepared;
 pub mod schema;
 pub mod tickets;
 pub mod users;

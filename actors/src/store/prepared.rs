@@ -1,0 +1,217 @@
+//! Hot statements that Diesel would parse and plan on every call: it never keeps an `UPDATE`,
+//! an upsert's `DO UPDATE` or a `sql_query` as a prepared statement (each could vary). These
+//! have one fixed SQL text each, so they are written as query types of their own that the
+//! connection's statement cache keeps, keyed by type. On SQLite that saves the statement's
+//! compilation on every call (measured: an UPDATE took 23 µs through the query builder, 11 µs
+//! as a kept statement); on PostgreSQL, the parse and the plan.
+
+use diesel::backend::Backend;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+use diesel::QueryResult;
+
+/// What every kept statement needs besides its SQL: a query id of its own type (the cache
+/// key), its result type if it returns rows, and the `RunQueryDsl` methods.
+macro_rules! kept_statement {
+    ($name:ident $(, returning $sql_type:ty)?) => {
+        impl diesel::query_builder::QueryId for $name {
+            type QueryId = $name;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+        $(impl diesel::query_builder::Query for $name {
+            type SqlType = $sql_type;
+        })?
+        impl<Conn> diesel::RunQueryDsl<Conn> for $name {}
+    };
+    ($name:ident<$borrowed:lifetime> $(, returning $sql_type:ty)?) => {
+        impl diesel::query_builder::QueryId for $name<'_> {
+            type QueryId = $name<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+        $(impl diesel::query_builder::Query for $name<'_> {
+            type SqlType = $sql_type;
+        })?
+        impl<Conn> diesel::RunQueryDsl<Conn> for $name<'_> {}
+    };
+}
+
+/// `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`: the
+/// conversation's next message seq (on PostgreSQL it locks the row until commit).
+#[derive(Debug, Clone, Copy)]
+pub struct NextMessageSeq {
+    pub conversation_id: i64,
+}
+
+impl<DB> QueryFragment<DB> for NextMessageSeq
+where
+    DB: Backend,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.conversation_id)?;
+        out.push_sql(" RETURNING last_seq");
+        Ok(())
+    }
+}
+
+kept_statement!(NextMessageSeq, returning BigInt);
+
+/// `UPDATE conversations SET last_message_id = ?, updated_at = ? WHERE id = ?`.
+#[derive(Debug, Clone, Copy)]
+pub struct SetLastMessage {
+    pub conversation_id: i64,
+    pub message_id: i64,
+    pub at: chrono::NaiveDateTime,
+}
+
+impl<DB> QueryFragment<DB> for SetLastMessage
+where
+    DB: Backend,
+    i64: ToSql<BigInt, DB>,
+    chrono::NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE conversations SET last_message_id = ");
+        out.push_bind_param::<BigInt, _>(&self.message_id)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.conversation_id)?;
+        Ok(())
+    }
+}
+
+kept_statement!(SetLastMessage);
+
+/// `UPDATE listings SET like_count = like_count + ? WHERE id = ?`.
+#[derive(Debug, Clone, Copy)]
+pub struct AddLikes {
+    pub listing_id: i64,
+    pub delta: i64,
+}
+
+impl<DB> QueryFragment<DB> for AddLikes
+where
+    DB: Backend,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE listings SET like_count = like_count + ");
+        out.push_bind_param::<BigInt, _>(&self.delta)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.listing_id)?;
+        Ok(())
+    }
+}
+
+kept_statement!(AddLikes);
+
+/// Reserves `count` seqs of one topic; returns the topic's last seq after it (SQLite, a topic
+/// at a time; the row is created at the first event).
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveTopicSeqs<'a> {
+    pub topic: &'a str,
+    pub count: i64,
+}
+
+impl<DB> QueryFragment<DB> for ReserveTopicSeqs<'_>
+where
+    DB: Backend,
+    i64: ToSql<BigInt, DB>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO topic_seqs (topic, last_seq) VALUES (");
+        out.push_bind_param::<Text, _>(self.topic)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.count)?;
+        out.push_sql(
+            ") ON CONFLICT (topic) DO UPDATE SET last_seq = topic_seqs.last_seq + excluded.last_seq \
+             RETURNING last_seq",
+        );
+        Ok(())
+    }
+}
+
+kept_statement!(ReserveTopicSeqs<'a>, returning BigInt);
+
+/// Reserves seqs of many topics in one statement (PostgreSQL): `(topic, last seq after)` rows.
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveSeqsOfTopics<'a> {
+    pub topics: &'a [&'a str],
+    pub counts: &'a [i64],
+}
+
+impl QueryFragment<Pg> for ReserveSeqsOfTopics<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO topic_seqs (topic, last_seq) SELECT * FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(self.topics)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.counts)?;
+        out.push_sql(
+            "::int8[]) ON CONFLICT (topic) DO UPDATE SET last_seq = topic_seqs.last_seq + \
+             EXCLUDED.last_seq RETURNING topic, last_seq",
+        );
+        Ok(())
+    }
+}
+
+kept_statement!(ReserveSeqsOfTopics<'a>, returning(Text, BigInt));
+
+/// Inserts events given column by column (PostgreSQL): the statement text is the same however
+/// many there are. Returns the rows as `events` has them.
+#[derive(Debug, Clone, Copy)]
+pub struct InsertEvents<'a> {
+    pub topics: &'a [&'a str],
+    pub seqs: &'a [i64],
+    pub event_types: &'a [&'a str],
+    pub data: &'a [&'a str],
+    pub created_at: &'a [chrono::NaiveDateTime],
+}
+
+impl QueryFragment<Pg> for InsertEvents<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO events (topic, seq, event_type, data, created_at) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(self.topics)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.seqs)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<Text>, _>(self.event_types)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Text>, _>(self.data)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Timestamp>, _>(self.created_at)?;
+        out.push_sql("::timestamp[]) RETURNING id, topic, seq, event_type, data, created_at");
+        Ok(())
+    }
+}
+
+kept_statement!(
+    InsertEvents<'a>,
+    returning(BigInt, Text, BigInt, Text, Text, Timestamp)
+);
+
+/// `pg_notify(channel, bell)` for each bell, in one statement (PostgreSQL).
+#[derive(Debug, Clone, Copy)]
+pub struct Notify<'a> {
+    pub channel: &'a str,
+    pub bells: &'a [String],
+}
+
+impl QueryFragment<Pg> for Notify<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT pg_notify(");
+        out.push_bind_param::<Text, _>(self.channel)?;
+        out.push_sql(", bell) FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(self.bells)?;
+        out.push_sql("::text[]) AS bell");
+        Ok(())
+    }
+}
+
+kept_statement!(Notify<'a>, returning Text);
