@@ -3,6 +3,7 @@
 //! below zero is refused and nothing of it is written.
 
 use super::models::{LedgerEntry, LedgerTransaction, Wallet};
+use super::prepared::MoveWallet;
 use super::schema::{ledger_entries, ledger_transactions, wallets};
 use super::DbConnection;
 use crate::domain::ledger::{Account, Posting};
@@ -263,16 +264,11 @@ fn move_balances(
         }
         DbConnection::Sqlite(_) => {
             for (user, change) in moves {
-                let n = diesel::update(
-                    wallets::table
-                        .find(user.0)
-                        .filter((wallets::available_cents + change.available).ge(0))
-                        .filter((wallets::escrow_cents + change.escrow).ge(0)),
-                )
-                .set((
-                    wallets::available_cents.eq(wallets::available_cents + change.available),
-                    wallets::escrow_cents.eq(wallets::escrow_cents + change.escrow),
-                ))
+                let n = MoveWallet {
+                    user_id: user.0,
+                    available: change.available,
+                    escrow: change.escrow,
+                }
                 .execute(conn)?;
                 if n > 0 {
                     moved.insert(*user);

@@ -215,3 +215,35 @@ impl QueryFragment<Pg> for Notify<'_> {
 }
 
 kept_statement!(Notify<'a>, returning Text);
+
+/// Moves one user's balances by the given amounts unless either would go below zero; touches
+/// one row if it moved (SQLite, a wallet at a time).
+#[derive(Debug, Clone, Copy)]
+pub struct MoveWallet {
+    pub user_id: i64,
+    pub available: i64,
+    pub escrow: i64,
+}
+
+impl<DB> QueryFragment<DB> for MoveWallet
+where
+    DB: Backend,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE wallets SET available_cents = available_cents + ");
+        out.push_bind_param::<BigInt, _>(&self.available)?;
+        out.push_sql(", escrow_cents = escrow_cents + ");
+        out.push_bind_param::<BigInt, _>(&self.escrow)?;
+        out.push_sql(" WHERE user_id = ");
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(" AND available_cents + ");
+        out.push_bind_param::<BigInt, _>(&self.available)?;
+        out.push_sql(" >= 0 AND escrow_cents + ");
+        out.push_bind_param::<BigInt, _>(&self.escrow)?;
+        out.push_sql(" >= 0");
+        Ok(())
+    }
+}
+
+kept_statement!(MoveWallet);
