@@ -403,9 +403,9 @@ async fn collect_receipts(
     sockets: Vec<Socket>,
     expect: usize,
     pick: fn(&str) -> Option<usize>,
-    sent_at: Arc<std::sync::Mutex<HashMap<usize, Instant>>>,
+    sent_at: SentAt,
     timeout: Duration,
-) -> (Recorder, Vec<Recorder>, u64, Vec<Socket>) {
+) -> Receipts {
     let tasks = sockets.into_iter().map(|mut s| {
         tokio::spawn(async move {
             let mut got = Vec::with_capacity(expect);
@@ -450,6 +450,30 @@ async fn collect_receipts(
         }
     }
     (rec, per_drop, missing, done)
+}
+
+/// When each drop was sent, by its index.
+type SentAt = Arc<std::sync::Mutex<HashMap<usize, Instant>>>;
+
+/// All deliveries, each drop's own, how many are missing, and the sockets (still open).
+type Receipts = (Recorder, Vec<Recorder>, u64, Vec<Socket>);
+
+/// Starts reading `drops` frames on every socket (for at most a minute); the caller records
+/// each drop's send time in the returned map.
+fn start_receipts(
+    sockets: Vec<Socket>,
+    drops: usize,
+    pick: fn(&str) -> Option<usize>,
+) -> (tokio::task::JoinHandle<Receipts>, SentAt) {
+    let sent_at = SentAt::default();
+    let receipts = tokio::spawn(collect_receipts(
+        sockets,
+        drops,
+        pick,
+        sent_at.clone(),
+        Duration::from_secs(60),
+    ));
+    (receipts, sent_at)
 }
 
 async fn close_all(sockets: Vec<Socket>) {
@@ -533,14 +557,7 @@ async fn fanout_without_bazaar(
     let subs = open_many(&server.address, "/", None, sockets).await?;
     let mut publisher = open_socket(&server.address, publisher_path, None).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let sent_at = Arc::new(std::sync::Mutex::new(HashMap::new()));
-    let receipts = tokio::spawn(collect_receipts(
-        subs,
-        drops,
-        broadcast_index,
-        sent_at.clone(),
-        Duration::from_secs(60),
-    ));
+    let (receipts, sent_at) = start_receipts(subs, drops, broadcast_index);
     let started = Instant::now();
     let cpu_before = (server.cpu_time(), crate::harness::own_cpu_time());
     for i in 1..=drops {
@@ -598,14 +615,7 @@ pub async fn fanout(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<
         subs2.push(s);
     }
     tokio::time::sleep(Duration::from_millis(500 + sockets as u64 / 10)).await;
-    let sent_at = Arc::new(std::sync::Mutex::new(HashMap::new()));
-    let receipts = tokio::spawn(collect_receipts(
-        subs2,
-        drops,
-        drop_index,
-        sent_at.clone(),
-        Duration::from_secs(60),
-    ));
+    let (receipts, sent_at) = start_receipts(subs2, drops, drop_index);
     let http = client();
     let started = Instant::now();
     let cpu_before = (server.cpu_time(), crate::harness::own_cpu_time());
