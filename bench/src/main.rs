@@ -8,7 +8,7 @@ mod scenarios;
 mod servers;
 
 use clap::{Parser, Subcommand};
-use scenarios::Common;
+use scenarios::{chat, fanout, flash_sale, idle, mixed, read, Common};
 
 #[derive(Parser)]
 #[command(
@@ -72,46 +72,46 @@ impl Options {
 enum Command {
     /// Purchase attempts from concurrent clients on one listing; compared with a conventional server.
     FlashSale {
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = flash_sale::FLASH_SALE_ATTEMPTS)]
         attempts: usize,
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = flash_sale::FLASH_SALE_CLIENTS)]
         clients: usize,
-        #[arg(long, default_value_t = 5_000)]
+        #[arg(long, default_value_t = flash_sale::FLASH_SALE_QUANTITY_UNITS)]
         quantity: i64,
     },
     /// GET a listing and a filtered list; compared with an actix-web JSON hello endpoint.
     Read {
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = read::READ_CONNECTIONS)]
         connections: usize,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = read::READ_SECONDS)]
         seconds: u64,
     },
     /// Sockets subscribed to one listing, price drops fanned out; compared with a broadcast server.
     Fanout {
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = fanout::FANOUT_SOCKETS)]
         sockets: usize,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = fanout::FANOUT_DROPS)]
         drops: usize,
     },
     /// Conversation pairs chatting at a total message rate.
     Chat {
-        #[arg(long, default_value_t = 1_000)]
+        #[arg(long, default_value_t = chat::CHAT_PAIRS)]
         pairs: usize,
-        #[arg(long, default_value_t = 2_000)]
+        #[arg(long, default_value_t = chat::CHAT_RATE_MSG_PER_S)]
         rate: u64,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = chat::CHAT_SECONDS)]
         seconds: u64,
     },
     /// Idle sockets held open: server memory per socket.
     Idle {
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = idle::IDLE_SOCKETS)]
         sockets: usize,
     },
     /// Browse 80%, like 10%, offer 5%, buy 3%, chat 2%, with checks at the end.
     Mixed {
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = mixed::MIXED_USERS)]
         users: usize,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = mixed::MIXED_SECONDS)]
         seconds: u64,
     },
     #[command(hide = true)]
@@ -162,19 +162,19 @@ fn main() -> anyhow::Result<()> {
                 attempts,
                 clients,
                 quantity,
-            } => scenarios::flash_sale(&common, attempts, clients, quantity).await,
+            } => flash_sale::run(&common, attempts, clients, quantity).await,
             Command::Read {
                 connections,
                 seconds,
-            } => scenarios::read(&common, connections, seconds).await,
-            Command::Fanout { sockets, drops } => scenarios::fanout(&common, sockets, drops).await,
+            } => read::run(&common, connections, seconds).await,
+            Command::Fanout { sockets, drops } => fanout::run(&common, sockets, drops).await,
             Command::Chat {
                 pairs,
                 rate,
                 seconds,
-            } => scenarios::chat_scenario(&common, pairs, rate, seconds).await,
-            Command::Idle { sockets } => scenarios::idle(&common, sockets).await,
-            Command::Mixed { users, seconds } => scenarios::mixed(&common, users, seconds).await,
+            } => chat::run(&common, pairs, rate, seconds).await,
+            Command::Idle { sockets } => idle::run(&common, sockets).await,
+            Command::Mixed { users, seconds } => mixed::run(&common, users, seconds).await,
             _ => unreachable!("server modes returned above"),
         }
     })?;

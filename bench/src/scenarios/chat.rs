@@ -1,0 +1,224 @@
+//! `chat`: conversation pairs chatting over their sockets at a total message rate. One side of
+//! each pair sends, the other receives; checks that every message arrives once, and the target
+//! is the p99 from send to the other party's socket.
+
+use super::sockets::{open_live, Socket};
+use super::{bazaar, client, figures_over, listing, Common};
+use crate::harness::{seed_users, Check, Recorder, Report};
+use bazaar_actors::store::{self, chat};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The load the target is stated for (the CLI defaults).
+pub const CHAT_PAIRS: usize = 1_000;
+pub const CHAT_RATE_MSG_PER_S: u64 = 2_000;
+pub const CHAT_SECONDS: u64 = 10;
+
+/// Target: the 99th percentile from a send to the other party's socket.
+pub const CHAT_P99_TARGET_MS: u32 = 10;
+
+/// How many pairs open their sockets at a time.
+const PARALLEL_PAIRS: usize = 32;
+
+/// A recorder the pairs' tasks share.
+type Shared = Arc<Mutex<Recorder>>;
+
+pub async fn run(c: &Common, pairs: usize, rate: u64, seconds: u64) -> anyhow::Result<Report> {
+    let mut report = Report::new("chat", &c.database);
+    crate::harness::raise_fd_limit();
+    let db = c.bazaar_db()?;
+    let mut conn = db.connect()?;
+    let users = seed_users(&mut conn, "u", pairs * 2, 0)?;
+    let seller = &users[0];
+    let id = listing(&mut conn, seller.0, "Chatty", 100, 1, "chat")?;
+    let mut conversations = Vec::new();
+    for p in 0..pairs {
+        let (buyer, other) = (&users[2 * p], &users[2 * p + 1]);
+        // Each pair chats about a listing of the second user's.
+        let l = if p == 0 {
+            id
+        } else {
+            listing(&mut conn, other.0, "Chatty", 100, 1, "chat")?
+        };
+        let (conv, _) = chat::open(&mut conn, l, buyer.0, other.0, store::now())?;
+        conversations.push(conv.id);
+    }
+    let server = bazaar(c, &db)?;
+    // Every socket is open and live before the clock starts: the run measures chat, not
+    // connection set-up, and no pair starts while others are still connecting.
+    let address = server.address.clone();
+    let sockets: Vec<(Socket, Socket)> = futures::stream::iter((0..pairs).map(|p| {
+        let (address, sender, receiver) = (
+            address.clone(),
+            users[2 * p].1.clone(),
+            users[2 * p + 1].1.clone(),
+        );
+        async move {
+            let tx = open_live(&address, &sender).await?;
+            let rx = open_live(&address, &receiver).await?;
+            anyhow::Ok((tx, rx))
+        }
+    }))
+    .buffered(PARALLEL_PAIRS)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<anyhow::Result<_>>()?;
+    let start = Instant::now();
+    let total = (rate * seconds) as usize;
+    let per_pair = total.div_ceil(pairs);
+    let gap = Duration::from_secs_f64(pairs as f64 / rate as f64);
+    // Generous: a saturated server falls behind the offered rate, and a message counts as
+    // missing only if it never arrives.
+    let patience = Duration::from_secs(seconds * 4 + 30);
+    let acks: Shared = Arc::new(Mutex::new(Recorder::new()));
+    let received: Shared = Arc::new(Mutex::new(Recorder::new()));
+    let mut tasks = Vec::new();
+    for (p, (tx, rx)) in sockets.into_iter().enumerate() {
+        let (conv, acks, received) = (conversations[p], acks.clone(), received.clone());
+        // Pairs start spread over one gap, not all on the same tick.
+        let offset = gap.mul_f64(p as f64 / pairs as f64);
+        tasks.push(tokio::spawn(async move {
+            let reader = tokio::spawn(receive(rx, per_pair, start, patience, received));
+            send(tx, conv, (per_pair, start), (offset, gap), acks).await;
+            reader.await.unwrap_or(0)
+        }));
+    }
+    let mut delivered = 0;
+    for t in tasks {
+        delivered += t.await?;
+    }
+    let elapsed = start.elapsed();
+    report.server_peak_rss_kib = server.rss_kib().1;
+    if let Ok(res) = client()
+        .get(format!("{}/metrics", server.address))
+        .send()
+        .await
+    {
+        let text = res.text().await.unwrap_or_default();
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("bazaar_ws_closed_total"))
+        {
+            report.notes.push(format!("server: {line}"));
+        }
+    }
+    let (mut acks, mut received) = (take(acks), take(received));
+    for r in [&mut acks, &mut received] {
+        r.finish();
+    }
+    let a = figures_over(&acks, "send -> ack", "m/s", elapsed);
+    let r = figures_over(&received, "send -> other party's socket", "m/s", elapsed);
+    let expected = per_pair * pairs;
+    let dups = received.outcomes.get("duplicate").copied().unwrap_or(0);
+    report.checks.push(Check::new(
+        "none missing",
+        delivered == expected,
+        format!("{delivered} of {expected} delivered"),
+    ));
+    report.checks.push(Check::new(
+        "none duplicated",
+        dups == 0,
+        format!("{dups} duplicates"),
+    ));
+    report.checks.push(Check::new(
+        format!("target: p99 send -> receive <= {CHAT_P99_TARGET_MS} ms"),
+        r.p99_ms <= f64::from(CHAT_P99_TARGET_MS),
+        format!("{:.2} ms", r.p99_ms),
+    ));
+    report.rows.push(a);
+    report.rows.push(r);
+    Ok(report)
+}
+
+/// Sends `count` messages on `tx`, one per `gap` from `offset` on, each carrying its send time
+/// (µs since `start`), and records each answer in `acks`: an ack with its latency, an error by
+/// its code. Returns once every message is answered, or the socket fails.
+async fn send(
+    mut tx: Socket,
+    conversation: i64,
+    (count, start): (usize, Instant),
+    (offset, gap): (Duration, Duration),
+    acks: Shared,
+) {
+    let mut pending = HashMap::new();
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + offset, gap);
+    let mut sent = 0;
+    while sent < count || !pending.is_empty() {
+        tokio::select! {
+            _ = ticker.tick(), if sent < count => {
+                let at = start.elapsed().as_micros() as u64;
+                let frame = json!({"op": "chat.send", "conversation_id": conversation, "client_msg_id": format!("m{sent}"), "body": format!("t:{at}"), "ref": sent});
+                pending.insert(sent as u64, Instant::now());
+                if tx.send(Message::Text(frame.to_string())).await.is_err() { break; }
+                sent += 1;
+            }
+            msg = tx.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap_or_default();
+                    if v["type"] == "ack" {
+                        if let Some(at) = v["ref"].as_u64().and_then(|r| pending.remove(&r)) {
+                            if let Ok(mut a) = acks.lock() { a.record("ack", at.elapsed()); }
+                        }
+                    } else if v["type"] == "error" {
+                        if let Ok(mut a) = acks.lock() { a.record(v["code"].as_str().unwrap_or("error"), Duration::ZERO); }
+                        if let Some(r) = v["ref"].as_u64() { pending.remove(&r); }
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+    }
+}
+
+/// Reads chat messages on `rx` until `count` distinct ones have come or `patience` is up,
+/// recording each in `received` with its latency from the send time it carries (a second
+/// copy as a duplicate). Returns how many distinct messages came.
+async fn receive(
+    mut rx: Socket,
+    count: usize,
+    start: Instant,
+    patience: Duration,
+    received: Shared,
+) -> usize {
+    let mut seen = HashSet::new();
+    let deadline = tokio::time::Instant::now() + patience;
+    while seen.len() < count {
+        match tokio::time::timeout_at(deadline, rx.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t).unwrap_or_default();
+                if v["event"] == "chat.message" {
+                    let message = &v["data"]["message"];
+                    let body = message["body"].as_str().unwrap_or_default();
+                    let sent: u64 = body
+                        .split(':')
+                        .nth(1)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                    let latency = start.elapsed().saturating_sub(Duration::from_micros(sent));
+                    let id = message["client_msg_id"].as_str().unwrap_or_default();
+                    let fresh = seen.insert(id.to_owned());
+                    if let Ok(mut r) = received.lock() {
+                        r.record(if fresh { "received" } else { "duplicate" }, latency);
+                    }
+                }
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => break,
+        }
+    }
+    seen.len()
+}
+
+/// The recorder the tasks shared, once they are done (empty if one still holds it).
+fn take(shared: Shared) -> Recorder {
+    Arc::try_unwrap(shared)
+        .ok()
+        .and_then(|m| m.into_inner().ok())
+        .unwrap_or_else(Recorder::new)
+}

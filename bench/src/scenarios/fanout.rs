@@ -1,0 +1,228 @@
+//! `fanout`: sockets subscribed to one listing while its price drops, the drops fanned out by
+//! Bazaar, then the same frames through a tungstenite broadcast server and through a floor
+//! (one write per socket, nothing else). Targets: Bazaar's p99 and its share of the broadcast
+//! server's deliveries/s.
+
+mod receipts;
+
+use super::sockets::{close_all, open_many, open_socket, Socket, WS_PATH};
+use super::{bazaar, client, figures_over, listing, raise_fd_limit, Common};
+use crate::harness::{own_cpu_time, seed_users, Check, Figures, Report, ServerProc};
+use futures::SinkExt;
+use receipts::{
+    broadcast_index, cpu_note, drop_index, per_drop_note, start_receipts, Pick, SentAt,
+};
+use reqwest::Client;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The load the targets are stated for (the CLI defaults).
+pub const FANOUT_SOCKETS: usize = 10_000;
+pub const FANOUT_DROPS: usize = 10;
+
+/// Target: the 99th percentile of Bazaar's deliveries, from the PATCH's answer to the socket.
+pub const FANOUT_P99_TARGET_MS: u32 = 50;
+
+/// Target: Bazaar delivers at least this share of the broadcast server's deliveries/s.
+pub const FANOUT_SHARE_OF_BROADCAST_TARGET_PERCENT: u32 = 50;
+
+/// The gap between two drops, the same in every run.
+const DROP_GAP_MS: u64 = 200;
+
+/// How long the subscribers are left to settle before the first drop (Bazaar's, which also
+/// subscribe to the listing first, 1 ms more per 10 sockets).
+const SETTLE_MS: u64 = 500;
+
+/// The listing's price before the first drop; drop `i` sets it to this less `i` cents, so a
+/// frame's price tells which drop it is.
+const START_PRICE_CENTS: i64 = 1_000_000;
+
+pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Report> {
+    let mut report = Report::new("fanout", &c.database);
+    raise_fd_limit(&mut report);
+    let db = c.bazaar_db()?;
+    let mut conn = db.connect()?;
+    let users = seed_users(&mut conn, "u", 2, 0)?;
+    let id = listing(&mut conn, users[0].0, "Hot", START_PRICE_CENTS, 1, "hot")?;
+    let server = bazaar(c, &db)?;
+    let subs = open_many(&server.address, WS_PATH, Some(&users[1].1), sockets).await?;
+    let mut subs2 = Vec::with_capacity(subs.len());
+    for mut s in subs {
+        s.send(Message::Text(
+            json!({"op": "subscribe", "topic": format!("listing:{id}")}).to_string(),
+        ))
+        .await?;
+        subs2.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(SETTLE_MS + sockets as u64 / 10)).await;
+    report.notes.push(format!(
+        "drops are {DROP_GAP_MS} ms apart in every run; deliveries/s is deliveries over the run"
+    ));
+    let mut publisher = Publisher::Patch {
+        http: client(),
+        url: format!("{}/api/v1/listings/{id}", server.address),
+        token: users[0].1.clone(),
+    };
+    let (row, missing) = measure(
+        &mut report,
+        &server,
+        "bazaar: PATCH response -> socket",
+        (subs2, drops, drop_index),
+        &mut publisher,
+    )
+    .await?;
+    report.server_peak_rss_kib = server.rss_kib().1;
+    report.checks.push(Check::new(
+        "bazaar: none missing",
+        missing == 0,
+        format!("{missing} missing of {}", sockets * drops),
+    ));
+    drop(server);
+
+    let brow = fanout_without_bazaar(
+        &mut report,
+        "serve-broadcast",
+        "/",
+        "baseline: tungstenite broadcast",
+        (sockets, drops, id),
+    )
+    .await?;
+    fanout_without_bazaar(
+        &mut report,
+        "serve-floor",
+        "/publish",
+        "floor: one write per socket",
+        (sockets, drops, id),
+    )
+    .await?;
+    report.checks.push(Check::new(
+        format!("target: p99 <= {FANOUT_P99_TARGET_MS} ms"),
+        row.p99_ms <= f64::from(FANOUT_P99_TARGET_MS),
+        format!("{:.1} ms", row.p99_ms),
+    ));
+    let ratio = row.throughput / brow.throughput.max(1e-9);
+    report.checks.push(Check::new(
+        format!(
+            "target: >= {FANOUT_SHARE_OF_BROADCAST_TARGET_PERCENT}% of the broadcast server's deliveries/s"
+        ),
+        ratio >= f64::from(FANOUT_SHARE_OF_BROADCAST_TARGET_PERCENT) / 100.0,
+        format!("{:.0}%", ratio * 100.0),
+    ));
+    Ok(report)
+}
+
+/// The same fan-out through a server that is not Bazaar (`mode`): `sockets` subscribers, and
+/// `drops` frames of the same shape sent by a publisher socket opened at `publisher_path`.
+async fn fanout_without_bazaar(
+    report: &mut Report,
+    mode: &str,
+    publisher_path: &str,
+    name: &str,
+    (sockets, drops, id): (usize, usize, i64),
+) -> anyhow::Result<Figures> {
+    let server = ServerProc::start(mode, &[])?;
+    let subs = open_many(&server.address, "/", None, sockets).await?;
+    let socket = open_socket(&server.address, publisher_path, None).await?;
+    tokio::time::sleep(Duration::from_millis(SETTLE_MS)).await;
+    let mut publisher = Publisher::Socket {
+        socket: Box::new(socket),
+        listing: id,
+    };
+    let (row, missing) = measure(
+        report,
+        &server,
+        name,
+        (subs, drops, broadcast_index),
+        &mut publisher,
+    )
+    .await?;
+    report.checks.push(Check::new(
+        format!("{}: none missing", who(name)),
+        missing == 0,
+        format!("{missing} missing"),
+    ));
+    Ok(row)
+}
+
+/// Who a row is about: its name up to the colon.
+fn who(name: &str) -> &str {
+    name.split(':').next().unwrap_or(name)
+}
+
+/// One measured fan-out: `drops` frames from `publisher`, `DROP_GAP_MS` apart, read on every
+/// socket of `subs` (`pick` tells a frame's drop). Pushes the row and the notes on each drop
+/// and on CPU time; returns the row and how many deliveries are missing. The sockets are
+/// closed only once every drop is in, then the figures are taken.
+async fn measure(
+    report: &mut Report,
+    server: &ServerProc,
+    name: &str,
+    (subs, drops, pick): (Vec<Socket>, usize, Pick),
+    publisher: &mut Publisher,
+) -> anyhow::Result<(Figures, u64)> {
+    let (receipts, sent_at) = start_receipts(subs, drops, pick);
+    let started = Instant::now();
+    let cpu_before = (server.cpu_time(), own_cpu_time());
+    for i in 1..=drops {
+        publisher.publish(i, &sent_at).await?;
+        tokio::time::sleep(Duration::from_millis(DROP_GAP_MS)).await;
+    }
+    let (mut rec, per_drop, missing, open) = receipts.await?;
+    rec.finish();
+    let elapsed = started.elapsed();
+    let cpu = cpu_note(
+        who(name),
+        rec.count(),
+        server.cpu_time() - cpu_before.0,
+        own_cpu_time() - cpu_before.1,
+    );
+    close_all(open).await;
+    let row = figures_over(&rec, name, "d/s", elapsed);
+    report.rows.push(row.clone());
+    report.notes.push(per_drop_note(who(name), &per_drop));
+    report.notes.push(cpu);
+    Ok((row, missing))
+}
+
+/// Who sends the drops, and so what a drop's send time is.
+enum Publisher {
+    /// Bazaar: the seller lowers the price; a drop is sent when the PATCH is answered.
+    Patch {
+        http: Client,
+        url: String,
+        token: String,
+    },
+    /// A baseline server: a publisher socket sends a price-drop frame, sent when it goes out.
+    Socket { socket: Box<Socket>, listing: i64 },
+}
+
+impl Publisher {
+    /// Sends drop `i` (from 1) and records its send time in `sent_at`.
+    async fn publish(&mut self, i: usize, sent_at: &SentAt) -> anyhow::Result<()> {
+        let mark_sent = || {
+            if let Ok(mut m) = sent_at.lock() {
+                m.insert(i, Instant::now());
+            }
+        };
+        match self {
+            Publisher::Patch { http, url, token } => {
+                let res = http
+                    .patch(url.as_str())
+                    .bearer_auth(&token)
+                    .json(&json!({"price_cents": START_PRICE_CENTS - i as i64}))
+                    .send()
+                    .await?;
+                mark_sent();
+                anyhow::ensure!(res.status().is_success(), "PATCH failed: {}", res.status());
+            }
+            Publisher::Socket { socket, listing } => {
+                let frame = json!({"type": "event", "topic": format!("listing:{listing}"), "seq": i, "event": "listing.price_dropped",
+                    "at": chrono::Utc::now(), "data": {"index": i, "listing_id": listing, "old_price_cents": START_PRICE_CENTS, "new_price_cents": START_PRICE_CENTS - 1, "currency": "EUR", "version": i}});
+                mark_sent();
+                socket.send(Message::Text(frame.to_string())).await?;
+            }
+        }
+        Ok(())
+    }
+}
