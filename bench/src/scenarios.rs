@@ -2,6 +2,7 @@
 //! 127.0.0.1 only, and returns a report with figures and checks.
 
 use crate::harness::{seed_users, BenchDb, Check, Recorder, Report, ServerProc};
+use bazaar_actors::domain::listing::ListingStatus;
 use bazaar_actors::store::models::NewListing;
 use bazaar_actors::store::{self, chat, ledger, listings, DbConnection};
 use futures::{SinkExt, StreamExt};
@@ -60,7 +61,7 @@ fn listing(
             price_cents: price,
             currency: "EUR",
             quantity,
-            status: "active",
+            status: ListingStatus::Active,
             like_count: 0,
             auto_accept_cents: None,
             auto_decline_cents: None,
