@@ -17,9 +17,12 @@ use crate::domain::listing::{
 };
 use crate::domain::offer::{
     decide_liker_offer, decide_new_offer, decide_offer_action, Actor as Party, Disposition,
-    LikerOfferError, OfferAction, OfferError, OfferEvent, OfferState, OfferStatus, Side,
+    LikerOfferError, OfferAction, OfferError, OfferEvent, OfferReason, OfferState, OfferStatus,
+    Side,
 };
-use crate::domain::order::{decide_order_action, OrderAction, OrderEffect, OrderError};
+use crate::domain::order::{
+    decide_order_action, OrderAction, OrderEffect, OrderError, OrderStatus,
+};
 use crate::domain::rules::CommerceRules;
 use crate::domain::{ListingId, Money, UserId};
 use crate::events::{HistoryEntry, Outbox, ORDER_CREATED};
@@ -496,9 +499,9 @@ impl Tx<'_> {
         self.listing = after.clone();
         if closing || after.status() == ListingStatus::SoldOut {
             let reason = if closing {
-                "listing_closed"
+                OfferReason::ListingClosed
             } else {
-                "sold_out"
+                OfferReason::SoldOut
             };
             self.decline_open_offers(reason)?;
         }
@@ -536,7 +539,7 @@ impl Tx<'_> {
         quantity: i64,
         unit_price: Money,
         offer_id: Option<i64>,
-    ) -> NewOrder<'static> {
+    ) -> NewOrder {
         NewOrder {
             listing_id: self.listing.id,
             buyer_id: buyer.0,
@@ -545,7 +548,7 @@ impl Tx<'_> {
             quantity,
             unit_price_cents: unit_price.cents(),
             total_cents: unit_price.cents().saturating_mul(quantity),
-            status: "paid",
+            status: OrderStatus::Paid,
             ship_by: self.now + self.rules.ship_deadline,
             version: 1,
             created_at: self.now,
@@ -579,7 +582,7 @@ impl Tx<'_> {
         let batch = decide_purchases(&self.listing.state(), &requests, &mut funds);
         let unit_price = Money::from_cents(self.listing.price_cents);
         self.change_listing(&batch.change)?;
-        let new: Vec<NewOrder<'_>> = requests
+        let new: Vec<NewOrder> = requests
             .iter()
             .zip(&batch.outcomes)
             .filter(|(_, outcome)| outcome.is_ok())
@@ -638,7 +641,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn decline_open_offers(&mut self, reason: &str) -> Result<(), Failure> {
+    fn decline_open_offers(&mut self, reason: OfferReason) -> Result<(), Failure> {
         for offer in offers::open_for_listing(self.conn, self.listing.id)? {
             let mut next = offer.state();
             next.status = OfferStatus::Declined;
@@ -654,7 +657,7 @@ impl Tx<'_> {
         next: &OfferState,
         event: OfferEvent,
         by: &str,
-        reason: Option<&str>,
+        reason: Option<OfferReason>,
     ) -> Result<Offer, Failure> {
         let mut history: Vec<HistoryEntry> =
             serde_json::from_str(&before.history).unwrap_or_default();
@@ -666,10 +669,10 @@ impl Tx<'_> {
             before.version,
             &OfferChanges {
                 amount_cents: next.amount.cents(),
-                status: next.status.as_str(),
-                turn: next.turn.as_str(),
+                status: next.status,
+                turn: next.turn,
                 round: next.round,
-                reason: reason.or(before.reason.as_deref()),
+                reason: reason.or(before.reason).map(OfferReason::as_str),
                 history: &history,
                 expires_at: next.expires_at,
                 version: before.version + 1,
@@ -706,8 +709,8 @@ impl Tx<'_> {
                 seller_id: state.seller.0,
                 amount_cents: state.amount.cents(),
                 quantity: state.quantity,
-                status: state.status.as_str(),
-                turn: state.turn.as_str(),
+                status: state.status,
+                turn: state.turn,
                 round: state.round,
                 reason: None,
                 history: &history,
@@ -752,14 +755,14 @@ impl Tx<'_> {
                     &next,
                     OfferEvent::Declined,
                     "system",
-                    Some("auto_declined"),
+                    Some(OfferReason::AutoDeclined),
                 )?;
                 Ok(OfferOutcome { offer, order: None })
             }
             Disposition::AutoAccept => {
                 let mut next = state;
                 next.status = OfferStatus::Accepted;
-                self.accept(&offer, &next, "system", Some("auto_accepted"))
+                self.accept(&offer, &next, "system", Some(OfferReason::AutoAccepted))
             }
         }
     }
@@ -770,7 +773,7 @@ impl Tx<'_> {
         offer: &Offer,
         next: &OfferState,
         by: &str,
-        reason: Option<&str>,
+        reason: Option<OfferReason>,
     ) -> Result<OfferOutcome, Failure> {
         let change = decide_take(&self.listing.state(), offer.quantity)?;
         let offer = self.write_offer(offer, next, OfferEvent::Accepted, by, reason)?;
@@ -806,7 +809,7 @@ impl Tx<'_> {
         if event == OfferEvent::Accepted {
             return self.accept(&offer, &next, by, None);
         }
-        let reason = (msg.action == OfferAction::SoldOut).then_some("sold_out");
+        let reason = (msg.action == OfferAction::SoldOut).then_some(OfferReason::SoldOut);
         let offer = self.write_offer(&offer, &next, event, by, reason)?;
         Ok(OfferOutcome { offer, order: None })
     }
@@ -823,7 +826,7 @@ impl Tx<'_> {
             order.id,
             order.version,
             &OrderChanges {
-                status: next.status.as_str(),
+                status: next.status,
                 auto_complete_at: next.auto_complete_at,
                 shipped_at: if effect == OrderEffect::Shipped {
                     now

@@ -104,6 +104,7 @@ impl ListingCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::listing::ListingStatus;
 
     fn row(id: i64, version: i64) -> Listing {
         let now = crate::store::now();
@@ -117,7 +118,7 @@ mod tests {
             price_cents: 100,
             currency: "EUR".into(),
             quantity: 1,
-            status: "active".into(),
+            status: ListingStatus::Active,
             like_count: 0,
             auto_accept_cents: None,
             auto_decline_cents: None,

@@ -3,6 +3,7 @@
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use bazaar_actors::domain::ledger::purchase;
+use bazaar_actors::domain::order::OrderStatus;
 use bazaar_actors::domain::{Money, UserId};
 use bazaar_actors::store::models::NewOrder;
 use bazaar_actors::store::schema::listings;
@@ -261,7 +262,7 @@ async fn conventional_purchase(
                     quantity: 1,
                     unit_price_cents: price,
                     total_cents: price,
-                    status: "paid",
+                    status: OrderStatus::Paid,
                     ship_by: now,
                     version: 1,
                     created_at: now,

@@ -335,7 +335,7 @@ pub async fn rate_order(
     if order.state().status != OrderStatus::Completed {
         return Err(ApiError::Conflict(format!(
             "only a completed order can be rated; this one is {}",
-            order.status
+            order.status.as_str()
         )));
     }
     let rater = caller.user.id;

@@ -86,6 +86,41 @@ impl fmt::Display for Side {
     }
 }
 
+/// Why an offer ended without a party's own accept or decline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OfferReason {
+    /// The listing ran out of units.
+    SoldOut,
+    /// The seller closed the listing.
+    ListingClosed,
+    /// Below the seller's `auto_decline_cents`.
+    AutoDeclined,
+    /// At or above the seller's `auto_accept_cents`.
+    AutoAccepted,
+}
+
+impl OfferReason {
+    pub const ALL: [OfferReason; 4] = [
+        Self::SoldOut,
+        Self::ListingClosed,
+        Self::AutoDeclined,
+        Self::AutoAccepted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SoldOut => "sold_out",
+            Self::ListingClosed => "listing_closed",
+            Self::AutoDeclined => "auto_declined",
+            Self::AutoAccepted => "auto_accepted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfferState {
     pub buyer: UserId,

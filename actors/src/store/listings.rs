@@ -99,7 +99,7 @@ pub fn search(
     limit: i64,
 ) -> QueryResult<Vec<Listing>> {
     let mut query = listings::table.into_boxed();
-    query = query.filter(listings::status.eq(filter.status.as_str()));
+    query = query.filter(listings::status.eq(filter.status));
     if filter.status == ListingStatus::Draft {
         // A draft is seen only by its seller; with no viewer this matches nothing.
         query = query.filter(listings::seller_id.nullable().eq(filter.viewer));

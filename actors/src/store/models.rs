@@ -3,7 +3,7 @@
 
 use super::schema::{events, likes, listings, offers, orders, ratings, sessions, users};
 use crate::domain::listing::{ListingState, ListingStatus};
-use crate::domain::offer::{OfferState, OfferStatus, Side};
+use crate::domain::offer::{OfferReason, OfferState, OfferStatus, Side};
 use crate::domain::order::{OrderState, OrderStatus};
 use crate::domain::{ListingId, Money, UserId};
 use chrono::NaiveDateTime;
@@ -60,7 +60,7 @@ pub struct Listing {
     pub price_cents: i64,
     pub currency: String,
     pub quantity: i64,
-    pub status: String,
+    pub status: ListingStatus,
     pub like_count: i64,
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
@@ -79,8 +79,7 @@ impl Listing {
     }
 
     pub fn status(&self) -> ListingStatus {
-        // The CHECK constraint admits only the four statuses.
-        ListingStatus::parse(&self.status).unwrap_or(ListingStatus::Closed)
+        self.status
     }
 
     /// What the listing rules decide on.
@@ -113,7 +112,7 @@ pub struct NewListing<'a> {
     pub price_cents: i64,
     pub currency: &'a str,
     pub quantity: i64,
-    pub status: &'a str,
+    pub status: ListingStatus,
     pub like_count: i64,
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
@@ -132,7 +131,7 @@ pub struct ListingChanges<'a> {
     pub condition: Option<&'a str>,
     pub price_cents: i64,
     pub quantity: i64,
-    pub status: &'a str,
+    pub status: ListingStatus,
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
     pub version: i64,
@@ -148,7 +147,7 @@ impl<'a> ListingChanges<'a> {
             condition: state.condition.as_deref(),
             price_cents: state.price.cents(),
             quantity: state.quantity,
-            status: state.status.as_str(),
+            status: state.status,
             auto_accept_cents: state.auto_accept.map(Money::cents),
             auto_decline_cents: state.auto_decline.map(Money::cents),
             version: state.version,
@@ -231,10 +230,10 @@ pub struct Offer {
     pub seller_id: i64,
     pub amount_cents: i64,
     pub quantity: i64,
-    pub status: String,
-    pub turn: String,
+    pub status: OfferStatus,
+    pub turn: Side,
     pub round: i64,
-    pub reason: Option<String>,
+    pub reason: Option<OfferReason>,
     pub history: String,
     pub expires_at: NaiveDateTime,
     pub version: i64,
@@ -250,9 +249,8 @@ impl Offer {
             seller: UserId(self.seller_id),
             amount: Money::from_cents(self.amount_cents),
             quantity: self.quantity,
-            // The CHECK constraints admit only valid names.
-            status: OfferStatus::parse(&self.status).unwrap_or(OfferStatus::Expired),
-            turn: Side::parse(&self.turn).unwrap_or(Side::Seller),
+            status: self.status,
+            turn: self.turn,
             round: self.round,
             expires_at: self.expires_at,
         }
@@ -267,10 +265,12 @@ pub struct NewOffer<'a> {
     pub seller_id: i64,
     pub amount_cents: i64,
     pub quantity: i64,
-    pub status: &'a str,
-    pub turn: &'a str,
+    pub status: OfferStatus,
+    pub turn: Side,
     pub round: i64,
-    pub reason: Option<&'a str>,
+    /// `OfferReason::as_str`: Diesel cannot infer the backend for an `Option` of a custom
+    /// text type in an insert, so the name is bound as text.
+    pub reason: Option<&'static str>,
     pub history: &'a str,
     pub expires_at: NaiveDateTime,
     pub version: i64,
@@ -282,10 +282,12 @@ pub struct NewOffer<'a> {
 #[diesel(table_name = offers, treat_none_as_null = true)]
 pub struct OfferChanges<'a> {
     pub amount_cents: i64,
-    pub status: &'a str,
-    pub turn: &'a str,
+    pub status: OfferStatus,
+    pub turn: Side,
     pub round: i64,
-    pub reason: Option<&'a str>,
+    /// `OfferReason::as_str`: Diesel cannot infer the backend for an `Option` of a custom
+    /// text type in an insert, so the name is bound as text.
+    pub reason: Option<&'static str>,
     pub history: &'a str,
     pub expires_at: NaiveDateTime,
     pub version: i64,
@@ -303,7 +305,7 @@ pub struct Order {
     pub quantity: i64,
     pub unit_price_cents: i64,
     pub total_cents: i64,
-    pub status: String,
+    pub status: OrderStatus,
     pub ship_by: NaiveDateTime,
     pub auto_complete_at: Option<NaiveDateTime>,
     pub shipped_at: Option<NaiveDateTime>,
@@ -319,7 +321,7 @@ impl Order {
         OrderState {
             buyer: UserId(self.buyer_id),
             seller: UserId(self.seller_id),
-            status: OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Cancelled),
+            status: self.status,
             ship_by: self.ship_by,
             auto_complete_at: self.auto_complete_at,
         }
@@ -328,7 +330,7 @@ impl Order {
 
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = orders)]
-pub struct NewOrder<'a> {
+pub struct NewOrder {
     pub listing_id: i64,
     pub buyer_id: i64,
     pub seller_id: i64,
@@ -336,7 +338,7 @@ pub struct NewOrder<'a> {
     pub quantity: i64,
     pub unit_price_cents: i64,
     pub total_cents: i64,
-    pub status: &'a str,
+    pub status: OrderStatus,
     pub ship_by: NaiveDateTime,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -345,8 +347,8 @@ pub struct NewOrder<'a> {
 
 #[derive(Clone, Debug, AsChangeset)]
 #[diesel(table_name = orders, treat_none_as_null = true)]
-pub struct OrderChanges<'a> {
-    pub status: &'a str,
+pub struct OrderChanges {
+    pub status: OrderStatus,
     pub auto_complete_at: Option<NaiveDateTime>,
     pub shipped_at: Option<NaiveDateTime>,
     pub completed_at: Option<NaiveDateTime>,

@@ -3,6 +3,7 @@
 use super::models::{NewOffer, Offer, OfferChanges};
 use super::schema::offers;
 use super::DbConnection;
+use crate::domain::offer::OfferStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -53,7 +54,7 @@ pub fn buyer_standing(
 pub fn open_for_listing(conn: &mut DbConnection, listing_id: i64) -> QueryResult<Vec<Offer>> {
     offers::table
         .filter(offers::listing_id.eq(listing_id))
-        .filter(offers::status.eq("open"))
+        .filter(offers::status.eq(OfferStatus::Open))
         .order(offers::id.asc())
         .load(conn)
 }
@@ -81,7 +82,7 @@ pub fn due_to_expire(
     limit: i64,
 ) -> QueryResult<Vec<(i64, i64)>> {
     offers::table
-        .filter(offers::status.eq("open"))
+        .filter(offers::status.eq(OfferStatus::Open))
         .filter(offers::expires_at.le(now))
         .select((offers::id, offers::listing_id))
         .order(offers::expires_at.asc())

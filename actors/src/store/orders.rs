@@ -3,11 +3,12 @@
 use super::models::{NewOrder, NewRating, Order, OrderChanges, Rating};
 use super::schema::{orders, ratings};
 use super::DbConnection;
+use crate::domain::order::OrderStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 
-pub fn insert(conn: &mut DbConnection, order: &NewOrder<'_>) -> QueryResult<Order> {
+pub fn insert(conn: &mut DbConnection, order: &NewOrder) -> QueryResult<Order> {
     diesel::insert_into(orders::table)
         .values(order)
         .returning(orders::all_columns)
@@ -16,7 +17,7 @@ pub fn insert(conn: &mut DbConnection, order: &NewOrder<'_>) -> QueryResult<Orde
 
 /// Inserts many orders at once (a purchase batch); returns them in the order given. On
 /// PostgreSQL the rows go as arrays, so the statement's text is the same for any batch.
-pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder<'_>]) -> QueryResult<Vec<Order>> {
+pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder]) -> QueryResult<Vec<Order>> {
     let pg = match conn {
         DbConnection::Postgresql(pg) => pg,
         // In-process: a statement per order costs no round trip.
@@ -32,7 +33,7 @@ pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder<'_>]) -> QueryResult<
                 .collect()
         }
     };
-    let column = |f: fn(&NewOrder<'_>) -> i64| new.iter().map(f).collect::<Vec<i64>>();
+    let column = |f: fn(&NewOrder) -> i64| new.iter().map(f).collect::<Vec<i64>>();
     let mut made: Vec<Order> = diesel::sql_query(
         "INSERT INTO orders (listing_id, buyer_id, seller_id, offer_id, quantity, \
                              unit_price_cents, total_cents, status, ship_by, version, \
@@ -68,7 +69,7 @@ pub fn update_versioned(
     conn: &mut DbConnection,
     id: i64,
     expected_version: i64,
-    changes: &OrderChanges<'_>,
+    changes: &OrderChanges,
 ) -> QueryResult<Option<Order>> {
     diesel::update(
         orders::table
@@ -113,7 +114,7 @@ pub fn of_user(
 pub fn open_count(conn: &mut DbConnection, listing_id: i64) -> QueryResult<i64> {
     orders::table
         .filter(orders::listing_id.eq(listing_id))
-        .filter(orders::status.eq_any(["paid", "shipped"]))
+        .filter(orders::status.eq_any([OrderStatus::Paid, OrderStatus::Shipped]))
         .count()
         .get_result(conn)
 }
@@ -125,7 +126,7 @@ pub fn due_to_complete(
     limit: i64,
 ) -> QueryResult<Vec<(i64, i64)>> {
     orders::table
-        .filter(orders::status.eq("shipped"))
+        .filter(orders::status.eq(OrderStatus::Shipped))
         .filter(orders::auto_complete_at.le(now))
         .select((orders::id, orders::listing_id))
         .order(orders::auto_complete_at.asc())

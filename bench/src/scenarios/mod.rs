@@ -15,6 +15,7 @@ pub mod read;
 mod sockets;
 
 use crate::harness::{BenchDb, Figures, Recorder, Report, ServerProc};
+use bazaar_actors::domain::listing::ListingStatus;
 use bazaar_actors::store::models::NewListing;
 use bazaar_actors::store::{self, listings, DbConnection};
 use reqwest::Client;
@@ -67,7 +68,7 @@ fn listing(
             price_cents: price,
             currency: "EUR",
             quantity,
-            status: "active",
+            status: ListingStatus::Active,
             like_count: 0,
             auto_accept_cents: None,
             auto_decline_cents: None,
