@@ -9,6 +9,8 @@
 //! - [`ws`]: the WebSocket session, its wire protocol and limits.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and `tracing` logs.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod auth;
 pub mod config;

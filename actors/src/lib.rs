@@ -11,6 +11,8 @@
 //! - [`relay`]: carries events between processes through PostgreSQL (LISTEN/NOTIFY + table).
 //! - [`timers`]: `Timekeeper`, which fires stored deadlines (offer expiry, auto-completion).
 
+#![forbid(unsafe_code)]
+
 pub mod broker;
 pub mod chat;
 pub mod directory;

@@ -26,3 +26,27 @@ id_type!(
     /// A listing.
     ListingId
 );
+id_type!(
+    /// An offer on a listing (with its counters).
+    OfferId
+);
+id_type!(
+    /// An order: a purchase, or an accepted offer.
+    OrderId
+);
+id_type!(
+    /// A buyer–seller conversation about one listing.
+    ConversationId
+);
+id_type!(
+    /// A chat message.
+    MessageId
+);
+id_type!(
+    /// A login: one bearer token's session row. Logging out ends it and closes its sockets.
+    LoginId
+);
+id_type!(
+    /// One WebSocket connection in this process (not stored).
+    ConnectionId
+);

@@ -13,6 +13,8 @@ pub mod ratelimit;
 pub mod rules;
 pub mod validation;
 
-pub use ids::{ListingId, UserId};
+pub use ids::{
+    ConnectionId, ConversationId, ListingId, LoginId, MessageId, OfferId, OrderId, UserId,
+};
 pub use money::Money;
 pub use validation::FieldErrors;
