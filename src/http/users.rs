@@ -6,6 +6,7 @@ use crate::auth;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, post, web, HttpResponse};
 use bazaar_actors::domain::account::{validate_registration, SESSION_TTL_DAYS};
+use bazaar_actors::domain::validation::no_nul;
 use bazaar_actors::relay::announce_logout;
 use bazaar_actors::store::models::{NewSession, NewUser, User};
 use bazaar_actors::store::{self, is_unique_violation, users};
@@ -120,6 +121,9 @@ pub async fn create_session(
     body: JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginBody { username, password } = body.0;
+    // Any other name is looked up and not found (401, as for a wrong password); a NUL could not
+    // even be looked up on PostgreSQL.
+    no_nul(&username).map_err(|m| ApiError::invalid("username", m))?;
     let user = db(&state, move |conn| {
         Ok(users::find_by_username(conn, &username)?)
     })

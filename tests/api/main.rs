@@ -14,5 +14,6 @@ mod offers;
 mod ops;
 mod processes;
 mod realtime;
+mod text;
 mod timers;
 mod ws_helpers;

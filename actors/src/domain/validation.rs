@@ -49,8 +49,11 @@ impl FieldErrors {
     }
 }
 
-/// Checks that `value` is between `min` and `max` characters (Unicode scalar values).
+/// Checks that `value` is text a client may store: no NUL character (PostgreSQL cannot keep one
+/// in a text column, so it would fail there and pass on SQLite), and between `min` and `max`
+/// characters (Unicode scalar values).
 pub fn char_length(value: &str, min: usize, max: usize) -> Result<(), String> {
+    no_nul(value)?;
     let n = value.chars().count();
     if n < min {
         Err(if min == 1 {
@@ -60,6 +63,15 @@ pub fn char_length(value: &str, min: usize, max: usize) -> Result<(), String> {
         })
     } else if n > max {
         Err(format!("must be at most {max} characters"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses text with a NUL character, which no field of ours may hold.
+pub fn no_nul(value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        Err("must not contain NUL characters".to_owned())
     } else {
         Ok(())
     }
@@ -84,6 +96,16 @@ mod tests {
         e.add("title", "first");
         e.add("title", "second");
         assert_eq!(e.fields()["title"], "first");
+    }
+
+    #[test]
+    fn nul_is_refused_in_any_text() {
+        assert_eq!(
+            char_length("a\0b", 0, 10),
+            Err("must not contain NUL characters".to_owned())
+        );
+        assert!(char_length("\0", 1, 1).is_err());
+        assert!(no_nul("plain text, with punctuation: -\"'").is_ok());
     }
 
     #[test]
