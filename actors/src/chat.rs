@@ -10,7 +10,9 @@ use crate::domain::{FieldErrors, ListingId, UserId};
 use crate::events::Outbox;
 use crate::group_commit::{Answered, Queue, Replies, Reply};
 use crate::reads::on_blocking_pool;
-use crate::store::chat::{self as rows, Conversation, Message};
+use crate::store::chat::{self as rows};
+/// The rows the writer answers with.
+pub use crate::store::chat::{Conversation, Message};
 use crate::store::models::Event;
 use crate::store::{self, DbConnection, Pool, PooledConn};
 use actix::prelude::*;
@@ -94,6 +96,19 @@ where
     C::Result: Send,
 {
     type Result = ();
+}
+
+impl<C: actix::Message> AnswerInMailbox<C>
+where
+    C::Result: Send,
+{
+    fn split(self) -> (C, Reply<C::Result>) {
+        let reply = Reply::Mailbox {
+            to: self.answer_to,
+            ticket: self.ticket,
+        };
+        (self.command, reply)
+    }
 }
 
 /// A command's outcome as stored: its answer and the events to publish after the commit.
@@ -291,11 +306,8 @@ impl Handler<AnswerInMailbox<SendMessage>> for ChatWriter {
     type Result = ();
 
     fn handle(&mut self, msg: AnswerInMailbox<SendMessage>, ctx: &mut Self::Context) {
-        let reply = Reply::Mailbox {
-            to: msg.answer_to,
-            ticket: msg.ticket,
-        };
-        self.send_message(msg.command, reply, ctx);
+        let (command, reply) = msg.split();
+        self.send_message(command, reply, ctx);
     }
 }
 
@@ -313,11 +325,8 @@ impl Handler<AnswerInMailbox<MarkRead>> for ChatWriter {
     type Result = ();
 
     fn handle(&mut self, msg: AnswerInMailbox<MarkRead>, _ctx: &mut Self::Context) {
-        let reply = Reply::Mailbox {
-            to: msg.answer_to,
-            ticket: msg.ticket,
-        };
-        self.mark_read(msg.command, reply);
+        let (command, reply) = msg.split();
+        self.mark_read(command, reply);
     }
 }
 

@@ -7,13 +7,12 @@ use super::session::{log_fault, WsSession};
 use actix::prelude::*;
 use actix_web_actors::ws::WebsocketContext;
 use bazaar_actors::broker::PublishEphemeral;
-use bazaar_actors::chat::{AnswerInMailbox, ChatError, MarkRead, SendMessage};
+use bazaar_actors::chat::{AnswerInMailbox, ChatError, MarkRead, Message, SendMessage};
 use bazaar_actors::domain::chat::Parties;
 use bazaar_actors::domain::ratelimit::TokenBucket;
 use bazaar_actors::events::{user_topic, MessageView, CHAT_TYPING};
 use bazaar_actors::group_commit::Answered;
 use bazaar_actors::reads;
-use bazaar_actors::store::chat::Message;
 use serde_json::{json, Value};
 use std::time::Instant;
 
