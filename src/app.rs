@@ -43,7 +43,7 @@ pub struct AppState {
     pub listing_cache: Arc<ListingCache>,
     /// Bearer tokens recently found live.
     pub logins: Arc<Logins>,
-    /// Stores chat messages, group-committed.
+    /// Writes chat (messages group-committed, read markers, conversations) and publishes it.
     pub chat: Addr<ChatWriter>,
     /// Numbers this process's WebSocket connections.
     pub connections: AtomicU64,
@@ -168,7 +168,7 @@ impl Application {
         )
         .start();
         Timekeeper::new(pool.clone(), directory.clone(), settings.timer_interval()).start();
-        let chat = ChatWriter::new(pool.clone()).start();
+        let chat = ChatWriter::new(pool.clone(), broker.clone()).start();
         let node_id = settings
             .node_id
             .clone()

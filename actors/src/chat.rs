@@ -1,16 +1,22 @@
-//! Chat commands: store a message or a read marker with its events in one transaction; the
-//! caller hands the returned events to the broker after the commit. A conversation's row lock
-//! orders its messages. Messages are stored by the `ChatWriter`, which group-commits them:
-//! while one batch commits, new messages queue, and the next transaction takes all of them.
+//! Chat commands and their writer. `ChatWriter` stores messages, read markers and new
+//! conversations; a message or a read marker commits with its events in one transaction, and
+//! the writer answers, then publishes the events, in one place (`answer_then_publish`). A
+//! conversation's row lock orders its messages. On SQLite messages are group-committed: while
+//! one batch commits, new messages queue, and the next transaction takes all of them.
 
+use crate::broker::{Broker, Publish};
 use crate::domain::chat::validate_message;
-use crate::domain::{FieldErrors, UserId};
+use crate::domain::{FieldErrors, ListingId, UserId};
 use crate::events::Outbox;
-use crate::group_commit::Queue;
-use crate::store::chat::{self as rows, Conversation, Message};
+use crate::group_commit::{Answered, Queue, Replies, Reply};
+use crate::reads::on_blocking_pool;
+use crate::store::chat::{self as rows};
+/// The rows the writer answers with.
+pub use crate::store::chat::{Conversation, Message};
 use crate::store::models::Event;
 use crate::store::{self, DbConnection, Pool, PooledConn};
 use actix::prelude::*;
+use tokio::task::JoinError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -28,6 +34,8 @@ pub enum ChatError {
     Unavailable(#[from] r2d2::Error),
     #[error("the message could not be stored: {0}")]
     NotStored(String),
+    #[error("the work did not finish: {0}")]
+    Interrupted(#[from] JoinError),
 }
 
 /// The conversation, if `user` is one of its parties.
@@ -43,9 +51,9 @@ pub fn conversation_of(
     Ok(conversation)
 }
 
-/// A chat message to store.
+/// A chat message to store. Answered once it is stored (or was stored before).
 #[derive(Clone, Debug, Message)]
-#[rtype(result = "Result<(Message, Vec<Event>), ChatError>")]
+#[rtype(result = "Result<Message, ChatError>")]
 pub struct SendMessage {
     pub sender: UserId,
     pub conversation_id: i64,
@@ -53,12 +61,68 @@ pub struct SendMessage {
     pub body: String,
 }
 
+/// Moves `reader`'s read marker in a conversation forward to `message_id`.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(), ChatError>")]
+pub struct MarkRead {
+    pub reader: UserId,
+    pub conversation_id: i64,
+    pub message_id: i64,
+}
+
+/// Opens the buyer's conversation with a listing's seller, or finds it: (conversation,
+/// created). The caller has checked that the buyer may see the listing and is not its seller.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(Conversation, bool), ChatError>")]
+pub struct OpenConversation {
+    pub listing: ListingId,
+    pub buyer: UserId,
+    pub seller: UserId,
+}
+
+/// A command from an actor (a socket session) that takes the answer in its mailbox, tagged
+/// with `ticket`, rather than awaiting it: see `Reply::Mailbox`.
+pub struct AnswerInMailbox<C: actix::Message>
+where
+    C::Result: Send,
+{
+    pub command: C,
+    pub ticket: u64,
+    pub answer_to: Recipient<Answered<C::Result>>,
+}
+
+impl<C: actix::Message> actix::Message for AnswerInMailbox<C>
+where
+    C::Result: Send,
+{
+    type Result = ();
+}
+
+impl<C: actix::Message> AnswerInMailbox<C>
+where
+    C::Result: Send,
+{
+    fn split(self) -> (C, Reply<C::Result>) {
+        let reply = Reply::Mailbox {
+            to: self.answer_to,
+            ticket: self.ticket,
+        };
+        (self.command, reply)
+    }
+}
+
+/// A command's outcome as stored: its answer and the events to publish after the commit.
+type Stored<T> = Result<(T, Vec<Event>), ChatError>;
+
+/// A message's outcome: stored (or found stored before) with the events to publish.
+pub type Sent = Stored<Message>;
+
 /// Stores `messages` in one transaction and returns each one's outcome: the message and the
-/// events to publish after the commit. A message whose `client_msg_id` its sender used before in the
-/// conversation is answered with the first one and writes nothing. A message refused before
-/// anything of it is written (no such conversation, not a party) leaves the others standing;
-/// a database failure fails them all.
-pub fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>, ChatError> {
+/// events to publish after the commit. A message whose `client_msg_id` its sender used before
+/// in the conversation is answered with the first one and writes nothing. A message refused
+/// before anything of it is written (no such conversation, not a party) leaves the others
+/// standing; a database failure fails them all.
+fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>, ChatError> {
     conn.write_transaction(|conn| {
         let now = store::now();
         let mut outcomes = Vec::with_capacity(messages.len());
@@ -94,27 +158,126 @@ pub fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<S
     })
 }
 
-/// A message's outcome: stored (or found stored before) with the events to publish.
-pub type Sent = Result<(Message, Vec<Event>), ChatError>;
+/// Marks the conversation read by `reader` up to `message_id`; the read receipt goes to both
+/// parties. Moving the marker back changes nothing and sends nothing.
+fn mark_read(conn: &mut PooledConn, msg: &MarkRead) -> Stored<()> {
+    conn.write_transaction(|conn| {
+        let conversation = conversation_of(conn, msg.reader, msg.conversation_id)?;
+        let message = rows::message(conn, msg.message_id)?
+            .filter(|m| m.conversation_id == conversation.id)
+            .ok_or(ChatError::UnknownMessage)?;
+        if !rows::mark_read(conn, &conversation, msg.reader, message.id)? {
+            return Ok(((), Vec::new()));
+        }
+        let mut outbox = Outbox::default();
+        let parties = conversation.parties();
+        outbox.chat_read(
+            conversation.id,
+            msg.reader,
+            message.id,
+            [parties.buyer, parties.seller],
+        );
+        Ok(((), outbox.flush(conn)?))
+    })
+}
 
-/// Stores chat messages. On SQLite, which has one writer at a time, they are group-committed:
+/// The one place the writer publishes, after the commit: each command is answered, then the
+/// events of all of them go to the broker in commit order. Answering first puts a socket's
+/// answer in its mailbox ahead of its own copy of the events, so its ack is written first.
+fn answer_then_publish<T: Send + 'static>(
+    broker: &Addr<Broker>,
+    replies: Replies<Result<T, ChatError>>,
+    outcomes: Vec<Stored<T>>,
+) {
+    let mut events = Vec::new();
+    let answers: Vec<_> = outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|(answer, mut published)| {
+                events.append(&mut published);
+                answer
+            })
+        })
+        .collect();
+    replies.answer(answers, || {
+        Err(ChatError::NotStored("the chat batch failed".into()))
+    });
+    if !events.is_empty() {
+        broker.do_send(Publish { events });
+    }
+}
+
+/// The chat writer. On SQLite, which has one writer at a time, messages are group-committed:
 /// one transaction (and one commit) per batch of messages that queued while the previous
 /// batch was committing. On PostgreSQL each message is its own transaction, run at once, so
-/// messages of different conversations commit side by side. Replies only after the commit;
-/// the sender publishes the events (after its ack, so a sending socket sees the ack before
-/// its own copy of the message).
+/// messages of different conversations commit side by side. Read markers and new
+/// conversations run at once on both. Every command is answered only after its commit.
 pub struct ChatWriter {
     pool: Pool,
-    queued: Queue<SendMessage, Sent>,
+    broker: Addr<Broker>,
+    queued: Queue<SendMessage, Result<Message, ChatError>>,
 }
 
 impl ChatWriter {
-    pub fn new(pool: Pool) -> Self {
+    pub fn new(pool: Pool, broker: Addr<Broker>) -> Self {
         ChatWriter {
             pool,
+            broker,
             queued: Queue::default(),
         }
     }
+
+    /// Runs `command` in its own transaction at once (not in a batch), then answers and
+    /// publishes.
+    fn run_alone<C, T>(
+        &self,
+        command: C,
+        reply: Reply<Result<T, ChatError>>,
+        run: fn(&mut PooledConn, &C) -> Stored<T>,
+    ) where
+        C: Send + 'static,
+        T: Send + 'static,
+    {
+        let (pool, broker) = (self.pool.clone(), self.broker.clone());
+        actix::spawn(async move {
+            let outcome =
+                on_blocking_pool::<_, ChatError>(&pool, move |conn| Ok(run(conn, &command))).await;
+            answer_then_publish(&broker, reply.into(), vec![outcome.and_then(|o| o)]);
+        });
+    }
+
+    fn send_message(
+        &mut self,
+        msg: SendMessage,
+        reply: Reply<Result<Message, ChatError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.pool.one_writer_at_a_time() {
+            return self.run_alone(msg, reply, |conn, msg| {
+                send_all(conn, std::slice::from_ref(msg))?
+                    .pop()
+                    .unwrap_or_else(|| {
+                        Err(ChatError::NotStored("no outcome for the message".into()))
+                    })
+            });
+        }
+        if self.queued.push_reply(msg, reply) {
+            ctx.notify(WriteQueued);
+        }
+    }
+
+    fn mark_read(&mut self, msg: MarkRead, reply: Reply<Result<(), ChatError>>) {
+        self.run_alone(msg, reply, mark_read);
+    }
+}
+
+/// Awaits a caller's answer.
+async fn answer<T>(
+    outcome: tokio::sync::oneshot::Receiver<Result<T, ChatError>>,
+) -> Result<T, ChatError> {
+    outcome
+        .await
+        .unwrap_or_else(|_| Err(ChatError::NotStored("the chat writer stopped".into())))
 }
 
 /// How many messages may wait in the writer's mailbox while a batch commits (senders beyond
@@ -130,35 +293,52 @@ impl Actor for ChatWriter {
 }
 
 impl Handler<SendMessage> for ChatWriter {
-    type Result = ResponseFuture<Sent>;
+    type Result = ResponseFuture<Result<Message, ChatError>>;
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
-        if !self.pool.one_writer_at_a_time() {
-            let pool = self.pool.clone();
-            return Box::pin(async move {
-                let stored = tokio::task::spawn_blocking(move || {
-                    let mut conn = pool.get()?;
-                    send_all(&mut conn, std::slice::from_ref(&msg))
-                })
-                .await;
-                match stored {
-                    Ok(Ok(mut outcomes)) => outcomes.pop().unwrap_or_else(|| {
-                        Err(ChatError::NotStored("no outcome for the message".into()))
-                    }),
-                    Ok(Err(e)) => Err(e),
-                    Err(panic) => Err(ChatError::NotStored(panic.to_string())),
-                }
-            });
-        }
-        let (outcome, schedule) = self.queued.push(msg);
-        if schedule {
-            ctx.notify(WriteQueued);
-        }
-        Box::pin(async move {
-            outcome
-                .await
-                .unwrap_or_else(|_| Err(ChatError::NotStored("the chat writer stopped".into())))
-        })
+        let (reply, outcome) = Reply::caller();
+        self.send_message(msg, reply, ctx);
+        Box::pin(answer(outcome))
+    }
+}
+
+impl Handler<AnswerInMailbox<SendMessage>> for ChatWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: AnswerInMailbox<SendMessage>, ctx: &mut Self::Context) {
+        let (command, reply) = msg.split();
+        self.send_message(command, reply, ctx);
+    }
+}
+
+impl Handler<MarkRead> for ChatWriter {
+    type Result = ResponseFuture<Result<(), ChatError>>;
+
+    fn handle(&mut self, msg: MarkRead, _ctx: &mut Self::Context) -> Self::Result {
+        let (reply, outcome) = Reply::caller();
+        self.mark_read(msg, reply);
+        Box::pin(answer(outcome))
+    }
+}
+
+impl Handler<AnswerInMailbox<MarkRead>> for ChatWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: AnswerInMailbox<MarkRead>, _ctx: &mut Self::Context) {
+        let (command, reply) = msg.split();
+        self.mark_read(command, reply);
+    }
+}
+
+impl Handler<OpenConversation> for ChatWriter {
+    type Result = ResponseFuture<Result<(Conversation, bool), ChatError>>;
+
+    fn handle(&mut self, msg: OpenConversation, _ctx: &mut Self::Context) -> Self::Result {
+        Box::pin(on_blocking_pool(&self.pool, move |conn| {
+            Ok(conn.write(|conn| {
+                rows::open(conn, msg.listing.0, msg.buyer.0, msg.seller.0, store::now())
+            })?)
+        }))
     }
 }
 
@@ -172,59 +352,21 @@ impl Handler<WriteQueued> for ChatWriter {
 
     fn handle(&mut self, _msg: WriteQueued, _ctx: &mut Self::Context) -> Self::Result {
         let (messages, replies) = self.queued.take();
-        let pool = self.pool.clone();
-        let work = tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            send_all(&mut conn, &messages)
-        });
+        let work = on_blocking_pool(&self.pool, move |conn| send_all(conn, &messages));
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
-            move |joined, _act, _ctx| {
-                let outcomes = match joined {
-                    Ok(Ok(outcomes)) => outcomes,
-                    Ok(Err(e)) => {
+            move |stored, act, _ctx| {
+                let outcomes = match stored {
+                    Ok(outcomes) => outcomes,
+                    Err(e) => {
                         tracing::error!(error = %e, "a chat batch failed");
                         let why = e.to_string();
                         (0..replies.len())
                             .map(|_| Err(ChatError::NotStored(why.clone())))
                             .collect()
                     }
-                    Err(panic) => {
-                        tracing::error!(error = %panic, "a chat batch panicked");
-                        Vec::new()
-                    }
                 };
-                replies.answer(outcomes, || {
-                    Err(ChatError::NotStored("the chat batch failed".into()))
-                });
+                answer_then_publish(&act.broker, replies, outcomes);
             },
         )))
     }
-}
-
-/// Marks the conversation read by `reader` up to `message_id`; the read receipt goes to both
-/// parties. Moving the marker back changes nothing and sends nothing.
-pub fn mark_read(
-    conn: &mut PooledConn,
-    reader: UserId,
-    conversation_id: i64,
-    message_id: i64,
-) -> Result<Vec<Event>, ChatError> {
-    conn.write_transaction(|conn| {
-        let conversation = conversation_of(conn, reader, conversation_id)?;
-        let message = rows::message(conn, message_id)?
-            .filter(|m| m.conversation_id == conversation.id)
-            .ok_or(ChatError::UnknownMessage)?;
-        if !rows::mark_read(conn, &conversation, reader, message.id)? {
-            return Ok(Vec::new());
-        }
-        let mut outbox = Outbox::default();
-        let parties = conversation.parties();
-        outbox.chat_read(
-            conversation.id,
-            reader,
-            message.id,
-            [parties.buyer, parties.seller],
-        );
-        Ok(outbox.flush(conn)?)
-    })
 }

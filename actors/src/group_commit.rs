@@ -3,15 +3,59 @@
 //! as one transaction (`ListingActor`'s purchases, `ChatWriter`'s messages) and answers every
 //! command after the commit.
 
+use actix::{Message, Recipient};
 use tokio::sync::oneshot;
 
+/// Where a command's outcome goes.
+pub enum Reply<R: Send + 'static> {
+    /// To a caller awaiting it.
+    Caller(oneshot::Sender<R>),
+    /// Into an actor's mailbox, tagged with the caller's `ticket`. A mailbox keeps the order
+    /// messages were sent in, so the answer is ahead of anything the answering actor causes
+    /// to be sent to that actor afterwards (a socket session writes its ack before its own
+    /// copy of the event the command published).
+    Mailbox {
+        to: Recipient<Answered<R>>,
+        ticket: u64,
+    },
+}
+
+impl<R: Send + 'static> Reply<R> {
+    /// A reply to a caller, and where the caller awaits it.
+    pub fn caller() -> (Reply<R>, oneshot::Receiver<R>) {
+        let (reply, outcome) = oneshot::channel();
+        (Reply::Caller(reply), outcome)
+    }
+
+    pub fn send(self, outcome: R) {
+        match self {
+            // A caller that gave up waiting is no reason to stop answering the others.
+            Reply::Caller(reply) => {
+                let _ = reply.send(outcome);
+            }
+            Reply::Mailbox { to, ticket } => to.do_send(Answered { ticket, outcome }),
+        }
+    }
+}
+
+/// A command's outcome, delivered into the mailbox of the actor that sent it.
+#[derive(Debug)]
+pub struct Answered<R> {
+    pub ticket: u64,
+    pub outcome: R,
+}
+
+impl<R: 'static> Message for Answered<R> {
+    type Result = ();
+}
+
 /// Commands `C` waiting for the next batch, each with where its outcome `R` goes.
-pub struct Queue<C, R> {
-    waiting: Vec<(C, oneshot::Sender<R>)>,
+pub struct Queue<C, R: Send + 'static> {
+    waiting: Vec<(C, Reply<R>)>,
     scheduled: bool,
 }
 
-impl<C, R> Default for Queue<C, R> {
+impl<C, R: Send + 'static> Default for Queue<C, R> {
     fn default() -> Self {
         Queue {
             waiting: Vec::new(),
@@ -20,15 +64,20 @@ impl<C, R> Default for Queue<C, R> {
     }
 }
 
-impl<C, R> Queue<C, R> {
+impl<C, R: Send + 'static> Queue<C, R> {
     /// Queues `command`. Returns where its outcome will arrive, and true when no batch is
     /// scheduled yet: the caller schedules one.
     pub fn push(&mut self, command: C) -> (oneshot::Receiver<R>, bool) {
-        let (reply, outcome) = oneshot::channel();
+        let (reply, outcome) = Reply::caller();
+        (outcome, self.push_reply(command, reply))
+    }
+
+    /// Queues `command`, its outcome to go to `reply`. True when the caller schedules a batch.
+    pub fn push_reply(&mut self, command: C, reply: Reply<R>) -> bool {
         self.waiting.push((command, reply));
         let schedule = !self.scheduled;
         self.scheduled = true;
-        (outcome, schedule)
+        schedule
     }
 
     /// Everything queued, for the batch about to run; the next push schedules another.
@@ -40,9 +89,15 @@ impl<C, R> Queue<C, R> {
 }
 
 /// Where the outcomes of a batch's commands go, in the commands' order.
-pub struct Replies<R>(Vec<oneshot::Sender<R>>);
+pub struct Replies<R: Send + 'static>(Vec<Reply<R>>);
 
-impl<R> Replies<R> {
+impl<R: Send + 'static> From<Reply<R>> for Replies<R> {
+    fn from(reply: Reply<R>) -> Self {
+        Replies(vec![reply])
+    }
+}
+
+impl<R: Send + 'static> Replies<R> {
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -56,8 +111,7 @@ impl<R> Replies<R> {
     pub fn answer(self, outcomes: impl IntoIterator<Item = R>, missing: impl Fn() -> R) {
         let mut outcomes = outcomes.into_iter();
         for reply in self.0 {
-            // A caller that gave up waiting is no reason to stop answering the others.
-            let _ = reply.send(outcomes.next().unwrap_or_else(&missing));
+            reply.send(outcomes.next().unwrap_or_else(&missing));
         }
     }
 }

@@ -5,7 +5,9 @@
 //! - [`events`]: topics and the event payloads written to the `events` outbox.
 //! - [`listing`]: `ListingActor`, the single writer of one listing.
 //! - [`broker`]: routes committed events to live subscribers, one serialisation per event.
-//! - [`chat`]: storing messages and read markers with their events.
+//! - [`chat`]: `ChatWriter`, the single writer of chat: messages, read markers, conversations;
+//!   it publishes their events after the commit.
+//! - [`reads`]: the reads a socket session needs (a topic's history, listing visibility).
 //! - [`user`]: `UserActor`, a user's live sessions; `Users` starts and stops them.
 //! - [`directory`]: activates per-listing actors on first use; they passivate when idle.
 //! - [`relay`]: carries events between processes through PostgreSQL (LISTEN/NOTIFY + table).
@@ -22,6 +24,7 @@ pub mod group_commit;
 pub mod listing;
 pub mod listing_cache;
 pub mod logins;
+pub mod reads;
 pub mod relay;
 pub mod store;
 pub mod timers;

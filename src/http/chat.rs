@@ -1,16 +1,16 @@
-//! Buyer–seller chat over REST. Messages are stored before they are answered or published;
-//! the socket's `chat.send` uses the same command.
+//! Buyer–seller chat over REST. Writes are commands of the chat writer, which stores them
+//! before it answers and publishes their events; the socket's `chat.send` and `chat.read`
+//! use the same commands.
 
 use super::listings::find_visible;
 use super::{db, decode_cursor, encode_cursor, paginate, utc, Caller, JsonBody, Page, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{get, post, web, HttpResponse};
-use bazaar_actors::broker::Publish;
 use bazaar_actors::chat::{self, ChatError};
+use bazaar_actors::domain::{ListingId, UserId};
 use bazaar_actors::events::MessageView;
 use bazaar_actors::store::chat::{self as rows, Conversation};
-use bazaar_actors::store::models::Event;
 use bazaar_actors::store::{self, DbConnection};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,7 @@ fn view(
     c: &Conversation,
     viewer: i64,
 ) -> Result<ConversationView, ApiError> {
-    let read_up_to = c.last_read_by(bazaar_actors::domain::UserId(viewer));
+    let read_up_to = c.last_read_by(UserId(viewer));
     let last_message = match c.last_message_id {
         Some(id) => rows::message(conn, id)?.as_ref().map(MessageView::from),
         None => None,
@@ -78,14 +78,14 @@ impl From<ChatError> for ApiError {
             ChatError::Db(e) => e.into(),
             ChatError::Unavailable(e) => store::StoreError::from(e).into(),
             ChatError::NotStored(why) => ApiError::internal(std::io::Error::other(why)),
+            ChatError::Interrupted(e) => ApiError::internal(e),
         }
     }
 }
 
-fn publish(state: &AppState, events: Vec<Event>) {
-    if !events.is_empty() {
-        state.broker.do_send(Publish { events });
-    }
+/// The chat writer's answer, or a server fault if it could not be reached.
+fn answered<T>(answer: Result<Result<T, ChatError>, actix::MailboxError>) -> Result<T, ApiError> {
+    Ok(answer.map_err(|_| ChatError::NotStored("the chat writer is unavailable".into()))??)
 }
 
 /// Open (or find) the caller's conversation with the seller of a listing.
@@ -112,12 +112,17 @@ pub async fn open_conversation(
         ));
     }
     let buyer = caller.user.id;
-    let (conversation, created) = db(&state, move |conn| {
-        let (c, created) = conn
-            .write(|conn| rows::open(conn, listing.id, buyer, listing.seller_id, store::now()))?;
-        Ok((view(conn, &c, buyer)?, created))
-    })
-    .await?;
+    let (c, created) = answered(
+        state
+            .chat
+            .send(chat::OpenConversation {
+                listing: ListingId(listing.id),
+                buyer: caller.id(),
+                seller: listing.seller(),
+            })
+            .await,
+    )?;
+    let conversation = db(&state, move |conn| view(conn, &c, buyer)).await?;
     Ok(if created {
         HttpResponse::Created().json(conversation)
     } else {
@@ -225,17 +230,17 @@ pub async fn send_message(
         client_msg_id,
     } = body.0;
     let (user, conversation_id) = (caller.id(), id.into_inner());
-    let (message, events) = state
-        .chat
-        .send(chat::SendMessage {
-            sender: user,
-            conversation_id,
-            client_msg_id,
-            body,
-        })
-        .await
-        .map_err(|_| ChatError::NotStored("the chat writer is unavailable".into()))??;
-    publish(&state, events);
+    let message = answered(
+        state
+            .chat
+            .send(chat::SendMessage {
+                sender: user,
+                conversation_id,
+                client_msg_id,
+                body,
+            })
+            .await,
+    )?;
     Ok(HttpResponse::Created().json(MessageView::from(&message)))
 }
 
@@ -258,11 +263,15 @@ pub async fn read_conversation(
     id: web::Path<i64>,
     body: JsonBody<ReadBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, conversation_id, message_id) = (caller.id(), id.into_inner(), body.0.message_id);
-    let events = db(&state, move |conn| {
-        Ok(chat::mark_read(conn, user, conversation_id, message_id)?)
-    })
-    .await?;
-    publish(&state, events);
+    answered(
+        state
+            .chat
+            .send(chat::MarkRead {
+                reader: caller.id(),
+                conversation_id: id.into_inner(),
+                message_id: body.0.message_id,
+            })
+            .await,
+    )?;
     Ok(HttpResponse::NoContent().finish())
 }

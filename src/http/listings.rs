@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::listing::{
-    validate_category, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
+    validate_category, visible_to, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
 };
 use bazaar_actors::domain::{ListingId, UserId};
 use bazaar_actors::listing::{CloseListing, EditListing};
@@ -123,11 +123,6 @@ impl ListingBody {
     }
 }
 
-/// Whether `viewer` may see the listing at all: drafts are the seller's alone.
-pub fn visible_to(l: &Listing, viewer: Option<UserId>) -> bool {
-    l.status() != ListingStatus::Draft || viewer == Some(l.seller())
-}
-
 /// Loads a listing `viewer` may see, else 404 (a draft of someone else does not exist for them).
 pub async fn find_visible(
     state: &AppState,
@@ -145,7 +140,7 @@ pub async fn find_visible(
         }
     };
     found
-        .filter(|l| visible_to(l, viewer))
+        .filter(|l| visible_to(l.status(), l.seller(), viewer))
         .ok_or_else(|| ApiError::NotFound("listing not found".into()))
 }
 

@@ -8,7 +8,7 @@ use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
-use bazaar_actors::domain::listing::{validate_price, QUANTITY};
+use bazaar_actors::domain::listing::{validate_price, visible_to, QUANTITY};
 use bazaar_actors::domain::offer::{Actor as Party, OfferAction};
 use bazaar_actors::domain::validation::in_range;
 use bazaar_actors::domain::{ListingId, Money};
@@ -132,7 +132,7 @@ pub async fn list_listing_offers(
     let (listing_id, viewer) = (id.into_inner(), caller.user.id);
     let rows = db(&state, move |conn| {
         let listing = listings::find(conn, listing_id)?
-            .filter(|l| super::listings::visible_to(l, Some(caller.id())))
+            .filter(|l| visible_to(l.status(), l.seller(), Some(caller.id())))
             .ok_or_else(|| ApiError::NotFound("listing not found".into()))?;
         let only_buyer = (listing.seller_id != viewer).then_some(viewer);
         Ok(offers::for_listing(conn, listing_id, only_buyer)?)

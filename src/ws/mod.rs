@@ -1,8 +1,12 @@
 //! The WebSocket layer, kept in one module so a later move from actix-web-actors to actix-ws
-//! stays local: the session actor, the wire protocol and the connection limits.
+//! stays local: the session actor, its topics and chat ops, the order events are written in,
+//! the wire protocol and the connection limits.
 
+mod chat;
+pub mod ordering;
 pub mod outbound;
 pub mod protocol;
 pub mod session;
+mod subscriptions;
 
 pub use session::{start, SessionParams};

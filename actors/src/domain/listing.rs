@@ -519,6 +519,12 @@ pub fn liker_hears_of_drop(
             || target.is_some_and(|t| new_price <= t))
 }
 
+/// Whether `viewer` may see a listing at all: a draft is its seller's alone (to anyone else
+/// it does not exist); every other status is public.
+pub fn visible_to(status: ListingStatus, seller: UserId, viewer: Option<UserId>) -> bool {
+    status != ListingStatus::Draft || viewer == Some(seller)
+}
+
 /// A price drop is a lower price on a listing that was and stays active.
 pub fn is_price_drop(before: &ListingState, after: &ListingState) -> bool {
     before.status == ListingStatus::Active
@@ -547,6 +553,22 @@ mod tests {
             auto_accept: None,
             auto_decline: None,
             version: 3,
+        }
+    }
+
+    #[test]
+    fn a_draft_is_visible_to_its_seller_alone_other_statuses_to_all() {
+        let stranger = Some(UserId(2));
+        assert!(visible_to(ListingStatus::Draft, SELLER, Some(SELLER)));
+        assert!(!visible_to(ListingStatus::Draft, SELLER, stranger));
+        assert!(!visible_to(ListingStatus::Draft, SELLER, None));
+        for status in [
+            ListingStatus::Active,
+            ListingStatus::SoldOut,
+            ListingStatus::Closed,
+        ] {
+            assert!(visible_to(status, SELLER, stranger));
+            assert!(visible_to(status, SELLER, None));
         }
     }
 

@@ -1,0 +1,94 @@
+//! The reads a socket session needs, as core functions: a topic's history after a seq, whether
+//! a user may see a listing, a conversation's parties. Each runs on the blocking pool (Diesel
+//! blocks) and writes nothing; the edges call these instead of reaching into `store`.
+
+use crate::chat::{conversation_of, ChatError};
+use crate::domain::chat::Parties;
+use crate::domain::listing::visible_to;
+use crate::domain::{ListingId, UserId};
+use crate::store::models::Event;
+use crate::store::{events, listings, Pool, PooledConn, StoreError};
+use std::future::Future;
+use tokio::task::JoinError;
+
+/// A read that failed: the store refused it, or its blocking task did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the read did not finish: {0}")]
+    Interrupted(#[from] JoinError),
+}
+
+impl From<r2d2::Error> for ReadError {
+    fn from(e: r2d2::Error) -> Self {
+        ReadError::Store(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for ReadError {
+    fn from(e: diesel::result::Error) -> Self {
+        ReadError::Store(e.into())
+    }
+}
+
+/// Runs `work` on a pooled connection on the blocking pool (Diesel blocks; an async or actor
+/// thread must not).
+pub(crate) fn on_blocking_pool<T, E>(
+    pool: &Pool,
+    work: impl FnOnce(&mut PooledConn) -> Result<T, E> + Send + 'static,
+) -> impl Future<Output = Result<T, E>> + 'static
+where
+    T: Send + 'static,
+    E: From<r2d2::Error> + From<JoinError> + Send + 'static,
+{
+    let pool = pool.clone();
+    async move { tokio::task::spawn_blocking(move || work(&mut pool.get()?)).await? }
+}
+
+/// A topic's head (its last seq, 0 if none) and, when `since` is given and behind it, the
+/// events after `since` in seq order, at most `limit`.
+#[derive(Debug)]
+pub struct History {
+    pub head: i64,
+    pub events: Vec<Event>,
+}
+
+pub fn history(
+    pool: &Pool,
+    topic: String,
+    since: Option<i64>,
+    limit: i64,
+) -> impl Future<Output = Result<History, ReadError>> + 'static {
+    on_blocking_pool(pool, move |conn| {
+        let head = events::last_seq(conn, &topic)?;
+        let events = match since {
+            Some(since) if since < head => events::after(conn, &topic, since, limit)?,
+            _ => Vec::new(),
+        };
+        Ok(History { head, events })
+    })
+}
+
+/// Whether the listing exists for `viewer` (a draft exists only for its seller).
+pub fn listing_visible_to(
+    pool: &Pool,
+    listing: ListingId,
+    viewer: UserId,
+) -> impl Future<Output = Result<bool, ReadError>> + 'static {
+    on_blocking_pool(pool, move |conn| {
+        Ok(listings::find(conn, listing.0)?
+            .is_some_and(|l| visible_to(l.status(), l.seller(), Some(viewer))))
+    })
+}
+
+/// The parties of a conversation `user` takes part in.
+pub fn conversation_parties(
+    pool: &Pool,
+    user: UserId,
+    conversation_id: i64,
+) -> impl Future<Output = Result<Parties, ChatError>> + 'static {
+    on_blocking_pool(pool, move |conn| {
+        conversation_of(conn, user, conversation_id).map(|c| c.parties())
+    })
+}
