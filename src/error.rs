@@ -201,7 +201,7 @@ impl From<ListingError> for ApiError {
             ListingError::LikerOffer(e) => e.into(),
             ListingError::HasOpenOrders(_) | ListingError::Contended => ApiError::Conflict(detail),
             ListingError::Store(e) => e.into(),
-            ListingError::Unavailable => ApiError::Unavailable(detail),
+            ListingError::Unavailable | ListingError::DatabaseBusy => ApiError::Unavailable(detail),
         }
     }
 }

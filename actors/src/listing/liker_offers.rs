@@ -99,7 +99,7 @@ impl Tx<'_> {
             expires_at: sent.expires_at,
         };
         let offer = self.insert_offer(&state, Side::Seller)?;
-        self.outbox.liker_offer_notification(&offer);
+        self.outbox.liker_offer_notification(&offer)?;
         Ok(Some(offer))
     }
 }

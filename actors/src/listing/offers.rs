@@ -9,7 +9,7 @@ use crate::domain::offer::{
     OfferEvent, OfferState, OfferStatus, Side,
 };
 use crate::domain::{Money, UserId};
-use crate::events::HistoryEntry;
+use crate::events::{history_json, offer_history, HistoryEntry};
 use crate::store::models::{NewOffer, Offer, OfferChanges};
 use crate::store::{is_unique_violation, offers};
 
@@ -36,10 +36,9 @@ impl Tx<'_> {
         by: &str,
         reason: Option<&str>,
     ) -> Result<Offer, Failure> {
-        let mut history: Vec<HistoryEntry> =
-            serde_json::from_str(&before.history).unwrap_or_default();
+        let mut history = offer_history(before)?;
         history.push(self.history_entry(event, by, next.amount));
-        let history = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+        let history = history_json(&history)?;
         let after = offers::update_versioned(
             self.conn,
             before.id,
@@ -57,7 +56,7 @@ impl Tx<'_> {
             },
         )?
         .ok_or(Failure::Stale)?;
-        self.outbox.offer(&after, event);
+        self.outbox.offer(&after, event)?;
         Ok(after)
     }
 
@@ -77,7 +76,7 @@ impl Tx<'_> {
     /// Inserts a new open offer and its `offer.created` event.
     pub(super) fn insert_offer(&mut self, state: &OfferState, by: Side) -> Result<Offer, Failure> {
         let history = vec![self.history_entry(OfferEvent::Created, by.as_str(), state.amount)];
-        let history = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+        let history = history_json(&history)?;
         let offer = offers::insert(
             self.conn,
             &NewOffer {
@@ -105,7 +104,7 @@ impl Tx<'_> {
                 e.into()
             }
         })?;
-        self.outbox.offer(&offer, OfferEvent::Created);
+        self.outbox.offer(&offer, OfferEvent::Created)?;
         Ok(offer)
     }
 

@@ -8,7 +8,7 @@ use crate::domain::listing::{decide_purchases, ListingStatus, PurchaseRequest};
 use crate::domain::{Money, UserId};
 use crate::events::ORDER_CREATED;
 use crate::store::models::{NewOrder, Order};
-use crate::store::{ledger, orders, StoreError};
+use crate::store::{ledger, orders};
 use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -54,18 +54,7 @@ impl Handler<RunPurchases> for ListingActor {
                         }
                         results
                     }
-                    Ok(Err(e)) => {
-                        let why = e.to_string();
-                        (0..replies.len())
-                            .map(|_| match &e {
-                                ListingError::NotFound => Err(ListingError::NotFound),
-                                _ => Err(StoreError::Config(format!(
-                                    "the purchase batch failed: {why}"
-                                ))
-                                .into()),
-                            })
-                            .collect()
-                    }
+                    Ok(Err(e)) => (0..replies.len()).map(|_| Err(e.for_each_in_batch())).collect(),
                     Err(panic) => {
                         tracing::error!(listing.id = %act.id, error = %panic, "purchase batch panicked");
                         Vec::new()
@@ -111,6 +100,9 @@ impl Tx<'_> {
             .map(|(r, _)| self.new_order(r.buyer, r.quantity, unit_price, None))
             .collect();
         let made = orders::insert_all(self.conn, &new)?;
+        if made.len() != new.len() {
+            return Err(ListingError::short_insert("orders", new.len(), made.len()).into());
+        }
         let escrow: Vec<_> = made
             .iter()
             .map(|o| postings::purchase(UserId(o.buyer_id), Money::from_cents(o.total_cents)))
@@ -125,13 +117,15 @@ impl Tx<'_> {
             })
             .collect();
         ledger::post_all(self.conn, &rows).map_err(ListingError::from)?;
-        let mut made = made.into_iter();
+        let (inserted, mut made) = (new.len(), made.into_iter());
         Ok(batch
             .outcomes
             .into_iter()
             .map(|outcome| match outcome {
                 Ok(_) => {
-                    let order = made.next().ok_or(ListingError::OrderNotFound)?;
+                    let order = made
+                        .next()
+                        .ok_or_else(|| ListingError::short_insert("orders", inserted, 0))?;
                     self.outbox.order(&order, ORDER_CREATED);
                     Ok(order)
                 }
