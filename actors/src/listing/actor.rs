@@ -9,7 +9,7 @@ use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
 use crate::group_commit::Queue;
 use crate::listing_cache::ListingCache;
-use crate::store::models::{Listing, Order};
+use crate::store::models::{Event, Listing, Order};
 use crate::store::Pool;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -65,43 +65,42 @@ impl ListingActor {
         T: Send + 'static,
         F: Fn(&mut Tx<'_>) -> Result<T, Failure> + Send + 'static,
     {
-        self.run_unless(|_, _| Ok(None), command)
+        self.run_blocking(move |pool, id, rules| execute(pool, id, rules, command))
     }
 
-    /// [`run`](Self::run), unless `answered_before` (on the blocking pool, before any
-    /// transaction) already has the answer: then no transaction is begun.
-    pub(super) fn run_unless<T, A, F>(
+    /// Runs `work` on the blocking pool as [`run`](Self::run) runs a transaction, for a command
+    /// that decides itself whether and how it needs the listing's transaction (a like that can
+    /// be one plain write).
+    pub(super) fn run_blocking<T, W>(
         &mut self,
-        answered_before: A,
-        command: F,
+        work: W,
     ) -> AtomicResponse<Self, Result<T, ListingError>>
     where
         T: Send + 'static,
-        A: FnOnce(&Pool, ListingId) -> Result<Option<T>, ListingError> + Send + 'static,
-        F: Fn(&mut Tx<'_>) -> Result<T, Failure> + Send + 'static,
+        W: FnOnce(&Pool, ListingId, &CommerceRules) -> Result<(T, Vec<Event>), ListingError>
+            + Send
+            + 'static,
     {
         self.last_used = Instant::now();
         let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
-        let work = tokio::task::spawn_blocking(move || match answered_before(&pool, id)? {
-            Some(answer) => Ok((answer, Vec::new())),
-            None => execute(&pool, id, &rules, command),
-        });
+        let work = tokio::task::spawn_blocking(move || work(&pool, id, &rules));
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
             |joined, act, _ctx| {
                 act.cache.forget(act.id.0);
                 match joined {
-                Ok(Ok((value, events))) => {
-                    if !events.is_empty() {
-                        act.broker.do_send(Publish { events });
+                    Ok(Ok((value, events))) => {
+                        if !events.is_empty() {
+                            act.broker.do_send(Publish { events });
+                        }
+                        Ok(value)
                     }
-                    Ok(value)
+                    Ok(Err(e)) => Err(e),
+                    Err(panic) => {
+                        tracing::error!(listing.id = %act.id, error = %panic, "listing command panicked");
+                        Err(ListingError::Unavailable)
+                    }
                 }
-                Ok(Err(e)) => Err(e),
-                Err(panic) => {
-                    tracing::error!(listing.id = %act.id, error = %panic, "listing command panicked");
-                    Err(ListingError::Unavailable)
-                }
-            }},
+            },
         )))
     }
 }

@@ -2,47 +2,15 @@
 //! it while that offer is open.
 
 use super::tx::{Failure, Tx};
-use super::{LikerOfferOutcome, ListingActor, ListingError, OfferToNewLiker, SendLikerOffer};
+use super::{LikerOfferOutcome, SendLikerOffer};
 use crate::domain::listing::ListingStatus;
 use crate::domain::offer::{decide_liker_offer, OfferState, OfferStatus, Side};
-use crate::domain::{ListingId, Money, UserId};
+use crate::domain::{Money, UserId};
 use crate::store::models::{LikerOffer, Offer};
-use crate::store::{self, liker_offers, offers, Pool, StoreError};
-use actix::prelude::*;
+use crate::store::{liker_offers, offers};
 
 handle!(SendLikerOffer, LikerOfferOutcome, |tx, msg| tx
     .send_liker_offer(&msg));
-
-/// A new liker gets the seller's open offer to likers, if there is one. Most listings have
-/// none. On SQLite (one process, where every liker offer is made by this actor, one command at
-/// a time) a read outside a transaction tells, and the like costs no second write transaction
-/// at the one writer. Across PostgreSQL processes the check takes the listing's row lock, so it
-/// cannot miss an offer being made by another process at the same moment.
-impl Handler<OfferToNewLiker> for ListingActor {
-    type Result = AtomicResponse<Self, Result<Option<Offer>, ListingError>>;
-
-    fn handle(&mut self, msg: OfferToNewLiker, _ctx: &mut Self::Context) -> Self::Result {
-        let in_one_process = self.pool.one_writer_at_a_time();
-        let none_open = move |pool: &Pool, id: ListingId| {
-            if !in_one_process {
-                return Ok(None);
-            }
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            let latest = liker_offers::latest(&mut conn, id.0).map_err(StoreError::from)?;
-            let open = latest.is_some_and(|sent| sent.open_at(store::now()));
-            Ok((!open).then_some(None))
-        };
-        self.run_unless(none_open, move |tx| {
-            let Some(sent) = liker_offers::latest(tx.conn, tx.listing.id)? else {
-                return Ok(None);
-            };
-            if !sent.open_at(tx.now) || tx.listing.status() != ListingStatus::Active {
-                return Ok(None);
-            }
-            tx.offer_to_liker(&sent, msg.user)
-        })
-    }
-}
 
 impl Tx<'_> {
     pub(super) fn send_liker_offer(
@@ -76,6 +44,17 @@ impl Tx<'_> {
             liker_offer: sent,
             offers: made,
         })
+    }
+
+    /// A new liker gets the seller's offer to likers if it is still open.
+    pub(super) fn offer_to_new_liker(&mut self, liker: UserId) -> Result<Option<Offer>, Failure> {
+        let Some(sent) = liker_offers::latest(self.conn, self.listing.id)? else {
+            return Ok(None);
+        };
+        if !sent.open_at(self.now) || self.listing.status() != ListingStatus::Active {
+            return Ok(None);
+        }
+        self.offer_to_liker(&sent, liker)
     }
 
     /// Makes the liker offer `sent` to `liker`, unless they already negotiate on this listing.

@@ -83,10 +83,20 @@ pub struct SendLikerOffer {
     pub amount: Money,
 }
 
-/// Someone just liked the listing: extend an open liker offer to them.
+/// Like the listing, or change the target price of a like (idempotent). A new liker gets the
+/// seller's open offer to likers, if there is one.
 #[derive(Clone, Debug, Message)]
-#[rtype(result = "Result<Option<Offer>, ListingError>")]
-pub struct OfferToNewLiker {
+#[rtype(result = "Result<(), ListingError>")]
+pub struct LikeListing {
+    pub user: UserId,
+    /// Be told of any drop below this price, whatever its size.
+    pub target_price: Option<Money>,
+}
+
+/// Stop liking the listing (idempotent).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(), ListingError>")]
+pub struct UnlikeListing {
     pub user: UserId,
 }
 

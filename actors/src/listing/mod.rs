@@ -11,6 +11,7 @@
 #[macro_use]
 mod actor;
 mod liker_offers;
+mod likes;
 mod messages;
 mod offers;
 mod orders;
