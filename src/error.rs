@@ -257,7 +257,9 @@ impl From<OrderError> for ApiError {
             OrderError::NotParty | OrderError::WrongParty(_) => ApiError::Forbidden(e.to_string()),
             OrderError::IllegalTransition { .. }
             | OrderError::ShipDeadlineNotPassed
-            | OrderError::NotDue => ApiError::Conflict(e.to_string()),
+            | OrderError::NotDue
+            | OrderError::NotCompleted(_)
+            | OrderError::AlreadyRated => ApiError::Conflict(e.to_string()),
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::domain::listing::ListingPatch;
 use crate::domain::offer::{Actor as Party, OfferAction};
 use crate::domain::order::OrderAction;
 use crate::domain::{ListingId, Money, UserId};
-use crate::store::models::{LikerOffer, Listing, Offer, Order};
+use crate::store::models::{LikerOffer, Listing, Offer, Order, Rating};
 use actix::prelude::*;
 
 /// An offer after a command, and the order it made if it was accepted.
@@ -73,6 +73,16 @@ pub struct ActOnOrder {
     pub order_id: i64,
     pub actor: Party,
     pub action: OrderAction,
+}
+
+/// Rate the other side of a completed order of this listing, once.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Rating, ListingError>")]
+pub struct RateOrder {
+    pub order_id: i64,
+    pub rater: UserId,
+    pub stars: i64,
+    pub comment: Option<String>,
 }
 
 /// The seller's offer to everyone who likes the listing.

@@ -1,21 +1,51 @@
-//! Orders: ship, confirm, cancel or auto-complete, each with its escrow posting.
+//! Orders: ship, confirm, cancel or auto-complete, each with its escrow posting, and the
+//! parties' ratings once an order is completed. Ratings go through the listing's actor like
+//! every other order command, so a rating is decided on the order as it is in the same
+//! transaction that stores it.
 
 use super::tx::{Failure, Tx};
-use super::{ActOnOrder, ListingError};
+use super::{ActOnOrder, ListingError, RateOrder};
 use crate::domain::ledger as postings;
 use crate::domain::listing::decide_restock;
-use crate::domain::order::{decide_order_action, OrderEffect};
+use crate::domain::order::{decide_order_action, decide_rating, OrderEffect, OrderError};
 use crate::domain::{Money, UserId};
-use crate::store::models::{Order, OrderChanges};
-use crate::store::{ledger, orders};
+use crate::store::models::{NewRating, Order, OrderChanges, Rating};
+use crate::store::{is_unique_violation, ledger, orders};
 
 handle!(ActOnOrder, Order, |tx, msg| tx.act_on_order(&msg));
 
+handle!(RateOrder, Rating, |tx, msg| tx.rate_order(&msg));
+
 impl Tx<'_> {
-    pub(super) fn act_on_order(&mut self, msg: &ActOnOrder) -> Result<Order, Failure> {
-        let order = orders::find(self.conn, msg.order_id)?
+    /// The order `id` of this listing.
+    fn order(&mut self, id: i64) -> Result<Order, Failure> {
+        Ok(orders::find(self.conn, id)?
             .filter(|o| o.listing_id == self.listing.id)
-            .ok_or(ListingError::OrderNotFound)?;
+            .ok_or(ListingError::OrderNotFound)?)
+    }
+
+    fn rate_order(&mut self, msg: &RateOrder) -> Result<Rating, Failure> {
+        let order = self.order(msg.order_id)?;
+        let ratee = decide_rating(&order.state(), msg.rater)?;
+        let new = NewRating {
+            order_id: order.id,
+            rater_id: msg.rater.0,
+            ratee_id: ratee.0,
+            stars: msg.stars,
+            comment: msg.comment.as_deref(),
+            created_at: self.now,
+        };
+        orders::insert_rating(self.conn, &new).map_err(|e| {
+            if is_unique_violation(&e) {
+                Failure::from(OrderError::AlreadyRated)
+            } else {
+                Failure::from(e)
+            }
+        })
+    }
+
+    pub(super) fn act_on_order(&mut self, msg: &ActOnOrder) -> Result<Order, Failure> {
+        let order = self.order(msg.order_id)?;
         let (next, effect) =
             decide_order_action(self.rules, &order.state(), msg.actor, msg.action, self.now)?;
         let now = Some(self.now);
