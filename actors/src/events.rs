@@ -14,6 +14,7 @@ use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+pub const LISTING_CREATED: &str = "listing.created";
 pub const LISTING_UPDATED: &str = "listing.updated";
 pub const LISTING_PRICE_DROPPED: &str = "listing.price_dropped";
 pub const LISTING_INVENTORY_CHANGED: &str = "listing.inventory_changed";
@@ -258,6 +259,18 @@ impl Outbox {
             event_type,
             data: data.to_string(),
         });
+    }
+
+    /// A new listing, on its own topic (the first event there) and on its seller's.
+    pub fn listing_created(&mut self, listing: &Listing) {
+        let data = json!({ "listing": ListingSnapshot::of(listing) });
+        let seller = UserId(listing.seller_id);
+        self.push(
+            listing_topic(listing.listing_id()),
+            LISTING_CREATED,
+            data.clone(),
+        );
+        self.push(user_topic(seller), LISTING_CREATED, data);
     }
 
     /// A listing's events, given the listing after the change.

@@ -13,10 +13,10 @@ use bazaar_actors::domain::listing::{
     validate_category, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
 };
 use bazaar_actors::domain::{ListingId, UserId};
-use bazaar_actors::listing::{CloseListing, EditListing};
+use bazaar_actors::listing::{self, CloseListing, EditListing};
+use bazaar_actors::store::listings;
 use bazaar_actors::store::listings::{ListingFilter, ListingPosition, ListingSort};
-use bazaar_actors::store::models::{Listing, NewListing};
-use bazaar_actors::store::{self, listings};
+use bazaar_actors::store::models::Listing;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -195,28 +195,8 @@ pub async fn create_listing(
     .map_err(ApiError::Validation)?;
     let seller_id = caller.user.id;
     let currency = state.settings.currency.clone();
-    let listing = db(&state, move |conn| {
-        let now = store::now();
-        let new = NewListing {
-            seller_id,
-            title: &draft.title,
-            description: &draft.description,
-            category: draft.category.as_deref(),
-            condition: draft.condition.as_deref(),
-            price_cents: draft.price_cents,
-            currency: &currency,
-            quantity: draft.quantity,
-            status: draft.status.as_str(),
-            like_count: 0,
-            auto_accept_cents: draft.auto_accept_cents,
-            auto_decline_cents: draft.auto_decline_cents,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        Ok(conn.write(|conn| listings::insert(conn, &new))?)
-    })
-    .await?;
+    let listing =
+        listing::create_listing(&state.pool, &state.broker, caller.id(), draft, currency).await?;
     tracing::info!(
         listing.id = listing.id,
         user.id = seller_id,

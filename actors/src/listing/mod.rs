@@ -10,6 +10,7 @@
 
 #[macro_use]
 mod actor;
+mod create;
 mod liker_offers;
 mod likes;
 mod messages;
@@ -19,6 +20,7 @@ mod purchases;
 mod tx;
 
 pub use actor::ListingActor;
+pub use create::create_listing;
 pub use messages::*;
 
 use crate::domain::listing::{EditError, PurchaseError};
