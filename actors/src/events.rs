@@ -40,8 +40,10 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
-/// The public face of a listing as events carry it (no seller-only fields).
+/// The public face of a listing: what events carry, and the part of the REST listing body that
+/// everyone sees (no seller-only fields).
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListingSnapshot<'a> {
     pub id: i64,
     pub seller_id: i64,
@@ -52,6 +54,7 @@ pub struct ListingSnapshot<'a> {
     pub price_cents: i64,
     pub currency: &'a str,
     pub quantity: i64,
+    /// draft, active, sold_out or closed.
     pub status: &'a str,
     pub like_count: i64,
     pub version: i64,

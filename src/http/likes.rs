@@ -26,8 +26,8 @@ pub struct LikeBody {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LikedListingBody {
-    pub listing: ListingBody,
+pub struct LikedListingBody<'a> {
+    pub listing: ListingBody<'a>,
     pub target_price_cents: Option<i64>,
     pub liked_at: DateTime<Utc>,
 }

@@ -13,6 +13,7 @@ use bazaar_actors::domain::listing::{
     validate_category, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
 };
 use bazaar_actors::domain::{ListingId, UserId};
+use bazaar_actors::events::ListingSnapshot;
 use bazaar_actors::listing::{self, CloseListing, EditListing};
 use bazaar_actors::store::listings;
 use bazaar_actors::store::listings::{ListingFilter, ListingPosition, ListingSort};
@@ -68,22 +69,12 @@ pub struct UpdateListingBody {
     pub auto_decline_cents: Option<Option<i64>>,
 }
 
-/// A listing. `auto_accept_cents` and `auto_decline_cents` are shown to the seller only.
+/// A listing: its public face as events show it, its times, and `auto_accept_cents` and
+/// `auto_decline_cents` for the seller only.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ListingBody {
-    pub id: i64,
-    pub seller_id: i64,
-    pub title: String,
-    pub description: String,
-    pub category: Option<String>,
-    pub condition: Option<String>,
-    pub price_cents: i64,
-    pub currency: String,
-    pub quantity: i64,
-    /// draft, active, sold_out or closed.
-    pub status: String,
-    pub like_count: i64,
-    pub version: i64,
+pub struct ListingBody<'a> {
+    #[serde(flatten)]
+    pub listing: ListingSnapshot<'a>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -96,26 +87,15 @@ pub struct SellerTerms {
     pub auto_decline_cents: Option<i64>,
 }
 
-impl ListingBody {
+impl<'a> ListingBody<'a> {
     /// The listing as `viewer` may see it.
-    pub fn new(l: &Listing, viewer: Option<UserId>) -> Self {
+    pub fn new(l: &'a Listing, viewer: Option<UserId>) -> Self {
         let seller_terms = (viewer == Some(l.seller())).then_some(SellerTerms {
             auto_accept_cents: l.auto_accept_cents,
             auto_decline_cents: l.auto_decline_cents,
         });
         ListingBody {
-            id: l.id,
-            seller_id: l.seller_id,
-            title: l.title.clone(),
-            description: l.description.clone(),
-            category: l.category.clone(),
-            condition: l.condition.clone(),
-            price_cents: l.price_cents,
-            currency: l.currency.clone(),
-            quantity: l.quantity,
-            status: l.status.clone(),
-            like_count: l.like_count,
-            version: l.version,
+            listing: ListingSnapshot::of(l),
             created_at: utc(l.created_at),
             updated_at: utc(l.updated_at),
             seller_terms,

@@ -152,7 +152,7 @@ async fn party_offer(state: &AppState, caller: &Caller, id: i64) -> Result<Offer
     let offer = db(state, move |conn| Ok(offers::find(conn, id)?))
         .await?
         .ok_or_else(|| ApiError::NotFound("offer not found".into()))?;
-    if caller.user.id != offer.buyer_id && caller.user.id != offer.seller_id {
+    if offer.state().side_of(caller.id()).is_none() {
         return Err(ApiError::Forbidden(
             "only the buyer and the seller may see or act on this offer".into(),
         ));

@@ -178,7 +178,7 @@ async fn party_order(state: &AppState, caller: &Caller, id: i64) -> Result<Order
     let order = db(state, move |conn| Ok(orders::find(conn, id)?))
         .await?
         .ok_or_else(|| ApiError::NotFound("order not found".into()))?;
-    if caller.user.id != order.buyer_id && caller.user.id != order.seller_id {
+    if order.state().side_of(caller.id()).is_none() {
         return Err(ApiError::Forbidden(
             "only the buyer and the seller may see or act on this order".into(),
         ));

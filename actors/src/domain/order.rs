@@ -1,7 +1,7 @@
 //! Orders: `paid → shipped → completed`, or `cancelled` before shipping. Who may move an order
 //! where, and when.
 
-use super::offer::Actor;
+use super::offer::{Actor, Side};
 use super::rules::CommerceRules;
 use super::validation::{char_length, in_range, FieldErrors};
 use super::UserId;
@@ -101,6 +101,24 @@ fn action_name(action: OrderAction) -> &'static str {
     }
 }
 
+/// The one party check for offers and orders: which side of a deal between `buyer` and
+/// `seller` `user` is on, if any.
+pub fn side_of(buyer: UserId, seller: UserId, user: UserId) -> Option<Side> {
+    if user == buyer {
+        Some(Side::Buyer)
+    } else if user == seller {
+        Some(Side::Seller)
+    } else {
+        None
+    }
+}
+
+impl OrderState {
+    pub fn side_of(&self, user: UserId) -> Option<Side> {
+        side_of(self.buyer, self.seller, user)
+    }
+}
+
 /// Decides `action` by `actor` at `now`: the order after it and the effect to apply.
 pub fn decide_order_action(
     rules: &CommerceRules,
@@ -109,13 +127,12 @@ pub fn decide_order_action(
     action: OrderAction,
     now: NaiveDateTime,
 ) -> Result<(OrderState, OrderEffect), OrderError> {
-    let is_buyer = actor == Actor::User(order.buyer);
-    let is_seller = actor == Actor::User(order.seller);
-    if let Actor::User(_) = actor {
-        if !is_buyer && !is_seller {
-            return Err(OrderError::NotParty);
-        }
-    }
+    let side = match actor {
+        Actor::User(user) => Some(order.side_of(user).ok_or(OrderError::NotParty)?),
+        Actor::System => None,
+    };
+    let is_buyer = side == Some(Side::Buyer);
+    let is_seller = side == Some(Side::Seller);
     let illegal = || OrderError::IllegalTransition {
         from: order.status.as_str(),
         action: action_name(action),
@@ -194,12 +211,9 @@ pub fn validate_rating(stars: i64, comment: Option<&str>) -> Result<(), FieldErr
 /// always the other side, whom it returns. Once per side is the store's unique key on
 /// (order, rater); its violation is [`OrderError::AlreadyRated`].
 pub fn decide_rating(order: &OrderState, rater: UserId) -> Result<UserId, OrderError> {
-    let ratee = if rater == order.buyer {
-        order.seller
-    } else if rater == order.seller {
-        order.buyer
-    } else {
-        return Err(OrderError::NotParty);
+    let ratee = match order.side_of(rater).ok_or(OrderError::NotParty)? {
+        Side::Buyer => order.seller,
+        Side::Seller => order.buyer,
     };
     if order.status != OrderStatus::Completed {
         return Err(OrderError::NotCompleted(order.status.as_str()));
@@ -390,6 +404,14 @@ mod tests {
             &rules,
             at(24 * 7)
         ));
+    }
+
+    #[test]
+    fn the_party_check_names_the_side_or_none() {
+        assert_eq!(side_of(BUYER, SELLER, BUYER), Some(Side::Buyer));
+        assert_eq!(side_of(BUYER, SELLER, SELLER), Some(Side::Seller));
+        assert_eq!(side_of(BUYER, SELLER, UserId(9)), None);
+        assert_eq!(order(OrderStatus::Paid).side_of(SELLER), Some(Side::Seller));
     }
 
     #[test]
