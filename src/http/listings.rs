@@ -404,3 +404,54 @@ pub async fn delete_listing(
     send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lamp() -> Listing {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .expect("a valid time")
+            .naive_utc();
+        Listing {
+            id: 4,
+            seller_id: 2,
+            title: "Lamp".into(),
+            description: "Brass".into(),
+            category: Some("home".into()),
+            condition: None,
+            price_cents: 1_500,
+            currency: "EUR".into(),
+            quantity: 1,
+            status: "active".into(),
+            like_count: 3,
+            auto_accept_cents: Some(1_400),
+            auto_decline_cents: None,
+            version: 7,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The body built on the events' snapshot keeps the wire format it had as its own struct.
+    #[test]
+    fn the_listing_body_keeps_its_fields_and_their_order() {
+        let public = concat!(
+            r#"{"id":4,"seller_id":2,"title":"Lamp","description":"Brass","category":"home","#,
+            r#""condition":null,"price_cents":1500,"currency":"EUR","quantity":1,"#,
+            r#""status":"active","like_count":3,"version":7,"#,
+            r#""created_at":"2023-11-14T22:13:20Z","updated_at":"2023-11-14T22:13:20Z""#
+        );
+        let listing = lamp();
+        let to_json = |viewer| serde_json::to_string(&ListingBody::new(&listing, viewer));
+        assert_eq!(to_json(None).expect("serialises"), format!("{public}}}"));
+        assert_eq!(
+            to_json(Some(UserId(9))).expect("serialises"),
+            format!("{public}}}")
+        );
+        assert_eq!(
+            to_json(Some(UserId(2))).expect("serialises"),
+            format!(r#"{public},"auto_accept_cents":1400,"auto_decline_cents":null}}"#)
+        );
+    }
+}
