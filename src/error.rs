@@ -202,7 +202,7 @@ impl From<ListingError> for ApiError {
             ListingError::LikerOffer(e) => e.into(),
             ListingError::HasOpenOrders(_) | ListingError::Contended => ApiError::Conflict(detail),
             ListingError::Store(e) => e.into(),
-            ListingError::Unavailable => ApiError::Unavailable(detail),
+            ListingError::Unavailable | ListingError::DatabaseBusy => ApiError::Unavailable(detail),
         }
     }
 }
@@ -258,7 +258,9 @@ impl From<OrderError> for ApiError {
             OrderError::NotParty | OrderError::WrongParty(_) => ApiError::Forbidden(e.to_string()),
             OrderError::IllegalTransition { .. }
             | OrderError::ShipDeadlineNotPassed
-            | OrderError::NotDue => ApiError::Conflict(e.to_string()),
+            | OrderError::NotDue
+            | OrderError::NotCompleted(_)
+            | OrderError::AlreadyRated => ApiError::Conflict(e.to_string()),
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::broker::Broker;
 use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
-use crate::listing::ListingActor;
+use crate::listing::{ListingActor, Passivated};
 use crate::listing_cache::ListingCache;
 use crate::store::Pool;
 use actix::prelude::*;
@@ -51,14 +51,6 @@ pub struct GetListingActor {
     pub id: ListingId,
 }
 
-/// Sent by a listing actor as it stops for being idle.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Passivated {
-    pub id: ListingId,
-    pub addr: Addr<ListingActor>,
-}
-
 /// How many listing actors are running.
 #[derive(Debug, Message)]
 #[rtype(result = "usize")]
@@ -77,7 +69,7 @@ impl Handler<GetListingActor> for Directory {
             self.broker.clone(),
             self.settings.rules.clone(),
             self.settings.cache.clone(),
-            ctx.address(),
+            ctx.address().recipient(),
             self.settings.listing_idle,
         );
         let addr = actor.start();

@@ -8,12 +8,13 @@ use crate::domain::{ListingId, UserId};
 use crate::store::chat::Message;
 use crate::store::events::{self as store_events, PendingEvent};
 use crate::store::models::{Event, Listing, Offer, Order};
-use crate::store::{notifications, DbConnection};
+use crate::store::{notifications, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+pub const LISTING_CREATED: &str = "listing.created";
 pub const LISTING_UPDATED: &str = "listing.updated";
 pub const LISTING_PRICE_DROPPED: &str = "listing.price_dropped";
 pub const LISTING_INVENTORY_CHANGED: &str = "listing.inventory_changed";
@@ -39,8 +40,10 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
-/// The public face of a listing as events carry it (no seller-only fields).
+/// The public face of a listing: what events carry, and the part of the REST listing body that
+/// everyone sees (no seller-only fields).
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListingSnapshot<'a> {
     pub id: i64,
     pub seller_id: i64,
@@ -51,6 +54,7 @@ pub struct ListingSnapshot<'a> {
     pub price_cents: i64,
     pub currency: &'a str,
     pub quantity: i64,
+    /// draft, active, sold_out or closed.
     pub status: &'a str,
     pub like_count: i64,
     pub version: i64,
@@ -110,9 +114,24 @@ pub struct OfferView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&Offer> for OfferView {
-    fn from(o: &Offer) -> Self {
-        OfferView {
+/// An offer's negotiation history as stored. History that does not parse is corrupt: an error,
+/// never read as empty (a command would write the empty history back over the real one).
+pub fn offer_history(offer: &Offer) -> Result<Vec<HistoryEntry>, StoreError> {
+    serde_json::from_str(&offer.history)
+        .map_err(|e| StoreError::Config(format!("offer {} has a corrupt history: {e}", offer.id)))
+}
+
+/// A history as the `history` column stores it.
+pub fn history_json(history: &[HistoryEntry]) -> Result<String, StoreError> {
+    serde_json::to_string(history)
+        .map_err(|e| StoreError::Config(format!("an offer history did not serialise: {e}")))
+}
+
+impl TryFrom<&Offer> for OfferView {
+    type Error = StoreError;
+
+    fn try_from(o: &Offer) -> Result<Self, StoreError> {
+        Ok(OfferView {
             id: o.id,
             listing_id: o.listing_id,
             buyer_id: o.buyer_id,
@@ -124,10 +143,10 @@ impl From<&Offer> for OfferView {
             round: o.round,
             reason: o.reason.map(|r| r.as_str().to_owned()),
             expires_at: utc(o.expires_at),
-            history: serde_json::from_str(&o.history).unwrap_or_default(),
+            history: offer_history(o)?,
             created_at: utc(o.created_at),
             updated_at: utc(o.updated_at),
-        }
+        })
     }
 }
 
@@ -245,6 +264,18 @@ impl Outbox {
         });
     }
 
+    /// A new listing, on its own topic (the first event there) and on its seller's.
+    pub fn listing_created(&mut self, listing: &Listing) {
+        let data = json!({ "listing": ListingSnapshot::of(listing) });
+        let seller = UserId(listing.seller_id);
+        self.push(
+            listing_topic(listing.listing_id()),
+            LISTING_CREATED,
+            data.clone(),
+        );
+        self.push(user_topic(seller), LISTING_CREATED, data);
+    }
+
     /// A listing's events, given the listing after the change.
     pub fn listing(&mut self, after: &Listing, events: &[ListingEvent]) {
         let topic = listing_topic(after.listing_id());
@@ -286,11 +317,12 @@ impl Outbox {
     }
 
     /// An offer event, on both parties' topics.
-    pub fn offer(&mut self, offer: &Offer, event: OfferEvent) {
-        let data = json!({ "offer": OfferView::from(offer) });
+    pub fn offer(&mut self, offer: &Offer, event: OfferEvent) -> Result<(), StoreError> {
+        let data = json!({ "offer": OfferView::try_from(offer)? });
         for party in [offer.buyer_id, offer.seller_id] {
             self.push(user_topic(UserId(party)), event.event_type(), data.clone());
         }
+        Ok(())
     }
 
     /// An order event (`order.created`, `order.shipped`, …), on both parties' topics.
@@ -328,12 +360,13 @@ impl Outbox {
     }
 
     /// Tells a liker about a seller's offer to likers.
-    pub fn liker_offer_notification(&mut self, offer: &Offer) {
+    pub fn liker_offer_notification(&mut self, offer: &Offer) -> Result<(), StoreError> {
         self.notify(
             UserId(offer.buyer_id),
             NOTIFICATION_OFFER,
-            json!({ "offer": OfferView::from(offer) }),
+            json!({ "offer": OfferView::try_from(offer)? }),
         );
+        Ok(())
     }
 
     /// Tells a liker that a listing they like got cheaper.
@@ -355,6 +388,62 @@ impl Outbox {
                 "currency": after.currency,
                 "target_price_cents": target_price,
             }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::offer::{OfferStatus, Side};
+
+    fn offer_with_history(history: &str) -> Offer {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .expect("a valid time")
+            .naive_utc();
+        Offer {
+            id: 7,
+            listing_id: 1,
+            buyer_id: 2,
+            seller_id: 3,
+            amount_cents: 900,
+            quantity: 1,
+            status: OfferStatus::Open,
+            turn: Side::Seller,
+            round: 1,
+            reason: None,
+            history: history.into(),
+            expires_at: at,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn corrupt_history_is_an_error_not_an_empty_history() {
+        let corrupt = offer_with_history("[{\"action\":");
+        assert!(matches!(
+            offer_history(&corrupt),
+            Err(StoreError::Config(_))
+        ));
+        assert!(OfferView::try_from(&corrupt).is_err());
+        let mut outbox = Outbox::default();
+        assert!(outbox.offer(&corrupt, OfferEvent::Countered).is_err());
+    }
+
+    #[test]
+    fn a_history_survives_the_round_trip() {
+        let entry = HistoryEntry {
+            action: "offered".into(),
+            by: "buyer".into(),
+            amount_cents: 900,
+            at: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("a valid time"),
+        };
+        let stored = history_json(std::slice::from_ref(&entry)).expect("serialises");
+        assert_eq!(
+            offer_history(&offer_with_history(&stored)).expect("parses"),
+            [entry]
         );
     }
 }

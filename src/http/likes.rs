@@ -1,4 +1,5 @@
-//! Likes: a user likes a listing (optionally with a target price for price-drop alerts).
+//! Likes: a user likes a listing (optionally with a target price for price-drop alerts). The
+//! listing's actor writes the like; this file checks who may see the listing and maps answers.
 
 use super::listings::{find_visible, ListingBody};
 use super::{
@@ -9,8 +10,8 @@ use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, put, web, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::listing::validate_price;
-use bazaar_actors::domain::ListingId;
-use bazaar_actors::listing::OfferToNewLiker;
+use bazaar_actors::domain::{ListingId, Money};
+use bazaar_actors::listing::{LikeListing, UnlikeListing};
 use bazaar_actors::store::likes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,8 @@ pub struct LikeBody {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LikedListingBody {
-    pub listing: ListingBody,
+pub struct LikedListingBody<'a> {
+    pub listing: ListingBody<'a>,
     pub target_price_cents: Option<i64>,
     pub liked_at: DateTime<Utc>,
 }
@@ -55,16 +56,11 @@ pub async fn like_listing(
         validate_price(t).map_err(|m| ApiError::invalid("target_price_cents", m))?;
     }
     let listing = find_visible(&state, id.into_inner(), Some(caller.id())).await?;
-    let (user_id, listing_id) = (caller.user.id, listing.id);
-    db(&state, move |conn| {
-        Ok(likes::like(conn, user_id, listing_id, target)?)
-    })
-    .await?;
-    // The like count moved without a listing command.
-    state.listing_cache.forget(listing_id);
-    // A seller's offer to likers that is still open reaches new likers too.
-    let command = OfferToNewLiker { user: caller.id() };
-    send_to_listing(&state.directory, ListingId(listing_id), command).await??;
+    let command = LikeListing {
+        user: caller.id(),
+        target_price: target.map(Money::from_cents),
+    };
+    send_to_listing(&state.directory, ListingId(listing.id), command).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -85,12 +81,8 @@ pub async fn unlike_listing(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let listing = find_visible(&state, id.into_inner(), Some(caller.id())).await?;
-    let (user_id, listing_id) = (caller.user.id, listing.id);
-    db(&state, move |conn| {
-        Ok(likes::unlike(conn, user_id, listing_id)?)
-    })
-    .await?;
-    state.listing_cache.forget(listing_id);
+    let command = UnlikeListing { user: caller.id() };
+    send_to_listing(&state.directory, ListingId(listing.id), command).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -13,10 +13,11 @@ use bazaar_actors::domain::listing::{
     validate_category, visible_to, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
 };
 use bazaar_actors::domain::{ListingId, UserId};
-use bazaar_actors::listing::{CloseListing, EditListing};
+use bazaar_actors::events::ListingSnapshot;
+use bazaar_actors::listing::{self, CloseListing, EditListing};
+use bazaar_actors::store::listings;
 use bazaar_actors::store::listings::{ListingFilter, ListingPosition, ListingSort};
-use bazaar_actors::store::models::{Listing, NewListing};
-use bazaar_actors::store::{self, listings};
+use bazaar_actors::store::models::Listing;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -68,22 +69,12 @@ pub struct UpdateListingBody {
     pub auto_decline_cents: Option<Option<i64>>,
 }
 
-/// A listing. `auto_accept_cents` and `auto_decline_cents` are shown to the seller only.
+/// A listing: its public face as events show it, its times, and `auto_accept_cents` and
+/// `auto_decline_cents` for the seller only.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ListingBody {
-    pub id: i64,
-    pub seller_id: i64,
-    pub title: String,
-    pub description: String,
-    pub category: Option<String>,
-    pub condition: Option<String>,
-    pub price_cents: i64,
-    pub currency: String,
-    pub quantity: i64,
-    /// draft, active, sold_out or closed.
-    pub status: String,
-    pub like_count: i64,
-    pub version: i64,
+pub struct ListingBody<'a> {
+    #[serde(flatten)]
+    pub listing: ListingSnapshot<'a>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -96,26 +87,15 @@ pub struct SellerTerms {
     pub auto_decline_cents: Option<i64>,
 }
 
-impl ListingBody {
+impl<'a> ListingBody<'a> {
     /// The listing as `viewer` may see it.
-    pub fn new(l: &Listing, viewer: Option<UserId>) -> Self {
+    pub fn new(l: &'a Listing, viewer: Option<UserId>) -> Self {
         let seller_terms = (viewer == Some(l.seller())).then_some(SellerTerms {
             auto_accept_cents: l.auto_accept_cents,
             auto_decline_cents: l.auto_decline_cents,
         });
         ListingBody {
-            id: l.id,
-            seller_id: l.seller_id,
-            title: l.title.clone(),
-            description: l.description.clone(),
-            category: l.category.clone(),
-            condition: l.condition.clone(),
-            price_cents: l.price_cents,
-            currency: l.currency.clone(),
-            quantity: l.quantity,
-            status: l.status.as_str().to_owned(),
-            like_count: l.like_count,
-            version: l.version,
+            listing: ListingSnapshot::of(l),
             created_at: utc(l.created_at),
             updated_at: utc(l.updated_at),
             seller_terms,
@@ -190,28 +170,8 @@ pub async fn create_listing(
     .map_err(ApiError::Validation)?;
     let seller_id = caller.user.id;
     let currency = state.settings.currency.clone();
-    let listing = db(&state, move |conn| {
-        let now = store::now();
-        let new = NewListing {
-            seller_id,
-            title: &draft.title,
-            description: &draft.description,
-            category: draft.category.as_deref(),
-            condition: draft.condition.as_deref(),
-            price_cents: draft.price_cents,
-            currency: &currency,
-            quantity: draft.quantity,
-            status: draft.status,
-            like_count: 0,
-            auto_accept_cents: draft.auto_accept_cents,
-            auto_decline_cents: draft.auto_decline_cents,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        Ok(conn.write(|conn| listings::insert(conn, &new))?)
-    })
-    .await?;
+    let listing =
+        listing::create_listing(&state.pool, &state.broker, caller.id(), draft, currency).await?;
     tracing::info!(
         listing.id = listing.id,
         user.id = seller_id,
@@ -438,4 +398,55 @@ pub async fn delete_listing(
     let command = CloseListing { by: caller.id() };
     send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lamp() -> Listing {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .expect("a valid time")
+            .naive_utc();
+        Listing {
+            id: 4,
+            seller_id: 2,
+            title: "Lamp".into(),
+            description: "Brass".into(),
+            category: Some("home".into()),
+            condition: None,
+            price_cents: 1_500,
+            currency: "EUR".into(),
+            quantity: 1,
+            status: ListingStatus::Active,
+            like_count: 3,
+            auto_accept_cents: Some(1_400),
+            auto_decline_cents: None,
+            version: 7,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The body built on the events' snapshot keeps the wire format it had as its own struct.
+    #[test]
+    fn the_listing_body_keeps_its_fields_and_their_order() {
+        let public = concat!(
+            r#"{"id":4,"seller_id":2,"title":"Lamp","description":"Brass","category":"home","#,
+            r#""condition":null,"price_cents":1500,"currency":"EUR","quantity":1,"#,
+            r#""status":"active","like_count":3,"version":7,"#,
+            r#""created_at":"2023-11-14T22:13:20Z","updated_at":"2023-11-14T22:13:20Z""#
+        );
+        let listing = lamp();
+        let to_json = |viewer| serde_json::to_string(&ListingBody::new(&listing, viewer));
+        assert_eq!(to_json(None).expect("serialises"), format!("{public}}}"));
+        assert_eq!(
+            to_json(Some(UserId(9))).expect("serialises"),
+            format!("{public}}}")
+        );
+        assert_eq!(
+            to_json(Some(UserId(2))).expect("serialises"),
+            format!(r#"{public},"auto_accept_cents":1400,"auto_decline_cents":null}}"#)
+        );
+    }
 }

@@ -105,7 +105,7 @@ pub async fn create_offer(
         Reply::json(
             StatusCode::CREATED,
             &CreatedOffer {
-                offer: OfferView::from(&outcome.offer),
+                offer: OfferView::try_from(&outcome.offer)?,
                 order: outcome.order.as_ref().map(OrderView::from),
             },
         )
@@ -139,7 +139,10 @@ pub async fn list_listing_offers(
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page {
-        items: rows.iter().map(OfferView::from).collect(),
+        items: rows
+            .iter()
+            .map(OfferView::try_from)
+            .collect::<Result<_, _>>()?,
         next_cursor: None,
     }))
 }
@@ -149,7 +152,7 @@ async fn party_offer(state: &AppState, caller: &Caller, id: i64) -> Result<Offer
     let offer = db(state, move |conn| Ok(offers::find(conn, id)?))
         .await?
         .ok_or_else(|| ApiError::NotFound("offer not found".into()))?;
-    if caller.user.id != offer.buyer_id && caller.user.id != offer.seller_id {
+    if offer.state().side_of(caller.id()).is_none() {
         return Err(ApiError::Forbidden(
             "only the buyer and the seller may see or act on this offer".into(),
         ));
@@ -174,7 +177,7 @@ pub async fn get_offer(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let offer = party_offer(&state, &caller, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(OfferView::from(&offer)))
+    Ok(HttpResponse::Ok().json(OfferView::try_from(&offer)?))
 }
 
 async fn act(
@@ -220,7 +223,7 @@ pub async fn counter_offer(
         OfferAction::Counter { amount },
     )
     .await?;
-    Ok(HttpResponse::Ok().json(OfferView::from(&outcome.offer)))
+    Ok(HttpResponse::Ok().json(OfferView::try_from(&outcome.offer)?))
 }
 
 /// Accept an offer (on your turn): it buys the units at the agreed amount.
@@ -249,7 +252,7 @@ pub async fn accept_offer(
         Reply::json(
             StatusCode::OK,
             &OfferAndOrder {
-                offer: OfferView::from(&outcome.offer),
+                offer: OfferView::try_from(&outcome.offer)?,
                 order: outcome.order.as_ref().map(OrderView::from),
             },
         )
@@ -275,7 +278,7 @@ pub async fn decline_offer(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let outcome = act(&state, &caller, id.into_inner(), OfferAction::Decline).await?;
-    Ok(HttpResponse::Ok().json(OfferView::from(&outcome.offer)))
+    Ok(HttpResponse::Ok().json(OfferView::try_from(&outcome.offer)?))
 }
 
 /// Withdraw your offer (buyer only, while it is open).
@@ -296,7 +299,7 @@ pub async fn withdraw_offer(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let outcome = act(&state, &caller, id.into_inner(), OfferAction::Withdraw).await?;
-    Ok(HttpResponse::Ok().json(OfferView::from(&outcome.offer)))
+    Ok(HttpResponse::Ok().json(OfferView::try_from(&outcome.offer)?))
 }
 
 /// Send one offer to everyone who likes the listing (seller only; at least 10% off; once per
@@ -333,6 +336,10 @@ pub async fn create_liker_offer(
         amount_cents: sent.amount_cents,
         created_at: sent.created_at.and_utc(),
         expires_at: sent.expires_at.and_utc(),
-        offers: outcome.offers.iter().map(OfferView::from).collect(),
+        offers: outcome
+            .offers
+            .iter()
+            .map(OfferView::try_from)
+            .collect::<Result<_, _>>()?,
     }))
 }

@@ -12,14 +12,14 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::listing::{validate_price, QUANTITY};
 use bazaar_actors::domain::offer::Actor as Party;
-use bazaar_actors::domain::order::{rating_visible, OrderAction, OrderStatus};
-use bazaar_actors::domain::validation::{char_length, in_range};
+use bazaar_actors::domain::order::{validate_rating, visible_ratings, OrderAction};
+use bazaar_actors::domain::validation::in_range;
 use bazaar_actors::domain::{ListingId, Money, UserId};
 use bazaar_actors::events::OrderView;
-use bazaar_actors::listing::{ActOnOrder, Purchase};
-use bazaar_actors::store::models::{NewRating, Order, Rating};
+use bazaar_actors::listing::{ActOnOrder, Purchase, RateOrder};
+use bazaar_actors::store;
+use bazaar_actors::store::models::{Order, Rating};
 use bazaar_actors::store::orders::{self, Role};
-use bazaar_actors::store::{self, is_unique_violation};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -178,7 +178,7 @@ async fn party_order(state: &AppState, caller: &Caller, id: i64) -> Result<Order
     let order = db(state, move |conn| Ok(orders::find(conn, id)?))
         .await?
         .ok_or_else(|| ApiError::NotFound("order not found".into()))?;
-    if caller.user.id != order.buyer_id && caller.user.id != order.seller_id {
+    if order.state().side_of(caller.id()).is_none() {
         return Err(ApiError::Forbidden(
             "only the buyer and the seller may see or act on this order".into(),
         ));
@@ -205,21 +205,19 @@ pub async fn get_order(
     let order = party_order(&state, &caller, id.into_inner()).await?;
     let order_id = order.id;
     let ratings = db(&state, move |conn| Ok(orders::ratings_of(conn, order_id)?)).await?;
-    let both_rated = ratings.len() >= 2;
-    let now = store::now();
+    let raters: Vec<UserId> = ratings.iter().map(|r| UserId(r.rater_id)).collect();
+    let shown = visible_ratings(
+        &raters,
+        caller.id(),
+        order.completed_at,
+        &state.rules,
+        store::now(),
+    );
     let visible = ratings
         .iter()
-        .filter(|r| {
-            rating_visible(
-                UserId(r.rater_id),
-                caller.id(),
-                both_rated,
-                order.completed_at,
-                &state.rules,
-                now,
-            )
-        })
-        .map(RatingView::from)
+        .zip(shown)
+        .filter(|(_, shown)| *shown)
+        .map(|(r, _)| RatingView::from(r))
         .collect();
     Ok(HttpResponse::Ok().json(OrderWithRatings {
         order: OrderView::from(&order),
@@ -243,7 +241,8 @@ async fn act(
     Ok(HttpResponse::Ok().json(OrderView::from(&order)))
 }
 
-/// The seller ships a paid order; it completes by itself 72 hours later unless confirmed.
+/// The seller ships a paid order; it completes by itself once the auto-complete period has
+/// passed, unless the buyer confirms it first.
 #[utoipa::path(
     tag = "orders",
     security(("bearer" = [])),
@@ -325,42 +324,14 @@ pub async fn rate_order(
     body: JsonBody<RatingBody>,
 ) -> Result<HttpResponse, ApiError> {
     let RatingBody { stars, comment } = body.0;
-    let mut errors = bazaar_actors::domain::FieldErrors::new();
-    errors.check("stars", in_range(stars, 1, 5));
-    if let Some(c) = &comment {
-        errors.check("comment", char_length(c, 0, 1000));
-    }
-    errors.into_result(()).map_err(ApiError::Validation)?;
+    validate_rating(stars, comment.as_deref()).map_err(ApiError::Validation)?;
     let order = party_order(&state, &caller, id.into_inner()).await?;
-    if order.state().status != OrderStatus::Completed {
-        return Err(ApiError::Conflict(format!(
-            "only a completed order can be rated; this one is {}",
-            order.status.as_str()
-        )));
-    }
-    let rater = caller.user.id;
-    let ratee = if rater == order.buyer_id {
-        order.seller_id
-    } else {
-        order.buyer_id
+    let command = RateOrder {
+        order_id: order.id,
+        rater: caller.id(),
+        stars,
+        comment,
     };
-    let rating = db(&state, move |conn| {
-        let new = NewRating {
-            order_id: order.id,
-            rater_id: rater,
-            ratee_id: ratee,
-            stars,
-            comment: comment.as_deref(),
-            created_at: store::now(),
-        };
-        orders::insert_rating(conn, &new).map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::Conflict("you have already rated this order".into())
-            } else {
-                e.into()
-            }
-        })
-    })
-    .await?;
+    let rating = send_to_listing(&state.directory, ListingId(order.listing_id), command).await??;
     Ok(HttpResponse::Created().json(RatingView::from(&rating)))
 }

@@ -56,7 +56,7 @@ async fn buying_moves_money_into_escrow_takes_stock_and_records_events() {
     assert_eq!(l["quantity"], 1);
     assert_eq!(
         app.event_types(&format!("listing:{}", listing["id"])),
-        ["listing.inventory_changed"]
+        ["listing.created", "listing.inventory_changed"]
     );
     assert_eq!(
         app.event_types(&format!("user:{}", buyer.id)),
@@ -64,7 +64,7 @@ async fn buying_moves_money_into_escrow_takes_stock_and_records_events() {
     );
     assert_eq!(
         app.event_types(&format!("user:{}", seller.id)),
-        ["order.created"]
+        ["listing.created", "order.created"]
     );
 
     // The last unit sells the listing out.
@@ -82,6 +82,7 @@ async fn buying_moves_money_into_escrow_takes_stock_and_records_events() {
     assert_eq!(
         app.event_types(&format!("listing:{}", listing["id"])),
         [
+            "listing.created",
             "listing.inventory_changed",
             "listing.inventory_changed",
             "listing.sold_out"
@@ -232,7 +233,12 @@ async fn ship_confirm_releases_escrow_less_the_fee_and_ratings_stay_hidden_until
     }
     assert_eq!(
         app.event_types(&format!("user:{}", seller.id)),
-        ["order.created", "order.shipped", "order.completed"]
+        [
+            "listing.created",
+            "order.created",
+            "order.shipped",
+            "order.completed"
+        ]
     );
 
     // Ratings: once each, hidden from the other side until both have rated.

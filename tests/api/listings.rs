@@ -361,14 +361,16 @@ async fn the_seller_edits_with_if_match_and_a_price_drop_is_recorded() {
     assert_eq!(
         kinds,
         [
-            (1, "listing.updated"),
-            (2, "listing.price_dropped"),
-            (3, "listing.updated")
+            (1, "listing.created"),
+            (2, "listing.updated"),
+            (3, "listing.price_dropped"),
+            (4, "listing.updated")
         ]
     );
-    assert_eq!(events[1].2["old_price_cents"], 10_000);
-    assert_eq!(events[1].2["new_price_cents"], 8_000);
-    assert_eq!(events[2].2["listing"]["price_cents"], 9_000);
+    assert_eq!(events[0].2["listing"]["price_cents"], 10_000);
+    assert_eq!(events[2].2["old_price_cents"], 10_000);
+    assert_eq!(events[2].2["new_price_cents"], 8_000);
+    assert_eq!(events[3].2["listing"]["price_cents"], 9_000);
 }
 
 #[actix_web::test]
@@ -414,7 +416,10 @@ async fn only_the_seller_may_edit_or_close() {
     let unchanged = json_of(app.get(&path(&listing), None).await, 200).await;
     assert_eq!(unchanged["version"], 1);
     assert_eq!(unchanged["status"], "active");
-    assert!(app.events(&format!("listing:{}", listing["id"])).is_empty());
+    assert_eq!(
+        app.event_types(&format!("listing:{}", listing["id"])),
+        ["listing.created"]
+    );
 }
 
 #[actix_web::test]
@@ -504,7 +509,7 @@ async fn concurrent_edits_lose_nothing_and_if_match_lets_exactly_one_win() {
     let events = app.events(&format!("listing:{}", listing["id"]));
     assert_eq!(
         events.iter().map(|e| e.0).collect::<Vec<_>>(),
-        (1..=31).collect::<Vec<_>>()
+        (1..=32).collect::<Vec<_>>()
     );
 }
 

@@ -135,13 +135,7 @@ pub struct OfferState {
 
 impl OfferState {
     pub fn side_of(&self, user: UserId) -> Option<Side> {
-        if user == self.buyer {
-            Some(Side::Buyer)
-        } else if user == self.seller {
-            Some(Side::Seller)
-        } else {
-            None
-        }
+        super::order::side_of(self.buyer, self.seller, user)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Orders: `paid → shipped → completed`, or `cancelled` before shipping. Who may move an order
 //! where, and when.
 
-use super::offer::Actor;
+use super::offer::{Actor, Side};
 use super::rules::CommerceRules;
+use super::validation::{char_length, in_range, FieldErrors};
 use super::UserId;
 use chrono::NaiveDateTime;
 
@@ -85,6 +86,10 @@ pub enum OrderError {
     ShipDeadlineNotPassed,
     #[error("the order completes by itself only after the auto-complete deadline")]
     NotDue,
+    #[error("only a completed order can be rated; this one is {0}")]
+    NotCompleted(&'static str),
+    #[error("you have already rated this order")]
+    AlreadyRated,
 }
 
 fn action_name(action: OrderAction) -> &'static str {
@@ -96,6 +101,24 @@ fn action_name(action: OrderAction) -> &'static str {
     }
 }
 
+/// The one party check for offers and orders: which side of a deal between `buyer` and
+/// `seller` `user` is on, if any.
+pub fn side_of(buyer: UserId, seller: UserId, user: UserId) -> Option<Side> {
+    if user == buyer {
+        Some(Side::Buyer)
+    } else if user == seller {
+        Some(Side::Seller)
+    } else {
+        None
+    }
+}
+
+impl OrderState {
+    pub fn side_of(&self, user: UserId) -> Option<Side> {
+        side_of(self.buyer, self.seller, user)
+    }
+}
+
 /// Decides `action` by `actor` at `now`: the order after it and the effect to apply.
 pub fn decide_order_action(
     rules: &CommerceRules,
@@ -104,13 +127,12 @@ pub fn decide_order_action(
     action: OrderAction,
     now: NaiveDateTime,
 ) -> Result<(OrderState, OrderEffect), OrderError> {
-    let is_buyer = actor == Actor::User(order.buyer);
-    let is_seller = actor == Actor::User(order.seller);
-    if let Actor::User(_) = actor {
-        if !is_buyer && !is_seller {
-            return Err(OrderError::NotParty);
-        }
-    }
+    let side = match actor {
+        Actor::User(user) => Some(order.side_of(user).ok_or(OrderError::NotParty)?),
+        Actor::System => None,
+    };
+    let is_buyer = side == Some(Side::Buyer);
+    let is_seller = side == Some(Side::Seller);
     let illegal = || OrderError::IllegalTransition {
         from: order.status.as_str(),
         action: action_name(action),
@@ -166,6 +188,53 @@ pub fn decide_order_action(
         }
     };
     Ok((next, effect))
+}
+
+/// The stars a rating may give, lowest and highest.
+pub const RATING_STARS: (i64, i64) = (1, 5);
+
+/// The longest rating comment, in characters.
+pub const MAX_RATING_COMMENT_CHARS: usize = 1000;
+
+/// Checks a rating's fields: its stars within [`RATING_STARS`], its comment no longer than
+/// [`MAX_RATING_COMMENT_CHARS`].
+pub fn validate_rating(stars: i64, comment: Option<&str>) -> Result<(), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    errors.check("stars", in_range(stars, RATING_STARS.0, RATING_STARS.1));
+    if let Some(c) = comment {
+        errors.check("comment", char_length(c, 0, MAX_RATING_COMMENT_CHARS));
+    }
+    errors.into_result(())
+}
+
+/// Decides a rating of `order` by `rater`: only a party rates, only a completed order, and
+/// always the other side, whom it returns. Once per side is the store's unique key on
+/// (order, rater); its violation is [`OrderError::AlreadyRated`].
+pub fn decide_rating(order: &OrderState, rater: UserId) -> Result<UserId, OrderError> {
+    let ratee = match order.side_of(rater).ok_or(OrderError::NotParty)? {
+        Side::Buyer => order.seller,
+        Side::Seller => order.buyer,
+    };
+    if order.status != OrderStatus::Completed {
+        return Err(OrderError::NotCompleted(order.status.as_str()));
+    }
+    Ok(ratee)
+}
+
+/// Which of an order's ratings, given by `raters` in order, `viewer` may see: see
+/// [`rating_visible`]; both sides have rated once there are two.
+pub fn visible_ratings(
+    raters: &[UserId],
+    viewer: UserId,
+    completed_at: Option<NaiveDateTime>,
+    rules: &CommerceRules,
+    now: NaiveDateTime,
+) -> Vec<bool> {
+    let both_rated = raters.len() >= 2;
+    raters
+        .iter()
+        .map(|&rater| rating_visible(rater, viewer, both_rated, completed_at, rules, now))
+        .collect()
 }
 
 /// Whether a rating `rater` gave is visible to `viewer`: always to its author; to anyone else
@@ -335,5 +404,71 @@ mod tests {
             &rules,
             at(24 * 7)
         ));
+    }
+
+    #[test]
+    fn the_party_check_names_the_side_or_none() {
+        assert_eq!(side_of(BUYER, SELLER, BUYER), Some(Side::Buyer));
+        assert_eq!(side_of(BUYER, SELLER, SELLER), Some(Side::Seller));
+        assert_eq!(side_of(BUYER, SELLER, UserId(9)), None);
+        assert_eq!(order(OrderStatus::Paid).side_of(SELLER), Some(Side::Seller));
+    }
+
+    #[test]
+    fn a_rating_has_one_to_five_stars_and_a_bounded_comment() {
+        assert!(validate_rating(1, None).is_ok());
+        assert!(validate_rating(5, Some(&"é".repeat(1000))).is_ok());
+        for stars in [0, 6, -1] {
+            let errors = validate_rating(stars, None).unwrap_err();
+            assert!(errors.fields().contains_key("stars"), "{stars}");
+        }
+        let errors = validate_rating(3, Some(&"x".repeat(1001))).unwrap_err();
+        assert_eq!(errors.fields().keys().collect::<Vec<_>>(), ["comment"]);
+        let both = validate_rating(9, Some(&"x".repeat(1001))).unwrap_err();
+        assert_eq!(both.fields().len(), 2);
+    }
+
+    #[test]
+    fn each_party_rates_the_other_side_of_a_completed_order_only() {
+        let done = order(OrderStatus::Completed);
+        assert_eq!(decide_rating(&done, BUYER), Ok(SELLER));
+        assert_eq!(decide_rating(&done, SELLER), Ok(BUYER));
+        assert_eq!(decide_rating(&done, UserId(9)), Err(OrderError::NotParty));
+        for status in [
+            OrderStatus::Paid,
+            OrderStatus::Shipped,
+            OrderStatus::Cancelled,
+        ] {
+            assert_eq!(
+                decide_rating(&order(status), BUYER),
+                Err(OrderError::NotCompleted(status.as_str()))
+            );
+        }
+        assert_eq!(
+            OrderError::NotCompleted("shipped").to_string(),
+            "only a completed order can be rated; this one is shipped"
+        );
+    }
+
+    #[test]
+    fn the_other_sides_rating_shows_once_both_rated() {
+        let rules = CommerceRules::default();
+        let done = Some(at(0));
+        assert_eq!(
+            visible_ratings(&[BUYER], SELLER, done, &rules, at(1)),
+            [false]
+        );
+        assert_eq!(
+            visible_ratings(&[BUYER], BUYER, done, &rules, at(1)),
+            [true]
+        );
+        assert_eq!(
+            visible_ratings(&[BUYER, SELLER], SELLER, done, &rules, at(1)),
+            [true, true]
+        );
+        assert_eq!(
+            visible_ratings(&[SELLER], BUYER, done, &rules, at(24 * 7)),
+            [true]
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The product's tunable rules (API.md "Product rules"), each a setting with these defaults.
+//! The product's tunable rules, each a setting with these defaults (the server's flags and
+//! environment in `src/config.rs` override them).
 
 use chrono::Duration;
 

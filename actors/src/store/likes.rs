@@ -5,8 +5,8 @@ use super::schema::{likes, listings};
 use super::{is_unique_violation, listings as listing_rows, DbConnection, PooledConn};
 use diesel::prelude::*;
 
-/// Likes `listing_id` for `user_id`, or updates the target price of an existing like.
-/// Idempotent: the like counter moves only when the like is new.
+/// Likes `listing_id` for `user_id`, or updates the target price of an existing like, in its
+/// own write transaction. Idempotent: the like counter moves only when the like is new.
 pub fn like(
     conn: &mut PooledConn,
     user_id: i64,
@@ -14,37 +14,46 @@ pub fn like(
     target_price_cents: Option<i64>,
 ) -> QueryResult<()> {
     let attempt = |conn: &mut PooledConn| {
-        conn.write_transaction(|conn| {
-            let existing = likes::table
-                .filter(likes::user_id.eq(user_id))
-                .filter(likes::listing_id.eq(listing_id))
-                .select(likes::id)
-                .first::<i64>(conn)
-                .optional()?;
-            match existing {
-                Some(id) => diesel::update(likes::table.find(id))
-                    .set(likes::target_price_cents.eq(target_price_cents))
-                    .execute(conn)
-                    .map(drop),
-                None => {
-                    diesel::insert_into(likes::table)
-                        .values(&NewLike {
-                            user_id,
-                            listing_id,
-                            target_price_cents,
-                            created_at: super::now(),
-                        })
-                        .execute(conn)?;
-                    listing_rows::add_likes(conn, listing_id, 1)
-                }
-            }
-        })
+        conn.write_transaction(|conn| like_in(conn, user_id, listing_id, target_price_cents))
     };
     match attempt(conn) {
         // A concurrent like of the same listing by the same user won the insert: ours is now
         // an update of that like.
         Err(e) if is_unique_violation(&e) => attempt(conn),
         other => other,
+    }
+}
+
+/// [`like`] inside the caller's transaction. A unique violation means a concurrent like of the
+/// same listing by the same user won the insert: the caller retries its transaction.
+pub fn like_in(
+    conn: &mut DbConnection,
+    user_id: i64,
+    listing_id: i64,
+    target_price_cents: Option<i64>,
+) -> QueryResult<()> {
+    let existing = likes::table
+        .filter(likes::user_id.eq(user_id))
+        .filter(likes::listing_id.eq(listing_id))
+        .select(likes::id)
+        .first::<i64>(conn)
+        .optional()?;
+    match existing {
+        Some(id) => diesel::update(likes::table.find(id))
+            .set(likes::target_price_cents.eq(target_price_cents))
+            .execute(conn)
+            .map(drop),
+        None => {
+            diesel::insert_into(likes::table)
+                .values(&NewLike {
+                    user_id,
+                    listing_id,
+                    target_price_cents,
+                    created_at: super::now(),
+                })
+                .execute(conn)?;
+            listing_rows::add_likes(conn, listing_id, 1)
+        }
     }
 }
 

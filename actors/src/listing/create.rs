@@ -1,0 +1,63 @@
+//! Creating a listing. There is no listing actor until the row exists, so the core creates it
+//! here: the row and its `listing.created` event, on the listing's topic (whose stream starts
+//! at seq 1 with it) and on the seller's, commit in one transaction; the broker gets the events
+//! only after the commit.
+
+use super::ListingError;
+use crate::broker::{Broker, Publish};
+use crate::domain::listing::ListingDraft;
+use crate::domain::UserId;
+use crate::events::Outbox;
+use crate::store::models::{Listing, NewListing};
+use crate::store::{self, listings, Pool, StoreError};
+use actix::prelude::*;
+
+/// Creates `seller`'s listing from a validated `draft`, priced in `currency`.
+pub async fn create_listing(
+    pool: &Pool,
+    broker: &Addr<Broker>,
+    seller: UserId,
+    draft: ListingDraft,
+    currency: String,
+) -> Result<Listing, ListingError> {
+    let pool = pool.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        conn.write_transaction(|conn| -> Result<_, ListingError> {
+            let now = store::now();
+            let listing = listings::insert(
+                conn,
+                &NewListing {
+                    seller_id: seller.0,
+                    title: &draft.title,
+                    description: &draft.description,
+                    category: draft.category.as_deref(),
+                    condition: draft.condition.as_deref(),
+                    price_cents: draft.price_cents,
+                    currency: &currency,
+                    quantity: draft.quantity,
+                    status: draft.status,
+                    like_count: 0,
+                    auto_accept_cents: draft.auto_accept_cents,
+                    auto_decline_cents: draft.auto_decline_cents,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            let mut outbox = Outbox::default();
+            outbox.listing_created(&listing);
+            let events = outbox.flush(conn)?;
+            Ok((listing, events))
+        })
+    });
+    let (listing, events) = match work.await {
+        Ok(done) => done?,
+        Err(panic) => {
+            tracing::error!(user.id = %seller, error = %panic, "creating a listing panicked");
+            return Err(ListingError::Unavailable);
+        }
+    };
+    broker.do_send(Publish { events });
+    Ok(listing)
+}

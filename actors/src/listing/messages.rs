@@ -1,0 +1,119 @@
+//! The listing actor's mailbox: its commands, what they answer, and the notice it sends as it
+//! passivates.
+
+use super::{ListingActor, ListingError};
+use crate::domain::listing::ListingPatch;
+use crate::domain::offer::{Actor as Party, OfferAction};
+use crate::domain::order::OrderAction;
+use crate::domain::{ListingId, Money, UserId};
+use crate::store::models::{LikerOffer, Listing, Offer, Order, Rating};
+use actix::prelude::*;
+
+/// An offer after a command, and the order it made if it was accepted.
+#[derive(Clone, Debug)]
+pub struct OfferOutcome {
+    pub offer: Offer,
+    pub order: Option<Order>,
+}
+
+/// A sent liker offer and the offers it made.
+#[derive(Clone, Debug)]
+pub struct LikerOfferOutcome {
+    pub liker_offer: LikerOffer,
+    pub offers: Vec<Offer>,
+}
+
+/// Edit a listing's fields or status, optionally only if it is still at `if_match`.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Listing, ListingError>")]
+pub struct EditListing {
+    pub by: UserId,
+    pub patch: ListingPatch,
+    pub if_match: Option<i64>,
+}
+
+/// Close (delete) a listing: its row and history stay, its status becomes `closed`.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Listing, ListingError>")]
+pub struct CloseListing {
+    pub by: UserId,
+}
+
+/// Buy now at the list price.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Order, ListingError>")]
+pub struct Purchase {
+    pub buyer: UserId,
+    pub quantity: i64,
+    pub expected_price: Option<Money>,
+}
+
+/// A buyer's new offer.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<OfferOutcome, ListingError>")]
+pub struct PlaceOffer {
+    pub buyer: UserId,
+    pub amount: Money,
+    pub quantity: i64,
+}
+
+/// Counter, accept, decline, withdraw or expire an offer of this listing.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<OfferOutcome, ListingError>")]
+pub struct ActOnOffer {
+    pub offer_id: i64,
+    pub actor: Party,
+    pub action: OfferAction,
+}
+
+/// Ship, confirm, cancel or auto-complete an order of this listing.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Order, ListingError>")]
+pub struct ActOnOrder {
+    pub order_id: i64,
+    pub actor: Party,
+    pub action: OrderAction,
+}
+
+/// Rate the other side of a completed order of this listing, once.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Rating, ListingError>")]
+pub struct RateOrder {
+    pub order_id: i64,
+    pub rater: UserId,
+    pub stars: i64,
+    pub comment: Option<String>,
+}
+
+/// The seller's offer to everyone who likes the listing.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<LikerOfferOutcome, ListingError>")]
+pub struct SendLikerOffer {
+    pub seller: UserId,
+    pub amount: Money,
+}
+
+/// Like the listing, or change the target price of a like (idempotent). A new liker gets the
+/// seller's open offer to likers, if there is one.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(), ListingError>")]
+pub struct LikeListing {
+    pub user: UserId,
+    /// Be told of any drop below this price, whatever its size.
+    pub target_price: Option<Money>,
+}
+
+/// Stop liking the listing (idempotent).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(), ListingError>")]
+pub struct UnlikeListing {
+    pub user: UserId,
+}
+
+/// Sent by a listing actor as it stops for being idle, to whoever started it (the directory).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Passivated {
+    pub id: ListingId,
+    pub addr: Addr<ListingActor>,
+}

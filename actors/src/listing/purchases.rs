@@ -1,0 +1,136 @@
+//! Buy-now: purchases are group-committed, and a batch is written set-wise.
+
+use super::tx::{execute, Failure, Tx};
+use super::{ListingActor, ListingError, Purchase};
+use crate::broker::Publish;
+use crate::domain::ledger as postings;
+use crate::domain::listing::{decide_purchases, ListingStatus, PurchaseRequest};
+use crate::domain::{Money, UserId};
+use crate::events::ORDER_CREATED;
+use crate::store::models::{NewOrder, Order};
+use crate::store::{ledger, orders};
+use actix::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+/// Purchases are group-committed: they queue while a commit is in flight, and the next
+/// transaction takes all of them (one commit per batch, not per buyer), written set-wise
+/// (`Tx::buy_all`). Funds are checked per buyer before anything is written, so one buyer's
+/// failure (no funds) leaves the others' purchases standing.
+impl Handler<Purchase> for ListingActor {
+    type Result = ResponseFuture<Result<Order, ListingError>>;
+
+    fn handle(&mut self, msg: Purchase, ctx: &mut Self::Context) -> Self::Result {
+        let (outcome, schedule) = self.purchases.push(msg);
+        if schedule {
+            ctx.notify(RunPurchases);
+        }
+        Box::pin(async move { outcome.await.unwrap_or(Err(ListingError::Unavailable)) })
+    }
+}
+
+/// Runs the queued purchases as one transaction.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct RunPurchases;
+
+impl Handler<RunPurchases> for ListingActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _msg: RunPurchases, _ctx: &mut Self::Context) -> Self::Result {
+        self.last_used = Instant::now();
+        let (commands, replies) = self.purchases.take();
+        let (pool, id, rules) = (self.pool.clone(), self.id, self.rules.clone());
+        let work = tokio::task::spawn_blocking(move || {
+            execute(&pool, id, &rules, |tx| tx.buy_all(&commands))
+        });
+        AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
+            move |joined, act, _ctx| {
+                act.cache.forget(act.id.0);
+                let results: Vec<Result<Order, ListingError>> = match joined {
+                    Ok(Ok((results, events))) => {
+                        if !events.is_empty() {
+                            act.broker.do_send(Publish { events });
+                        }
+                        results
+                    }
+                    Ok(Err(e)) => (0..replies.len()).map(|_| Err(e.for_each_in_batch())).collect(),
+                    Err(panic) => {
+                        tracing::error!(listing.id = %act.id, error = %panic, "purchase batch panicked");
+                        Vec::new()
+                    }
+                };
+                replies.answer(results, || Err(ListingError::Unavailable));
+            },
+        )))
+    }
+}
+
+impl Tx<'_> {
+    /// A batch of buy-nows written set-wise: the stock taken in one listing write, the orders,
+    /// their escrow postings and their events each in one multi-row statement, so a batch costs
+    /// the same few statements however many buyers it holds. The buyers' wallets are locked and
+    /// read first, so a buyer the funds do not cover is refused without disturbing the others.
+    pub(super) fn buy_all(
+        &mut self,
+        commands: &[Purchase],
+    ) -> Result<Vec<Result<Order, ListingError>>, Failure> {
+        let requests: Vec<PurchaseRequest> = commands
+            .iter()
+            .map(|msg| PurchaseRequest {
+                buyer: msg.buyer,
+                quantity: msg.quantity,
+                expected_price: msg.expected_price,
+            })
+            .collect();
+        // Refusals that need no wallet (sold out, not active) cost no wallet read.
+        let mut funds = if self.listing.status() == ListingStatus::Active {
+            let buyers: BTreeSet<UserId> = requests.iter().map(|r| r.buyer).collect();
+            ledger::lock_available(self.conn, &buyers)?
+        } else {
+            BTreeMap::new()
+        };
+        let batch = decide_purchases(&self.listing.state(), &requests, &mut funds);
+        let unit_price = Money::from_cents(self.listing.price_cents);
+        self.change_listing(&batch.change)?;
+        let new: Vec<NewOrder> = requests
+            .iter()
+            .zip(&batch.outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(r, _)| self.new_order(r.buyer, r.quantity, unit_price, None))
+            .collect();
+        let made = orders::insert_all(self.conn, &new)?;
+        if made.len() != new.len() {
+            return Err(ListingError::short_insert("orders", new.len(), made.len()).into());
+        }
+        let escrow: Vec<_> = made
+            .iter()
+            .map(|o| postings::purchase(UserId(o.buyer_id), Money::from_cents(o.total_cents)))
+            .collect();
+        let rows: Vec<ledger::PostingRow<'_>> = escrow
+            .iter()
+            .zip(&made)
+            .map(|(posting, order)| ledger::PostingRow {
+                posting,
+                order_id: Some(order.id),
+                reference: None,
+            })
+            .collect();
+        ledger::post_all(self.conn, &rows).map_err(ListingError::from)?;
+        let (inserted, mut made) = (new.len(), made.into_iter());
+        Ok(batch
+            .outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Ok(_) => {
+                    let order = made
+                        .next()
+                        .ok_or_else(|| ListingError::short_insert("orders", inserted, 0))?;
+                    self.outbox.order(&order, ORDER_CREATED);
+                    Ok(order)
+                }
+                Err(e) => Err(e.into()),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,184 @@
+//! The transaction runner: a command runs in one write transaction with its listing locked
+//! and freshly read, is decided again when a version-checked write loses its race, and leaves
+//! its events in the outbox. `Tx` holds the steps several command families share.
+
+use super::ListingError;
+use crate::domain::ledger as postings;
+use crate::domain::listing::{liker_hears_of_drop, ListingChange, ListingStatus};
+use crate::domain::offer::OfferReason;
+use crate::domain::order::OrderStatus;
+use crate::domain::rules::CommerceRules;
+use crate::domain::{ListingId, Money, UserId};
+use crate::events::{Outbox, ORDER_CREATED};
+use crate::store::models::{Event, Listing, ListingChanges, NewOrder, Order};
+use crate::store::{self, ledger, likes, listings, orders, DbConnection, Pool, StoreError};
+use chrono::NaiveDateTime;
+
+/// How many times a command is decided again after losing a version race before giving up.
+pub(super) const MAX_VERSION_RETRIES: usize = 16;
+
+/// How one attempt at a command's transaction failed.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// A version-checked write matched nothing: decide again on fresh rows.
+    Stale,
+    Error(ListingError),
+}
+
+impl<E: Into<ListingError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Error(e.into())
+    }
+}
+
+/// Runs `command` in a transaction with the listing freshly read, retrying on version races.
+/// Returns its result and the events it wrote.
+pub(super) fn execute<T, F>(
+    pool: &Pool,
+    id: ListingId,
+    rules: &CommerceRules,
+    command: F,
+) -> Result<(T, Vec<Event>), ListingError>
+where
+    F: Fn(&mut Tx<'_>) -> Result<T, Failure>,
+{
+    let mut conn = pool.get().map_err(StoreError::from)?;
+    for _ in 0..MAX_VERSION_RETRIES {
+        let attempt = conn.write_transaction(|conn| -> Result<(T, Vec<Event>), Failure> {
+            // Across processes (PostgreSQL), the row lock makes commands on one listing take
+            // turns as the actor does in one process; the version checks stay as a backstop.
+            listings::lock(conn, id.0)?;
+            let listing = listings::find(conn, id.0)?.ok_or(ListingError::NotFound)?;
+            let mut tx = Tx {
+                conn,
+                listing,
+                rules,
+                now: store::now(),
+                outbox: Outbox::default(),
+            };
+            let value = command(&mut tx)?;
+            let written = tx.outbox.flush(tx.conn)?;
+            Ok((value, written))
+        });
+        match attempt {
+            Ok(value) => return Ok(value),
+            Err(Failure::Stale) => continue,
+            Err(Failure::Error(e)) => return Err(e),
+        }
+    }
+    Err(ListingError::Contended)
+}
+
+/// One attempt at a command: the open transaction, the listing as it is now, and the events
+/// the command causes.
+pub(super) struct Tx<'c> {
+    pub(super) conn: &'c mut DbConnection,
+    pub(super) listing: Listing,
+    pub(super) rules: &'c CommerceRules,
+    pub(super) now: NaiveDateTime,
+    pub(super) outbox: Outbox,
+}
+
+impl Tx<'_> {
+    /// Writes a decided listing change (version-checked) and its events. Closing declines the
+    /// open offers and is refused while orders are open.
+    pub(super) fn change_listing(&mut self, change: &ListingChange) -> Result<Listing, Failure> {
+        if !change.changed() {
+            return Ok(self.listing.clone());
+        }
+        let closing = change.next.status == ListingStatus::Closed
+            && self.listing.status() != ListingStatus::Closed;
+        if closing {
+            let open = orders::open_count(self.conn, self.listing.id)?;
+            if open > 0 {
+                return Err(ListingError::HasOpenOrders(open).into());
+            }
+        }
+        let changes = ListingChanges::from_state(&change.next, self.now);
+        let after =
+            listings::update_versioned(self.conn, self.listing.id, self.listing.version, &changes)?
+                .ok_or(Failure::Stale)?;
+        self.outbox.listing(&after, &change.events);
+        self.listing = after.clone();
+        if closing || after.status() == ListingStatus::SoldOut {
+            let reason = if closing {
+                OfferReason::ListingClosed
+            } else {
+                OfferReason::SoldOut
+            };
+            self.decline_open_offers(reason)?;
+        }
+        Ok(after)
+    }
+
+    /// Takes the units, creates the paid order and moves the money into escrow: all or nothing.
+    pub(super) fn buy(
+        &mut self,
+        change: &ListingChange,
+        buyer: UserId,
+        quantity: i64,
+        unit_price: Money,
+        offer_id: Option<i64>,
+    ) -> Result<Order, Failure> {
+        self.change_listing(change)?;
+        let new = self.new_order(buyer, quantity, unit_price, offer_id);
+        let total = new.total_cents;
+        let order = orders::insert(self.conn, &new)?;
+        ledger::post(
+            self.conn,
+            &postings::purchase(buyer, Money::from_cents(total)),
+            Some(order.id),
+            None,
+        )
+        .map_err(ListingError::from)?;
+        self.outbox.order(&order, ORDER_CREATED);
+        Ok(order)
+    }
+
+    /// A paid order of this listing, as a purchase or an accepted offer creates it.
+    pub(super) fn new_order(
+        &self,
+        buyer: UserId,
+        quantity: i64,
+        unit_price: Money,
+        offer_id: Option<i64>,
+    ) -> NewOrder {
+        NewOrder {
+            listing_id: self.listing.id,
+            buyer_id: buyer.0,
+            seller_id: self.listing.seller_id,
+            offer_id,
+            quantity,
+            unit_price_cents: unit_price.cents(),
+            total_cents: unit_price.cents().saturating_mul(quantity),
+            status: OrderStatus::Paid,
+            ship_by: self.now + self.rules.ship_deadline,
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+        }
+    }
+
+    /// Every liker whose rule the drop meets gets a `notification.price_drop`.
+    pub(super) fn notify_likers_of_drop(&mut self, old_price: Money) -> Result<(), Failure> {
+        let new_price = Money::from_cents(self.listing.price_cents);
+        for (liker, target) in likes::likers_of(self.conn, self.listing.id)? {
+            let target = target.map(Money::from_cents);
+            let hears = liker_hears_of_drop(
+                old_price,
+                new_price,
+                target,
+                self.rules.price_drop_notify_percent,
+            );
+            if hears && liker != self.listing.seller_id {
+                self.outbox.price_drop_notification(
+                    UserId(liker),
+                    &self.listing,
+                    old_price.cents(),
+                    target.map(Money::cents),
+                );
+            }
+        }
+        Ok(())
+    }
+}
