@@ -5,7 +5,7 @@
 //! passed while the server was down fire at the first tick after start-up.
 
 use crate::directory::{send_to_listing, Directory};
-use crate::domain::offer::{Actor as Party, OfferAction};
+use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
 use crate::domain::ListingId;
 use crate::listing::{ActOnOffer, ActOnOrder, ListingError};

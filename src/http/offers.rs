@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::listing::{validate_price, visible_to, QUANTITY};
-use bazaar_actors::domain::offer::{Actor as Party, OfferAction};
+use bazaar_actors::domain::offer::{OfferAction, Party};
 use bazaar_actors::domain::validation::in_range;
 use bazaar_actors::domain::{ListingId, Money};
 use bazaar_actors::events::{OfferView, OrderView};

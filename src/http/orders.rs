@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::listing::{validate_price, QUANTITY};
-use bazaar_actors::domain::offer::Actor as Party;
+use bazaar_actors::domain::offer::Party;
 use bazaar_actors::domain::order::{validate_rating, visible_ratings, OrderAction};
 use bazaar_actors::domain::validation::in_range;
 use bazaar_actors::domain::{ListingId, Money, UserId};

@@ -141,7 +141,7 @@ impl OfferState {
 
 /// Who acts: a party, or the server itself (expiry, sell-out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor {
+pub enum Party {
     User(UserId),
     System,
 }
@@ -326,13 +326,13 @@ pub fn decide_offer_action(
     rules: &CommerceRules,
     offer: &OfferState,
     listing: &ListingState,
-    actor: Actor,
+    actor: Party,
     action: &OfferAction,
     now: NaiveDateTime,
 ) -> Result<(OfferState, OfferEvent), OfferError> {
     let side = match actor {
-        Actor::User(user) => Some(offer.side_of(user).ok_or(OfferError::NotParty)?),
-        Actor::System => None,
+        Party::User(user) => Some(offer.side_of(user).ok_or(OfferError::NotParty)?),
+        Party::System => None,
     };
     if offer.status != OfferStatus::Open {
         return Err(OfferError::NotOpen(offer.status));

@@ -1,7 +1,7 @@
 //! Orders: `paid → shipped → completed`, or `cancelled` before shipping. Who may move an order
 //! where, and when.
 
-use super::offer::{Actor, Side};
+use super::offer::{Party, Side};
 use super::rules::CommerceRules;
 use super::validation::{char_length, in_range, FieldErrors};
 use super::UserId;
@@ -123,13 +123,13 @@ impl OrderState {
 pub fn decide_order_action(
     rules: &CommerceRules,
     order: &OrderState,
-    actor: Actor,
+    actor: Party,
     action: OrderAction,
     now: NaiveDateTime,
 ) -> Result<(OrderState, OrderEffect), OrderError> {
     let side = match actor {
-        Actor::User(user) => Some(order.side_of(user).ok_or(OrderError::NotParty)?),
-        Actor::System => None,
+        Party::User(user) => Some(order.side_of(user).ok_or(OrderError::NotParty)?),
+        Party::System => None,
     };
     let is_buyer = side == Some(Side::Buyer);
     let is_seller = side == Some(Side::Seller);
@@ -167,14 +167,14 @@ pub fn decide_order_action(
             if is_buyer && now < order.ship_by {
                 return Err(OrderError::ShipDeadlineNotPassed);
             }
-            if actor == Actor::System {
+            if actor == Party::System {
                 return Err(OrderError::WrongParty("buyer or the seller"));
             }
             next.status = OrderStatus::Cancelled;
             OrderEffect::Refunded
         }
         OrderAction::AutoComplete => {
-            if actor != Actor::System {
+            if actor != Party::System {
                 return Err(OrderError::WrongParty("server"));
             }
             if order.status != OrderStatus::Shipped {
@@ -279,7 +279,7 @@ mod tests {
 
     fn act(
         o: &OrderState,
-        who: Actor,
+        who: Party,
         a: OrderAction,
         hours: i64,
     ) -> Result<OrderStatus, OrderError> {
@@ -292,7 +292,7 @@ mod tests {
         let (shipped, effect) = decide_order_action(
             &rules,
             &order(OrderStatus::Paid),
-            Actor::User(SELLER),
+            Party::User(SELLER),
             OrderAction::Ship,
             at(1),
         )
@@ -302,7 +302,7 @@ mod tests {
         let (done, effect) = decide_order_action(
             &rules,
             &shipped,
-            Actor::User(BUYER),
+            Party::User(BUYER),
             OrderAction::Confirm,
             at(2),
         )
@@ -317,20 +317,20 @@ mod tests {
     fn only_the_right_party_moves_an_order() {
         let paid = order(OrderStatus::Paid);
         assert_eq!(
-            act(&paid, Actor::User(BUYER), OrderAction::Ship, 1),
+            act(&paid, Party::User(BUYER), OrderAction::Ship, 1),
             Err(OrderError::WrongParty("seller"))
         );
         assert_eq!(
-            act(&paid, Actor::User(UserId(9)), OrderAction::Ship, 1),
+            act(&paid, Party::User(UserId(9)), OrderAction::Ship, 1),
             Err(OrderError::NotParty)
         );
         let shipped = order(OrderStatus::Shipped);
         assert_eq!(
-            act(&shipped, Actor::User(SELLER), OrderAction::Confirm, 1),
+            act(&shipped, Party::User(SELLER), OrderAction::Confirm, 1),
             Err(OrderError::WrongParty("buyer"))
         );
         assert_eq!(
-            act(&shipped, Actor::User(BUYER), OrderAction::AutoComplete, 200),
+            act(&shipped, Party::User(BUYER), OrderAction::AutoComplete, 200),
             Err(OrderError::WrongParty("server"))
         );
     }
@@ -339,15 +339,15 @@ mod tests {
     fn cancelling_is_for_unshipped_orders_and_the_buyer_waits_for_the_deadline() {
         let paid = order(OrderStatus::Paid);
         assert_eq!(
-            act(&paid, Actor::User(SELLER), OrderAction::Cancel, 1),
+            act(&paid, Party::User(SELLER), OrderAction::Cancel, 1),
             Ok(OrderStatus::Cancelled)
         );
         assert_eq!(
-            act(&paid, Actor::User(BUYER), OrderAction::Cancel, 71),
+            act(&paid, Party::User(BUYER), OrderAction::Cancel, 71),
             Err(OrderError::ShipDeadlineNotPassed)
         );
         assert_eq!(
-            act(&paid, Actor::User(BUYER), OrderAction::Cancel, 72),
+            act(&paid, Party::User(BUYER), OrderAction::Cancel, 72),
             Ok(OrderStatus::Cancelled)
         );
         for status in [
@@ -358,7 +358,7 @@ mod tests {
             assert!(matches!(
                 act(
                     &order(status),
-                    Actor::User(SELLER),
+                    Party::User(SELLER),
                     OrderAction::Cancel,
                     200
                 ),
@@ -371,17 +371,17 @@ mod tests {
     fn auto_completion_waits_for_its_deadline() {
         let shipped = order(OrderStatus::Shipped);
         assert_eq!(
-            act(&shipped, Actor::System, OrderAction::AutoComplete, 99),
+            act(&shipped, Party::System, OrderAction::AutoComplete, 99),
             Err(OrderError::NotDue)
         );
         assert_eq!(
-            act(&shipped, Actor::System, OrderAction::AutoComplete, 100),
+            act(&shipped, Party::System, OrderAction::AutoComplete, 100),
             Ok(OrderStatus::Completed)
         );
         assert!(matches!(
             act(
                 &order(OrderStatus::Completed),
-                Actor::System,
+                Party::System,
                 OrderAction::AutoComplete,
                 200
             ),

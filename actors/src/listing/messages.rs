@@ -3,7 +3,7 @@
 
 use super::{ListingActor, ListingError};
 use crate::domain::listing::ListingPatch;
-use crate::domain::offer::{Actor as Party, OfferAction};
+use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
 use crate::domain::{ListingId, Money, UserId};
 use crate::store::models::{LikerOffer, Listing, Offer, Order, Rating};

@@ -67,7 +67,7 @@ fn opened() -> OfferState {
 
 fn act(
     offer: &OfferState,
-    actor: Actor,
+    actor: Party,
     action: &OfferAction,
     now: NaiveDateTime,
 ) -> Result<(OfferState, OfferEvent), OfferError> {
@@ -80,16 +80,16 @@ fn counter(amount: i64) -> OfferAction {
     }
 }
 
-fn buyer() -> Actor {
-    Actor::User(BUYER)
+fn buyer() -> Party {
+    Party::User(BUYER)
 }
 
-fn seller() -> Actor {
-    Actor::User(SELLER)
+fn seller() -> Party {
+    Party::User(SELLER)
 }
 
-fn stranger() -> Actor {
-    Actor::User(STRANGER)
+fn stranger() -> Party {
+    Party::User(STRANGER)
 }
 
 /// Every action, with a valid counter amount.
@@ -531,7 +531,7 @@ fn no_action_is_allowed_on_an_offer_that_is_not_open() {
                 turn,
                 ..opened()
             };
-            for actor in [buyer(), seller(), Actor::System] {
+            for actor in [buyer(), seller(), Party::System] {
                 for action in all_actions() {
                     // Before and after the deadline alike.
                     for now in [at(1), at(24), at(100)] {
@@ -554,13 +554,13 @@ fn offers_closed_by_each_action_stay_closed() {
         act(&offer, seller(), &OfferAction::Accept, at(1)),
         act(&offer, seller(), &OfferAction::Decline, at(1)),
         act(&offer, buyer(), &OfferAction::Withdraw, at(1)),
-        act(&offer, Actor::System, &OfferAction::Expire, at(24)),
-        act(&offer, Actor::System, &OfferAction::SoldOut, at(1)),
+        act(&offer, Party::System, &OfferAction::Expire, at(24)),
+        act(&offer, Party::System, &OfferAction::SoldOut, at(1)),
     ];
     for result in closed {
         let (next, _) = result.unwrap();
         assert_ne!(next.status, OfferStatus::Open);
-        for actor in [buyer(), seller(), Actor::System] {
+        for actor in [buyer(), seller(), Party::System] {
             for action in all_actions() {
                 assert_eq!(
                     act(&next, actor, &action, at(2)),
@@ -609,22 +609,22 @@ fn a_counter_restarts_the_deadline() {
         act(&countered, buyer(), &OfferAction::Accept, at(44)),
         Err(OfferError::Expired)
     );
-    assert!(act(&countered, Actor::System, &OfferAction::Expire, at(30)).is_err());
+    assert!(act(&countered, Party::System, &OfferAction::Expire, at(30)).is_err());
 }
 
 #[test]
 fn the_system_expires_an_offer_only_once_its_deadline_has_come() {
     let offer = opened();
-    assert!(act(&offer, Actor::System, &OfferAction::Expire, at(23)).is_err());
+    assert!(act(&offer, Party::System, &OfferAction::Expire, at(23)).is_err());
     assert!(act(
         &offer,
-        Actor::System,
+        Party::System,
         &OfferAction::Expire,
         at(24) - Duration::seconds(1)
     )
     .is_err());
     for now in [at(24), at(25), at(1000)] {
-        let (next, event) = act(&offer, Actor::System, &OfferAction::Expire, now).unwrap();
+        let (next, event) = act(&offer, Party::System, &OfferAction::Expire, now).unwrap();
         assert_eq!(event, OfferEvent::Expired);
         assert_eq!(
             next,
@@ -642,7 +642,7 @@ fn selling_out_declines_an_open_offer_whoever_s_turn_and_whenever() {
     let (countered, _) = act(&offer, seller(), &counter(9_500), at(1)).unwrap();
     for o in [&offer, &countered] {
         for now in [at(2), at(100)] {
-            let (next, event) = act(o, Actor::System, &OfferAction::SoldOut, now).unwrap();
+            let (next, event) = act(o, Party::System, &OfferAction::SoldOut, now).unwrap();
             assert_eq!(event, OfferEvent::Declined);
             assert_eq!(
                 next,
@@ -666,7 +666,7 @@ fn the_system_may_only_expire_or_sell_out() {
     ] {
         for now in [at(1), at(30)] {
             assert!(
-                act(&offer, Actor::System, &action, now).is_err(),
+                act(&offer, Party::System, &action, now).is_err(),
                 "{action:?} at {now}"
             );
         }
@@ -1118,12 +1118,12 @@ fn scenario_strategy() -> impl Strategy<Value = Scenario> {
         )
 }
 
-fn actor_of(who: Who) -> Actor {
+fn party_of(who: Who) -> Party {
     match who {
-        Who::Buyer => Actor::User(BUYER),
-        Who::Seller => Actor::User(SELLER),
-        Who::Stranger => Actor::User(STRANGER),
-        Who::System => Actor::System,
+        Who::Buyer => Party::User(BUYER),
+        Who::Seller => Party::User(SELLER),
+        Who::Stranger => Party::User(STRANGER),
+        Who::System => Party::System,
     }
 }
 
@@ -1189,7 +1189,7 @@ fn run_scenario(s: &Scenario) -> Result<(), TestCaseError> {
             &rules,
             &offer,
             &listing,
-            actor_of(step.who),
+            party_of(step.who),
             &action_of(step.act, s.price),
             now,
         );
@@ -1244,7 +1244,7 @@ fn run_scenario(s: &Scenario) -> Result<(), TestCaseError> {
                         &rules,
                         &offer,
                         &listing,
-                        actor_of(who),
+                        party_of(who),
                         &action_of(act, s.price),
                         now,
                     );
