@@ -3,7 +3,7 @@
 //! use the same commands.
 
 use super::listings::find_visible;
-use super::{db, decode_cursor, encode_cursor, paginate, utc, Caller, JsonBody, Page, Params};
+use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Page, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{get, post, web, HttpResponse};
@@ -158,11 +158,6 @@ pub async fn list_conversations(
     }))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct MessagesCursor {
-    before: i64,
-}
-
 /// A conversation's messages, newest first (parties only).
 #[utoipa::path(
     tag = "chat",
@@ -186,9 +181,7 @@ pub async fn list_messages(
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let limit = p.limit();
-    let before = p.parsed("before", |c| {
-        decode_cursor::<MessagesCursor>(c).map(|c| c.before)
-    });
+    let before = p.before("before");
     p.finish()?;
     let (user, conversation_id) = (caller.id(), id.into_inner());
     let rows = db(&state, move |conn| {
@@ -196,9 +189,7 @@ pub async fn list_messages(
         Ok(rows::page(conn, c.id, before, limit + 1)?)
     })
     .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |last| {
-        encode_cursor(&MessagesCursor { before: last.seq })
-    });
+    let (rows, next_cursor) = paginate(rows, limit, |last| before_cursor(last.seq));
     Ok(HttpResponse::Ok().json(Page {
         items: rows.iter().map(MessageView::from).collect(),
         next_cursor,

@@ -2,9 +2,7 @@
 //! listing's actor writes the like; this file checks who may see the listing and maps answers.
 
 use super::listings::{find_visible, ListingBody};
-use super::{
-    db, decode_cursor, encode_cursor, paginate, utc, Caller, OptionalJsonBody, Page, Params,
-};
+use super::{before_cursor, db, paginate, utc, Caller, OptionalJsonBody, Page, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, put, web, HttpResponse};
@@ -86,11 +84,6 @@ pub async fn unlike_listing(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct LikesCursor {
-    before: i64,
-}
-
 /// The caller's likes, most recent first.
 #[utoipa::path(
     tag = "likes",
@@ -113,18 +106,14 @@ pub async fn list_my_likes(
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let limit = p.limit();
-    let before = p.parsed("cursor", |c| {
-        decode_cursor::<LikesCursor>(c).map(|c| c.before)
-    });
+    let before = p.before("cursor");
     p.finish()?;
     let user_id = caller.user.id;
     let rows = db(&state, move |conn| {
         Ok(likes::liked_by(conn, user_id, before, limit + 1)?)
     })
     .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |(like, _)| {
-        encode_cursor(&LikesCursor { before: like.id })
-    });
+    let (rows, next_cursor) = paginate(rows, limit, |(like, _)| before_cursor(like.id));
     let viewer = Some(caller.id());
     Ok(HttpResponse::Ok().json(Page {
         items: rows

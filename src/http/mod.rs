@@ -361,6 +361,25 @@ pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, String> {
         .ok_or_else(|| "is not a cursor from a previous page".to_owned())
 }
 
+/// The cursor of every newest-first list keyed by one growing number (an id or a seq): the
+/// next page holds the rows before it. One shape, so every such cursor is parsed the same way.
+#[derive(Debug, Serialize, Deserialize)]
+struct BeforeCursor {
+    before: i64,
+}
+
+/// The cursor of the page after a row whose key is `key`.
+pub fn before_cursor(key: i64) -> String {
+    encode_cursor(&BeforeCursor { before: key })
+}
+
+impl Params {
+    /// The key in a cursor made by `before_cursor`, from the parameter `name`.
+    pub fn before(&mut self, name: &str) -> Option<i64> {
+        self.parsed(name, |c| decode_cursor::<BeforeCursor>(c).map(|c| c.before))
+    }
+}
+
 /// Splits rows fetched with `limit + 1` into a page and the cursor of the next one: the extra
 /// row only says that there is more; the cursor points after the page's last row.
 pub fn paginate<R>(

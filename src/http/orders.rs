@@ -1,10 +1,7 @@
 //! Buy now, orders and their transitions (through the listing's actor), and ratings.
 
 use super::idempotency::{self, Reply};
-use super::{
-    db, decode_cursor, encode_cursor, paginate, utc, Caller, JsonBody, OptionalJsonBody, Page,
-    Params,
-};
+use super::{before_cursor, db, paginate, utc, Caller, JsonBody, OptionalJsonBody, Page, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
@@ -120,11 +117,6 @@ pub async fn purchase_listing(
     .await
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct OrdersCursor {
-    before: i64,
-}
-
 /// The caller's orders as buyer (default) or seller, newest first.
 #[utoipa::path(
     tag = "orders",
@@ -155,18 +147,14 @@ pub async fn list_orders(
         })
         .unwrap_or(Role::Buyer);
     let limit = p.limit();
-    let before = p.parsed("cursor", |c| {
-        decode_cursor::<OrdersCursor>(c).map(|c| c.before)
-    });
+    let before = p.before("cursor");
     p.finish()?;
     let user_id = caller.user.id;
     let rows = db(&state, move |conn| {
         Ok(orders::of_user(conn, user_id, role, before, limit + 1)?)
     })
     .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |last| {
-        encode_cursor(&OrdersCursor { before: last.id })
-    });
+    let (rows, next_cursor) = paginate(rows, limit, |last| before_cursor(last.id));
     Ok(HttpResponse::Ok().json(Page {
         items: rows.iter().map(OrderView::from).collect(),
         next_cursor,

@@ -2,7 +2,7 @@
 //! provider's signed webhook. Money moves only as balanced ledger postings.
 
 use super::idempotency::{self, Reply};
-use super::{db, decode_cursor, encode_cursor, paginate, utc, Caller, JsonBody, Params};
+use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
@@ -59,11 +59,6 @@ pub struct MovementView {
     pub in_escrow_cents: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct EntriesCursor {
-    before: i64,
-}
-
 /// The caller's balances and ledger entries.
 #[utoipa::path(
     tag = "wallet",
@@ -85,9 +80,7 @@ pub async fn get_wallet(
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let limit = p.limit();
-    let before = p.parsed("cursor", |c| {
-        decode_cursor::<EntriesCursor>(c).map(|c| c.before)
-    });
+    let before = p.before("cursor");
     p.finish()?;
     let user = caller.id();
     let (wallet, rows) = db(&state, move |conn| {
@@ -97,9 +90,7 @@ pub async fn get_wallet(
         ))
     })
     .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |(last, _)| {
-        encode_cursor(&EntriesCursor { before: last.id })
-    });
+    let (rows, next_cursor) = paginate(rows, limit, |(last, _)| before_cursor(last.id));
     let wallet_key = Account::Wallet(user).key();
     Ok(HttpResponse::Ok().json(WalletView {
         available_cents: wallet.available_cents,
