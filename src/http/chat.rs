@@ -112,7 +112,7 @@ pub async fn open_conversation(
         ));
     }
     let buyer = caller.user.id;
-    let (conversation, created) = db(&state, move |conn| {
+    let (conversation, created) = super::db_write_legacy(&state, move |conn| {
         let (c, created) = conn
             .write(|conn| rows::open(conn, listing.id, buyer, listing.seller_id, store::now()))?;
         Ok((view(conn, &c, buyer)?, created))
@@ -259,7 +259,7 @@ pub async fn read_conversation(
     body: JsonBody<ReadBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, conversation_id, message_id) = (caller.id(), id.into_inner(), body.0.message_id);
-    let events = db(&state, move |conn| {
+    let events = super::db_write_legacy(&state, move |conn| {
         Ok(chat::mark_read(conn, user, conversation_id, message_id)?)
     })
     .await?;

@@ -56,7 +56,7 @@ pub async fn like_listing(
     }
     let listing = find_visible(&state, id.into_inner(), Some(caller.id())).await?;
     let (user_id, listing_id) = (caller.user.id, listing.id);
-    db(&state, move |conn| {
+    super::db_write_legacy(&state, move |conn| {
         Ok(likes::like(conn, user_id, listing_id, target)?)
     })
     .await?;
@@ -86,7 +86,7 @@ pub async fn unlike_listing(
 ) -> Result<HttpResponse, ApiError> {
     let listing = find_visible(&state, id.into_inner(), Some(caller.id())).await?;
     let (user_id, listing_id) = (caller.user.id, listing.id);
-    db(&state, move |conn| {
+    super::db_write_legacy(&state, move |conn| {
         Ok(likes::unlike(conn, user_id, listing_id)?)
     })
     .await?;

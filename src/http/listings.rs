@@ -195,7 +195,7 @@ pub async fn create_listing(
     .map_err(ApiError::Validation)?;
     let seller_id = caller.user.id;
     let currency = state.settings.currency.clone();
-    let listing = db(&state, move |conn| {
+    let listing = super::db_write_legacy(&state, move |conn| {
         let now = store::now();
         let new = NewListing {
             seller_id,

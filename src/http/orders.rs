@@ -344,7 +344,7 @@ pub async fn rate_order(
     } else {
         order.buyer_id
     };
-    let rating = db(&state, move |conn| {
+    let rating = super::db_write_legacy(&state, move |conn| {
         let new = NewRating {
             order_id: order.id,
             rater_id: rater,
