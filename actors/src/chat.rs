@@ -9,14 +9,12 @@ use crate::domain::chat::validate_message;
 use crate::domain::{FieldErrors, ListingId, UserId};
 use crate::events::Outbox;
 use crate::group_commit::{Answered, Queue, Replies, Reply};
-use crate::reads::on_blocking_pool;
 use crate::store::chat::{self as rows};
 /// The rows the writer answers with.
 pub use crate::store::chat::{Conversation, Message};
 use crate::store::models::Event;
-use crate::store::{self, DbConnection, Pool, PooledConn};
+use crate::store::{self, DbConnection, Pool, PooledConn, StoreError};
 use actix::prelude::*;
-use tokio::task::JoinError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -34,8 +32,18 @@ pub enum ChatError {
     Unavailable(#[from] r2d2::Error),
     #[error("the message could not be stored: {0}")]
     NotStored(String),
-    #[error("the work did not finish: {0}")]
-    Interrupted(#[from] JoinError),
+}
+
+impl From<StoreError> for ChatError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Pool(e) => ChatError::Unavailable(e),
+            StoreError::Query(e) => ChatError::Db(e),
+            e @ (StoreError::Task(_) | StoreError::Migration(_) | StoreError::Config(_)) => {
+                ChatError::NotStored(e.to_string())
+            }
+        }
+    }
 }
 
 /// The conversation, if `user` is one of its parties.
@@ -240,8 +248,9 @@ impl ChatWriter {
     {
         let (pool, broker) = (self.pool.clone(), self.broker.clone());
         actix::spawn(async move {
-            let outcome =
-                on_blocking_pool::<_, ChatError>(&pool, move |conn| Ok(run(conn, &command))).await;
+            let outcome = pool
+                .run::<_, ChatError, _>(move |conn| Ok(run(conn, &command)))
+                .await;
             answer_then_publish(&broker, reply.into(), vec![outcome.and_then(|o| o)]);
         });
     }
@@ -334,11 +343,15 @@ impl Handler<OpenConversation> for ChatWriter {
     type Result = ResponseFuture<Result<(Conversation, bool), ChatError>>;
 
     fn handle(&mut self, msg: OpenConversation, _ctx: &mut Self::Context) -> Self::Result {
-        Box::pin(on_blocking_pool(&self.pool, move |conn| {
-            Ok(conn.write(|conn| {
-                rows::open(conn, msg.listing.0, msg.buyer.0, msg.seller.0, store::now())
-            })?)
-        }))
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            pool.run(move |conn| {
+                Ok(conn.write(|conn| {
+                    rows::open(conn, msg.listing.0, msg.buyer.0, msg.seller.0, store::now())
+                })?)
+            })
+            .await
+        })
     }
 }
 
@@ -352,7 +365,8 @@ impl Handler<WriteQueued> for ChatWriter {
 
     fn handle(&mut self, _msg: WriteQueued, _ctx: &mut Self::Context) -> Self::Result {
         let (messages, replies) = self.queued.take();
-        let work = on_blocking_pool(&self.pool, move |conn| send_all(conn, &messages));
+        let pool = self.pool.clone();
+        let work = async move { pool.run(move |conn| send_all(conn, &messages)).await };
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
             move |stored, act, _ctx| {
                 let outcomes = match stored {

@@ -12,15 +12,22 @@
 //! - [`directory`]: activates per-listing actors on first use; they passivate when idle.
 //! - [`relay`]: carries events between processes through PostgreSQL (LISTEN/NOTIFY + table).
 //! - [`timers`]: `Timekeeper`, which fires stored deadlines (offer expiry, auto-completion).
+//! - [`accounts`]: sign-up, log in and out, socket tickets (the writes to users and logins).
+//! - [`wallet`]: deposits, withdrawals and provider payments, as ledger postings.
+//! - [`inbox`]: marking notifications read.
+//! - [`idempotency`]: claiming, completing and releasing Idempotency-Keys.
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod broker;
 pub mod chat;
 pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod group_commit;
+pub mod idempotency;
+pub mod inbox;
 pub mod listing;
 pub mod listing_cache;
 pub mod logins;
@@ -29,6 +36,7 @@ pub mod relay;
 pub mod store;
 pub mod timers;
 pub mod user;
+pub mod wallet;
 
 pub use directory::{Directory, DirectorySettings};
 pub use listing::{ListingActor, ListingError};

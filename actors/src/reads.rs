@@ -7,17 +7,14 @@ use crate::domain::chat::Parties;
 use crate::domain::listing::visible_to;
 use crate::domain::{ListingId, UserId};
 use crate::store::models::Event;
-use crate::store::{events, listings, Pool, PooledConn, StoreError};
+use crate::store::{events, listings, Pool, StoreError};
 use std::future::Future;
-use tokio::task::JoinError;
 
 /// A read that failed: the store refused it, or its blocking task did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the read did not finish: {0}")]
-    Interrupted(#[from] JoinError),
 }
 
 impl From<r2d2::Error> for ReadError {
@@ -30,20 +27,6 @@ impl From<diesel::result::Error> for ReadError {
     fn from(e: diesel::result::Error) -> Self {
         ReadError::Store(e.into())
     }
-}
-
-/// Runs `work` on a pooled connection on the blocking pool (Diesel blocks; an async or actor
-/// thread must not).
-pub(crate) fn on_blocking_pool<T, E>(
-    pool: &Pool,
-    work: impl FnOnce(&mut PooledConn) -> Result<T, E> + Send + 'static,
-) -> impl Future<Output = Result<T, E>> + 'static
-where
-    T: Send + 'static,
-    E: From<r2d2::Error> + From<JoinError> + Send + 'static,
-{
-    let pool = pool.clone();
-    async move { tokio::task::spawn_blocking(move || work(&mut pool.get()?)).await? }
 }
 
 /// A topic's head (its last seq, 0 if none) and, when `since` is given and behind it, the
@@ -60,7 +43,7 @@ pub fn history(
     since: Option<i64>,
     limit: i64,
 ) -> impl Future<Output = Result<History, ReadError>> + 'static {
-    on_blocking_pool(pool, move |conn| {
+    pool.run_read(move |conn| {
         let head = events::last_seq(conn, &topic)?;
         let events = match since {
             Some(since) if since < head => events::after(conn, &topic, since, limit)?,
@@ -76,7 +59,7 @@ pub fn listing_visible_to(
     listing: ListingId,
     viewer: UserId,
 ) -> impl Future<Output = Result<bool, ReadError>> + 'static {
-    on_blocking_pool(pool, move |conn| {
+    pool.run_read(move |conn| {
         Ok(listings::find(conn, listing.0)?
             .is_some_and(|l| visible_to(l.status(), l.seller(), Some(viewer))))
     })
@@ -88,7 +71,5 @@ pub fn conversation_parties(
     user: UserId,
     conversation_id: i64,
 ) -> impl Future<Output = Result<Parties, ChatError>> + 'static {
-    on_blocking_pool(pool, move |conn| {
-        conversation_of(conn, user, conversation_id).map(|c| c.parties())
-    })
+    pool.run_read(move |conn| conversation_of(conn, user, conversation_id).map(|c| c.parties()))
 }

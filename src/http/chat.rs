@@ -78,7 +78,6 @@ impl From<ChatError> for ApiError {
             ChatError::Db(e) => e.into(),
             ChatError::Unavailable(e) => store::StoreError::from(e).into(),
             ChatError::NotStored(why) => ApiError::internal(std::io::Error::other(why)),
-            ChatError::Interrupted(e) => ApiError::internal(e),
         }
     }
 }

@@ -2,13 +2,12 @@
 //! first response's status and body byte for byte; the same key with a different request is
 //! 422; a repeat while the first is still running is 409. Keys are kept for 48 hours.
 
-use super::{db, Caller};
+use super::Caller;
 use crate::app::AppState;
 use crate::error::{ApiError, PROBLEM_JSON};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use bazaar_actors::store;
-use bazaar_actors::store::idempotency::{self, Claim};
+use bazaar_actors::idempotency::{self as keys, Claim};
 use serde::Serialize;
 use std::future::Future;
 
@@ -65,17 +64,7 @@ where
         ));
     }
     let fingerprint = fingerprint(req, request)?;
-    let user_id = caller.user.id;
-    let claimed = {
-        let (key, fingerprint) = (key.clone(), fingerprint.clone());
-        db(state, move |conn| {
-            Ok(conn.write(|conn| {
-                idempotency::claim(conn, user_id, &key, &fingerprint, store::now())
-            })?)
-        })
-        .await?
-    };
-    let claim_id = match claimed {
+    let claim_id = match keys::claim(&state.pool, caller.id(), key, fingerprint).await? {
         Claim::Fresh(id) => id,
         Claim::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -107,18 +96,11 @@ where
             (e.status_code(), problem)
         }
         Err(e) => {
-            let _ = db(state, move |conn| {
-                Ok(conn.write(|conn| idempotency::release(conn, claim_id))?)
-            })
-            .await;
+            let _ = keys::release(&state.pool, claim_id).await;
             return Err(e);
         }
     };
-    let stored = body.clone();
-    db(state, move |conn| {
-        Ok(conn.write(|conn| idempotency::complete(conn, claim_id, status.as_u16(), &stored))?)
-    })
-    .await?;
+    keys::complete(&state.pool, claim_id, status.as_u16(), body.clone()).await?;
     Ok(respond(status, body))
 }
 

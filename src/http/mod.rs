@@ -22,7 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bazaar_actors::domain::{FieldErrors, UserId};
 use bazaar_actors::store::models::User;
-use bazaar_actors::store::{self, PooledConn, StoreError};
+use bazaar_actors::store::{self, ReadConn};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -35,18 +35,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
 
-/// Runs blocking database work on the blocking pool with a pooled connection.
+/// Runs blocking reads on the blocking pool with a read-only connection: handlers read here
+/// and write only by calling the core, so the database refuses a write from `f` (see
+/// [`ReadConn`]).
 pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
-    F: FnOnce(&mut PooledConn) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut ReadConn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
     let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get().map_err(StoreError::from)?;
-        f(&mut conn)
-    })
-    .await?
+    web::block(move || f(&mut pool.read()?)).await?
 }
 
 /// RFC 3339 UTC, as every time on the wire.

@@ -4,7 +4,8 @@ use super::{db, utc, Caller, JsonBody, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{get, post, web, HttpResponse};
-use bazaar_actors::store::{self, notifications};
+use bazaar_actors::inbox;
+use bazaar_actors::store::notifications;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -97,10 +98,6 @@ pub async fn read_notifications(
     caller: Caller,
     body: JsonBody<ReadUpTo>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, up_to) = (caller.user.id, body.0.up_to);
-    db(&state, move |conn| {
-        Ok(conn.write(|conn| notifications::mark_read(conn, user, up_to, store::now()))?)
-    })
-    .await?;
+    inbox::mark_read(&state.pool, caller.id(), body.0.up_to).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,15 +1,14 @@
 //! The WebSocket entry: tickets for browsers, and the upgrade itself (authenticated, Origin
 //! checked). The session lives in `crate::ws`.
 
-use super::{db, Caller, MaybeCaller, Params};
+use super::{Caller, MaybeCaller, Params};
 use crate::app::AppState;
 use crate::auth;
 use crate::error::{ApiError, Problem};
 use crate::ws::{self, SessionParams};
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use bazaar_actors::domain::UserId;
-use bazaar_actors::store::{self, tickets};
+use bazaar_actors::accounts;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -37,13 +36,10 @@ pub async fn create_ws_ticket(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let ticket = auth::new_token();
+    let ttl = chrono::Duration::seconds(state.settings.ws_ticket_ttl_secs);
     let hash = auth::token_hash(&ticket);
-    let expires_at = store::now() + chrono::Duration::seconds(state.settings.ws_ticket_ttl_secs);
-    let (user, login) = (caller.user.id, caller.session_id);
-    db(&state, move |conn| {
-        Ok(conn.write(|conn| tickets::insert(conn, &hash, user, login, expires_at))?)
-    })
-    .await?;
+    let expires_at =
+        accounts::issue_ticket(&state.pool, hash, caller.id(), caller.session_id, ttl).await?;
     Ok(HttpResponse::Created().json(TicketBody {
         ticket,
         expires_at: expires_at.and_utc(),
@@ -86,29 +82,16 @@ pub async fn open_socket(
     let ticket = p.text("ticket");
     p.finish()?;
     let (user, login) = match (caller.0, ticket) {
-        (Some(caller), _) => (caller.user.id, caller.session_id),
-        (None, Some(ticket)) => {
-            let hash = auth::token_hash(&ticket);
-            db(&state, move |conn| {
-                Ok(conn.write(|conn| tickets::redeem(conn, &hash, store::now()))?)
-            })
-            .await?
+        (Some(caller), _) => (caller.id(), caller.session_id),
+        (None, Some(ticket)) => accounts::redeem_ticket(&state.pool, auth::token_hash(&ticket))
+            .await
+            .map_err(ApiError::from)?
             .ok_or(ApiError::Unauthorized(
                 "the ticket is unknown, used or expired",
-            ))?
-        }
+            ))?,
         (None, None) => {
             return Err(ApiError::Unauthorized("a bearer token or a ticket is required").into())
         }
     };
-    ws::start(
-        &req,
-        payload,
-        state,
-        SessionParams {
-            user: UserId(user),
-            login,
-            since,
-        },
-    )
+    ws::start(&req, payload, state, SessionParams { user, login, since })
 }

@@ -5,12 +5,12 @@ use crate::app::AppState;
 use crate::auth;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, post, web, HttpResponse};
-use bazaar_actors::domain::account::{validate_registration, SESSION_TTL_DAYS};
+use bazaar_actors::accounts::{self, AccountError, NewAccount};
+use bazaar_actors::domain::account::validate_registration;
 use bazaar_actors::domain::validation::no_nul;
-use bazaar_actors::relay::announce_logout;
-use bazaar_actors::store::models::{NewSession, NewUser, User};
-use bazaar_actors::store::{self, is_unique_violation, users};
-use bazaar_actors::user::RevokeLogin;
+use bazaar_actors::domain::UserId;
+use bazaar_actors::store::models::User;
+use bazaar_actors::store::users;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -86,23 +86,22 @@ pub async fn create_user(
     let password_hash = web::block(move || auth::hash_password(&password))
         .await?
         .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))?;
-    let user = db(&state, move |conn| {
-        let new = NewUser {
-            username: &registration.username,
-            display_name: &registration.display_name,
-            password_hash: &password_hash,
-            created_at: store::now(),
-        };
-        users::insert_user(conn, &new).map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::Conflict(format!("the username {:?} is taken", registration.username))
-            } else {
-                e.into()
-            }
-        })
-    })
-    .await?;
+    let account = NewAccount {
+        username: registration.username,
+        display_name: registration.display_name,
+        password_hash,
+    };
+    let user = accounts::register(&state.pool, account).await?;
     Ok(HttpResponse::Created().json(UserBody::from(&user)))
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::UsernameTaken(_) => ApiError::Conflict(e.to_string()),
+            AccountError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// Log in: exchange a username and password for a bearer token.
@@ -139,19 +138,7 @@ pub async fn create_session(
         _ => return Err(ApiError::Unauthorized("invalid username or password")),
     };
     let token = auth::new_token();
-    let hash = auth::token_hash(&token);
-    let user_id = user.id;
-    let session = db(&state, move |conn| {
-        let now = store::now();
-        let session = NewSession {
-            user_id,
-            token_hash: &hash,
-            created_at: now,
-            expires_at: now + chrono::Duration::days(SESSION_TTL_DAYS),
-        };
-        Ok(conn.write(|conn| users::insert_session(conn, &session))?)
-    })
-    .await?;
+    let session = accounts::log_in(&state.pool, UserId(user.id), auth::token_hash(&token)).await?;
     tracing::info!(user.id = user.id, session.id = session.id, "logged in");
     Ok(HttpResponse::Created().json(SessionBody {
         token,
@@ -174,24 +161,14 @@ pub async fn delete_current_session(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (session_id, user) = (caller.session_id, caller.id());
-    // Not trusted from here on, even if the database write below fails.
-    state.logins.forget_login(session_id);
-    db(&state, move |conn| {
-        Ok(conn.write(|conn| {
-            users::revoke_session(conn, session_id, store::now())?;
-            // Sockets of this login on other processes close too.
-            announce_logout(conn, user, session_id)
-        })?)
-    })
+    accounts::log_out(
+        &state.pool,
+        &state.logins,
+        &state.users,
+        caller.id(),
+        caller.session_id,
+    )
     .await?;
-    // Again: a request that read the login before the revocation committed may have cached it.
-    state.logins.forget_login(session_id);
-    // Sockets opened with this token close at once.
-    state.users.do_send(RevokeLogin {
-        user: caller.id(),
-        token_session_id: session_id,
-    });
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -7,11 +7,11 @@ use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use bazaar_actors::domain::ledger::{self as postings, Account, Posting};
+use bazaar_actors::domain::ledger::Account;
 use bazaar_actors::domain::listing::validate_price;
 use bazaar_actors::domain::{Money, UserId};
 use bazaar_actors::store::ledger::{self, LedgerError};
-use bazaar_actors::store::{self, is_unique_violation, PooledConn};
+use bazaar_actors::wallet::{self as wallets, Credit, Movement, MovementKind, WalletError};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -116,34 +116,30 @@ pub async fn get_wallet(
     }))
 }
 
-/// Posts a wallet movement of `amount` in its own transaction and returns the balances after it.
-fn post_movement(
-    conn: &mut PooledConn,
-    user: UserId,
-    amount: Money,
-    posting: &Posting,
-    reference: Option<&str>,
-) -> Result<MovementView, LedgerError> {
-    conn.write_transaction(|conn| {
-        let transaction_id = ledger::post(conn, posting, None, reference)?;
-        let wallet = ledger::wallet(conn, user)?;
-        Ok(MovementView {
-            transaction_id,
-            amount_cents: amount.cents(),
-            available_cents: wallet.available_cents,
-            in_escrow_cents: wallet.escrow_cents,
-        })
-    })
+impl From<&Movement> for MovementView {
+    fn from(m: &Movement) -> Self {
+        MovementView {
+            transaction_id: m.transaction_id,
+            amount_cents: m.amount.cents(),
+            available_cents: m.wallet.available_cents,
+            in_escrow_cents: m.wallet.escrow_cents,
+        }
+    }
 }
 
-/// What a refused posting means to the client.
-fn movement_error(e: LedgerError) -> ApiError {
-    match e {
-        LedgerError::InsufficientFunds(_) => {
-            ApiError::PaymentRequired("insufficient funds in the wallet".into())
+/// What a refused movement means to the client.
+impl From<WalletError> for ApiError {
+    fn from(e: WalletError) -> Self {
+        match e {
+            // Only a provider's event names a user other than the caller.
+            WalletError::NoSuchUser => ApiError::invalid("data.user_id", "no such user"),
+            WalletError::Ledger(LedgerError::InsufficientFunds(_)) => {
+                ApiError::PaymentRequired("insufficient funds in the wallet".into())
+            }
+            WalletError::Ledger(LedgerError::Db(e)) => e.into(),
+            WalletError::Ledger(e @ LedgerError::Unbalanced) => ApiError::internal(e),
+            WalletError::Store(e) => e.into(),
         }
-        LedgerError::Db(e) => e.into(),
-        LedgerError::Unbalanced => ApiError::internal(e),
     }
 }
 
@@ -153,16 +149,12 @@ async fn move_money(
     req: &HttpRequest,
     caller: &Caller,
     body: &AmountBody,
-    posting: fn(UserId, Money) -> Posting,
+    kind: MovementKind,
 ) -> Result<HttpResponse, ApiError> {
     let amount = check_amount(body.amount_cents)?;
-    let user = caller.id();
     idempotency::once(state, req, caller, body, || async {
-        let moved = db(state, move |conn| {
-            post_movement(conn, user, amount, &posting(user, amount), None).map_err(movement_error)
-        })
-        .await?;
-        Reply::json(StatusCode::CREATED, &moved)
+        let moved = wallets::move_money(&state.pool, caller.id(), kind, amount).await?;
+        Reply::json(StatusCode::CREATED, &MovementView::from(&moved))
     })
     .await
 }
@@ -196,7 +188,7 @@ pub async fn create_deposit(
             "sandbox deposits are off on this server; pay through the payment provider".into(),
         ));
     }
-    move_money(&state, &req, &caller, &body.0, postings::deposit).await
+    move_money(&state, &req, &caller, &body.0, MovementKind::Deposit).await
 }
 
 /// Move money out of the wallet to the seller's bank.
@@ -218,7 +210,7 @@ pub async fn create_withdrawal(
     req: HttpRequest,
     body: JsonBody<AmountBody>,
 ) -> Result<HttpResponse, ApiError> {
-    move_money(&state, &req, &caller, &body.0, postings::withdrawal).await
+    move_money(&state, &req, &caller, &body.0, MovementKind::Withdrawal).await
 }
 
 /// A provider event. `payment.succeeded` credits `data.user_id` with `data.amount_cents`.
@@ -334,20 +326,10 @@ pub async fn payments_webhook(
         serde_json::from_value(event.data).map_err(|e| ApiError::invalid("data", e.to_string()))?;
     let amount = check_amount(data.amount_cents)?;
     let user = UserId(data.user_id);
-    let reference = format!("webhook:{}", event.id);
-    let status = db(&state, move |conn| {
-        if store::users::find(conn, user.0)?.is_none() {
-            return Err(ApiError::invalid("data.user_id", "no such user"));
-        }
-        let posting = postings::deposit(user, amount);
-        match post_movement(conn, user, amount, &posting, Some(&reference)) {
-            Ok(_) => Ok("processed"),
-            // The event id is the posting's unique reference: this event was credited before.
-            Err(LedgerError::Db(e)) if is_unique_violation(&e) => Ok("duplicate"),
-            Err(e) => Err(movement_error(e)),
-        }
-    })
-    .await?;
+    let status = match wallets::credit_payment(&state.pool, user, amount, &event.id).await? {
+        Credit::Processed => "processed",
+        Credit::Duplicate => "duplicate",
+    };
     tracing::info!(event.id = %event.id, status, "payment webhook");
     Ok(HttpResponse::Ok().json(WebhookAck { status }))
 }

@@ -127,10 +127,6 @@ impl WsSession {
             ),
             ChatError::Db(_) | ChatError::Unavailable(_) | ChatError::NotStored(_) => {
                 log_fault(op, self.user, e);
-                (ErrorCode::Unavailable, SEND_AGAIN.into())
-            }
-            ChatError::Interrupted(_) => {
-                log_fault(op, self.user, e);
                 let message = if op == "chat.send" {
                     SEND_AGAIN
                 } else {

@@ -13,6 +13,7 @@ mod migrations;
 mod offers;
 mod ops;
 mod processes;
+mod read_only;
 mod realtime;
 mod text;
 mod timers;

@@ -4,6 +4,7 @@ use super::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -33,12 +34,49 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A connection, waiting up to the pool's connection timeout for one to come free.
+    /// A writable connection, waiting up to the pool's connection timeout for one to come free.
     pub fn get(&self) -> Result<PooledConn, r2d2::Error> {
-        Ok(PooledConn {
-            conn: self.conns.get()?,
-            writers: self.writers.clone(),
-        })
+        loop {
+            let mut conn = self.conns.get()?;
+            // A connection that cannot leave read-only mode is marked broken, so the pool
+            // drops it when it comes back; the next one is either writable already or new.
+            if conn.set_read_only(false).is_ok() {
+                return Ok(PooledConn {
+                    conn,
+                    writers: self.writers.clone(),
+                });
+            }
+        }
+    }
+
+    /// A connection the database keeps from writing (see [`ReadConn`]).
+    pub fn read(&self) -> Result<ReadConn, StoreError> {
+        let mut conn = self.conns.get()?;
+        conn.set_read_only(true)?;
+        Ok(ReadConn { conn })
+    }
+
+    /// Runs `f` with a writable connection on the blocking pool: how the core's writes are run
+    /// from async code. A panic in `f` is reported as [`StoreError::Task`].
+    pub(crate) fn run<T, E, F>(&self, f: F) -> impl Future<Output = Result<T, E>> + 'static
+    where
+        F: FnOnce(&mut PooledConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.clone();
+        on_blocking_pool(move || f(&mut pool.get().map_err(StoreError::from)?))
+    }
+
+    /// Like [`Pool::run`] for reads: `f` gets a [`ReadConn`].
+    pub(crate) fn run_read<T, E, F>(&self, f: F) -> impl Future<Output = Result<T, E>> + 'static
+    where
+        F: FnOnce(&mut ReadConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.clone();
+        on_blocking_pool(move || f(&mut pool.read()?))
     }
 
     /// True when the database takes one writer at a time (SQLite): batching writes is then
@@ -52,10 +90,80 @@ impl Pool {
     }
 }
 
-/// A pooled connection; it goes back to the pool when dropped.
+/// Runs `work` on the blocking pool (Diesel blocks; an async or actor thread must not).
+async fn on_blocking_pool<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Task(e.to_string()).into()))
+}
+
+/// A pooled writable connection; it goes back to the pool when dropped.
 pub struct PooledConn {
     conn: r2d2::PooledConnection<DbManager>,
     writers: Option<Arc<Mutex<()>>>,
+}
+
+/// A pooled connection for reads only, as the edges get it: it has no `write` nor
+/// `write_transaction`, and the database itself refuses its writes, since a `&mut
+/// DbConnection` could still run an INSERT: on PostgreSQL its session's transactions are READ
+/// ONLY, on SQLite `query_only` is on. The connection stays in that mode in the pool, so a run
+/// of reads pays for the switch once; [`Pool::get`] switches it back before a writer has it.
+/// Reads go through this one type so that a separate read pool (a replica) can later hand
+/// these out without touching the callers.
+pub struct ReadConn {
+    conn: r2d2::PooledConnection<DbManager>,
+}
+
+/// A connection as the pool keeps it: the database connection, whether it is in read-only mode
+/// now, and whether switching that mode failed (the pool then drops it).
+pub struct ManagedConn {
+    conn: DbConnection,
+    read_only: bool,
+    broken: bool,
+}
+
+impl ManagedConn {
+    fn new(conn: DbConnection) -> Self {
+        ManagedConn {
+            conn,
+            read_only: false,
+            broken: false,
+        }
+    }
+
+    /// Puts the connection in (or out of) read-only mode, unless it is there already.
+    fn set_read_only(&mut self, on: bool) -> QueryResult<()> {
+        if self.read_only == on {
+            return Ok(());
+        }
+        let sql = match (&self.conn, on) {
+            (DbConnection::Postgresql(_), true) => {
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+            }
+            (DbConnection::Postgresql(_), false) => {
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"
+            }
+            (DbConnection::Sqlite(_), true) => "PRAGMA query_only = ON",
+            (DbConnection::Sqlite(_), false) => "PRAGMA query_only = OFF",
+        };
+        match self.conn.batch_execute(sql) {
+            Ok(()) => {
+                self.read_only = on;
+                Ok(())
+            }
+            Err(e) => {
+                // Its mode is unknown now: it must not be handed out again.
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
 }
 
 impl PooledConn {
@@ -68,7 +176,7 @@ impl PooledConn {
     {
         let gate = self.writers.clone();
         let _turn = take_turn(gate.as_deref());
-        write_transaction(&mut self.conn, f)
+        write_transaction(&mut self.conn.conn, f)
     }
 
     /// A write outside a transaction (each statement commits on its own), after this
@@ -81,7 +189,7 @@ impl PooledConn {
     {
         let gate = self.writers.clone();
         let _turn = take_turn(gate.as_deref());
-        f(&mut self.conn)
+        f(&mut self.conn.conn)
     }
 }
 
@@ -95,13 +203,27 @@ impl Deref for PooledConn {
     type Target = DbConnection;
 
     fn deref(&self) -> &DbConnection {
-        &self.conn
+        &self.conn.conn
     }
 }
 
 impl DerefMut for PooledConn {
     fn deref_mut(&mut self) -> &mut DbConnection {
-        &mut self.conn
+        &mut self.conn.conn
+    }
+}
+
+impl Deref for ReadConn {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn.conn
+    }
+}
+
+impl DerefMut for ReadConn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn.conn
     }
 }
 
@@ -162,10 +284,29 @@ pub enum ConnectError {
 }
 
 impl r2d2::ManageConnection for DbManager {
-    type Connection = DbConnection;
+    type Connection = ManagedConn;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectError> {
+    fn connect(&self) -> Result<ManagedConn, ConnectError> {
+        self.establish().map(ManagedConn::new)
+    }
+
+    fn is_valid(&self, conn: &mut ManagedConn) -> Result<(), ConnectError> {
+        Ok(conn.conn.batch_execute("SELECT 1")?)
+    }
+
+    /// Checked when a connection goes back to the pool. A PostgreSQL connection whose server
+    /// went away fails its next query, and libpq's transaction status then marks it broken,
+    /// so it is dropped rather than handed out again; so is one whose read-only mode is
+    /// unknown.
+    fn has_broken(&self, conn: &mut ManagedConn) -> bool {
+        conn.broken || diesel::r2d2::R2D2Connection::is_broken(&mut conn.conn)
+    }
+}
+
+impl DbManager {
+    /// A new connection of the URL's backend, set up for this server.
+    fn establish(&self) -> Result<DbConnection, ConnectError> {
         match self.backend {
             Backend::Postgres => Ok(DbConnection::Postgresql(diesel::PgConnection::establish(
                 &self.target,
@@ -185,24 +326,14 @@ impl r2d2::ManageConnection for DbManager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
-        Ok(conn.batch_execute("SELECT 1")?)
-    }
-
-    /// Checked when a connection goes back to the pool. A PostgreSQL connection whose server
-    /// went away fails its next query, and libpq's transaction status then marks it broken,
-    /// so it is dropped rather than handed out again.
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        diesel::r2d2::R2D2Connection::is_broken(conn)
-    }
 }
 
 /// Builds the pool and checks that the database answers, so a wrong URL fails at start-up
 /// with the database's own message.
 pub fn connect(url: &str, size: u32) -> Result<Pool, StoreError> {
     let manager = DbManager::new(url)?;
-    let probe = r2d2::ManageConnection::connect(&manager)
+    let probe = manager
+        .establish()
         .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
     drop(probe);
     // No test query on every checkout: it doubled the round trips of a simple read. A
@@ -230,7 +361,8 @@ fn checkpoint_in_background(
     manager: &DbManager,
     pool_alive: Weak<Mutex<()>>,
 ) -> Result<(), StoreError> {
-    let mut conn = r2d2::ManageConnection::connect(manager)
+    let mut conn = manager
+        .establish()
         .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())

@@ -22,7 +22,7 @@ mod connection;
 
 pub use connection::{
     connect, migrate, revert_all_migrations, write_transaction, Backend, DbConnection, DbManager,
-    Pool, PooledConn,
+    Pool, PooledConn, ReadConn,
 };
 
 /// A storage failure: the pool could not give a connection, or a query failed.
@@ -36,6 +36,8 @@ pub enum StoreError {
     Migration(String),
     #[error("{0}")]
     Config(String),
+    #[error("database work on the blocking pool failed: {0}")]
+    Task(String),
 }
 
 /// True when `err` is a unique-constraint violation (a name already taken, a row already there).

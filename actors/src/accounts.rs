@@ -1,0 +1,122 @@
+//! Accounts: signing up, logging in and out, and the socket tickets a login issues. Every write
+//! to `users`, `sessions` and `ws_tickets` the edges cause is made here; they hash passwords and
+//! tokens (CPU work that touches no table) and call these.
+
+use crate::domain::account::SESSION_TTL_DAYS;
+use crate::domain::UserId;
+use crate::logins::Logins;
+use crate::relay::announce_logout;
+use crate::store::models::{NewSession, NewUser, Session, User};
+use crate::store::{self, is_unique_violation, tickets, users, Pool, StoreError};
+use crate::user::{RevokeLogin, Users};
+use actix::Addr;
+use chrono::NaiveDateTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("the username {0:?} is taken")]
+    UsernameTaken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A validated sign-up whose password is already hashed.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+}
+
+/// Creates the user with an empty wallet.
+pub async fn register(pool: &Pool, account: NewAccount) -> Result<User, AccountError> {
+    pool.run(move |conn| {
+        let new = NewUser {
+            username: &account.username,
+            display_name: &account.display_name,
+            password_hash: &account.password_hash,
+            created_at: store::now(),
+        };
+        users::insert_user(conn, &new).map_err(|e| {
+            if is_unique_violation(&e) {
+                AccountError::UsernameTaken(account.username.clone())
+            } else {
+                StoreError::from(e).into()
+            }
+        })
+    })
+    .await
+}
+
+/// Opens a login for `user` whose bearer token hashes to `token_hash`, good for
+/// [`SESSION_TTL_DAYS`].
+pub async fn log_in(pool: &Pool, user: UserId, token_hash: String) -> Result<Session, StoreError> {
+    pool.run(move |conn| {
+        let now = store::now();
+        let session = NewSession {
+            user_id: user.0,
+            token_hash: &token_hash,
+            created_at: now,
+            expires_at: now + chrono::Duration::days(SESSION_TTL_DAYS),
+        };
+        Ok(conn.write(|conn| users::insert_session(conn, &session))?)
+    })
+    .await
+}
+
+/// Revokes a login and closes its sockets, here and (through the relay's doorbell) in every
+/// other process. The login is forgotten by this process's cache before the revocation, so it
+/// is not trusted even if the write fails, and again after it commits, since a request that
+/// read it before the commit may have cached it.
+pub async fn log_out(
+    pool: &Pool,
+    logins: &Logins,
+    users: &Addr<Users>,
+    user: UserId,
+    login: i64,
+) -> Result<(), StoreError> {
+    logins.forget_login(login);
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            users::revoke_session(conn, login, store::now())?;
+            announce_logout(conn, user, login)
+        })
+        .map_err(StoreError::from)
+    })
+    .await?;
+    logins.forget_login(login);
+    users.do_send(RevokeLogin {
+        user,
+        token_session_id: login,
+    });
+    Ok(())
+}
+
+/// Stores a single-use socket ticket for the login, good for `ttl`; returns when it expires.
+pub async fn issue_ticket(
+    pool: &Pool,
+    ticket_hash: String,
+    user: UserId,
+    login: i64,
+    ttl: chrono::Duration,
+) -> Result<NaiveDateTime, StoreError> {
+    pool.run(move |conn| {
+        let expires_at = store::now() + ttl;
+        conn.write(|conn| tickets::insert(conn, &ticket_hash, user.0, login, expires_at))?;
+        Ok(expires_at)
+    })
+    .await
+}
+
+/// Uses a socket ticket up: the user and login it was issued to, if it was unused and
+/// unexpired (a second use fails even when two upgrades race).
+pub async fn redeem_ticket(
+    pool: &Pool,
+    ticket_hash: String,
+) -> Result<Option<(UserId, i64)>, StoreError> {
+    pool.run(move |conn| {
+        let redeemed = conn.write(|conn| tickets::redeem(conn, &ticket_hash, store::now()))?;
+        Ok(redeemed.map(|(user, login)| (UserId(user), login)))
+    })
+    .await
+}
