@@ -394,6 +394,13 @@ pub fn paginate<R>(
     (rows, next)
 }
 
+/// A body that is just an amount: an offer's counter, a deposit, a withdrawal.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmountBody {
+    pub amount_cents: i64,
+}
+
 /// A page of items and the cursor of the next page (`null` on the last).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {

@@ -2,7 +2,7 @@
 //! Every change goes through the listing's actor.
 
 use super::idempotency::{self, Reply};
-use super::{db, Caller, JsonBody, Page};
+use super::{db, AmountBody, Caller, JsonBody, Page};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
@@ -27,12 +27,6 @@ pub struct OfferBody {
     pub amount_cents: i64,
     /// Units wanted (default 1).
     pub quantity: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AmountBody {
-    pub amount_cents: i64,
 }
 
 /// An offer, and the order it made when it was accepted.

@@ -2,7 +2,7 @@
 //! provider's signed webhook. Money moves only as balanced ledger postings.
 
 use super::idempotency::{self, Reply};
-use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Params};
+use super::{before_cursor, db, paginate, utc, AmountBody, Caller, JsonBody, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
@@ -22,12 +22,6 @@ use utoipa::ToSchema;
 /// The header carrying the provider's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256>` of
 /// `"<t>.<raw body>"` with the shared secret.
 pub const SIGNATURE_HEADER: &str = "Bazaar-Signature";
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AmountBody {
-    pub amount_cents: i64,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EntryView {
