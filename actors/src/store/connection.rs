@@ -1,19 +1,14 @@
 //! The connection enum, the pool that hands it out, transactions and migrations.
 
+use super::manager::{DbManager, SQLITE_BUSY_TIMEOUT_MS};
 use super::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-
-/// How long a SQLite connection waits for the write lock before giving up.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// The longest pause between two tries at SQLite's write lock in [`write_transaction`].
 const SQLITE_LOCK_POLL_MAX: Duration = Duration::from_micros(200);
 
@@ -29,8 +24,8 @@ pub enum DbConnection {
 /// [`PooledConn::write_transaction`]).
 #[derive(Clone, Debug)]
 pub struct Pool {
-    conns: r2d2::Pool<DbManager>,
-    writers: Option<Arc<Mutex<()>>>,
+    pub(super) conns: r2d2::Pool<DbManager>,
+    pub(super) writers: Option<Arc<Mutex<()>>>,
 }
 
 impl Pool {
@@ -123,13 +118,13 @@ pub struct ReadConn {
 /// A connection as the pool keeps it: the database connection, whether it is in read-only mode
 /// now, and whether switching that mode failed (the pool then drops it).
 pub struct ManagedConn {
-    conn: DbConnection,
+    pub(super) conn: DbConnection,
     read_only: bool,
-    broken: bool,
+    pub(super) broken: bool,
 }
 
 impl ManagedConn {
-    fn new(conn: DbConnection) -> Self {
+    pub(super) fn new(conn: DbConnection) -> Self {
         ManagedConn {
             conn,
             read_only: false,
@@ -227,177 +222,6 @@ impl DerefMut for ReadConn {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-/// Opens connections for r2d2. The backend is chosen from the URL scheme here, not by trying
-/// each in turn, so an operator sees the real error (e.g. "connection refused").
-#[derive(Clone, Debug)]
-pub struct DbManager {
-    backend: Backend,
-    target: String,
-}
-
-impl DbManager {
-    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://path`, `sqlite:path` or a
-    /// plain file path is SQLite.
-    pub fn new(url: &str) -> Result<Self, StoreError> {
-        let (backend, target) =
-            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                (Backend::Postgres, url.to_owned())
-            } else if let Some(path) = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-            {
-                (Backend::Sqlite, path.to_owned())
-            } else if url.contains("://") {
-                return Err(StoreError::Config(format!(
-                    "unsupported database URL scheme in {:?}: use postgres:// or sqlite://",
-                    url.split("://").next().unwrap_or_default()
-                )));
-            } else {
-                (Backend::Sqlite, url.to_owned())
-            };
-        if backend == Backend::Sqlite && (target.is_empty() || target.contains(":memory:")) {
-            return Err(StoreError::Config(
-                "SQLite needs a file path: an in-memory database is not shared by the pool".into(),
-            ));
-        }
-        Ok(DbManager { backend, target })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-}
-
-/// A connection error with the backend's own message.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error(transparent)]
-    Connection(#[from] diesel::ConnectionError),
-    #[error(transparent)]
-    Query(#[from] diesel::result::Error),
-}
-
-impl r2d2::ManageConnection for DbManager {
-    type Connection = ManagedConn;
-    type Error = ConnectError;
-
-    fn connect(&self) -> Result<ManagedConn, ConnectError> {
-        self.establish().map(ManagedConn::new)
-    }
-
-    fn is_valid(&self, conn: &mut ManagedConn) -> Result<(), ConnectError> {
-        Ok(conn.conn.batch_execute("SELECT 1")?)
-    }
-
-    /// Checked when a connection goes back to the pool. A PostgreSQL connection whose server
-    /// went away fails its next query, and libpq's transaction status then marks it broken,
-    /// so it is dropped rather than handed out again; so is one whose read-only mode is
-    /// unknown.
-    fn has_broken(&self, conn: &mut ManagedConn) -> bool {
-        conn.broken || diesel::r2d2::R2D2Connection::is_broken(&mut conn.conn)
-    }
-}
-
-impl DbManager {
-    /// A new connection of the URL's backend, set up for this server.
-    fn establish(&self) -> Result<DbConnection, ConnectError> {
-        match self.backend {
-            Backend::Postgres => Ok(DbConnection::Postgresql(diesel::PgConnection::establish(
-                &self.target,
-            )?)),
-            Backend::Sqlite => {
-                let mut conn = diesel::SqliteConnection::establish(&self.target)?;
-                // WAL lets readers run beside the writer; busy_timeout makes writers wait for
-                // the lock instead of failing; foreign keys are off by default in SQLite.
-                // No checkpoint at commit: it syncs the files, and the writer whose commit ran it
-                // would hold up every writer queued behind it. `checkpoint_in_background` does it.
-                conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0;"
-                ))?;
-                Ok(DbConnection::Sqlite(conn))
-            }
-        }
-    }
-}
-
-/// Builds the pool and checks that the database answers, so a wrong URL fails at start-up
-/// with the database's own message.
-pub fn connect(url: &str, size: u32) -> Result<Pool, StoreError> {
-    let manager = DbManager::new(url)?;
-    let probe = manager
-        .establish()
-        .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
-    drop(probe);
-    // No test query on every checkout: it doubled the round trips of a simple read. A
-    // connection that broke is dropped when it comes back instead (`has_broken`).
-    let writers = (manager.backend() == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-    if let Some(gate) = &writers {
-        checkpoint_in_background(&manager, Arc::downgrade(gate))?;
-    }
-    let conns = r2d2::Pool::builder()
-        .max_size(size)
-        .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(10))
-        .build(manager)?;
-    Ok(Pool { conns, writers })
-}
-
-/// How often the SQLite checkpointer copies the write-ahead log into the database file.
-const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-
-/// Checkpoints the SQLite write-ahead log on a thread and connection of its own, so no writer
-/// waits for a checkpoint's syncs. PASSIVE never blocks writers or readers: it copies what it
-/// can and the log is reused once it has all been copied. The thread ends with the pool (when
-/// `pool_alive` can no longer be upgraded).
-fn checkpoint_in_background(
-    manager: &DbManager,
-    pool_alive: Weak<Mutex<()>>,
-) -> Result<(), StoreError> {
-    let mut conn = manager
-        .establish()
-        .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
-    std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            while pool_alive.strong_count() > 0 {
-                std::thread::sleep(SQLITE_CHECKPOINT_EVERY);
-                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
-                }
-            }
-            // A last full checkpoint leaves the database file complete on its own.
-            let _ = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)");
-        })
-        .map_err(|e| StoreError::Config(format!("cannot start the SQLite checkpointer: {e}")))?;
-    Ok(())
-}
-
-/// Runs the pending embedded migrations of the connection's backend.
-pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let result = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS).map(drop),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
-    };
-    result.map_err(|e| StoreError::Migration(e.to_string()))
-}
-
-/// Reverts every migration (used by the tests that check each `down.sql`).
-pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let result = match conn {
-        DbConnection::Postgresql(c) => c.revert_all_migrations(PG_MIGRATIONS).map(drop),
-        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
-    };
-    result.map_err(|e| StoreError::Migration(e.to_string()))
-}
-
 /// Runs `f` in a transaction that will write. On SQLite it starts with BEGIN IMMEDIATE: a
 /// transaction that reads and then writes cannot upgrade its lock under WAL, so it takes the
 /// write lock up front (see [`begin_immediate`] for how it waits).
@@ -463,6 +287,7 @@ fn is_locked(e: &diesel::result::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::connect;
     use std::sync::mpsc;
 
     /// A SQLite pool on a fresh file (the directory lives as long as the pool is used).

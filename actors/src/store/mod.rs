@@ -19,11 +19,10 @@ pub mod tickets;
 pub mod users;
 
 mod connection;
+mod manager;
 
-pub use connection::{
-    connect, migrate, revert_all_migrations, write_transaction, Backend, DbConnection, DbManager,
-    Pool, PooledConn, ReadConn,
-};
+pub use connection::{write_transaction, DbConnection, Pool, PooledConn, ReadConn};
+pub use manager::{connect, migrate, revert_all_migrations, Backend, DbManager};
 
 /// A storage failure: the pool could not give a connection, or a query failed.
 #[derive(Debug, thiserror::Error)]
