@@ -4,9 +4,10 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use bazaar_actors::domain::listing::{EditError, PurchaseError};
+use bazaar_actors::domain::listing::EditError;
 use bazaar_actors::domain::offer::{LikerOfferError, OfferError};
 use bazaar_actors::domain::order::OrderError;
+use bazaar_actors::domain::purchase::PurchaseError;
 use bazaar_actors::domain::FieldErrors;
 use bazaar_actors::store::StoreError;
 use bazaar_actors::ListingError;

@@ -9,6 +9,7 @@ pub mod listing;
 pub mod money;
 pub mod offer;
 pub mod order;
+pub mod purchase;
 pub mod ratelimit;
 pub mod rules;
 pub mod validation;

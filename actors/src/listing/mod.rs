@@ -23,9 +23,10 @@ pub use actor::ListingActor;
 pub use create::create_listing;
 pub use messages::*;
 
-use crate::domain::listing::{EditError, PurchaseError};
+use crate::domain::listing::EditError;
 use crate::domain::offer::{LikerOfferError, OfferError};
 use crate::domain::order::OrderError;
+use crate::domain::purchase::PurchaseError;
 use crate::store::ledger::LedgerError;
 use crate::store::StoreError;
 use tx::MAX_VERSION_RETRIES;

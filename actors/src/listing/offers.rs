@@ -3,11 +3,11 @@
 
 use super::tx::{Failure, Tx};
 use super::{ActOnOffer, ListingError, OfferOutcome, PlaceOffer};
-use crate::domain::listing::decide_take;
 use crate::domain::offer::{
     decide_new_offer, decide_offer_action, Disposition, OfferAction, OfferError, OfferEvent,
     OfferReason, OfferState, OfferStatus, Party, Side,
 };
+use crate::domain::purchase::decide_take;
 use crate::domain::{Money, UserId};
 use crate::events::{history_json, offer_history, HistoryEntry};
 use crate::store::models::{NewOffer, Offer, OfferChanges};

@@ -6,8 +6,8 @@
 use super::tx::{Failure, Tx};
 use super::{ActOnOrder, ListingError, RateOrder};
 use crate::domain::ledger as postings;
-use crate::domain::listing::decide_restock;
 use crate::domain::order::{decide_order_action, decide_rating, OrderEffect, OrderError};
+use crate::domain::purchase::decide_restock;
 use crate::domain::{Money, UserId};
 use crate::store::models::{NewRating, Order, OrderChanges, Rating};
 use crate::store::{is_unique_violation, ledger, orders};
