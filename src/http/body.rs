@@ -6,6 +6,8 @@ use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
+use bazaar_actors::domain::listing::validate_price;
+use bazaar_actors::domain::Money;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -145,4 +147,11 @@ where
 #[serde(deny_unknown_fields)]
 pub struct AmountBody {
     pub amount_cents: i64,
+}
+
+/// An `amount_cents` as money: a valid price (1 cent to the largest list price), else 422
+/// naming `amount_cents`.
+pub fn check_amount(amount: i64) -> Result<Money, ApiError> {
+    validate_price(amount).map_err(|m| ApiError::invalid("amount_cents", m))?;
+    Ok(Money::from_cents(amount))
 }

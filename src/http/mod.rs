@@ -14,7 +14,7 @@ pub mod sockets;
 pub mod users;
 pub mod wallet;
 
-pub use body::{double_option, parse_json, AmountBody, JsonBody, OptionalJsonBody};
+pub use body::{check_amount, double_option, parse_json, AmountBody, JsonBody, OptionalJsonBody};
 
 use crate::app::AppState;
 use crate::error::ApiError;

@@ -2,16 +2,16 @@
 //! Every change goes through the listing's actor.
 
 use super::idempotency::{self, Reply};
-use super::{db, AmountBody, Caller, JsonBody, Page};
+use super::{check_amount, db, AmountBody, Caller, JsonBody, Page};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
-use bazaar_actors::domain::listing::{validate_price, visible_to, QUANTITY};
+use bazaar_actors::domain::listing::{visible_to, QUANTITY};
 use bazaar_actors::domain::offer::{OfferAction, Party};
 use bazaar_actors::domain::validation::in_range;
-use bazaar_actors::domain::{ListingId, Money};
+use bazaar_actors::domain::ListingId;
 use bazaar_actors::events::{OfferView, OrderView};
 use bazaar_actors::listing::{ActOnOffer, OfferOutcome, PlaceOffer, SendLikerOffer};
 use bazaar_actors::store::models::Offer;
@@ -54,11 +54,6 @@ pub struct LikerOfferBody {
     pub expires_at: DateTime<Utc>,
     /// The offers made, one per liker (likers already negotiating are skipped).
     pub offers: Vec<OfferView>,
-}
-
-fn check_amount(amount: i64) -> Result<Money, ApiError> {
-    validate_price(amount).map_err(|m| ApiError::invalid("amount_cents", m))?;
-    Ok(Money::from_cents(amount))
 }
 
 /// Make an offer on a listing.

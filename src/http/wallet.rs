@@ -2,14 +2,13 @@
 //! provider's signed webhook. Money moves only as balanced ledger postings.
 
 use super::idempotency::{self, Reply};
-use super::{before_cursor, db, paginate, utc, AmountBody, Caller, JsonBody, Params};
+use super::{before_cursor, check_amount, db, paginate, utc, AmountBody, Caller, JsonBody, Params};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::domain::ledger::Account;
-use bazaar_actors::domain::listing::validate_price;
-use bazaar_actors::domain::{Money, UserId};
+use bazaar_actors::domain::UserId;
 use bazaar_actors::store::ledger::{self, LedgerError};
 use bazaar_actors::wallet::{self as wallets, Credit, Movement, MovementKind, WalletError};
 use chrono::{DateTime, Utc};
@@ -151,11 +150,6 @@ async fn move_money(
         Reply::json(StatusCode::CREATED, &MovementView::from(&moved))
     })
     .await
-}
-
-fn check_amount(amount: i64) -> Result<Money, ApiError> {
-    validate_price(amount).map_err(|m| ApiError::invalid("amount_cents", m))?;
-    Ok(Money::from_cents(amount))
 }
 
 /// Add sandbox money to the wallet (only while sandbox payments are on).
