@@ -4,8 +4,9 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use bazaar_actors::domain::liker_offer::LikerOfferError;
 use bazaar_actors::domain::listing::EditError;
-use bazaar_actors::domain::offer::{LikerOfferError, OfferError};
+use bazaar_actors::domain::offer::OfferError;
 use bazaar_actors::domain::order::OrderError;
 use bazaar_actors::domain::purchase::PurchaseError;
 use bazaar_actors::domain::FieldErrors;

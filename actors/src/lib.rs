@@ -12,6 +12,9 @@
 //! - [`directory`]: activates per-listing actors on first use; they passivate when idle.
 //! - [`relay`]: carries events between processes through PostgreSQL (LISTEN/NOTIFY + table).
 //! - [`timers`]: `Timekeeper`, which fires stored deadlines (offer expiry, auto-completion).
+//! - [`group_commit`]: the queue of commands waiting for the next batch, and their replies.
+//! - [`listing_cache`]: listing rows recently read, forgotten by every write.
+//! - [`logins`]: bearer tokens recently found live, forgotten on logout.
 //! - [`accounts`]: sign-up, log in and out, socket tickets (the writes to users and logins).
 //! - [`wallet`]: deposits, withdrawals and provider payments, as ledger postings.
 //! - [`inbox`]: marking notifications read.

@@ -5,6 +5,7 @@ pub mod account;
 pub mod chat;
 pub mod ids;
 pub mod ledger;
+pub mod liker_offer;
 pub mod listing;
 pub mod money;
 pub mod offer;

@@ -398,54 +398,5 @@ pub fn decide_offer_action(
     Ok((next, event))
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LikerOfferError {
-    #[error("only the seller may send an offer to likers")]
-    NotSeller,
-    #[error("the listing is {0}, not active")]
-    ListingNotActive(ListingStatus),
-    #[error(
-        "an offer to likers must be at least {percent}% below the price: at most {max_cents} cents"
-    )]
-    NotEnoughOff { percent: i64, max_cents: i64 },
-    #[error(
-        "an offer to likers was already sent in the last period; the next may be sent at {next_at}"
-    )]
-    TooSoon { next_at: NaiveDateTime },
-}
-
-/// Decides whether `seller` may send an offer of `amount` to everyone who likes `listing`,
-/// given when the last one was sent.
-pub fn decide_liker_offer(
-    rules: &CommerceRules,
-    listing: &ListingState,
-    seller: UserId,
-    amount: Money,
-    last_sent_at: Option<NaiveDateTime>,
-    now: NaiveDateTime,
-) -> Result<NaiveDateTime, LikerOfferError> {
-    if seller != listing.seller_id {
-        return Err(LikerOfferError::NotSeller);
-    }
-    if listing.status != ListingStatus::Active {
-        return Err(LikerOfferError::ListingNotActive(listing.status));
-    }
-    let discount = rules.liker_offer_min_discount_percent;
-    if amount.cents() < 1 || !amount.is_at_least_percent_below(listing.price, discount) {
-        let max = i128::from(listing.price.cents()) * i128::from(100 - discount) / 100;
-        return Err(LikerOfferError::NotEnoughOff {
-            percent: discount,
-            max_cents: i64::try_from(max).unwrap_or(0),
-        });
-    }
-    if let Some(last) = last_sent_at {
-        let next_at = last + rules.liker_offer_period;
-        if now < next_at {
-            return Err(LikerOfferError::TooSoon { next_at });
-        }
-    }
-    Ok(now + rules.liker_offer_period)
-}
-
 #[cfg(test)]
 mod tests;

@@ -3,8 +3,9 @@
 
 use super::tx::{Failure, Tx};
 use super::{LikerOfferOutcome, SendLikerOffer};
+use crate::domain::liker_offer::decide_liker_offer;
 use crate::domain::listing::ListingStatus;
-use crate::domain::offer::{decide_liker_offer, OfferState, OfferStatus, Side};
+use crate::domain::offer::{OfferState, OfferStatus, Side};
 use crate::domain::{Money, UserId};
 use crate::store::models::{LikerOffer, Offer};
 use crate::store::{liker_offers, offers};

@@ -23,8 +23,9 @@ pub use actor::ListingActor;
 pub use create::create_listing;
 pub use messages::*;
 
+use crate::domain::liker_offer::LikerOfferError;
 use crate::domain::listing::EditError;
-use crate::domain::offer::{LikerOfferError, OfferError};
+use crate::domain::offer::OfferError;
 use crate::domain::order::OrderError;
 use crate::domain::purchase::PurchaseError;
 use crate::store::ledger::LedgerError;
