@@ -225,6 +225,7 @@ impl From<EditError> for ApiError {
 impl From<PurchaseError> for ApiError {
     fn from(e: PurchaseError) -> Self {
         match e {
+            PurchaseError::NotFound => ApiError::NotFound(e.to_string()),
             PurchaseError::OwnListing => ApiError::Forbidden(e.to_string()),
             PurchaseError::InsufficientFunds => ApiError::PaymentRequired(e.to_string()),
             PurchaseError::SoldOut
@@ -238,6 +239,7 @@ impl From<PurchaseError> for ApiError {
 impl From<OfferError> for ApiError {
     fn from(e: OfferError) -> Self {
         match e {
+            OfferError::ListingNotFound => ApiError::NotFound(e.to_string()),
             OfferError::OwnListing
             | OfferError::NotParty
             | OfferError::OnlyBuyerWithdraws

@@ -410,7 +410,8 @@ async fn the_remaining_offer_error_codes() {
     let draft = app
         .listing(&seller, json!({"status": "draft", "price_cents": 10_000}))
         .await;
-    problem(offer(&app, &buyer, &draft, 6_000).await, 409).await;
+    // Someone else's draft does not exist for the buyer (issue 13, point 10).
+    problem(offer(&app, &buyer, &draft, 6_000).await, 404).await;
     let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
     let o = json_of(offer(&app, &buyer, &listing, 6_000).await, 201).await;
     // 403: strangers may not counter or accept.
@@ -452,4 +453,45 @@ async fn the_remaining_offer_error_codes() {
     )
     .await;
     problem(act(&app, &buyer, &o, "withdraw", json!({})).await, 409).await;
+}
+
+#[actix_web::test]
+async fn someone_elses_draft_is_not_found_for_offers_and_purchases() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let buyer = app.user("buyer").await;
+    app.deposit(&buyer, 50_000).await;
+    let draft = app.listing(&seller, json!({"status": "draft"})).await;
+    let id = &draft["id"];
+    // 404 as for a listing that does not exist: a 409 "listing is draft" would say it does.
+    let offer = app
+        .post(
+            &format!("/api/v1/listings/{id}/offers"),
+            Some(&buyer.token),
+            &json!({"amount_cents": 9_000}),
+        )
+        .await;
+    assert_eq!(problem(offer, 404).await["detail"], "listing not found");
+    let purchase = app
+        .post(
+            &format!("/api/v1/listings/{id}/purchase"),
+            Some(&buyer.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(problem(purchase, 404).await["detail"], "listing not found");
+    assert_eq!(
+        app.wallet(&buyer).await["available_cents"],
+        50_000,
+        "no money moved"
+    );
+    // The seller still hears why they cannot buy their own draft.
+    let own = app
+        .post(
+            &format!("/api/v1/listings/{id}/purchase"),
+            Some(&seller.token),
+            &json!({}),
+        )
+        .await;
+    problem(own, 403).await;
 }

@@ -762,7 +762,12 @@ mod tests {
         );
         assert_eq!(
             decide_purchase(&listing(ListingStatus::Draft), UserId(2), 1, None),
-            Err(PurchaseError::NotActive(ListingStatus::Draft))
+            Err(PurchaseError::NotFound),
+            "someone else's draft does not exist for the buyer"
+        );
+        assert_eq!(
+            decide_purchase(&listing(ListingStatus::Closed), UserId(2), 1, None),
+            Err(PurchaseError::NotActive(ListingStatus::Closed))
         );
     }
 

@@ -4,7 +4,7 @@
 //! or counter; the buyer may also withdraw at any time. An open offer expires when its deadline
 //! passes, and is declined (`sold_out`) when the listing runs out.
 
-use super::listing::{ListingState, ListingStatus};
+use super::listing::{visible_to, ListingState, ListingStatus};
 use super::rules::CommerceRules;
 use super::{Money, UserId};
 use chrono::NaiveDateTime;
@@ -186,6 +186,9 @@ impl OfferEvent {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OfferError {
+    /// Someone else's draft: it does not exist for the buyer, so it is not "not active" either.
+    #[error("listing not found")]
+    ListingNotFound,
     #[error("you cannot make an offer on your own listing")]
     OwnListing,
     #[error("only the buyer and the seller may act on this offer")]
@@ -246,6 +249,9 @@ pub fn decide_new_offer(
 ) -> Result<(OfferState, Disposition), OfferError> {
     if buyer == listing.seller_id {
         return Err(OfferError::OwnListing);
+    }
+    if !visible_to(listing.status, listing.seller_id, Some(buyer)) {
+        return Err(OfferError::ListingNotFound);
     }
     if listing.status != ListingStatus::Active {
         return Err(OfferError::ListingNotActive(listing.status));

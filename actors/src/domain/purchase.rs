@@ -1,11 +1,14 @@
 //! Buying: a buy-now decided alone or in a batch (group commit), taking units out of stock
 //! (a purchase or an accepted offer) and putting them back (a cancelled order).
 
-use super::listing::{ListingChange, ListingEvent, ListingState, ListingStatus};
+use super::listing::{visible_to, ListingChange, ListingEvent, ListingState, ListingStatus};
 use super::{Money, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PurchaseError {
+    /// Someone else's draft: it does not exist for the buyer, so it is not "not active" either.
+    #[error("listing not found")]
+    NotFound,
     #[error("you cannot buy your own listing")]
     OwnListing,
     #[error("the listing is sold out")]
@@ -30,6 +33,9 @@ pub fn decide_purchase(
 ) -> Result<ListingChange, PurchaseError> {
     if buyer == current.seller_id {
         return Err(PurchaseError::OwnListing);
+    }
+    if !visible_to(current.status, current.seller_id, Some(buyer)) {
+        return Err(PurchaseError::NotFound);
     }
     if let Some(expected) = expected_price {
         if expected != current.price && current.status == ListingStatus::Active {

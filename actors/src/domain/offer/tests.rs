@@ -154,12 +154,16 @@ fn an_offer_on_your_own_listing_is_refused() {
 }
 
 #[test]
+fn an_offer_on_someone_elses_draft_finds_no_listing() {
+    assert_eq!(
+        new_offer(&listing_with(ListingStatus::Draft, 2), 8_000),
+        Err(OfferError::ListingNotFound)
+    );
+}
+
+#[test]
 fn an_offer_on_a_listing_that_is_not_active_is_refused() {
-    for status in [
-        ListingStatus::Draft,
-        ListingStatus::SoldOut,
-        ListingStatus::Closed,
-    ] {
+    for status in [ListingStatus::SoldOut, ListingStatus::Closed] {
         assert_eq!(
             new_offer(&listing_with(status, 2), 8_000),
             Err(OfferError::ListingNotActive(status)),
@@ -851,6 +855,7 @@ enum ErrKind {
     NotYourTurn(Side),
     OnlyBuyerWithdraws,
     SystemOnly,
+    ListingNotFound,
     ListingNotActive(ListingStatus),
     NotEnoughQuantity { wanted: i64, available: i64 },
     Invalid(&'static str),
@@ -867,6 +872,7 @@ fn kind(e: &OfferError) -> ErrKind {
         OfferError::NotYourTurn(s) => ErrKind::NotYourTurn(*s),
         OfferError::OnlyBuyerWithdraws => ErrKind::OnlyBuyerWithdraws,
         OfferError::SystemOnly => ErrKind::SystemOnly,
+        OfferError::ListingNotFound => ErrKind::ListingNotFound,
         OfferError::ListingNotActive(s) => ErrKind::ListingNotActive(*s),
         OfferError::NotEnoughQuantity { wanted, available } => ErrKind::NotEnoughQuantity {
             wanted: *wanted,
@@ -1362,7 +1368,10 @@ proptest! {
         if c.own {
             why.push(ErrKind::OwnListing);
         }
-        if c.status != ListingStatus::Active {
+        if c.status == ListingStatus::Draft && !c.own {
+            // Someone else's draft does not exist for the buyer.
+            why.push(ErrKind::ListingNotFound);
+        } else if c.status != ListingStatus::Active {
             why.push(ErrKind::ListingNotActive(c.status));
         }
         if c.quantity < 1 {
