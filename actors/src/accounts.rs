@@ -3,7 +3,7 @@
 //! tokens (CPU work that touches no table) and call these.
 
 use crate::domain::account::SESSION_TTL_DAYS;
-use crate::domain::UserId;
+use crate::domain::{LoginId, UserId};
 use crate::logins::Logins;
 use crate::relay::announce_logout;
 use crate::store::models::{NewSession, NewUser, Session, User};
@@ -73,7 +73,7 @@ pub async fn log_out(
     logins: &Logins,
     users: &Addr<Users>,
     user: UserId,
-    login: i64,
+    login: LoginId,
 ) -> Result<(), StoreError> {
     logins.forget_login(login);
     pool.run(move |conn| {
@@ -85,10 +85,7 @@ pub async fn log_out(
     })
     .await?;
     logins.forget_login(login);
-    users.do_send(RevokeLogin {
-        user,
-        token_session_id: login,
-    });
+    users.do_send(RevokeLogin { user, login });
     Ok(())
 }
 
@@ -97,12 +94,12 @@ pub async fn issue_ticket(
     pool: &Pool,
     ticket_hash: String,
     user: UserId,
-    login: i64,
+    login: LoginId,
     ttl: chrono::Duration,
 ) -> Result<NaiveDateTime, StoreError> {
     pool.run(move |conn| {
         let expires_at = store::now() + ttl;
-        conn.write(|conn| tickets::insert(conn, &ticket_hash, user.0, login, expires_at))?;
+        conn.write(|conn| tickets::insert(conn, &ticket_hash, user, login, expires_at))?;
         Ok(expires_at)
     })
     .await
@@ -113,10 +110,7 @@ pub async fn issue_ticket(
 pub async fn redeem_ticket(
     pool: &Pool,
     ticket_hash: String,
-) -> Result<Option<(UserId, i64)>, StoreError> {
-    pool.run(move |conn| {
-        let redeemed = conn.write(|conn| tickets::redeem(conn, &ticket_hash, store::now()))?;
-        Ok(redeemed.map(|(user, login)| (UserId(user), login)))
-    })
-    .await
+) -> Result<Option<(UserId, LoginId)>, StoreError> {
+    pool.run(move |conn| Ok(conn.write(|conn| tickets::redeem(conn, &ticket_hash, store::now()))?))
+        .await
 }

@@ -5,6 +5,7 @@
 //! missed while the relay was disconnected is bounded by `ttl`, and the relay forgets every
 //! entry when it reconnects.
 
+use crate::domain::LoginId;
 use crate::store::models::{Session, User};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -74,8 +75,8 @@ impl Logins {
     }
 
     /// A login ended: its token is not trusted from here on.
-    pub fn forget_login(&self, session_id: i64) {
-        self.entries().retain(|_, e| e.session.id != session_id);
+    pub fn forget_login(&self, login: LoginId) {
+        self.entries().retain(|_, e| e.session.login() != login);
     }
 
     /// Trusts nothing cached so far (logouts may have been missed).
@@ -117,7 +118,7 @@ mod tests {
         cache.put("h1".into(), session, user);
         assert_eq!(cache.get("h1", now).map(|(s, _)| s.id), Some(1));
         assert!(cache.get("h2", now).is_none());
-        cache.forget_login(1);
+        cache.forget_login(LoginId(1));
         assert!(cache.get("h1", now).is_none());
     }
 

@@ -20,7 +20,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use bazaar_actors::domain::{FieldErrors, UserId};
+use bazaar_actors::domain::{FieldErrors, LoginId, UserId};
 use bazaar_actors::store::models::User;
 use bazaar_actors::store::{self, ReadConn};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -186,7 +186,8 @@ where
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub user: User,
-    pub session_id: i64,
+    /// The login (bearer token) the request came with.
+    pub login: LoginId,
 }
 
 impl Caller {
@@ -270,7 +271,7 @@ fn identify(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>,
         ))?;
         Ok(Some(Caller {
             user,
-            session_id: session.id,
+            login: session.login(),
         }))
     })
 }

@@ -166,7 +166,7 @@ pub async fn delete_current_session(
         &state.logins,
         &state.users,
         caller.id(),
-        caller.session_id,
+        caller.login,
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -5,7 +5,7 @@ use super::schema::{events, likes, listings, offers, orders, ratings, sessions, 
 use crate::domain::listing::{ListingState, ListingStatus};
 use crate::domain::offer::{OfferReason, OfferState, OfferStatus, Side};
 use crate::domain::order::{OrderState, OrderStatus};
-use crate::domain::{ListingId, Money, UserId};
+use crate::domain::{ListingId, LoginId, Money, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -37,6 +37,13 @@ pub struct Session {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl Session {
+    /// A row of `sessions` is a login: what its bearer token opened.
+    pub fn login(&self) -> LoginId {
+        LoginId(self.id)
+    }
 }
 
 #[derive(Clone, Debug, Insertable)]

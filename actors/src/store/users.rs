@@ -3,6 +3,7 @@
 use super::models::{NewSession, NewUser, Session, User};
 use super::schema::{sessions, users};
 use super::DbConnection;
+use crate::domain::LoginId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -51,10 +52,10 @@ pub fn find_live_session(
 
 pub fn revoke_session(
     conn: &mut DbConnection,
-    session_id: i64,
+    login: LoginId,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(sessions::table.find(session_id))
+    diesel::update(sessions::table.find(login.0))
         .set(sessions::revoked_at.eq(now))
         .execute(conn)
         .map(drop)
