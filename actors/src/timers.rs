@@ -7,7 +7,7 @@
 use crate::directory::{send_to_listing, Directory};
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
-use crate::domain::ListingId;
+use crate::domain::{ListingId, OfferId, OrderId};
 use crate::listing::{ActOnOffer, ActOnOrder, ListingError};
 use crate::store::{self, idempotency, offers, orders, Pool};
 use actix::prelude::*;
@@ -87,7 +87,7 @@ fn due_deadlines(pool: &Pool, purge: bool) -> Result<(Due, Due), store::StoreErr
 async fn fire(directory: &Addr<Directory>, expiring: Due, completing: Due) {
     for (offer_id, listing_id) in expiring {
         let command = ActOnOffer {
-            offer_id,
+            offer: OfferId(offer_id),
             actor: Party::System,
             action: OfferAction::Expire,
         };
@@ -99,7 +99,7 @@ async fn fire(directory: &Addr<Directory>, expiring: Due, completing: Due) {
     }
     for (order_id, listing_id) in completing {
         let command = ActOnOrder {
-            order_id,
+            order: OrderId(order_id),
             actor: Party::System,
             action: OrderAction::AutoComplete,
         };

@@ -5,7 +5,7 @@ use super::schema::{events, likes, listings, offers, orders, ratings, sessions, 
 use crate::domain::listing::{ListingState, ListingStatus};
 use crate::domain::offer::{OfferReason, OfferState, OfferStatus, Side};
 use crate::domain::order::{OrderState, OrderStatus};
-use crate::domain::{ListingId, LoginId, Money, UserId};
+use crate::domain::{ListingId, LoginId, Money, OfferId, OrderId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -249,6 +249,10 @@ pub struct Offer {
 }
 
 impl Offer {
+    pub fn offer_id(&self) -> OfferId {
+        OfferId(self.id)
+    }
+
     /// What the offer rules decide on.
     pub fn state(&self) -> OfferState {
         OfferState {
@@ -324,6 +328,10 @@ pub struct Order {
 }
 
 impl Order {
+    pub fn order_id(&self) -> OrderId {
+        OrderId(self.id)
+    }
+
     pub fn state(&self) -> OrderState {
         OrderState {
             buyer: UserId(self.buyer_id),
