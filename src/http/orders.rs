@@ -267,7 +267,13 @@ pub async fn confirm_order(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, &caller, OrderId(id.into_inner()), OrderAction::Confirm).await
+    act(
+        &state,
+        &caller,
+        OrderId(id.into_inner()),
+        OrderAction::Confirm,
+    )
+    .await
 }
 
 /// Cancel an unshipped order: the seller at any time, the buyer once the ship deadline passed.
@@ -288,7 +294,13 @@ pub async fn cancel_order(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, &caller, OrderId(id.into_inner()), OrderAction::Cancel).await
+    act(
+        &state,
+        &caller,
+        OrderId(id.into_inner()),
+        OrderAction::Cancel,
+    )
+    .await
 }
 
 /// Rate the other side of a completed order, once.

@@ -16,7 +16,7 @@ use actix_web_actors::ws;
 use bazaar_actors::broker::{Backlog, Deliver, Subscriber, UnsubscribeAll};
 use bazaar_actors::domain::chat::Parties;
 use bazaar_actors::domain::ratelimit::TokenBucket;
-use bazaar_actors::domain::{ConnectionId, LoginId, UserId};
+use bazaar_actors::domain::{ConnectionId, ConversationId, LoginId, UserId};
 use bazaar_actors::events::user_topic;
 use bazaar_actors::user::{CloseSession, Connect, ConnectError, Disconnect, SessionHandle};
 use bytestring::ByteString;
@@ -71,8 +71,8 @@ pub struct WsSession {
     pub(super) topics: HashMap<String, TopicOrder<Frame>>,
     last_heard: Instant,
     frames: TokenBucket,
-    pub(super) typing: HashMap<i64, TokenBucket>,
-    pub(super) parties: HashMap<i64, Parties>,
+    pub(super) typing: HashMap<ConversationId, TokenBucket>,
+    pub(super) parties: HashMap<ConversationId, Parties>,
     /// Chat commands sent to the writer, by ticket, until their answer arrives.
     pub(super) pending_chat: HashMap<u64, PendingChat>,
     pub(super) next_ticket: u64,
