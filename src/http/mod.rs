@@ -257,21 +257,21 @@ fn identify(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>,
             None => {
                 let key = hash.clone();
                 let found = db(&state, move |conn| {
-                    Ok(store::users::find_live_session(conn, &key, store::now())?)
+                    Ok(store::users::find_live_login(conn, &key, store::now())?)
                 })
                 .await?;
-                if let Some((session, user)) = &found {
-                    state.logins.put(hash, session.clone(), user.clone());
+                if let Some((login, user)) = &found {
+                    state.logins.put(hash, login.clone(), user.clone());
                 }
                 found
             }
         };
-        let (session, user) = found.ok_or(ApiError::Unauthorized(
+        let (login, user) = found.ok_or(ApiError::Unauthorized(
             "the token is unknown, expired or revoked",
         ))?;
         Ok(Some(Caller {
             user,
-            login: session.login(),
+            login: login.login_id(),
         }))
     })
 }

@@ -29,8 +29,9 @@ pub struct NewUser<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
+/// A login: what a bearer token opened (a row of the `sessions` table).
 #[diesel(table_name = sessions)]
-pub struct Session {
+pub struct Login {
     pub id: i64,
     pub user_id: i64,
     pub token_hash: String,
@@ -39,16 +40,15 @@ pub struct Session {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
-impl Session {
-    /// A row of `sessions` is a login: what its bearer token opened.
-    pub fn login(&self) -> LoginId {
+impl Login {
+    pub fn login_id(&self) -> LoginId {
         LoginId(self.id)
     }
 }
 
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = sessions)]
-pub struct NewSession<'a> {
+pub struct NewLogin<'a> {
     pub user_id: i64,
     pub token_hash: &'a str,
     pub created_at: NaiveDateTime,
