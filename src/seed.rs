@@ -1,11 +1,11 @@
-//! Seeding: users with live sessions and money, made straight in the database. Used by the
+//! Seeding: users with live logins and money, made straight in the database. Used by the
 //! load generator and the tests, which need hundreds of users without paying for Argon2 each
 //! time (login is exercised on its own elsewhere).
 
 use crate::auth;
 use bazaar_actors::domain::ledger::deposit;
 use bazaar_actors::domain::{Money, UserId};
-use bazaar_actors::store::models::{NewSession, NewUser};
+use bazaar_actors::store::models::{NewLogin, NewUser};
 use bazaar_actors::store::{self, ledger, users, PooledConn, StoreError};
 
 /// A seeded user and a bearer token for them.
@@ -15,7 +15,7 @@ pub struct SeededUser {
     pub token: String,
 }
 
-/// Creates `username` with a session valid for a day and `balance_cents` in their wallet.
+/// Creates `username` with a login valid for a day and `balance_cents` in their wallet.
 pub fn user(
     conn: &mut PooledConn,
     username: &str,
@@ -32,9 +32,9 @@ pub fn user(
         },
     )?;
     let token = auth::new_token();
-    users::insert_session(
+    users::insert_login(
         conn,
-        &NewSession {
+        &NewLogin {
             user_id: user.id,
             token_hash: &auth::token_hash(&token),
             created_at: now,

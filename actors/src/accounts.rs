@@ -2,11 +2,11 @@
 //! to `users`, `sessions` and `ws_tickets` the edges cause is made here; they hash passwords and
 //! tokens (CPU work that touches no table) and call these.
 
-use crate::domain::account::SESSION_TTL_DAYS;
-use crate::domain::UserId;
+use crate::domain::account::LOGIN_TTL_DAYS;
+use crate::domain::{LoginId, UserId};
 use crate::logins::Logins;
 use crate::relay::announce_logout;
-use crate::store::models::{NewSession, NewUser, Session, User};
+use crate::store::models::{Login, NewLogin, NewUser, User};
 use crate::store::{self, is_unique_violation, tickets, users, Pool, StoreError};
 use crate::user::{RevokeLogin, Users};
 use actix::Addr;
@@ -49,17 +49,17 @@ pub async fn register(pool: &Pool, account: NewAccount) -> Result<User, AccountE
 }
 
 /// Opens a login for `user` whose bearer token hashes to `token_hash`, good for
-/// [`SESSION_TTL_DAYS`].
-pub async fn log_in(pool: &Pool, user: UserId, token_hash: String) -> Result<Session, StoreError> {
+/// [`LOGIN_TTL_DAYS`].
+pub async fn log_in(pool: &Pool, user: UserId, token_hash: String) -> Result<Login, StoreError> {
     pool.run(move |conn| {
         let now = store::now();
-        let session = NewSession {
+        let login = NewLogin {
             user_id: user.0,
             token_hash: &token_hash,
             created_at: now,
-            expires_at: now + chrono::Duration::days(SESSION_TTL_DAYS),
+            expires_at: now + chrono::Duration::days(LOGIN_TTL_DAYS),
         };
-        Ok(conn.write(|conn| users::insert_session(conn, &session))?)
+        Ok(conn.write(|conn| users::insert_login(conn, &login))?)
     })
     .await
 }
@@ -73,22 +73,19 @@ pub async fn log_out(
     logins: &Logins,
     users: &Addr<Users>,
     user: UserId,
-    login: i64,
+    login: LoginId,
 ) -> Result<(), StoreError> {
     logins.forget_login(login);
     pool.run(move |conn| {
         conn.write(|conn| {
-            users::revoke_session(conn, login, store::now())?;
+            users::revoke_login(conn, login, store::now())?;
             announce_logout(conn, user, login)
         })
         .map_err(StoreError::from)
     })
     .await?;
     logins.forget_login(login);
-    users.do_send(RevokeLogin {
-        user,
-        token_session_id: login,
-    });
+    users.do_send(RevokeLogin { user, login });
     Ok(())
 }
 
@@ -97,12 +94,12 @@ pub async fn issue_ticket(
     pool: &Pool,
     ticket_hash: String,
     user: UserId,
-    login: i64,
+    login: LoginId,
     ttl: chrono::Duration,
 ) -> Result<NaiveDateTime, StoreError> {
     pool.run(move |conn| {
         let expires_at = store::now() + ttl;
-        conn.write(|conn| tickets::insert(conn, &ticket_hash, user.0, login, expires_at))?;
+        conn.write(|conn| tickets::insert(conn, &ticket_hash, user, login, expires_at))?;
         Ok(expires_at)
     })
     .await
@@ -113,10 +110,7 @@ pub async fn issue_ticket(
 pub async fn redeem_ticket(
     pool: &Pool,
     ticket_hash: String,
-) -> Result<Option<(UserId, i64)>, StoreError> {
-    pool.run(move |conn| {
-        let redeemed = conn.write(|conn| tickets::redeem(conn, &ticket_hash, store::now()))?;
-        Ok(redeemed.map(|(user, login)| (UserId(user), login)))
-    })
-    .await
+) -> Result<Option<(UserId, LoginId)>, StoreError> {
+    pool.run(move |conn| Ok(conn.write(|conn| tickets::redeem(conn, &ticket_hash, store::now()))?))
+        .await
 }

@@ -2,6 +2,7 @@
 //! serialised once into a wire frame and the same bytes go to every subscriber. Events reach
 //! it only after their transaction committed (persist before publish).
 
+use crate::domain::ConnectionId;
 use crate::store::models::Event;
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -106,7 +107,7 @@ impl Subscriber {
 #[rtype(result = "()")]
 pub struct Subscribe {
     pub topic: String,
-    pub id: u64,
+    pub id: ConnectionId,
     pub subscriber: Subscriber,
 }
 
@@ -114,14 +115,14 @@ pub struct Subscribe {
 #[rtype(result = "()")]
 pub struct Unsubscribe {
     pub topic: String,
-    pub subscriber: u64,
+    pub subscriber: ConnectionId,
 }
 
 /// Drops every subscription of a subscriber (a session that ended).
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "()")]
 pub struct UnsubscribeAll {
-    pub subscriber: u64,
+    pub subscriber: ConnectionId,
 }
 
 /// Committed events, in commit order.
@@ -187,8 +188,8 @@ fn frame(
 
 #[derive(Default)]
 pub struct Broker {
-    topics: HashMap<Arc<str>, HashMap<u64, Subscriber>>,
-    subscriptions: HashMap<u64, HashSet<Arc<str>>>,
+    topics: HashMap<Arc<str>, HashMap<ConnectionId, Subscriber>>,
+    subscriptions: HashMap<ConnectionId, HashSet<Arc<str>>>,
     /// The highest seq published per subscribed topic (for the cross-process relay).
     published: HashMap<Arc<str>, i64>,
 }

@@ -6,7 +6,7 @@
 
 use crate::broker::{Broker, Publish};
 use crate::domain::chat::validate_message;
-use crate::domain::{FieldErrors, ListingId, UserId};
+use crate::domain::{ConversationId, FieldErrors, ListingId, MessageId, UserId};
 use crate::events::Outbox;
 use crate::group_commit::{Answered, Queue, Replies, Reply};
 use crate::store::chat::{self as rows};
@@ -50,9 +50,9 @@ impl From<StoreError> for ChatError {
 pub fn conversation_of(
     conn: &mut DbConnection,
     user: UserId,
-    conversation_id: i64,
+    conversation: ConversationId,
 ) -> Result<Conversation, ChatError> {
-    let conversation = rows::find(conn, conversation_id)?.ok_or(ChatError::NotFound)?;
+    let conversation = rows::find(conn, conversation.0)?.ok_or(ChatError::NotFound)?;
     if !conversation.parties().includes(user) {
         return Err(ChatError::NotParty);
     }
@@ -64,18 +64,18 @@ pub fn conversation_of(
 #[rtype(result = "Result<Message, ChatError>")]
 pub struct SendMessage {
     pub sender: UserId,
-    pub conversation_id: i64,
+    pub conversation: ConversationId,
     pub client_msg_id: String,
     pub body: String,
 }
 
-/// Moves `reader`'s read marker in a conversation forward to `message_id`.
+/// Moves `reader`'s read marker in a conversation forward to `message`.
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "Result<(), ChatError>")]
 pub struct MarkRead {
     pub reader: UserId,
-    pub conversation_id: i64,
-    pub message_id: i64,
+    pub conversation: ConversationId,
+    pub message: MessageId,
 }
 
 /// Opens the buyer's conversation with a listing's seller, or finds it: (conversation,
@@ -139,7 +139,7 @@ fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>
                 outcomes.push(Err(ChatError::Invalid(errors)));
                 continue;
             }
-            let conversation = match conversation_of(conn, msg.sender, msg.conversation_id) {
+            let conversation = match conversation_of(conn, msg.sender, msg.conversation) {
                 Ok(c) => c,
                 Err(ChatError::Db(e)) => return Err(ChatError::Db(e)),
                 Err(refused) => {
@@ -166,12 +166,12 @@ fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>
     })
 }
 
-/// Marks the conversation read by `reader` up to `message_id`; the read receipt goes to both
+/// Marks the conversation read by `reader` up to `message`; the read receipt goes to both
 /// parties. Moving the marker back changes nothing and sends nothing.
 fn mark_read(conn: &mut PooledConn, msg: &MarkRead) -> Stored<()> {
     conn.write_transaction(|conn| {
-        let conversation = conversation_of(conn, msg.reader, msg.conversation_id)?;
-        let message = rows::message(conn, msg.message_id)?
+        let conversation = conversation_of(conn, msg.reader, msg.conversation)?;
+        let message = rows::message(conn, msg.message.0)?
             .filter(|m| m.conversation_id == conversation.id)
             .ok_or(ChatError::UnknownMessage)?;
         if !rows::mark_read(conn, &conversation, msg.reader, message.id)? {
@@ -180,9 +180,9 @@ fn mark_read(conn: &mut PooledConn, msg: &MarkRead) -> Stored<()> {
         let mut outbox = Outbox::default();
         let parties = conversation.parties();
         outbox.chat_read(
-            conversation.id,
+            conversation.conversation_id(),
             msg.reader,
-            message.id,
+            message.message_id(),
             [parties.buyer, parties.seller],
         );
         Ok(((), outbox.flush(conn)?))

@@ -4,7 +4,7 @@
 
 use crate::domain::listing::ListingEvent;
 use crate::domain::offer::OfferEvent;
-use crate::domain::{ListingId, UserId};
+use crate::domain::{ConversationId, ListingId, MessageId, UserId};
 use crate::store::chat::Message;
 use crate::store::events::{self as store_events, PendingEvent};
 use crate::store::models::{Event, Listing, Offer, Order};
@@ -344,15 +344,15 @@ impl Outbox {
     /// A read receipt, on both parties' topics.
     pub fn chat_read(
         &mut self,
-        conversation_id: i64,
+        conversation: ConversationId,
         reader: UserId,
-        message_id: i64,
+        message: MessageId,
         parties: [UserId; 2],
     ) {
         let data = json!({
-            "conversation_id": conversation_id,
+            "conversation_id": conversation,
             "user_id": reader,
-            "message_id": message_id,
+            "message_id": message,
         });
         for party in parties {
             self.push(user_topic(party), CHAT_READ, data.clone());

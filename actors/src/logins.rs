@@ -1,11 +1,12 @@
 //! `Logins`: bearer tokens recently found live, so that a client's every request does not cost
 //! a database round trip to authenticate. An entry is trusted for at most the cache's `ttl`,
-//! and never past its session's expiry. A logout in this process forgets its login at once;
+//! and never past its login's expiry. A logout in this process forgets its login at once;
 //! one in another process does too, through the relay's `bazaar_logouts` doorbell. A doorbell
 //! missed while the relay was disconnected is bounded by `ttl`, and the relay forgets every
 //! entry when it reconnects.
 
-use crate::store::models::{Session, User};
+use crate::domain::LoginId;
+use crate::store::models::{Login, User};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -22,7 +23,7 @@ pub struct Logins {
 
 #[derive(Debug)]
 struct Entry {
-    session: Session,
+    login: Login,
     user: User,
     found_at: Instant,
 }
@@ -40,17 +41,17 @@ impl Logins {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The live session of `token_hash` and its user, if it was found live within `ttl` and
+    /// The live login of `token_hash` and its user, if it was found live within `ttl` and
     /// has not expired by `now`.
-    pub fn get(&self, token_hash: &str, now: NaiveDateTime) -> Option<(Session, User)> {
+    pub fn get(&self, token_hash: &str, now: NaiveDateTime) -> Option<(Login, User)> {
         let entries = self.entries();
         let entry = entries.get(token_hash)?;
-        (entry.found_at.elapsed() < self.ttl && entry.session.expires_at > now)
-            .then(|| (entry.session.clone(), entry.user.clone()))
+        (entry.found_at.elapsed() < self.ttl && entry.login.expires_at > now)
+            .then(|| (entry.login.clone(), entry.user.clone()))
     }
 
-    /// Remembers a session just found live in the database.
-    pub fn put(&self, token_hash: String, session: Session, user: User) {
+    /// Remembers a login just found live in the database.
+    pub fn put(&self, token_hash: String, login: Login, user: User) {
         if self.ttl.is_zero() {
             return;
         }
@@ -66,7 +67,7 @@ impl Logins {
         entries.insert(
             token_hash,
             Entry {
-                session,
+                login,
                 user,
                 found_at,
             },
@@ -74,8 +75,8 @@ impl Logins {
     }
 
     /// A login ended: its token is not trusted from here on.
-    pub fn forget_login(&self, session_id: i64) {
-        self.entries().retain(|_, e| e.session.id != session_id);
+    pub fn forget_login(&self, login: LoginId) {
+        self.entries().retain(|_, e| e.login.login_id() != login);
     }
 
     /// Trusts nothing cached so far (logouts may have been missed).
@@ -88,10 +89,10 @@ impl Logins {
 mod tests {
     use super::*;
 
-    fn login(id: i64, expires_at: NaiveDateTime) -> (Session, User) {
+    fn login(id: i64, expires_at: NaiveDateTime) -> (Login, User) {
         let now = crate::store::now();
         (
-            Session {
+            Login {
                 id,
                 user_id: 7,
                 token_hash: format!("h{id}"),
@@ -113,11 +114,11 @@ mod tests {
     fn a_login_is_trusted_until_forgotten() {
         let cache = Logins::new(Duration::from_secs(60));
         let now = crate::store::now();
-        let (session, user) = login(1, now + chrono::Duration::hours(1));
-        cache.put("h1".into(), session, user);
+        let (found, user) = login(1, now + chrono::Duration::hours(1));
+        cache.put("h1".into(), found, user);
         assert_eq!(cache.get("h1", now).map(|(s, _)| s.id), Some(1));
         assert!(cache.get("h2", now).is_none());
-        cache.forget_login(1);
+        cache.forget_login(LoginId(1));
         assert!(cache.get("h1", now).is_none());
     }
 
@@ -125,15 +126,15 @@ mod tests {
     fn a_login_is_not_trusted_past_its_expiry_or_the_ttl() {
         let cache = Logins::new(Duration::from_secs(60));
         let now = crate::store::now();
-        let (session, user) = login(1, now + chrono::Duration::seconds(1));
-        cache.put("h1".into(), session, user);
+        let (found, user) = login(1, now + chrono::Duration::seconds(1));
+        cache.put("h1".into(), found, user);
         assert!(cache
             .get("h1", now + chrono::Duration::seconds(2))
             .is_none());
 
         let brief = Logins::new(Duration::from_millis(1));
-        let (session, user) = login(2, now + chrono::Duration::hours(1));
-        brief.put("h2".into(), session, user);
+        let (found, user) = login(2, now + chrono::Duration::hours(1));
+        brief.put("h2".into(), found, user);
         std::thread::sleep(Duration::from_millis(5));
         assert!(brief.get("h2", now).is_none());
     }
@@ -142,8 +143,8 @@ mod tests {
     fn a_zero_ttl_caches_nothing() {
         let cache = Logins::new(Duration::ZERO);
         let now = crate::store::now();
-        let (session, user) = login(1, now + chrono::Duration::hours(1));
-        cache.put("h1".into(), session, user);
+        let (found, user) = login(1, now + chrono::Duration::hours(1));
+        cache.put("h1".into(), found, user);
         assert!(cache.get("h1", now).is_none());
     }
 
@@ -151,8 +152,8 @@ mod tests {
     fn forgetting_all_trusts_nothing() {
         let cache = Logins::new(Duration::from_secs(60));
         let now = crate::store::now();
-        let (session, user) = login(1, now + chrono::Duration::hours(1));
-        cache.put("h1".into(), session, user);
+        let (found, user) = login(1, now + chrono::Duration::hours(1));
+        cache.put("h1".into(), found, user);
         cache.forget_all();
         assert!(cache.get("h1", now).is_none());
     }

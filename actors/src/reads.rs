@@ -5,7 +5,7 @@
 use crate::chat::{conversation_of, ChatError};
 use crate::domain::chat::Parties;
 use crate::domain::listing::visible_to;
-use crate::domain::{ListingId, UserId};
+use crate::domain::{ConversationId, ListingId, UserId};
 use crate::store::models::Event;
 use crate::store::{events, listings, Pool, StoreError};
 use std::future::Future;
@@ -69,7 +69,7 @@ pub fn listing_visible_to(
 pub fn conversation_parties(
     pool: &Pool,
     user: UserId,
-    conversation_id: i64,
+    conversation: ConversationId,
 ) -> impl Future<Output = Result<Parties, ChatError>> + 'static {
-    pool.run_read(move |conn| conversation_of(conn, user, conversation_id).map(|c| c.parties()))
+    pool.run_read(move |conn| conversation_of(conn, user, conversation).map(|c| c.parties()))
 }

@@ -10,7 +10,7 @@
 //! nothing is lost. Logouts ring `bazaar_logouts` so a token's sockets close on every process.
 
 use crate::broker::{Broker, Heads, Publish};
-use crate::domain::UserId;
+use crate::domain::{LoginId, UserId};
 use crate::logins::Logins;
 use crate::store::events::{self, EVENTS_CHANNEL};
 use crate::store::schema::topic_seqs;
@@ -193,17 +193,18 @@ impl Relay {
     fn logout(&self, payload: &str) {
         let mut parts = payload.split(' ').map(str::parse::<i64>);
         if let (Some(Ok(user)), Some(Ok(login))) = (parts.next(), parts.next()) {
+            let login = LoginId(login);
             self.logins.forget_login(login);
             self.users.do_send(RevokeLogin {
                 user: UserId(user),
-                token_session_id: login,
+                login,
             });
         }
     }
 }
 
 /// Tells every process that a login ended (PostgreSQL only; one process needs no doorbell).
-pub fn announce_logout(conn: &mut DbConnection, user: UserId, login: i64) -> QueryResult<()> {
+pub fn announce_logout(conn: &mut DbConnection, user: UserId, login: LoginId) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
         diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<diesel::sql_types::Text, _>(LOGOUTS_CHANNEL)

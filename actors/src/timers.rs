@@ -7,7 +7,7 @@
 use crate::directory::{send_to_listing, Directory};
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
-use crate::domain::ListingId;
+use crate::domain::{ListingId, OfferId, OrderId};
 use crate::listing::{ActOnOffer, ActOnOrder, ListingError};
 use crate::store::{self, idempotency, offers, orders, Pool};
 use actix::prelude::*;
@@ -69,42 +69,54 @@ impl Actor for Timekeeper {
     }
 }
 
-type Due = Vec<(i64, i64)>;
+/// Offers or orders whose deadline has passed, each with its listing.
+type Due<Id> = Vec<(Id, ListingId)>;
 
-fn due_deadlines(pool: &Pool, purge: bool) -> Result<(Due, Due), store::StoreError> {
+fn due_deadlines(
+    pool: &Pool,
+    purge: bool,
+) -> Result<(Due<OfferId>, Due<OrderId>), store::StoreError> {
     let mut conn = pool.get()?;
     let now = store::now();
     if purge {
         let cutoff = now - chrono::Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS);
         conn.write(|conn| idempotency::purge_before(conn, cutoff))?;
     }
+    let expiring = offers::due_to_expire(&mut conn, now, BATCH)?;
+    let completing = orders::due_to_complete(&mut conn, now, BATCH)?;
     Ok((
-        offers::due_to_expire(&mut conn, now, BATCH)?,
-        orders::due_to_complete(&mut conn, now, BATCH)?,
+        expiring
+            .into_iter()
+            .map(|(offer, listing)| (OfferId(offer), ListingId(listing)))
+            .collect(),
+        completing
+            .into_iter()
+            .map(|(order, listing)| (OrderId(order), ListingId(listing)))
+            .collect(),
     ))
 }
 
-async fn fire(directory: &Addr<Directory>, expiring: Due, completing: Due) {
-    for (offer_id, listing_id) in expiring {
+async fn fire(directory: &Addr<Directory>, expiring: Due<OfferId>, completing: Due<OrderId>) {
+    for (offer, listing) in expiring {
         let command = ActOnOffer {
-            offer_id,
+            offer,
             actor: Party::System,
             action: OfferAction::Expire,
         };
         report(
-            send_to_listing(directory, ListingId(listing_id), command)
+            send_to_listing(directory, listing, command)
                 .await
                 .map(|r| r.map(drop)),
         );
     }
-    for (order_id, listing_id) in completing {
+    for (order, listing) in completing {
         let command = ActOnOrder {
-            order_id,
+            order,
             actor: Party::System,
             action: OrderAction::AutoComplete,
         };
         report(
-            send_to_listing(directory, ListingId(listing_id), command)
+            send_to_listing(directory, listing, command)
                 .await
                 .map(|r| r.map(drop)),
         );

@@ -4,7 +4,7 @@
 //! stops them; every message to a user goes through it, so it knows when one is idle.
 
 use crate::broker::{Backlog, Broker, Deliver, Subscribe, Subscriber, UnsubscribeAll};
-use crate::domain::UserId;
+use crate::domain::{ConnectionId, LoginId, UserId};
 use crate::events::user_topic;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ pub struct CloseSession {
 #[derive(Clone, Debug)]
 pub struct SessionHandle {
     /// The login (bearer token) the socket was opened with.
-    pub token_session_id: i64,
+    pub login: LoginId,
     pub deliver: Subscriber,
     pub close: Recipient<CloseSession>,
 }
@@ -39,7 +39,7 @@ pub enum ConnectError {
 #[rtype(result = "Result<(), ConnectError>")]
 pub struct Connect {
     pub user: UserId,
-    pub conn_id: u64,
+    pub connection: ConnectionId,
     pub session: SessionHandle,
 }
 
@@ -47,7 +47,7 @@ pub struct Connect {
 #[rtype(result = "()")]
 pub struct Disconnect {
     pub user: UserId,
-    pub conn_id: u64,
+    pub connection: ConnectionId,
 }
 
 /// Closes every session opened with this login (logout).
@@ -55,7 +55,7 @@ pub struct Disconnect {
 #[rtype(result = "()")]
 pub struct RevokeLogin {
     pub user: UserId,
-    pub token_session_id: i64,
+    pub login: LoginId,
 }
 
 pub struct Users {
@@ -92,7 +92,7 @@ impl Handler<Connect> for Users {
         let entry = self.users.entry(msg.user).or_insert_with(|| {
             let actor = UserActor {
                 user: msg.user,
-                subscriber: ids.fetch_add(1, Ordering::Relaxed) | (1 << 63),
+                subscriber: ConnectionId(ids.fetch_add(1, Ordering::Relaxed) | (1 << 63)),
                 broker,
                 max_sessions: max,
                 sessions: HashMap::new(),
@@ -146,10 +146,10 @@ struct StopUser;
 
 pub struct UserActor {
     user: UserId,
-    subscriber: u64,
+    subscriber: ConnectionId,
     broker: Addr<Broker>,
     max_sessions: usize,
-    sessions: HashMap<u64, SessionHandle>,
+    sessions: HashMap<ConnectionId, SessionHandle>,
 }
 
 impl Actor for UserActor {
@@ -190,7 +190,7 @@ impl Handler<Connect> for UserActor {
         if self.sessions.len() >= self.max_sessions {
             return Err(ConnectError::TooManySessions(self.max_sessions));
         }
-        self.sessions.insert(msg.conn_id, msg.session);
+        self.sessions.insert(msg.connection, msg.session);
         Ok(())
     }
 }
@@ -199,7 +199,7 @@ impl Handler<Disconnect> for UserActor {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, _ctx: &mut Self::Context) {
-        self.sessions.remove(&msg.conn_id);
+        self.sessions.remove(&msg.connection);
     }
 }
 
@@ -208,7 +208,7 @@ impl Handler<RevokeLogin> for UserActor {
 
     fn handle(&mut self, msg: RevokeLogin, _ctx: &mut Self::Context) {
         for session in self.sessions.values() {
-            if session.token_session_id == msg.token_session_id {
+            if session.login == msg.login {
                 session.close.do_send(CloseSession {
                     reason: "logged out",
                 });

@@ -231,7 +231,7 @@ async fn conventional_purchase(
     let outcome = web::block(move || -> anyhow::Result<u16> {
         let mut conn = pool.get()?;
         let hash = bazaar::auth::token_hash(&token);
-        let Some((_, user)) = users::find_live_session(&mut conn, &hash, store::now())? else {
+        let Some((_, user)) = users::find_live_login(&mut conn, &hash, store::now())? else {
             return Ok(401);
         };
         let result: Result<u16, diesel::result::Error> = write_transaction(&mut conn, |conn| {

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{get, post, web, HttpResponse};
 use bazaar_actors::chat::{self, ChatError};
-use bazaar_actors::domain::{ListingId, UserId};
+use bazaar_actors::domain::{ConversationId, ListingId, MessageId, UserId};
 use bazaar_actors::events::MessageView;
 use bazaar_actors::store::chat::{self as rows, Conversation};
 use bazaar_actors::store::{self, DbConnection};
@@ -182,9 +182,9 @@ pub async fn list_messages(
     let limit = p.limit();
     let before = p.before("before");
     p.finish()?;
-    let (user, conversation_id) = (caller.id(), id.into_inner());
+    let (user, conversation) = (caller.id(), ConversationId(id.into_inner()));
     let rows = db(&state, move |conn| {
-        let c = chat::conversation_of(conn, user, conversation_id)?;
+        let c = chat::conversation_of(conn, user, conversation)?;
         Ok(rows::page(conn, c.id, before, limit + 1)?)
     })
     .await?;
@@ -219,13 +219,13 @@ pub async fn send_message(
         body,
         client_msg_id,
     } = body.0;
-    let (user, conversation_id) = (caller.id(), id.into_inner());
+    let (user, conversation) = (caller.id(), ConversationId(id.into_inner()));
     let message = answered(
         state
             .chat
             .send(chat::SendMessage {
                 sender: user,
-                conversation_id,
+                conversation,
                 client_msg_id,
                 body,
             })
@@ -258,8 +258,8 @@ pub async fn read_conversation(
             .chat
             .send(chat::MarkRead {
                 reader: caller.id(),
-                conversation_id: id.into_inner(),
-                message_id: body.0.message_id,
+                conversation: ConversationId(id.into_inner()),
+                message: MessageId(body.0.message_id),
             })
             .await,
     )?;

@@ -23,7 +23,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use bazaar_actors::domain::{FieldErrors, UserId};
+use bazaar_actors::domain::{FieldErrors, LoginId, UserId};
 use bazaar_actors::store::models::User;
 use bazaar_actors::store::{self, ReadConn};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -59,7 +59,8 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub user: User,
-    pub session_id: i64,
+    /// The login (bearer token) the request came with.
+    pub login: LoginId,
 }
 
 impl Caller {
@@ -129,21 +130,21 @@ fn identify(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>,
             None => {
                 let key = hash.clone();
                 let found = db(&state, move |conn| {
-                    Ok(store::users::find_live_session(conn, &key, store::now())?)
+                    Ok(store::users::find_live_login(conn, &key, store::now())?)
                 })
                 .await?;
-                if let Some((session, user)) = &found {
-                    state.logins.put(hash, session.clone(), user.clone());
+                if let Some((login, user)) = &found {
+                    state.logins.put(hash, login.clone(), user.clone());
                 }
                 found
             }
         };
-        let (session, user) = found.ok_or(ApiError::Unauthorized(
+        let (login, user) = found.ok_or(ApiError::Unauthorized(
             "the token is unknown, expired or revoked",
         ))?;
         Ok(Some(Caller {
             user,
-            session_id: session.id,
+            login: login.login_id(),
         }))
     })
 }

@@ -11,7 +11,7 @@ use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::listing::{visible_to, QUANTITY};
 use bazaar_actors::domain::offer::{OfferAction, Party};
 use bazaar_actors::domain::validation::in_range;
-use bazaar_actors::domain::ListingId;
+use bazaar_actors::domain::{ListingId, OfferId};
 use bazaar_actors::events::{OfferView, OrderView};
 use bazaar_actors::listing::{ActOnOffer, OfferOutcome, PlaceOffer, SendLikerOffer};
 use bazaar_actors::store::models::Offer;
@@ -137,8 +137,8 @@ pub async fn list_listing_offers(
 }
 
 /// Loads an offer the caller is a party to: 404 if there is none, 403 if not theirs.
-async fn party_offer(state: &AppState, caller: &Caller, id: i64) -> Result<Offer, ApiError> {
-    let offer = db(state, move |conn| Ok(offers::find(conn, id)?))
+async fn party_offer(state: &AppState, caller: &Caller, id: OfferId) -> Result<Offer, ApiError> {
+    let offer = db(state, move |conn| Ok(offers::find(conn, id.0)?))
         .await?
         .ok_or_else(|| ApiError::NotFound("offer not found".into()))?;
     if offer.state().side_of(caller.id()).is_none() {
@@ -165,7 +165,7 @@ pub async fn get_offer(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let offer = party_offer(&state, &caller, id.into_inner()).await?;
+    let offer = party_offer(&state, &caller, OfferId(id.into_inner())).await?;
     Ok(HttpResponse::Ok().json(OfferView::try_from(&offer)?))
 }
 
@@ -175,9 +175,9 @@ async fn act(
     id: i64,
     action: OfferAction,
 ) -> Result<OfferOutcome, ApiError> {
-    let offer = party_offer(state, caller, id).await?;
+    let offer = party_offer(state, caller, OfferId(id)).await?;
     let command = ActOnOffer {
-        offer_id: offer.id,
+        offer: offer.offer_id(),
         actor: Party::User(caller.id()),
         action,
     };

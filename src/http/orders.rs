@@ -11,7 +11,7 @@ use bazaar_actors::domain::listing::{validate_price, QUANTITY};
 use bazaar_actors::domain::offer::Party;
 use bazaar_actors::domain::order::{validate_rating, visible_ratings, OrderAction};
 use bazaar_actors::domain::validation::in_range;
-use bazaar_actors::domain::{ListingId, Money, UserId};
+use bazaar_actors::domain::{ListingId, Money, OrderId, UserId};
 use bazaar_actors::events::OrderView;
 use bazaar_actors::listing::{ActOnOrder, Purchase, RateOrder};
 use bazaar_actors::store;
@@ -162,8 +162,8 @@ pub async fn list_orders(
 }
 
 /// Loads an order the caller is a party to: 404 if there is none, 403 if not theirs.
-async fn party_order(state: &AppState, caller: &Caller, id: i64) -> Result<Order, ApiError> {
-    let order = db(state, move |conn| Ok(orders::find(conn, id)?))
+async fn party_order(state: &AppState, caller: &Caller, id: OrderId) -> Result<Order, ApiError> {
+    let order = db(state, move |conn| Ok(orders::find(conn, id.0)?))
         .await?
         .ok_or_else(|| ApiError::NotFound("order not found".into()))?;
     if order.state().side_of(caller.id()).is_none() {
@@ -190,7 +190,7 @@ pub async fn get_order(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let order = party_order(&state, &caller, id.into_inner()).await?;
+    let order = party_order(&state, &caller, OrderId(id.into_inner())).await?;
     let order_id = order.id;
     let ratings = db(&state, move |conn| Ok(orders::ratings_of(conn, order_id)?)).await?;
     let raters: Vec<UserId> = ratings.iter().map(|r| UserId(r.rater_id)).collect();
@@ -216,12 +216,12 @@ pub async fn get_order(
 async fn act(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: OrderId,
     action: OrderAction,
 ) -> Result<HttpResponse, ApiError> {
     let order = party_order(state, caller, id).await?;
     let command = ActOnOrder {
-        order_id: order.id,
+        order: order.order_id(),
         actor: Party::User(caller.id()),
         action,
     };
@@ -247,7 +247,7 @@ pub async fn ship_order(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, &caller, id.into_inner(), OrderAction::Ship).await
+    act(&state, &caller, OrderId(id.into_inner()), OrderAction::Ship).await
 }
 
 /// The buyer confirms receipt: escrow goes to the seller, less the platform's fee.
@@ -267,7 +267,13 @@ pub async fn confirm_order(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, &caller, id.into_inner(), OrderAction::Confirm).await
+    act(
+        &state,
+        &caller,
+        OrderId(id.into_inner()),
+        OrderAction::Confirm,
+    )
+    .await
 }
 
 /// Cancel an unshipped order: the seller at any time, the buyer once the ship deadline passed.
@@ -288,7 +294,13 @@ pub async fn cancel_order(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, &caller, id.into_inner(), OrderAction::Cancel).await
+    act(
+        &state,
+        &caller,
+        OrderId(id.into_inner()),
+        OrderAction::Cancel,
+    )
+    .await
 }
 
 /// Rate the other side of a completed order, once.
@@ -313,9 +325,9 @@ pub async fn rate_order(
 ) -> Result<HttpResponse, ApiError> {
     let RatingBody { stars, comment } = body.0;
     validate_rating(stars, comment.as_deref()).map_err(ApiError::Validation)?;
-    let order = party_order(&state, &caller, id.into_inner()).await?;
+    let order = party_order(&state, &caller, OrderId(id.into_inner())).await?;
     let command = RateOrder {
-        order_id: order.id,
+        order: order.order_id(),
         rater: caller.id(),
         stars,
         comment,

@@ -39,7 +39,7 @@ pub async fn create_ws_ticket(
     let ttl = chrono::Duration::seconds(state.settings.ws_ticket_ttl_secs);
     let hash = auth::token_hash(&ticket);
     let expires_at =
-        accounts::issue_ticket(&state.pool, hash, caller.id(), caller.session_id, ttl).await?;
+        accounts::issue_ticket(&state.pool, hash, caller.id(), caller.login, ttl).await?;
     Ok(HttpResponse::Created().json(TicketBody {
         ticket,
         expires_at: expires_at.and_utc(),
@@ -82,7 +82,7 @@ pub async fn open_socket(
     let ticket = p.text("ticket");
     p.finish()?;
     let (user, login) = match (caller.0, ticket) {
-        (Some(caller), _) => (caller.id(), caller.session_id),
+        (Some(caller), _) => (caller.id(), caller.login),
         (None, Some(ticket)) => accounts::redeem_ticket(&state.pool, auth::token_hash(&ticket))
             .await
             .map_err(ApiError::from)?

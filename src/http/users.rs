@@ -138,11 +138,11 @@ pub async fn create_session(
         _ => return Err(ApiError::Unauthorized("invalid username or password")),
     };
     let token = auth::new_token();
-    let session = accounts::log_in(&state.pool, UserId(user.id), auth::token_hash(&token)).await?;
-    tracing::info!(user.id = user.id, session.id = session.id, "logged in");
+    let login = accounts::log_in(&state.pool, UserId(user.id), auth::token_hash(&token)).await?;
+    tracing::info!(user.id = user.id, session.id = login.id, "logged in");
     Ok(HttpResponse::Created().json(SessionBody {
         token,
-        expires_at: utc(session.expires_at),
+        expires_at: utc(login.expires_at),
         user: UserBody::from(&user),
     }))
 }
@@ -166,7 +166,7 @@ pub async fn delete_current_session(
         &state.logins,
         &state.users,
         caller.id(),
-        caller.session_id,
+        caller.login,
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -10,6 +10,7 @@ use bazaar_actors::broker::PublishEphemeral;
 use bazaar_actors::chat::{AnswerInMailbox, ChatError, MarkRead, Message, SendMessage};
 use bazaar_actors::domain::chat::Parties;
 use bazaar_actors::domain::ratelimit::TokenBucket;
+use bazaar_actors::domain::{ConversationId, MessageId};
 use bazaar_actors::events::{user_topic, MessageView, CHAT_TYPING};
 use bazaar_actors::group_commit::Answered;
 use bazaar_actors::reads;
@@ -68,13 +69,13 @@ impl WsSession {
         &mut self,
         ctx: &mut Ctx,
         reference: Option<Value>,
-        conversation_id: i64,
+        conversation: ConversationId,
         client_msg_id: String,
         body: String,
     ) {
         let command = SendMessage {
             sender: self.user,
-            conversation_id,
+            conversation,
             client_msg_id: client_msg_id.clone(),
             body,
         };
@@ -89,13 +90,13 @@ impl WsSession {
         &mut self,
         ctx: &mut Ctx,
         reference: Option<Value>,
-        conversation_id: i64,
-        message_id: i64,
+        conversation: ConversationId,
+        message: MessageId,
     ) {
         let command = MarkRead {
             reader: self.user,
-            conversation_id,
-            message_id,
+            conversation,
+            message,
         };
         let pending = PendingChat {
             reference,
@@ -142,17 +143,17 @@ impl WsSession {
         &mut self,
         ctx: &mut Ctx,
         reference: Option<Value>,
-        conversation_id: i64,
+        conversation: ConversationId,
     ) {
-        if let Some(parties) = self.parties.get(&conversation_id).copied() {
-            return self.relay_typing(ctx, reference, conversation_id, parties);
+        if let Some(parties) = self.parties.get(&conversation).copied() {
+            return self.relay_typing(ctx, reference, conversation, parties);
         }
-        let read = reads::conversation_parties(&self.state.pool, self.user, conversation_id);
+        let read = reads::conversation_parties(&self.state.pool, self.user, conversation);
         ctx.spawn(
             fut::wrap_future::<_, Self>(read).map(move |result, act, ctx| match result {
                 Ok(parties) => {
-                    act.parties.insert(conversation_id, parties);
-                    act.relay_typing(ctx, reference, conversation_id, parties);
+                    act.parties.insert(conversation, parties);
+                    act.relay_typing(ctx, reference, conversation, parties);
                 }
                 Err(e) => act.chat_refusal(ctx, "chat.typing", reference, &e),
             }),
@@ -164,13 +165,13 @@ impl WsSession {
         &mut self,
         ctx: &mut Ctx,
         reference: Option<Value>,
-        conversation_id: i64,
+        conversation: ConversationId,
         parties: Parties,
     ) {
         let now = Instant::now();
         let bucket = self
             .typing
-            .entry(conversation_id)
+            .entry(conversation)
             .or_insert_with(|| TokenBucket::new(TYPING_BURST, TYPING_PER_SEC, now));
         if !bucket.try_take(now) {
             return self.refuse(
@@ -184,7 +185,7 @@ impl WsSession {
             self.state.broker.do_send(PublishEphemeral {
                 topic: user_topic(other),
                 event_type: CHAT_TYPING.to_owned(),
-                data: json!({ "conversation_id": conversation_id, "user_id": self.user }),
+                data: json!({ "conversation_id": conversation, "user_id": self.user }),
             });
         }
     }

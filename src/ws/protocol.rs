@@ -3,6 +3,7 @@
 //! Error codes and close reasons are enums whose text is the wire's (and the metric label's).
 
 use actix_web_actors::ws::CloseCode;
+use bazaar_actors::domain::{ConversationId, MessageId};
 use bazaar_actors::events::MessageView;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,16 +20,16 @@ pub enum ClientOp {
     Resume { since: i64 },
     #[serde(rename = "chat.send")]
     ChatSend {
-        conversation_id: i64,
+        conversation_id: ConversationId,
         client_msg_id: String,
         body: String,
     },
     #[serde(rename = "chat.typing")]
-    ChatTyping { conversation_id: i64 },
+    ChatTyping { conversation_id: ConversationId },
     #[serde(rename = "chat.read")]
     ChatRead {
-        conversation_id: i64,
-        message_id: i64,
+        conversation_id: ConversationId,
+        message_id: MessageId,
     },
 }
 
@@ -222,7 +223,7 @@ mod tests {
         assert!(matches!(
             op,
             ClientOp::ChatSend {
-                conversation_id: 7,
+                conversation_id: ConversationId(7),
                 ..
             }
         ));

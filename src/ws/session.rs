@@ -16,7 +16,7 @@ use actix_web_actors::ws;
 use bazaar_actors::broker::{Backlog, Deliver, Subscriber, UnsubscribeAll};
 use bazaar_actors::domain::chat::Parties;
 use bazaar_actors::domain::ratelimit::TokenBucket;
-use bazaar_actors::domain::UserId;
+use bazaar_actors::domain::{ConnectionId, ConversationId, LoginId, UserId};
 use bazaar_actors::events::user_topic;
 use bazaar_actors::user::{CloseSession, Connect, ConnectError, Disconnect, SessionHandle};
 use bytestring::ByteString;
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 pub struct SessionParams {
     pub user: UserId,
     /// The login (bearer token session) it was opened with; logging out closes the socket.
-    pub login: i64,
+    pub login: LoginId,
     /// Resume the user's topic after this seq at once (no race with live events).
     pub since: Option<i64>,
 }
@@ -63,16 +63,16 @@ pub(super) fn log_fault(op: &'static str, user: UserId, error: &(dyn std::error:
 }
 
 pub struct WsSession {
-    pub(super) id: u64,
+    pub(super) id: ConnectionId,
     pub(super) user: UserId,
-    login: i64,
+    login: LoginId,
     since: Option<i64>,
     pub(super) state: web::Data<AppState>,
     pub(super) topics: HashMap<String, TopicOrder<Frame>>,
     last_heard: Instant,
     frames: TokenBucket,
-    pub(super) typing: HashMap<i64, TokenBucket>,
-    pub(super) parties: HashMap<i64, Parties>,
+    pub(super) typing: HashMap<ConversationId, TokenBucket>,
+    pub(super) parties: HashMap<ConversationId, Parties>,
     /// Chat commands sent to the writer, by ticket, until their answer arrives.
     pub(super) pending_chat: HashMap<u64, PendingChat>,
     pub(super) next_ticket: u64,
@@ -90,7 +90,7 @@ impl WsSession {
             Instant::now(),
         );
         WsSession {
-            id: state.connections.fetch_add(1, Ordering::Relaxed),
+            id: ConnectionId(state.connections.fetch_add(1, Ordering::Relaxed)),
             user: params.user,
             login: params.login,
             since: params.since,
@@ -241,9 +241,9 @@ impl Actor for WsSession {
         self.topics.entry(topic.clone()).or_default().start_read();
         let connect = self.state.users.send(Connect {
             user: self.user,
-            conn_id: self.id,
+            connection: self.id,
             session: SessionHandle {
-                token_session_id: self.login,
+                login: self.login,
                 deliver: self.subscriber(ctx),
                 close: ctx.address().recipient(),
             },
@@ -290,7 +290,7 @@ impl Actor for WsSession {
         });
         self.state.users.do_send(Disconnect {
             user: self.user,
-            conn_id: self.id,
+            connection: self.id,
         });
     }
 }

@@ -6,7 +6,7 @@ pub const USERNAME_CHARS: (usize, usize) = (3, 32);
 pub const PASSWORD_CHARS: (usize, usize) = (8, 128);
 pub const DISPLAY_NAME_CHARS: (usize, usize) = (1, 64);
 /// How long a bearer token stays valid.
-pub const SESSION_TTL_DAYS: i64 = 30;
+pub const LOGIN_TTL_DAYS: i64 = 30;
 
 pub fn validate_username(username: &str) -> Result<(), String> {
     char_length(username, USERNAME_CHARS.0, USERNAME_CHARS.1)?;

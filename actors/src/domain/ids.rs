@@ -5,10 +5,13 @@ use std::fmt;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
+        id_type!($(#[$doc])* $name(i64));
+    };
+    ($(#[$doc:meta])* $name:ident($inner:ty)) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub i64);
+        pub struct $name(pub $inner);
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,6 +50,7 @@ id_type!(
     LoginId
 );
 id_type!(
-    /// One WebSocket connection in this process (not stored).
-    ConnectionId
+    /// One subscriber of this process's broker (not stored): a WebSocket connection, or a user
+    /// actor (those take ids with the top bit set, so the two never collide).
+    ConnectionId(u64)
 );

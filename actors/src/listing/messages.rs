@@ -5,7 +5,7 @@ use super::{ListingActor, ListingError};
 use crate::domain::listing::ListingPatch;
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
-use crate::domain::{ListingId, Money, UserId};
+use crate::domain::{ListingId, Money, OfferId, OrderId, UserId};
 use crate::store::models::{LikerOffer, Listing, Offer, Order, Rating};
 use actix::prelude::*;
 
@@ -61,7 +61,7 @@ pub struct PlaceOffer {
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "Result<OfferOutcome, ListingError>")]
 pub struct ActOnOffer {
-    pub offer_id: i64,
+    pub offer: OfferId,
     pub actor: Party,
     pub action: OfferAction,
 }
@@ -70,7 +70,7 @@ pub struct ActOnOffer {
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "Result<Order, ListingError>")]
 pub struct ActOnOrder {
-    pub order_id: i64,
+    pub order: OrderId,
     pub actor: Party,
     pub action: OrderAction,
 }
@@ -79,7 +79,7 @@ pub struct ActOnOrder {
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "Result<Rating, ListingError>")]
 pub struct RateOrder {
-    pub order_id: i64,
+    pub order: OrderId,
     pub rater: UserId,
     pub stars: i64,
     pub comment: Option<String>,

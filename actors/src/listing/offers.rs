@@ -158,7 +158,7 @@ impl Tx<'_> {
             UserId(offer.buyer_id),
             offer.quantity,
             Money::from_cents(offer.amount_cents),
-            Some(offer.id),
+            Some(offer.offer_id()),
         )?;
         Ok(OfferOutcome {
             offer,
@@ -167,7 +167,7 @@ impl Tx<'_> {
     }
 
     pub(super) fn act_on_offer(&mut self, msg: &ActOnOffer) -> Result<OfferOutcome, Failure> {
-        let offer = offers::find(self.conn, msg.offer_id)?
+        let offer = offers::find(self.conn, msg.offer.0)?
             .filter(|o| o.listing_id == self.listing.id)
             .ok_or(ListingError::OfferNotFound)?;
         let (next, event) = decide_offer_action(

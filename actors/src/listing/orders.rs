@@ -8,7 +8,7 @@ use super::{ActOnOrder, ListingError, RateOrder};
 use crate::domain::ledger as postings;
 use crate::domain::order::{decide_order_action, decide_rating, OrderEffect, OrderError};
 use crate::domain::purchase::decide_restock;
-use crate::domain::{Money, UserId};
+use crate::domain::{Money, OrderId, UserId};
 use crate::store::models::{NewRating, Order, OrderChanges, Rating};
 use crate::store::{is_unique_violation, ledger, orders};
 
@@ -18,14 +18,14 @@ handle!(RateOrder, Rating, |tx, msg| tx.rate_order(&msg));
 
 impl Tx<'_> {
     /// The order `id` of this listing.
-    fn order(&mut self, id: i64) -> Result<Order, Failure> {
-        Ok(orders::find(self.conn, id)?
+    fn order(&mut self, id: OrderId) -> Result<Order, Failure> {
+        Ok(orders::find(self.conn, id.0)?
             .filter(|o| o.listing_id == self.listing.id)
             .ok_or(ListingError::OrderNotFound)?)
     }
 
     fn rate_order(&mut self, msg: &RateOrder) -> Result<Rating, Failure> {
-        let order = self.order(msg.order_id)?;
+        let order = self.order(msg.order)?;
         let ratee = decide_rating(&order.state(), msg.rater)?;
         let new = NewRating {
             order_id: order.id,
@@ -45,7 +45,7 @@ impl Tx<'_> {
     }
 
     pub(super) fn act_on_order(&mut self, msg: &ActOnOrder) -> Result<Order, Failure> {
-        let order = self.order(msg.order_id)?;
+        let order = self.order(msg.order)?;
         let (next, effect) =
             decide_order_action(self.rules, &order.state(), msg.actor, msg.action, self.now)?;
         let now = Some(self.now);

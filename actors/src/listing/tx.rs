@@ -8,7 +8,7 @@ use crate::domain::listing::{liker_hears_of_drop, ListingChange, ListingStatus};
 use crate::domain::offer::OfferReason;
 use crate::domain::order::OrderStatus;
 use crate::domain::rules::CommerceRules;
-use crate::domain::{ListingId, Money, UserId};
+use crate::domain::{ListingId, Money, OfferId, UserId};
 use crate::events::{Outbox, ORDER_CREATED};
 use crate::store::models::{Event, Listing, ListingChanges, NewOrder, Order};
 use crate::store::{self, ledger, likes, listings, orders, DbConnection, Pool, StoreError};
@@ -118,10 +118,10 @@ impl Tx<'_> {
         buyer: UserId,
         quantity: i64,
         unit_price: Money,
-        offer_id: Option<i64>,
+        offer: Option<OfferId>,
     ) -> Result<Order, Failure> {
         self.change_listing(change)?;
-        let new = self.new_order(buyer, quantity, unit_price, offer_id);
+        let new = self.new_order(buyer, quantity, unit_price, offer);
         let total = new.total_cents;
         let order = orders::insert(self.conn, &new)?;
         ledger::post(
@@ -141,13 +141,13 @@ impl Tx<'_> {
         buyer: UserId,
         quantity: i64,
         unit_price: Money,
-        offer_id: Option<i64>,
+        offer: Option<OfferId>,
     ) -> NewOrder {
         NewOrder {
             listing_id: self.listing.id,
             buyer_id: buyer.0,
             seller_id: self.listing.seller_id,
-            offer_id,
+            offer_id: offer.map(|offer| offer.0),
             quantity,
             unit_price_cents: unit_price.cents(),
             total_cents: unit_price.cents().saturating_mul(quantity),

@@ -6,7 +6,7 @@ use super::prepared::{NextMessageSeq, SetLastMessage};
 use super::schema::{conversations, messages};
 use super::{is_unique_violation, DbConnection};
 use crate::domain::chat::Parties;
-use crate::domain::UserId;
+use crate::domain::{ConversationId, MessageId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -25,6 +25,10 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    pub fn conversation_id(&self) -> ConversationId {
+        ConversationId(self.id)
+    }
+
     pub fn parties(&self) -> Parties {
         Parties {
             buyer: UserId(self.buyer_id),
@@ -51,6 +55,12 @@ pub struct Message {
     pub seq: i64,
     pub body: String,
     pub created_at: NaiveDateTime,
+}
+
+impl Message {
+    pub fn message_id(&self) -> MessageId {
+        MessageId(self.id)
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Conversation>> {

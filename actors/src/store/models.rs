@@ -5,7 +5,7 @@ use super::schema::{events, likes, listings, offers, orders, ratings, sessions, 
 use crate::domain::listing::{ListingState, ListingStatus};
 use crate::domain::offer::{OfferReason, OfferState, OfferStatus, Side};
 use crate::domain::order::{OrderState, OrderStatus};
-use crate::domain::{ListingId, Money, UserId};
+use crate::domain::{ListingId, LoginId, Money, OfferId, OrderId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -29,8 +29,9 @@ pub struct NewUser<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
+/// A login: what a bearer token opened (a row of the `sessions` table).
 #[diesel(table_name = sessions)]
-pub struct Session {
+pub struct Login {
     pub id: i64,
     pub user_id: i64,
     pub token_hash: String,
@@ -39,9 +40,15 @@ pub struct Session {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
+impl Login {
+    pub fn login_id(&self) -> LoginId {
+        LoginId(self.id)
+    }
+}
+
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = sessions)]
-pub struct NewSession<'a> {
+pub struct NewLogin<'a> {
     pub user_id: i64,
     pub token_hash: &'a str,
     pub created_at: NaiveDateTime,
@@ -242,6 +249,10 @@ pub struct Offer {
 }
 
 impl Offer {
+    pub fn offer_id(&self) -> OfferId {
+        OfferId(self.id)
+    }
+
     /// What the offer rules decide on.
     pub fn state(&self) -> OfferState {
         OfferState {
@@ -317,6 +328,10 @@ pub struct Order {
 }
 
 impl Order {
+    pub fn order_id(&self) -> OrderId {
+        OrderId(self.id)
+    }
+
     pub fn state(&self) -> OrderState {
         OrderState {
             buyer: UserId(self.buyer_id),

@@ -1,8 +1,9 @@
-//! Users and their sessions (bearer tokens, stored as SHA-256 only).
+//! Users and their logins (the `sessions` table: bearer tokens, stored as SHA-256 only).
 
-use super::models::{NewSession, NewUser, Session, User};
+use super::models::{Login, NewLogin, NewUser, User};
 use super::schema::{sessions, users};
 use super::DbConnection;
+use crate::domain::LoginId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -26,19 +27,19 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<
         .optional()
 }
 
-pub fn insert_session(conn: &mut DbConnection, session: &NewSession<'_>) -> QueryResult<Session> {
+pub fn insert_login(conn: &mut DbConnection, login: &NewLogin<'_>) -> QueryResult<Login> {
     diesel::insert_into(sessions::table)
-        .values(session)
+        .values(login)
         .returning(sessions::all_columns)
         .get_result(conn)
 }
 
-/// The session with this token hash and its user, if it is neither expired nor revoked.
-pub fn find_live_session(
+/// The login with this token hash and its user, if it is neither expired nor revoked.
+pub fn find_live_login(
     conn: &mut DbConnection,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(Session, User)>> {
+) -> QueryResult<Option<(Login, User)>> {
     sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
@@ -49,12 +50,12 @@ pub fn find_live_session(
         .optional()
 }
 
-pub fn revoke_session(
+pub fn revoke_login(
     conn: &mut DbConnection,
-    session_id: i64,
+    login: LoginId,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(sessions::table.find(session_id))
+    diesel::update(sessions::table.find(login.0))
         .set(sessions::revoked_at.eq(now))
         .execute(conn)
         .map(drop)
