@@ -58,27 +58,10 @@ pub fn decide_liker_offer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ListingId;
+    use crate::domain::listing::sample_listing;
     use chrono::Duration;
 
     const SELLER: UserId = UserId(1);
-
-    fn listing(status: ListingStatus) -> ListingState {
-        ListingState {
-            id: ListingId(7),
-            seller_id: SELLER,
-            title: "Lamp".into(),
-            description: String::new(),
-            category: None,
-            condition: None,
-            price: Money::from_cents(10_000),
-            quantity: 1,
-            status,
-            auto_accept: None,
-            auto_decline: None,
-            version: 1,
-        }
-    }
 
     fn now() -> NaiveDateTime {
         chrono::DateTime::from_timestamp(1_700_000_000, 0)
@@ -95,7 +78,7 @@ mod tests {
         let rules = CommerceRules::default();
         decide_liker_offer(
             &rules,
-            &listing(status),
+            &sample_listing(status),
             who,
             Money::from_cents(cents),
             last,

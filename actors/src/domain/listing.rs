@@ -386,6 +386,25 @@ pub fn is_price_drop(before: &ListingState, after: &ListingState) -> bool {
         && after.price < before.price
 }
 
+/// A listing for the rules' unit tests: listing 7 of user 1, 100.00, one unit, version 3.
+#[cfg(test)]
+pub(crate) fn sample_listing(status: ListingStatus) -> ListingState {
+    ListingState {
+        id: ListingId(7),
+        seller_id: UserId(1),
+        title: "Bike".into(),
+        description: String::new(),
+        category: None,
+        condition: None,
+        price: Money::from_cents(10_000),
+        quantity: 1,
+        status,
+        auto_accept: None,
+        auto_decline: None,
+        version: 3,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,20 +414,7 @@ mod tests {
     const SELLER: UserId = UserId(1);
 
     fn listing(status: ListingStatus) -> ListingState {
-        ListingState {
-            id: ListingId(7),
-            seller_id: SELLER,
-            title: "Bike".into(),
-            description: String::new(),
-            category: None,
-            condition: None,
-            price: Money::from_cents(10_000),
-            quantity: 1,
-            status,
-            auto_accept: None,
-            auto_decline: None,
-            version: 3,
-        }
+        sample_listing(status)
     }
 
     #[test]
