@@ -343,15 +343,11 @@ impl Handler<OpenConversation> for ChatWriter {
     type Result = ResponseFuture<Result<(Conversation, bool), ChatError>>;
 
     fn handle(&mut self, msg: OpenConversation, _ctx: &mut Self::Context) -> Self::Result {
-        let pool = self.pool.clone();
-        Box::pin(async move {
-            pool.run(move |conn| {
-                Ok(conn.write(|conn| {
-                    rows::open(conn, msg.listing.0, msg.buyer.0, msg.seller.0, store::now())
-                })?)
-            })
-            .await
-        })
+        Box::pin(self.pool.run(move |conn| {
+            Ok(conn.write(|conn| {
+                rows::open(conn, msg.listing.0, msg.buyer.0, msg.seller.0, store::now())
+            })?)
+        }))
     }
 }
 
@@ -365,8 +361,7 @@ impl Handler<WriteQueued> for ChatWriter {
 
     fn handle(&mut self, _msg: WriteQueued, _ctx: &mut Self::Context) -> Self::Result {
         let (messages, replies) = self.queued.take();
-        let pool = self.pool.clone();
-        let work = async move { pool.run(move |conn| send_all(conn, &messages)).await };
+        let work = self.pool.run(move |conn| send_all(conn, &messages));
         AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
             move |stored, act, _ctx| {
                 let outcomes = match stored {

@@ -10,25 +10,6 @@ use crate::store::models::Event;
 use crate::store::{events, listings, Pool, StoreError};
 use std::future::Future;
 
-/// A read that failed: the store refused it, or its blocking task did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<r2d2::Error> for ReadError {
-    fn from(e: r2d2::Error) -> Self {
-        ReadError::Store(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for ReadError {
-    fn from(e: diesel::result::Error) -> Self {
-        ReadError::Store(e.into())
-    }
-}
-
 /// A topic's head (its last seq, 0 if none) and, when `since` is given and behind it, the
 /// events after `since` in seq order, at most `limit`.
 #[derive(Debug)]
@@ -42,7 +23,7 @@ pub fn history(
     topic: String,
     since: Option<i64>,
     limit: i64,
-) -> impl Future<Output = Result<History, ReadError>> + 'static {
+) -> impl Future<Output = Result<History, StoreError>> + 'static {
     pool.run_read(move |conn| {
         let head = events::last_seq(conn, &topic)?;
         let events = match since {
@@ -58,7 +39,7 @@ pub fn listing_visible_to(
     pool: &Pool,
     listing: ListingId,
     viewer: UserId,
-) -> impl Future<Output = Result<bool, ReadError>> + 'static {
+) -> impl Future<Output = Result<bool, StoreError>> + 'static {
     pool.run_read(move |conn| {
         Ok(listings::find(conn, listing.0)?
             .is_some_and(|l| visible_to(l.status(), l.seller(), Some(viewer))))

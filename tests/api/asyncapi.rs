@@ -184,26 +184,8 @@ async fn the_asyncapi_document_describes_every_frame_the_server_sends() {
         200,
     )
     .await;
-    let order = json_of(
-        app.post(
-            &format!("/api/v1/listings/{}/purchase", listing["id"]),
-            Some(&buyer.token),
-            &json!({}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    json_of(
-        app.post(
-            &format!("/api/v1/orders/{}/ship", order["id"]),
-            Some(&seller.token),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let order = app.buy_one(&buyer, &listing).await;
+    app.order_action(&seller, &order, "ship").await;
     // Chat: send, ack, read, typing.
     let conv = json_of(
         app.post(

@@ -401,6 +401,18 @@ impl TestApp {
         .await;
     }
 
+    /// `buyer` buys one unit of `listing` at its price: the order (201).
+    pub async fn buy_one(&self, buyer: &TestUser, listing: &Value) -> Value {
+        let path = format!("/api/v1/listings/{}/purchase", listing["id"]);
+        json_of(self.post(&path, Some(&buyer.token), &json!({})).await, 201).await
+    }
+
+    /// `who` moves `order` on with `action` (ship, confirm, cancel): the order after it (200).
+    pub async fn order_action(&self, who: &TestUser, order: &Value, action: &str) -> Value {
+        let path = format!("/api/v1/orders/{}/{action}", order["id"]);
+        json_of(self.post(&path, Some(&who.token), &json!({})).await, 200).await
+    }
+
     pub async fn wallet(&self, user: &TestUser) -> Value {
         json_of(self.get("/api/v1/wallet", Some(&user.token)).await, 200).await
     }

@@ -59,26 +59,19 @@ async fn nul_in_any_text_field_is_422_and_stores_nothing() {
     )
     .await;
     let messages = format!("/api/v1/conversations/{}/messages", conv["id"]);
-    invalid_fields(
-        app.post(
-            &messages,
-            Some(&buyer.token),
-            &json!({"body": "hi\u{0}", "client_msg_id": "m1"}),
+    for (body, field) in [
+        (json!({"body": "hi\u{0}", "client_msg_id": "m1"}), "body"),
+        (
+            json!({"body": "hi", "client_msg_id": "m\u{0}"}),
+            "client_msg_id",
+        ),
+    ] {
+        invalid_fields(
+            app.post(&messages, Some(&buyer.token), &body).await,
+            &[field],
         )
-        .await,
-        &["body"],
-    )
-    .await;
-    invalid_fields(
-        app.post(
-            &messages,
-            Some(&buyer.token),
-            &json!({"body": "hi", "client_msg_id": "m\u{0}"}),
-        )
-        .await,
-        &["client_msg_id"],
-    )
-    .await;
+        .await;
+    }
 
     // Chat over the socket: an `invalid` error, not "unavailable, send it again".
     let mut ws = connect(&app, &buyer).await;
@@ -98,29 +91,10 @@ async fn nul_in_any_text_field_is_422_and_stores_nothing() {
 
     // A rating's comment, on a completed order.
     app.deposit(&buyer, 20_000).await;
-    let order = json_of(
-        app.post(
-            &format!("/api/v1/listings/{}/purchase", listing["id"]),
-            Some(&buyer.token),
-            &json!({}),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let order = app.buy_one(&buyer, &listing).await;
+    app.order_action(&seller, &order, "ship").await;
+    app.order_action(&buyer, &order, "confirm").await;
     let o = format!("/api/v1/orders/{}", order["id"]);
-    json_of(
-        app.post(&format!("{o}/ship"), Some(&seller.token), &json!({}))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post(&format!("{o}/confirm"), Some(&buyer.token), &json!({}))
-            .await,
-        200,
-    )
-    .await;
     invalid_fields(
         app.post(
             &format!("{o}/rating"),

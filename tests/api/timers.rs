@@ -67,26 +67,8 @@ async fn a_shipped_order_completes_by_itself() {
     let buyer = app.user("buyer").await;
     app.deposit(&buyer, 10_000).await;
     let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
-    let order = json_of(
-        app.post(
-            &format!("/api/v1/listings/{}/purchase", listing["id"]),
-            Some(&buyer.token),
-            &json!({}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    json_of(
-        app.post(
-            &format!("/api/v1/orders/{}/ship", order["id"]),
-            Some(&seller.token),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let order = app.buy_one(&buyer, &listing).await;
+    app.order_action(&seller, &order, "ship").await;
     let path = format!("/api/v1/orders/{}", order["id"]);
     let completed = wait_until(|| async {
         json_of(app.get(&path, Some(&buyer.token)).await, 200).await["status"] == "completed"

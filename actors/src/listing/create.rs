@@ -9,7 +9,7 @@ use crate::domain::listing::ListingDraft;
 use crate::domain::UserId;
 use crate::events::Outbox;
 use crate::store::models::{Listing, NewListing};
-use crate::store::{self, listings, Pool, StoreError};
+use crate::store::{self, listings, Pool};
 use actix::prelude::*;
 
 /// Creates `seller`'s listing from a validated `draft`, priced in `currency`.
@@ -20,44 +20,37 @@ pub async fn create_listing(
     draft: ListingDraft,
     currency: String,
 ) -> Result<Listing, ListingError> {
-    let pool = pool.clone();
-    let work = tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(StoreError::from)?;
-        conn.write_transaction(|conn| -> Result<_, ListingError> {
-            let now = store::now();
-            let listing = listings::insert(
-                conn,
-                &NewListing {
-                    seller_id: seller.0,
-                    title: &draft.title,
-                    description: &draft.description,
-                    category: draft.category.as_deref(),
-                    condition: draft.condition.as_deref(),
-                    price_cents: draft.price_cents,
-                    currency: &currency,
-                    quantity: draft.quantity,
-                    status: draft.status,
-                    like_count: 0,
-                    auto_accept_cents: draft.auto_accept_cents,
-                    auto_decline_cents: draft.auto_decline_cents,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )?;
-            let mut outbox = Outbox::default();
-            outbox.listing_created(&listing);
-            let events = outbox.flush(conn)?;
-            Ok((listing, events))
+    let (listing, events) = pool
+        .run(move |conn| {
+            conn.write_transaction(|conn| -> Result<_, ListingError> {
+                let now = store::now();
+                let listing = listings::insert(
+                    conn,
+                    &NewListing {
+                        seller_id: seller.0,
+                        title: &draft.title,
+                        description: &draft.description,
+                        category: draft.category.as_deref(),
+                        condition: draft.condition.as_deref(),
+                        price_cents: draft.price_cents,
+                        currency: &currency,
+                        quantity: draft.quantity,
+                        status: draft.status,
+                        like_count: 0,
+                        auto_accept_cents: draft.auto_accept_cents,
+                        auto_decline_cents: draft.auto_decline_cents,
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                let mut outbox = Outbox::default();
+                outbox.listing_created(&listing);
+                let events = outbox.flush(conn)?;
+                Ok((listing, events))
+            })
         })
-    });
-    let (listing, events) = match work.await {
-        Ok(done) => done?,
-        Err(panic) => {
-            tracing::error!(user.id = %seller, error = %panic, "creating a listing panicked");
-            return Err(ListingError::Unavailable);
-        }
-    };
+        .await?;
     broker.do_send(Publish { events });
     Ok(listing)
 }
