@@ -42,6 +42,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A rate limit was reached; the client may try again after `retry_after_secs`.
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -78,6 +84,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unavailable(_) => "service-unavailable",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -133,6 +140,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,7 +152,30 @@ impl ResponseError for ApiError {
         if let ApiError::Unavailable(detail) = self {
             tracing::warn!(detail = %detail, "service unavailable");
         }
-        self.problem().response()
+        let mut response = self.problem().response();
+        if let Some(secs) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+/// Seconds a client is told to wait after a 503: the condition (a busy or lost database, a
+/// full queue) is expected to pass quickly.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
+impl ApiError {
+    /// The `Retry-After` this error carries: every 503 and 429 has one.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
 }
 
