@@ -14,6 +14,7 @@ mod offers;
 mod ops;
 mod processes;
 mod read_only;
+mod readme;
 mod realtime;
 mod text;
 mod timers;
