@@ -295,7 +295,8 @@ impl From<OrderError> for ApiError {
             | OrderError::ShipDeadlineNotPassed
             | OrderError::NotDue
             | OrderError::NotCompleted(_)
-            | OrderError::AlreadyRated => ApiError::Conflict(e.to_string()),
+            | OrderError::AlreadyRated
+            | OrderError::RatingWindowClosed(_) => ApiError::Conflict(e.to_string()),
         }
     }
 }
@@ -307,9 +308,9 @@ impl From<LikerOfferError> for ApiError {
             LikerOfferError::NotEnoughOff { .. } => {
                 ApiError::invalid("amount_cents", e.to_string())
             }
-            LikerOfferError::ListingNotActive(_) | LikerOfferError::TooSoon { .. } => {
-                ApiError::Conflict(e.to_string())
-            }
+            LikerOfferError::ListingNotActive(_)
+            | LikerOfferError::TooSoon { .. }
+            | LikerOfferError::NoLikers => ApiError::Conflict(e.to_string()),
         }
     }
 }

@@ -16,6 +16,7 @@ mod processes;
 mod read_only;
 mod readme;
 mod realtime;
+mod rules;
 mod text;
 mod timers;
 mod ws_helpers;

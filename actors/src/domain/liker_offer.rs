@@ -20,15 +20,19 @@ pub enum LikerOfferError {
         "an offer to likers was already sent in the last period; the next may be sent at {next_at}"
     )]
     TooSoon { next_at: NaiveDateTime },
+    #[error("nobody likes this listing yet, so an offer to likers would reach no one")]
+    NoLikers,
 }
 
-/// Decides whether `seller` may send an offer of `amount` to everyone who likes `listing`,
-/// given when the last one was sent.
+/// Decides whether `seller` may send an offer of `amount` to the `likers` users who like
+/// `listing`, given when the last one was sent. With nobody to reach it is refused, and so
+/// uses up nothing of the allowance.
 pub fn decide_liker_offer(
     rules: &CommerceRules,
     listing: &ListingState,
     seller: UserId,
     amount: Money,
+    likers: usize,
     last_sent_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> Result<NaiveDateTime, LikerOfferError> {
@@ -51,6 +55,9 @@ pub fn decide_liker_offer(
         if now < next_at {
             return Err(LikerOfferError::TooSoon { next_at });
         }
+    }
+    if likers == 0 {
+        return Err(LikerOfferError::NoLikers);
     }
     Ok(now + rules.liker_offer_period)
 }
@@ -81,6 +88,7 @@ mod tests {
             &sample_listing(status),
             who,
             Money::from_cents(cents),
+            3,
             last,
             now(),
         )
@@ -127,5 +135,17 @@ mod tests {
         );
         let long_ago = now() - Duration::hours(24);
         assert!(decide(SELLER, ListingStatus::Active, 9_000, Some(long_ago)).is_ok());
+    }
+
+    #[test]
+    fn with_nobody_liking_the_listing_it_is_refused() {
+        let rules = CommerceRules::default();
+        let listing = sample_listing(ListingStatus::Active);
+        let nine = Money::from_cents(9_000);
+        assert_eq!(
+            decide_liker_offer(&rules, &listing, SELLER, nine, 0, None, now()),
+            Err(LikerOfferError::NoLikers)
+        );
+        assert!(decide_liker_offer(&rules, &listing, SELLER, nine, 1, None, now()).is_ok());
     }
 }

@@ -360,16 +360,19 @@ fn change_from(current: &ListingState, mut next: ListingState) -> ListingChange 
     ListingChange { next, events }
 }
 
-/// Whether a liker hears of a price drop: a drop of at least `notify_percent`, or any drop to
-/// or below the target price they saved.
+/// Whether a liker hears of a price drop from `old_price` to `new_price`: a price at least
+/// `notify_percent` below the price they last saw (`seen`: when they liked, or at their last
+/// alert), so several small drops alert once their total is enough; or any drop to or below
+/// the target price they saved.
 pub fn liker_hears_of_drop(
+    seen: Money,
     old_price: Money,
     new_price: Money,
     target: Option<Money>,
     notify_percent: i64,
 ) -> bool {
     new_price < old_price
-        && (new_price.is_at_least_percent_below(old_price, notify_percent)
+        && (new_price.is_at_least_percent_below(seen, notify_percent)
             || target.is_some_and(|t| new_price <= t))
 }
 
@@ -780,19 +783,42 @@ mod tests {
     #[test]
     fn likers_hear_of_big_drops_or_drops_to_their_target() {
         let m = Money::from_cents;
-        assert!(liker_hears_of_drop(m(10_000), m(9_000), None, 10));
-        assert!(!liker_hears_of_drop(m(10_000), m(9_001), None, 10));
-        assert!(liker_hears_of_drop(m(10_000), m(9_500), Some(m(9_500)), 10));
+        let hears = |old, new, target| liker_hears_of_drop(m(old), m(old), m(new), target, 10);
+        assert!(hears(10_000, 9_000, None));
+        assert!(!hears(10_000, 9_001, None));
+        assert!(hears(10_000, 9_500, Some(m(9_500))));
+        assert!(!hears(10_000, 9_600, Some(m(9_500))));
+        assert!(!hears(10_000, 10_000, Some(m(20_000))));
+    }
+
+    #[test]
+    fn small_drops_alert_once_their_total_from_the_seen_price_is_enough() {
+        let m = Money::from_cents;
+        // Seen at 100.00; three 5% drops: 95.00 and 90.25 (-9.75% in all) say nothing,
+        // 85.74 (-14.26%) alerts.
         assert!(!liker_hears_of_drop(
             m(10_000),
-            m(9_600),
-            Some(m(9_500)),
+            m(10_000),
+            m(9_500),
+            None,
             10
         ));
         assert!(!liker_hears_of_drop(
             m(10_000),
+            m(9_500),
+            m(9_025),
+            None,
+            10
+        ));
+        assert!(liker_hears_of_drop(m(10_000), m(9_025), m(8_574), None, 10));
+        // Alerted at 85.74: the next 5% drop is not enough from there.
+        assert!(!liker_hears_of_drop(m(8_574), m(8_574), m(8_145), None, 10));
+        // A price going up is never a drop, whatever was seen.
+        assert!(!liker_hears_of_drop(
             m(10_000),
-            Some(m(20_000)),
+            m(8_000),
+            m(8_500),
+            None,
             10
         ));
     }

@@ -277,13 +277,7 @@ pub fn decide_new_offer(
             rules.offers_per_buyer_per_listing,
         ));
     }
-    let disposition = if listing.auto_accept.is_some_and(|a| amount >= a) {
-        Disposition::AutoAccept
-    } else if listing.auto_decline.is_some_and(|d| amount < d) {
-        Disposition::AutoDecline
-    } else {
-        Disposition::Open
-    };
+    let disposition = auto_disposition(listing, amount);
     let offer = OfferState {
         buyer,
         seller: listing.seller_id,
@@ -295,6 +289,27 @@ pub fn decide_new_offer(
         expires_at: now + rules.offer_ttl,
     };
     Ok((offer, disposition))
+}
+
+/// What the seller's thresholds do with a buyer's amount: at or above `auto_accept_cents` it is
+/// accepted, below `auto_decline_cents` declined, otherwise it stays open for the seller.
+fn auto_disposition(listing: &ListingState, amount: Money) -> Disposition {
+    if listing.auto_accept.is_some_and(|a| amount >= a) {
+        Disposition::AutoAccept
+    } else if listing.auto_decline.is_some_and(|d| amount < d) {
+        Disposition::AutoDecline
+    } else {
+        Disposition::Open
+    }
+}
+
+/// What happens straight away to a counter by `side`: the seller's thresholds apply to a
+/// buyer's counter as to an opening offer; a seller's counter waits for the buyer.
+pub fn counter_disposition(side: Side, listing: &ListingState, amount: Money) -> Disposition {
+    match side {
+        Side::Buyer => auto_disposition(listing, amount),
+        Side::Seller => Disposition::Open,
+    }
 }
 
 /// An amount is positive, at least the minimum and at most the list price.

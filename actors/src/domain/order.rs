@@ -90,6 +90,8 @@ pub enum OrderError {
     NotCompleted(&'static str),
     #[error("you have already rated this order")]
     AlreadyRated,
+    #[error("the rating window of this order closed at {0}")]
+    RatingWindowClosed(NaiveDateTime),
 }
 
 fn action_name(action: OrderAction) -> &'static str {
@@ -207,16 +209,29 @@ pub fn validate_rating(stars: i64, comment: Option<&str>) -> Result<(), FieldErr
     errors.into_result(())
 }
 
-/// Decides a rating of `order` by `rater`: only a party rates, only a completed order, and
-/// always the other side, whom it returns. Once per side is the store's unique key on
-/// (order, rater); its violation is [`OrderError::AlreadyRated`].
-pub fn decide_rating(order: &OrderState, rater: UserId) -> Result<UserId, OrderError> {
+/// Decides a rating of `order` (completed at `completed_at`) by `rater` at `now`: only a party
+/// rates, only a completed order, only within the rating window (once it closes, ratings are
+/// revealed, so nobody may rate having seen the other's), and always the other side, whom it
+/// returns. Once per side is the store's unique key on (order, rater); its violation is
+/// [`OrderError::AlreadyRated`].
+pub fn decide_rating(
+    order: &OrderState,
+    rater: UserId,
+    completed_at: Option<NaiveDateTime>,
+    rules: &CommerceRules,
+    now: NaiveDateTime,
+) -> Result<UserId, OrderError> {
     let ratee = match order.side_of(rater).ok_or(OrderError::NotParty)? {
         Side::Buyer => order.seller,
         Side::Seller => order.buyer,
     };
     if order.status != OrderStatus::Completed {
         return Err(OrderError::NotCompleted(order.status.as_str()));
+    }
+    if let Some(closes) = completed_at.map(|done| done + rules.rating_window) {
+        if now >= closes {
+            return Err(OrderError::RatingWindowClosed(closes));
+        }
     }
     Ok(ratee)
 }
@@ -431,16 +446,19 @@ mod tests {
     #[test]
     fn each_party_rates_the_other_side_of_a_completed_order_only() {
         let done = order(OrderStatus::Completed);
-        assert_eq!(decide_rating(&done, BUYER), Ok(SELLER));
-        assert_eq!(decide_rating(&done, SELLER), Ok(BUYER));
-        assert_eq!(decide_rating(&done, UserId(9)), Err(OrderError::NotParty));
+        let rules = CommerceRules::default();
+        let rate =
+            |order: &OrderState, rater| decide_rating(order, rater, Some(at(0)), &rules, at(1));
+        assert_eq!(rate(&done, BUYER), Ok(SELLER));
+        assert_eq!(rate(&done, SELLER), Ok(BUYER));
+        assert_eq!(rate(&done, UserId(9)), Err(OrderError::NotParty));
         for status in [
             OrderStatus::Paid,
             OrderStatus::Shipped,
             OrderStatus::Cancelled,
         ] {
             assert_eq!(
-                decide_rating(&order(status), BUYER),
+                rate(&order(status), BUYER),
                 Err(OrderError::NotCompleted(status.as_str()))
             );
         }
@@ -448,6 +466,25 @@ mod tests {
             OrderError::NotCompleted("shipped").to_string(),
             "only a completed order can be rated; this one is shipped"
         );
+    }
+
+    #[test]
+    fn nobody_rates_once_the_window_closed() {
+        let rules = CommerceRules::default();
+        let done = order(OrderStatus::Completed);
+        let closes = at(0) + rules.rating_window;
+        let rate_at = |now| decide_rating(&done, SELLER, Some(at(0)), &rules, now);
+        assert_eq!(rate_at(closes - Duration::seconds(1)), Ok(BUYER));
+        assert_eq!(rate_at(closes), Err(OrderError::RatingWindowClosed(closes)));
+        // The window closing is also when ratings are revealed: nobody rates having seen one.
+        assert!(rating_visible(
+            BUYER,
+            SELLER,
+            false,
+            Some(at(0)),
+            &rules,
+            closes
+        ));
     }
 
     #[test]

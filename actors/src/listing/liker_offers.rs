@@ -19,11 +19,13 @@ impl Tx<'_> {
         msg: &SendLikerOffer,
     ) -> Result<LikerOfferOutcome, Failure> {
         let last = liker_offers::latest(self.conn, self.listing.id)?;
+        let likers = liker_offers::likers(self.conn, self.listing.id)?;
         let expires_at = decide_liker_offer(
             self.rules,
             &self.listing.state(),
             msg.seller,
             msg.amount,
+            likers.len(),
             last.map(|l| l.created_at),
             self.now,
         )?;
@@ -36,7 +38,7 @@ impl Tx<'_> {
             expires_at,
         )?;
         let mut made = Vec::new();
-        for liker in liker_offers::likers(self.conn, self.listing.id)? {
+        for liker in likers {
             if let Some(offer) = self.offer_to_liker(&sent, UserId(liker))? {
                 made.push(offer);
             }

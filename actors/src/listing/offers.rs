@@ -4,8 +4,8 @@
 use super::tx::{Failure, Tx};
 use super::{ActOnOffer, ListingError, OfferOutcome, PlaceOffer};
 use crate::domain::offer::{
-    decide_new_offer, decide_offer_action, Disposition, OfferAction, OfferError, OfferEvent,
-    OfferReason, OfferState, OfferStatus, Party, Side,
+    counter_disposition, decide_new_offer, decide_offer_action, Disposition, OfferAction,
+    OfferError, OfferEvent, OfferReason, OfferState, OfferStatus, Party, Side,
 };
 use crate::domain::purchase::decide_take;
 use crate::domain::{Money, UserId};
@@ -121,6 +121,16 @@ impl Tx<'_> {
             self.now,
         )?;
         let offer = self.insert_offer(&state, Side::Buyer)?;
+        self.dispose(offer, state, disposition)
+    }
+
+    /// Carries out what the seller's thresholds decided for a buyer's amount, as the system.
+    fn dispose(
+        &mut self,
+        offer: Offer,
+        state: OfferState,
+        disposition: Disposition,
+    ) -> Result<OfferOutcome, Failure> {
         match disposition {
             Disposition::Open => Ok(OfferOutcome { offer, order: None }),
             Disposition::AutoDecline => {
@@ -187,6 +197,11 @@ impl Tx<'_> {
         }
         let reason = (msg.action == OfferAction::SoldOut).then_some(OfferReason::SoldOut);
         let offer = self.write_offer(&offer, &next, event, by, reason)?;
+        if event == OfferEvent::Countered {
+            let disposition =
+                counter_disposition(offer.turn.other(), &self.listing.state(), next.amount);
+            return self.dispose(offer, next, disposition);
+        }
         Ok(OfferOutcome { offer, order: None })
     }
 }

@@ -26,7 +26,13 @@ impl Tx<'_> {
 
     fn rate_order(&mut self, msg: &RateOrder) -> Result<Rating, Failure> {
         let order = self.order(msg.order)?;
-        let ratee = decide_rating(&order.state(), msg.rater)?;
+        let ratee = decide_rating(
+            &order.state(),
+            msg.rater,
+            order.completed_at,
+            self.rules,
+            self.now,
+        )?;
         let new = NewRating {
             order_id: order.id,
             rater_id: msg.rater.0,

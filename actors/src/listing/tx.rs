@@ -159,26 +159,32 @@ impl Tx<'_> {
         }
     }
 
-    /// Every liker whose rule the drop meets gets a `notification.price_drop`.
+    /// Every liker whose rule the drop meets gets a `notification.price_drop`, and the new
+    /// price becomes the price they last saw.
     pub(super) fn notify_likers_of_drop(&mut self, old_price: Money) -> Result<(), Failure> {
         let new_price = Money::from_cents(self.listing.price_cents);
-        for (liker, target) in likes::likers_of(self.conn, self.listing.id)? {
-            let target = target.map(Money::from_cents);
+        let mut alerted = Vec::new();
+        for liker in likes::likers_of(self.conn, self.listing.id)? {
+            let target = liker.target_price_cents.map(Money::from_cents);
+            let seen = liker.seen_price_cents.map_or(old_price, Money::from_cents);
             let hears = liker_hears_of_drop(
+                seen,
                 old_price,
                 new_price,
                 target,
                 self.rules.price_drop_notify_percent,
             );
-            if hears && liker != self.listing.seller_id {
+            if hears && liker.user_id != self.listing.seller_id {
                 self.outbox.price_drop_notification(
-                    UserId(liker),
+                    UserId(liker.user_id),
                     &self.listing,
                     old_price.cents(),
                     target.map(Money::cents),
                 );
+                alerted.push(liker.user_id);
             }
         }
+        likes::mark_seen(self.conn, self.listing.id, &alerted, new_price.cents())?;
         Ok(())
     }
 }

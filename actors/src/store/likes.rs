@@ -44,12 +44,17 @@ pub fn like_in(
             .execute(conn)
             .map(drop),
         None => {
+            let price = listings::table
+                .find(listing_id)
+                .select(listings::price_cents)
+                .first::<i64>(conn)?;
             diesel::insert_into(likes::table)
                 .values(&NewLike {
                     user_id,
                     listing_id,
                     target_price_cents,
                     created_at: super::now(),
+                    seen_price_cents: Some(price),
                 })
                 .execute(conn)?;
             listing_rows::add_likes(conn, listing_id, 1)
@@ -93,11 +98,43 @@ pub fn liked_by(
     query.load(conn)
 }
 
-/// Everyone who likes the listing, with their target price.
-pub fn likers_of(conn: &mut DbConnection, listing_id: i64) -> QueryResult<Vec<(i64, Option<i64>)>> {
+/// A liker of a listing, as a price drop sees them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Queryable)]
+pub struct Liker {
+    pub user_id: i64,
+    pub target_price_cents: Option<i64>,
+    pub seen_price_cents: Option<i64>,
+}
+
+/// Everyone who likes the listing, with their target price and the price they last saw.
+pub fn likers_of(conn: &mut DbConnection, listing_id: i64) -> QueryResult<Vec<Liker>> {
     likes::table
         .filter(likes::listing_id.eq(listing_id))
-        .select((likes::user_id, likes::target_price_cents))
+        .select((
+            likes::user_id,
+            likes::target_price_cents,
+            likes::seen_price_cents,
+        ))
         .order(likes::id.asc())
         .load(conn)
+}
+
+/// Records that `users` were alerted of `listing_id` at `price_cents`: the price they last saw.
+pub fn mark_seen(
+    conn: &mut DbConnection,
+    listing_id: i64,
+    users: &[i64],
+    price_cents: i64,
+) -> QueryResult<()> {
+    // Bounded statements: SQLite allows a limited number of bound parameters.
+    for chunk in users.chunks(500) {
+        diesel::update(
+            likes::table
+                .filter(likes::listing_id.eq(listing_id))
+                .filter(likes::user_id.eq_any(chunk)),
+        )
+        .set(likes::seen_price_cents.eq(Some(price_cents)))
+        .execute(conn)?;
+    }
+    Ok(())
 }

@@ -171,6 +171,8 @@ pub struct Like {
     pub listing_id: i64,
     pub target_price_cents: Option<i64>,
     pub created_at: NaiveDateTime,
+    /// The price the liker last saw: when they liked, or at their last price-drop alert.
+    pub seen_price_cents: Option<i64>,
 }
 
 #[derive(Clone, Debug, Insertable)]
@@ -180,6 +182,7 @@ pub struct NewLike {
     pub listing_id: i64,
     pub target_price_cents: Option<i64>,
     pub created_at: NaiveDateTime,
+    pub seen_price_cents: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, QueryableByName, Identifiable)]

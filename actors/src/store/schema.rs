@@ -49,6 +49,7 @@ diesel::table! {
         listing_id -> BigInt,
         target_price_cents -> Nullable<BigInt>,
         created_at -> Timestamp,
+        seen_price_cents -> Nullable<BigInt>,
     }
 }
 

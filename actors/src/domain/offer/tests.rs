@@ -1416,3 +1416,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_thresholds_apply_to_a_buyers_counter_but_not_to_the_sellers() {
+    let l = ListingState {
+        auto_accept: Some(cents(9_000)),
+        auto_decline: Some(cents(7_000)),
+        ..listing()
+    };
+    let buyer = |amount| counter_disposition(Side::Buyer, &l, cents(amount));
+    assert_eq!(buyer(9_000), Disposition::AutoAccept);
+    assert_eq!(buyer(8_999), Disposition::Open);
+    assert_eq!(buyer(6_999), Disposition::AutoDecline);
+    let seller = |amount| counter_disposition(Side::Seller, &l, cents(amount));
+    assert_eq!(seller(9_500), Disposition::Open);
+    assert_eq!(seller(6_000), Disposition::Open);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE likes DROP COLUMN seen_price_cents;
