@@ -113,6 +113,10 @@ pub struct Settings {
     #[arg(long, env = "BAZAAR_RATING_WINDOW_SECS", default_value_t = 7 * 24 * 3600, global = true)]
     pub rating_window_secs: i64,
 
+    /// The shortest interval a seller may set between scheduled price drops, in seconds.
+    #[arg(long, env = "BAZAAR_AUTO_PRICE_DROP_MIN_INTERVAL_SECS", default_value_t = 24 * 3600, value_parser = clap::value_parser!(i64).range(1..), global = true)]
+    pub auto_price_drop_min_interval_secs: i64,
+
     /// The platform's fee on completed orders, in percent.
     #[arg(long, env = "BAZAAR_FEE_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=100), global = true)]
     pub fee_percent: i64,
@@ -274,6 +278,9 @@ impl Settings {
             auto_complete_after: chrono::Duration::seconds(self.auto_complete_secs),
             rating_window: chrono::Duration::seconds(self.rating_window_secs),
             fee_percent: self.fee_percent,
+            auto_price_drop_min_interval: chrono::Duration::seconds(
+                self.auto_price_drop_min_interval_secs,
+            ),
             ..CommerceRules::default()
         }
     }

@@ -58,6 +58,8 @@ pub struct ListingSnapshot<'a> {
     pub status: &'a str,
     pub like_count: i64,
     pub version: i64,
+    /// When the seller's next scheduled price drop is due (none: no drop scheduled).
+    pub next_price_drop_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> ListingSnapshot<'a> {
@@ -75,6 +77,7 @@ impl<'a> ListingSnapshot<'a> {
             status: l.status.as_str(),
             like_count: l.like_count,
             version: l.version,
+            next_price_drop_at: l.next_price_drop_at.map(|at| at.and_utc()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `Timekeeper`: runs the stored deadlines. Every tick it reads the deadlines that have passed
-//! (open offers past `expires_at`, shipped orders past `auto_complete_at`) and sends each to
-//! its listing's actor as a system command. The command re-checks the deadline against the
+//! (open offers past `expires_at`, shipped orders past `auto_complete_at`, active listings past
+//! `next_price_drop_at`) and sends each to its listing's actor as a system command. The command re-checks the deadline against the
 //! database, so a deadline fires once however many ticks or processes see it; deadlines that
 //! passed while the server was down fire at the first tick after start-up.
 
@@ -8,8 +8,8 @@ use crate::directory::{send_to_listing, Directory};
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
 use crate::domain::{ListingId, OfferId, OrderId};
-use crate::listing::{ActOnOffer, ActOnOrder, ListingError};
-use crate::store::{self, idempotency, offers, orders, Pool};
+use crate::listing::{ActOnOffer, ActOnOrder, DropPriceOnSchedule, ListingError};
+use crate::store::{self, idempotency, listings, offers, orders, Pool};
 use actix::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -51,7 +51,7 @@ impl Timekeeper {
         let work = async move {
             let due = tokio::task::spawn_blocking(move || due_deadlines(&pool, purge)).await;
             match due {
-                Ok(Ok((expiring, completing))) => fire(&directory, expiring, completing).await,
+                Ok(Ok(due)) => fire(&directory, due).await,
                 Ok(Err(e)) => tracing::error!(error = %e, "reading due deadlines failed"),
                 Err(e) => tracing::error!(error = %e, "reading due deadlines panicked"),
             }
@@ -72,10 +72,14 @@ impl Actor for Timekeeper {
 /// Offers or orders whose deadline has passed, each with its listing.
 type Due<Id> = Vec<(Id, ListingId)>;
 
-fn due_deadlines(
-    pool: &Pool,
-    purge: bool,
-) -> Result<(Due<OfferId>, Due<OrderId>), store::StoreError> {
+/// Every kind of deadline that has passed.
+struct Deadlines {
+    expiring: Due<OfferId>,
+    completing: Due<OrderId>,
+    price_drops: Vec<ListingId>,
+}
+
+fn due_deadlines(pool: &Pool, purge: bool) -> Result<Deadlines, store::StoreError> {
     let mut conn = pool.get()?;
     let now = store::now();
     if purge {
@@ -84,20 +88,22 @@ fn due_deadlines(
     }
     let expiring = offers::due_to_expire(&mut conn, now, BATCH)?;
     let completing = orders::due_to_complete(&mut conn, now, BATCH)?;
-    Ok((
-        expiring
+    let price_drops = listings::due_price_drops(&mut conn, now, BATCH)?;
+    Ok(Deadlines {
+        expiring: expiring
             .into_iter()
             .map(|(offer, listing)| (OfferId(offer), ListingId(listing)))
             .collect(),
-        completing
+        completing: completing
             .into_iter()
             .map(|(order, listing)| (OrderId(order), ListingId(listing)))
             .collect(),
-    ))
+        price_drops: price_drops.into_iter().map(ListingId).collect(),
+    })
 }
 
-async fn fire(directory: &Addr<Directory>, expiring: Due<OfferId>, completing: Due<OrderId>) {
-    for (offer, listing) in expiring {
+async fn fire(directory: &Addr<Directory>, due: Deadlines) {
+    for (offer, listing) in due.expiring {
         let command = ActOnOffer {
             offer,
             actor: Party::System,
@@ -109,7 +115,7 @@ async fn fire(directory: &Addr<Directory>, expiring: Due<OfferId>, completing: D
                 .map(|r| r.map(drop)),
         );
     }
-    for (order, listing) in completing {
+    for (order, listing) in due.completing {
         let command = ActOnOrder {
             order,
             actor: Party::System,
@@ -117,6 +123,13 @@ async fn fire(directory: &Addr<Directory>, expiring: Due<OfferId>, completing: D
         };
         report(
             send_to_listing(directory, listing, command)
+                .await
+                .map(|r| r.map(drop)),
+        );
+    }
+    for listing in due.price_drops {
+        report(
+            send_to_listing(directory, listing, DropPriceOnSchedule)
                 .await
                 .map(|r| r.map(drop)),
         );

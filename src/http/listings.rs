@@ -9,10 +9,11 @@ use crate::error::{ApiError, Problem};
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
+use bazaar_actors::domain::auto_price_drop::AutoPriceDrop;
 use bazaar_actors::domain::listing::{
     validate_category, visible_to, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
 };
-use bazaar_actors::domain::{ListingId, UserId};
+use bazaar_actors::domain::{ListingId, Money, UserId};
 use bazaar_actors::events::ListingSnapshot;
 use bazaar_actors::listing::{self, CloseListing, EditListing};
 use bazaar_actors::store::listings;
@@ -43,9 +44,43 @@ pub struct CreateListingBody {
     pub status: Option<String>,
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
+    /// Drop the price on a schedule until a floor.
+    pub auto_price_drop: Option<AutoPriceDropBody>,
 }
 
-/// Every field is optional; `null` clears category, condition and the auto thresholds.
+/// A schedule of price drops: `percent` (1–50) off every `interval_secs` (at least the
+/// server's minimum, a day by default) until `floor_cents` (below the price, at least half of
+/// it). A manual price change restarts it from the new price.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoPriceDropBody {
+    pub percent: i64,
+    pub interval_secs: i64,
+    pub floor_cents: i64,
+}
+
+impl From<AutoPriceDropBody> for AutoPriceDrop {
+    fn from(b: AutoPriceDropBody) -> Self {
+        AutoPriceDrop {
+            percent: b.percent,
+            interval_secs: b.interval_secs,
+            floor: Money::from_cents(b.floor_cents),
+        }
+    }
+}
+
+impl From<AutoPriceDrop> for AutoPriceDropBody {
+    fn from(d: AutoPriceDrop) -> Self {
+        AutoPriceDropBody {
+            percent: d.percent,
+            interval_secs: d.interval_secs,
+            floor_cents: d.floor.cents(),
+        }
+    }
+}
+
+/// Every field is optional; `null` clears category, condition, the auto thresholds and the
+/// price-drop schedule.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateListingBody {
@@ -67,6 +102,9 @@ pub struct UpdateListingBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub auto_decline_cents: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<AutoPriceDropBody>)]
+    pub auto_price_drop: Option<Option<AutoPriceDropBody>>,
 }
 
 /// A listing: its public face as events show it, its times, and `auto_accept_cents` and
@@ -85,6 +123,7 @@ pub struct ListingBody<'a> {
 pub struct SellerTerms {
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
+    pub auto_price_drop: Option<AutoPriceDropBody>,
 }
 
 impl<'a> ListingBody<'a> {
@@ -93,6 +132,7 @@ impl<'a> ListingBody<'a> {
         let seller_terms = (viewer == Some(l.seller())).then_some(SellerTerms {
             auto_accept_cents: l.auto_accept_cents,
             auto_decline_cents: l.auto_decline_cents,
+            auto_price_drop: l.auto_price_drop().map(AutoPriceDropBody::from),
         });
         ListingBody {
             listing: ListingSnapshot::of(l),
@@ -165,8 +205,9 @@ pub async fn create_listing(
         status,
         auto_accept_cents: b.auto_accept_cents,
         auto_decline_cents: b.auto_decline_cents,
+        auto_price_drop: b.auto_price_drop.map(AutoPriceDrop::from),
     }
-    .validate()
+    .validate(&state.rules)
     .map_err(ApiError::Validation)?;
     let seller_id = caller.user.id;
     let currency = state.settings.currency.clone();
@@ -364,6 +405,7 @@ pub async fn update_listing(
         status,
         auto_accept_cents: b.auto_accept_cents,
         auto_decline_cents: b.auto_decline_cents,
+        auto_price_drop: b.auto_price_drop.map(|d| d.map(AutoPriceDrop::from)),
     }
     .validate()
     .map_err(ApiError::Validation)?;
@@ -425,6 +467,10 @@ mod tests {
             version: 7,
             created_at: at,
             updated_at: at,
+            auto_drop_percent: None,
+            auto_drop_interval_secs: None,
+            auto_drop_floor_cents: None,
+            next_price_drop_at: None,
         }
     }
 
@@ -434,7 +480,7 @@ mod tests {
         let public = concat!(
             r#"{"id":4,"seller_id":2,"title":"Lamp","description":"Brass","category":"home","#,
             r#""condition":null,"price_cents":1500,"currency":"EUR","quantity":1,"#,
-            r#""status":"active","like_count":3,"version":7,"#,
+            r#""status":"active","like_count":3,"version":7,"next_price_drop_at":null,"#,
             r#""created_at":"2023-11-14T22:13:20Z","updated_at":"2023-11-14T22:13:20Z""#
         );
         let listing = lamp();
@@ -446,7 +492,9 @@ mod tests {
         );
         assert_eq!(
             to_json(Some(UserId(2))).expect("serialises"),
-            format!(r#"{public},"auto_accept_cents":1400,"auto_decline_cents":null}}"#)
+            format!(
+                r#"{public},"auto_accept_cents":1400,"auto_decline_cents":null,"auto_price_drop":null}}"#
+            )
         );
     }
 }

@@ -12,6 +12,7 @@ mod listings;
 mod migrations;
 mod offers;
 mod ops;
+mod price_drops;
 mod processes;
 mod read_only;
 mod readme;

@@ -1,8 +1,11 @@
 //! Listing rules: what a valid listing is, which status changes are legal, and what an edit
 //! decides (the next state and the events it causes).
 
+use super::auto_price_drop::{self, AutoPriceDrop};
+use super::rules::CommerceRules;
 use super::validation::{char_length, in_range, FieldErrors};
 use super::{ListingId, Money, UserId};
+use chrono::NaiveDateTime;
 use std::fmt;
 
 pub const TITLE_CHARS: (usize, usize) = (1, 120);
@@ -69,6 +72,9 @@ pub struct ListingState {
     pub status: ListingStatus,
     pub auto_accept: Option<Money>,
     pub auto_decline: Option<Money>,
+    /// The seller's schedule of price drops, and when the next is due.
+    pub auto_price_drop: Option<AutoPriceDrop>,
+    pub next_price_drop_at: Option<NaiveDateTime>,
     pub version: i64,
 }
 
@@ -136,12 +142,13 @@ pub struct ListingDraft {
     pub status: ListingStatus,
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
+    pub auto_price_drop: Option<AutoPriceDrop>,
 }
 
 impl ListingDraft {
     /// Every rule a new listing must meet, each failure against its field. A new listing is a
     /// draft or active; the title is stored trimmed.
-    pub fn validate(mut self) -> Result<ListingDraft, FieldErrors> {
+    pub fn validate(mut self, rules: &CommerceRules) -> Result<ListingDraft, FieldErrors> {
         let mut errors = FieldErrors::new();
         errors.check("title", validate_title(&self.title));
         errors.check("description", validate_description(&self.description));
@@ -157,8 +164,20 @@ impl ListingDraft {
             errors.add("status", "a new listing is draft or active");
         }
         check_thresholds(&mut errors, self.auto_accept_cents, self.auto_decline_cents);
+        if let Some(drop) = &self.auto_price_drop {
+            if !errors.fields().contains_key("price_cents") {
+                let price = Money::from_cents(self.price_cents);
+                errors.extend(auto_price_drop::validate(drop, price, rules));
+            }
+        }
         self.title = self.title.trim().to_owned();
         errors.into_result(self)
+    }
+
+    /// When the new listing's first scheduled price drop is due, if it has one, from `now`.
+    pub fn next_price_drop_at(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        let price = Money::from_cents(self.price_cents);
+        auto_price_drop::schedule(self.status, price, self.auto_price_drop, now)
     }
 }
 
@@ -175,6 +194,7 @@ pub struct ListingPatch {
     pub status: Option<ListingStatus>,
     pub auto_accept_cents: Option<Option<i64>>,
     pub auto_decline_cents: Option<Option<i64>>,
+    pub auto_price_drop: Option<Option<AutoPriceDrop>>,
 }
 
 impl ListingPatch {
@@ -249,13 +269,17 @@ pub enum EditError {
     Invalid(FieldErrors),
 }
 
-/// Decides an edit by `actor` of `current`, optionally guarded by `if_match` (the version the
-/// client last saw).
+/// Decides an edit by `actor` of `current` at `now`, optionally guarded by `if_match` (the
+/// version the client last saw). Setting a price-drop schedule, changing the price by hand or
+/// activating a draft starts the schedule afresh from `now`; clearing it or leaving `active`
+/// stops it.
 pub fn decide_edit(
     current: &ListingState,
     actor: UserId,
     patch: &ListingPatch,
     if_match: Option<i64>,
+    rules: &CommerceRules,
+    now: NaiveDateTime,
 ) -> Result<ListingChange, EditError> {
     if actor != current.seller_id {
         return Err(EditError::NotSeller);
@@ -293,6 +317,9 @@ pub fn decide_edit(
     if let Some(d) = patch.auto_decline_cents {
         next.auto_decline = d.map(Money::from_cents);
     }
+    if let Some(schedule) = patch.auto_price_drop {
+        next.auto_price_drop = schedule;
+    }
     next.status = next_status(current, patch)?;
 
     let mut errors = FieldErrors::new();
@@ -301,6 +328,15 @@ pub fn decide_edit(
         next.auto_accept.map(Money::cents),
         next.auto_decline.map(Money::cents),
     );
+    if let Some(Some(drop)) = &patch.auto_price_drop {
+        errors.extend(auto_price_drop::validate(drop, next.price, rules));
+    }
+    let restart = patch.auto_price_drop.is_some()
+        || next.price != current.price
+        || next.status != current.status;
+    if restart {
+        next.next_price_drop_at = auto_price_drop::next_drop_at(&next, now);
+    }
     if !errors.is_empty() {
         return Err(EditError::Invalid(errors));
     }
@@ -341,7 +377,7 @@ pub fn decide_close(current: &ListingState, actor: UserId) -> Result<ListingChan
 
 /// Builds the change from `current` to `next`: the version moves on and events are raised
 /// only when something changed.
-fn change_from(current: &ListingState, mut next: ListingState) -> ListingChange {
+pub(crate) fn change_from(current: &ListingState, mut next: ListingState) -> ListingChange {
     next.version = current.version;
     if next == *current {
         return ListingChange {
@@ -404,6 +440,8 @@ pub(crate) fn sample_listing(status: ListingStatus) -> ListingState {
         status,
         auto_accept: None,
         auto_decline: None,
+        auto_price_drop: None,
+        next_price_drop_at: None,
         version: 3,
     }
 }
@@ -415,6 +453,26 @@ mod tests {
     use proptest::prelude::*;
 
     const SELLER: UserId = UserId(1);
+
+    /// An edit under the default rules at a fixed time.
+    fn edit(
+        current: &ListingState,
+        actor: UserId,
+        patch: &ListingPatch,
+        if_match: Option<i64>,
+    ) -> Result<ListingChange, EditError> {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        decide_edit(
+            current,
+            actor,
+            patch,
+            if_match,
+            &CommerceRules::default(),
+            now,
+        )
+    }
 
     fn listing(status: ListingStatus) -> ListingState {
         sample_listing(status)
@@ -572,7 +630,7 @@ mod tests {
     fn only_the_seller_edits() {
         let l = listing(ListingStatus::Active);
         assert_eq!(
-            decide_edit(&l, UserId(2), &price(5), None),
+            edit(&l, UserId(2), &price(5), None),
             Err(EditError::NotSeller)
         );
         assert_eq!(decide_close(&l, UserId(2)), Err(EditError::NotSeller));
@@ -582,19 +640,19 @@ mod tests {
     fn a_stale_if_match_is_refused() {
         let l = listing(ListingStatus::Active);
         assert_eq!(
-            decide_edit(&l, SELLER, &price(5), Some(2)),
+            edit(&l, SELLER, &price(5), Some(2)),
             Err(EditError::StaleVersion {
                 expected: 2,
                 actual: 3
             })
         );
-        assert!(decide_edit(&l, SELLER, &price(5), Some(3)).is_ok());
+        assert!(edit(&l, SELLER, &price(5), Some(3)).is_ok());
     }
 
     #[test]
     fn lowering_the_price_of_an_active_listing_is_a_price_drop() {
         let l = listing(ListingStatus::Active);
-        let change = decide_edit(&l, SELLER, &price(9_000), None).unwrap();
+        let change = edit(&l, SELLER, &price(9_000), None).unwrap();
         assert_eq!(change.next.version, 4);
         assert_eq!(
             change.events,
@@ -611,17 +669,17 @@ mod tests {
     #[test]
     fn a_draft_or_a_raise_is_no_price_drop() {
         let draft = listing(ListingStatus::Draft);
-        let change = decide_edit(&draft, SELLER, &price(9_000), None).unwrap();
+        let change = edit(&draft, SELLER, &price(9_000), None).unwrap();
         assert_eq!(change.events, vec![ListingEvent::Updated]);
         let active = listing(ListingStatus::Active);
-        let change = decide_edit(&active, SELLER, &price(11_000), None).unwrap();
+        let change = edit(&active, SELLER, &price(11_000), None).unwrap();
         assert_eq!(change.events, vec![ListingEvent::Updated]);
     }
 
     #[test]
     fn an_edit_that_changes_nothing_writes_nothing() {
         let l = listing(ListingStatus::Active);
-        let change = decide_edit(&l, SELLER, &price(10_000), None).unwrap();
+        let change = edit(&l, SELLER, &price(10_000), None).unwrap();
         assert!(!change.changed());
         assert_eq!(change.next.version, 3);
     }
@@ -634,29 +692,29 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            decide_edit(&listing(Draft), SELLER, &to(Active), None)
+            edit(&listing(Draft), SELLER, &to(Active), None)
                 .unwrap()
                 .next
                 .status,
             Active
         );
         assert!(matches!(
-            decide_edit(&listing(Active), SELLER, &to(Draft), None),
+            edit(&listing(Active), SELLER, &to(Draft), None),
             Err(EditError::IllegalStatus { .. })
         ));
         assert!(matches!(
-            decide_edit(&listing(Active), SELLER, &to(SoldOut), None),
+            edit(&listing(Active), SELLER, &to(SoldOut), None),
             Err(EditError::IllegalStatus { .. })
         ));
         assert!(matches!(
-            decide_edit(&listing(Closed), SELLER, &to(Active), None),
+            edit(&listing(Closed), SELLER, &to(Active), None),
             Err(EditError::IllegalStatus { .. })
         ));
         assert_eq!(
-            decide_edit(&listing(Closed), SELLER, &price(1), None),
+            edit(&listing(Closed), SELLER, &price(1), None),
             Err(EditError::Closed)
         );
-        assert!(!decide_edit(&listing(Closed), SELLER, &to(Closed), None)
+        assert!(!edit(&listing(Closed), SELLER, &to(Closed), None)
             .unwrap()
             .changed());
     }
@@ -669,7 +727,7 @@ mod tests {
             quantity: Some(4),
             ..Default::default()
         };
-        let change = decide_edit(&l, SELLER, &patch, None).unwrap();
+        let change = edit(&l, SELLER, &patch, None).unwrap();
         assert_eq!(change.next.status, ListingStatus::Active);
         assert_eq!(change.next.quantity, 4);
     }
@@ -682,7 +740,7 @@ mod tests {
             auto_decline_cents: Some(Some(9_000)),
             ..Default::default()
         };
-        let Err(EditError::Invalid(errors)) = decide_edit(&l, SELLER, &patch, None) else {
+        let Err(EditError::Invalid(errors)) = edit(&l, SELLER, &patch, None) else {
             panic!("expected a validation error");
         };
         assert!(errors.fields().contains_key("auto_decline_cents"));
@@ -708,8 +766,9 @@ mod tests {
             status: ListingStatus::SoldOut,
             auto_accept_cents: Some(100),
             auto_decline_cents: Some(200),
+            auto_price_drop: None,
         };
-        let errors = draft.validate().unwrap_err();
+        let errors = draft.validate(&CommerceRules::default()).unwrap_err();
         let fields: Vec<_> = errors.fields().keys().map(String::as_str).collect();
         assert_eq!(
             fields,
@@ -837,7 +896,7 @@ mod tests {
         ) {
             let current = listing(status);
             let patch = ListingPatch { price_cents: new_price, quantity: new_quantity, status: new_status, ..Default::default() };
-            if let Ok(change) = decide_edit(&current, SELLER, &patch, None) {
+            if let Ok(change) = edit(&current, SELLER, &patch, None) {
                 // The version moves by one exactly when something changed.
                 prop_assert_eq!(change.next.version, current.version + i64::from(change.changed()));
                 // Status only moves along legal edges (or out of sold_out by restocking).
@@ -848,6 +907,82 @@ mod tests {
                 prop_assert_eq!(dropped, is_price_drop(&current, &change.next));
                 prop_assert!(change.next.quantity >= 0);
             }
+        }
+    }
+
+    #[test]
+    fn a_schedule_starts_when_set_restarts_on_a_manual_price_change_and_stops_when_cleared() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let day = chrono::Duration::days(1);
+        let schedule = AutoPriceDrop {
+            percent: 10,
+            interval_secs: 86_400,
+            floor: Money::from_cents(8_000),
+        };
+        let set = ListingPatch {
+            auto_price_drop: Some(Some(schedule)),
+            ..Default::default()
+        };
+        let l = listing(ListingStatus::Active);
+        let scheduled = edit(&l, SELLER, &set, None).unwrap().next;
+        assert_eq!(scheduled.next_price_drop_at, Some(now + day));
+        // An unrelated edit leaves the deadline alone.
+        let mut later = scheduled.clone();
+        later.next_price_drop_at = Some(now + chrono::Duration::hours(3));
+        let titled = ListingPatch {
+            title: Some("Red bike".into()),
+            ..Default::default()
+        };
+        let next = edit(&later, SELLER, &titled, None).unwrap().next;
+        assert_eq!(next.next_price_drop_at, later.next_price_drop_at);
+        // A manual price change starts again from now; down to the floor, it stops.
+        let next = edit(&later, SELLER, &price(9_500), None).unwrap().next;
+        assert_eq!(next.next_price_drop_at, Some(now + day));
+        let next = edit(&later, SELLER, &price(8_000), None).unwrap().next;
+        assert_eq!(next.next_price_drop_at, None);
+        // Cleared: no schedule, no deadline.
+        let clear = ListingPatch {
+            auto_price_drop: Some(None),
+            ..Default::default()
+        };
+        let next = edit(&later, SELLER, &clear, None).unwrap().next;
+        assert_eq!(
+            (next.auto_price_drop, next.next_price_drop_at),
+            (None, None)
+        );
+        // A draft waits until it is active.
+        let draft = edit(&listing(ListingStatus::Draft), SELLER, &set, None)
+            .unwrap()
+            .next;
+        assert_eq!(draft.next_price_drop_at, None);
+        let activate = ListingPatch {
+            status: Some(ListingStatus::Active),
+            ..Default::default()
+        };
+        let active = edit(&draft, SELLER, &activate, None).unwrap().next;
+        assert_eq!(active.next_price_drop_at, Some(now + day));
+    }
+
+    #[test]
+    fn a_schedule_is_checked_against_the_price_after_the_edit() {
+        let schedule = AutoPriceDrop {
+            percent: 10,
+            interval_secs: 86_400,
+            floor: Money::from_cents(8_000),
+        };
+        let both = ListingPatch {
+            price_cents: Some(20_000),
+            auto_price_drop: Some(Some(schedule)),
+            ..Default::default()
+        };
+        match edit(&listing(ListingStatus::Active), SELLER, &both, None) {
+            Err(EditError::Invalid(errors)) => assert_eq!(
+                errors.fields().keys().collect::<Vec<_>>(),
+                ["auto_price_drop.floor_cents"]
+            ),
+            other => panic!("expected a floor error, got {other:?}"),
         }
     }
 }

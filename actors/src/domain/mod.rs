@@ -2,6 +2,7 @@
 //! here and is tested without a database.
 
 pub mod account;
+pub mod auto_price_drop;
 pub mod chat;
 pub mod ids;
 pub mod ledger;

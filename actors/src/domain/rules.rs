@@ -25,6 +25,8 @@ pub struct CommerceRules {
     pub liker_offer_period: Duration,
     /// A price drop of at least this percentage notifies likers.
     pub price_drop_notify_percent: i64,
+    /// The shortest interval a seller may set between scheduled price drops.
+    pub auto_price_drop_min_interval: Duration,
 }
 
 impl Default for CommerceRules {
@@ -40,6 +42,7 @@ impl Default for CommerceRules {
             liker_offer_min_discount_percent: 10,
             liker_offer_period: Duration::hours(24),
             price_drop_notify_percent: 10,
+            auto_price_drop_min_interval: Duration::days(1),
         }
     }
 }

@@ -31,6 +31,13 @@ impl FieldErrors {
         }
     }
 
+    /// Records every problem of `other` (keeping this one's first problem for a field).
+    pub fn extend(&mut self, other: FieldErrors) {
+        for (field, message) in other.0 {
+            self.add(&field, message);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -2,9 +2,10 @@
 //! published after its commit, idle passivation, and the listing edits.
 
 use super::tx::{execute, Failure, Tx};
-use super::{CloseListing, EditListing, ListingError, Passivated, Purchase};
+use super::{CloseListing, DropPriceOnSchedule, EditListing, ListingError, Passivated, Purchase};
 use crate::broker::{Broker, Publish};
-use crate::domain::listing::{decide_close, decide_edit, ListingEvent};
+use crate::domain::auto_price_drop::decide_scheduled_drop;
+use crate::domain::listing::{decide_close, decide_edit};
 use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
 use crate::group_commit::Queue;
@@ -143,14 +144,22 @@ macro_rules! handle {
 }
 
 handle!(EditListing, Listing, |tx, msg| {
-    let change = decide_edit(&tx.listing.state(), msg.by, &msg.patch, msg.if_match)?;
-    let after = tx.change_listing(&change)?;
-    for event in &change.events {
-        if let ListingEvent::PriceDropped { old_price, .. } = event {
-            tx.notify_likers_of_drop(*old_price)?;
-        }
+    let change = decide_edit(
+        &tx.listing.state(),
+        msg.by,
+        &msg.patch,
+        msg.if_match,
+        tx.rules,
+        tx.now,
+    )?;
+    tx.change_price(&change)
+});
+
+handle!(DropPriceOnSchedule, Listing, |tx, _msg| {
+    match decide_scheduled_drop(&tx.listing.state(), tx.now) {
+        Some(change) => tx.change_price(&change),
+        None => Ok(tx.listing.clone()),
     }
-    Ok(after)
 });
 
 handle!(CloseListing, Listing, |tx, msg| {

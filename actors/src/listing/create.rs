@@ -42,6 +42,10 @@ pub async fn create_listing(
                         version: 1,
                         created_at: now,
                         updated_at: now,
+                        auto_drop_percent: draft.auto_price_drop.map(|d| d.percent),
+                        auto_drop_interval_secs: draft.auto_price_drop.map(|d| d.interval_secs),
+                        auto_drop_floor_cents: draft.auto_price_drop.map(|d| d.floor.cents()),
+                        next_price_drop_at: draft.next_price_drop_at(now),
                     },
                 )?;
                 let mut outbox = Outbox::default();

@@ -32,6 +32,12 @@ pub struct EditListing {
     pub if_match: Option<i64>,
 }
 
+/// Drop the price if the listing's scheduled drop is due (a system command from the
+/// timekeeper; re-checked against the row, so it fires once however many processes send it).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Listing, ListingError>")]
+pub struct DropPriceOnSchedule;
+
 /// Close (delete) a listing: its row and history stay, its status becomes `closed`.
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "Result<Listing, ListingError>")]

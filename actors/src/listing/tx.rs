@@ -4,7 +4,7 @@
 
 use super::ListingError;
 use crate::domain::ledger as postings;
-use crate::domain::listing::{liker_hears_of_drop, ListingChange, ListingStatus};
+use crate::domain::listing::{liker_hears_of_drop, ListingChange, ListingEvent, ListingStatus};
 use crate::domain::offer::OfferReason;
 use crate::domain::order::OrderStatus;
 use crate::domain::rules::CommerceRules;
@@ -157,6 +157,17 @@ impl Tx<'_> {
             created_at: self.now,
             updated_at: self.now,
         }
+    }
+
+    /// Writes a decided change that may drop the price: likers hear of a drop by their rules.
+    pub(super) fn change_price(&mut self, change: &ListingChange) -> Result<Listing, Failure> {
+        let after = self.change_listing(change)?;
+        for event in &change.events {
+            if let ListingEvent::PriceDropped { old_price, .. } = event {
+                self.notify_likers_of_drop(*old_price)?;
+            }
+        }
+        Ok(after)
     }
 
     /// Every liker whose rule the drop meets gets a `notification.price_drop`, and the new

@@ -18,6 +18,21 @@ pub fn insert(conn: &mut DbConnection, listing: &NewListing<'_>) -> QueryResult<
 
 /// Locks the listing's row until the transaction ends (PostgreSQL: SELECT … FOR UPDATE). On
 /// SQLite the write transaction (BEGIN IMMEDIATE) already excludes every other writer.
+/// Active listings whose scheduled price drop is due, soonest first.
+pub fn due_price_drops(
+    conn: &mut DbConnection,
+    now: chrono::NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    listings::table
+        .filter(listings::next_price_drop_at.le(now))
+        .filter(listings::status.eq(ListingStatus::Active))
+        .select(listings::id)
+        .order(listings::next_price_drop_at.asc())
+        .limit(limit)
+        .load(conn)
+}
+
 pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
         listings::table

@@ -2,6 +2,7 @@
 //! `ListingChanges` applied.
 
 use super::schema::{events, likes, listings, offers, orders, ratings, sessions, users};
+use crate::domain::auto_price_drop::AutoPriceDrop;
 use crate::domain::listing::{ListingState, ListingStatus};
 use crate::domain::offer::{OfferReason, OfferState, OfferStatus, Side};
 use crate::domain::order::{OrderState, OrderStatus};
@@ -74,9 +75,22 @@ pub struct Listing {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub auto_drop_percent: Option<i64>,
+    pub auto_drop_interval_secs: Option<i64>,
+    pub auto_drop_floor_cents: Option<i64>,
+    pub next_price_drop_at: Option<NaiveDateTime>,
 }
 
 impl Listing {
+    /// The seller's schedule of price drops, if any.
+    pub fn auto_price_drop(&self) -> Option<AutoPriceDrop> {
+        Some(AutoPriceDrop {
+            percent: self.auto_drop_percent?,
+            interval_secs: self.auto_drop_interval_secs?,
+            floor: Money::from_cents(self.auto_drop_floor_cents?),
+        })
+    }
+
     pub fn listing_id(&self) -> ListingId {
         ListingId(self.id)
     }
@@ -103,6 +117,8 @@ impl Listing {
             status: self.status(),
             auto_accept: self.auto_accept_cents.map(Money::from_cents),
             auto_decline: self.auto_decline_cents.map(Money::from_cents),
+            auto_price_drop: self.auto_price_drop(),
+            next_price_drop_at: self.next_price_drop_at,
             version: self.version,
         }
     }
@@ -126,6 +142,10 @@ pub struct NewListing<'a> {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub auto_drop_percent: Option<i64>,
+    pub auto_drop_interval_secs: Option<i64>,
+    pub auto_drop_floor_cents: Option<i64>,
+    pub next_price_drop_at: Option<NaiveDateTime>,
 }
 
 /// Every field a command may change, written as a whole (a `None` clears the column).
@@ -141,6 +161,10 @@ pub struct ListingChanges<'a> {
     pub status: ListingStatus,
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
+    pub auto_drop_percent: Option<i64>,
+    pub auto_drop_interval_secs: Option<i64>,
+    pub auto_drop_floor_cents: Option<i64>,
+    pub next_price_drop_at: Option<NaiveDateTime>,
     pub version: i64,
     pub updated_at: NaiveDateTime,
 }
@@ -157,6 +181,10 @@ impl<'a> ListingChanges<'a> {
             status: state.status,
             auto_accept_cents: state.auto_accept.map(Money::cents),
             auto_decline_cents: state.auto_decline.map(Money::cents),
+            auto_drop_percent: state.auto_price_drop.map(|d| d.percent),
+            auto_drop_interval_secs: state.auto_price_drop.map(|d| d.interval_secs),
+            auto_drop_floor_cents: state.auto_price_drop.map(|d| d.floor.cents()),
+            next_price_drop_at: state.next_price_drop_at,
             version: state.version,
             updated_at,
         }

@@ -39,6 +39,10 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        auto_drop_percent -> Nullable<BigInt>,
+        auto_drop_interval_secs -> Nullable<BigInt>,
+        auto_drop_floor_cents -> Nullable<BigInt>,
+        next_price_drop_at -> Nullable<Timestamp>,
     }
 }
 

@@ -75,6 +75,10 @@ fn listing(
             version: 1,
             created_at: now,
             updated_at: now,
+            auto_drop_percent: None,
+            auto_drop_interval_secs: None,
+            auto_drop_floor_cents: None,
+            next_price_drop_at: None,
         },
     )?
     .id)

@@ -41,6 +41,8 @@ fn listing() -> ListingState {
         status: ListingStatus::Active,
         auto_accept: None,
         auto_decline: None,
+        auto_price_drop: None,
+        next_price_drop_at: None,
         version: 1,
     }
 }
