@@ -67,7 +67,8 @@ pub enum ErrorCode {
 pub enum CloseReason {
     /// The client closed, or went away after its own close frame.
     Client,
-    /// The client stopped reading and its backlog passed the limit.
+    /// The client stopped reading and its backlog passed the limit: what waited for it is
+    /// dropped and the close frame is the next thing it reads.
     Backlog,
     /// The connection broke; nobody is left to read a close frame.
     ConnectionLost,
@@ -79,8 +80,10 @@ pub enum CloseReason {
     ProtocolError,
     TooManyFrames,
     BadFragments,
-    /// The core closed the session (its login was logged out), saying why.
-    Closed(&'static str),
+    /// Its login was logged out.
+    LoggedOut,
+    /// The server is shutting down: reconnect (to another process) and resume.
+    GoingAway,
 }
 
 impl CloseReason {
@@ -97,18 +100,20 @@ impl CloseReason {
             CloseReason::ProtocolError => "protocol error",
             CloseReason::TooManyFrames => "too many frames",
             CloseReason::BadFragments => "bad fragments",
-            CloseReason::Closed(why) => why,
+            CloseReason::LoggedOut => "logged out",
+            CloseReason::GoingAway => "server shutting down",
         }
     }
 
     /// The close frame's code, for the reasons the server closes with a frame.
     pub fn close_code(self) -> Option<CloseCode> {
         match self {
-            CloseReason::Client | CloseReason::Backlog | CloseReason::ConnectionLost => None,
-            CloseReason::HeartbeatTimeout => Some(CloseCode::Away),
-            CloseReason::TooManySessions | CloseReason::TooManyFrames | CloseReason::Closed(_) => {
-                Some(CloseCode::Policy)
-            }
+            CloseReason::Client | CloseReason::ConnectionLost => None,
+            CloseReason::HeartbeatTimeout | CloseReason::GoingAway => Some(CloseCode::Away),
+            CloseReason::Backlog
+            | CloseReason::TooManySessions
+            | CloseReason::TooManyFrames
+            | CloseReason::LoggedOut => Some(CloseCode::Policy),
             CloseReason::Unavailable => Some(CloseCode::Error),
             CloseReason::MessageTooBig => Some(CloseCode::Size),
             CloseReason::NotUtf8 => Some(CloseCode::Invalid),
