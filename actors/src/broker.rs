@@ -397,3 +397,44 @@ impl Handler<PublishEphemeral> for Broker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn the_backlog_overflows_once_and_forgotten_frames_free_their_room() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let backlog = Backlog::watched(300, move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+        });
+        // 100-byte payloads take 102 bytes on the wire.
+        assert!(backlog.admit(100) && backlog.admit(100));
+        backlog.forget(100);
+        assert!(backlog.admit(100));
+        backlog.took(102);
+        assert!(backlog.admit(100));
+        assert!(!backlog.admit(100));
+        assert!(backlog.overflowed() && !backlog.admit(0));
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn waiters_wake_when_the_connection_takes_enough() {
+        let backlog = Backlog::new(1_000);
+        backlog.took(10);
+        backlog.taken_reaches(10).await;
+        let (near, far) = (backlog.clone(), backlog.clone());
+        let near = tokio::spawn(async move { near.taken_reaches(50).await });
+        let far = tokio::spawn(async move { far.taken_reaches(90).await });
+        tokio::task::yield_now().await;
+        backlog.took(50);
+        near.await.unwrap();
+        assert!(!far.is_finished());
+        backlog.took(30);
+        far.await.unwrap();
+        assert_eq!(backlog.taken(), 90);
+    }
+}

@@ -6,7 +6,9 @@
 use super::chat::PendingChat;
 use super::ordering::{Position, TopicOrder};
 use super::outbound::{Assembler, Assembly, Counted};
-use super::protocol::{parse, ClientOp, CloseReason, ErrorCode, Refusal, ServerFrame};
+use super::protocol::{
+    read_message, ClientOp, CloseReason, ErrorCode, Reading, Refusal, ServerFrame,
+};
 use super::subscriptions::Frame;
 use crate::app::AppState;
 use actix::prelude::*;
@@ -191,14 +193,16 @@ impl WsSession {
         ctx.stop();
     }
 
-    fn on_text(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: &str) {
-        match parse(text) {
-            Ok((reference, op)) => self.on_op(ctx, reference, op),
-            Err(Refusal {
+    /// A whole client message (a text frame, or fragments assembled).
+    fn on_message(&mut self, ctx: &mut ws::WebsocketContext<Self>, bytes: &[u8]) {
+        match read_message(bytes) {
+            Reading::Op(reference, op) => self.on_op(ctx, reference, op),
+            Reading::Refuse(Refusal {
                 reference,
                 code,
                 message,
             }) => self.refuse(ctx, reference, code, message),
+            Reading::Close(why) => self.close(ctx, why),
         }
     }
 
@@ -357,7 +361,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
         }
         let max = self.state.settings.ws_max_message_bytes;
         match message {
-            ws::Message::Text(text) => self.on_text(ctx, &text),
+            ws::Message::Text(text) => self.on_message(ctx, text.as_bytes()),
             ws::Message::Binary(_) => self.refuse(
                 ctx,
                 None,
@@ -373,10 +377,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
                 };
                 match assembled {
                     Assembly::Partial => {}
-                    Assembly::Complete(bytes) => match String::from_utf8(bytes) {
-                        Ok(text) => self.on_text(ctx, &text),
-                        Err(_) => self.close(ctx, CloseReason::NotUtf8),
-                    },
+                    Assembly::Complete(bytes) => self.on_message(ctx, &bytes),
                     Assembly::TooBig => self.close(ctx, CloseReason::MessageTooBig),
                     Assembly::OutOfOrder => self.close(ctx, CloseReason::BadFragments),
                 }
