@@ -731,7 +731,14 @@ async fn a_silent_client_is_closed_after_the_timeout() {
 
 #[actix_web::test]
 async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
-    let app = spawn_app_with(|s| s.ws_max_backlog_bytes = 256 * 1024).await;
+    let app = spawn_app_with(|s| {
+        s.ws_max_backlog_bytes = 256 * 1024;
+        // The edits below take over 30 s on PostgreSQL here: the kernel's timeout for data the
+        // client does not take (TCP_USER_TIMEOUT, this setting) must not reset the
+        // connection before the client reads again.
+        s.ws_timeout_secs = 300;
+    })
+    .await;
     let seller = app.user("seller").await;
     let reader = app.user("reader").await;
     let listing = app
