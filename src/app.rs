@@ -20,7 +20,7 @@ use bazaar_actors::logins::Logins;
 use bazaar_actors::relay::{Relay, RelayStatus};
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
-use bazaar_actors::user::Users;
+use bazaar_actors::user::{CloseAll, Users};
 use bazaar_actors::{Directory, DirectorySettings};
 use std::net::TcpListener;
 use std::sync::atomic::AtomicU64;
@@ -135,6 +135,8 @@ impl utoipa::Modify for BearerAuth {
 pub struct Application {
     port: u16,
     server: Server,
+    /// Closes every socket at shutdown.
+    users: Addr<Users>,
 }
 
 impl Application {
@@ -188,6 +190,7 @@ impl Application {
             store::Backend::Sqlite => None,
         };
         let metrics = Metrics::new(&node_id)?;
+        let sessions = users.clone();
         let state = web::Data::new(AppState {
             node_id: node_id.clone(),
             relay,
@@ -265,6 +268,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            users: sessions,
         })
     }
 
@@ -272,15 +276,21 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish
-    /// (up to the shutdown timeout) and returns; the pool closes as the state is dropped.
+    /// Serves until SIGINT/SIGTERM, then stops accepting, closes every socket (1001, going
+    /// away), lets in-flight requests finish (up to the shutdown timeout) and returns as soon
+    /// as they have; the pool closes as the state is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let handle = self.server.handle();
+        let (handle, users) = (self.server.handle(), self.users);
         actix_web::rt::spawn(async move {
             match shutdown_signal().await {
                 Ok(signal) => {
                     tracing::info!(signal, "shutting down: finishing in-flight requests");
-                    handle.stop(true).await;
+                    // Sent now: no connection is accepted from here on.
+                    let stopped = handle.stop(true);
+                    // A socket never finishes by itself: without this it would hold the
+                    // process for the whole timeout, then be dropped without a close frame.
+                    users.do_send(CloseAll);
+                    stopped.await;
                 }
                 Err(e) => tracing::error!(error = %e, "cannot listen for shutdown signals"),
             }

@@ -1,7 +1,8 @@
 //! Per-user actors. A `UserActor` lives while its user has live sessions (devices): it
 //! subscribes to the user's private topic once and delivers each event to every session, caps
 //! the sessions per user, and closes the sessions of a revoked token. `Users` starts and
-//! stops them; every message to a user goes through it, so it knows when one is idle.
+//! stops them; every message to a user goes through it, so it knows when one is idle. At
+//! shutdown it closes every session and refuses new ones.
 
 use crate::broker::{Backlog, Broker, Deliver, Subscribe, Subscriber, UnsubscribeAll};
 use crate::domain::{ConnectionId, LoginId, UserId};
@@ -11,11 +12,20 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Tells a session to close (its token was revoked).
+/// Tells a session to close.
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "()")]
 pub struct CloseSession {
-    pub reason: &'static str,
+    pub cause: CloseCause,
+}
+
+/// Why the core closes a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseCause {
+    /// The login (token) it was opened with was logged out.
+    LoggedOut,
+    /// The server is shutting down.
+    ShuttingDown,
 }
 
 /// How a user actor reaches one session.
@@ -33,6 +43,8 @@ pub enum ConnectError {
     TooManySessions(usize),
     #[error("the user's actor is unavailable")]
     Unavailable,
+    #[error("the server is shutting down")]
+    ShuttingDown,
 }
 
 #[derive(Debug, Message)]
@@ -58,8 +70,14 @@ pub struct RevokeLogin {
     pub login: LoginId,
 }
 
+/// Closes every live session and refuses new ones (the server is shutting down).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct CloseAll;
+
 pub struct Users {
     broker: Addr<Broker>,
+    closing: bool,
     max_sessions_per_user: usize,
     users: HashMap<UserId, (Addr<UserActor>, usize)>,
     ids: Arc<AtomicU64>,
@@ -69,6 +87,7 @@ impl Users {
     pub fn new(broker: Addr<Broker>, max_sessions_per_user: usize) -> Self {
         Users {
             broker,
+            closing: false,
             max_sessions_per_user,
             users: HashMap::new(),
             ids: Arc::new(AtomicU64::new(1)),
@@ -84,6 +103,9 @@ impl Handler<Connect> for Users {
     type Result = ResponseFuture<Result<(), ConnectError>>;
 
     fn handle(&mut self, msg: Connect, _ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Box::pin(async { Err(ConnectError::ShuttingDown) });
+        }
         let (broker, max, ids) = (
             self.broker.clone(),
             self.max_sessions_per_user,
@@ -96,6 +118,7 @@ impl Handler<Connect> for Users {
                 broker,
                 max_sessions: max,
                 sessions: HashMap::new(),
+                closing: false,
             };
             (actor.start(), 0)
         });
@@ -140,6 +163,17 @@ impl Handler<RevokeLogin> for Users {
     }
 }
 
+impl Handler<CloseAll> for Users {
+    type Result = ();
+
+    fn handle(&mut self, _msg: CloseAll, _ctx: &mut Self::Context) {
+        self.closing = true;
+        for (addr, _) in self.users.values() {
+            addr.do_send(CloseAll);
+        }
+    }
+}
+
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 struct StopUser;
@@ -150,6 +184,8 @@ pub struct UserActor {
     broker: Addr<Broker>,
     max_sessions: usize,
     sessions: HashMap<ConnectionId, SessionHandle>,
+    /// `CloseAll` arrived: a `Connect` forwarded just before it is refused too.
+    closing: bool,
 }
 
 impl Actor for UserActor {
@@ -187,6 +223,9 @@ impl Handler<Connect> for UserActor {
     type Result = Result<(), ConnectError>;
 
     fn handle(&mut self, msg: Connect, _ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Err(ConnectError::ShuttingDown);
+        }
         if self.sessions.len() >= self.max_sessions {
             return Err(ConnectError::TooManySessions(self.max_sessions));
         }
@@ -210,9 +249,22 @@ impl Handler<RevokeLogin> for UserActor {
         for session in self.sessions.values() {
             if session.login == msg.login {
                 session.close.do_send(CloseSession {
-                    reason: "logged out",
+                    cause: CloseCause::LoggedOut,
                 });
             }
+        }
+    }
+}
+
+impl Handler<CloseAll> for UserActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: CloseAll, _ctx: &mut Self::Context) {
+        self.closing = true;
+        for session in self.sessions.values() {
+            session.close.do_send(CloseSession {
+                cause: CloseCause::ShuttingDown,
+            });
         }
     }
 }

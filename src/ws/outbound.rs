@@ -4,20 +4,25 @@
 //! the backlog, so the response stream is wrapped to count what the connection actually takes
 //! (`Backlog::took`); producers admit what they enqueue (`Backlog::admit`). A connection that
 //! stops reading also stops running its session, so the limit is enforced where frames are
-//! enqueued, not in the session.
+//! enqueued, not in the session. Once the limit is passed the stream drops what the session
+//! still buffers and ends with a close frame (1008 "backlog"), the next thing the client reads.
 
-use actix_web::web::Bytes;
-use bazaar_actors::broker::Backlog;
+use super::protocol::CloseReason;
+use actix_http::ws;
+use actix_web::web::{Bytes, BytesMut};
+use bazaar_actors::broker::{wire_bytes, Backlog};
 use futures_util::Stream;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// The response body: the WebSocket context's byte stream, counted.
-/// Once the backlog overflowed it ends at its next poll, dropping what is still buffered.
+/// Once the backlog overflowed it yields a close frame at its next poll, dropping what is
+/// still buffered, and ends.
 pub struct Counted<S> {
     inner: Pin<Box<S>>,
     backlog: Arc<Backlog>,
+    closed: bool,
 }
 
 impl<S> Counted<S> {
@@ -25,8 +30,22 @@ impl<S> Counted<S> {
         Counted {
             inner: Box::pin(inner),
             backlog,
+            closed: false,
         }
     }
+}
+
+/// The close frame of a connection cut off for its backlog, as the server writes it.
+fn backlog_close_frame() -> Bytes {
+    let reason = CloseReason::Backlog;
+    let mut frame = BytesMut::new();
+    let close = reason.close_code().map(|code| ws::CloseReason {
+        code,
+        description: Some(reason.as_str().to_owned()),
+    });
+    // A server's frames are not masked.
+    ws::Parser::write_close(&mut frame, close, false);
+    frame.freeze()
 }
 
 impl<S, E> Stream for Counted<S>
@@ -37,7 +56,10 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.backlog.overflowed() {
-            return Poll::Ready(None);
+            if std::mem::replace(&mut self.closed, true) {
+                return Poll::Ready(None);
+            }
+            return Poll::Ready(Some(Ok(backlog_close_frame())));
         }
         let polled = self.inner.as_mut().poll_next(cx);
         if let Poll::Ready(Some(Ok(bytes))) = &polled {
@@ -45,6 +67,21 @@ where
         }
         polled
     }
+}
+
+/// How many of the leading frames (payload sizes, in order) make a page of at most `budget`
+/// bytes on the wire; at least one, so a frame larger than the page still goes out.
+pub fn page_len(payloads: impl IntoIterator<Item = usize>, budget: u64) -> usize {
+    let mut total = 0u64;
+    let mut count = 0;
+    for payload in payloads {
+        total += wire_bytes(payload);
+        if total > budget && count > 0 {
+            break;
+        }
+        count += 1;
+    }
+    count
 }
 
 /// Assembles a fragmented text message, refusing one larger than `max` bytes.
@@ -94,6 +131,16 @@ impl Assembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_holds_the_frames_that_fit_and_at_least_one() {
+        // 100-byte payloads are 102 bytes on the wire.
+        assert_eq!(page_len([100, 100, 100], 204), 2);
+        assert_eq!(page_len([100, 100, 100], 203), 1);
+        assert_eq!(page_len([100, 100, 100], 10_000), 3);
+        assert_eq!(page_len([5_000, 10], 100), 1);
+        assert_eq!(page_len([], 100), 0);
+    }
 
     #[test]
     fn fragments_assemble_up_to_the_limit() {

@@ -67,7 +67,8 @@ pub enum ErrorCode {
 pub enum CloseReason {
     /// The client closed, or went away after its own close frame.
     Client,
-    /// The client stopped reading and its backlog passed the limit.
+    /// The client stopped reading and its backlog passed the limit: what waited for it is
+    /// dropped and the close frame is the next thing it reads.
     Backlog,
     /// The connection broke; nobody is left to read a close frame.
     ConnectionLost,
@@ -79,8 +80,10 @@ pub enum CloseReason {
     ProtocolError,
     TooManyFrames,
     BadFragments,
-    /// The core closed the session (its login was logged out), saying why.
-    Closed(&'static str),
+    /// Its login was logged out.
+    LoggedOut,
+    /// The server is shutting down: reconnect (to another process) and resume.
+    GoingAway,
 }
 
 impl CloseReason {
@@ -97,18 +100,20 @@ impl CloseReason {
             CloseReason::ProtocolError => "protocol error",
             CloseReason::TooManyFrames => "too many frames",
             CloseReason::BadFragments => "bad fragments",
-            CloseReason::Closed(why) => why,
+            CloseReason::LoggedOut => "logged out",
+            CloseReason::GoingAway => "server shutting down",
         }
     }
 
     /// The close frame's code, for the reasons the server closes with a frame.
     pub fn close_code(self) -> Option<CloseCode> {
         match self {
-            CloseReason::Client | CloseReason::Backlog | CloseReason::ConnectionLost => None,
-            CloseReason::HeartbeatTimeout => Some(CloseCode::Away),
-            CloseReason::TooManySessions | CloseReason::TooManyFrames | CloseReason::Closed(_) => {
-                Some(CloseCode::Policy)
-            }
+            CloseReason::Client | CloseReason::ConnectionLost => None,
+            CloseReason::HeartbeatTimeout | CloseReason::GoingAway => Some(CloseCode::Away),
+            CloseReason::Backlog
+            | CloseReason::TooManySessions
+            | CloseReason::TooManyFrames
+            | CloseReason::LoggedOut => Some(CloseCode::Policy),
             CloseReason::Unavailable => Some(CloseCode::Error),
             CloseReason::MessageTooBig => Some(CloseCode::Size),
             CloseReason::NotUtf8 => Some(CloseCode::Invalid),
@@ -123,6 +128,29 @@ pub struct Refusal {
     pub reference: Option<Value>,
     pub code: ErrorCode,
     pub message: String,
+}
+
+/// What a client's message comes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// An op to carry out, with the `ref` to echo.
+    Op(Option<Value>, ClientOp),
+    /// An error frame; the connection stays open.
+    Refuse(Refusal),
+    /// The connection closes, with this reason's code.
+    Close(CloseReason),
+}
+
+/// Reads a whole client message (a text frame, or fragments assembled): the one entry point
+/// from bytes to an op, pure, so a property test can throw anything at it.
+pub fn read_message(bytes: &[u8]) -> Reading {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Reading::Close(CloseReason::NotUtf8);
+    };
+    match parse(text) {
+        Ok((reference, op)) => Reading::Op(reference, op),
+        Err(refusal) => Reading::Refuse(refusal),
+    }
 }
 
 /// Parses a text frame into its `ref` and op.
@@ -244,6 +272,197 @@ mod tests {
             ErrorCode::Invalid
         );
         assert_eq!(parse(r#"[1]"#).unwrap_err().code, ErrorCode::BadFrame);
+    }
+
+    #[test]
+    fn every_close_code_is_documented_in_the_asyncapi_document() {
+        let doc = include_str!("../../docs/asyncapi.yaml");
+        let reasons = [
+            CloseReason::Client,
+            CloseReason::Backlog,
+            CloseReason::ConnectionLost,
+            CloseReason::HeartbeatTimeout,
+            CloseReason::TooManySessions,
+            CloseReason::Unavailable,
+            CloseReason::MessageTooBig,
+            CloseReason::NotUtf8,
+            CloseReason::ProtocolError,
+            CloseReason::TooManyFrames,
+            CloseReason::BadFragments,
+            CloseReason::LoggedOut,
+            CloseReason::GoingAway,
+        ];
+        for reason in reasons {
+            if let Some(code) = reason.close_code() {
+                let row = format!("| {} | `{}` |", u16::from(code), reason.as_str());
+                assert!(doc.contains(&row), "docs/asyncapi.yaml lacks {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_bad_json_not_a_stack_overflow() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert_eq!(parse(&deep).unwrap_err().code, ErrorCode::BadJson);
+        let deep_ref = format!(r#"{{"op":"resume","ref":{}}}"#, "[".repeat(100_000));
+        assert_eq!(parse(&deep_ref).unwrap_err().code, ErrorCode::BadJson);
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+        use serde_json::{json, Map};
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                // Quarters print and read back exactly (serde_json's default float parsing
+                // may change an arbitrary float's last digit, which would only blur the test).
+                any::<i32>().prop_map(|i| Value::from(f64::from(i) / 4.0)),
+                ".{0,12}".prop_map(Value::from),
+                prop::sample::select(OPS).prop_map(Value::from),
+            ];
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                    prop::collection::btree_map(field(), inner, 0..6)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Field names a frame may carry, and some it may not.
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(
+                    &[
+                        "op",
+                        "ref",
+                        "topic",
+                        "since",
+                        "conversation_id",
+                        "client_msg_id",
+                        "body",
+                        "message_id",
+                    ][..]
+                )
+                .prop_map(str::to_owned),
+                "[a-z_]{0,8}",
+            ]
+        }
+
+        /// An object that looks like a frame: a known op (or not) and arbitrary fields.
+        fn frame_like() -> impl Strategy<Value = Value> {
+            (
+                prop_oneof![prop::sample::select(OPS).prop_map(Value::from), any_json()],
+                prop::collection::btree_map(field(), any_json(), 0..6),
+            )
+                .prop_map(|(op, fields)| {
+                    let mut object: Map<String, Value> = fields.into_iter().collect();
+                    object.insert("op".into(), op);
+                    Value::Object(object)
+                })
+        }
+
+        /// The one refusal a frame that is JSON deserves, whatever else it holds.
+        fn expected_refusal(value: &Value) -> Option<ErrorCode> {
+            match value.get("op").and_then(Value::as_str) {
+                None => Some(ErrorCode::BadFrame),
+                Some(op) if !OPS.contains(&op) => Some(ErrorCode::UnknownOp),
+                Some(_) => None,
+            }
+        }
+
+        /// A refusal becomes an error frame with its code and `ref` as the wire has them.
+        fn assert_error_frame(refusal: &Refusal) {
+            let frame: Value = serde_json::from_str(&ServerFrame::from(refusal.clone()).text())
+                .expect("an error frame is JSON");
+            assert_eq!(frame["type"], "error");
+            assert_eq!(frame["code"], serde_json::to_value(refusal.code).unwrap());
+            assert_eq!(
+                frame["ref"],
+                refusal.reference.clone().unwrap_or(Value::Null)
+            );
+            assert!(frame["message"].is_string());
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            #[test]
+            fn arbitrary_bytes_give_an_op_an_error_frame_or_a_1007_close(
+                bytes in prop::collection::vec(any::<u8>(), 0..256)
+            ) {
+                match read_message(&bytes) {
+                    Reading::Close(reason) => {
+                        prop_assert!(std::str::from_utf8(&bytes).is_err());
+                        prop_assert_eq!(reason, CloseReason::NotUtf8);
+                        prop_assert_eq!(reason.close_code(), Some(CloseCode::Invalid));
+                    }
+                    Reading::Refuse(refusal) => {
+                        prop_assert!(std::str::from_utf8(&bytes).is_ok());
+                        assert_error_frame(&refusal);
+                    }
+                    Reading::Op(..) => prop_assert!(std::str::from_utf8(&bytes).is_ok()),
+                }
+            }
+
+            #[test]
+            fn arbitrary_text_gives_an_op_or_an_error_frame(text in ".{0,128}") {
+                match read_message(text.as_bytes()) {
+                    Reading::Refuse(refusal) => assert_error_frame(&refusal),
+                    Reading::Op(..) => {}
+                    Reading::Close(reason) => prop_assert!(false, "closed with {:?}", reason),
+                }
+            }
+
+            #[test]
+            fn arbitrary_json_is_refused_with_the_right_code_and_its_ref(
+                value in prop_oneof![any_json(), frame_like()]
+            ) {
+                let text = value.to_string();
+                // As the server reads it (a float's last digit may differ from the original).
+                let value: Value = serde_json::from_str(&text).unwrap();
+                match (read_message(text.as_bytes()), expected_refusal(&value)) {
+                    (Reading::Refuse(refusal), Some(code)) => {
+                        prop_assert_eq!(refusal.code, code);
+                        prop_assert_eq!(&refusal.reference, &value.get("ref").cloned());
+                        assert_error_frame(&refusal);
+                    }
+                    // A known op: carried out, or refused as invalid, echoing its ref.
+                    (Reading::Op(reference, _), None) => {
+                        prop_assert_eq!(reference, value.get("ref").cloned());
+                    }
+                    (Reading::Refuse(refusal), None) => {
+                        prop_assert_eq!(refusal.code, ErrorCode::Invalid);
+                        prop_assert_eq!(&refusal.reference, &value.get("ref").cloned());
+                        assert_error_frame(&refusal);
+                    }
+                    (other, expected) => {
+                        prop_assert!(false, "{} gave {:?}, expected {:?}", text, other, expected)
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_well_formed_frame_of_every_op_parses() {
+            for frame in [
+                json!({"op": "subscribe", "topic": "listing:1"}),
+                json!({"op": "unsubscribe", "topic": "listing:1"}),
+                json!({"op": "resume", "since": 3}),
+                json!({"op": "chat.send", "conversation_id": 1, "client_msg_id": "a", "body": "b"}),
+                json!({"op": "chat.typing", "conversation_id": 1}),
+                json!({"op": "chat.read", "conversation_id": 1, "message_id": 2}),
+            ] {
+                assert!(
+                    matches!(read_message(frame.to_string().as_bytes()), Reading::Op(..)),
+                    "{frame}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,19 +6,23 @@
 use super::chat::PendingChat;
 use super::ordering::{Position, TopicOrder};
 use super::outbound::{Assembler, Assembly, Counted};
-use super::protocol::{parse, ClientOp, CloseReason, ErrorCode, Refusal, ServerFrame};
+use super::protocol::{
+    read_message, ClientOp, CloseReason, ErrorCode, Reading, Refusal, ServerFrame,
+};
 use super::subscriptions::Frame;
 use crate::app::AppState;
 use actix::prelude::*;
 use actix_http::ws::{Codec, Item};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use bazaar_actors::broker::{Backlog, Deliver, Subscriber, UnsubscribeAll};
+use bazaar_actors::broker::{wire_bytes, Backlog, Deliver, Subscriber, UnsubscribeAll};
 use bazaar_actors::domain::chat::Parties;
 use bazaar_actors::domain::ratelimit::TokenBucket;
 use bazaar_actors::domain::{ConnectionId, ConversationId, LoginId, UserId};
 use bazaar_actors::events::user_topic;
-use bazaar_actors::user::{CloseSession, Connect, ConnectError, Disconnect, SessionHandle};
+use bazaar_actors::user::{
+    CloseCause, CloseSession, Connect, ConnectError, Disconnect, SessionHandle,
+};
 use bytestring::ByteString;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -78,6 +82,9 @@ pub struct WsSession {
     pub(super) next_ticket: u64,
     assembler: Assembler,
     pub(super) backlog: Arc<Backlog>,
+    /// Bytes handed to the WebSocket context so far (frames on the wire); with what the
+    /// connection took (`Backlog::taken`) it says how much waits in the context's buffer.
+    pub(super) written: u64,
     ended_by: CloseReason,
 }
 
@@ -103,6 +110,7 @@ impl WsSession {
             next_ticket: 0,
             assembler: Assembler::default(),
             backlog,
+            written: 0,
             ended_by: CloseReason::Client,
             state,
         }
@@ -123,10 +131,15 @@ impl WsSession {
     /// the backlog limit.
     pub(super) fn write(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: ByteString) {
         if self.backlog.admit(text.len()) {
-            ctx.text(text);
+            self.emit(ctx, text);
         } else {
             self.cut_off(ctx);
         }
+    }
+
+    fn emit(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: ByteString) {
+        self.written += wire_bytes(text.len());
+        ctx.text(text);
     }
 
     /// Writes a frame a producer already admitted (a live delivery).
@@ -138,10 +151,11 @@ impl WsSession {
         if self.backlog.overflowed() {
             return self.cut_off(ctx);
         }
-        ctx.text(text);
+        self.emit(ctx, text);
     }
 
-    /// The client does not read: its connection ends and what is buffered is dropped.
+    /// The client does not read: what is buffered is dropped and the response stream ends
+    /// with a close frame (`Counted`).
     fn cut_off(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         self.ended_by = CloseReason::Backlog;
         ctx.stop();
@@ -179,14 +193,16 @@ impl WsSession {
         ctx.stop();
     }
 
-    fn on_text(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: &str) {
-        match parse(text) {
-            Ok((reference, op)) => self.on_op(ctx, reference, op),
-            Err(Refusal {
+    /// A whole client message (a text frame, or fragments assembled).
+    fn on_message(&mut self, ctx: &mut ws::WebsocketContext<Self>, bytes: &[u8]) {
+        match read_message(bytes) {
+            Reading::Op(reference, op) => self.on_op(ctx, reference, op),
+            Reading::Refuse(Refusal {
                 reference,
                 code,
                 message,
             }) => self.refuse(ctx, reference, code, message),
+            Reading::Close(why) => self.close(ctx, why),
         }
     }
 
@@ -231,6 +247,7 @@ impl Actor for WsSession {
                 return;
             }
             if act.backlog.admit(0) {
+                act.written += wire_bytes(0);
                 ctx.ping(b"");
             } else {
                 act.cut_off(ctx);
@@ -262,6 +279,7 @@ impl Actor for WsSession {
                 Ok(Err(ConnectError::TooManySessions(_))) => {
                     act.close(ctx, CloseReason::TooManySessions)
                 }
+                Ok(Err(ConnectError::ShuttingDown)) => act.close(ctx, CloseReason::GoingAway),
                 Ok(Err(e)) => {
                     log_fault("connect", act.user, &e);
                     act.close(ctx, CloseReason::Unavailable)
@@ -310,7 +328,11 @@ impl Handler<CloseSession> for WsSession {
     type Result = ();
 
     fn handle(&mut self, msg: CloseSession, ctx: &mut Self::Context) {
-        self.close(ctx, CloseReason::Closed(msg.reason));
+        let why = match msg.cause {
+            CloseCause::LoggedOut => CloseReason::LoggedOut,
+            CloseCause::ShuttingDown => CloseReason::GoingAway,
+        };
+        self.close(ctx, why);
     }
 }
 
@@ -339,7 +361,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
         }
         let max = self.state.settings.ws_max_message_bytes;
         match message {
-            ws::Message::Text(text) => self.on_text(ctx, &text),
+            ws::Message::Text(text) => self.on_message(ctx, text.as_bytes()),
             ws::Message::Binary(_) => self.refuse(
                 ctx,
                 None,
@@ -355,16 +377,14 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
                 };
                 match assembled {
                     Assembly::Partial => {}
-                    Assembly::Complete(bytes) => match String::from_utf8(bytes) {
-                        Ok(text) => self.on_text(ctx, &text),
-                        Err(_) => self.close(ctx, CloseReason::NotUtf8),
-                    },
+                    Assembly::Complete(bytes) => self.on_message(ctx, &bytes),
                     Assembly::TooBig => self.close(ctx, CloseReason::MessageTooBig),
                     Assembly::OutOfOrder => self.close(ctx, CloseReason::BadFragments),
                 }
             }
             ws::Message::Ping(bytes) => {
                 if self.backlog.admit(bytes.len()) {
+                    self.written += wire_bytes(bytes.len());
                     ctx.pong(&bytes);
                 }
             }

@@ -1,28 +1,56 @@
 //! A session's topics: subscribing (a listing's topic only if the user may see the listing),
 //! unsubscribing, resuming, and reading a topic's history from the core. `TopicOrder` decides
 //! what is written when; this file carries out its steps.
+//!
+//! A replay (a resume or a subscribe with `since`, or a gap) is read in pages: each page is at
+//! most a quarter of the backlog limit, and the next one is read only once at most that much
+//! still waits in the outbound buffer. So a client that reads catches up on any history over one
+//! connection, and one that does not is cut off by its backlog as usual.
 
 use super::ordering::{Position, Step};
+use super::outbound::page_len;
 use super::protocol::{ErrorCode, ServerFrame};
 use super::session::{log_fault, WsSession};
 use actix::prelude::*;
 use actix_web_actors::ws::WebsocketContext;
-use bazaar_actors::broker::{event_frame, Baseline, Subscribe, Unsubscribe};
+use bazaar_actors::broker::{event_frame, Backlog, Baseline, Subscribe, Unsubscribe};
 use bazaar_actors::domain::ListingId;
 use bazaar_actors::events::listing_topic;
 use bazaar_actors::reads;
 use bytestring::ByteString;
 use serde_json::Value;
+use std::sync::Arc;
 
-/// Events read from the table per query when replaying or filling a gap.
+/// Events read from the table per query when replaying or filling a gap (fewer are written
+/// when they pass the page's bytes).
 const REPLAY_BATCH: i64 = 500;
 
 /// An event's frame on its way to the socket. A live one was admitted against the backlog
-/// by its producer; a replayed one is admitted when it is written (and never, if dropped).
+/// by its producer, and gives its room back if it is dropped unwritten (a repeat, or a held
+/// event the table supplied); a replayed one is admitted when it is written.
 #[derive(Debug)]
 pub struct Frame {
     bytes: ByteString,
-    admitted: bool,
+    admitted: Option<Arc<Backlog>>,
+}
+
+impl Frame {
+    /// The bytes, and whether they were admitted already.
+    fn take(mut self) -> (ByteString, bool) {
+        let admitted = self.admitted.take().is_some();
+        (
+            std::mem::replace(&mut self.bytes, ByteString::new()),
+            admitted,
+        )
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        if let Some(backlog) = self.admitted.take() {
+            backlog.forget(self.bytes.len());
+        }
+    }
 }
 
 type Ctx = WebsocketContext<WsSession>;
@@ -30,25 +58,22 @@ type Ctx = WebsocketContext<WsSession>;
 impl WsSession {
     /// A live event from the broker: written, dropped or held as the topic's order says.
     pub(super) fn live(&mut self, ctx: &mut Ctx, topic: &str, seq: i64, bytes: ByteString) {
+        let frame = Frame {
+            bytes,
+            admitted: Some(self.backlog.clone()),
+        };
         let Some(order) = self.topics.get_mut(topic) else {
             return;
         };
-        let step = order.live(
-            seq,
-            Frame {
-                bytes,
-                admitted: true,
-            },
-        );
+        let step = order.live(seq, frame);
         self.take_step(ctx, topic, step);
     }
 
     fn take_step(&mut self, ctx: &mut Ctx, topic: &str, step: Step<Frame>) {
         for frame in step.write {
-            if frame.admitted {
-                self.write_admitted(ctx, frame.bytes);
-            } else {
-                self.write(ctx, frame.bytes);
+            match frame.take() {
+                (bytes, true) => self.write_admitted(ctx, bytes),
+                (bytes, false) => self.write(ctx, bytes),
             }
             if self.backlog.overflowed() {
                 return;
@@ -62,6 +87,9 @@ impl WsSession {
     /// Reads `topic` from the table from `position` (its head, and the events after it) and
     /// hands the result to the topic's order. `announce` answers a subscribe or resume with
     /// `subscribed` (and its `ref`). The caller has counted the read as in flight.
+    ///
+    /// A read of events waits until at most a page's bytes wait in the outbound buffer, and
+    /// writes at most a page: the order then asks for the next page from where it stopped.
     pub(super) fn read(
         &mut self,
         ctx: &mut Ctx,
@@ -69,12 +97,20 @@ impl WsSession {
         position: Position,
         announce: Option<Option<Value>>,
     ) {
-        let read = reads::history(
-            &self.state.pool,
-            topic.clone(),
+        let page_bytes = (self.backlog.limit() / 4).max(1);
+        let drained = self.written.saturating_sub(page_bytes);
+        let (backlog, pool, since) = (
+            self.backlog.clone(),
+            self.state.pool.clone(),
             position.since(),
-            REPLAY_BATCH,
         );
+        let read_topic = topic.clone();
+        let read = async move {
+            if since.is_some() {
+                backlog.taken_reaches(drained).await;
+            }
+            reads::history(&pool, read_topic, since, REPLAY_BATCH).await
+        };
         ctx.spawn(
             fut::wrap_future::<_, Self>(read).map(move |result, act, ctx| {
                 let history = match result {
@@ -108,8 +144,8 @@ impl WsSession {
                 let Some(order) = act.topics.get_mut(&topic) else {
                     return;
                 };
-                let page_full = history.events.len() as i64 == REPLAY_BATCH;
-                let events = history
+                let read_all = history.events.len() as i64 == REPLAY_BATCH;
+                let mut events: Vec<(i64, Frame)> = history
                     .events
                     .iter()
                     .map(|event| {
@@ -118,11 +154,14 @@ impl WsSession {
                             event.seq,
                             Frame {
                                 bytes,
-                                admitted: false,
+                                admitted: None,
                             },
                         )
                     })
                     .collect();
+                let fits = page_len(events.iter().map(|(_, f)| f.bytes.len()), page_bytes);
+                let page_full = read_all || fits < events.len();
+                events.truncate(fits);
                 let step = order.read_done(position, history.head, events, page_full);
                 act.take_step(ctx, &topic, step);
             }),

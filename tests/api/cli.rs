@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use crate::ws_helpers::{try_connect_to, Connected};
 use std::time::Duration;
 
 #[test]
@@ -117,5 +118,29 @@ fn sigint_lets_an_in_flight_request_finish() {
     let status = server
         .signal_and_wait("INT", Duration::from_secs(20))
         .expect("exits after SIGINT");
+    assert!(status.success(), "{status:?}");
+}
+
+#[actix_web::test]
+async fn sigterm_closes_sockets_with_1001_and_exits_without_waiting_for_the_timeout() {
+    let db = TestDb::create();
+    let mut server = ServerProcess::start(
+        &["serve", "--shutdown-timeout-secs", "60"],
+        &[("DATABASE_URL", db.url())],
+        None,
+    );
+    // After the start: the server migrates the database.
+    let user = db.users_fast("sock", 1).remove(0);
+    let mut socket = match try_connect_to(&server.address, Some(&user.token), "", None).await {
+        Connected::Open(socket) => socket,
+        Connected::Refused(status) => panic!("refused with {status}"),
+    };
+    server.signal("TERM");
+    // Going away, at once: the client reconnects (to another process) and resumes.
+    assert_eq!(socket.closed().await, Some(1001));
+    // Well before the 60 s timeout: nothing is left in flight once the socket closed.
+    let status = server
+        .wait_for_exit(Duration::from_secs(20))
+        .expect("exits once the socket closed, not after the shutdown timeout");
     assert!(status.success(), "{status:?}");
 }

@@ -363,11 +363,24 @@ impl ServerProcess {
         signal: &str,
         timeout: std::time::Duration,
     ) -> Option<std::process::ExitStatus> {
+        self.signal(signal);
+        self.wait_for_exit(timeout)
+    }
+
+    /// Sends a signal (e.g. "TERM").
+    pub fn signal(&self, signal: &str) {
         std::process::Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.child.id().to_string())
             .status()
             .expect("kill");
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_for_exit(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("wait") {

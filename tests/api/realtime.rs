@@ -731,7 +731,14 @@ async fn a_silent_client_is_closed_after_the_timeout() {
 
 #[actix_web::test]
 async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
-    let app = spawn_app_with(|s| s.ws_max_backlog_bytes = 256 * 1024).await;
+    let app = spawn_app_with(|s| {
+        s.ws_max_backlog_bytes = 256 * 1024;
+        // The edits below take over 30 s on PostgreSQL here: the kernel's timeout for data the
+        // client does not take (TCP_USER_TIMEOUT, this setting) must not reset the
+        // connection before the client reads again.
+        s.ws_timeout_secs = 300;
+    })
+    .await;
     let seller = app.user("seller").await;
     let reader = app.user("reader").await;
     let listing = app
@@ -764,11 +771,13 @@ async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
         )
         .await;
     }
-    // The client finally reads: it gets what was buffered, then the connection ends.
+    // The client finally reads: it gets what was buffered, then the close frame (1008: the
+    // backlog limit is a policy), and the connection ends.
     slow.stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let (_, received) = off_thread(move || slow.read_to_close()).await;
+    let (code, received) = off_thread(move || slow.read_to_close()).await;
+    assert_eq!(code, Some(1008), "no close frame after {received} bytes");
     assert!(received > 0, "nothing was delivered at all");
     assert!(
         received < 8 * 1024 * 1024,
@@ -786,6 +795,73 @@ async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(deregistered, "the cut-off session did not deregister");
+}
+
+/// Receives `topic`'s events until `last`, noting their seqs and sizes.
+async fn receive_until(
+    ws: &mut WsClient,
+    topic: &str,
+    last: i64,
+    seqs: &mut Vec<i64>,
+    bytes: &mut usize,
+) {
+    while seqs.last().is_none_or(|s| *s < last) {
+        let event = ws.event(topic).await;
+        *bytes += event.to_string().len();
+        seqs.push(event["seq"].as_i64().unwrap());
+    }
+}
+
+#[actix_web::test]
+async fn a_client_that_missed_megabytes_catches_up_over_one_connection_in_order() {
+    // The default backlog limit (1 MiB): the replay below is three times that.
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let reader = app.user("reader").await;
+    // 5,000 three-byte characters: every event carries the listing, about 15 KB.
+    let listing = app
+        .listing(&seller, json!({"description": "€".repeat(5_000)}))
+        .await;
+    let topic = format!("listing:{}", listing["id"]);
+    let path = format!("/api/v1/listings/{}", listing["id"]);
+    let edit = |i: usize| {
+        let (app, path, token) = (&app, &path, &seller.token);
+        async move {
+            json_of(
+                app.patch(path, Some(token), &json!({"title": format!("t{i}")}))
+                    .await,
+                200,
+            )
+            .await;
+        }
+    };
+    let mut ws = connect(&app, &reader).await;
+    let seen = ws.subscribe(&topic, None).await["seq"].as_i64().unwrap();
+    drop(ws);
+    // Missed while away: over 3 MiB.
+    for i in 0..220 {
+        edit(i).await;
+    }
+    let missed = app.events(&topic).last().unwrap().0;
+    let mut ws = connect(&app, &reader).await;
+    let (mut seqs, mut bytes) = (Vec::new(), 0);
+    // Resume from where it was, while new edits keep coming (live events during the replay).
+    ws.send(json!({"op": "subscribe", "topic": topic, "since": seen}))
+        .await;
+    let live = async {
+        for i in 220..260 {
+            edit(i).await;
+        }
+    };
+    tokio::join!(
+        live,
+        receive_until(&mut ws, &topic, missed, &mut seqs, &mut bytes)
+    );
+    let head = app.events(&topic).last().unwrap().0;
+    receive_until(&mut ws, &topic, head, &mut seqs, &mut bytes).await;
+    assert!(bytes > 3 * 1024 * 1024, "only {bytes} bytes were replayed");
+    // Every event once, in order, with no gap: nothing cut the connection.
+    assert_eq!(seqs, ((seen + 1)..=head).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
