@@ -102,6 +102,7 @@ async fn fire(directory: &Addr<Directory>, expiring: Due<OfferId>, completing: D
             offer,
             actor: Party::System,
             action: OfferAction::Expire,
+            key: None,
         };
         report(
             send_to_listing(directory, listing, command)

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod chat;
+pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod liker_offer;
