@@ -68,7 +68,8 @@ pub struct LikerOfferBody {
         (status = 402, description = "Auto-accepted but the wallet cannot pay", body = Problem),
         (status = 403, description = "Your own listing", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Not active, an open offer exists, or the offer limit is reached", body = Problem),
+        (status = 409, description = "Not active, an open offer exists, or the offer limit is reached; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
         (status = 422, description = "Below the minimum or invalid", body = Problem),
     )
 )]
@@ -242,7 +243,8 @@ pub async fn counter_offer(
         (status = 402, description = "The buyer's wallet cannot pay", body = Problem),
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
-        (status = 409, description = "Not your turn, not open, or sold out", body = Problem),
+        (status = 409, description = "Not your turn, not open, or sold out; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
     )
 )]
 #[post("/api/v1/offers/{id}/accept")]

@@ -86,7 +86,8 @@ pub struct OrderWithRatings {
         (status = 402, description = "Insufficient funds", body = Problem),
         (status = 403, description = "Your own listing", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Sold out, not active, not enough left, or the price changed", body = Problem),
+        (status = 409, description = "Sold out, not active, not enough left, or the price changed; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     )
 )]

@@ -167,7 +167,9 @@ fn posted(moved: &Movement) -> Result<Reply, ApiError> {
     responses(
         (status = 201, description = "Deposited", body = MovementView),
         (status = 403, description = "Sandbox payments are off", body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
         (status = 422, description = "Invalid amount", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
     )
 )]
 #[post("/api/v1/wallet/deposits")]
@@ -194,7 +196,9 @@ pub async fn create_deposit(
     responses(
         (status = 201, description = "Withdrawn", body = MovementView),
         (status = 402, description = "Insufficient funds", body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
         (status = 422, description = "Invalid amount", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
     )
 )]
 #[post("/api/v1/wallet/withdrawals")]
