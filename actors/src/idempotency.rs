@@ -68,16 +68,42 @@ impl<T> KeyCompletion<T> {
 
     /// Last step of the effect's transaction: the outcome's response, stored with the effect.
     pub(crate) fn answer(&self, conn: &mut DbConnection, outcome: &T) -> Result<(), StoreError> {
-        let response = (self.render)(outcome)
-            .map_err(|e| StoreError::Config(format!("rendering the stored response: {e}")))?;
-        if keys::answer(conn, self.held, response.status, &response.body)? {
-            Ok(())
-        } else {
-            // `hold` locked the row in this transaction: nothing else can have moved it.
-            Err(StoreError::Config(
-                "an Idempotency-Key claim held in this transaction was lost".into(),
-            ))
-        }
+        answer_all(conn, &[(self.held, self.render(outcome)?)])
+    }
+
+    /// The response to `outcome`, as it is stored and replayed.
+    pub(crate) fn render(&self, outcome: &T) -> Result<StoredResponse, StoreError> {
+        (self.render)(outcome)
+            .map_err(|e| StoreError::Config(format!("rendering the stored response: {e}")))
+    }
+}
+
+/// Holds many claims in one transaction (a purchase batch): which of them still hold their key.
+pub(crate) fn hold_all(
+    conn: &mut DbConnection,
+    claims: &[Held],
+) -> Result<Vec<bool>, diesel::result::Error> {
+    keys::hold_all(conn, claims)
+}
+
+/// Stores the responses of claims held in this transaction, with their effects.
+pub(crate) fn answer_all(
+    conn: &mut DbConnection,
+    answers: &[(Held, StoredResponse)],
+) -> Result<(), StoreError> {
+    let rows: Vec<(Held, u16, &str)> = answers
+        .iter()
+        .map(|(held, response)| (*held, response.status, response.body.as_str()))
+        .collect();
+    let answered = keys::answer_all(conn, &rows)?;
+    if answered == rows.len() {
+        Ok(())
+    } else {
+        // They were held in this transaction: nothing else can have moved them.
+        Err(StoreError::Config(format!(
+            "{} Idempotency-Key claim(s) held in this transaction were lost",
+            rows.len() - answered
+        )))
     }
 }
 

@@ -8,6 +8,7 @@ use bazaar_actors::store::idempotency::{self as keys, Claim, Held};
 use bazaar_actors::store::schema::{idempotency_keys as k, orders};
 use bazaar_actors::store::{self, DbConnection};
 use chrono::Duration;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use reqwest::{Client, Method, Response};
 use serde_json::{json, Value};
@@ -481,4 +482,91 @@ async fn after_kill_9_under_load_every_key_resolves_and_no_order_is_made_twice()
         .get_result(&mut *conn)
         .unwrap();
     assert_eq!(unanswered, 0, "a key is still unanswered");
+}
+
+#[actix_web::test]
+async fn a_request_that_outlives_its_claim_commits_nothing_and_the_retry_buys_once() {
+    let app = spawn_app_with(|s| s.idempotency_lease_ms = 2_000).await;
+    if !app.db.is_postgres() {
+        // SQLite has one writer: a lock that holds the purchase back would hold the retry's
+        // claim back too. The token rules are checked on SQLite by the tests above.
+        eprintln!("a_request_that_outlives_…: needs PostgreSQL (set {PG_ENV})");
+        return;
+    }
+    let seller = app.user("seller").await;
+    let buyer = app.user("buyer").await;
+    app.deposit(&buyer, 10_000).await;
+    let listing = app
+        .listing(&seller, json!({"price_cents": 1_000, "quantity": 5}))
+        .await;
+    let path = format!("/api/v1/listings/{}/purchase", listing["id"]);
+    let body = json!({"quantity": 1});
+    let mut conn = app.db.connect();
+    // Another transaction holds the listing's row: the purchase's batch waits for it.
+    let mut blocker = app.db.connect();
+    let lock = format!(
+        "BEGIN; SELECT id FROM listings WHERE id = {} FOR UPDATE",
+        listing["id"]
+    );
+    SimpleConnection::batch_execute(&mut *blocker, &lock).unwrap();
+    // The first request gives up before its claim's lease ends (503); its purchase stays in
+    // its batch, waiting for the lock.
+    let slow = keyed(&app, &buyer, &path, "slow", &body).await;
+    assert_eq!(slow.headers()["retry-after"], "1");
+    problem(slow, 503).await;
+    let claim = |conn: &mut DbConnection| -> (i64, chrono::NaiveDateTime) {
+        k::table
+            .filter(k::key.eq("slow"))
+            .select((k::token, k::locked_until))
+            .first(conn)
+            .unwrap()
+    };
+    let (first_token, lease_end) = claim(&mut conn);
+    let left = (lease_end - store::now()).num_milliseconds().max(0) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(left + 100)).await;
+    // A retry takes the key over; as soon as it has, the lock goes and both purchases run,
+    // the first one's batch first.
+    let retry = keyed(&app, &buyer, &path, "slow", &body);
+    let unblock = async {
+        for _ in 0..500 {
+            if claim(&mut conn).0 != first_token {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        SimpleConnection::batch_execute(&mut *blocker, "COMMIT").unwrap();
+    };
+    let (retry, ()) = futures_util::future::join(retry, unblock).await;
+    assert_ne!(
+        claim(&mut conn).0,
+        first_token,
+        "the key was not taken over"
+    );
+    let status = retry.status().as_u16();
+    let text = retry.text().await.unwrap();
+    // 201: the retry's purchase ran; 503 only if this machine stalled past its deadline (its
+    // purchase then never ran, and the key runs afresh below).
+    assert!(status == 201 || status == 503, "{status} {text}");
+    let mut answer = (status == 201).then(|| text.clone());
+    for _ in 0..100 {
+        if answer.is_some() {
+            break;
+        }
+        let res = keyed(&app, &buyer, &path, "slow", &body).await;
+        let (status, text) = (res.status().as_u16(), res.text().await.unwrap());
+        if is_final(status, &text) {
+            assert_eq!(status, 201, "{text}");
+            answer = Some(text);
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    let order: Value = serde_json::from_str(&answer.expect("the key resolves")).unwrap();
+    // The first purchase lost its claim and committed nothing: one order, paid once.
+    let made: Vec<i64> = orders::table.select(orders::id).load(&mut *conn).unwrap();
+    assert_eq!(made, vec![order["id"].as_i64().unwrap()]);
+    assert_eq!(app.wallet(&buyer).await["available_cents"], 9_000);
+    let replay = keyed(&app, &buyer, &path, "slow", &body).await;
+    assert_eq!(replay.headers()[REPLAYED], "true");
+    assert_eq!(json_of(replay, 201).await, order);
 }

@@ -8,7 +8,7 @@ use crate::domain::listing::ListingStatus;
 use crate::domain::purchase::{decide_purchases, PurchaseRequest};
 use crate::domain::{Money, UserId};
 use crate::events::ORDER_CREATED;
-use crate::idempotency::{ClaimLost, KeyCompletion};
+use crate::idempotency::{self, ClaimLost, Held};
 use crate::store::models::{NewOrder, Order};
 use crate::store::{ledger, orders, StoreError};
 use actix::prelude::*;
@@ -126,6 +126,7 @@ impl Tx<'_> {
         let (inserted, mut made) = (new.len(), made.into_iter());
         let mut outcomes = batch.outcomes.into_iter();
         let mut results = Vec::with_capacity(commands.len());
+        let mut answers = Vec::new();
         for (msg, held) in commands.iter().zip(held) {
             if !held {
                 results.push(Err(ListingError::ClaimLost(ClaimLost)));
@@ -140,31 +141,31 @@ impl Tx<'_> {
                         .next()
                         .ok_or_else(|| ListingError::short_insert("orders", inserted, 0))?;
                     self.outbox.order(&order, ORDER_CREATED);
-                    // Each purchase's response commits with its order, in the batch's
-                    // transaction.
                     if let Some(key) = &msg.key {
-                        key.answer(self.conn, &order).map_err(ListingError::from)?;
+                        answers.push((key.held, key.render(&order).map_err(ListingError::from)?));
                     }
                     Ok(order)
                 }
                 Err(e) => Err(e.into()),
             });
         }
+        // Each purchase's response commits with its order, in the batch's transaction.
+        idempotency::answer_all(self.conn, &answers).map_err(ListingError::from)?;
         Ok(results)
     }
 
-    /// Holds each keyed purchase's claim, in key order (rows locked in one order, so batches
-    /// never deadlock): whether each purchase may go ahead.
+    /// Holds each keyed purchase's claim (one statement on PostgreSQL): whether each purchase
+    /// may go ahead. Unkeyed purchases always may.
     fn hold_keys(&mut self, commands: &[Purchase]) -> Result<Vec<bool>, Failure> {
-        let mut keyed: Vec<(usize, &KeyCompletion<Order>)> = commands
+        let keyed: Vec<(usize, Held)> = commands
             .iter()
             .enumerate()
-            .filter_map(|(i, msg)| msg.key.as_ref().map(|key| (i, key)))
+            .filter_map(|(i, msg)| msg.key.as_ref().map(|key| (i, key.held)))
             .collect();
-        keyed.sort_by_key(|(_, key)| key.held.id);
+        let claims: Vec<Held> = keyed.iter().map(|(_, held)| *held).collect();
         let mut held = vec![true; commands.len()];
-        for (i, key) in keyed {
-            held[i] = key.hold(self.conn)?;
+        for ((i, _), holds) in keyed.iter().zip(idempotency::hold_all(self.conn, &claims)?) {
+            held[*i] = holds;
         }
         Ok(held)
     }

@@ -9,6 +9,8 @@ use super::{is_unique_violation, DbConnection};
 use crate::domain::idempotency::{decide_claim, ClaimDecision, ExistingKey};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
+use std::collections::BTreeSet;
 
 /// A claim on a key: its row and the token that holds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +149,44 @@ pub fn hold(conn: &mut DbConnection, held: Held) -> QueryResult<bool> {
     Ok(rows == 1)
 }
 
+/// [`hold`] for many claims at once (a purchase batch): which of them still hold their key.
+/// On PostgreSQL one statement whatever their number. Two batches never hold the same key
+/// (a key names one listing's purchase, and the listing's lock orders its batches), so the
+/// order rows are locked in cannot deadlock.
+pub fn hold_all(conn: &mut DbConnection, claims: &[Held]) -> QueryResult<Vec<bool>> {
+    let pg = match conn {
+        DbConnection::Postgresql(pg) => pg,
+        DbConnection::Sqlite(_) => return claims.iter().map(|held| hold(conn, *held)).collect(),
+    };
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held: BTreeSet<(i64, i64)> = diesel::sql_query(
+        "UPDATE idempotency_keys AS k SET token = k.token \
+         FROM unnest($1::int8[], $2::int8[]) AS c(id, token) \
+         WHERE k.id = c.id AND k.token = c.token AND k.status IS NULL \
+         RETURNING k.id, k.token",
+    )
+    .bind::<Array<BigInt>, _>(claims.iter().map(|c| c.id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(claims.iter().map(|c| c.token).collect::<Vec<_>>())
+    .load::<HeldRow>(pg)?
+    .into_iter()
+    .map(|row| (row.id, row.token))
+    .collect();
+    Ok(claims
+        .iter()
+        .map(|c| held.contains(&(c.id, c.token)))
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct HeldRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    token: i64,
+}
+
 /// Stores the response of a claimed request, if the claim still holds the key: whether it
 /// did. In the effect's transaction, or on its own for an answer that has no effect.
 pub fn answer(conn: &mut DbConnection, held: Held, status: u16, body: &str) -> QueryResult<bool> {
@@ -157,6 +197,34 @@ pub fn answer(conn: &mut DbConnection, held: Held, status: u16, body: &str) -> Q
         ))
         .execute(conn)?;
     Ok(rows == 1)
+}
+
+/// [`answer`] for many claims at once (a purchase batch): how many still held their key. On
+/// PostgreSQL one statement whatever their number.
+pub fn answer_all(conn: &mut DbConnection, answers: &[(Held, u16, &str)]) -> QueryResult<usize> {
+    let pg = match conn {
+        DbConnection::Postgresql(pg) => pg,
+        DbConnection::Sqlite(_) => {
+            let mut answered = 0;
+            for (held, status, body) in answers {
+                answered += usize::from(answer(conn, *held, *status, body)?);
+            }
+            return Ok(answered);
+        }
+    };
+    if answers.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "UPDATE idempotency_keys AS k SET status = c.status, body = c.body \
+         FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[]) AS c(id, token, status, body) \
+         WHERE k.id = c.id AND k.token = c.token AND k.status IS NULL",
+    )
+    .bind::<Array<BigInt>, _>(answers.iter().map(|a| a.0.id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(answers.iter().map(|a| a.0.token).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(answers.iter().map(|a| i64::from(a.1)).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(answers.iter().map(|a| a.2).collect::<Vec<_>>())
+    .execute(pg)
 }
 
 /// Gives a claim up (the request failed in a way worth retrying with the same key). A key
