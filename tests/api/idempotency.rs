@@ -275,7 +275,14 @@ const DEPOSIT: i64 = 300;
 #[actix_web::test]
 async fn after_kill_9_under_load_every_key_resolves_and_no_order_is_made_twice() {
     let db = TestDb::create();
-    let args = ["serve", "--idempotency-lease-ms", LEASE_MS];
+    // A small pool: PostgreSQL's connections are shared with the tests running beside it.
+    let args = [
+        "serve",
+        "--idempotency-lease-ms",
+        LEASE_MS,
+        "--pool-size",
+        "6",
+    ];
     // Rate limits (where the server has them) would only slow the load down.
     let env = [("DATABASE_URL", db.url()), ("BAZAAR_RATE_LIMITS", "off")];
     let mut server = ServerProcess::start(&args, &env, None);
