@@ -148,8 +148,9 @@ where
     match e {
         // The key is a later request's now: nothing of this one was committed or stored.
         ApiError::InProgress { .. } => Err(e),
-        // Client errors are answers with no effect: a repeat gets the same one.
-        e if e.status_code().is_client_error() => {
+        // Client errors are answers with no effect: a repeat gets the same one. Not those that
+        // say "try again later" (429): they are no answer to the request.
+        e if e.status_code().is_client_error() && e.retry_after_secs().is_none() => {
             let status = e.status_code();
             let body = serde_json::to_string(&e.problem()).map_err(ApiError::internal)?;
             let stored = StoredResponse {
@@ -159,7 +160,7 @@ where
             keys::answer(&state.pool, held, stored).await?;
             Ok(respond(status, body))
         }
-        // Server faults are not stored, so the client may retry with the same key.
+        // Server faults (and 429s) are not stored, so the client may retry with the same key.
         e => {
             let _ = keys::release(&state.pool, held).await;
             Err(e)
