@@ -146,6 +146,12 @@ pub struct Settings {
     )]
     pub listing_cache_ms: u64,
 
+    /// How long a request's claim on an Idempotency-Key lasts, in milliseconds. A repeat within
+    /// it answers 409 (in progress); after it, a key whose request died without an answer runs
+    /// afresh. A request gives up waiting for its work (503) before its claim ends.
+    #[arg(long, env = "BAZAAR_IDEMPOTENCY_LEASE_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..), global = true)]
+    pub idempotency_lease_ms: u64,
+
     /// Allow `POST /api/v1/wallet/deposits` (sandbox money). Turn off in production.
     #[arg(long, env = "BAZAAR_SANDBOX_PAYMENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub sandbox_payments: bool,
@@ -260,6 +266,17 @@ impl Settings {
 
     pub fn listing_cache(&self) -> Duration {
         Duration::from_millis(self.listing_cache_ms)
+    }
+
+    /// An Idempotency-Key claim's lease.
+    pub fn idempotency_lease(&self) -> Duration {
+        Duration::from_millis(self.idempotency_lease_ms)
+    }
+
+    /// How long a keyed request waits for its work: well within its lease, so the client has
+    /// its answer (or a 503) before a retry may take the key over.
+    pub fn idempotency_deadline(&self) -> Duration {
+        self.idempotency_lease() * 3 / 4
     }
 
     pub fn auth_cache(&self) -> Duration {

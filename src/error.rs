@@ -48,6 +48,12 @@ pub enum ApiError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// A request with the same Idempotency-Key is still running; retry after `retry_after_secs`.
+    #[error("{detail}")]
+    InProgress {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -85,6 +91,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unavailable(_) => "service-unavailable",
             ApiError::TooManyRequests { .. } => "too-many-requests",
+            ApiError::InProgress { .. } => "in-progress",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -141,6 +148,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InProgress { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -172,6 +180,9 @@ impl ApiError {
         match self {
             ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            ApiError::InProgress {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             _ => None,
@@ -236,6 +247,20 @@ impl From<ListingError> for ApiError {
             ListingError::HasOpenOrders(_) | ListingError::Contended => ApiError::Conflict(detail),
             ListingError::Store(e) => e.into(),
             ListingError::Unavailable | ListingError::DatabaseBusy => ApiError::Unavailable(detail),
+            ListingError::ClaimLost(e) => e.into(),
+        }
+    }
+}
+
+/// Seconds a client is told to wait before repeating a request whose key is in progress: the
+/// first request usually answers within that; one that died frees the key when its lease ends.
+pub const IN_PROGRESS_RETRY_AFTER_SECS: u64 = 1;
+
+impl From<bazaar_actors::idempotency::ClaimLost> for ApiError {
+    fn from(e: bazaar_actors::idempotency::ClaimLost) -> Self {
+        ApiError::InProgress {
+            detail: e.to_string(),
+            retry_after_secs: IN_PROGRESS_RETRY_AFTER_SECS,
         }
     }
 }

@@ -108,6 +108,7 @@ async fn fire(directory: &Addr<Directory>, due: Deadlines) {
             offer,
             actor: Party::System,
             action: OfferAction::Expire,
+            key: None,
         };
         report(
             send_to_listing(directory, listing, command)

@@ -4,6 +4,7 @@
 
 use crate::domain::ledger::{self as postings, Posting};
 use crate::domain::{Money, UserId};
+use crate::idempotency::{ClaimLost, KeyCompletion};
 use crate::store::ledger::{self, LedgerError};
 use crate::store::models::Wallet;
 use crate::store::{is_unique_violation, users, Pool, PooledConn, StoreError};
@@ -16,6 +17,15 @@ pub enum WalletError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request's Idempotency-Key claim was taken over: nothing was posted.
+    #[error(transparent)]
+    ClaimLost(#[from] ClaimLost),
+}
+
+impl From<diesel::result::Error> for WalletError {
+    fn from(e: diesel::result::Error) -> Self {
+        WalletError::Ledger(LedgerError::Db(e))
+    }
 }
 
 /// What the owner of a wallet may ask for.
@@ -41,18 +51,20 @@ pub enum Credit {
     Duplicate,
 }
 
-/// Deposits into or withdraws from `user`'s wallet.
+/// Deposits into or withdraws from `user`'s wallet; with `key`, the request's response
+/// commits with the posting.
 pub async fn move_money(
     pool: &Pool,
     user: UserId,
     kind: MovementKind,
     amount: Money,
+    key: Option<KeyCompletion<Movement>>,
 ) -> Result<Movement, WalletError> {
     let posting = match kind {
         MovementKind::Deposit => postings::deposit(user, amount),
         MovementKind::Withdrawal => postings::withdrawal(user, amount),
     };
-    pool.run(move |conn| post_movement(conn, user, amount, &posting, None))
+    pool.run(move |conn| post_movement(conn, user, amount, &posting, None, key.as_ref()))
         .await
 }
 
@@ -72,7 +84,7 @@ pub async fn credit_payment(
             return Err(WalletError::NoSuchUser);
         }
         let posting = postings::deposit(user, amount);
-        match post_movement(conn, user, amount, &posting, Some(&reference)) {
+        match post_movement(conn, user, amount, &posting, Some(&reference), None) {
             Ok(_) => Ok(Credit::Processed),
             Err(WalletError::Ledger(LedgerError::Db(e))) if is_unique_violation(&e) => {
                 Ok(Credit::Duplicate)
@@ -84,21 +96,31 @@ pub async fn credit_payment(
 }
 
 /// Posts a movement of `amount` in its own transaction and returns the balances after it.
+/// A keyed request holds its claim first and stores its response with the posting.
 fn post_movement(
     conn: &mut PooledConn,
     user: UserId,
     amount: Money,
     posting: &Posting,
     reference: Option<&str>,
+    key: Option<&KeyCompletion<Movement>>,
 ) -> Result<Movement, WalletError> {
-    let movement = conn.write_transaction(|conn| {
+    conn.write_transaction(|conn| {
+        if let Some(key) = key {
+            if !key.hold(conn)? {
+                return Err(ClaimLost.into());
+            }
+        }
         let transaction_id = ledger::post(conn, posting, None, reference)?;
         let wallet = ledger::wallet(conn, user)?;
-        Ok::<_, LedgerError>(Movement {
+        let movement = Movement {
             transaction_id,
             amount,
             wallet,
-        })
-    })?;
-    Ok(movement)
+        };
+        if let Some(key) = key {
+            key.answer(conn, &movement)?;
+        }
+        Ok(movement)
+    })
 }

@@ -1,15 +1,19 @@
 //! `Idempotency-Key` (IETF draft, Stripe's semantics): scoped per user; a repeat returns the
 //! first response's status and body byte for byte; the same key with a different request is
-//! 422; a repeat while the first is still running is 409. Keys are kept for 48 hours.
+//! 422; a repeat while the first is still running is 409 with `Retry-After`. The response is
+//! stored in the effect's own transaction (see the core's `idempotency`), so after a crash a
+//! key replays what committed or, once its claim's lease ended, runs afresh. Keys are kept for
+//! 48 hours.
 
 use super::Caller;
 use crate::app::AppState;
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::{ApiError, IN_PROGRESS_RETRY_AFTER_SECS, PROBLEM_JSON};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use bazaar_actors::idempotency::{self as keys, Claim};
+use bazaar_actors::idempotency::{self as keys, Claim, KeyCompletion, StoredResponse};
 use serde::Serialize;
 use std::future::Future;
+use std::sync::Arc;
 
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_KEY_CHARS: usize = 255;
@@ -38,22 +42,30 @@ fn respond(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// Renders a command's outcome as its response (the edge's rules); the same function makes the
+/// body stored in the effect's transaction and the body answered, so a replay is byte for byte.
+pub type Render<T> = fn(&T) -> Result<Reply, ApiError>;
+
 /// Runs `work` once per (caller, Idempotency-Key); without the header it simply runs it.
 /// `request` is what identifies the request besides its method and path (its parsed body).
-pub async fn once<R, F, Fut>(
+/// `work` gets the key's [`KeyCompletion`] and passes it to the core command, whose transaction
+/// stores the response (made by `render`) together with the effect.
+pub async fn once<R, T, F, Fut>(
     state: &AppState,
     req: &HttpRequest,
     caller: &Caller,
     request: &R,
+    render: Render<T>,
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
     R: Serialize,
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>>,
+    T: 'static,
+    F: FnOnce(Option<KeyCompletion<T>>) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
 {
     let Some(key) = req.headers().get(HEADER) else {
-        let reply = work().await?;
+        let reply = render(&work(None).await?)?;
         return Ok(respond(reply.status, reply.body));
     };
     let key = key.to_str().unwrap_or_default().trim().to_owned();
@@ -64,8 +76,17 @@ where
         ));
     }
     let fingerprint = fingerprint(req, request)?;
-    let claim_id = match keys::claim(&state.pool, caller.id(), key, fingerprint).await? {
-        Claim::Fresh(id) => id,
+    let lease = state.settings.idempotency_lease();
+    let held = match keys::claim(&state.pool, caller.id(), key, fingerprint, lease).await? {
+        Claim::Run { held, taken_over } => {
+            if taken_over {
+                tracing::info!(
+                    user.id = %caller.id(),
+                    "an Idempotency-Key whose request died unanswered runs afresh"
+                );
+            }
+            held
+        }
         Claim::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response = respond(status, body);
@@ -75,10 +96,15 @@ where
             );
             return Ok(response);
         }
-        Claim::InProgress => {
-            return Err(ApiError::Conflict(
-                "a request with this Idempotency-Key is still in progress; retry later".into(),
-            ))
+        Claim::InProgress { lease_left } => {
+            return Err(ApiError::InProgress {
+                detail: format!(
+                    "a request with this Idempotency-Key is still in progress; retry later \
+                     (if it died, the key runs afresh within {} s)",
+                    lease_left.num_seconds() + 1
+                ),
+                retry_after_secs: IN_PROGRESS_RETRY_AFTER_SECS,
+            })
         }
         Claim::Mismatch => {
             return Err(ApiError::invalid(
@@ -87,21 +113,59 @@ where
             ))
         }
     };
-    // Client errors are answers too: a repeat gets the same one. Server faults are not
-    // stored, so the client may retry with the same key.
-    let (status, body) = match work().await {
-        Ok(reply) => (reply.status, reply.body),
-        Err(e) if e.status_code().is_client_error() => {
-            let problem = serde_json::to_string(&e.problem()).map_err(ApiError::internal)?;
-            (e.status_code(), problem)
-        }
-        Err(e) => {
-            let _ = keys::release(&state.pool, claim_id).await;
-            return Err(e);
-        }
+    let completion = KeyCompletion {
+        held,
+        render: Arc::new(move |outcome: &T| {
+            render(outcome)
+                .map(|reply| StoredResponse {
+                    status: reply.status.as_u16(),
+                    body: reply.body,
+                })
+                .map_err(|e| e.to_string())
+        }),
     };
-    keys::complete(&state.pool, claim_id, status.as_u16(), body.clone()).await?;
-    Ok(respond(status, body))
+    // The work gives up well before the claim's lease ends. It may still commit after that
+    // (its answer is then stored and replayed), or, once a retry took the key over, not at all.
+    let outcome = tokio::time::timeout(
+        state.settings.idempotency_deadline(),
+        work(Some(completion)),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::Unavailable(
+            "the request is taking too long; retry with the same Idempotency-Key for its answer"
+                .into(),
+        )
+    })?;
+    let e = match outcome {
+        // Its response was stored in the effect's transaction.
+        Ok(outcome) => {
+            let reply = render(&outcome)?;
+            return Ok(respond(reply.status, reply.body));
+        }
+        Err(e) => e,
+    };
+    match e {
+        // The key is a later request's now: nothing of this one was committed or stored.
+        ApiError::InProgress { .. } => Err(e),
+        // Client errors are answers with no effect: a repeat gets the same one. Not those that
+        // say "try again later" (429): they are no answer to the request.
+        e if e.status_code().is_client_error() && e.retry_after_secs().is_none() => {
+            let status = e.status_code();
+            let body = serde_json::to_string(&e.problem()).map_err(ApiError::internal)?;
+            let stored = StoredResponse {
+                status: status.as_u16(),
+                body: body.clone(),
+            };
+            keys::answer(&state.pool, held, stored).await?;
+            Ok(respond(status, body))
+        }
+        // Server faults (and 429s) are not stored, so the client may retry with the same key.
+        e => {
+            let _ = keys::release(&state.pool, held).await;
+            Err(e)
+        }
+    }
 }
 
 /// What makes two requests "the same": method, path and body.

@@ -13,6 +13,7 @@ use bazaar_actors::domain::offer::{OfferAction, Party};
 use bazaar_actors::domain::validation::in_range;
 use bazaar_actors::domain::{ListingId, OfferId};
 use bazaar_actors::events::{OfferView, OrderView};
+use bazaar_actors::idempotency::KeyCompletion;
 use bazaar_actors::listing::{ActOnOffer, OfferOutcome, PlaceOffer, SendLikerOffer};
 use bazaar_actors::store::models::Offer;
 use bazaar_actors::store::{listings, offers};
@@ -67,7 +68,8 @@ pub struct LikerOfferBody {
         (status = 402, description = "Auto-accepted but the wallet cannot pay", body = Problem),
         (status = 403, description = "Your own listing", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Not active, an open offer exists, or the offer limit is reached", body = Problem),
+        (status = 409, description = "Not active, an open offer exists, or the offer limit is reached; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
         (status = 422, description = "Below the minimum or invalid", body = Problem),
     )
 )]
@@ -84,22 +86,35 @@ pub async fn create_offer(
     let quantity = body.quantity.unwrap_or(1);
     in_range(quantity, 1, QUANTITY.1).map_err(|m| ApiError::invalid("quantity", m))?;
     let listing = ListingId(id.into_inner());
-    idempotency::once(&state, &req, &caller, &body, || async {
-        let command = PlaceOffer {
-            buyer: caller.id(),
-            amount,
-            quantity,
-        };
-        let outcome = send_to_listing(&state.directory, listing, command).await??;
-        Reply::json(
-            StatusCode::CREATED,
-            &CreatedOffer {
-                offer: OfferView::try_from(&outcome.offer)?,
-                order: outcome.order.as_ref().map(OrderView::from),
-            },
-        )
-    })
+    let (directory, buyer) = (&state.directory, caller.id());
+    idempotency::once(
+        &state,
+        &req,
+        &caller,
+        &body,
+        created_offer,
+        |key| async move {
+            let command = PlaceOffer {
+                buyer,
+                amount,
+                quantity,
+                key,
+            };
+            Ok(send_to_listing(directory, listing, command).await??)
+        },
+    )
     .await
+}
+
+/// A new offer's answer: 201, the offer, and its order if it was auto-accepted.
+fn created_offer(outcome: &OfferOutcome) -> Result<Reply, ApiError> {
+    Reply::json(
+        StatusCode::CREATED,
+        &CreatedOffer {
+            offer: OfferView::try_from(&outcome.offer)?,
+            order: outcome.order.as_ref().map(OrderView::from),
+        },
+    )
 }
 
 /// A listing's offers: the seller sees all, anyone else their own.
@@ -174,12 +189,14 @@ async fn act(
     caller: &Caller,
     id: i64,
     action: OfferAction,
+    key: Option<KeyCompletion<OfferOutcome>>,
 ) -> Result<OfferOutcome, ApiError> {
     let offer = party_offer(state, caller, OfferId(id)).await?;
     let command = ActOnOffer {
         offer: offer.offer_id(),
         actor: Party::User(caller.id()),
         action,
+        key,
     };
     Ok(send_to_listing(&state.directory, ListingId(offer.listing_id), command).await??)
 }
@@ -210,6 +227,7 @@ pub async fn counter_offer(
         &caller,
         id.into_inner(),
         OfferAction::Counter { amount },
+        None,
     )
     .await?;
     Ok(HttpResponse::Ok().json(OfferView::try_from(&outcome.offer)?))
@@ -225,7 +243,8 @@ pub async fn counter_offer(
         (status = 402, description = "The buyer's wallet cannot pay", body = Problem),
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
-        (status = 409, description = "Not your turn, not open, or sold out", body = Problem),
+        (status = 409, description = "Not your turn, not open, or sold out; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
     )
 )]
 #[post("/api/v1/offers/{id}/accept")]
@@ -236,17 +255,27 @@ pub async fn accept_offer(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    idempotency::once(&state, &req, &caller, &id, || async {
-        let outcome = act(&state, &caller, id, OfferAction::Accept).await?;
-        Reply::json(
-            StatusCode::OK,
-            &OfferAndOrder {
-                offer: OfferView::try_from(&outcome.offer)?,
-                order: outcome.order.as_ref().map(OrderView::from),
-            },
-        )
-    })
+    let (app, who) = (&state, &caller);
+    idempotency::once(
+        &state,
+        &req,
+        &caller,
+        &id,
+        accepted_offer,
+        |key| async move { act(app, who, id, OfferAction::Accept, key).await },
+    )
     .await
+}
+
+/// An acceptance's answer: 200, the accepted offer and its order.
+fn accepted_offer(outcome: &OfferOutcome) -> Result<Reply, ApiError> {
+    Reply::json(
+        StatusCode::OK,
+        &OfferAndOrder {
+            offer: OfferView::try_from(&outcome.offer)?,
+            order: outcome.order.as_ref().map(OrderView::from),
+        },
+    )
 }
 
 /// Decline an offer (on your turn).
@@ -266,7 +295,7 @@ pub async fn decline_offer(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = act(&state, &caller, id.into_inner(), OfferAction::Decline).await?;
+    let outcome = act(&state, &caller, id.into_inner(), OfferAction::Decline, None).await?;
     Ok(HttpResponse::Ok().json(OfferView::try_from(&outcome.offer)?))
 }
 
@@ -287,7 +316,14 @@ pub async fn withdraw_offer(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = act(&state, &caller, id.into_inner(), OfferAction::Withdraw).await?;
+    let outcome = act(
+        &state,
+        &caller,
+        id.into_inner(),
+        OfferAction::Withdraw,
+        None,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(OfferView::try_from(&outcome.offer)?))
 }
 

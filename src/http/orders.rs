@@ -86,7 +86,8 @@ pub struct OrderWithRatings {
         (status = 402, description = "Insufficient funds", body = Problem),
         (status = 403, description = "Your own listing", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Sold out, not active, not enough left, or the price changed", body = Problem),
+        (status = 409, description = "Sold out, not active, not enough left, or the price changed; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     )
 )]
@@ -105,16 +106,30 @@ pub async fn purchase_listing(
         validate_price(p).map_err(|m| ApiError::invalid("expected_price_cents", m))?;
     }
     let listing = ListingId(id.into_inner());
-    idempotency::once(&state, &req, &caller, &body, || async {
-        let command = Purchase {
-            buyer: caller.id(),
-            quantity,
-            expected_price: body.expected_price_cents.map(Money::from_cents),
-        };
-        let order = send_to_listing(&state.directory, listing, command).await??;
-        Reply::json(StatusCode::CREATED, &OrderView::from(&order))
-    })
+    let (directory, buyer) = (&state.directory, caller.id());
+    let expected_price = body.expected_price_cents.map(Money::from_cents);
+    idempotency::once(
+        &state,
+        &req,
+        &caller,
+        &body,
+        created_order,
+        |key| async move {
+            let command = Purchase {
+                buyer,
+                quantity,
+                expected_price,
+                key,
+            };
+            Ok(send_to_listing(directory, listing, command).await??)
+        },
+    )
     .await
+}
+
+/// A purchase's answer: 201 and the paid order.
+fn created_order(order: &Order) -> Result<Reply, ApiError> {
+    Reply::json(StatusCode::CREATED, &OrderView::from(order))
 }
 
 /// The caller's orders as buyer (default) or seller, newest first.

@@ -132,6 +132,7 @@ impl From<WalletError> for ApiError {
             WalletError::Ledger(LedgerError::Db(e)) => e.into(),
             WalletError::Ledger(e @ LedgerError::Unbalanced) => ApiError::internal(e),
             WalletError::Store(e) => e.into(),
+            WalletError::ClaimLost(e) => e.into(),
         }
     }
 }
@@ -145,11 +146,16 @@ async fn move_money(
     kind: MovementKind,
 ) -> Result<HttpResponse, ApiError> {
     let amount = check_amount(body.amount_cents)?;
-    idempotency::once(state, req, caller, body, || async {
-        let moved = wallets::move_money(&state.pool, caller.id(), kind, amount).await?;
-        Reply::json(StatusCode::CREATED, &MovementView::from(&moved))
+    let (pool, user) = (&state.pool, caller.id());
+    idempotency::once(state, req, caller, body, posted, |key| async move {
+        Ok(wallets::move_money(pool, user, kind, amount, key).await?)
     })
     .await
+}
+
+/// A movement's answer: 201 and the balances after it.
+fn posted(moved: &Movement) -> Result<Reply, ApiError> {
+    Reply::json(StatusCode::CREATED, &MovementView::from(moved))
 }
 
 /// Add sandbox money to the wallet (only while sandbox payments are on).
@@ -161,7 +167,9 @@ async fn move_money(
     responses(
         (status = 201, description = "Deposited", body = MovementView),
         (status = 403, description = "Sandbox payments are off", body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
         (status = 422, description = "Invalid amount", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
     )
 )]
 #[post("/api/v1/wallet/deposits")]
@@ -188,7 +196,9 @@ pub async fn create_deposit(
     responses(
         (status = 201, description = "Withdrawn", body = MovementView),
         (status = 402, description = "Insufficient funds", body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
         (status = 422, description = "Invalid amount", body = Problem),
+        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
     )
 )]
 #[post("/api/v1/wallet/withdrawals")]

@@ -7,6 +7,7 @@ mod cluster;
 mod commerce;
 mod concurrency;
 mod helpers;
+mod idempotency;
 mod likes;
 mod listings;
 mod migrations;

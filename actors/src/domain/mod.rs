@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auto_price_drop;
 pub mod chat;
+pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod liker_offer;

@@ -6,6 +6,7 @@ use crate::domain::listing::ListingPatch;
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
 use crate::domain::{ListingId, Money, OfferId, OrderId, UserId};
+use crate::idempotency::KeyCompletion;
 use crate::store::models::{LikerOffer, Listing, Offer, Order, Rating};
 use actix::prelude::*;
 
@@ -52,6 +53,8 @@ pub struct Purchase {
     pub buyer: UserId,
     pub quantity: i64,
     pub expected_price: Option<Money>,
+    /// The request's Idempotency-Key claim: its response commits with the order.
+    pub key: Option<KeyCompletion<Order>>,
 }
 
 /// A buyer's new offer.
@@ -61,6 +64,8 @@ pub struct PlaceOffer {
     pub buyer: UserId,
     pub amount: Money,
     pub quantity: i64,
+    /// The request's Idempotency-Key claim: its response commits with the offer.
+    pub key: Option<KeyCompletion<OfferOutcome>>,
 }
 
 /// Counter, accept, decline, withdraw or expire an offer of this listing.
@@ -70,6 +75,8 @@ pub struct ActOnOffer {
     pub offer: OfferId,
     pub actor: Party,
     pub action: OfferAction,
+    /// The request's Idempotency-Key claim (an accept's): its response commits with the step.
+    pub key: Option<KeyCompletion<OfferOutcome>>,
 }
 
 /// Ship, confirm, cancel or auto-complete an order of this listing.

@@ -28,6 +28,7 @@ use crate::domain::listing::EditError;
 use crate::domain::offer::OfferError;
 use crate::domain::order::OrderError;
 use crate::domain::purchase::PurchaseError;
+use crate::idempotency::ClaimLost;
 use crate::store::ledger::LedgerError;
 use crate::store::StoreError;
 use tx::MAX_VERSION_RETRIES;
@@ -63,6 +64,9 @@ pub enum ListingError {
     /// No database connection came free in time (a purchase batch's shared failure).
     #[error("the database is busy; retry shortly")]
     DatabaseBusy,
+    /// The command's Idempotency-Key claim was taken over: it committed nothing.
+    #[error(transparent)]
+    ClaimLost(#[from] ClaimLost),
 }
 
 impl ListingError {
@@ -84,6 +88,7 @@ impl ListingError {
             HasOpenOrders(n) => HasOpenOrders(*n),
             Contended => Contended,
             Unavailable => Unavailable,
+            ClaimLost(e) => ClaimLost(*e),
             DatabaseBusy | Store(StoreError::Pool(_)) => DatabaseBusy,
             Store(e) => Store(StoreError::Config(format!(
                 "the purchase batch failed: {e}"

@@ -13,9 +13,14 @@ use crate::events::{history_json, offer_history, HistoryEntry};
 use crate::store::models::{NewOffer, Offer, OfferChanges};
 use crate::store::{is_unique_violation, offers};
 
-handle!(PlaceOffer, OfferOutcome, |tx, msg| tx.place_offer(&msg));
+// A keyed request's response commits with the offer (see `Tx::keyed`).
+handle!(PlaceOffer, OfferOutcome, |tx, msg| {
+    tx.keyed(msg.key.as_ref(), |tx| tx.place_offer(&msg))
+});
 
-handle!(ActOnOffer, OfferOutcome, |tx, msg| tx.act_on_offer(&msg));
+handle!(ActOnOffer, OfferOutcome, |tx, msg| {
+    tx.keyed(msg.key.as_ref(), |tx| tx.act_on_offer(&msg))
+});
 
 impl Tx<'_> {
     pub(super) fn decline_open_offers(&mut self, reason: OfferReason) -> Result<(), Failure> {

@@ -8,8 +8,9 @@ use crate::domain::listing::ListingStatus;
 use crate::domain::purchase::{decide_purchases, PurchaseRequest};
 use crate::domain::{Money, UserId};
 use crate::events::ORDER_CREATED;
+use crate::idempotency::{self, ClaimLost, Held};
 use crate::store::models::{NewOrder, Order};
-use crate::store::{ledger, orders};
+use crate::store::{ledger, orders, StoreError};
 use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -76,9 +77,13 @@ impl Tx<'_> {
         &mut self,
         commands: &[Purchase],
     ) -> Result<Vec<Result<Order, ListingError>>, Failure> {
+        // A purchase whose Idempotency-Key claim a later request took over is left out.
+        let held = self.hold_keys(commands)?;
         let requests: Vec<PurchaseRequest> = commands
             .iter()
-            .map(|msg| PurchaseRequest {
+            .zip(&held)
+            .filter(|(_, held)| **held)
+            .map(|(msg, _)| PurchaseRequest {
                 buyer: msg.buyer,
                 quantity: msg.quantity,
                 expected_price: msg.expected_price,
@@ -119,19 +124,49 @@ impl Tx<'_> {
             .collect();
         ledger::post_all(self.conn, &rows).map_err(ListingError::from)?;
         let (inserted, mut made) = (new.len(), made.into_iter());
-        Ok(batch
-            .outcomes
-            .into_iter()
-            .map(|outcome| match outcome {
+        let mut outcomes = batch.outcomes.into_iter();
+        let mut results = Vec::with_capacity(commands.len());
+        let mut answers = Vec::new();
+        for (msg, held) in commands.iter().zip(held) {
+            if !held {
+                results.push(Err(ListingError::ClaimLost(ClaimLost)));
+                continue;
+            }
+            let outcome = outcomes.next().ok_or_else(|| {
+                StoreError::Config("the batch decided fewer purchases than it held".into())
+            })?;
+            results.push(match outcome {
                 Ok(_) => {
                     let order = made
                         .next()
                         .ok_or_else(|| ListingError::short_insert("orders", inserted, 0))?;
                     self.outbox.order(&order, ORDER_CREATED);
+                    if let Some(key) = &msg.key {
+                        answers.push((key.held, key.render(&order).map_err(ListingError::from)?));
+                    }
                     Ok(order)
                 }
                 Err(e) => Err(e.into()),
-            })
-            .collect())
+            });
+        }
+        // Each purchase's response commits with its order, in the batch's transaction.
+        idempotency::answer_all(self.conn, &answers).map_err(ListingError::from)?;
+        Ok(results)
+    }
+
+    /// Holds each keyed purchase's claim (one statement on PostgreSQL): whether each purchase
+    /// may go ahead. Unkeyed purchases always may.
+    fn hold_keys(&mut self, commands: &[Purchase]) -> Result<Vec<bool>, Failure> {
+        let keyed: Vec<(usize, Held)> = commands
+            .iter()
+            .enumerate()
+            .filter_map(|(i, msg)| msg.key.as_ref().map(|key| (i, key.held)))
+            .collect();
+        let claims: Vec<Held> = keyed.iter().map(|(_, held)| *held).collect();
+        let mut held = vec![true; commands.len()];
+        for ((i, _), holds) in keyed.iter().zip(idempotency::hold_all(self.conn, &claims)?) {
+            held[*i] = holds;
+        }
+        Ok(held)
     }
 }

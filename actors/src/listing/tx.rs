@@ -10,6 +10,7 @@ use crate::domain::order::OrderStatus;
 use crate::domain::rules::CommerceRules;
 use crate::domain::{ListingId, Money, OfferId, UserId};
 use crate::events::{Outbox, ORDER_CREATED};
+use crate::idempotency::{ClaimLost, KeyCompletion};
 use crate::store::models::{Event, Listing, ListingChanges, NewOrder, Order};
 use crate::store::{self, ledger, likes, listings, orders, DbConnection, Pool, StoreError};
 use chrono::NaiveDateTime;
@@ -168,6 +169,26 @@ impl Tx<'_> {
             }
         }
         Ok(after)
+    }
+
+    /// Runs `step` under the request's Idempotency-Key claim, if it has one: the claim is held
+    /// first (a claim taken over by a later request commits nothing) and the response to the
+    /// outcome is written in this same transaction, so the key answers exactly when the
+    /// effect committed.
+    pub(super) fn keyed<T>(
+        &mut self,
+        key: Option<&KeyCompletion<T>>,
+        step: impl FnOnce(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let Some(key) = key else {
+            return step(self);
+        };
+        if !key.hold(self.conn)? {
+            return Err(ListingError::ClaimLost(ClaimLost).into());
+        }
+        let outcome = step(self)?;
+        key.answer(self.conn, &outcome)?;
+        Ok(outcome)
     }
 
     /// Every liker whose rule the drop meets gets a `notification.price_drop`, and the new

@@ -451,4 +451,8 @@ pub struct IdempotencyKey {
     pub status: Option<i64>,
     pub body: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Which claim holds the key (a new one on each take-over).
+    pub token: i64,
+    /// Until when the claim's request may still be running.
+    pub locked_until: NaiveDateTime,
 }

@@ -182,6 +182,8 @@ diesel::table! {
         status -> Nullable<BigInt>,
         body -> Nullable<Text>,
         created_at -> Timestamp,
+        token -> BigInt,
+        locked_until -> Timestamp,
     }
 }
 
