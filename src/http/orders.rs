@@ -88,6 +88,7 @@ pub struct OrderWithRatings {
         (status = 404, description = "No such listing", body = Problem),
         (status = 409, description = "Sold out, not active, not enough left, or the price changed", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many purchases; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/listings/{id}/purchase")]
@@ -98,6 +99,9 @@ pub async fn purchase_listing(
     req: HttpRequest,
     body: OptionalJsonBody<PurchaseBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::PurchasesPerUser, caller.id())?;
     let body = body.0.unwrap_or_default();
     let quantity = body.quantity.unwrap_or(1);
     in_range(quantity, 1, QUANTITY.1).map_err(|m| ApiError::invalid("quantity", m))?;

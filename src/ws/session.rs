@@ -164,6 +164,7 @@ impl WsSession {
                 reference,
                 code,
                 message,
+                retry_after: None,
             },
         );
     }
