@@ -8,6 +8,7 @@ mod commerce;
 mod concurrency;
 mod helpers;
 mod likes;
+mod limits;
 mod listings;
 mod migrations;
 mod offers;

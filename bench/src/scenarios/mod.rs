@@ -95,6 +95,9 @@ fn bazaar(c: &Common, db: &BenchDb) -> anyhow::Result<ServerProc> {
             // One user holds every socket in `fanout` and `idle`.
             "--ws-max-sessions-per-user",
             "1000000",
+            // Load generators are one client sending what a limit is there to stop.
+            "--rate-limits",
+            "off",
         ],
     )
 }
