@@ -10,6 +10,7 @@ pub mod chat;
 pub mod fanout;
 pub mod flash_sale;
 pub mod idle;
+pub mod login_storm;
 pub mod mixed;
 pub mod read;
 mod sockets;
