@@ -3,7 +3,9 @@
 
 use crate::config::Settings;
 use crate::error::{ApiError, Problem, PROBLEM_JSON};
+use crate::hashing::PasswordHasher;
 use crate::http;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use actix::{Actor, Addr};
 use actix_web::dev::ServiceRequest;
@@ -51,6 +53,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Verified against when a login names an unknown user, so it costs the same as a real one.
     pub dummy_password_hash: String,
+    /// Hashes and checks passwords on a few threads, refusing (503) when too many wait.
+    pub hasher: PasswordHasher,
+    /// Rate limits and the login lock-out (all off with `--rate-limits off`).
+    pub limits: Arc<Limits>,
 }
 
 /// Declares the API once: the routes registered with actix and the paths of the OpenAPI
@@ -151,10 +157,6 @@ impl Application {
         })
         .await
         .context("starting the database")??;
-        let dummy_password_hash =
-            web::block(|| crate::auth::hash_password(&crate::auth::new_token()))
-                .await?
-                .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
         let rules = Arc::new(settings.rules());
         let broker = Broker::default().start();
         let users = Users::new(broker.clone(), settings.ws_max_sessions_per_user).start();
@@ -191,6 +193,16 @@ impl Application {
         };
         let metrics = Metrics::new(&node_id)?;
         let sessions = users.clone();
+        let hasher = PasswordHasher::start(
+            settings.hash_threads(),
+            settings.hash_queue,
+            metrics.password_hash_refused.clone(),
+        )?;
+        let dummy_password_hash = hasher
+            .hash(crate::auth::new_token())
+            .await
+            .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        let limits = Limits::start(&settings, metrics.clone())?;
         let state = web::Data::new(AppState {
             node_id: node_id.clone(),
             relay,
@@ -206,6 +218,8 @@ impl Application {
             metrics,
             settings: settings.clone(),
             dummy_password_hash,
+            hasher,
+            limits,
         });
 
         let listener = TcpListener::bind(&settings.bind)

@@ -34,6 +34,48 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// A rate: a burst of `count`, refilled evenly over `period` (`10/min`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateQuota {
+    pub count: std::num::NonZeroU32,
+    pub period: Duration,
+}
+
+impl std::str::FromStr for RateQuota {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (count, unit) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not N/sec, N/min or N/hour"))?;
+        let count = count
+            .trim()
+            .parse::<std::num::NonZeroU32>()
+            .map_err(|_| format!("{count:?} is not a count above 0"))?;
+        let period = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            other => return Err(format!("{other:?} is not sec, min or hour")),
+        };
+        Ok(RateQuota { count, period })
+    }
+}
+
+/// An IP address or a CIDR block (a bare address is a block of one).
+fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// This process's name among several on one database (default: generated at start-up).
@@ -249,6 +291,123 @@ pub struct Settings {
         global = true
     )]
     pub webhook_tolerance_secs: i64,
+
+    /// Threads that hash and check passwords (Argon2, 19 MiB each while it runs). Default: one
+    /// per core.
+    #[arg(long, env = "BAZAAR_HASH_THREADS", value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
+    pub hash_threads: Option<u32>,
+
+    /// Password hashes waiting for a thread; when full, register and log in answer 503.
+    #[arg(long, env = "BAZAAR_HASH_QUEUE", default_value_t = 32, global = true)]
+    pub hash_queue: usize,
+
+    /// `off` turns every rate limit and the login lock-out off (benchmarks, load tests).
+    #[arg(long, env = "BAZAAR_RATE_LIMITS", value_enum, default_value_t = Switch::On, global = true)]
+    pub rate_limits: Switch,
+
+    /// Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs). The
+    /// client address is the peer, or, if the peer is one of these, the rightmost
+    /// X-Forwarded-For entry that is not.
+    #[arg(long, env = "BAZAAR_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Logins per username (`N/sec`, `N/min` or `N/hour`: a burst of N, refilled over the period).
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_LOGINS_PER_USERNAME",
+        default_value = "10/min",
+        global = true
+    )]
+    pub limit_logins_per_username: RateQuota,
+
+    /// Logins per client address.
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_LOGINS_PER_ADDRESS",
+        default_value = "60/min",
+        global = true
+    )]
+    pub limit_logins_per_address: RateQuota,
+
+    /// Registrations per client address.
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_REGISTRATIONS_PER_ADDRESS",
+        default_value = "20/hour",
+        global = true
+    )]
+    pub limit_registrations_per_address: RateQuota,
+
+    /// WebSocket tickets per client address.
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_TICKETS_PER_ADDRESS",
+        default_value = "60/min",
+        global = true
+    )]
+    pub limit_tickets_per_address: RateQuota,
+
+    /// Listings created per user.
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_LISTINGS_PER_USER",
+        default_value = "30/min",
+        global = true
+    )]
+    pub limit_listings_per_user: RateQuota,
+
+    /// Offers, counters and liker offers per user.
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_OFFERS_PER_USER",
+        default_value = "30/min",
+        global = true
+    )]
+    pub limit_offers_per_user: RateQuota,
+
+    /// Purchases per user.
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_PURCHASES_PER_USER",
+        default_value = "30/min",
+        global = true
+    )]
+    pub limit_purchases_per_user: RateQuota,
+
+    /// Chat messages per user (REST and socket together).
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_CHAT_PER_USER",
+        default_value = "60/min",
+        global = true
+    )]
+    pub limit_chat_per_user: RateQuota,
+
+    /// Reports per user.
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_REPORTS_PER_USER",
+        default_value = "10/hour",
+        global = true
+    )]
+    pub limit_reports_per_user: RateQuota,
+
+    /// Consecutive failed logins for one username before it is locked.
+    #[arg(long, env = "BAZAAR_LOGIN_LOCKOUT_AFTER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub login_lockout_after: u32,
+
+    /// Seconds of the first lock; each further failure doubles it.
+    #[arg(long, env = "BAZAAR_LOGIN_LOCKOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub login_lockout_secs: u64,
+
+    /// The longest lock, in seconds.
+    #[arg(long, env = "BAZAAR_LOGIN_LOCKOUT_MAX_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub login_lockout_max_secs: u64,
+
+    /// Most keys (addresses, users, usernames) one limit remembers; past it the limit forgets
+    /// everyone's count at once (logged), so memory stays bounded under hostile use.
+    #[arg(long, env = "BAZAAR_RATE_LIMIT_MAX_KEYS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub rate_limit_max_keys: u64,
 }
 
 impl Settings {
@@ -281,6 +440,14 @@ impl Settings {
 
     pub fn auth_cache(&self) -> Duration {
         Duration::from_millis(self.auth_cache_ms)
+    }
+
+    /// Password-hashing threads: the flag, or one per core.
+    pub fn hash_threads(&self) -> usize {
+        self.hash_threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            |n| n as usize,
+        )
     }
 
     pub fn timer_interval(&self) -> Duration {
@@ -321,5 +488,32 @@ mod tests {
         let cli = Cli::parse_from(["bazaar", "serve", "--bind", "0.0.0.0:9000"]);
         assert_eq!(cli.command, Some(Command::Serve));
         assert_eq!(cli.settings.bind, "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn rates_parse_as_a_count_per_period() {
+        let q: RateQuota = "10/min".parse().unwrap();
+        assert_eq!((q.count.get(), q.period), (10, Duration::from_secs(60)));
+        let q: RateQuota = " 3 / hour".parse().unwrap();
+        assert_eq!((q.count.get(), q.period), (3, Duration::from_secs(3600)));
+        for bad in ["10", "0/min", "x/min", "10/day", "-1/sec"] {
+            assert!(bad.parse::<RateQuota>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_blocks() {
+        let cli = Cli::parse_from(["bazaar", "--trusted-proxies", "10.0.0.1,192.168.0.0/16,::1"]);
+        let nets: Vec<String> = cli
+            .settings
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["10.0.0.1/32", "192.168.0.0/16", "::1/128"]);
+        assert!(Cli::try_parse_from(["bazaar", "--trusted-proxies", "proxy.local"]).is_err());
+        assert_eq!(Cli::parse_from(["bazaar"]).settings.rate_limits, Switch::On);
+        let off = Cli::parse_from(["bazaar", "--rate-limits", "off"]);
+        assert_eq!(off.settings.rate_limits, Switch::Off);
     }
 }

@@ -5,6 +5,8 @@
 //! - [`http`]: REST handlers, one file per resource, and shared extractors.
 //! - [`error`]: one error type, rendered as `application/problem+json`.
 //! - [`auth`]: password hashing and bearer tokens.
+//! - [`hashing`]: the bounded pool of threads that hash passwords.
+//! - [`limits`]: rate limits, the login lock-out and the client address they key on.
 //! - [`seed`]: users with sessions and money, straight in the database (load tests, tests).
 //! - [`ws`]: the WebSocket session, its wire protocol and limits.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and `tracing` logs.
@@ -15,7 +17,9 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod hashing;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod seed;
 pub mod telemetry;

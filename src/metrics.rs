@@ -1,8 +1,8 @@
 //! Prometheus metrics, kept in a registry owned by the application (no global registry).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -16,6 +16,14 @@ pub struct Metrics {
     pub ws_sessions: IntGauge,
     pub ws_closed: IntCounterVec,
     pub listener_connected: IntGauge,
+    /// Requests refused by a rate limit or the login lock-out, by limit name.
+    pub rate_limited: IntCounterVec,
+    /// Keys each rate limit remembers (after the last sweep).
+    pub rate_limit_keys: IntGaugeVec,
+    /// Times a limit forgot every key because it held too many.
+    pub rate_limit_resets: IntCounterVec,
+    /// Password checks refused because the hashing queue was full.
+    pub password_hash_refused: IntCounter,
 }
 
 impl Metrics {
@@ -68,6 +76,32 @@ impl Metrics {
             "1 while the cross-process event listener is connected (PostgreSQL)",
         )?;
         registry.register(Box::new(listener_connected.clone()))?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests refused by a rate limit (429), by limit",
+            ),
+            &["limit"],
+        )?;
+        let rate_limit_keys = IntGaugeVec::new(
+            Opts::new("rate_limit_keys", "Keys a rate limit remembers, by limit"),
+            &["limit"],
+        )?;
+        let rate_limit_resets = IntCounterVec::new(
+            Opts::new(
+                "rate_limit_resets_total",
+                "Times a rate limit forgot every key because it held too many",
+            ),
+            &["limit"],
+        )?;
+        let password_hash_refused = IntCounter::new(
+            "password_hash_refused_total",
+            "Password checks refused (503) because the hashing queue was full",
+        )?;
+        registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(rate_limit_keys.clone()))?;
+        registry.register(Box::new(rate_limit_resets.clone()))?;
+        registry.register(Box::new(password_hash_refused.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -78,6 +112,10 @@ impl Metrics {
             ws_sessions,
             ws_closed,
             listener_connected,
+            rate_limited,
+            rate_limit_keys,
+            rate_limit_resets,
+            password_hash_refused,
         })
     }
 

@@ -8,7 +8,7 @@ mod scenarios;
 mod servers;
 
 use clap::{Parser, Subcommand};
-use scenarios::{chat, fanout, flash_sale, idle, mixed, read, Common};
+use scenarios::{chat, fanout, flash_sale, idle, login_storm, mixed, read, Common};
 
 #[derive(Parser)]
 #[command(
@@ -114,6 +114,15 @@ enum Command {
         #[arg(long, default_value_t = mixed::MIXED_SECONDS)]
         seconds: u64,
     },
+    /// Wrong logins from many clients while another reads: server memory and read latency.
+    LoginStorm {
+        #[arg(long, default_value_t = login_storm::LOGIN_STORM_ATTEMPTS)]
+        attempts: usize,
+        #[arg(long, default_value_t = login_storm::LOGIN_STORM_CLIENTS)]
+        clients: usize,
+        #[arg(long, default_value_t = login_storm::LOGIN_STORM_BASELINE_SECS)]
+        baseline_seconds: u64,
+    },
     #[command(hide = true)]
     ServeBazaar {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -175,6 +184,11 @@ fn main() -> anyhow::Result<()> {
             } => chat::run(&common, pairs, rate, seconds).await,
             Command::Idle { sockets } => idle::run(&common, sockets).await,
             Command::Mixed { users, seconds } => mixed::run(&common, users, seconds).await,
+            Command::LoginStorm {
+                attempts,
+                clients,
+                baseline_seconds,
+            } => login_storm::run(&common, attempts, clients, baseline_seconds).await,
             _ => unreachable!("server modes returned above"),
         }
     })?;

@@ -206,6 +206,7 @@ pub async fn list_messages(
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such conversation", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many messages; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/conversations/{id}/messages")]
@@ -215,6 +216,9 @@ pub async fn send_message(
     id: web::Path<i64>,
     body: JsonBody<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::ChatPerUser, caller.id())?;
     let MessageBody {
         body,
         client_msg_id,

@@ -181,6 +181,7 @@ fn parse_status(s: &str) -> Result<ListingStatus, String> {
         (status = 201, description = "Created; Location names it", body = ListingBody),
         (status = 401, description = "No live token", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many listings created; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/listings")]
@@ -189,6 +190,9 @@ pub async fn create_listing(
     caller: Caller,
     body: JsonBody<CreateListingBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::ListingsPerUser, caller.id())?;
     let b = body.0;
     let status = match b.status.as_deref().map(parse_status) {
         None => ListingStatus::Active,

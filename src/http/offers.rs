@@ -71,6 +71,7 @@ pub struct LikerOfferBody {
         (status = 409, description = "Not active, an open offer exists, or the offer limit is reached; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
         (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
         (status = 422, description = "Below the minimum or invalid", body = Problem),
+        (status = 429, description = "Too many offers; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/listings/{id}/offers")]
@@ -81,6 +82,9 @@ pub async fn create_offer(
     req: HttpRequest,
     body: JsonBody<OfferBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::OffersPerUser, caller.id())?;
     let body = body.0;
     let amount = check_amount(body.amount_cents)?;
     let quantity = body.quantity.unwrap_or(1);
@@ -212,6 +216,7 @@ async fn act(
         (status = 404, description = "No such offer", body = Problem),
         (status = 409, description = "Not your turn, or not open", body = Problem),
         (status = 422, description = "Invalid amount", body = Problem),
+        (status = 429, description = "Too many offers; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/offers/{id}/counter")]
@@ -221,6 +226,9 @@ pub async fn counter_offer(
     id: web::Path<i64>,
     body: JsonBody<AmountBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::OffersPerUser, caller.id())?;
     let amount = check_amount(body.0.amount_cents)?;
     let outcome = act(
         &state,
@@ -339,6 +347,7 @@ pub async fn withdraw_offer(
         (status = 404, description = "No such listing", body = Problem),
         (status = 409, description = "Not active, or sent too recently", body = Problem),
         (status = 422, description = "Not enough below the price", body = Problem),
+        (status = 429, description = "Too many offers; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/listings/{id}/liker-offers")]
@@ -348,6 +357,9 @@ pub async fn create_liker_offer(
     id: web::Path<i64>,
     body: JsonBody<AmountBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::OffersPerUser, caller.id())?;
     let amount = check_amount(body.0.amount_cents)?;
     let command = SendLikerOffer {
         seller: caller.id(),

@@ -89,6 +89,7 @@ pub struct OrderWithRatings {
         (status = 409, description = "Sold out, not active, not enough left, or the price changed; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
         (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many purchases; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/listings/{id}/purchase")]
@@ -99,6 +100,9 @@ pub async fn purchase_listing(
     req: HttpRequest,
     body: OptionalJsonBody<PurchaseBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::PurchasesPerUser, caller.id())?;
     let body = body.0.unwrap_or_default();
     let quantity = body.quantity.unwrap_or(1);
     in_range(quantity, 1, QUANTITY.1).map_err(|m| ApiError::invalid("quantity", m))?;

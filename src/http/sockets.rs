@@ -28,13 +28,18 @@ pub struct TicketBody {
     responses(
         (status = 201, description = "A ticket", body = TicketBody),
         (status = 401, description = "No live token", body = Problem),
+        (status = 429, description = "Too many tickets from this address; see Retry-After", body = Problem),
     )
 )]
 #[post("/api/v1/ws/tickets")]
 pub async fn create_ws_ticket(
     state: web::Data<AppState>,
     caller: Caller,
+    address: crate::limits::ClientAddr,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::TicketsPerAddress, address)?;
     let ticket = auth::new_token();
     let ttl = chrono::Duration::seconds(state.settings.ws_ticket_ttl_secs);
     let hash = auth::token_hash(&ticket);

@@ -4,6 +4,7 @@ use super::{db, utc, Caller, JsonBody};
 use crate::app::AppState;
 use crate::auth;
 use crate::error::{ApiError, Problem};
+use crate::limits::{ClientAddr, Limit};
 use actix_web::{delete, get, post, web, HttpResponse};
 use bazaar_actors::accounts::{self, AccountError, NewAccount};
 use bazaar_actors::domain::account::validate_registration;
@@ -68,13 +69,19 @@ pub struct SessionBody {
         (status = 201, description = "Registered", body = UserBody),
         (status = 409, description = "Username taken", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many registrations from this address", body = Problem),
+        (status = 503, description = "Too many password checks waiting", body = Problem),
     )
 )]
 #[post("/api/v1/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
+    address: ClientAddr,
     body: JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(Limit::RegistrationsPerAddress, address)?;
     let RegisterBody {
         username,
         password,
@@ -83,9 +90,7 @@ pub async fn create_user(
     let registration =
         validate_registration(username, password, display_name).map_err(ApiError::Validation)?;
     let password = registration.password.clone();
-    let password_hash = web::block(move || auth::hash_password(&password))
-        .await?
-        .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))?;
+    let password_hash = state.hasher.hash(password).await?;
     let account = NewAccount {
         username: registration.username,
         display_name: registration.display_name,
@@ -112,17 +117,27 @@ impl From<AccountError> for ApiError {
         (status = 201, description = "Logged in", body = SessionBody),
         (status = 401, description = "Unknown user or wrong password", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many attempts for this username or from this address, or the username is locked after failures", body = Problem),
+        (status = 503, description = "Too many password checks waiting", body = Problem),
     )
 )]
 #[post("/api/v1/sessions")]
 pub async fn create_session(
     state: web::Data<AppState>,
+    address: ClientAddr,
     body: JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginBody { username, password } = body.0;
     // Any other name is looked up and not found (401, as for a wrong password); a NUL could not
     // even be looked up on PostgreSQL.
     no_nul(&username).map_err(|m| ApiError::invalid("username", m))?;
+    // Known or not, a username is limited and locked the same way: no enumeration.
+    state.limits.check(Limit::LoginsPerAddress, address)?;
+    state
+        .limits
+        .check(Limit::LoginsPerUsername, username.as_str())?;
+    state.limits.check_lockout(&username)?;
+    let name = username.clone();
     let user = db(&state, move |conn| {
         Ok(users::find_by_username(conn, &username)?)
     })
@@ -132,11 +147,15 @@ pub async fn create_session(
         || state.dummy_password_hash.clone(),
         |u| u.password_hash.clone(),
     );
-    let verified = web::block(move || auth::verify_password(&password, &phc)).await?;
+    let verified = state.hasher.verify(password, phc).await?;
     let user = match user {
         Some(user) if verified => user,
-        _ => return Err(ApiError::Unauthorized("invalid username or password")),
+        _ => {
+            state.limits.login_failed(&name);
+            return Err(ApiError::Unauthorized("invalid username or password"));
+        }
     };
+    state.limits.login_succeeded(&name);
     let token = auth::new_token();
     let login = accounts::log_in(&state.pool, UserId(user.id), auth::token_hash(&token)).await?;
     tracing::info!(user.id = user.id, session.id = login.id, "logged in");

@@ -4,6 +4,7 @@
 
 use super::protocol::{ErrorCode, ServerFrame};
 use super::session::{log_fault, WsSession};
+use crate::limits::Limit;
 use actix::prelude::*;
 use actix_web_actors::ws::WebsocketContext;
 use bazaar_actors::broker::PublishEphemeral;
@@ -73,6 +74,9 @@ impl WsSession {
         client_msg_id: String,
         body: String,
     ) {
+        if let Err(limited) = self.state.limits.check(Limit::ChatPerUser, self.user) {
+            return self.reply(ctx, ServerFrame::rate_limited(reference, &limited));
+        }
         let command = SendMessage {
             sender: self.user,
             conversation,

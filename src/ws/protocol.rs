@@ -209,12 +209,25 @@ pub enum ServerFrame {
         reference: Option<Value>,
         code: ErrorCode,
         message: String,
+        /// With `rate_limited` from a rate limit: seconds to wait before sending again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
 }
 
 impl ServerFrame {
     pub fn text(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The answer to an op refused by a rate limit.
+    pub fn rate_limited(reference: Option<Value>, limited: &crate::limits::Limited) -> Self {
+        ServerFrame::Error {
+            reference,
+            code: ErrorCode::RateLimited,
+            message: limited.detail(),
+            retry_after: Some(limited.retry_after_secs),
+        }
     }
 }
 
@@ -224,6 +237,7 @@ impl From<Refusal> for ServerFrame {
             reference: r.reference,
             code: r.code,
             message: r.message,
+            retry_after: None,
         }
     }
 }
@@ -488,6 +502,7 @@ mod tests {
             reference: Some(json!(1)),
             code: ErrorCode::NotFound,
             message: "no".into(),
+            retry_after: None,
         };
         assert_eq!(
             frame.text(),

@@ -178,6 +178,7 @@ impl WsSession {
                 reference,
                 code,
                 message,
+                retry_after: None,
             },
         );
     }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-fn document() -> Value {
+pub(crate) fn document() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/asyncapi.yaml"))
         .unwrap();
     serde_yaml::from_str(&text).expect("docs/asyncapi.yaml is YAML")
@@ -74,7 +74,7 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
 }
 
 /// The schema of a frame the server sends, by its `type`.
-fn server_schema(frame: &Value) -> &'static str {
+pub(crate) fn server_schema(frame: &Value) -> &'static str {
     match frame["type"].as_str().unwrap_or_default() {
         "event" => "Event",
         "subscribed" => "Subscribed",
@@ -97,7 +97,7 @@ fn client_schema(frame: &Value) -> &'static str {
     }
 }
 
-fn assert_documented(doc: &Value, frame: &Value, schema: &str) {
+pub(crate) fn assert_documented(doc: &Value, frame: &Value, schema: &str) {
     let schema = doc
         .pointer(&format!("/components/schemas/{schema}"))
         .unwrap();

@@ -150,6 +150,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_database(db.url());
     settings.workers = Some(2);
     settings.pool_size = 8;
+    // Tests make bursts no client would; the tests of the limits turn them back on.
+    settings.rate_limits = bazaar::config::Switch::Off;
     configure(&mut settings);
     let app = Application::build(settings).await.expect("build the app");
     let port = app.port();
@@ -326,6 +328,7 @@ impl ServerProcess {
             .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "info")
+            .env("BAZAAR_RATE_LIMITS", "off")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit());
         for (k, v) in env {

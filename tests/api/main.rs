@@ -9,6 +9,7 @@ mod concurrency;
 mod helpers;
 mod idempotency;
 mod likes;
+mod limits;
 mod listings;
 mod migrations;
 mod offers;

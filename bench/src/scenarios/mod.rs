@@ -10,6 +10,7 @@ pub mod chat;
 pub mod fanout;
 pub mod flash_sale;
 pub mod idle;
+pub mod login_storm;
 pub mod mixed;
 pub mod read;
 mod sockets;
@@ -99,6 +100,9 @@ fn bazaar(c: &Common, db: &BenchDb) -> anyhow::Result<ServerProc> {
             // One user holds every socket in `fanout` and `idle`.
             "--ws-max-sessions-per-user",
             "1000000",
+            // Load generators are one client sending what a limit is there to stop.
+            "--rate-limits",
+            "off",
         ],
     )
 }
