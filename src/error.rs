@@ -346,7 +346,10 @@ mod tests {
             let response = e.error_response();
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{e:?}");
             assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
-            assert_eq!(response.headers().get(header::CONTENT_TYPE).unwrap(), PROBLEM_JSON);
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                PROBLEM_JSON
+            );
             let detail = e.problem().detail;
             assert_eq!(detail, "the database is unreachable; retry shortly");
         }

@@ -12,6 +12,7 @@ mod listings;
 mod migrations;
 mod offers;
 mod ops;
+mod outages;
 mod processes;
 mod read_only;
 mod realtime;

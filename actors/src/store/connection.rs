@@ -38,6 +38,10 @@ pub struct Pool {
 pub(super) struct SqliteWriters {
     pub(super) gate: Mutex<()>,
     pub(super) wal: WalBound,
+    /// Held while a checkpoint runs: SQLite runs one at a time and answers a second one
+    /// "busy" at once, without waiting, so the writers' TRUNCATE waits here for the
+    /// background checkpointer's PASSIVE to finish.
+    pub(super) checkpoint: Mutex<()>,
 }
 
 impl Pool {
@@ -239,7 +243,7 @@ fn take_turn<'a>(
 ) -> Option<MutexGuard<'a, ()>> {
     writers.map(|w| {
         let turn = w.gate.lock().unwrap_or_else(PoisonError::into_inner);
-        w.wal.keep_bounded(conn);
+        w.wal.keep_bounded(conn, &w.checkpoint);
         turn
     })
 }

@@ -9,7 +9,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -199,6 +199,7 @@ pub fn connect_with(url: &str, options: PoolOptions) -> Result<Pool, StoreError>
         Arc::new(SqliteWriters {
             gate: Mutex::new(()),
             wal: WalBound::new(&manager.target, options.sqlite_wal_max_bytes),
+            checkpoint: Mutex::new(()),
         })
     });
     if let Some(writers) = &writers {
@@ -237,6 +238,13 @@ fn checkpoint_in_background(
         .spawn(move || {
             while pool_alive.strong_count() > 0 {
                 std::thread::sleep(SQLITE_CHECKPOINT_EVERY);
+                let Some(writers) = pool_alive.upgrade() else {
+                    break;
+                };
+                let _only_checkpoint = writers
+                    .checkpoint
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                     tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
                 }

@@ -8,6 +8,7 @@
 use super::DbConnection;
 use diesel::connection::SimpleConnection;
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 /// The default bound on the write-ahead log.
 pub const DEFAULT_SQLITE_WAL_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -29,15 +30,17 @@ impl WalBound {
     }
 
     /// Checkpoints with TRUNCATE when the log has passed its bound. Call it in the writers'
-    /// turn: no writer of this process adds to the log meanwhile. A checkpoint that fails
-    /// (readers held on past the busy timeout) is logged and tried again before the next write.
-    pub(super) fn keep_bounded(&self, conn: &mut DbConnection) {
+    /// turn: no writer of this process adds to the log meanwhile; `checkpoint` is held so the
+    /// background checkpointer is not running one too. A checkpoint that fails (readers held
+    /// on past the busy timeout) is logged and tried again before the next write.
+    pub(super) fn keep_bounded(&self, conn: &mut DbConnection, checkpoint: &Mutex<()>) {
         let Ok(size) = std::fs::metadata(&self.path).map(|m| m.len()) else {
             return; // no log file yet
         };
         if size <= self.max_bytes {
             return;
         }
+        let _only_checkpoint = checkpoint.lock().unwrap_or_else(PoisonError::into_inner);
         match conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)") {
             Ok(()) => tracing::debug!(wal_bytes = size, "SQLite write-ahead log truncated"),
             Err(e) => tracing::warn!(
