@@ -119,3 +119,27 @@ fn sigint_lets_an_in_flight_request_finish() {
         .expect("exits after SIGINT");
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn a_port_in_use_is_one_line_and_exit_1_with_no_panic() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(["--bind", &address])
+        .env_remove("DATABASE_URL")
+        .env("RUST_BACKTRACE", "1")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        format!("error: cannot listen on {address}: address already in use\n"),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("panicked"), "{stdout}");
+}

@@ -2,6 +2,7 @@
 //! write-ahead log kept bounded under load.
 
 use crate::helpers::*;
+use crate::ws_helpers::connect;
 use diesel::prelude::*;
 use reqwest::{Method, Response};
 use serde_json::json;
@@ -266,7 +267,7 @@ async fn a_lost_database_is_503_with_retry_after_never_500_and_dead_connections_
 
     // Once more with no request running: the pool is full of dead connections. The first
     // request may meet one and be told 503; from then on the pool hands none of them out.
-    let (_admin, n) = kill_backends(admin).await;
+    let (admin, n) = kill_backends(admin).await;
     assert!(n > 0, "the pool had connections to kill");
     let mut failed = Vec::new();
     for n in 0..(3 * pool_size) {
@@ -282,6 +283,38 @@ async fn a_lost_database_is_503_with_retry_after_never_500_and_dead_connections_
         failed.is_empty() || failed == [0],
         "requests {failed:?} met a dead connection after the first"
     );
+
+    // A socket open through a kill: a chat message it sends is acknowledged, or refused
+    // `unavailable` (send it again); the socket stays open, and the next one is stored.
+    let mut socket = connect(&traffic.app, &traffic.buyer).await;
+    let _ = kill_backends(admin).await;
+    for (reference, id) in [(1, "ws-1"), (2, "ws-2")] {
+        socket
+            .send(
+                json!({"op": "chat.send", "conversation_id": traffic.conversation,
+                         "client_msg_id": id, "body": "hello?", "ref": reference}),
+            )
+            .await;
+        let answer = socket
+            .until(|f| f["ref"] == reference && (f["type"] == "ack" || f["type"] == "error"))
+            .await;
+        if answer["type"] == "error" {
+            assert_eq!(answer["code"], "unavailable", "{answer}");
+            assert_eq!(
+                reference, 1,
+                "the second message met a dead connection: {answer}"
+            );
+            socket
+                .send(
+                    json!({"op": "chat.send", "conversation_id": traffic.conversation,
+                             "client_msg_id": id, "body": "hello?", "ref": 10 + reference}),
+                )
+                .await;
+            socket
+                .until(|f| f["ref"] == 10 + reference && f["type"] == "ack")
+                .await;
+        }
+    }
 }
 
 #[actix_web::test]
