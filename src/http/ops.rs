@@ -67,7 +67,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }))
 }
 
-/// Prometheus metrics (text exposition format).
+/// Prometheus metrics (text exposition format). With `--metrics-bind` they are served on that
+/// internal address only, and this address answers 404.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
