@@ -143,15 +143,24 @@ pub struct Application {
     server: Server,
     /// Closes every socket at shutdown.
     users: Addr<Users>,
+    /// The internal server of `/metrics` and its port, with `--metrics-bind`.
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
     /// Connects to the database, migrates it, starts the directory of actors and binds.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let settings = Arc::new(settings);
-        let (url, size) = (settings.database_url.clone(), settings.pool_size);
+        // Bound first: a port in use fails start-up before anything else has started.
+        let listener = listen(&settings.bind)?;
+        let metrics_listener = settings.metrics_bind.as_deref().map(listen).transpose()?;
+        let url = settings.database_url.clone();
+        let options = store::PoolOptions {
+            size: settings.pool_size,
+            sqlite_wal_max_bytes: settings.sqlite_wal_max_bytes,
+        };
         let pool = web::block(move || -> anyhow::Result<Pool> {
-            let pool = store::connect(&url, size)?;
+            let pool = store::connect_with(&url, options)?;
             store::migrate(&mut *pool.get()?)?;
             Ok(pool)
         })
@@ -222,9 +231,12 @@ impl Application {
             limits,
         });
 
-        let listener = TcpListener::bind(&settings.bind)
-            .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let metrics = match metrics_listener {
+            Some(listener) => Some(metrics_server(listener, &state, &settings)?),
+            None => None,
+        };
+        let metrics_elsewhere = metrics.is_some();
         let user_timeout = Duration::from_secs(settings.ws_timeout_secs.max(1));
         let mut server = HttpServer::new(move || {
             let metrics = state.metrics.clone();
@@ -238,6 +250,13 @@ impl Application {
                     web::PathConfig::default()
                         .error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()),
                 )
+                .configure(|cfg| {
+                    // With --metrics-bind, /metrics is served only on that internal address:
+                    // registered first, this answers it here with 404.
+                    if metrics_elsewhere {
+                        cfg.service(web::resource("/metrics").to(no_route));
+                    }
+                })
                 .configure(register_routes)
                 .default_service(web::to(no_route))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
@@ -283,6 +302,7 @@ impl Application {
             port,
             server: server.run(),
             users: sessions,
+            metrics,
         })
     }
 
@@ -290,10 +310,20 @@ impl Application {
         self.port
     }
 
+    /// The port of the internal `/metrics` server, with `--metrics-bind`.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGINT/SIGTERM, then stops accepting, closes every socket (1001, going
     /// away), lets in-flight requests finish (up to the shutdown timeout) and returns as soon
     /// as they have; the pool closes as the state is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         let (handle, users) = (self.server.handle(), self.users);
         actix_web::rt::spawn(async move {
             match shutdown_signal().await {
@@ -309,8 +339,45 @@ impl Application {
                 Err(e) => tracing::error!(error = %e, "cannot listen for shutdown signals"),
             }
         });
-        self.server.await
+        let served = self.server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
+        served
     }
+}
+
+/// A listener on `addr`, or an error that says in one line why there is none.
+fn listen(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            anyhow::anyhow!("cannot listen on {addr}: address already in use")
+        }
+        _ => anyhow::anyhow!("cannot listen on {addr}: {e}"),
+    })
+}
+
+/// The internal server of `/metrics` alone (`--metrics-bind`), on one worker: scrapes are rare.
+fn metrics_server(
+    listener: TcpListener,
+    state: &web::Data<AppState>,
+    settings: &Settings,
+) -> anyhow::Result<(u16, Server)> {
+    let port = listener.local_addr()?.port();
+    let state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .service(http::ops::metrics)
+            .default_service(web::to(no_route))
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout_secs)
+    .run();
+    tracing::info!(port, "serving /metrics");
+    Ok((port, server))
 }
 
 /// Waits for SIGINT or SIGTERM.

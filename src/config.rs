@@ -91,6 +91,11 @@ pub struct Settings {
     )]
     pub bind: String,
 
+    /// Serve /metrics on this separate (internal) address instead of on --bind, e.g.
+    /// 127.0.0.1:9090. Default: /metrics is on --bind.
+    #[arg(long, env = "BAZAAR_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+
     /// Database: postgres://user@host/db, or sqlite://path (a plain path is SQLite too).
     #[arg(
         long,
@@ -104,6 +109,11 @@ pub struct Settings {
     /// set this when the main URL goes through a transaction-mode pooler). Default: --database-url.
     #[arg(long, env = "BAZAAR_LISTENER_DATABASE_URL", global = true)]
     pub listener_database_url: Option<String>,
+
+    /// SQLite: the write-ahead log is checkpointed and truncated before a write once it is
+    /// larger than this many bytes (also its journal_size_limit).
+    #[arg(long, env = "BAZAAR_SQLITE_WAL_MAX_BYTES", default_value_t = bazaar_actors::store::DEFAULT_SQLITE_WAL_MAX_BYTES, value_parser = clap::value_parser!(u64).range(4096..), global = true)]
+    pub sqlite_wal_max_bytes: u64,
 
     /// Most database connections open at once (bounds concurrent database work).
     #[arg(long, env = "BAZAAR_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]

@@ -10,7 +10,7 @@ use bazaar_actors::domain::offer::OfferError;
 use bazaar_actors::domain::order::OrderError;
 use bazaar_actors::domain::purchase::PurchaseError;
 use bazaar_actors::domain::FieldErrors;
-use bazaar_actors::store::StoreError;
+use bazaar_actors::store::{Outage, StoreError};
 use bazaar_actors::ListingError;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -202,21 +202,30 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// A busy or unreachable database (a busy pool, a lost connection, a server restarting) is
+/// 503 with `Retry-After`: the condition passes, and the client may send the request again.
+/// The driver's words stay in the log, never in the body.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            // Every connection is busy for the whole checkout timeout: the server is overloaded.
-            StoreError::Pool(_) => {
-                ApiError::Unavailable("the database is busy; retry shortly".into())
+        match e.outage() {
+            Some(outage) => {
+                tracing::warn!(error = %e, "database unavailable");
+                outage.into()
             }
-            other => ApiError::internal(other),
+            None => ApiError::internal(e),
         }
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        ApiError::internal(e)
+        StoreError::Query(e).into()
+    }
+}
+
+impl From<Outage> for ApiError {
+    fn from(outage: Outage) -> Self {
+        ApiError::Unavailable(outage.to_string())
     }
 }
 
@@ -246,7 +255,8 @@ impl From<ListingError> for ApiError {
             ListingError::LikerOffer(e) => e.into(),
             ListingError::HasOpenOrders(_) | ListingError::Contended => ApiError::Conflict(detail),
             ListingError::Store(e) => e.into(),
-            ListingError::Unavailable | ListingError::DatabaseBusy => ApiError::Unavailable(detail),
+            ListingError::Unavailable => ApiError::Unavailable(detail),
+            ListingError::DatabaseUnavailable(outage) => outage.into(),
             ListingError::ClaimLost(e) => e.into(),
         }
     }
@@ -337,5 +347,47 @@ impl From<LikerOfferError> for ApiError {
             | LikerOfferError::TooSoon { .. }
             | LikerOfferError::NoLikers => ApiError::Conflict(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn lost_connection() -> Error {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("FATAL:  terminating connection due to administrator command".to_owned()),
+        )
+    }
+
+    #[test]
+    fn a_lost_connection_is_503_with_retry_after_and_no_driver_text() {
+        for e in [
+            ApiError::from(lost_connection()),
+            ApiError::from(StoreError::Query(lost_connection())),
+            ApiError::from(ListingError::from(lost_connection())),
+        ] {
+            let response = e.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{e:?}");
+            assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                PROBLEM_JSON
+            );
+            let detail = e.problem().detail;
+            assert_eq!(detail, "the database is unreachable; retry shortly");
+        }
+    }
+
+    #[test]
+    fn a_fault_of_the_query_stays_a_500() {
+        let e = ApiError::from(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("syntax error".to_owned()),
+        ));
+        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.retry_after_secs(), None);
     }
 }

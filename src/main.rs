@@ -6,9 +6,19 @@ use bazaar::config::{Cli, Command};
 use clap::Parser;
 
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let cli = Cli::parse();
     bazaar::telemetry::init(cli.settings.log_format);
+    if let Err(e) = run(cli).await {
+        // One line an operator can act on, e.g. "error: cannot listen on 127.0.0.1:8080:
+        // address already in use". Exiting here, inside the runtime, skips tearing down
+        // actors that never ran (their shutdown would need the runtime being dropped).
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             let url = cli.settings.database_url.clone();

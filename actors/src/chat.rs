@@ -13,7 +13,7 @@ use crate::store::chat::{self as rows};
 /// The rows the writer answers with.
 pub use crate::store::chat::{Conversation, Message};
 use crate::store::models::Event;
-use crate::store::{self, DbConnection, Pool, PooledConn, StoreError};
+use crate::store::{self, DbConnection, Outage, Pool, PooledConn, StoreError};
 use actix::prelude::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +30,36 @@ pub enum ChatError {
     Db(#[from] diesel::result::Error),
     #[error("database connection unavailable: {0}")]
     Unavailable(#[from] r2d2::Error),
+    /// The database was busy or unreachable (a message batch's shared failure).
+    #[error(transparent)]
+    DatabaseUnavailable(Outage),
     #[error("the message could not be stored: {0}")]
     NotStored(String),
+}
+
+impl ChatError {
+    /// The outage this failure means, if it means one (see [`Outage`]).
+    pub fn outage(&self) -> Option<Outage> {
+        match self {
+            ChatError::Db(e) => store::query_outage(e),
+            ChatError::Unavailable(e) => Some(store::pool_outage(e)),
+            ChatError::DatabaseUnavailable(outage) => Some(*outage),
+            ChatError::NotFound
+            | ChatError::NotParty
+            | ChatError::UnknownMessage
+            | ChatError::Invalid(_)
+            | ChatError::NotStored(_) => None,
+        }
+    }
+
+    /// The failure of a batch that failed as a whole, for each of its messages: a busy or
+    /// lost database stays unavailable; anything else is a message not stored.
+    fn for_each_in_batch(&self) -> ChatError {
+        match self.outage() {
+            Some(outage) => ChatError::DatabaseUnavailable(outage),
+            None => ChatError::NotStored(self.to_string()),
+        }
+    }
 }
 
 impl From<StoreError> for ChatError {
@@ -368,9 +396,8 @@ impl Handler<WriteQueued> for ChatWriter {
                     Ok(outcomes) => outcomes,
                     Err(e) => {
                         tracing::error!(error = %e, "a chat batch failed");
-                        let why = e.to_string();
                         (0..replies.len())
-                            .map(|_| Err(ChatError::NotStored(why.clone())))
+                            .map(|_| Err(e.for_each_in_batch()))
                             .collect()
                     }
                 };

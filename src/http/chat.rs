@@ -77,6 +77,7 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(errors) => ApiError::Validation(errors),
             ChatError::Db(e) => e.into(),
             ChatError::Unavailable(e) => store::StoreError::from(e).into(),
+            ChatError::DatabaseUnavailable(outage) => outage.into(),
             ChatError::NotStored(why) => ApiError::internal(std::io::Error::other(why)),
         }
     }

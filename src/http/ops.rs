@@ -29,6 +29,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
+/// The body of `/readyz` when the database does not answer.
+pub const DATABASE_DOES_NOT_ANSWER: &str = "the database does not answer";
+
 /// Readiness: the database answers and, on PostgreSQL, the event listener is connected.
 #[utoipa::path(
     tag = "operations",
@@ -39,15 +42,14 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    db(&state, |conn| {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))
-    })
-    .await
-    .map_err(|e| match e {
-        ApiError::Unavailable(_) => e,
-        other => ApiError::Unavailable(format!("the database does not answer: {other}")),
-    })?;
+    // Whatever the failure, the body says only that the database does not answer: the
+    // driver's words (host names, users, paths) go to the log.
+    db(&state, |conn| conn.batch_execute("SELECT 1").map_err(ApiError::internal))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %crate::error::error_chain(&e), "not ready: the database does not answer");
+            ApiError::Unavailable(DATABASE_DOES_NOT_ANSWER.into())
+        })?;
     let event_listener = match &state.relay {
         None => "not_used",
         Some(relay) if relay.connected() => "connected",
@@ -65,7 +67,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }))
 }
 
-/// Prometheus metrics (text exposition format).
+/// Prometheus metrics (text exposition format). With `--metrics-bind` they are served on that
+/// internal address only, and this address answers 404.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -130,7 +130,10 @@ impl WsSession {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            ChatError::Db(_) | ChatError::Unavailable(_) | ChatError::NotStored(_) => {
+            ChatError::Db(_)
+            | ChatError::Unavailable(_)
+            | ChatError::DatabaseUnavailable(_)
+            | ChatError::NotStored(_) => {
                 log_fault(op, self.user, e);
                 let message = if op == "chat.send" {
                     SEND_AGAIN

@@ -144,3 +144,27 @@ async fn sigterm_closes_sockets_with_1001_and_exits_without_waiting_for_the_time
         .expect("exits once the socket closed, not after the shutdown timeout");
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn a_port_in_use_is_one_line_and_exit_1_with_no_panic() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(["--bind", &address])
+        .env_remove("DATABASE_URL")
+        .env("RUST_BACKTRACE", "1")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        format!("error: cannot listen on {address}: address already in use\n"),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("panicked"), "{stdout}");
+}

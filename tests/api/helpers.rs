@@ -132,6 +132,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: TestDb,
+    /// The internal `/metrics` server's address, with `--metrics-bind`.
+    pub metrics_address: Option<String>,
 }
 
 /// A registered, logged-in user.
@@ -155,12 +157,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     configure(&mut settings);
     let app = Application::build(settings).await.expect("build the app");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     actix_web::rt::spawn(app.run_until_stopped());
     bazaar::app::wait_until_listening(port).await;
+    if let Some(port) = metrics_port {
+        bazaar::app::wait_until_listening(port).await;
+    }
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         db,
+        metrics_address: metrics_port.map(|port| format!("http://127.0.0.1:{port}")),
     }
 }
 

@@ -15,6 +15,7 @@ mod migrations;
 mod offers;
 mod ops;
 mod price_drops;
+mod outages;
 mod processes;
 mod read_only;
 mod readme;

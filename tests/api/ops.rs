@@ -23,7 +23,9 @@ async fn readiness_fails_when_the_database_is_gone() {
     json_of(app.get("/readyz", None).await, 200).await;
     app.db.drop_now();
     let body = problem(app.get("/readyz", None).await, 503).await;
-    assert!(body["detail"].as_str().unwrap().contains("database"));
+    // Only that: the driver's words (here "terminating connection due to administrator
+    // command") stay in the log.
+    assert_eq!(body["detail"], "the database does not answer");
     // Liveness does not depend on the database.
     json_of(app.get("/healthz", None).await, 200).await;
 }
@@ -191,4 +193,46 @@ async fn no_client_input_produces_a_5xx() {
         }
     }
     assert!(tried > 1000, "only {tried} requests");
+}
+
+#[actix_web::test]
+async fn metrics_can_be_served_on_a_separate_internal_address_only() {
+    let app = spawn_app_with(|s| s.metrics_bind = Some("127.0.0.1:0".into())).await;
+    let internal = app.metrics_address.clone().expect("the metrics address");
+    json_of(app.get("/api/v1/listings", None).await, 200).await;
+    // Not on the public address...
+    problem(app.get("/metrics", None).await, 404).await;
+    // ...but on the internal one, counting the public requests.
+    let metrics = app
+        .client
+        .get(format!("{internal}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    let expected =
+        r#"bazaar_http_requests_total{method="GET",route="/api/v1/listings",status="200"} 1"#;
+    assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    // The internal address serves nothing else.
+    let api = app
+        .client
+        .get(format!("{internal}/api/v1/listings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+}
+
+#[actix_web::test]
+async fn by_default_metrics_are_on_the_public_address() {
+    let app = spawn_app().await;
+    assert!(app.metrics_address.is_none());
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics
+        .text()
+        .await
+        .unwrap()
+        .contains("bazaar_db_pool_connections_in_use"));
 }

@@ -30,7 +30,7 @@ use crate::domain::order::OrderError;
 use crate::domain::purchase::PurchaseError;
 use crate::idempotency::ClaimLost;
 use crate::store::ledger::LedgerError;
-use crate::store::StoreError;
+use crate::store::{Outage, StoreError};
 use tx::MAX_VERSION_RETRIES;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,9 +61,9 @@ pub enum ListingError {
     Store(#[from] StoreError),
     #[error("the listing actor is unavailable")]
     Unavailable,
-    /// No database connection came free in time (a purchase batch's shared failure).
-    #[error("the database is busy; retry shortly")]
-    DatabaseBusy,
+    /// The database was busy or unreachable (a purchase batch's shared failure).
+    #[error(transparent)]
+    DatabaseUnavailable(Outage),
     /// The command's Idempotency-Key claim was taken over: it committed nothing.
     #[error(transparent)]
     ClaimLost(#[from] ClaimLost),
@@ -71,9 +71,9 @@ pub enum ListingError {
 
 impl ListingError {
     /// The failure of a batch that failed as a whole (a group-committed purchase), for each of
-    /// its commands. Its kind, and so what the client is told, is kept: a busy pool stays
-    /// "busy", contention stays a conflict. A store fault, which cannot be copied, stays a
-    /// server fault that names its cause.
+    /// its commands. Its kind, and so what the client is told, is kept: a busy or lost
+    /// database stays unavailable, contention stays a conflict. A store fault, which cannot be
+    /// copied, stays a server fault that names its cause.
     pub(crate) fn for_each_in_batch(&self) -> ListingError {
         use ListingError::*;
         match self {
@@ -89,10 +89,13 @@ impl ListingError {
             Contended => Contended,
             Unavailable => Unavailable,
             ClaimLost(e) => ClaimLost(*e),
-            DatabaseBusy | Store(StoreError::Pool(_)) => DatabaseBusy,
-            Store(e) => Store(StoreError::Config(format!(
-                "the purchase batch failed: {e}"
-            ))),
+            DatabaseUnavailable(outage) => DatabaseUnavailable(*outage),
+            Store(e) => match e.outage() {
+                Some(outage) => DatabaseUnavailable(outage),
+                None => Store(StoreError::Config(format!(
+                    "the purchase batch failed: {e}"
+                ))),
+            },
         }
     }
 
@@ -186,11 +189,24 @@ mod tests {
         let failed = ListingError::Store(StoreError::Pool(pool_timeout()));
         assert!(matches!(
             failed.for_each_in_batch(),
-            ListingError::DatabaseBusy
+            ListingError::DatabaseUnavailable(_)
+        ));
+        let busy = ListingError::DatabaseUnavailable(Outage::Busy);
+        assert!(matches!(
+            busy.for_each_in_batch(),
+            ListingError::DatabaseUnavailable(Outage::Busy)
+        ));
+    }
+
+    #[test]
+    fn a_lost_connection_stays_unavailable_for_every_purchase_of_the_batch() {
+        let failed = ListingError::from(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
         ));
         assert!(matches!(
-            ListingError::DatabaseBusy.for_each_in_batch(),
-            ListingError::DatabaseBusy
+            failed.for_each_in_batch(),
+            ListingError::DatabaseUnavailable(Outage::Unreachable)
         ));
     }
 

@@ -1,11 +1,13 @@
 //! The connection enum, the pool that hands it out, transactions and migrations.
 
 use super::manager::{DbManager, SQLITE_BUSY_TIMEOUT_MS};
+use super::wal::WalBound;
 use super::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -25,14 +27,48 @@ pub enum DbConnection {
 #[derive(Clone, Debug)]
 pub struct Pool {
     pub(super) conns: r2d2::Pool<DbManager>,
-    pub(super) writers: Option<Arc<Mutex<()>>>,
+    pub(super) writers: Option<Arc<SqliteWriters>>,
+    /// How many connections have been found lost so far (shared with the manager's watches).
+    pub(super) losses: Arc<AtomicU64>,
+}
+
+/// This process's SQLite writers: the gate at which they take turns, and the bound they keep
+/// the write-ahead log under (checked in their turn, before each write).
+#[derive(Debug)]
+pub(super) struct SqliteWriters {
+    pub(super) gate: Mutex<()>,
+    pub(super) wal: WalBound,
+    /// Held while a checkpoint runs: SQLite runs one at a time and answers a second one
+    /// "busy" at once, without waiting, so the writers' TRUNCATE waits here for the
+    /// background checkpointer's PASSIVE to finish.
+    pub(super) checkpoint: Mutex<()>,
 }
 
 impl Pool {
+    /// A connection from the pool that is not known to be lost. Once any connection has been
+    /// found lost, each one opened before is asked `SELECT 1` before it is handed out again:
+    /// what ended one has usually ended all of them (a server restart, an administrator's
+    /// kill), and a dead one handed out would fail its request. One that fails is dropped and
+    /// the next one taken.
+    fn checkout(&self) -> Result<r2d2::PooledConnection<DbManager>, r2d2::Error> {
+        loop {
+            let mut conn = self.conns.get()?;
+            let losses = self.losses.load(Ordering::SeqCst);
+            if conn.losses_seen == losses {
+                return Ok(conn);
+            }
+            if conn.conn.batch_execute("SELECT 1").is_ok() {
+                conn.losses_seen = losses;
+                return Ok(conn);
+            }
+            conn.broken = true;
+        }
+    }
+
     /// A writable connection, waiting up to the pool's connection timeout for one to come free.
     pub fn get(&self) -> Result<PooledConn, r2d2::Error> {
         loop {
-            let mut conn = self.conns.get()?;
+            let mut conn = self.checkout()?;
             // A connection that cannot leave read-only mode is marked broken, so the pool
             // drops it when it comes back; the next one is either writable already or new.
             if conn.set_read_only(false).is_ok() {
@@ -46,7 +82,7 @@ impl Pool {
 
     /// A connection the database keeps from writing (see [`ReadConn`]).
     pub fn read(&self) -> Result<ReadConn, StoreError> {
-        let mut conn = self.conns.get()?;
+        let mut conn = self.checkout()?;
         conn.set_read_only(true)?;
         Ok(ReadConn { conn })
     }
@@ -101,7 +137,7 @@ where
 /// A pooled writable connection; it goes back to the pool when dropped.
 pub struct PooledConn {
     conn: r2d2::PooledConnection<DbManager>,
-    writers: Option<Arc<Mutex<()>>>,
+    writers: Option<Arc<SqliteWriters>>,
 }
 
 /// A pooled connection for reads only, as the edges get it: it has no `write` nor
@@ -116,20 +152,30 @@ pub struct ReadConn {
 }
 
 /// A connection as the pool keeps it: the database connection, whether it is in read-only mode
-/// now, and whether switching that mode failed (the pool then drops it).
+/// now, whether switching that mode failed, whether a query found it lost (the pool drops it
+/// in either case), and how many losses the pool had seen when it was last known alive.
 pub struct ManagedConn {
     pub(super) conn: DbConnection,
     read_only: bool,
     pub(super) broken: bool,
+    lost: Arc<AtomicBool>,
+    losses_seen: u64,
 }
 
 impl ManagedConn {
-    pub(super) fn new(conn: DbConnection) -> Self {
+    pub(super) fn new(conn: DbConnection, lost: Arc<AtomicBool>, losses_seen: u64) -> Self {
         ManagedConn {
             conn,
             read_only: false,
             broken: false,
+            lost,
+            losses_seen,
         }
+    }
+
+    /// Whether a query on this connection failed because the connection is gone.
+    pub(super) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
     }
 
     /// Puts the connection in (or out of) read-only mode, unless it is there already.
@@ -169,8 +215,8 @@ impl PooledConn {
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
-        let gate = self.writers.clone();
-        let _turn = take_turn(gate.as_deref());
+        let writers = self.writers.clone();
+        let _turn = take_turn(writers.as_deref(), &mut self.conn.conn);
         write_transaction(&mut self.conn.conn, f)
     }
 
@@ -182,16 +228,24 @@ impl PooledConn {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
-        let gate = self.writers.clone();
-        let _turn = take_turn(gate.as_deref());
+        let writers = self.writers.clone();
+        let _turn = take_turn(writers.as_deref(), &mut self.conn.conn);
         f(&mut self.conn.conn)
     }
 }
 
 /// This process's turn to write on SQLite (None on PostgreSQL, which takes writers side by
-/// side). A writer that panicked left nothing half-done behind the gate: SQLite rolled back.
-fn take_turn(gate: Option<&Mutex<()>>) -> Option<MutexGuard<'_, ()>> {
-    gate.map(|g| g.lock().unwrap_or_else(PoisonError::into_inner))
+/// side), with the write-ahead log back under its bound. A writer that panicked left nothing
+/// half-done behind the gate: SQLite rolled back.
+fn take_turn<'a>(
+    writers: Option<&'a SqliteWriters>,
+    conn: &mut DbConnection,
+) -> Option<MutexGuard<'a, ()>> {
+    writers.map(|w| {
+        let turn = w.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        w.wal.keep_bounded(conn, &w.checkpoint);
+        turn
+    })
 }
 
 impl Deref for PooledConn {

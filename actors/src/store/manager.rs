@@ -1,12 +1,15 @@
 //! Opening connections: the backend chosen from the URL, SQLite's pragmas, the pool built and
 //! checked at start-up, SQLite's background checkpointer, and the embedded migrations.
 
-use super::connection::{DbConnection, ManagedConn, Pool};
+use super::connection::{DbConnection, ManagedConn, Pool, SqliteWriters};
+use super::outage::{query_outage, Outage};
+use super::wal::{WalBound, DEFAULT_SQLITE_WAL_MAX_BYTES};
 use super::StoreError;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -27,6 +30,10 @@ pub enum Backend {
 pub struct DbManager {
     backend: Backend,
     target: String,
+    /// How many connections have been found lost so far (see [`LossWatch`]).
+    losses: Arc<AtomicU64>,
+    /// SQLite: the bound on the write-ahead log (also its `journal_size_limit`).
+    sqlite_wal_max_bytes: u64,
 }
 
 impl DbManager {
@@ -54,11 +61,44 @@ impl DbManager {
                 "SQLite needs a file path: an in-memory database is not shared by the pool".into(),
             ));
         }
-        Ok(DbManager { backend, target })
+        Ok(DbManager {
+            backend,
+            target,
+            losses: Arc::default(),
+            sqlite_wal_max_bytes: DEFAULT_SQLITE_WAL_MAX_BYTES,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many connections have been found lost so far.
+    fn losses(&self) -> u64 {
+        self.losses.load(Ordering::SeqCst)
+    }
+}
+
+/// Watches every query a pooled connection runs. One that fails because the connection is
+/// lost (see [`Outage::Unreachable`]) marks the connection, so the pool drops it when it comes
+/// back instead of handing it out again, and counts a loss for the pool: what ended one
+/// connection (a server restart, an administrator's kill) has usually ended the others, so
+/// [`Pool`] checks each older connection before handing it out again.
+struct LossWatch {
+    lost: Arc<AtomicBool>,
+    losses: Arc<AtomicU64>,
+}
+
+impl Instrumentation for LossWatch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery { error: Some(e), .. } = event {
+            if query_outage(e) == Some(Outage::Unreachable)
+                && !self.lost.swap(true, Ordering::SeqCst)
+            {
+                self.losses.fetch_add(1, Ordering::SeqCst);
+                tracing::warn!(error = %e, "a database connection was lost; it will be replaced");
+            }
+        }
     }
 }
 
@@ -76,19 +116,25 @@ impl r2d2::ManageConnection for DbManager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<ManagedConn, ConnectError> {
-        self.establish().map(ManagedConn::new)
+        let losses_seen = self.losses();
+        let mut conn = self.establish()?;
+        let lost = Arc::new(AtomicBool::new(false));
+        conn.set_instrumentation(LossWatch {
+            lost: lost.clone(),
+            losses: self.losses.clone(),
+        });
+        Ok(ManagedConn::new(conn, lost, losses_seen))
     }
 
     fn is_valid(&self, conn: &mut ManagedConn) -> Result<(), ConnectError> {
         Ok(conn.conn.batch_execute("SELECT 1")?)
     }
 
-    /// Checked when a connection goes back to the pool. A PostgreSQL connection whose server
-    /// went away fails its next query, and libpq's transaction status then marks it broken,
-    /// so it is dropped rather than handed out again; so is one whose read-only mode is
-    /// unknown.
+    /// Checked when a connection goes back to the pool. One whose last query found it lost
+    /// (its [`LossWatch`]), whose transaction state is broken, or whose read-only mode is
+    /// unknown is dropped rather than handed out again.
     fn has_broken(&self, conn: &mut ManagedConn) -> bool {
-        conn.broken || diesel::r2d2::R2D2Connection::is_broken(&mut conn.conn)
+        conn.broken || conn.is_lost() || diesel::r2d2::R2D2Connection::is_broken(&mut conn.conn)
     }
 }
 
@@ -105,10 +151,12 @@ impl DbManager {
                 // the lock instead of failing; foreign keys are off by default in SQLite.
                 // No checkpoint at commit: it syncs the files, and the writer whose commit ran it
                 // would hold up every writer queued behind it. `checkpoint_in_background` does it.
+                // journal_size_limit: a log rewound after a checkpoint is cut back to the bound.
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0;"
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+                    self.sqlite_wal_max_bytes
                 ))?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -116,26 +164,58 @@ impl DbManager {
     }
 }
 
+/// How the pool is built.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub size: u32,
+    /// SQLite: the write-ahead log is truncated before a write once it is larger than this.
+    pub sqlite_wal_max_bytes: u64,
+}
+
+/// [`connect_with`] a pool of `size` connections and the other options' defaults.
+pub fn connect(url: &str, size: u32) -> Result<Pool, StoreError> {
+    connect_with(
+        url,
+        PoolOptions {
+            size,
+            sqlite_wal_max_bytes: DEFAULT_SQLITE_WAL_MAX_BYTES,
+        },
+    )
+}
+
 /// Builds the pool and checks that the database answers, so a wrong URL fails at start-up
 /// with the database's own message.
-pub fn connect(url: &str, size: u32) -> Result<Pool, StoreError> {
-    let manager = DbManager::new(url)?;
+pub fn connect_with(url: &str, options: PoolOptions) -> Result<Pool, StoreError> {
+    let mut manager = DbManager::new(url)?;
+    manager.sqlite_wal_max_bytes = options.sqlite_wal_max_bytes;
     let probe = manager
         .establish()
         .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
     drop(probe);
     // No test query on every checkout: it doubled the round trips of a simple read. A
     // connection that broke is dropped when it comes back instead (`has_broken`).
-    let writers = (manager.backend() == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-    if let Some(gate) = &writers {
-        checkpoint_in_background(&manager, Arc::downgrade(gate))?;
+    let writers = (manager.backend() == Backend::Sqlite).then(|| {
+        Arc::new(SqliteWriters {
+            gate: Mutex::new(()),
+            wal: WalBound::new(&manager.target, options.sqlite_wal_max_bytes),
+            checkpoint: Mutex::new(()),
+        })
+    });
+    if let Some(writers) = &writers {
+        checkpoint_in_background(&manager, Arc::downgrade(writers))?;
     }
+    let losses = manager.losses.clone();
     let conns = r2d2::Pool::builder()
-        .max_size(size)
+        .max_size(options.size)
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)?;
-    Ok(Pool { conns, writers })
+    Ok(Pool {
+        conns,
+        writers,
+        losses,
+    })
 }
 
 /// How often the SQLite checkpointer copies the write-ahead log into the database file.
@@ -143,11 +223,12 @@ const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// Checkpoints the SQLite write-ahead log on a thread and connection of its own, so no writer
 /// waits for a checkpoint's syncs. PASSIVE never blocks writers or readers: it copies what it
-/// can and the log is reused once it has all been copied. The thread ends with the pool (when
-/// `pool_alive` can no longer be upgraded).
+/// can and the log is reused once it has all been copied and no reader uses it (under steady
+/// reads that may not happen: the writers keep it bounded, see `wal.rs`). The thread ends with
+/// the pool (when `pool_alive` can no longer be upgraded).
 fn checkpoint_in_background(
     manager: &DbManager,
-    pool_alive: Weak<Mutex<()>>,
+    pool_alive: Weak<SqliteWriters>,
 ) -> Result<(), StoreError> {
     let mut conn = manager
         .establish()
@@ -157,6 +238,13 @@ fn checkpoint_in_background(
         .spawn(move || {
             while pool_alive.strong_count() > 0 {
                 std::thread::sleep(SQLITE_CHECKPOINT_EVERY);
+                let Some(writers) = pool_alive.upgrade() else {
+                    break;
+                };
+                let _only_checkpoint = writers
+                    .checkpoint
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                     tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
                 }

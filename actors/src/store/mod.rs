@@ -20,9 +20,15 @@ pub mod users;
 
 mod connection;
 mod manager;
+mod outage;
+mod wal;
 
 pub use connection::{write_transaction, DbConnection, Pool, PooledConn, ReadConn};
-pub use manager::{connect, migrate, revert_all_migrations, Backend, DbManager};
+pub use manager::{
+    connect, connect_with, migrate, revert_all_migrations, Backend, DbManager, PoolOptions,
+};
+pub use outage::{pool_outage, query_outage, Outage};
+pub use wal::DEFAULT_SQLITE_WAL_MAX_BYTES;
 
 /// A storage failure: the pool could not give a connection, or a query failed.
 #[derive(Debug, thiserror::Error)]
