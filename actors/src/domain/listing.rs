@@ -1,7 +1,7 @@
 //! Listing rules: what a valid listing is, which status changes are legal, and what an edit
 //! decides (the next state and the events it causes).
 
-use super::validation::{char_length, in_range, FieldErrors};
+use super::validation::{char_length, in_range, non_blank, FieldErrors};
 use super::{ListingId, Money, UserId};
 use std::fmt;
 
@@ -73,7 +73,7 @@ pub struct ListingState {
 }
 
 pub fn validate_title(title: &str) -> Result<(), String> {
-    char_length(title.trim(), TITLE_CHARS.0, TITLE_CHARS.1)
+    non_blank(title, TITLE_CHARS.1)
 }
 
 pub fn validate_description(description: &str) -> Result<(), String> {
