@@ -18,7 +18,10 @@ VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
 BIN=${1:-target/debug/bazaar}
 
 if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
-    python3 -m venv "$VENV"
+    if ! python3 -m venv "$VENV"; then
+        echo "FAIL: python3 -m venv does not work here (Debian: apt-get install python3-venv)" >&2
+        exit 1
+    fi
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
