@@ -5,7 +5,8 @@
 #   .ci/schemathesis.sh [path to the bazaar binary]   (default: target/debug/bazaar)
 #
 # SCHEMATHESIS_EXAMPLES (default 40) bounds the examples per operation and phase;
-# SCHEMATHESIS_VENV (default target/schemathesis-venv) is where schemathesis is installed.
+# SCHEMATHESIS_VENV (default target/schemathesis-venv) is where schemathesis is installed;
+# SCHEMATHESIS_DATABASE_URL (default a new SQLite file) names an empty database to serve from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,8 @@ cleanup() {
 trap cleanup EXIT
 
 # Rate limits off: the fuzzer sends hundreds of logins and purchases a minute on purpose.
-BAZAAR_RATE_LIMITS=off "$BIN" --bind 127.0.0.1:0 --database-url "sqlite://$dir/bazaar.db" \
+BAZAAR_RATE_LIMITS=off "$BIN" --bind 127.0.0.1:0 \
+    --database-url "${SCHEMATHESIS_DATABASE_URL:-sqlite://$dir/bazaar.db}" \
     --log-format json --payments-webhook-secret fuzzing-secret >"$dir/server.log" 2>&1 &
 pid=$!
 port=
