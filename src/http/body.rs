@@ -86,35 +86,50 @@ fn payload_error(e: actix_web::Error) -> ApiError {
 
 /// Parses JSON, naming the field at fault when the JSON is well formed but wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "malformed JSON: {}",
-            strip_position(&e.to_string())
-        ))
-    })?;
-    integral_numbers_as_integers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(json_error)
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "malformed JSON: {}",
+                    strip_position(&e.to_string())
+                ))
+            })?;
+            Ok(value)
+        }
+        // Maybe an integer written as `4.0`: read again with such numbers as integers.
+        Err(e) => match integers_spelled_as_floats(bytes) {
+            Some(value) => serde_path_to_error::deserialize(value).map_err(json_error),
+            None => Err(json_error(e)),
+        },
+    }
 }
 
 /// JSON (and JSON Schema, which the OpenAPI document uses) makes no difference between `4` and
-/// `4.0`: a number written with a fraction or exponent whose value is an integer is read as that
-/// integer. Only below 2^53, where a double holds every integer exactly: serde_json reads an
-/// integer literal beyond i64 as a double too, and rounding must not bring one into range.
-fn integral_numbers_as_integers(value: &mut serde_json::Value) {
-    use serde_json::Value;
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    match value {
-        Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                if f.fract() == 0.0 && f.abs() < EXACT {
+/// `4.0`: the body with every number written with a fraction or exponent whose value is an
+/// integer made that integer, or `None` when it has no such number. Only below 2^53, where a
+/// double holds every integer exactly: serde_json reads an integer literal beyond i64 as a
+/// double too, and rounding must not bring one into range.
+fn integers_spelled_as_floats(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn walk(value: &mut serde_json::Value) -> bool {
+        use serde_json::Value;
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        match value {
+            Value::Number(n) => match n.as_f64().filter(|_| n.is_f64()) {
+                Some(f) if f.fract() == 0.0 && f.abs() < EXACT => {
                     *n = serde_json::Number::from(f as i64);
+                    true
                 }
-            }
+                _ => false,
+            },
+            // Every number is visited (no short circuit); the count says whether any changed.
+            Value::Array(items) => items.iter_mut().map(walk).filter(|c| *c).count() > 0,
+            Value::Object(fields) => fields.values_mut().map(walk).filter(|c| *c).count() > 0,
+            Value::Null | Value::Bool(_) | Value::String(_) => false,
         }
-        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
-        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
-        Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
+    let mut value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value).then_some(value)
 }
 
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -128,6 +143,7 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     for (prefix, what) in [
         ("missing field `", "is required"),
         ("unknown field `", "is not a known field"),
+        ("duplicate field `", "is given twice"),
     ] {
         if let Some(rest) = message.strip_prefix(prefix) {
             let name = rest.split('`').next().unwrap_or_default();

@@ -359,6 +359,9 @@ mod tests {
         assert_eq!(field_of(e), "price_cents");
         let e = parse_json::<Body>(br#"{"title":"a","price_cents":1e19}"#).unwrap_err();
         assert_eq!(field_of(e), "price_cents");
+        // Only the spelling of numbers is forgiven: a repeated field is still refused.
+        let e = parse_json::<Body>(br#"{"title":"a","title":"b","price_cents":1}"#).unwrap_err();
+        assert_eq!(field_of(e), "title");
         // One below i64::MIN reads as a double that rounds to i64::MIN: still out of range.
         let e =
             parse_json::<Body>(br#"{"title":"a","price_cents":-9223372036854775809}"#).unwrap_err();
