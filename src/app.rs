@@ -5,6 +5,8 @@ use crate::config::Settings;
 use crate::error::{ApiError, Problem, PROBLEM_JSON};
 use crate::hashing::PasswordHasher;
 use crate::http;
+use crate::http::allowed::AllowedMethods;
+use crate::http::docs::ProblemResponses;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use actix::{Actor, Addr};
@@ -71,7 +73,7 @@ macro_rules! api {
         #[openapi(
             info(title = "Bazaar", version = "1", description = "The Bazaar marketplace API"),
             paths($($($segment)::+),*),
-            modifiers(&BearerAuth),
+            modifiers(&BearerAuth, &ProblemResponses),
         )]
         pub struct ApiDoc;
     };
@@ -238,10 +240,13 @@ impl Application {
         };
         let metrics_elsewhere = metrics.is_some();
         let user_timeout = Duration::from_secs(settings.ws_timeout_secs.max(1));
+        let allowed_methods =
+            web::Data::new(AllowedMethods::of(&<ApiDoc as utoipa::OpenApi>::openapi()));
         let mut server = HttpServer::new(move || {
             let metrics = state.metrics.clone();
             App::new()
                 .app_data(state.clone())
+                .app_data(allowed_methods.clone())
                 .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     ApiError::BadRequest(format!("malformed query string: {e}")).into()
@@ -433,7 +438,22 @@ impl RootSpanBuilder for NodeRootSpan {
     }
 }
 
+/// 405 with `Allow` for a path served with other methods; 404 for any other path.
 async fn no_route(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = req.app_data::<web::Data<AllowedMethods>>();
+    if let Some(allow) = allowed.and_then(|a| a.for_path(req.path())) {
+        let status = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
+        let detail = format!(
+            "{} {} is not served; allowed: {allow}",
+            req.method(),
+            req.path()
+        );
+        let mut response = Problem::new("method-not-allowed", status, detail).response();
+        if let Ok(value) = header::HeaderValue::from_str(allow) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return Ok(response);
+    }
     Err(ApiError::NotFound(format!(
         "no route for {} {}",
         req.method(),

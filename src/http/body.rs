@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// naming the field; a body over [`MAX_BODY_BYTES`] is 413.
 pub struct JsonBody<T>(pub T);
 
-/// Like [`JsonBody`], for routes whose body may be left out entirely.
+/// Like [`JsonBody`], for routes whose body may be left out entirely (or sent as `null`).
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -38,8 +38,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = read_json::<T>(req, payload);
-        Box::pin(async move { body.await.map(OptionalJsonBody) })
+        let body = read_json::<Option<T>>(req, payload);
+        Box::pin(async move { body.await.map(|b| OptionalJsonBody(b.flatten())) })
     }
 }
 
@@ -87,14 +87,49 @@ fn payload_error(e: actix_web::Error) -> ApiError {
 /// Parses JSON, naming the field at fault when the JSON is well formed but wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(|e| {
-        ApiError::BadRequest(format!(
-            "malformed JSON: {}",
-            strip_position(&e.to_string())
-        ))
-    })?;
-    Ok(value)
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "malformed JSON: {}",
+                    strip_position(&e.to_string())
+                ))
+            })?;
+            Ok(value)
+        }
+        // Maybe an integer written as `4.0`: read again with such numbers as integers.
+        Err(e) => match integers_spelled_as_floats(bytes) {
+            Some(value) => serde_path_to_error::deserialize(value).map_err(json_error),
+            None => Err(json_error(e)),
+        },
+    }
+}
+
+/// JSON (and JSON Schema, which the OpenAPI document uses) makes no difference between `4` and
+/// `4.0`: the body with every number written with a fraction or exponent whose value is an
+/// integer made that integer, or `None` when it has no such number. Only below 2^53, where a
+/// double holds every integer exactly: serde_json reads an integer literal beyond i64 as a
+/// double too, and rounding must not bring one into range.
+fn integers_spelled_as_floats(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn walk(value: &mut serde_json::Value) -> bool {
+        use serde_json::Value;
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        match value {
+            Value::Number(n) => match n.as_f64().filter(|_| n.is_f64()) {
+                Some(f) if f.fract() == 0.0 && f.abs() < EXACT => {
+                    *n = serde_json::Number::from(f as i64);
+                    true
+                }
+                _ => false,
+            },
+            // Every number is visited (no short circuit); the count says whether any changed.
+            Value::Array(items) => items.iter_mut().map(walk).filter(|c| *c).count() > 0,
+            Value::Object(fields) => fields.values_mut().map(walk).filter(|c| *c).count() > 0,
+            Value::Null | Value::Bool(_) | Value::String(_) => false,
+        }
+    }
+    let mut value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value).then_some(value)
 }
 
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -108,6 +143,7 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     for (prefix, what) in [
         ("missing field `", "is required"),
         ("unknown field `", "is not a known field"),
+        ("duplicate field `", "is given twice"),
     ] {
         if let Some(rest) = message.strip_prefix(prefix) {
             let name = rest.split('`').next().unwrap_or_default();
@@ -146,6 +182,7 @@ where
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountBody {
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub amount_cents: i64,
 }
 

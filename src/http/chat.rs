@@ -2,8 +2,9 @@
 //! before it answers and publishes their events; the socket's `chat.send` and `chat.read`
 //! use the same commands.
 
+use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, RateLimited, Unavailable};
 use super::listings::find_visible;
-use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Page, Params};
+use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Page, Params, QueryParams};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{get, post, web, HttpResponse};
@@ -14,15 +15,19 @@ use bazaar_actors::store::chat::{self as rows, Conversation};
 use bazaar_actors::store::{self, DbConnection};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
-    /// 1–2000 characters.
+    /// 1–2000 characters, not blank.
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
+    )]
     pub body: String,
     /// The client's own id for this message: sending it again returns the same message.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\x00]*$")]
     pub client_msg_id: String,
 }
 
@@ -95,8 +100,10 @@ fn answered<T>(answer: Result<Result<T, ChatError>, actix::MailboxError>) -> Res
     responses(
         (status = 201, description = "Opened", body = ConversationView),
         (status = 200, description = "It already existed", body = ConversationView),
+        AuthErrors,
         (status = 403, description = "Your own listing", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/listings/{id}/conversations")]
@@ -136,7 +143,8 @@ pub async fn open_conversation(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Conversations", body = Page<ConversationView>),
-        (status = 401, description = "No live token", body = Problem),
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[get("/api/v1/conversations")]
@@ -164,12 +172,15 @@ pub async fn list_conversations(
     security(("bearer" = [])),
     params(
         ("before" = Option<String>, Query, description = "next_cursor of the previous page"),
-        ("limit" = Option<i64>, Query, description = "1–100, default 20"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
     ),
     responses(
         (status = 200, description = "A page of messages", body = Page<MessageView>),
+        QueryErrors,
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such conversation", body = Problem),
+        Unavailable,
     )
 )]
 #[get("/api/v1/conversations/{id}/messages")]
@@ -177,7 +188,7 @@ pub async fn list_messages(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let limit = p.limit();
@@ -204,10 +215,12 @@ pub async fn list_messages(
     request_body = MessageBody,
     responses(
         (status = 201, description = "The stored message", body = MessageView),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such conversation", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
-        (status = 429, description = "Too many messages; see Retry-After", body = Problem),
+        RateLimited,
+        Unavailable,
     )
 )]
 #[post("/api/v1/conversations/{id}/messages")]
@@ -246,9 +259,12 @@ pub async fn send_message(
     request_body = ReadBody,
     responses(
         (status = 204, description = "Marked"),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such conversation", body = Problem),
-        (status = 422, description = "The message is not in this conversation", body = Problem),
+        (status = 422, description = "Invalid fields, or the message is not in this conversation", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/conversations/{id}/read")]

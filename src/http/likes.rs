@@ -1,8 +1,11 @@
 //! Likes: a user likes a listing (optionally with a target price for price-drop alerts). The
 //! listing's actor writes the like; this file checks who may see the listing and maps answers.
 
+use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, Unavailable};
 use super::listings::{find_visible, ListingBody};
-use super::{before_cursor, db, paginate, utc, Caller, OptionalJsonBody, Page, Params};
+use super::{
+    before_cursor, db, paginate, utc, Caller, OptionalJsonBody, Page, Params, QueryParams,
+};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{delete, get, put, web, HttpResponse};
@@ -13,13 +16,13 @@ use bazaar_actors::listing::{LikeListing, UnlikeListing};
 use bazaar_actors::store::likes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LikeBody {
     /// Be notified when the price drops below this (cents), whatever the size of the drop.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub target_price_cents: Option<i64>,
 }
 
@@ -37,9 +40,11 @@ pub struct LikedListingBody<'a> {
     request_body(content = Option<LikeBody>, description = "Optional"),
     responses(
         (status = 204, description = "Liked"),
-        (status = 401, description = "No live token", body = Problem),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 404, description = "No such listing", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
+        (status = 409, description = "The listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[put("/api/v1/listings/{id}/like")]
@@ -68,8 +73,10 @@ pub async fn like_listing(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Not liked (any more)"),
-        (status = 401, description = "No live token", body = Problem),
+        AuthErrors,
         (status = 404, description = "No such listing", body = Problem),
+        (status = 409, description = "The listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[delete("/api/v1/listings/{id}/like")]
@@ -89,20 +96,21 @@ pub async fn unlike_listing(
     tag = "likes",
     security(("bearer" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "1–100, default 20"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "A page of liked listings", body = Page<LikedListingBody>),
-        (status = 401, description = "No live token", body = Problem),
-        (status = 422, description = "Invalid parameters", body = Problem),
+        QueryErrors,
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[get("/api/v1/me/likes")]
 pub async fn list_my_likes(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let limit = p.limit();

@@ -1,8 +1,9 @@
 //! Listings: create, read, search, edit (through the listing's actor), close.
 
+use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, RateLimited, Unavailable};
 use super::{
     db, decode_cursor, double_option, encode_cursor, paginate, utc, Caller, JsonBody, MaybeCaller,
-    Page, Params,
+    Page, Params, QueryParams,
 };
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
@@ -21,28 +22,39 @@ use bazaar_actors::store::listings::{ListingFilter, ListingPosition, ListingSort
 use bazaar_actors::store::models::Listing;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateListingBody {
-    /// 1–120 characters.
+    /// 1–120 characters, not blank; stored trimmed.
+    #[schema(
+        max_length = 120,
+        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
+    )]
     pub title: String,
     /// At most 5000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000, pattern = "^[^\\x00]*$")]
     pub description: String,
-    /// 1–1,000,000,000.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub price_cents: i64,
-    /// 1–1,000,000; default 1.
+    /// Default 1.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: Option<i64>,
-    /// Lowercase a-z, 0-9, _ and -; at most 64 characters.
+    /// Lowercase a-z, 0-9, _ and -.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_-]*$")]
     pub category: Option<String>,
-    /// new, like_new, good, fair or poor.
+    #[schema(value_type = Option<Condition>)]
     pub condition: Option<String>,
-    /// draft or active (default active).
+    /// Default active.
+    #[schema(value_type = Option<NewListingStatus>)]
     pub status: Option<String>,
+    /// Offers at or above this are accepted at once.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub auto_accept_cents: Option<i64>,
+    /// Offers below this are declined at once; not above `auto_accept_cents`.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub auto_decline_cents: Option<i64>,
     /// Drop the price on a schedule until a floor.
     pub auto_price_drop: Option<AutoPriceDropBody>,
@@ -54,8 +66,13 @@ pub struct CreateListingBody {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoPriceDropBody {
+    #[schema(minimum = 1, maximum = 50)]
     pub percent: i64,
+    /// At least the server's `--auto-price-drop-min-interval-secs`; at most a year.
+    #[schema(minimum = 1, maximum = 31536000)]
     pub interval_secs: i64,
+    /// Below the price, at least half of it.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub floor_cents: i64,
 }
 
@@ -79,28 +96,67 @@ impl From<AutoPriceDrop> for AutoPriceDropBody {
     }
 }
 
+/// The condition of the goods (documents the words `condition` accepts).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum Condition {
+    New,
+    LikeNew,
+    Good,
+    Fair,
+    Poor,
+}
+
+/// The status a new listing may start in.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum NewListingStatus {
+    Draft,
+    Active,
+}
+
+/// A listing's status; an edit may move it only along the legal transitions (else 409).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum StatusName {
+    Draft,
+    Active,
+    SoldOut,
+    Closed,
+}
+
 /// Every field is optional; `null` clears category, condition, the auto thresholds and the
 /// price-drop schedule.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateListingBody {
+    #[schema(
+        max_length = 120,
+        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
+    )]
     pub title: Option<String>,
+    #[schema(max_length = 5000, pattern = "^[^\\x00]*$")]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64, pattern = "^[a-z0-9_-]*$")]
     pub category: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Condition>)]
     pub condition: Option<Option<String>>,
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub price_cents: Option<i64>,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: Option<i64>,
-    /// draft, active or closed, along the legal transitions.
+    #[schema(value_type = Option<StatusName>)]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000000000)]
     pub auto_accept_cents: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000000000)]
     pub auto_decline_cents: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<AutoPriceDropBody>)]
@@ -178,10 +234,14 @@ fn parse_status(s: &str) -> Result<ListingStatus, String> {
     security(("bearer" = [])),
     request_body = CreateListingBody,
     responses(
-        (status = 201, description = "Created; Location names it", body = ListingBody),
-        (status = 401, description = "No live token", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
-        (status = 429, description = "Too many listings created; see Retry-After", body = Problem),
+        (status = 201, description = "Created", body = ListingBody, headers(
+            ("Location" = String, description = "The new listing's path"),
+            ("ETag" = String, description = "The listing's version, for If-Match"),
+        )),
+        JsonBodyErrors,
+        AuthErrors,
+        RateLimited,
+        Unavailable,
     )
 )]
 #[post("/api/v1/listings")]
@@ -231,9 +291,14 @@ pub async fn create_listing(
 /// One listing; its `ETag` is its version, for `If-Match` on edits.
 #[utoipa::path(
     tag = "listings",
+    security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The listing", body = ListingBody),
+        (status = 200, description = "The listing", body = ListingBody, headers(
+            ("ETag" = String, description = "The listing's version, for If-Match"),
+        )),
+        AuthErrors,
         (status = 404, description = "No such listing (or another seller's draft)", body = Problem),
+        Unavailable,
     )
 )]
 #[get("/api/v1/listings/{id}")]
@@ -256,6 +321,16 @@ struct ListingCursor {
     id: i64,
 }
 
+/// How a search is ordered.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SortName {
+    Newest,
+    PriceAsc,
+    PriceDesc,
+}
+
 fn parse_sort(s: &str) -> Result<ListingSort, String> {
     match s {
         "newest" => Ok(ListingSort::Newest),
@@ -268,27 +343,30 @@ fn parse_sort(s: &str) -> Result<ListingSort, String> {
 /// Search listings. Without `status`, active listings; drafts only ever appear to their seller.
 #[utoipa::path(
     tag = "listings",
+    security((), ("bearer" = [])),
     params(
-        ("q" = Option<String>, Query, description = "Words in the title or description"),
-        ("category" = Option<String>, Query),
-        ("seller_id" = Option<i64>, Query),
-        ("status" = Option<String>, Query, description = "draft, active (default), sold_out or closed"),
-        ("min_price" = Option<i64>, Query, description = "Cents, inclusive"),
-        ("max_price" = Option<i64>, Query, description = "Cents, inclusive"),
-        ("sort" = Option<String>, Query, description = "newest (default), price_asc or price_desc"),
-        ("limit" = Option<i64>, Query, description = "1–100, default 20"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("q" = Option<String>, Query, max_length = 200, pattern = "^[^\\x00]*$", description = "Text in the title or description (empty: no filter)"),
+        ("category" = Option<String>, Query, max_length = 64, pattern = "^[a-z0-9_-]*$", description = "Empty: any"),
+        ("seller_id" = Option<i64>, Query, minimum = 1),
+        ("status" = inline(Option<StatusName>), Query, description = "Default active"),
+        ("min_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive; not above max_price"),
+        ("max_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive"),
+        ("sort" = inline(Option<SortName>), Query, description = "Default newest"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, with the same sort"),
     ),
     responses(
         (status = 200, description = "A page of listings", body = Page<ListingBody>),
-        (status = 422, description = "Invalid parameters", body = Problem),
+        QueryErrors,
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[get("/api/v1/listings")]
 pub async fn list_listings(
     state: web::Data<AppState>,
     caller: MaybeCaller,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let text = p.parsed("q", |q| {
@@ -373,15 +451,19 @@ fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     tag = "listings",
     security(("bearer" = [])),
     request_body = UpdateListingBody,
-    params(("If-Match" = Option<String>, Header, description = "The ETag last seen")),
+    params(("If-Match" = Option<String>, Header, description = "The ETag last seen, or *")),
     responses(
-        (status = 200, description = "The edited listing", body = ListingBody),
-        (status = 401, description = "No live token", body = Problem),
+        (status = 200, description = "The edited listing", body = ListingBody, headers(
+            ("ETag" = String, description = "The listing's new version"),
+        )),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 403, description = "Not the seller", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Illegal status change, or the listing is closed", body = Problem),
-        (status = 412, description = "If-Match is stale", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
+        (status = 409, description = "Illegal status change, the listing is closed, it has open orders, or it is too busy", body = Problem),
+        (status = 412, description = "If-Match does not name the listing's current version", body = Problem),
+        (status = 422, description = "Invalid fields (auto_decline_cents above auto_accept_cents included)", body = Problem),
+        Unavailable,
     )
 )]
 #[patch("/api/v1/listings/{id}")]
@@ -430,9 +512,11 @@ pub async fn update_listing(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Closed"),
-        (status = 401, description = "No live token", body = Problem),
+        AuthErrors,
         (status = 403, description = "Not the seller", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
+        (status = 409, description = "Orders are open, or the listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[delete("/api/v1/listings/{id}")]

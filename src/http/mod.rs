@@ -1,8 +1,10 @@
 //! REST handlers, one file per resource, and the extractors they share: JSON bodies with
 //! field-level errors, the caller's identity, query parameters, cursors.
 
+pub mod allowed;
 mod body;
 pub mod chat;
+pub mod docs;
 pub mod idempotency;
 pub mod likes;
 pub mod listings;
@@ -149,6 +151,39 @@ fn identify(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>,
     })
 }
 
+/// A query string's parameters, and the names given more than once: none of ours is a list,
+/// so a repeated one is refused rather than one of its values picked.
+#[derive(Debug, Default)]
+pub struct QueryParams {
+    values: HashMap<String, String>,
+    repeated: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for QueryParams {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = QueryParams;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("query parameters")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<QueryParams, A::Error> {
+                let mut params = QueryParams::default();
+                while let Some((name, value)) = map.next_entry::<String, String>()? {
+                    if params.values.insert(name.clone(), value).is_some() {
+                        params.repeated.push(name);
+                    }
+                }
+                Ok(params)
+            }
+        }
+        de.deserialize_map(Visitor)
+    }
+}
+
 /// Query parameters parsed one by one, so each bad one is reported against its name.
 pub struct Params {
     values: HashMap<String, String>,
@@ -156,19 +191,20 @@ pub struct Params {
 }
 
 impl Params {
-    pub fn new(values: HashMap<String, String>) -> Self {
+    pub fn new(query: QueryParams) -> Self {
+        let mut errors = FieldErrors::new();
+        for name in &query.repeated {
+            errors.add(name, "must be given once");
+        }
         Params {
-            values,
-            errors: FieldErrors::new(),
+            values: query.values,
+            errors,
         }
     }
 
-    /// A text parameter; empty counts as absent.
+    /// A text parameter, as sent; empty counts as absent.
     pub fn text(&mut self, name: &str) -> Option<String> {
-        self.values
-            .get(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+        self.values.get(name).filter(|v| !v.is_empty()).cloned()
     }
 
     /// An integer parameter within `min..=max`.
@@ -302,6 +338,34 @@ mod tests {
         assert_eq!(field_of(e), "price_cents");
         let e = parse_json::<Body>(br#"{"title":"a","price_cents":1,"extra":2}"#).unwrap_err();
         assert_eq!(field_of(e), "extra");
+    }
+
+    #[test]
+    fn a_repeated_query_parameter_is_refused_by_name() {
+        let query = web::Query::<QueryParams>::from_query("limit=5&limit=6&q=x").unwrap();
+        let mut p = Params::new(query.into_inner());
+        assert_eq!(p.text("q").as_deref(), Some("x"));
+        let e = p.finish().unwrap_err();
+        assert_eq!(field_of(e), "limit");
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_whatever_their_spelling() {
+        let body = parse_json::<Body>(br#"{"title":"a","price_cents":1500.0}"#).unwrap();
+        assert_eq!(body.price_cents, 1500);
+        let body = parse_json::<Body>(br#"{"title":"a","price_cents":15e2}"#).unwrap();
+        assert_eq!(body.price_cents, 1500);
+        let e = parse_json::<Body>(br#"{"title":"a","price_cents":1500.5}"#).unwrap_err();
+        assert_eq!(field_of(e), "price_cents");
+        let e = parse_json::<Body>(br#"{"title":"a","price_cents":1e19}"#).unwrap_err();
+        assert_eq!(field_of(e), "price_cents");
+        // Only the spelling of numbers is forgiven: a repeated field is still refused.
+        let e = parse_json::<Body>(br#"{"title":"a","title":"b","price_cents":1}"#).unwrap_err();
+        assert_eq!(field_of(e), "title");
+        // One below i64::MIN reads as a double that rounds to i64::MIN: still out of range.
+        let e =
+            parse_json::<Body>(br#"{"title":"a","price_cents":-9223372036854775809}"#).unwrap_err();
+        assert_eq!(field_of(e), "price_cents");
     }
 
     #[test]

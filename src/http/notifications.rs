@@ -1,14 +1,14 @@
 //! The notification inbox: price drops on liked listings, offers to likers.
 
-use super::{db, utc, Caller, JsonBody, Params};
+use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, Unavailable};
+use super::{db, utc, Caller, JsonBody, Params, QueryParams};
 use crate::app::AppState;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use actix_web::{get, post, web, HttpResponse};
 use bazaar_actors::inbox;
 use bazaar_actors::store::notifications;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,20 +40,21 @@ pub struct ReadUpTo {
     tag = "notifications",
     security(("bearer" = [])),
     params(
-        ("after" = Option<i64>, Query, description = "Only notifications with a greater id"),
-        ("limit" = Option<i64>, Query, description = "1–100, default 20"),
+        ("after" = Option<i64>, Query, minimum = 0, description = "Only notifications with a greater id"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
     ),
     responses(
         (status = 200, description = "The inbox", body = Inbox),
-        (status = 401, description = "No live token", body = Problem),
-        (status = 422, description = "Invalid parameters", body = Problem),
+        QueryErrors,
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[get("/api/v1/notifications")]
 pub async fn list_notifications(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let after = p.int("after", 0, i64::MAX).unwrap_or(0);
@@ -89,7 +90,9 @@ pub async fn list_notifications(
     request_body = ReadUpTo,
     responses(
         (status = 204, description = "Marked"),
-        (status = 401, description = "No live token", body = Problem),
+        JsonBodyErrors,
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[post("/api/v1/notifications/read")]

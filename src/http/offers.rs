@@ -1,6 +1,7 @@
 //! Offers: make one, negotiate (counter, accept, decline, withdraw), and offers to likers.
 //! Every change goes through the listing's actor.
 
+use super::docs::{AuthErrors, JsonBodyErrors, RateLimited, Unavailable};
 use super::idempotency::{self, Reply};
 use super::{check_amount, db, AmountBody, Caller, JsonBody, Page};
 use crate::app::AppState;
@@ -24,9 +25,11 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferBody {
-    /// The price offered for all the units, in cents.
+    /// The price offered for all the units, in cents; at least the listing's minimum offer.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub amount_cents: i64,
     /// Units wanted (default 1).
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: Option<i64>,
 }
 
@@ -62,16 +65,20 @@ pub struct LikerOfferBody {
     tag = "offers",
     security(("bearer" = [])),
     request_body = OfferBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats replay the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$", description = "Visible ASCII; a repeat with the same key and request replays the first response; with another request it is 422")),
     responses(
-        (status = 201, description = "The offer (with `order` if auto-accepted)", body = CreatedOffer),
+        (status = 201, description = "The offer (with `order` if auto-accepted)", body = CreatedOffer, headers(
+            ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same Idempotency-Key"),
+        )),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 402, description = "Auto-accepted but the wallet cannot pay", body = Problem),
         (status = 403, description = "Your own listing", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Not active, an open offer exists, or the offer limit is reached; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
-        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
-        (status = 422, description = "Below the minimum or invalid", body = Problem),
-        (status = 429, description = "Too many offers; see Retry-After", body = Problem),
+        (status = 409, description = "Not active, an open offer exists, the offer limit is reached, not enough units, the listing is too busy, or a request with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "Below the minimum, invalid, or the Idempotency-Key is malformed or was used with another request", body = Problem),
+        RateLimited,
+        Unavailable,
     )
 )]
 #[post("/api/v1/listings/{id}/offers")]
@@ -127,8 +134,9 @@ fn created_offer(outcome: &OfferOutcome) -> Result<Reply, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Offers, oldest first", body = Page<OfferView>),
-        (status = 401, description = "No live token", body = Problem),
+        AuthErrors,
         (status = 404, description = "No such listing", body = Problem),
+        Unavailable,
     )
 )]
 #[get("/api/v1/listings/{id}/offers")]
@@ -174,8 +182,10 @@ async fn party_offer(state: &AppState, caller: &Caller, id: OfferId) -> Result<O
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The offer", body = OfferView),
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
+        Unavailable,
     )
 )]
 #[get("/api/v1/offers/{id}")]
@@ -212,11 +222,15 @@ async fn act(
     request_body = AmountBody,
     responses(
         (status = 200, description = "The countered offer", body = OfferView),
+        JsonBodyErrors,
+        AuthErrors,
+        (status = 402, description = "A buyer's counter the seller's auto-accept takes, which the wallet cannot pay", body = Problem),
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
-        (status = 409, description = "Not your turn, or not open", body = Problem),
-        (status = 422, description = "Invalid amount", body = Problem),
-        (status = 429, description = "Too many offers; see Retry-After", body = Problem),
+        (status = 409, description = "Not your turn, not open, expired, or the listing is too busy", body = Problem),
+        (status = 422, description = "Invalid amount (above the list price, or below the minimum)", body = Problem),
+        RateLimited,
+        Unavailable,
     )
 )]
 #[post("/api/v1/offers/{id}/counter")]
@@ -245,14 +259,18 @@ pub async fn counter_offer(
 #[utoipa::path(
     tag = "offers",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats replay the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$", description = "Visible ASCII; a repeat with the same key and request replays the first response; with another request it is 422")),
     responses(
-        (status = 200, description = "The accepted offer and its order", body = OfferAndOrder),
+        (status = 200, description = "The accepted offer and its order", body = OfferAndOrder, headers(
+            ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same Idempotency-Key"),
+        )),
+        AuthErrors,
         (status = 402, description = "The buyer's wallet cannot pay", body = Problem),
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
-        (status = 409, description = "Not your turn, not open, or sold out; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
-        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
+        (status = 409, description = "Not your turn, not open, sold out, the listing is too busy, or a request with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "The Idempotency-Key is malformed or was used with another request", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/offers/{id}/accept")]
@@ -292,9 +310,11 @@ fn accepted_offer(outcome: &OfferOutcome) -> Result<Reply, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The declined offer", body = OfferView),
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
-        (status = 409, description = "Not your turn, or not open", body = Problem),
+        (status = 409, description = "Not your turn, not open, or the listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/offers/{id}/decline")]
@@ -313,9 +333,11 @@ pub async fn decline_offer(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The withdrawn offer", body = OfferView),
+        AuthErrors,
         (status = 403, description = "Not the buyer", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
-        (status = 409, description = "Not open", body = Problem),
+        (status = 409, description = "Not open, or the listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/offers/{id}/withdraw")]
@@ -343,11 +365,14 @@ pub async fn withdraw_offer(
     request_body = AmountBody,
     responses(
         (status = 201, description = "Sent", body = LikerOfferBody),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 403, description = "Not the seller", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Not active, or sent too recently", body = Problem),
-        (status = 422, description = "Not enough below the price", body = Problem),
-        (status = 429, description = "Too many offers; see Retry-After", body = Problem),
+        (status = 409, description = "Not active, sent too recently, or the listing is too busy", body = Problem),
+        (status = 422, description = "Invalid, or not enough below the price", body = Problem),
+        RateLimited,
+        Unavailable,
     )
 )]
 #[post("/api/v1/listings/{id}/liker-offers")]

@@ -96,7 +96,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// This document.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "OpenAPI 3 document")))]
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "OpenAPI 3 document", body = Object))
+)]
 #[get("/api/v1/openapi.json")]
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())

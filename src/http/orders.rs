@@ -1,7 +1,10 @@
 //! Buy now, orders and their transitions (through the listing's actor), and ratings.
 
+use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, RateLimited, Unavailable};
 use super::idempotency::{self, Reply};
-use super::{before_cursor, db, paginate, utc, Caller, JsonBody, OptionalJsonBody, Page, Params};
+use super::{
+    before_cursor, db, paginate, utc, Caller, JsonBody, OptionalJsonBody, Page, Params, QueryParams,
+};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
@@ -19,24 +22,25 @@ use bazaar_actors::store::models::{Order, Rating};
 use bazaar_actors::store::orders::{self, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseBody {
     /// Units to buy (default 1).
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: Option<i64>,
     /// The unit price the buyer saw; 409 if the price is different now.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub expected_price_cents: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingBody {
-    /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     pub stars: i64,
-    /// At most 1000 characters.
+    #[schema(max_length = 1000, pattern = "^[^\\x00]*$")]
     pub comment: Option<String>,
 }
 
@@ -80,16 +84,20 @@ pub struct OrderWithRatings {
     tag = "orders",
     security(("bearer" = [])),
     request_body(content = Option<PurchaseBody>, description = "Optional"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats replay the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$", description = "Visible ASCII; a repeat with the same key and request replays the first response; with another request it is 422")),
     responses(
-        (status = 201, description = "The paid order", body = OrderView),
+        (status = 201, description = "The paid order", body = OrderView, headers(
+            ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same Idempotency-Key"),
+        )),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 402, description = "Insufficient funds", body = Problem),
         (status = 403, description = "Your own listing", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
-        (status = 409, description = "Sold out, not active, not enough left, or the price changed; or a request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
-        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
-        (status = 429, description = "Too many purchases; see Retry-After", body = Problem),
+        (status = 409, description = "Sold out, not active, not enough left, the price changed, the listing is too busy, or a request with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "Invalid fields, or the Idempotency-Key is malformed or was used with another request", body = Problem),
+        RateLimited,
+        Unavailable,
     )
 )]
 #[post("/api/v1/listings/{id}/purchase")]
@@ -141,21 +149,22 @@ fn created_order(order: &Order) -> Result<Reply, ApiError> {
     tag = "orders",
     security(("bearer" = [])),
     params(
-        ("role" = Option<String>, Query, description = "buyer (default) or seller"),
-        ("limit" = Option<i64>, Query, description = "1–100, default 20"),
+        ("role" = inline(Option<RoleName>), Query, description = "Default buyer"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "A page of orders", body = Page<OrderView>),
-        (status = 401, description = "No live token", body = Problem),
-        (status = 422, description = "Invalid parameters", body = Problem),
+        QueryErrors,
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[get("/api/v1/orders")]
 pub async fn list_orders(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let role = p
@@ -180,6 +189,15 @@ pub async fn list_orders(
     }))
 }
 
+/// Which side of their orders a caller lists.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RoleName {
+    Buyer,
+    Seller,
+}
+
 /// Loads an order the caller is a party to: 404 if there is none, 403 if not theirs.
 async fn party_order(state: &AppState, caller: &Caller, id: OrderId) -> Result<Order, ApiError> {
     let order = db(state, move |conn| Ok(orders::find(conn, id.0)?))
@@ -199,8 +217,10 @@ async fn party_order(state: &AppState, caller: &Caller, id: OrderId) -> Result<O
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order", body = OrderWithRatings),
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such order", body = Problem),
+        Unavailable,
     )
 )]
 #[get("/api/v1/orders/{id}")]
@@ -255,9 +275,11 @@ async fn act(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The shipped order", body = OrderView),
+        AuthErrors,
         (status = 403, description = "Not the seller", body = Problem),
         (status = 404, description = "No such order", body = Problem),
-        (status = 409, description = "Not paid", body = Problem),
+        (status = 409, description = "Not paid, or the listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/orders/{id}/ship")]
@@ -275,9 +297,11 @@ pub async fn ship_order(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The completed order", body = OrderView),
+        AuthErrors,
         (status = 403, description = "Not the buyer", body = Problem),
         (status = 404, description = "No such order", body = Problem),
-        (status = 409, description = "Not shipped", body = Problem),
+        (status = 409, description = "Not shipped, or the listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/orders/{id}/confirm")]
@@ -302,9 +326,11 @@ pub async fn confirm_order(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The cancelled order", body = OrderView),
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such order", body = Problem),
-        (status = 409, description = "Already shipped, or the ship deadline has not passed", body = Problem),
+        (status = 409, description = "Already shipped, the ship deadline has not passed, or the listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/orders/{id}/cancel")]
@@ -329,10 +355,12 @@ pub async fn cancel_order(
     request_body = RatingBody,
     responses(
         (status = 201, description = "The rating", body = RatingView),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 403, description = "Not a party", body = Problem),
         (status = 404, description = "No such order", body = Problem),
-        (status = 409, description = "Not completed, or already rated", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
+        (status = 409, description = "Not completed, already rated, or the listing is too busy", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/orders/{id}/rating")]

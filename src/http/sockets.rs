@@ -1,7 +1,8 @@
 //! The WebSocket entry: tickets for browsers, and the upgrade itself (authenticated, Origin
 //! checked). The session lives in `crate::ws`.
 
-use super::{Caller, MaybeCaller, Params};
+use super::docs::{AuthErrors, RateLimited, Unavailable};
+use super::{Caller, MaybeCaller, Params, QueryParams};
 use crate::app::AppState;
 use crate::auth;
 use crate::error::{ApiError, Problem};
@@ -11,7 +12,6 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::accounts;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -27,8 +27,9 @@ pub struct TicketBody {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "A ticket", body = TicketBody),
-        (status = 401, description = "No live token", body = Problem),
-        (status = 429, description = "Too many tickets from this address; see Retry-After", body = Problem),
+        AuthErrors,
+        RateLimited,
+        Unavailable,
     )
 )]
 #[post("/api/v1/ws/tickets")]
@@ -55,15 +56,18 @@ pub async fn create_ws_ticket(
 /// `?ticket=`; `?since=` resumes your private topic after that seq.
 #[utoipa::path(
     tag = "realtime",
+    security((), ("bearer" = [])),
     params(
         ("ticket" = Option<String>, Query, description = "From POST /api/v1/ws/tickets"),
-        ("since" = Option<i64>, Query, description = "Replay your topic's events after this seq"),
+        ("since" = Option<i64>, Query, minimum = 0, description = "Replay your topic's events after this seq"),
     ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol (see docs/asyncapi.yaml)"),
-        (status = 400, description = "Not a WebSocket upgrade", body = Problem),
+        (status = 400, description = "Not a WebSocket upgrade, or the query string cannot be read", body = Problem),
         (status = 401, description = "No valid token or ticket", body = Problem),
         (status = 403, description = "Origin not allowed", body = Problem),
+        (status = 422, description = "A bad parameter", body = Problem),
+        Unavailable,
     )
 )]
 #[get("/api/v1/ws")]
@@ -72,7 +76,7 @@ pub async fn open_socket(
     req: HttpRequest,
     payload: web::Payload,
     caller: MaybeCaller,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();

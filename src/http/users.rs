@@ -1,5 +1,6 @@
 //! Accounts: register, log in, log out, who am I.
 
+use super::docs::{AuthErrors, JsonBodyErrors, RateLimited, Unavailable};
 use super::{db, utc, Caller, JsonBody};
 use crate::app::AppState;
 use crate::auth;
@@ -20,16 +21,25 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     /// 3–32 characters of a-z, 0-9 and _.
+    #[schema(min_length = 3, max_length = 32, pattern = "^[a-z0-9_]*$")]
     pub username: String,
-    /// 8–128 characters.
+    /// 8–128 characters, no NUL.
+    #[schema(min_length = 8, max_length = 128, pattern = "^[^\\x00]*$")]
     pub password: String,
-    /// Defaults to the username.
+    /// At most 64 characters, not blank, no control characters; stored trimmed. Defaults to
+    /// the username.
+    #[schema(
+        max_length = 64,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub display_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    /// Any name without NUL: an unknown one is 401, as a wrong password.
+    #[schema(pattern = "^[^\\x00]*$")]
     pub username: String,
     pub password: String,
 }
@@ -67,10 +77,10 @@ pub struct SessionBody {
     request_body = RegisterBody,
     responses(
         (status = 201, description = "Registered", body = UserBody),
+        JsonBodyErrors,
         (status = 409, description = "Username taken", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
-        (status = 429, description = "Too many registrations from this address", body = Problem),
-        (status = 503, description = "Too many password checks waiting", body = Problem),
+        RateLimited,
+        (status = 503, description = "The database is unavailable, or too many passwords are being hashed", body = Problem),
     )
 )]
 #[post("/api/v1/users")]
@@ -115,10 +125,10 @@ impl From<AccountError> for ApiError {
     request_body = LoginBody,
     responses(
         (status = 201, description = "Logged in", body = SessionBody),
+        JsonBodyErrors,
         (status = 401, description = "Unknown user or wrong password", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
-        (status = 429, description = "Too many attempts for this username or from this address, or the username is locked after failures", body = Problem),
-        (status = 503, description = "Too many password checks waiting", body = Problem),
+        RateLimited,
+        (status = 503, description = "The database is unavailable, or too many passwords are being hashed", body = Problem),
     )
 )]
 #[post("/api/v1/sessions")]
@@ -172,7 +182,8 @@ pub async fn create_session(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Token revoked"),
-        (status = 401, description = "No live token", body = Problem),
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[delete("/api/v1/sessions/current")]
@@ -197,7 +208,8 @@ pub async fn delete_current_session(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = UserBody),
-        (status = 401, description = "No live token", body = Problem),
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[get("/api/v1/me")]

@@ -1,8 +1,12 @@
 //! The wallet: balances and entries, sandbox deposits, withdrawals, and the payment
 //! provider's signed webhook. Money moves only as balanced ledger postings.
 
+use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, Unavailable};
 use super::idempotency::{self, Reply};
-use super::{before_cursor, check_amount, db, paginate, utc, AmountBody, Caller, JsonBody, Params};
+use super::{
+    before_cursor, check_amount, db, paginate, utc, AmountBody, Caller, JsonBody, Params,
+    QueryParams,
+};
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
@@ -15,7 +19,6 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// The header carrying the provider's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256>` of
@@ -57,19 +60,21 @@ pub struct MovementView {
     tag = "wallet",
     security(("bearer" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "Entries per page: 1–100, default 20"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Entries per page, default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "Balances and entries", body = WalletView),
-        (status = 401, description = "No live token", body = Problem),
+        QueryErrors,
+        AuthErrors,
+        Unavailable,
     )
 )]
 #[get("/api/v1/wallet")]
 pub async fn get_wallet(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
     let limit = p.limit();
@@ -163,13 +168,17 @@ fn posted(moved: &Movement) -> Result<Reply, ApiError> {
     tag = "wallet",
     security(("bearer" = [])),
     request_body = AmountBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats replay the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$", description = "Visible ASCII; a repeat with the same key and request replays the first response; with another request it is 422")),
     responses(
-        (status = 201, description = "Deposited", body = MovementView),
+        (status = 201, description = "Deposited", body = MovementView, headers(
+            ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same Idempotency-Key"),
+        )),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 403, description = "Sandbox payments are off", body = Problem),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
-        (status = 422, description = "Invalid amount", body = Problem),
-        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "Invalid amount, or the Idempotency-Key is malformed or was used with another request", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/wallet/deposits")]
@@ -192,13 +201,17 @@ pub async fn create_deposit(
     tag = "wallet",
     security(("bearer" = [])),
     request_body = AmountBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats replay the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$", description = "Visible ASCII; a repeat with the same key and request replays the first response; with another request it is 422")),
     responses(
-        (status = 201, description = "Withdrawn", body = MovementView),
+        (status = 201, description = "Withdrawn", body = MovementView, headers(
+            ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same Idempotency-Key"),
+        )),
+        JsonBodyErrors,
+        AuthErrors,
         (status = 402, description = "Insufficient funds", body = Problem),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress (Retry-After)", body = Problem),
-        (status = 422, description = "Invalid amount", body = Problem),
-        (status = 503, description = "The database is busy, or the request ran too long: retry with the same Idempotency-Key (Retry-After)", body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "Invalid amount, or the Idempotency-Key is malformed or was used with another request", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/wallet/withdrawals")]
@@ -287,9 +300,11 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     params(("Bazaar-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">")),
     responses(
         (status = 200, description = "Processed (or already processed, or ignored)", body = WebhookAck),
-        (status = 400, description = "Bad signature or malformed event", body = Problem),
+        (status = 400, description = "No or a bad signature, or malformed JSON", body = Problem),
         (status = 404, description = "Webhooks are not configured", body = Problem),
+        (status = 413, description = "The body is larger than 64 KiB", body = Problem),
         (status = 422, description = "The event names no known user or a bad amount", body = Problem),
+        Unavailable,
     )
 )]
 #[post("/api/v1/payments/webhook")]

@@ -97,6 +97,39 @@ fn client_schema(frame: &Value) -> &'static str {
     }
 }
 
+/// The payload schemas of the replies the operation sending `client_schema` declares.
+fn declared_replies(doc: &Value, client_schema: &str) -> BTreeSet<&'static str> {
+    let payload = |message: &Value| -> String {
+        let message = resolve(doc, message);
+        message["payload"]["$ref"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let operation = doc["operations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|op| op["action"] == "send" && payload(&op["messages"][0]) == client_schema)
+        .unwrap_or_else(|| panic!("no operation sends {client_schema}"));
+    operation["reply"]["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the operation sending {client_schema} declares no reply"))
+        .iter()
+        .map(|m| match payload(m).as_str() {
+            "Subscribed" => "Subscribed",
+            "Unsubscribed" => "Unsubscribed",
+            "Ack" => "Ack",
+            "Error" => "Error",
+            "Event" => "Event",
+            other => panic!("unexpected reply payload {other}"),
+        })
+        .collect()
+}
+
 pub(crate) fn assert_documented(doc: &Value, frame: &Value, schema: &str) {
     let schema = doc
         .pointer(&format!("/components/schemas/{schema}"))
@@ -215,6 +248,7 @@ async fn the_asyncapi_document_describes_every_frame_the_server_sends() {
     // Refusals and the rest of the ops.
     b.send_text("{oops").await;
     send!(b, json!({"op": "resume", "since": 0, "ref": "resume"}));
+    b.until(|f| f["ref"] == "resume").await;
     send!(
         b,
         json!({"op": "unsubscribe", "topic": topic, "ref": "bye"})
@@ -237,6 +271,35 @@ async fn the_asyncapi_document_describes_every_frame_the_server_sends() {
     for frame in &sent {
         assert_documented(&doc, frame, client_schema(frame));
     }
+    // Every reply the server sent to a frame with a `ref` is one its operation declares.
+    let mut replied = BTreeSet::new();
+    for frame in sent.iter().filter(|f| f.get("ref").is_some()) {
+        let declared = declared_replies(&doc, client_schema(frame));
+        for reply in s.seen.iter().chain(b.seen.iter()) {
+            if reply.get("ref") == frame.get("ref") {
+                let schema = server_schema(reply);
+                assert!(
+                    declared.contains(schema),
+                    "{} was answered with {schema}, which its operation does not declare ({declared:?})",
+                    frame["op"]
+                );
+                replied.insert(frame["op"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        replied,
+        [
+            "chat.read",
+            "chat.send",
+            "resume",
+            "subscribe",
+            "unsubscribe"
+        ]
+        .map(String::from)
+        .into(),
+        "not every op with a ref was answered"
+    );
     assert_eq!(
         types,
         ["ack", "error", "event", "subscribed", "unsubscribed"]

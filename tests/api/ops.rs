@@ -64,14 +64,32 @@ async fn unknown_routes_are_problem_json_404() {
         .as_str()
         .unwrap()
         .contains("/api/v1/nothing-here"));
-    problem(
-        app.request(Method::PUT, "/api/v1/me", None)
+}
+
+#[actix_web::test]
+async fn a_known_path_with_another_method_is_405_naming_the_allowed_ones() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        (Method::PUT, "/api/v1/me", "GET"),
+        (Method::POST, "/api/v1/listings/7", "GET, DELETE, PATCH"),
+        (Method::TRACE, "/healthz", "GET"),
+    ] {
+        let response = app
+            .request(method.clone(), path, None)
             .send()
             .await
-            .unwrap(),
-        404,
-    )
-    .await;
+            .unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+        let body = problem(response, 405).await;
+        assert!(body["detail"].as_str().unwrap().contains(allow));
+    }
 }
 
 /// Every `#[get("…")]`-style route attribute in src/http, as (method, path).
@@ -133,6 +151,207 @@ async fn the_openapi_document_covers_every_route() {
             );
         }
     }
+}
+
+/// The responses an operation declares: status → response object, `$ref`s resolved.
+fn responses_of<'a>(doc: &'a Value, operation: &'a Value) -> Vec<(&'a str, &'a Value)> {
+    operation["responses"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(status, response)| {
+            let response = match response["$ref"].as_str() {
+                Some(reference) => doc
+                    .pointer(reference.trim_start_matches('#'))
+                    .unwrap_or_else(|| panic!("dangling {reference}")),
+                None => response,
+            };
+            (status.as_str(), response)
+        })
+        .collect()
+}
+
+/// Every operation of the document, as ("METHOD path", operation).
+fn operations(doc: &Value) -> Vec<(String, &Value)> {
+    doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .iter()
+                .map(move |(method, op)| (format!("{} {path}", method.to_uppercase()), op))
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn every_operation_declares_its_errors_as_problem_json() {
+    let app = spawn_app().await;
+    let doc = json_of(app.get("/api/v1/openapi.json", None).await, 200).await;
+    // What does not touch the database (or a token) cannot be unavailable.
+    let without_database = ["GET /healthz", "GET /metrics", "GET /api/v1/openapi.json"];
+    for (name, op) in operations(&doc) {
+        let responses = responses_of(&doc, op);
+        let statuses: BTreeSet<&str> = responses.iter().map(|(s, _)| *s).collect();
+        for (status, response) in &responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                let content: Vec<&String> =
+                    response["content"].as_object().unwrap().keys().collect();
+                assert_eq!(content, ["application/problem+json"], "{name} {status}");
+                assert_eq!(
+                    response["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{name} {status}"
+                );
+            }
+            if *status == "429" || *status == "503" {
+                assert!(
+                    response["headers"]["Retry-After"].is_object(),
+                    "{name} {status} lacks Retry-After"
+                );
+            }
+        }
+        let secured = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+        if secured {
+            assert!(statuses.contains("401"), "{name} takes a token but not 401");
+        }
+        if let Some(body) = op.get("requestBody") {
+            assert!(
+                body["content"]["application/json"].is_object(),
+                "{name}: request bodies are JSON"
+            );
+            for status in ["400", "413", "422"] {
+                assert!(
+                    statuses.contains(status),
+                    "{name} has a body but no {status}"
+                );
+            }
+        }
+        let has_query = op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+        if has_query {
+            assert!(statuses.contains("422"), "{name} has parameters but no 422");
+        }
+        if name.contains("{id}") {
+            assert!(
+                statuses.contains("404"),
+                "{name} names a resource but no 404"
+            );
+        }
+        if !without_database.contains(&name.as_str()) {
+            assert!(
+                statuses.contains("503"),
+                "{name} uses the database but no 503"
+            );
+        }
+    }
+    // The rate-limited operations say so.
+    for name in [
+        "POST /api/v1/users",
+        "POST /api/v1/sessions",
+        "POST /api/v1/ws/tickets",
+        "POST /api/v1/listings",
+        "POST /api/v1/listings/{id}/offers",
+        "POST /api/v1/offers/{id}/counter",
+        "POST /api/v1/listings/{id}/liker-offers",
+        "POST /api/v1/listings/{id}/purchase",
+        "POST /api/v1/conversations/{id}/messages",
+    ] {
+        let (_, op) = operations(&doc)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} is not documented"));
+        assert!(op["responses"]["429"].is_object(), "{name} lacks 429");
+    }
+    // Headers the server sets or reads are declared where they apply.
+    let listing = &doc["paths"]["/api/v1/listings"]["post"]["responses"]["201"]["headers"];
+    assert!(listing["Location"].is_object() && listing["ETag"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/listings/{id}"]["get"]["responses"]["200"]["headers"]["ETag"]
+            .is_object()
+    );
+    for (path, method) in [
+        ("/api/v1/listings/{id}/purchase", "post"),
+        ("/api/v1/listings/{id}/offers", "post"),
+        ("/api/v1/offers/{id}/accept", "post"),
+        ("/api/v1/wallet/deposits", "post"),
+        ("/api/v1/wallet/withdrawals", "post"),
+    ] {
+        let params = doc["paths"][path][method]["parameters"].as_array().unwrap();
+        let key = params
+            .iter()
+            .find(|p| p["name"] == "Idempotency-Key")
+            .unwrap_or_else(|| panic!("{method} {path} lacks Idempotency-Key"));
+        assert_eq!(key["in"], "header");
+        assert_eq!(key["schema"]["maxLength"], 255);
+    }
+}
+
+/// The limits the document states are the ones the domain enforces.
+#[actix_web::test]
+async fn the_documented_limits_are_the_enforced_ones() {
+    use bazaar_actors::domain::{account, chat, listing, order};
+    let app = spawn_app().await;
+    let doc = json_of(app.get("/api/v1/openapi.json", None).await, 200).await;
+    let field =
+        |schema: &str, name: &str| doc["components"]["schemas"][schema]["properties"][name].clone();
+    let chars = |schema: &str, name: &str, (min, max): (usize, usize)| {
+        let f = field(schema, name);
+        // A required-to-say-something text states its minimum through its pattern.
+        let documented_min = f["minLength"]
+            .as_u64()
+            .unwrap_or(u64::from(f["pattern"].is_string() && min > 0));
+        assert_eq!(
+            (documented_min, f["maxLength"].as_u64()),
+            (min as u64, Some(max as u64)),
+            "{schema}.{name}"
+        );
+    };
+    let range = |schema: &str, name: &str, (min, max): (i64, i64)| {
+        let f = field(schema, name);
+        assert_eq!(
+            (f["minimum"].as_i64(), f["maximum"].as_i64()),
+            (Some(min), Some(max)),
+            "{schema}.{name}"
+        );
+    };
+    chars("RegisterBody", "username", account::USERNAME_CHARS);
+    chars("RegisterBody", "password", account::PASSWORD_CHARS);
+    chars("RegisterBody", "display_name", account::DISPLAY_NAME_CHARS);
+    for schema in ["CreateListingBody", "UpdateListingBody"] {
+        chars(schema, "title", listing::TITLE_CHARS);
+        chars(schema, "description", (0, listing::DESCRIPTION_MAX_CHARS));
+        chars(schema, "category", listing::CATEGORY_CHARS);
+        range(schema, "price_cents", listing::PRICE_CENTS);
+        range(schema, "quantity", listing::QUANTITY);
+        range(schema, "auto_accept_cents", listing::PRICE_CENTS);
+        range(schema, "auto_decline_cents", listing::PRICE_CENTS);
+    }
+    let conditions = &doc["components"]["schemas"]["Condition"]["enum"];
+    assert_eq!(conditions, &json!(listing::CONDITIONS));
+    chars("MessageBody", "body", chat::BODY_CHARS);
+    chars("MessageBody", "client_msg_id", chat::CLIENT_MSG_ID_CHARS);
+    range("RatingBody", "stars", order::RATING_STARS);
+    chars(
+        "RatingBody",
+        "comment",
+        (0, order::MAX_RATING_COMMENT_CHARS),
+    );
+    for (schema, name) in [
+        ("AmountBody", "amount_cents"),
+        ("OfferBody", "amount_cents"),
+        ("PurchaseBody", "expected_price_cents"),
+        ("LikeBody", "target_price_cents"),
+    ] {
+        range(schema, name, listing::PRICE_CENTS);
+    }
+    range("OfferBody", "quantity", listing::QUANTITY);
+    range("PurchaseBody", "quantity", listing::QUANTITY);
 }
 
 #[actix_web::test]

@@ -1,6 +1,6 @@
 //! Account rules: what a valid username, password and display name are.
 
-use super::validation::{char_length, FieldErrors};
+use super::validation::{char_length, non_blank, FieldErrors};
 
 pub const USERNAME_CHARS: (usize, usize) = (3, 32);
 pub const PASSWORD_CHARS: (usize, usize) = (8, 128);
@@ -25,7 +25,7 @@ pub fn validate_password(password: &str) -> Result<(), String> {
 }
 
 pub fn validate_display_name(name: &str) -> Result<(), String> {
-    char_length(name.trim(), DISPLAY_NAME_CHARS.0, DISPLAY_NAME_CHARS.1)?;
+    non_blank(name, DISPLAY_NAME_CHARS.1)?;
     if name.chars().any(char::is_control) {
         return Err("must not contain control characters".to_owned());
     }

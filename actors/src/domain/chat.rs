@@ -1,6 +1,6 @@
 //! Chat rules: what a message is, and who may take part in a conversation.
 
-use super::validation::{char_length, FieldErrors};
+use super::validation::{char_length, non_blank, FieldErrors};
 use super::UserId;
 
 pub const BODY_CHARS: (usize, usize) = (1, 2000);
@@ -9,7 +9,7 @@ pub const CLIENT_MSG_ID_CHARS: (usize, usize) = (1, 64);
 /// A message a user sends; validated before anything is stored.
 pub fn validate_message(body: &str, client_msg_id: &str) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
-    errors.check("body", char_length(body.trim(), BODY_CHARS.0, BODY_CHARS.1));
+    errors.check("body", non_blank(body, BODY_CHARS.1));
     errors.check(
         "client_msg_id",
         char_length(client_msg_id, CLIENT_MSG_ID_CHARS.0, CLIENT_MSG_ID_CHARS.1),

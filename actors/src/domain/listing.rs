@@ -3,7 +3,7 @@
 
 use super::auto_price_drop::{self, AutoPriceDrop};
 use super::rules::CommerceRules;
-use super::validation::{char_length, in_range, FieldErrors};
+use super::validation::{char_length, in_range, non_blank, FieldErrors};
 use super::{ListingId, Money, UserId};
 use chrono::NaiveDateTime;
 use std::fmt;
@@ -79,7 +79,7 @@ pub struct ListingState {
 }
 
 pub fn validate_title(title: &str) -> Result<(), String> {
-    char_length(title.trim(), TITLE_CHARS.0, TITLE_CHARS.1)
+    non_blank(title, TITLE_CHARS.1)
 }
 
 pub fn validate_description(description: &str) -> Result<(), String> {

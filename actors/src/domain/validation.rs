@@ -75,6 +75,17 @@ pub fn char_length(value: &str, min: usize, max: usize) -> Result<(), String> {
     }
 }
 
+/// Checks text that must say something: 1 to `max` characters as sent (the limit the OpenAPI
+/// document states), and not only whitespace (such text is stored or judged trimmed).
+pub fn non_blank(value: &str, max: usize) -> Result<(), String> {
+    char_length(value, 1, max)?;
+    if value.trim().is_empty() {
+        Err("must not be blank".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
 /// Refuses text with a NUL character, which no field of ours may hold.
 pub fn no_nul(value: &str) -> Result<(), String> {
     if value.contains('\0') {
@@ -120,5 +131,14 @@ mod tests {
         assert!(char_length("ééé", 3, 3).is_ok());
         assert!(char_length("", 1, 3).is_err());
         assert!(char_length("abcd", 1, 3).is_err());
+    }
+
+    #[test]
+    fn non_blank_text_counts_what_was_sent_and_needs_more_than_whitespace() {
+        assert!(non_blank(" a ", 3).is_ok());
+        assert!(non_blank(" a  ", 3).is_err());
+        assert!(non_blank(" \u{3000}\t", 5).is_err());
+        assert!(non_blank("", 5).is_err());
+        assert!(non_blank("a\0", 5).is_err());
     }
 }
