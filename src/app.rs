@@ -438,10 +438,14 @@ impl RootSpanBuilder for NodeRootSpan {
     }
 }
 
-/// 405 with `Allow` for a path served with other methods; 404 for any other path.
+/// 405 with `Allow` for a path served with other methods; 404 for any other path, and for a
+/// documented one not served on this address (`/metrics` with `--metrics-bind`).
 async fn no_route(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
     let allowed = req.app_data::<web::Data<AllowedMethods>>();
-    if let Some(allow) = allowed.and_then(|a| a.for_path(req.path())) {
+    let other_methods = allowed
+        .and_then(|a| a.for_path(req.path()))
+        .filter(|allow| !allow.split(", ").any(|m| m == req.method().as_str()));
+    if let Some(allow) = other_methods {
         let status = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
         let detail = format!(
             "{} {} is not served; allowed: {allow}",
