@@ -410,6 +410,33 @@ impl Drop for ServerProcess {
 }
 
 impl TestApp {
+    /// The seller sets `listing`'s price (a lower one is a price drop); the listing after it.
+    pub async fn set_price(&self, seller: &TestUser, listing: &Value, cents: i64) -> Value {
+        json_of(
+            self.patch(
+                &format!("/api/v1/listings/{}", listing["id"]),
+                Some(&seller.token),
+                &json!({"price_cents": cents}),
+            )
+            .await,
+            200,
+        )
+        .await
+    }
+
+    /// `user` likes `listing`, optionally with a target price.
+    pub async fn like(&self, user: &TestUser, listing: &Value, target: Option<i64>) {
+        let mut req = self.request(
+            Method::PUT,
+            &format!("/api/v1/listings/{}/like", listing["id"]),
+            Some(&user.token),
+        );
+        if let Some(t) = target {
+            req = req.json(&json!({"target_price_cents": t}));
+        }
+        assert_eq!(req.send().await.unwrap().status(), 204);
+    }
+
     /// Adds sandbox money to `user`'s wallet.
     pub async fn deposit(&self, user: &TestUser, cents: i64) {
         json_of(
@@ -479,5 +506,23 @@ impl TestApp {
                 "escrow of {user}"
             );
         }
+    }
+}
+
+/// Polls `check` every 100 ms until it holds (true) or `limit` has passed (false).
+pub async fn wait_until<F, Fut>(limit: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -4,9 +4,8 @@
 
 use crate::helpers::*;
 use bazaar_actors::store::{self, DbConnection};
-use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn fast_schedules(s: &mut bazaar::config::Settings) {
     s.auto_price_drop_min_interval_secs = 1;
@@ -64,29 +63,15 @@ async fn a_schedule_drops_the_price_step_by_step_to_the_floor_as_ordinary_drops(
     let seen = listing_as(&app, &listing, Some(&stranger)).await;
     assert!(seen["next_price_drop_at"].is_string());
     assert!(seen.get("auto_price_drop").is_none(), "{seen}");
-    let res = app
-        .request(
-            Method::PUT,
-            &format!("/api/v1/listings/{}/like", listing["id"]),
-            Some(&fan.token),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    app.like(&fan, &listing, None).await;
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let done = loop {
+    let finished = wait_until(Duration::from_secs(60), || async {
         let now = listing_as(&app, &listing, Some(&seller)).await;
-        if now["price_cents"] == 8_000 && now["next_price_drop_at"].is_null() {
-            break now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the schedule did not finish: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        now["price_cents"] == 8_000 && now["next_price_drop_at"].is_null()
+    })
+    .await;
+    assert!(finished, "the schedule did not finish");
+    let done = listing_as(&app, &listing, Some(&seller)).await;
     assert_eq!(done["auto_price_drop"], schedule(10, 1, 8_000));
     let steps: Vec<(i64, i64)> = drops(&mut app.db.connect(), &listing)
         .into_iter()
@@ -214,29 +199,13 @@ async fn two_processes_fire_each_scheduled_drop_once() {
         .json()
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let now: Value = client
-            .get(format!(
-                "{}/api/v1/listings/{}",
-                nodes[1].address, listing["id"]
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if now["next_price_drop_at"].is_null() {
-            assert_eq!(now["price_cents"], 6_000);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the schedule did not finish: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let url = format!("{}/api/v1/listings/{}", nodes[1].address, listing["id"]);
+    let finished = wait_until(Duration::from_secs(60), || async {
+        let now: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        now["next_price_drop_at"].is_null()
+    })
+    .await;
+    assert!(finished, "the schedule did not finish");
     let steps = drops(&mut db.connect(), &listing);
     let prices: Vec<(i64, i64)> = steps.iter().map(|&(old, new, _)| (old, new)).collect();
     assert_eq!(

@@ -2,34 +2,8 @@
 
 use crate::helpers::*;
 use crate::ws_helpers::*;
-use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn drop_price(app: &TestApp, seller: &TestUser, listing: &Value, cents: i64) -> Value {
-    json_of(
-        app.patch(
-            &format!("/api/v1/listings/{}", listing["id"]),
-            Some(&seller.token),
-            &json!({"price_cents": cents}),
-        )
-        .await,
-        200,
-    )
-    .await
-}
-
-async fn like(app: &TestApp, user: &TestUser, listing: &Value, target: Option<i64>) {
-    let mut req = app.request(
-        Method::PUT,
-        &format!("/api/v1/listings/{}/like", listing["id"]),
-        Some(&user.token),
-    );
-    if let Some(t) = target {
-        req = req.json(&json!({"target_price_cents": t}));
-    }
-    assert_eq!(req.send().await.unwrap().status(), 204);
-}
 
 #[actix_web::test]
 async fn the_upgrade_needs_credentials_and_an_allowed_origin() {
@@ -105,7 +79,7 @@ async fn subscribe_replays_after_since_then_streams_live() {
     assert_eq!((e2["seq"].as_i64(), e3["seq"].as_i64()), (Some(3), Some(4)));
     assert_eq!(e3["event"], "listing.updated");
     assert_eq!(e3["data"]["listing"]["title"], "c");
-    drop_price(&app, &seller, &listing, 9_900).await;
+    app.set_price(&seller, &listing, 9_900).await;
     let e4 = ws.event(&topic).await;
     let e5 = ws.event(&topic).await;
     assert_eq!((e4["seq"].as_i64(), e5["seq"].as_i64()), (Some(5), Some(6)));
@@ -115,7 +89,7 @@ async fn subscribe_replays_after_since_then_streams_live() {
         .await;
     let u = ws.until(|f| f["type"] == "unsubscribed").await;
     assert_eq!(u["ref"], 9);
-    drop_price(&app, &seller, &listing, 9_800).await;
+    app.set_price(&seller, &listing, 9_800).await;
     ws.quiet(Duration::from_millis(300)).await;
 }
 
@@ -230,9 +204,9 @@ async fn a_price_drop_reaches_subscribers_online_likers_and_offline_inboxes() {
     let targeted = app.user("targeted").await;
     let watcher = app.user("watcher").await;
     let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
-    like(&app, &online, &listing, None).await;
-    like(&app, &offline, &listing, None).await;
-    like(&app, &targeted, &listing, Some(9_600)).await;
+    app.like(&online, &listing, None).await;
+    app.like(&offline, &listing, None).await;
+    app.like(&targeted, &listing, Some(9_600)).await;
     let topic = format!("listing:{}", listing["id"]);
     let mut watching = connect(&app, &watcher).await;
     watching.subscribe(&topic, None).await;
@@ -240,7 +214,7 @@ async fn a_price_drop_reaches_subscribers_online_likers_and_offline_inboxes() {
     let mut target_ws = connect(&app, &targeted).await;
 
     // A 5% drop: subscribers see it; only the liker whose target it reaches is notified.
-    drop_price(&app, &seller, &listing, 9_500).await;
+    app.set_price(&seller, &listing, 9_500).await;
     let dropped = watching
         .until(|f| f["event"] == "listing.price_dropped")
         .await;
@@ -256,7 +230,7 @@ async fn a_price_drop_reaches_subscribers_online_likers_and_offline_inboxes() {
     liker.quiet(Duration::from_millis(300)).await;
 
     // A 20% drop: every liker.
-    drop_price(&app, &seller, &listing, 7_600).await;
+    app.set_price(&seller, &listing, 7_600).await;
     let n = liker.event(&format!("user:{}", online.id)).await;
     assert_eq!(n["event"], "notification.price_drop");
     assert_eq!(n["data"]["new_price_cents"], 7_600);

@@ -3,35 +3,8 @@
 //! the window, and no offer to likers with nobody to reach.
 
 use crate::helpers::*;
-use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn set_price(app: &TestApp, seller: &TestUser, listing: &Value, cents: i64) {
-    json_of(
-        app.patch(
-            &format!("/api/v1/listings/{}", listing["id"]),
-            Some(&seller.token),
-            &json!({"price_cents": cents}),
-        )
-        .await,
-        200,
-    )
-    .await;
-}
-
-async fn like(app: &TestApp, user: &TestUser, listing: &Value) {
-    let res = app
-        .request(
-            Method::PUT,
-            &format!("/api/v1/listings/{}/like", listing["id"]),
-            Some(&user.token),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
-}
 
 async fn price_alerts(app: &TestApp, user: &TestUser) -> Vec<i64> {
     let inbox = json_of(
@@ -54,25 +27,25 @@ async fn small_drops_alert_a_liker_once_their_total_from_the_seen_price_reaches_
     let seller = app.user("seller").await;
     let fan = app.user("fan").await;
     let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
-    like(&app, &fan, &listing).await;
+    app.like(&fan, &listing, None).await;
     // Three 5% drops: -5%, -9.75%: nothing yet; -14.26% from the price the fan saw: alerted.
-    set_price(&app, &seller, &listing, 9_500).await;
-    set_price(&app, &seller, &listing, 9_025).await;
+    app.set_price(&seller, &listing, 9_500).await;
+    app.set_price(&seller, &listing, 9_025).await;
     assert_eq!(price_alerts(&app, &fan).await, Vec::<i64>::new());
-    set_price(&app, &seller, &listing, 8_574).await;
+    app.set_price(&seller, &listing, 8_574).await;
     assert_eq!(price_alerts(&app, &fan).await, vec![8_574]);
     // The alert moved what the fan last saw: another 5% from there says nothing...
-    set_price(&app, &seller, &listing, 8_145).await;
+    app.set_price(&seller, &listing, 8_145).await;
     assert_eq!(price_alerts(&app, &fan).await, vec![8_574]);
     // ...and a second 5% (-9.75% from 85.74) neither; a third reaches it.
-    set_price(&app, &seller, &listing, 7_738).await;
+    app.set_price(&seller, &listing, 7_738).await;
     assert_eq!(price_alerts(&app, &fan).await, vec![8_574]);
-    set_price(&app, &seller, &listing, 7_351).await;
+    app.set_price(&seller, &listing, 7_351).await;
     assert_eq!(price_alerts(&app, &fan).await, vec![8_574, 7_351]);
     // A liker who likes now has seen the current price: a 5% drop says nothing to them.
     let late = app.user("late").await;
-    like(&app, &late, &listing).await;
-    set_price(&app, &seller, &listing, 6_983).await;
+    app.like(&late, &listing, None).await;
+    app.set_price(&seller, &listing, 6_983).await;
     assert_eq!(price_alerts(&app, &late).await, Vec::<i64>::new());
 }
 
@@ -192,7 +165,7 @@ async fn an_offer_to_likers_with_nobody_liking_is_refused_and_uses_nothing_up() 
         refused["detail"].as_str().unwrap().contains("nobody likes"),
         "{refused}"
     );
-    like(&app, &fan, &listing).await;
+    app.like(&fan, &listing, None).await;
     let sent = json_of(app.post(&path, Some(&seller.token), &body).await, 201).await;
     assert_eq!(sent["offers"].as_array().unwrap().len(), 1);
 }

@@ -4,20 +4,6 @@ use crate::helpers::*;
 use serde_json::json;
 use std::time::Duration;
 
-async fn wait_until<F, Fut>(mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..100 {
-        if check().await {
-            return true;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
-
 #[actix_web::test]
 async fn an_offer_expires_when_its_deadline_passes() {
     let app = spawn_app_with(|s| {
@@ -39,7 +25,7 @@ async fn an_offer_expires_when_its_deadline_passes() {
     )
     .await;
     let path = format!("/api/v1/offers/{}", offer["id"]);
-    let expired = wait_until(|| async {
+    let expired = wait_until(Duration::from_secs(10), || async {
         json_of(app.get(&path, Some(&buyer.token)).await, 200).await["status"] == "expired"
     })
     .await;
@@ -70,7 +56,7 @@ async fn a_shipped_order_completes_by_itself() {
     let order = app.buy_one(&buyer, &listing).await;
     app.order_action(&seller, &order, "ship").await;
     let path = format!("/api/v1/orders/{}", order["id"]);
-    let completed = wait_until(|| async {
+    let completed = wait_until(Duration::from_secs(10), || async {
         json_of(app.get(&path, Some(&buyer.token)).await, 200).await["status"] == "completed"
     })
     .await;
@@ -161,7 +147,7 @@ async fn a_deadline_that_passed_while_the_server_was_down_fires_once_at_start_up
     // The second server finds the passed deadline at start-up.
     let second = ServerProcess::start(&["serve", "--timer-interval-ms", "100"], &env, None);
     let path = format!("{}/api/v1/offers/{}", second.address, offer["id"]);
-    let expired = wait_until(|| async {
+    let expired = wait_until(Duration::from_secs(10), || async {
         let o: serde_json::Value = client
             .get(&path)
             .bearer_auth(&tokens[1])
