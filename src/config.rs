@@ -123,9 +123,10 @@ pub struct Settings {
     pub fee_percent: i64,
 
     /// Chat writers side by side on PostgreSQL, each committing batches of messages for its
-    /// share of the conversations (SQLite has one writer at a time, so one).
-    #[arg(long, env = "BAZAAR_CHAT_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
-    pub chat_writers: u32,
+    /// share of the conversations (default: one per core; SQLite has one writer at a time, so
+    /// one).
+    #[arg(long, env = "BAZAAR_CHAT_WRITERS", value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub chat_writers: Option<u32>,
 
     /// Store each chat message in its own transaction, as before batching (to measure
     /// batching against; slower on PostgreSQL).
@@ -282,8 +283,9 @@ impl Settings {
     }
 
     pub fn chat(&self) -> ChatSettings {
+        let cores = || std::thread::available_parallelism().map_or(2, |n| n.get());
         ChatSettings {
-            writers: self.chat_writers as usize,
+            writers: self.chat_writers.map_or_else(cores, |n| n as usize),
             unbatched: self.chat_unbatched,
         }
     }

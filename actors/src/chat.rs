@@ -358,15 +358,6 @@ pub struct ChatSettings {
     pub unbatched: bool,
 }
 
-impl Default for ChatSettings {
-    fn default() -> Self {
-        ChatSettings {
-            writers: 4,
-            unbatched: false,
-        }
-    }
-}
-
 /// The writer that commits a conversation's messages: every message of a conversation goes
 /// through the same one, which commits its batches one after another, so a conversation's
 /// messages take their seqs in the order they reached the writer.

@@ -186,7 +186,7 @@ async fn concurrent_sends_from_rest_and_sockets_are_ordered_and_stored_once() {
 
 #[actix_web::test]
 async fn concurrent_sends_are_ordered_and_stored_once_with_one_writer() {
-    order_and_exactly_once(spawn_app_with(|s| s.chat_writers = 1).await).await;
+    order_and_exactly_once(spawn_app_with(|s| s.chat_writers = Some(1)).await).await;
 }
 
 /// The unbatched writer (kept as the benchmark's baseline) stores and answers as before: it
