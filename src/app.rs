@@ -183,7 +183,7 @@ impl Application {
         )
         .start();
         Timekeeper::new(pool.clone(), directory.clone(), settings.timer_interval()).start();
-        let chat = ChatWriter::new(pool.clone(), broker.clone()).start();
+        let chat = ChatWriter::new(pool.clone(), broker.clone(), settings.chat()).start();
         let node_id = settings
             .node_id
             .clone()

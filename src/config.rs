@@ -1,5 +1,6 @@
 //! Command line and environment: every setting is a flag with an environment variable beside it.
 
+use bazaar_actors::chat::ChatSettings;
 use bazaar_actors::domain::rules::CommerceRules;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::time::Duration;
@@ -172,6 +173,17 @@ pub struct Settings {
     /// The platform's fee on completed orders, in percent.
     #[arg(long, env = "BAZAAR_FEE_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=100), global = true)]
     pub fee_percent: i64,
+
+    /// Chat writers side by side on PostgreSQL, each committing batches of messages for its
+    /// share of the conversations (default: one per core; SQLite has one writer at a time, so
+    /// one).
+    #[arg(long, env = "BAZAAR_CHAT_WRITERS", value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub chat_writers: Option<u32>,
+
+    /// Store each chat message in its own transaction, as before batching (to measure
+    /// batching against; slower on PostgreSQL).
+    #[arg(long, env = "BAZAAR_CHAT_UNBATCHED", global = true)]
+    pub chat_unbatched: bool,
 
     /// Milliseconds between checks for passed deadlines (offer expiry, auto-completion).
     #[arg(long, env = "BAZAAR_TIMER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..), global = true)]
@@ -462,6 +474,14 @@ impl Settings {
 
     pub fn timer_interval(&self) -> Duration {
         Duration::from_millis(self.timer_interval_ms)
+    }
+
+    pub fn chat(&self) -> ChatSettings {
+        let cores = || std::thread::available_parallelism().map_or(2, |n| n.get());
+        ChatSettings {
+            writers: self.chat_writers.map_or_else(cores, |n| n as usize),
+            unbatched: self.chat_unbatched,
+        }
     }
 
     /// The product rules these settings choose (the rest keep their defaults).

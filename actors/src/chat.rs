@@ -1,11 +1,13 @@
 //! Chat commands and their writer. `ChatWriter` stores messages, read markers and new
 //! conversations; a message or a read marker commits with its events in one transaction, and
 //! the writer answers, then publishes the events, in one place (`answer_then_publish`). A
-//! conversation's row lock orders its messages. On SQLite messages are group-committed: while
-//! one batch commits, new messages queue, and the next transaction takes all of them.
+//! conversation's row lock orders its messages. Messages are group-committed: while a batch
+//! commits, new messages queue, and the next transaction takes all of them. On PostgreSQL a
+//! batch is a few array statements whatever its size, and several writers commit side by
+//! side, each for its own share of the conversations.
 
 use crate::broker::{Broker, Publish};
-use crate::domain::chat::validate_message;
+use crate::domain::chat::{validate_message, MessageKey};
 use crate::domain::{ConversationId, FieldErrors, ListingId, MessageId, UserId};
 use crate::events::Outbox;
 use crate::group_commit::{Answered, Queue, Replies, Reply};
@@ -15,6 +17,7 @@ pub use crate::store::chat::{Conversation, Message};
 use crate::store::models::Event;
 use crate::store::{self, DbConnection, Outage, Pool, PooledConn, StoreError};
 use actix::prelude::*;
+use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -153,6 +156,41 @@ type Stored<T> = Result<(T, Vec<Event>), ChatError>;
 /// A message's outcome: stored (or found stored before) with the events to publish.
 pub type Sent = Stored<Message>;
 
+/// A batch's outcome: each command's answer in order, and the events of all of them, to
+/// publish after the commit.
+struct Batch<T> {
+    answers: Vec<Result<T, ChatError>>,
+    events: Vec<Event>,
+}
+
+impl<T> From<Vec<Stored<T>>> for Batch<T> {
+    fn from(outcomes: Vec<Stored<T>>) -> Self {
+        let mut events = Vec::new();
+        let answers = outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.map(|(answer, mut published)| {
+                    events.append(&mut published);
+                    answer
+                })
+            })
+            .collect();
+        Batch { answers, events }
+    }
+}
+
+impl<T> Batch<T> {
+    /// Every one of `commands` failed with `why`.
+    fn failed(commands: usize, why: &ChatError) -> Self {
+        Batch {
+            answers: (0..commands)
+                .map(|_| Err(why.for_each_in_batch()))
+                .collect(),
+            events: Vec::new(),
+        }
+    }
+}
+
 /// Stores `messages` in one transaction and returns each one's outcome: the message and the
 /// events to publish after the commit. A message whose `client_msg_id` its sender used before
 /// in the conversation is answered with the first one and writes nothing. A message refused
@@ -194,6 +232,108 @@ fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>
     })
 }
 
+/// Stores one message in its own transaction.
+fn send_one(conn: &mut PooledConn, msg: &SendMessage) -> Sent {
+    send_all(conn, std::slice::from_ref(msg))?
+        .pop()
+        .unwrap_or_else(|| Err(ChatError::NotStored("no outcome for the message".into())))
+}
+
+/// Stores `messages` in one transaction on PostgreSQL, in a few statements whatever their
+/// number (see `rows::send_many`), with the outcomes `send_all` gives: a message refused
+/// before anything of it is written leaves the others standing; a database failure fails
+/// the transaction. The conversations are locked in id order, so batches of other writers
+/// or processes that share some wait rather than deadlock.
+fn send_batch(
+    conn: &mut PooledConn,
+    messages: &[SendMessage],
+) -> Result<Batch<Message>, ChatError> {
+    conn.write_transaction(|conn| {
+        let now = store::now();
+        let mut answers: Vec<Option<Result<Message, ChatError>>> = messages
+            .iter()
+            .map(|m| {
+                validate_message(&m.body, &m.client_msg_id)
+                    .err()
+                    .map(|errors| Err(ChatError::Invalid(errors)))
+            })
+            .collect();
+        let mut ids: Vec<i64> = messages
+            .iter()
+            .zip(&answers)
+            .filter(|(_, answer)| answer.is_none())
+            .map(|(m, _)| m.conversation.0)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let DbConnection::Postgresql(pg) = &mut *conn else {
+            return Err(ChatError::NotStored(
+                "array batches are for PostgreSQL".into(),
+            ));
+        };
+        let conversations: HashMap<i64, Conversation> = rows::lock_all(pg, &ids)?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let mut accepted = Vec::with_capacity(messages.len());
+        for (i, (m, answer)) in messages.iter().zip(answers.iter_mut()).enumerate() {
+            if answer.is_some() {
+                continue;
+            }
+            match conversations.get(&m.conversation.0) {
+                None => *answer = Some(Err(ChatError::NotFound)),
+                Some(c) if !c.parties().includes(m.sender) => {
+                    *answer = Some(Err(ChatError::NotParty))
+                }
+                Some(_) => accepted.push(i),
+            }
+        }
+        let batch: Vec<(MessageKey<'_>, &str)> = accepted
+            .iter()
+            .map(|&i| {
+                let m = &messages[i];
+                let key = MessageKey {
+                    conversation: m.conversation,
+                    sender: m.sender,
+                    client_msg_id: &m.client_msg_id,
+                };
+                (key, m.body.as_str())
+            })
+            .collect();
+        let sent = rows::send_many(pg, &batch, &conversations, now)?;
+        let mut outbox = Outbox::default();
+        for (&i, (message, new)) in accepted.iter().zip(sent) {
+            if new {
+                let parties = conversations[&message.conversation_id].parties();
+                outbox.chat_message(&message, [parties.buyer, parties.seller]);
+            }
+            answers[i] = Some(Ok(message));
+        }
+        let events = outbox.flush(conn)?;
+        let answers = answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(ChatError::NotStored("no outcome".into()))))
+            .collect();
+        Ok(Batch { answers, events })
+    })
+}
+
+/// Stores a batch of messages in one transaction: array statements on PostgreSQL, a
+/// statement per message on SQLite (in-process, where a statement costs no round trip). If
+/// the transaction fails, each message is tried again in a transaction of its own, so a
+/// message that cannot be stored fails alone and its neighbours are stored.
+fn store_batch(conn: &mut PooledConn, messages: &[SendMessage]) -> Batch<Message> {
+    let stored = match &**conn {
+        DbConnection::Postgresql(_) => send_batch(conn, messages),
+        DbConnection::Sqlite(_) => send_all(conn, messages).map(Batch::from),
+    };
+    stored.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, messages = messages.len(), "a chat batch failed; storing its messages one by one");
+        let outcomes: Vec<Sent> = messages.iter().map(|m| send_one(conn, m)).collect();
+        outcomes.into()
+    })
+}
+
 /// Marks the conversation read by `reader` up to `message`; the read receipt goes to both
 /// parties. Moving the marker back changes nothing and sends nothing.
 fn mark_read(conn: &mut PooledConn, msg: &MarkRead) -> Stored<()> {
@@ -223,43 +363,67 @@ fn mark_read(conn: &mut PooledConn, msg: &MarkRead) -> Stored<()> {
 fn answer_then_publish<T: Send + 'static>(
     broker: &Addr<Broker>,
     replies: Replies<Result<T, ChatError>>,
-    outcomes: Vec<Stored<T>>,
+    batch: Batch<T>,
 ) {
-    let mut events = Vec::new();
-    let answers: Vec<_> = outcomes
-        .into_iter()
-        .map(|outcome| {
-            outcome.map(|(answer, mut published)| {
-                events.append(&mut published);
-                answer
-            })
-        })
-        .collect();
-    replies.answer(answers, || {
+    replies.answer(batch.answers, || {
         Err(ChatError::NotStored("the chat batch failed".into()))
     });
-    if !events.is_empty() {
-        broker.do_send(Publish { events });
+    if !batch.events.is_empty() {
+        broker.do_send(Publish {
+            events: batch.events,
+        });
     }
 }
 
-/// The chat writer. On SQLite, which has one writer at a time, messages are group-committed:
-/// one transaction (and one commit) per batch of messages that queued while the previous
-/// batch was committing. On PostgreSQL each message is its own transaction, run at once, so
-/// messages of different conversations commit side by side. Read markers and new
-/// conversations run at once on both. Every command is answered only after its commit.
+/// How the chat writer stores messages.
+#[derive(Clone, Copy, Debug)]
+pub struct ChatSettings {
+    /// Writers committing side by side on PostgreSQL, each for its share of the
+    /// conversations (SQLite, one writer at a time, has one).
+    pub writers: usize,
+    /// Each message in its own transaction, run at once, as before batching: kept to measure
+    /// batching against.
+    pub unbatched: bool,
+}
+
+/// The writer that commits a conversation's messages: every message of a conversation goes
+/// through the same one, which commits its batches one after another, so a conversation's
+/// messages take their seqs in the order they reached the writer.
+pub fn writer_of(conversation: ConversationId, writers: usize) -> usize {
+    conversation.0.rem_euclid(writers.max(1) as i64) as usize
+}
+
+/// One writer's messages: those waiting, and whether a batch of them is committing.
+#[derive(Default)]
+struct Writer {
+    queued: Queue<SendMessage, Result<Message, ChatError>>,
+    committing: bool,
+}
+
+/// The chat writer. Messages are group-committed: each of `writers` commits one batch at a
+/// time, of the messages of its conversations that queued while its previous batch was
+/// committing; on SQLite, which has one writer at a time, there is one. With
+/// `ChatSettings::unbatched` each message is its own transaction, run at once. Read markers
+/// and new conversations run at once. Every command is answered only after its commit.
 pub struct ChatWriter {
     pool: Pool,
     broker: Addr<Broker>,
-    queued: Queue<SendMessage, Result<Message, ChatError>>,
+    unbatched: bool,
+    writers: Vec<Writer>,
 }
 
 impl ChatWriter {
-    pub fn new(pool: Pool, broker: Addr<Broker>) -> Self {
+    pub fn new(pool: Pool, broker: Addr<Broker>, settings: ChatSettings) -> Self {
+        let writers = if pool.one_writer_at_a_time() {
+            1
+        } else {
+            settings.writers.max(1)
+        };
         ChatWriter {
             pool,
             broker,
-            queued: Queue::default(),
+            unbatched: settings.unbatched,
+            writers: (0..writers).map(|_| Writer::default()).collect(),
         }
     }
 
@@ -279,7 +443,7 @@ impl ChatWriter {
             let outcome = pool
                 .run::<_, ChatError, _>(move |conn| Ok(run(conn, &command)))
                 .await;
-            answer_then_publish(&broker, reply.into(), vec![outcome.and_then(|o| o)]);
+            answer_then_publish(&broker, reply.into(), vec![outcome.and_then(|o| o)].into());
         });
     }
 
@@ -289,18 +453,41 @@ impl ChatWriter {
         reply: Reply<Result<Message, ChatError>>,
         ctx: &mut Context<Self>,
     ) {
-        if !self.pool.one_writer_at_a_time() {
-            return self.run_alone(msg, reply, |conn, msg| {
-                send_all(conn, std::slice::from_ref(msg))?
-                    .pop()
-                    .unwrap_or_else(|| {
-                        Err(ChatError::NotStored("no outcome for the message".into()))
-                    })
-            });
+        if self.unbatched {
+            return self.run_alone(msg, reply, send_one);
         }
-        if self.queued.push_reply(msg, reply) {
-            ctx.notify(WriteQueued);
+        let w = writer_of(msg.conversation, self.writers.len());
+        if self.writers[w].queued.len() >= MAX_QUEUED_MESSAGES {
+            // The database is not keeping up: say so now rather than queue without bound.
+            return reply.send(Err(ChatError::DatabaseUnavailable(Outage::Busy)));
         }
+        self.writers[w].queued.push_reply(msg, reply);
+        if !self.writers[w].committing {
+            self.commit_next(w, ctx);
+        }
+    }
+
+    /// Commits writer `w`'s queued messages as one batch; when it is done, the messages
+    /// that queued meanwhile go next.
+    fn commit_next(&mut self, w: usize, ctx: &mut Context<Self>) {
+        let writer = &mut self.writers[w];
+        if writer.queued.is_empty() {
+            return;
+        }
+        writer.committing = true;
+        let (messages, replies) = writer.queued.take_up_to(MAX_BATCH_MESSAGES);
+        let work = self.pool.run(move |conn| Ok(store_batch(conn, &messages)));
+        ctx.spawn(fut::wrap_future::<_, Self>(work).map(
+            move |stored: Result<Batch<Message>, ChatError>, act, ctx| {
+                let batch = stored.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "a chat batch failed");
+                    Batch::failed(replies.len(), &e)
+                });
+                answer_then_publish(&act.broker, replies, batch);
+                act.writers[w].committing = false;
+                act.commit_next(w, ctx);
+            },
+        ));
     }
 
     fn mark_read(&mut self, msg: MarkRead, reply: Reply<Result<(), ChatError>>) {
@@ -317,15 +504,18 @@ async fn answer<T>(
         .unwrap_or_else(|_| Err(ChatError::NotStored("the chat writer stopped".into())))
 }
 
-/// How many messages may wait in the writer's mailbox while a batch commits (senders beyond
-/// it wait their turn): the most one batch takes.
-const MAX_QUEUED_MESSAGES: usize = 1024;
+/// The most messages one batch takes (the rest wait for the next), and how many commands
+/// may wait in the writer's mailbox.
+const MAX_BATCH_MESSAGES: usize = 1024;
+/// The most messages one writer holds waiting; beyond it a message is answered "busy" (503,
+/// or `unavailable` on a socket) at once, so memory stays bounded when the database falls behind.
+const MAX_QUEUED_MESSAGES: usize = 16 * MAX_BATCH_MESSAGES;
 
 impl Actor for ChatWriter {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(MAX_QUEUED_MESSAGES);
+        ctx.set_mailbox_capacity(MAX_BATCH_MESSAGES);
     }
 }
 
@@ -379,30 +569,22 @@ impl Handler<OpenConversation> for ChatWriter {
     }
 }
 
-/// Stores the queued messages as one transaction.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-struct WriteQueued;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Handler<WriteQueued> for ChatWriter {
-    type Result = AtomicResponse<Self, ()>;
-
-    fn handle(&mut self, _msg: WriteQueued, _ctx: &mut Self::Context) -> Self::Result {
-        let (messages, replies) = self.queued.take();
-        let work = self.pool.run(move |conn| send_all(conn, &messages));
-        AtomicResponse::new(Box::pin(fut::wrap_future::<_, Self>(work).map(
-            move |stored, act, _ctx| {
-                let outcomes = match stored {
-                    Ok(outcomes) => outcomes,
-                    Err(e) => {
-                        tracing::error!(error = %e, "a chat batch failed");
-                        (0..replies.len())
-                            .map(|_| Err(e.for_each_in_batch()))
-                            .collect()
-                    }
-                };
-                answer_then_publish(&act.broker, replies, outcomes);
-            },
-        )))
+    #[test]
+    fn a_conversation_always_has_the_same_writer_and_all_writers_get_some() {
+        let writers = 4;
+        for id in [0, 1, 7, 1_000_003] {
+            let w = writer_of(ConversationId(id), writers);
+            assert!(w < writers);
+            assert_eq!(w, writer_of(ConversationId(id), writers));
+        }
+        let used: std::collections::HashSet<usize> = (0..8)
+            .map(|id| writer_of(ConversationId(id), writers))
+            .collect();
+        assert_eq!(used.len(), writers);
+        assert_eq!(writer_of(ConversationId(5), 0), 0);
     }
 }

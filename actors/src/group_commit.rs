@@ -82,9 +82,31 @@ impl<C, R: Send + 'static> Queue<C, R> {
 
     /// Everything queued, for the batch about to run; the next push schedules another.
     pub fn take(&mut self) -> (Vec<C>, Replies<R>) {
-        self.scheduled = false;
-        let (commands, replies) = std::mem::take(&mut self.waiting).into_iter().unzip();
+        self.take_up_to(usize::MAX)
+    }
+
+    /// The first `most` commands queued, for the batch about to run. The rest wait for the
+    /// next one, which the caller runs when this one ends (see `is_empty`); once nothing is
+    /// left, the next push schedules another.
+    pub fn take_up_to(&mut self, most: usize) -> (Vec<C>, Replies<R>) {
+        let rest = if self.waiting.len() > most {
+            self.waiting.split_off(most)
+        } else {
+            Vec::new()
+        };
+        let taken = std::mem::replace(&mut self.waiting, rest);
+        self.scheduled = !self.waiting.is_empty();
+        let (commands, replies) = taken.into_iter().unzip();
         (commands, Replies(replies))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Commands waiting.
+    pub fn len(&self) -> usize {
+        self.waiting.len()
     }
 }
 
@@ -131,6 +153,23 @@ mod tests {
         assert_eq!(replies.len(), 2);
         let (_c, after_take) = queue.push(3);
         assert!(after_take);
+    }
+
+    #[test]
+    fn a_capped_batch_leaves_the_rest_queued_in_order() {
+        let mut queue: Queue<u32, u32> = Queue::default();
+        for i in 0..5 {
+            queue.push(i);
+        }
+        let (first, _) = queue.take_up_to(3);
+        assert_eq!(first, [0, 1, 2]);
+        assert!(!queue.is_empty());
+        // The rest are already scheduled: a push does not schedule them again.
+        assert!(!queue.push(5).1);
+        let (rest, _) = queue.take_up_to(3);
+        assert_eq!(rest, [3, 4, 5]);
+        assert!(queue.is_empty());
+        assert!(queue.push(6).1);
     }
 
     #[test]

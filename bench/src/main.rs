@@ -101,6 +101,9 @@ enum Command {
         rate: u64,
         #[arg(long, default_value_t = chat::CHAT_SECONDS)]
         seconds: u64,
+        /// Skip the baseline run (a server storing each message in its own transaction).
+        #[arg(long)]
+        no_baseline: bool,
     },
     /// Idle sockets held open: server memory per socket.
     Idle {
@@ -181,7 +184,8 @@ fn main() -> anyhow::Result<()> {
                 pairs,
                 rate,
                 seconds,
-            } => chat::run(&common, pairs, rate, seconds).await,
+                no_baseline,
+            } => chat::run(&common, pairs, rate, seconds, !no_baseline).await,
             Command::Idle { sockets } => idle::run(&common, sockets).await,
             Command::Mixed { users, seconds } => mixed::run(&common, users, seconds).await,
             Command::LoginStorm {

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod asyncapi;
+mod chat;
 mod cli;
 mod cluster;
 mod commerce;

@@ -2,13 +2,17 @@
 //! locks the conversation's row), so messages are strictly ordered; (sender, client_msg_id)
 //! makes sending idempotent.
 
-use super::prepared::{NextMessageSeq, SetLastMessage};
+use super::prepared::{
+    InsertMessages, MessagesSentBefore, NextMessageSeq, SetConversationsLast, SetLastMessage,
+};
 use super::schema::{conversations, messages};
 use super::{is_unique_violation, DbConnection};
-use crate::domain::chat::Parties;
+use crate::domain::chat::{plan_batch, MessageKey, Parties, Placement};
 use crate::domain::{ConversationId, MessageId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::PgConnection;
+use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]
 pub struct Conversation {
@@ -160,6 +164,122 @@ pub fn send(
     }
     .execute(conn)?;
     Ok((message, true))
+}
+
+/// The conversations with these ids, each locked until the transaction ends (PostgreSQL).
+/// They are locked in id order, so two batches that share conversations cannot deadlock.
+pub fn lock_all(pg: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Conversation>> {
+    conversations::table
+        .filter(conversations::id.eq_any(ids))
+        .order(conversations::id)
+        .for_update()
+        .load(pg)
+}
+
+/// Stores a batch of messages as `send` stores one, in a few statements whatever their
+/// number (PostgreSQL): one reads which keys were sent before, one inserts the new
+/// messages, one moves their conversations' last seq and last message. Returns each
+/// message's (message, new) in order; a key repeated in the batch is stored once and
+/// answered with that message. Call inside a write transaction, with every message's
+/// conversation locked (`lock_all`) and in `conversations`.
+pub fn send_many(
+    pg: &mut PgConnection,
+    batch: &[(MessageKey<'_>, &str)],
+    conversations: &HashMap<i64, Conversation>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(Message, bool)>> {
+    let keys: Vec<MessageKey<'_>> = batch.iter().map(|(key, _)| *key).collect();
+    let stored: Vec<Message> = MessagesSentBefore {
+        conversations: &keys.iter().map(|k| k.conversation.0).collect::<Vec<_>>(),
+        senders: &keys.iter().map(|k| k.sender.0).collect::<Vec<_>>(),
+        client_msg_ids: &keys.iter().map(|k| k.client_msg_id).collect::<Vec<_>>(),
+    }
+    .load(pg)?;
+    let stored: HashMap<MessageKey<'_>, &Message> =
+        stored.iter().map(|m| (message_key(m), m)).collect();
+    let plan = plan_batch(
+        &keys,
+        |c| conversations.get(&c.0).map_or(0, |c| c.last_seq),
+        |key| stored.contains_key(key),
+    );
+    let new: Vec<(usize, i64)> = plan
+        .placements
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Placement::New { seq } => Some((i, *seq)),
+            _ => None,
+        })
+        .collect();
+    let inserted: Vec<Message> = if new.is_empty() {
+        Vec::new()
+    } else {
+        InsertMessages {
+            conversations: &new
+                .iter()
+                .map(|&(i, _)| keys[i].conversation.0)
+                .collect::<Vec<_>>(),
+            senders: &new
+                .iter()
+                .map(|&(i, _)| keys[i].sender.0)
+                .collect::<Vec<_>>(),
+            client_msg_ids: &new
+                .iter()
+                .map(|&(i, _)| keys[i].client_msg_id)
+                .collect::<Vec<_>>(),
+            seqs: &new.iter().map(|&(_, seq)| seq).collect::<Vec<_>>(),
+            bodies: &new.iter().map(|&(i, _)| batch[i].1).collect::<Vec<_>>(),
+            created_at: now,
+        }
+        .load(pg)?
+    };
+    // (conversation, seq) is unique: it finds each new message's row whatever order
+    // RETURNING gave them in.
+    let by_seq: HashMap<(i64, i64), &Message> = inserted
+        .iter()
+        .map(|m| ((m.conversation_id, m.seq), m))
+        .collect();
+    let mut outcomes: Vec<(Message, bool)> = Vec::with_capacity(batch.len());
+    for (i, placement) in plan.placements.iter().enumerate() {
+        let outcome = match *placement {
+            Placement::New { seq } => by_seq
+                .get(&(keys[i].conversation.0, seq))
+                .map(|m| ((*m).clone(), true)),
+            Placement::StoredBefore => stored.get(&keys[i]).map(|m| ((*m).clone(), false)),
+            Placement::SameAs(first) => outcomes.get(first).map(|(m, _)| (m.clone(), false)),
+        };
+        outcomes.push(outcome.ok_or(diesel::result::Error::NotFound)?);
+    }
+    if !plan.conversations.is_empty() {
+        let mut last_message_ids = Vec::with_capacity(plan.conversations.len());
+        for c in &plan.conversations {
+            last_message_ids.push(outcomes[c.last_message].0.id);
+        }
+        SetConversationsLast {
+            ids: &plan
+                .conversations
+                .iter()
+                .map(|c| c.conversation.0)
+                .collect::<Vec<_>>(),
+            last_seqs: &plan
+                .conversations
+                .iter()
+                .map(|c| c.last_seq)
+                .collect::<Vec<_>>(),
+            last_message_ids: &last_message_ids,
+            at: now,
+        }
+        .execute(pg)?;
+    }
+    Ok(outcomes)
+}
+
+fn message_key(m: &Message) -> MessageKey<'_> {
+    MessageKey {
+        conversation: ConversationId(m.conversation_id),
+        sender: UserId(m.sender_id),
+        client_msg_id: &m.client_msg_id,
+    }
 }
 
 /// A page of a conversation's messages, newest first, before message seq `before`.

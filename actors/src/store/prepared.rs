@@ -247,3 +247,104 @@ where
 }
 
 kept_statement!(MoveWallet);
+
+/// The message columns, as `messages::all_columns` has them.
+type MessageRow = (BigInt, BigInt, BigInt, Text, BigInt, Text, Timestamp);
+
+/// The messages already stored under any of the given (conversation, sender, client_msg_id)
+/// keys, given column by column (PostgreSQL).
+#[derive(Debug, Clone, Copy)]
+pub struct MessagesSentBefore<'a> {
+    pub conversations: &'a [i64],
+    pub senders: &'a [i64],
+    pub client_msg_ids: &'a [&'a str],
+}
+
+impl QueryFragment<Pg> for MessagesSentBefore<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT m.id, m.conversation_id, m.sender_id, m.client_msg_id, m.seq, m.body, \
+             m.created_at FROM messages m JOIN unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(self.conversations)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.senders)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<Text>, _>(self.client_msg_ids)?;
+        out.push_sql(
+            "::text[]) AS k(conversation_id, sender_id, client_msg_id) \
+             ON m.conversation_id = k.conversation_id AND m.sender_id = k.sender_id \
+             AND m.client_msg_id = k.client_msg_id",
+        );
+        Ok(())
+    }
+}
+
+kept_statement!(MessagesSentBefore<'a>, returning MessageRow);
+
+/// Inserts messages given column by column, in one statement (PostgreSQL); returns the rows.
+#[derive(Debug, Clone, Copy)]
+pub struct InsertMessages<'a> {
+    pub conversations: &'a [i64],
+    pub senders: &'a [i64],
+    pub client_msg_ids: &'a [&'a str],
+    pub seqs: &'a [i64],
+    pub bodies: &'a [&'a str],
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl QueryFragment<Pg> for InsertMessages<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO messages (conversation_id, sender_id, client_msg_id, seq, body, \
+             created_at) SELECT c, s, k, q, b, ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.created_at)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(self.conversations)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.senders)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<Text>, _>(self.client_msg_ids)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.seqs)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<Text>, _>(self.bodies)?;
+        out.push_sql(
+            "::text[]) AS u(c, s, k, q, b) RETURNING id, conversation_id, sender_id, \
+             client_msg_id, seq, body, created_at",
+        );
+        Ok(())
+    }
+}
+
+kept_statement!(InsertMessages<'a>, returning MessageRow);
+
+/// Sets many conversations' last seq and last message, in one statement (PostgreSQL).
+#[derive(Debug, Clone, Copy)]
+pub struct SetConversationsLast<'a> {
+    pub ids: &'a [i64],
+    pub last_seqs: &'a [i64],
+    pub last_message_ids: &'a [i64],
+    pub at: chrono::NaiveDateTime,
+}
+
+impl QueryFragment<Pg> for SetConversationsLast<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "UPDATE conversations SET last_seq = u.last_seq, last_message_id = u.message_id, \
+             updated_at = ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(self.ids)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.last_seqs)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.last_message_ids)?;
+        out.push_sql("::int8[]) AS u(id, last_seq, message_id) WHERE conversations.id = u.id");
+        Ok(())
+    }
+}
+
+kept_statement!(SetConversationsLast<'a>);

@@ -1,10 +1,15 @@
 //! `chat`: conversation pairs chatting over their sockets at a total message rate. One side of
 //! each pair sends, the other receives; checks that every message arrives once, and the target
 //! is the p99 from send to the other party's socket.
+//!
+//! The same run first measures a baseline: the same load on a server started with
+//! `--chat-unbatched`, which stores each message in its own transaction (the path before
+//! batching). Sustained msg/s is the messages delivered over the time from the first send to
+//! the last delivery, so a server that falls behind the offered rate shows it.
 
 use super::sockets::{open_live, Socket};
-use super::{bazaar, client, figures_over, listing, Common};
-use crate::harness::{seed_users, Check, Recorder, Report};
+use super::{bazaar_with, client, figures_over, listing, Common};
+use crate::harness::{seed_users, Check, Figures, Recorder, Report};
 use bazaar_actors::store::{self, chat};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -21,15 +26,120 @@ pub const CHAT_SECONDS: u64 = 10;
 /// Target: the 99th percentile from a send to the other party's socket.
 pub const CHAT_P99_TARGET_MS: u32 = 10;
 
+/// Target on PostgreSQL: batched chat sustains this many times the baseline's msg/s (one
+/// transaction per message) in the same run, offered the same rate ...
+pub const CHAT_PG_SPEEDUP_TARGET: f64 = 4.0;
+/// ... with this p99 from send to the other party's socket.
+pub const CHAT_PG_P99_TARGET_MS: u32 = 25;
+
 /// How many pairs open their sockets at a time.
 const PARALLEL_PAIRS: usize = 32;
 
 /// A recorder the pairs' tasks share.
 type Shared = Arc<Mutex<Recorder>>;
 
-pub async fn run(c: &Common, pairs: usize, rate: u64, seconds: u64) -> anyhow::Result<Report> {
+/// One load on one server: what the run measured.
+struct Measured {
+    acks: Figures,
+    received: Figures,
+    delivered: usize,
+    expected: usize,
+    duplicates: u64,
+    peak_rss_kib: u64,
+    notes: Vec<String>,
+}
+
+pub async fn run(
+    c: &Common,
+    pairs: usize,
+    rate: u64,
+    seconds: u64,
+    baseline: bool,
+) -> anyhow::Result<Report> {
     let mut report = Report::new("chat", &c.database);
     crate::harness::raise_fd_limit();
+    // A running server (`--url`) is measured as it is: no baseline of our own to start.
+    let baseline = if baseline && c.target.is_none() {
+        let b = load(c, pairs, rate, seconds, &["--chat-unbatched"]).await?;
+        report.notes.push(format!(
+            "baseline (--chat-unbatched, a transaction per message): sustained {:.0} msg/s, \
+             p50 {:.2} ms, p99 {:.2} ms send -> other party; {} of {} delivered",
+            b.received.throughput, b.received.p50_ms, b.received.p99_ms, b.delivered, b.expected
+        ));
+        Some(b)
+    } else {
+        None
+    };
+    let m = load(c, pairs, rate, seconds, &[]).await?;
+    report.server_peak_rss_kib = m.peak_rss_kib;
+    report.notes.extend(m.notes);
+    report.notes.push(format!(
+        "batched (default): sustained {:.0} msg/s, p50 {:.2} ms, p99 {:.2} ms send -> other party",
+        m.received.throughput, m.received.p50_ms, m.received.p99_ms
+    ));
+    report.checks.push(Check::new(
+        "none missing",
+        m.delivered == m.expected,
+        format!("{} of {} delivered", m.delivered, m.expected),
+    ));
+    report.checks.push(Check::new(
+        "none duplicated",
+        m.duplicates == 0,
+        format!("{} duplicates", m.duplicates),
+    ));
+    let postgres = c.database == "postgres";
+    let p99_target = if postgres {
+        CHAT_PG_P99_TARGET_MS
+    } else {
+        CHAT_P99_TARGET_MS
+    };
+    report.checks.push(Check::new(
+        format!("target: p99 send -> receive <= {p99_target} ms"),
+        m.received.p99_ms <= f64::from(p99_target),
+        format!("{:.2} ms", m.received.p99_ms),
+    ));
+    if let Some(b) = baseline {
+        let speedup = m.received.throughput / b.received.throughput.max(1e-9);
+        if postgres {
+            report.checks.push(Check::new(
+                format!(
+                    "target: sustained msg/s >= {CHAT_PG_SPEEDUP_TARGET}x the baseline's (offered {rate} msg/s)"
+                ),
+                speedup >= CHAT_PG_SPEEDUP_TARGET,
+                format!(
+                    "{:.0} / {:.0} msg/s = {speedup:.2}x",
+                    m.received.throughput, b.received.throughput
+                ),
+            ));
+        } else {
+            report
+                .notes
+                .push(format!("batched / baseline sustained msg/s: {speedup:.2}x"));
+        }
+        report.rows.push(renamed(b.acks, "baseline: send -> ack"));
+        report.rows.push(renamed(
+            b.received,
+            "baseline: send -> other party's socket",
+        ));
+    }
+    report.rows.push(m.acks);
+    report.rows.push(m.received);
+    Ok(report)
+}
+
+fn renamed(mut row: Figures, name: &str) -> Figures {
+    row.name = name.to_owned();
+    row
+}
+
+/// The load on a fresh database and a server of its own started with `server_flags`.
+async fn load(
+    c: &Common,
+    pairs: usize,
+    rate: u64,
+    seconds: u64,
+    server_flags: &[&str],
+) -> anyhow::Result<Measured> {
     let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", pairs * 2, 0)?;
@@ -47,7 +157,7 @@ pub async fn run(c: &Common, pairs: usize, rate: u64, seconds: u64) -> anyhow::R
         let (conv, _) = chat::open(&mut conn, l, buyer.0, other.0, store::now())?;
         conversations.push(conv.id);
     }
-    let server = bazaar(c, &db)?;
+    let server = bazaar_with(c, &db, server_flags)?;
     // Every socket is open and live before the clock starts: the run measures chat, not
     // connection set-up, and no pair starts while others are still connecting.
     let address = server.address.clone();
@@ -93,7 +203,8 @@ pub async fn run(c: &Common, pairs: usize, rate: u64, seconds: u64) -> anyhow::R
         delivered += t.await?;
     }
     let elapsed = start.elapsed();
-    report.server_peak_rss_kib = server.rss_kib().1;
+    let peak_rss_kib = server.rss_kib().1;
+    let mut notes = Vec::new();
     if let Ok(res) = client()
         .get(format!("{}/metrics", server.address))
         .send()
@@ -104,35 +215,23 @@ pub async fn run(c: &Common, pairs: usize, rate: u64, seconds: u64) -> anyhow::R
             .lines()
             .filter(|l| l.starts_with("bazaar_ws_closed_total"))
         {
-            report.notes.push(format!("server: {line}"));
+            notes.push(format!("server: {line}"));
         }
     }
+    drop(server);
     let (mut acks, mut received) = (take(acks), take(received));
     for r in [&mut acks, &mut received] {
         r.finish();
     }
-    let a = figures_over(&acks, "send -> ack", "m/s", elapsed);
-    let r = figures_over(&received, "send -> other party's socket", "m/s", elapsed);
-    let expected = per_pair * pairs;
-    let dups = received.outcomes.get("duplicate").copied().unwrap_or(0);
-    report.checks.push(Check::new(
-        "none missing",
-        delivered == expected,
-        format!("{delivered} of {expected} delivered"),
-    ));
-    report.checks.push(Check::new(
-        "none duplicated",
-        dups == 0,
-        format!("{dups} duplicates"),
-    ));
-    report.checks.push(Check::new(
-        format!("target: p99 send -> receive <= {CHAT_P99_TARGET_MS} ms"),
-        r.p99_ms <= f64::from(CHAT_P99_TARGET_MS),
-        format!("{:.2} ms", r.p99_ms),
-    ));
-    report.rows.push(a);
-    report.rows.push(r);
-    Ok(report)
+    Ok(Measured {
+        acks: figures_over(&acks, "send -> ack", "m/s", elapsed),
+        received: figures_over(&received, "send -> other party's socket", "m/s", elapsed),
+        delivered,
+        expected: per_pair * pairs,
+        duplicates: received.outcomes.get("duplicate").copied().unwrap_or(0),
+        peak_rss_kib,
+        notes,
+    })
 }
 
 /// Sends `count` messages on `tx`, one per `gap` from `offset` on, each carrying its send time

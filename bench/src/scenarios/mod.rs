@@ -87,24 +87,28 @@ fn listing(
 
 /// Bazaar on `db`: the `--url` target if there is one, else a server of the run's own.
 fn bazaar(c: &Common, db: &BenchDb) -> anyhow::Result<ServerProc> {
+    bazaar_with(c, db, &[])
+}
+
+/// Bazaar on `db` as `bazaar` starts it, a server of the run's own given `extra` flags.
+fn bazaar_with(c: &Common, db: &BenchDb, extra: &[&str]) -> anyhow::Result<ServerProc> {
     if let Some(t) = &c.target {
         return Ok(ServerProc::existing(&t.address, t.port));
     }
-    ServerProc::start(
-        "serve-bazaar",
-        &[
-            "--database-url",
-            db.url(),
-            "--log-format",
-            "json",
-            // One user holds every socket in `fanout` and `idle`.
-            "--ws-max-sessions-per-user",
-            "1000000",
-            // Load generators are one client sending what a limit is there to stop.
-            "--rate-limits",
-            "off",
-        ],
-    )
+    let mut args = vec![
+        "--database-url",
+        db.url(),
+        "--log-format",
+        "json",
+        // One user holds every socket in `fanout` and `idle`.
+        "--ws-max-sessions-per-user",
+        "1000000",
+        // Load generators are one client sending what a limit is there to stop.
+        "--rate-limits",
+        "off",
+    ];
+    args.extend_from_slice(extra);
+    ServerProc::start("serve-bazaar", &args)
 }
 
 fn client() -> Client {
