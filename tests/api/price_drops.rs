@@ -218,10 +218,30 @@ async fn two_processes_fire_each_scheduled_drop_once() {
             (6_561, 6_000)
         ]
     );
-    // Both processes' timekeepers saw every deadline; a drop fired twice would follow the one
-    // before within the same interval.
-    for pair in steps.windows(2) {
-        let gap = pair[1].2 - pair[0].2;
-        assert!(gap >= chrono::Duration::seconds(1), "drops {gap} apart");
+    // Both processes' timekeepers saw every deadline. Each drop stores the next deadline as
+    // its decision time plus the interval (the listing's `next_price_drop_at` in its
+    // `listing.updated`); a deadline fired twice would show as a drop decided before the
+    // deadline the previous one set.
+    let topic = format!("listing:{}", listing["id"]);
+    let updates: Vec<(Option<chrono::DateTime<chrono::Utc>>, chrono::NaiveDateTime)> =
+        store::events::after(&mut db.connect(), &topic, 0, 1_000)
+            .expect("read events")
+            .into_iter()
+            .filter(|e| e.event_type == "listing.created" || e.event_type == "listing.updated")
+            .map(|e| {
+                let data: Value = serde_json::from_str(&e.data).unwrap();
+                let next = data["listing"]["next_price_drop_at"]
+                    .as_str()
+                    .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc());
+                (next, e.created_at)
+            })
+            .collect();
+    assert_eq!(updates.len(), 1 + prices.len(), "{updates:?}");
+    for pair in updates.windows(2) {
+        let set = pair[0].0.expect("a deadline before every drop");
+        match pair[1].0 {
+            Some(next) => assert!(next - set >= chrono::Duration::seconds(1), "{pair:?}"),
+            None => assert!(pair[1].1.and_utc() >= set, "{pair:?}"),
+        }
     }
 }
