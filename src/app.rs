@@ -9,7 +9,13 @@ use crate::http::allowed::AllowedMethods;
 use crate::http::docs::ProblemResponses;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::ws::cutoff::Cuttable;
 use actix::{Actor, Addr};
+use actix_http::{error::DispatchError, HttpService, KeepAlive, Protocol, Request};
+use actix_service::{
+    fn_service, map_config, IntoServiceFactory, ServiceFactory, ServiceFactoryExt as _,
+};
+use actix_web::dev::AppConfig;
 use actix_web::dev::ServiceRequest;
 use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::header;
@@ -242,7 +248,8 @@ impl Application {
         let user_timeout = Duration::from_secs(settings.ws_timeout_secs.max(1));
         let allowed_methods =
             web::Data::new(AllowedMethods::of(&<ApiDoc as utoipa::OpenApi>::openapi()));
-        let mut server = HttpServer::new(move || {
+        let dropped = state.metrics.ws_dropped.clone();
+        let app = move || {
             let metrics = state.metrics.clone();
             App::new()
                 .app_data(state.clone())
@@ -286,18 +293,13 @@ impl Application {
                     }
                 })
                 .wrap(TracingLogger::<NodeRootSpan>::new())
-        })
-        .on_connect(move |conn, _| unacked_data_times_out(conn, user_timeout))
-        // A live event or a chat ack is one small write that should leave at once: with Nagle
-        // on, it waits for the peer's delayed ACK (40 ms here) behind the previous frame.
-        .tcp_nodelay(true)
-        .listen(listener)?
-        // actix stops *forcibly* on SIGINT; we handle both signals ourselves, gracefully.
-        .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout_secs);
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers);
-        }
+        };
+        let connections = Connections {
+            user_timeout,
+            close_grace: Duration::from_secs(settings.ws_close_grace_secs),
+            dropped,
+        };
+        let server = serve(listener, app, &settings, connections)?;
         tracing::info!(
             port,
             database = backend_name(&settings.database_url),
@@ -305,7 +307,7 @@ impl Application {
         );
         Ok(Application {
             port,
-            server: server.run(),
+            server,
             users: sessions,
             metrics,
         })
@@ -362,6 +364,86 @@ fn listen(addr: &str) -> anyhow::Result<TcpListener> {
     })
 }
 
+/// How the API server treats each connection.
+struct Connections {
+    /// TCP_USER_TIMEOUT (`unacked_data_times_out`).
+    user_timeout: Duration,
+    /// How long a socket closed for its backlog has to take the close frame (`Cutoff`).
+    close_grace: Duration,
+    /// Counts the connections dropped for not taking it.
+    dropped: prometheus::IntCounter,
+}
+
+/// Serves `app` on `listener` as actix-web's `HttpServer` does (same defaults: keep-alive,
+/// 5 s to send a request head, 1 s to disconnect, graceful shutdown), but over `Cuttable`
+/// connections, so that a socket whose client stopped reading can be dropped (`ws::cutoff`):
+/// `HttpServer` offers no way to wrap the connection.
+fn serve<F, I, S, B>(
+    listener: TcpListener,
+    app: F,
+    settings: &Settings,
+    connections: Connections,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, Request>,
+    S: ServiceFactory<Request, Config = AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as Service<Request>>::Future: 'static,
+    S::Service: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    let addr = listener.local_addr()?;
+    // actix stops *forcibly* on SIGINT; we handle both signals ourselves, gracefully.
+    let mut builder = actix_server::Server::build()
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout_secs);
+    if let Some(workers) = settings.workers {
+        builder = builder.workers(workers);
+    }
+    let shutdown = builder.graceful_shutdown_signal();
+    let Connections {
+        user_timeout,
+        close_grace,
+        dropped,
+    } = connections;
+    builder = builder.listen("bazaar", listener, move || {
+        let shutdown = shutdown.clone();
+        let dropped = dropped.clone();
+        let app = app().into_factory().map_err(|e| e.into().error_response());
+        let http = HttpService::build()
+            .graceful_shutdown_signal(move || {
+                let shutdown = shutdown.clone();
+                async move { shutdown.notified().await }
+            })
+            .keep_alive(KeepAlive::default())
+            .client_request_timeout(Duration::from_secs(5))
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .h1_allow_half_closed(true)
+            .local_addr(addr)
+            .on_connect_ext(move |io: &Cuttable, extensions| {
+                unacked_data_times_out(io.tcp(), user_timeout);
+                extensions.insert(io.cutoff());
+            })
+            .finish(map_config(app, |_| AppConfig::default()));
+        fn_service(move |io: actix_web::rt::net::TcpStream| {
+            // A live event or a chat ack is one small write that should leave at once: with
+            // Nagle on, it waits for the peer's delayed ACK (40 ms here) behind the previous
+            // frame.
+            if let Err(e) = io.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+            let peer = io.peer_addr().ok();
+            let io = Cuttable::new(io, close_grace, dropped.clone());
+            std::future::ready(Ok::<_, DispatchError>((io, Protocol::Http1, peer)))
+        })
+        .and_then(http)
+    })?;
+    Ok(builder.run())
+}
+
 /// The internal server of `/metrics` alone (`--metrics-bind`), on one worker: scrapes are rare.
 fn metrics_server(
     listener: TcpListener,
@@ -399,11 +481,9 @@ async fn shutdown_signal() -> std::io::Result<&'static str> {
 /// A peer that takes none of what we send for this long (a socket whose client stopped
 /// reading) is dropped by the kernel (TCP_USER_TIMEOUT): the server's heartbeat cannot run for
 /// a WebSocket whose connection is blocked on writing.
-fn unacked_data_times_out(conn: &dyn std::any::Any, timeout: Duration) {
-    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout)) {
-            tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
-        }
+fn unacked_data_times_out(tcp: &actix_web::rt::net::TcpStream, timeout: Duration) {
+    if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout)) {
+        tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
     }
 }
 

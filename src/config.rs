@@ -252,6 +252,16 @@ pub struct Settings {
     )]
     pub ws_timeout_secs: u64,
 
+    /// Seconds a socket closed for its backlog (1008) has to take its close frame before its
+    /// connection is dropped.
+    #[arg(
+        long,
+        env = "BAZAAR_WS_CLOSE_GRACE_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub ws_close_grace_secs: u64,
+
     /// Largest client message, continuation frames assembled (bytes); larger closes with 1009.
     #[arg(long, env = "BAZAAR_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
     pub ws_max_message_bytes: usize,

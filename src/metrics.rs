@@ -24,6 +24,8 @@ pub struct Metrics {
     pub rate_limit_resets: IntCounterVec,
     /// Password checks refused because the hashing queue was full.
     pub password_hash_refused: IntCounter,
+    /// Connections dropped because their client did not take a backlog close frame in time.
+    pub ws_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -102,6 +104,11 @@ impl Metrics {
         registry.register(Box::new(rate_limit_keys.clone()))?;
         registry.register(Box::new(rate_limit_resets.clone()))?;
         registry.register(Box::new(password_hash_refused.clone()))?;
+        let ws_dropped = IntCounter::new(
+            "ws_dropped_total",
+            "WebSocket connections dropped because the client did not take its close frame",
+        )?;
+        registry.register(Box::new(ws_dropped.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -116,6 +123,7 @@ impl Metrics {
             rate_limit_keys,
             rate_limit_resets,
             password_hash_refused,
+            ws_dropped,
         })
     }
 

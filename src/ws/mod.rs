@@ -3,6 +3,7 @@
 //! the wire protocol and the connection limits.
 
 mod chat;
+pub mod cutoff;
 pub mod ordering;
 pub mod outbound;
 pub mod protocol;

@@ -4,6 +4,7 @@
 //! it does with chat in `chat.rs`.
 
 use super::chat::PendingChat;
+use super::cutoff::Cutoff;
 use super::ordering::{Position, TopicOrder};
 use super::outbound::{Assembler, Assembly, Counted};
 use super::protocol::{
@@ -48,7 +49,13 @@ pub fn start(
     params: SessionParams,
 ) -> Result<HttpResponse, actix_web::Error> {
     let mut response = ws::handshake(req)?;
-    let backlog = Backlog::new(state.settings.ws_max_backlog_bytes);
+    let limit = state.settings.ws_max_backlog_bytes;
+    // Past the limit the close frame is the next thing written; a client that does not take
+    // it within the grace loses its connection (`Cutoff`).
+    let backlog = match req.conn_data::<Arc<Cutoff>>().cloned() {
+        Some(cutoff) => Backlog::watched(limit, move || cutoff.arm()),
+        None => Backlog::new(limit),
+    };
     let codec = Codec::new().max_size(state.settings.ws_max_message_bytes);
     let session = WsSession::new(state, params, backlog.clone());
     let stream = ws::WebsocketContext::with_codec(session, payload, codec);

@@ -711,6 +711,8 @@ async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
         // client does not take (TCP_USER_TIMEOUT, this setting) must not reset the
         // connection before the client reads again.
         s.ws_timeout_secs = 300;
+        // Nor may the server drop it for not taking the close frame: this client reads late.
+        s.ws_close_grace_secs = 3_600;
     })
     .await;
     let seller = app.user("seller").await;
@@ -769,6 +771,91 @@ async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(deregistered, "the cut-off session did not deregister");
+}
+
+#[actix_web::test]
+async fn a_client_that_does_not_take_its_close_frame_loses_its_connection() {
+    let app = spawn_app_with(|s| {
+        s.ws_max_backlog_bytes = 64 * 1024;
+        // Far longer than the test: only the grace below can end the connection.
+        s.ws_timeout_secs = 120;
+        s.ws_close_grace_secs = 1;
+    })
+    .await;
+    let seller = app.user("seller").await;
+    let reader = app.user("reader").await;
+    // 5,000 three-byte characters: every event carries the listing, about 15 KB.
+    let listing = app
+        .listing(&seller, json!({"description": "€".repeat(5_000)}))
+        .await;
+    let topic = format!("listing:{}", listing["id"]);
+    let (address, token) = (app.address.clone(), reader.token.clone());
+    let mut slow = off_thread(move || RawWs::connect(&address, &token, Some(4096))).await;
+    slow.frame(
+        true,
+        1,
+        json!({"op": "subscribe", "topic": topic})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The client never reads. Edits until its connection is dropped, at most 9 MB of events:
+    // over twice the socket buffers (about 4 MiB here) and far past the 64 KiB backlog.
+    let path = format!("/api/v1/listings/{}", listing["id"]);
+    let dropped = |metrics: &str| {
+        metrics.contains("bazaar_ws_dropped_total 1") && metrics.contains("bazaar_ws_sessions 0")
+    };
+    for i in 0..600 {
+        json_of(
+            app.patch(
+                &path,
+                Some(&seller.token),
+                &json!({"title": format!("t{i}")}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        if i % 50 == 49 && dropped(&app.get("/metrics", None).await.text().await.unwrap()) {
+            break;
+        }
+    }
+    // Dropped (and its session gone) within a minute of the last edit, though the kernel
+    // would have kept it for 120 s.
+    let mut metrics = String::new();
+    for _ in 0..600 {
+        metrics = app.get("/metrics", None).await.text().await.unwrap();
+        if dropped(&metrics) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        dropped(&metrics),
+        "the connection was not dropped: {metrics}"
+    );
+    // The client reads at last: the connection is gone (reset, or the end of the stream after
+    // what the kernel had already delivered), well before the 120 s TCP timeout.
+    slow.stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let ended = off_thread(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 65_536];
+        loop {
+            match slow.stream.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => continue,
+                Err(e) => return Err(e.kind()),
+            }
+        }
+    })
+    .await;
+    assert!(
+        matches!(ended, Ok(()) | Err(std::io::ErrorKind::ConnectionReset)),
+        "the connection did not end: {ended:?}"
+    );
 }
 
 /// Receives `topic`'s events until `last`, noting their seqs and sizes.
