@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod search;
 pub mod sockets;
 pub mod users;
 pub mod wallet;
@@ -169,6 +170,11 @@ impl Params {
             .get(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
+    }
+
+    /// A parameter exactly as sent (not trimmed); empty counts as absent.
+    pub fn raw(&mut self, name: &str) -> Option<String> {
+        self.values.get(name).filter(|v| !v.is_empty()).cloned()
     }
 
     /// An integer parameter within `min..=max`.

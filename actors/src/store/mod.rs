@@ -14,6 +14,7 @@ pub mod offers;
 pub mod orders;
 mod prepared;
 pub mod schema;
+pub mod search;
 pub mod sql_enums;
 pub mod tickets;
 pub mod users;

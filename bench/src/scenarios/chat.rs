@@ -34,7 +34,7 @@ pub async fn run(c: &Common, pairs: usize, rate: u64, seconds: u64) -> anyhow::R
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", pairs * 2, 0)?;
     let seller = &users[0];
-    let id = listing(&mut conn, seller.0, "Chatty", 100, 1, "chat")?;
+    let id = listing(&mut conn, seller.0, "Chatty", 100, 1, "other")?;
     let mut conversations = Vec::new();
     for p in 0..pairs {
         let (buyer, other) = (&users[2 * p], &users[2 * p + 1]);
@@ -42,7 +42,7 @@ pub async fn run(c: &Common, pairs: usize, rate: u64, seconds: u64) -> anyhow::R
         let l = if p == 0 {
             id
         } else {
-            listing(&mut conn, other.0, "Chatty", 100, 1, "chat")?
+            listing(&mut conn, other.0, "Chatty", 100, 1, "other")?
         };
         let (conv, _) = chat::open(&mut conn, l, buyer.0, other.0, store::now())?;
         conversations.push(conv.id);
