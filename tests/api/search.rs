@@ -485,3 +485,114 @@ async fn hostile_queries_are_422_or_answered_never_5xx() {
     // Syntax means what it says.
     assert_eq!(found(&app, "\"jacket\" -leather -scarf").await.len(), 1);
 }
+
+#[test]
+fn the_migration_maps_free_text_categories_to_other_and_indexes_old_rows() {
+    use bazaar_actors::store::{self, DbConnection};
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let conn: &mut DbConnection = &mut conn;
+    store::migrate(conn).unwrap();
+    store::revert_to(conn, "20261202000102").unwrap();
+    conn.batch_execute(
+        "INSERT INTO users (username, display_name, password_hash, created_at) \
+         VALUES ('u', 'u', 'x', '2026-01-01 00:00:00'); \
+         INSERT INTO listings (seller_id, title, description, category, price_cents, currency, \
+         quantity, status, version, created_at, updated_at) SELECT id, t, '', c, 100, 'EUR', 1, \
+         'active', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM users, (SELECT \
+         'Old bicycle' AS t, 'bikes' AS c UNION ALL SELECT 'Old sofa', 'home' UNION ALL \
+         SELECT 'Old mug', NULL) x",
+    )
+    .unwrap();
+    store::migrate(conn).unwrap();
+    let filter = |text: &str| store::search::ListingFilter {
+        text: bazaar_actors::domain::search::TextQuery::parse(text),
+        filters: Default::default(),
+        status: bazaar_actors::domain::listing::ListingStatus::Active,
+        viewer: None,
+    };
+    let rows = store::search::search(
+        conn,
+        &filter("old"),
+        store::search::ListingSort::Newest,
+        None,
+        10,
+    )
+    .unwrap();
+    let categories: Vec<(String, Option<String>)> = rows
+        .into_iter()
+        .map(|f| (f.listing.title, f.listing.category))
+        .collect();
+    assert_eq!(
+        categories,
+        [
+            ("Old mug".to_owned(), None),
+            ("Old sofa".to_owned(), Some("home".to_owned())),
+            ("Old bicycle".to_owned(), Some("other".to_owned())),
+        ]
+    );
+}
+
+/// Arbitrary strings through the query builder, executed on the real database: never an
+/// error.
+#[test]
+fn any_text_is_a_valid_query_on_the_database() {
+    use bazaar_actors::domain::listing::ListingStatus;
+    use bazaar_actors::domain::search::TextQuery;
+    use bazaar_actors::store::{self, search, DbConnection};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let conn: &mut DbConnection = &mut conn;
+    store::migrate(conn).unwrap();
+    conn.batch_execute(
+        "INSERT INTO users (username, display_name, password_hash, created_at) \
+         VALUES ('u', 'u', 'x', '2026-01-01 00:00:00'); \
+         INSERT INTO listings (seller_id, title, description, category, price_cents, currency, \
+         quantity, status, version, created_at, updated_at) SELECT id, 'Café jacket', \
+         'or and not near', 'fashion', 100, 'EUR', 1, 'active', 1, '2026-01-01 00:00:00', \
+         '2026-01-01 00:00:00' FROM users",
+    )
+    .unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = prop_oneof![
+        any::<String>(),
+        "[ a-zA-Z0-9éß\"'()*:&|!<>{}^+\\-]{0,40}",
+    ];
+    // The runner takes an `Fn`: the connection and the tally live in cells.
+    let conn = std::cell::RefCell::new(conn);
+    let parsed = std::cell::Cell::new(0);
+    runner
+        .run(&strategy, |q| {
+            if let Some(text) = TextQuery::parse(&q) {
+                parsed.set(parsed.get() + 1);
+                let mut conn = conn.borrow_mut();
+                for sort in [search::ListingSort::Relevance, search::ListingSort::PriceAsc] {
+                    let filter = search::ListingFilter {
+                        text: Some(text.clone()),
+                        filters: Default::default(),
+                        status: ListingStatus::Active,
+                        viewer: None,
+                    };
+                    let after = search::ListingPosition {
+                        price_cents: 1,
+                        like_count: 0,
+                        rank: 0.5,
+                        id: 10,
+                    };
+                    search::search(&mut conn, &filter, sort, Some(after), 5)
+                        .map_err(|e| TestCaseError::fail(format!("q={q:?}: {e}")))?;
+                    search::facets(&mut conn, &filter, 10)
+                        .map_err(|e| TestCaseError::fail(format!("facets q={q:?}: {e}")))?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(parsed.get() > 100, "only {} inputs had words", parsed.get());
+}

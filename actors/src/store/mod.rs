@@ -23,7 +23,7 @@ mod connection;
 mod manager;
 
 pub use connection::{write_transaction, DbConnection, Pool, PooledConn, ReadConn};
-pub use manager::{connect, migrate, revert_all_migrations, Backend, DbManager};
+pub use manager::{connect, migrate, revert_all_migrations, revert_to, Backend, DbManager};
 
 /// A storage failure: the pool could not give a connection, or a query failed.
 #[derive(Debug, thiserror::Error)]
