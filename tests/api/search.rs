@@ -112,6 +112,25 @@ async fn full_text_stems_folds_accents_any_order_and_prefixes() {
 }
 
 #[actix_web::test]
+async fn one_typo_in_a_long_word_still_finds_it() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let c = corpus(&app, &seller).await;
+    // Substitution, deletion, insertion, transposition; as the last word (a prefix) too.
+    assert_eq!(found(&app, "film camra ").await, [c.camera]);
+    assert_eq!(found(&app, "filmm camera ").await, [c.camera]);
+    assert_eq!(found(&app, "film cmaera").await, [c.camera]);
+    assert_eq!(found(&app, "leathr jacket").await, [c.brown]);
+    let camra = found(&app, "camra").await;
+    assert_eq!(camra, [c.camera, c.lens], "title match first");
+    // Short words are not corrected, nor are two typos.
+    assert_eq!(found(&app, "lnes ").await, Vec::<i64>::new());
+    assert_eq!(found(&app, "cmra ").await, Vec::<i64>::new());
+    // A word the catalogue knows is taken as typed, not widened.
+    assert_eq!(found(&app, "table ").await, [c.cafe]);
+}
+
+#[actix_web::test]
 async fn rows_written_in_plain_sql_are_searchable_at_once() {
     let app = spawn_app().await;
     let seller = app.user("seller").await;

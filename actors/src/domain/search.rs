@@ -19,6 +19,13 @@ pub const QUERY_MAX_CHARS: usize = 200;
 /// most of the catalogue).
 pub const PREFIX_MIN_CHARS: usize = 2;
 
+/// A word this long or longer may have one typo corrected.
+pub const TYPO_MIN_CHARS: usize = 5;
+/// At most this many words of a query are looked up for typos, and this many corrections
+/// added per word.
+pub const TYPO_MAX_WORDS: usize = 4;
+pub const TYPO_MAX_CORRECTIONS: usize = 3;
+
 /// English stop words (the Snowball list PostgreSQL's `english` configuration drops). They are
 /// dropped from queries on both backends, so a query means the same on SQLite, whose FTS5 index
 /// keeps them, as on PostgreSQL.
@@ -335,6 +342,66 @@ impl TextQuery {
     }
 }
 
+impl TextQuery {
+    /// The words that could carry a typo: a clause of one word of at least
+    /// [`TYPO_MIN_CHARS`] letters, with its clause index; at most [`TYPO_MAX_WORDS`].
+    pub fn typo_candidates(&self) -> Vec<(usize, String)> {
+        self.clauses
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.len() == 1 && c[0].text.chars().count() >= TYPO_MIN_CHARS)
+            .map(|(i, c)| (i, c[0].text.clone()))
+            .take(TYPO_MAX_WORDS)
+            .collect()
+    }
+
+    /// Adds to clause `clause` the known words one edit away from `typed` (a corrected word
+    /// is matched exactly, never as a prefix), at most [`TYPO_MAX_CORRECTIONS`].
+    pub fn add_corrections(&mut self, clause: usize, typed: &str, known: &[String]) {
+        let Some(alts) = self.clauses.get_mut(clause) else {
+            return;
+        };
+        let mut added = 0;
+        for k in known {
+            if added == TYPO_MAX_CORRECTIONS {
+                break;
+            }
+            if k != typed && within_one_edit(typed, k) {
+                if let Some(w) = Word::new(k, false) {
+                    if !alts.contains(&w) {
+                        alts.push(w);
+                        added += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `a` becomes `b` by at most one edit: an insertion, a deletion, a substitution or a
+/// swap of two adjacent characters (optimal string alignment distance ≤ 1).
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if prefix == la && prefix == lb {
+        return true;
+    }
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    match la.cmp(&lb) {
+        std::cmp::Ordering::Equal => {
+            ra[1..] == rb[1..]
+                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
+    }
+}
+
 /// A category filter: a top-level slug takes its children too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CategoryFilter {
@@ -412,6 +479,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Optimal string alignment distance, the slow way.
+    fn osa_distance(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for j in 0..=b.len() {
+            d[0][j] = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[a.len()][b.len()]
+    }
+
     fn texts(q: &TextQuery) -> Vec<Vec<(String, bool)>> {
         q.clauses
             .iter()
@@ -488,7 +579,43 @@ mod tests {
         assert!(CategoryFilter::parse("nope").is_err());
     }
 
+    #[test]
+    fn one_edit_means_one_edit() {
+        for (a, b) in [
+            ("camra", "camera"),
+            ("camera", "camra"),
+            ("cmaera", "camera"),
+            ("camerq", "camera"),
+            ("xcamera", "camera"),
+            ("camera", "camera"),
+        ] {
+            assert!(within_one_edit(a, b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("cmra", "camera"),
+            ("acmrea", "camera"),
+            ("lamp", "camp2"),
+            ("ab", "ba2"),
+        ] {
+            assert!(!within_one_edit(a, b), "{a} {b}");
+        }
+        let mut q = TextQuery::parse("camra lens").unwrap();
+        assert_eq!(q.typo_candidates(), vec![(0, "camra".to_owned())]);
+        q.add_corrections(
+            0,
+            "camra",
+            &["camera".into(), "cameo".into(), "cobra".into()],
+        );
+        assert_eq!(q.to_tsquery(), "( 'camra' | 'camera' ) & 'lens':*");
+    }
+
     proptest! {
+        /// `within_one_edit` agrees with the textbook distance.
+        #[test]
+        fn one_edit_agrees_with_the_distance(a in "[abc]{0,6}", b in "[abc]{0,6}") {
+            prop_assert_eq!(within_one_edit(&a, &b), osa_distance(&a, &b) <= 1);
+        }
+
         /// Whatever the input, the rendered queries contain only our own syntax around
         /// alphanumeric words: balanced parentheses and quotes, no backslash, no NUL.
         #[test]

@@ -280,6 +280,71 @@ fn build(
     sql
 }
 
+#[derive(QueryableByName)]
+struct WordRow {
+    #[diesel(sql_type = Text)]
+    word: String,
+}
+
+/// Typo tolerance: each word of 5+ letters that the catalogue's vocabulary does not know gets
+/// the known words one edit away as alternatives. Only unknown words are corrected, so a
+/// correction never competes with an exact match of the same word. PostgreSQL: the
+/// `search_words` table (unstemmed words, kept by triggers), the 30 nearest by trigram
+/// distance (a GiST index reads them nearest first), any typo position. SQLite: FTS5's own vocabulary (`listings_fts_vocab`, stemmed terms), read in the
+/// range of the word's first letter, so a typo in the first letter is not corrected there.
+pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResult<()> {
+    for (clause, typed) in text.typo_candidates() {
+        let mut sql = Sql::new(conn);
+        let known: Vec<String> = if sql.pg {
+            sql.push("SELECT word FROM search_words WHERE word = ")
+                .text_param(&typed)
+                .push(" UNION ALL (SELECT word FROM search_words ORDER BY word <-> ")
+                .text_param(&typed)
+                .push(" LIMIT 30)");
+            sql.load::<WordRow>(conn)?
+                .into_iter()
+                .map(|r| r.word)
+                .collect()
+        } else {
+            let first: String = typed.chars().take(1).collect();
+            let after_first = first
+                .chars()
+                .next()
+                .and_then(|c| char::from_u32(c as u32 + 1))
+                .map(String::from)
+                .unwrap_or_default();
+            let len = typed.chars().count() as i64;
+            sql.push("SELECT term AS word FROM listings_fts_vocab WHERE term >= ")
+                .text_param(&first)
+                .push(" AND term < ")
+                .text_param(&after_first)
+                .push(" AND length(term) BETWEEN ")
+                .int(len - 2)
+                .push(" AND ")
+                .int(len + 1)
+                .push(" ORDER BY doc DESC LIMIT 5000");
+            sql.load::<WordRow>(conn)?
+                .into_iter()
+                .map(|r| r.word)
+                .collect()
+        };
+        if known.iter().any(|k| *k == typed) {
+            continue;
+        }
+        text.add_corrections(clause, &typed, &known);
+    }
+    Ok(())
+}
+
+/// The filter with its words' typos corrected (see [`correct_typos`]).
+fn corrected(conn: &mut DbConnection, filter: &ListingFilter) -> QueryResult<ListingFilter> {
+    let mut filter = filter.clone();
+    if let Some(text) = filter.text.as_mut() {
+        correct_typos(conn, text)?;
+    }
+    Ok(filter)
+}
+
 /// One page of listings after `after`.
 pub fn search(
     conn: &mut DbConnection,
@@ -291,6 +356,7 @@ pub fn search(
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Vec::new());
     }
+    let filter = &corrected(conn, filter)?;
     if let (Some(p), Some(text), DbConnection::Sqlite(_), ListingSort::Relevance) =
         (after.as_mut(), &filter.text, &*conn, sort)
     {
@@ -417,6 +483,7 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
             max_price: None,
         });
     }
+    let filter = &corrected(conn, filter)?;
     let mut categories = Vec::new();
     for top in crate::domain::category::TREE {
         let mut f = filter.clone();
