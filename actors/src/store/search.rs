@@ -328,7 +328,7 @@ pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResu
                 .map(|r| r.word)
                 .collect()
         };
-        if known.iter().any(|k| *k == typed) {
+        if known.contains(&typed) {
             continue;
         }
         text.add_corrections(clause, &typed, &known);
