@@ -8,7 +8,7 @@ mod scenarios;
 mod servers;
 
 use clap::{Parser, Subcommand};
-use scenarios::{chat, fanout, flash_sale, idle, mixed, read, Common};
+use scenarios::{chat, fanout, flash_sale, idle, mixed, read, search, Common};
 
 #[derive(Parser)]
 #[command(
@@ -114,6 +114,15 @@ enum Command {
         #[arg(long, default_value_t = mixed::MIXED_SECONDS)]
         seconds: u64,
     },
+    /// A synthetic catalogue, then each kind of search and browse request measured on its own.
+    Search {
+        #[arg(long, default_value_t = search::SEARCH_LISTINGS)]
+        listings: i64,
+        #[arg(long, default_value_t = search::SEARCH_CONNECTIONS)]
+        connections: usize,
+        #[arg(long, default_value_t = search::SEARCH_SECONDS)]
+        seconds: u64,
+    },
     #[command(hide = true)]
     ServeBazaar {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -175,6 +184,11 @@ fn main() -> anyhow::Result<()> {
             } => chat::run(&common, pairs, rate, seconds).await,
             Command::Idle { sockets } => idle::run(&common, sockets).await,
             Command::Mixed { users, seconds } => mixed::run(&common, users, seconds).await,
+            Command::Search {
+                listings,
+                connections,
+                seconds,
+            } => search::run(&common, listings, connections, seconds).await,
             _ => unreachable!("server modes returned above"),
         }
     })?;

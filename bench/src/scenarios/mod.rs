@@ -12,6 +12,7 @@ pub mod flash_sale;
 pub mod idle;
 pub mod mixed;
 pub mod read;
+pub mod search;
 mod sockets;
 
 use crate::harness::{BenchDb, Figures, Recorder, Report, ServerProc};

@@ -80,7 +80,7 @@ pub async fn run(c: &Common, connections: usize, seconds: u64) -> anyhow::Result
 }
 
 /// `connections` clients, each sending GETs to `urls` in turn until `duration` is up.
-async fn hammer(urls: Vec<String>, connections: usize, duration: Duration) -> Recorder {
+pub(super) async fn hammer(urls: Vec<String>, connections: usize, duration: Duration) -> Recorder {
     let http = client();
     let deadline = Instant::now() + duration;
     let tasks = (0..connections).map(|i| {
