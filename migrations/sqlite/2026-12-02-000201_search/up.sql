@@ -82,7 +82,12 @@ CREATE TRIGGER listings_fts_delete AFTER DELETE ON listings BEGIN
     INSERT INTO listings_fts (listings_fts, rowid, title, description, category)
     VALUES ('delete', old.id, old.title, old.description, replace(coalesce(old.category, ''), '-', ' '));
 END;
-CREATE TRIGGER listings_fts_update AFTER UPDATE OF title, description, category ON listings BEGIN
+-- Every listing write sets every column (prices, stock, likes too): re-index only when the text
+-- actually changed.
+CREATE TRIGGER listings_fts_update AFTER UPDATE OF title, description, category ON listings
+WHEN old.title IS NOT new.title OR old.description IS NOT new.description
+     OR old.category IS NOT new.category
+BEGIN
     INSERT INTO listings_fts (listings_fts, rowid, title, description, category)
     VALUES ('delete', old.id, old.title, old.description, replace(coalesce(old.category, ''), '-', ' '));
     INSERT INTO listings_fts (rowid, title, description, category)
