@@ -296,11 +296,17 @@ pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResu
     for (clause, typed) in text.typo_candidates() {
         let mut sql = Sql::new(conn);
         let known: Vec<String> = if sql.pg {
+            // A known word (the usual case) costs one primary-key probe; only an unknown one
+            // reads its nearest neighbours.
             sql.push("SELECT word FROM search_words WHERE word = ")
+                .text_param(&typed);
+            if !sql.load::<WordRow>(conn)?.is_empty() {
+                continue;
+            }
+            let mut sql = Sql::new(conn);
+            sql.push("SELECT word FROM search_words ORDER BY word <-> ")
                 .text_param(&typed)
-                .push(" UNION ALL (SELECT word FROM search_words ORDER BY word <-> ")
-                .text_param(&typed)
-                .push(" LIMIT 30)");
+                .push(" LIMIT 30");
             sql.load::<WordRow>(conn)?
                 .into_iter()
                 .map(|r| r.word)
