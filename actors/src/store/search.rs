@@ -312,6 +312,16 @@ pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResu
                 .map(|r| r.word)
                 .collect()
         } else {
+            // Known = the index has it (after stemming): one doclist lookup. Reading the
+            // vocabulary costs far more (fts5vocab walks each term's postings), so only an
+            // unknown word does.
+            sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
+                .text_param(&format!("\"{typed}\""))
+                .push(" LIMIT 1");
+            if !sql.load::<CountRow>(conn)?.is_empty() {
+                continue;
+            }
+            let mut sql = Sql::new(conn);
             let first: String = typed.chars().take(1).collect();
             let after_first = first
                 .chars()
