@@ -92,6 +92,8 @@ api!(
     http::users::get_me,
     http::listings::create_listing,
     http::listings::list_listings,
+    http::search::listing_facets,
+    http::search::list_categories,
     http::listings::get_listing,
     http::listings::update_listing,
     http::listings::delete_listing,

@@ -27,6 +27,13 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Migrate, then load a synthetic catalogue (sellers and listings) in plain SQL batches,
+    /// for benchmarks and for trying search.
+    Seed {
+        /// How many listings to add.
+        #[arg(long, default_value_t = 10_000)]
+        listings: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! `bazaar serve` (the default) and `bazaar migrate`.
+//! `bazaar serve` (the default), `bazaar migrate` and `bazaar seed`.
 
 use anyhow::Context;
 use bazaar::app::Application;
@@ -30,6 +30,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .context("running migrations")??;
             tracing::info!("migrations applied");
+        }
+        Command::Seed { listings } => {
+            let url = cli.settings.database_url.clone();
+            let started = std::time::Instant::now();
+            let made = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let pool = bazaar_actors::store::connect(&url, 1)?;
+                let mut conn = pool.get()?;
+                bazaar_actors::store::migrate(&mut conn)?;
+                Ok(bazaar::seed::catalogue(&mut conn, listings)?)
+            })
+            .await
+            .context("seeding")??;
+            tracing::info!(
+                listings = made.listings,
+                sellers = made.sellers,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "catalogue seeded"
+            );
         }
         Command::Serve => {
             let app = Application::build(cli.settings).await?;

@@ -328,6 +328,10 @@ fn store_batch(conn: &mut PooledConn, messages: &[SendMessage]) -> Batch<Message
         DbConnection::Sqlite(_) => send_all(conn, messages).map(Batch::from),
     };
     stored.unwrap_or_else(|e| {
+        if e.outage().is_some() {
+            // The connection is gone or the database busy: one by one would fail the same way.
+            return Batch::failed(messages.len(), &e);
+        }
         tracing::warn!(error = %e, messages = messages.len(), "a chat batch failed; storing its messages one by one");
         let outcomes: Vec<Sent> = messages.iter().map(|m| send_one(conn, m)).collect();
         outcomes.into()

@@ -8,7 +8,7 @@ mod scenarios;
 mod servers;
 
 use clap::{Parser, Subcommand};
-use scenarios::{chat, fanout, flash_sale, idle, login_storm, mixed, read, Common};
+use scenarios::{chat, fanout, flash_sale, idle, login_storm, mixed, read, search, Common};
 
 #[derive(Parser)]
 #[command(
@@ -126,6 +126,15 @@ enum Command {
         #[arg(long, default_value_t = login_storm::LOGIN_STORM_BASELINE_SECS)]
         baseline_seconds: u64,
     },
+    /// A synthetic catalogue, then each kind of search and browse request measured on its own.
+    Search {
+        #[arg(long, default_value_t = search::SEARCH_LISTINGS)]
+        listings: i64,
+        #[arg(long, default_value_t = search::SEARCH_CONNECTIONS)]
+        connections: usize,
+        #[arg(long, default_value_t = search::SEARCH_SECONDS)]
+        seconds: u64,
+    },
     #[command(hide = true)]
     ServeBazaar {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -193,6 +202,11 @@ fn main() -> anyhow::Result<()> {
                 clients,
                 baseline_seconds,
             } => login_storm::run(&common, attempts, clients, baseline_seconds).await,
+            Command::Search {
+                listings,
+                connections,
+                seconds,
+            } => search::run(&common, listings, connections, seconds).await,
             _ => unreachable!("server modes returned above"),
         }
     })?;

@@ -2,8 +2,8 @@
 
 use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, RateLimited, Unavailable};
 use super::{
-    db, decode_cursor, double_option, encode_cursor, paginate, utc, Caller, JsonBody, MaybeCaller,
-    Page, Params, QueryParams,
+    db, double_option, encode_cursor, paginate, search, utc, Caller, JsonBody, MaybeCaller, Page,
+    Params, QueryParams,
 };
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
@@ -11,14 +11,11 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::auto_price_drop::AutoPriceDrop;
-use bazaar_actors::domain::listing::{
-    validate_category, visible_to, ListingDraft, ListingPatch, ListingStatus, PRICE_CENTS,
-};
+use bazaar_actors::domain::listing::{visible_to, ListingDraft, ListingPatch, ListingStatus};
 use bazaar_actors::domain::{ListingId, Money, UserId};
 use bazaar_actors::events::ListingSnapshot;
 use bazaar_actors::listing::{self, CloseListing, EditListing};
 use bazaar_actors::store::listings;
-use bazaar_actors::store::listings::{ListingFilter, ListingPosition, ListingSort};
 use bazaar_actors::store::models::Listing;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -42,7 +39,7 @@ pub struct CreateListingBody {
     /// Default 1.
     #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: Option<i64>,
-    /// Lowercase a-z, 0-9, _ and -.
+    /// A category slug of the tree (GET /api/v1/categories).
     #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_-]*$")]
     pub category: Option<String>,
     #[schema(value_type = Option<Condition>)]
@@ -313,45 +310,34 @@ pub async fn get_listing(
         .json(ListingBody::new(&listing, caller.id())))
 }
 
-/// Where the previous page ended, in its sort order.
-#[derive(Debug, Serialize, Deserialize)]
-struct ListingCursor {
-    sort: String,
-    price_cents: i64,
-    id: i64,
-}
-
 /// How a search is ordered.
 #[derive(ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)]
 pub enum SortName {
+    Relevance,
     Newest,
     PriceAsc,
     PriceDesc,
+    Popular,
 }
 
-fn parse_sort(s: &str) -> Result<ListingSort, String> {
-    match s {
-        "newest" => Ok(ListingSort::Newest),
-        "price_asc" => Ok(ListingSort::PriceAsc),
-        "price_desc" => Ok(ListingSort::PriceDesc),
-        _ => Err("must be newest, price_asc or price_desc".to_owned()),
-    }
-}
-
-/// Search listings. Without `status`, active listings; drafts only ever appear to their seller.
+/// Search and browse listings. Without `status`, active listings; drafts only ever appear to
+/// their seller.
 #[utoipa::path(
     tag = "listings",
     security((), ("bearer" = [])),
     params(
-        ("q" = Option<String>, Query, max_length = 200, pattern = "^[^\\x00]*$", description = "Text in the title or description (empty: no filter)"),
-        ("category" = Option<String>, Query, max_length = 64, pattern = "^[a-z0-9_-]*$", description = "Empty: any"),
+        ("q" = Option<String>, Query, max_length = 200, pattern = "^[^\\x00]*$", description = "Words: all required, in any order, \
+            stemmed (jackets finds jacket), accents ignored, the last word a prefix, one typo forgiven in a word of 5+ letters; \
+            `a OR b`, `-word` excludes. Matches title (ranked highest), description and category (empty: no filter)"),
+        ("category" = Option<String>, Query, max_length = 64, pattern = "^[a-z0-9_-]*$", description = "A category slug (GET /api/v1/categories); a top-level one includes its children (empty: any)"),
+        ("condition" = inline(Option<Condition>), Query),
         ("seller_id" = Option<i64>, Query, minimum = 1),
         ("status" = inline(Option<StatusName>), Query, description = "Default active"),
         ("min_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive; not above max_price"),
         ("max_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive"),
-        ("sort" = inline(Option<SortName>), Query, description = "Default newest"),
+        ("sort" = inline(Option<SortName>), Query, description = "Default relevance with q (which it needs), else newest; popular is most liked"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, with the same sort"),
     ),
@@ -369,59 +355,29 @@ pub async fn list_listings(
     query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Params::new(query.into_inner());
-    let text = p.parsed("q", |q| {
-        bazaar_actors::domain::validation::char_length(q, 1, 200).map(|()| q.to_owned())
-    });
-    let category = p.parsed("category", |c| validate_category(c).map(|()| c.to_owned()));
-    let seller_id = p.int("seller_id", 1, i64::MAX);
-    let status = p
-        .parsed("status", parse_status)
-        .unwrap_or(ListingStatus::Active);
-    let min_price = p.int("min_price", 0, PRICE_CENTS.1);
-    let max_price = p.int("max_price", 0, PRICE_CENTS.1);
-    if let (Some(min), Some(max)) = (min_price, max_price) {
-        if min > max {
-            p.fail("min_price", "must not be above max_price");
-        }
-    }
-    let sort_name = p.text("sort").unwrap_or_else(|| "newest".to_owned());
-    let sort = p.parsed("sort", parse_sort).unwrap_or(ListingSort::Newest);
+    let viewer = caller.id();
+    let request = search::parse_search(&mut p, viewer.map(|v| v.0));
+    let (sort, after) = search::parse_sort_and_cursor(&mut p, request.filter.text.is_some());
     let limit = p.limit();
-    let after = p.parsed("cursor", |c| {
-        let cursor: ListingCursor = decode_cursor(c)?;
-        if cursor.sort != sort_name {
-            return Err(format!("was made for sort={}", cursor.sort));
-        }
-        Ok(ListingPosition {
-            price_cents: cursor.price_cents,
-            id: cursor.id,
-        })
-    });
     p.finish()?;
 
-    let viewer = caller.id();
-    let filter = ListingFilter {
-        text,
-        category,
-        seller_id,
-        status,
-        min_price,
-        max_price,
-        viewer: viewer.map(|v| v.0),
-    };
-    let rows = db(&state, move |conn| {
-        Ok(listings::search(conn, &filter, sort, after, limit + 1)?)
-    })
-    .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |last| {
-        encode_cursor(&ListingCursor {
-            sort: sort_name.clone(),
-            price_cents: last.price_cents,
-            id: last.id,
+    let rows = if request.matches_nothing {
+        Vec::new()
+    } else {
+        let filter = request.filter;
+        db(&state, move |conn| {
+            Ok(listings::search(conn, &filter, sort, after, limit + 1)?)
         })
+        .await?
+    };
+    let (rows, next_cursor) = paginate(rows, limit, |last| {
+        encode_cursor(&search::ListingCursor::after(sort, last))
     });
     Ok(HttpResponse::Ok().json(Page {
-        items: rows.iter().map(|l| ListingBody::new(l, viewer)).collect(),
+        items: rows
+            .iter()
+            .map(|f| ListingBody::new(&f.listing, viewer))
+            .collect(),
         next_cursor,
     }))
 }

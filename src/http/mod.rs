@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod search;
 pub mod sockets;
 pub mod users;
 pub mod wallet;
@@ -204,6 +205,11 @@ impl Params {
 
     /// A text parameter, as sent; empty counts as absent.
     pub fn text(&mut self, name: &str) -> Option<String> {
+        self.values.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// A parameter exactly as sent (not trimmed); empty counts as absent.
+    pub fn raw(&mut self, name: &str) -> Option<String> {
         self.values.get(name).filter(|v| !v.is_empty()).cloned()
     }
 

@@ -16,7 +16,7 @@ async fn create_then_get_with_location_and_etag() {
             "/api/v1/listings",
             Some(&seller.token),
             &json!({"title": "  Road bike ", "description": "Barely used", "price_cents": 25_000,
-                    "quantity": 2, "category": "bikes", "condition": "like_new",
+                    "quantity": 2, "category": "sports-bikes", "condition": "like_new",
                     "auto_accept_cents": 24_000, "auto_decline_cents": 10_000}),
         )
         .await;
@@ -137,7 +137,7 @@ async fn search_filters_and_sorts() {
     let bike = app
         .listing(
             &alice,
-            json!({"title": "Red Bike", "price_cents": 300, "category": "bikes"}),
+            json!({"title": "Red Bike", "price_cents": 300, "category": "sports-bikes"}),
         )
         .await;
     let lamp = app
@@ -163,7 +163,12 @@ async fn search_filters_and_sorts() {
     };
 
     assert_eq!(ids(&get("").await), [id(&chair), id(&lamp), id(&bike)]);
-    assert_eq!(ids(&get("?q=bike").await), [id(&lamp), id(&bike)]);
+    // Relevance: the title match first.
+    assert_eq!(ids(&get("?q=bike").await), [id(&bike), id(&lamp)]);
+    assert_eq!(
+        ids(&get("?q=bike&sort=newest").await),
+        [id(&lamp), id(&bike)]
+    );
     assert_eq!(ids(&get("?q=50%25").await), [id(&lamp)]);
     assert_eq!(ids(&get("?q=_").await), Vec::<i64>::new());
     assert_eq!(ids(&get("?category=home").await), [id(&chair), id(&lamp)]);
@@ -316,7 +321,10 @@ async fn the_seller_edits_with_if_match_and_a_price_drop_is_recorded() {
     let app = spawn_app().await;
     let seller = app.user("seller").await;
     let listing = app
-        .listing(&seller, json!({"price_cents": 10_000, "category": "bikes"}))
+        .listing(
+            &seller,
+            json!({"price_cents": 10_000, "category": "sports-bikes"}),
+        )
         .await;
     let res = app
         .request(Method::PATCH, &path(&listing), Some(&seller.token))

@@ -22,6 +22,7 @@ mod read_only;
 mod readme;
 mod realtime;
 mod rules;
+mod search;
 mod text;
 mod timers;
 mod ws_helpers;

@@ -295,7 +295,7 @@ async fn every_operation_declares_its_errors_as_problem_json() {
 /// The limits the document states are the ones the domain enforces.
 #[actix_web::test]
 async fn the_documented_limits_are_the_enforced_ones() {
-    use bazaar_actors::domain::{account, chat, listing, order};
+    use bazaar_actors::domain::{account, category, chat, listing, order};
     let app = spawn_app().await;
     let doc = json_of(app.get("/api/v1/openapi.json", None).await, 200).await;
     let field =
@@ -326,7 +326,7 @@ async fn the_documented_limits_are_the_enforced_ones() {
     for schema in ["CreateListingBody", "UpdateListingBody"] {
         chars(schema, "title", listing::TITLE_CHARS);
         chars(schema, "description", (0, listing::DESCRIPTION_MAX_CHARS));
-        chars(schema, "category", listing::CATEGORY_CHARS);
+        chars(schema, "category", category::SLUG_CHARS);
         range(schema, "price_cents", listing::PRICE_CENTS);
         range(schema, "quantity", listing::QUANTITY);
         range(schema, "auto_accept_cents", listing::PRICE_CENTS);

@@ -10,7 +10,6 @@ use std::fmt;
 
 pub const TITLE_CHARS: (usize, usize) = (1, 120);
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
-pub const CATEGORY_CHARS: (usize, usize) = (1, 64);
 pub const PRICE_CENTS: (i64, i64) = (1, 1_000_000_000);
 pub const QUANTITY: (i64, i64) = (1, 1_000_000);
 /// The item conditions a seller may choose from.
@@ -86,16 +85,9 @@ pub fn validate_description(description: &str) -> Result<(), String> {
     char_length(description, 0, DESCRIPTION_MAX_CHARS)
 }
 
+/// A listing's category is a slug of the fixed tree (`domain::category`).
 pub fn validate_category(category: &str) -> Result<(), String> {
-    char_length(category, CATEGORY_CHARS.0, CATEGORY_CHARS.1)?;
-    if category
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-    {
-        Ok(())
-    } else {
-        Err("may contain only a-z, 0-9, _ and -".to_owned())
-    }
+    super::category::validate(category)
 }
 
 pub fn validate_condition(condition: &str) -> Result<(), String> {

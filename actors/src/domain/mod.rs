@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auto_price_drop;
+pub mod category;
 pub mod chat;
 pub mod idempotency;
 pub mod ids;
@@ -15,6 +16,7 @@ pub mod order;
 pub mod purchase;
 pub mod ratelimit;
 pub mod rules;
+pub mod search;
 pub mod validation;
 
 pub use ids::{

@@ -273,3 +273,26 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<(), StoreError> 
     };
     result.map_err(|e| StoreError::Migration(e.to_string()))
 }
+
+/// Reverts applied migrations, newest first, until `version` is the newest left applied
+/// (used by the tests that check what a migration does to existing rows).
+pub fn revert_to(conn: &mut DbConnection, version: &str) -> Result<(), StoreError> {
+    fn go<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        c: &mut C,
+        source: fn() -> EmbeddedMigrations,
+        version: &str,
+    ) -> diesel::migration::Result<()> {
+        while let Some(last) = c.applied_migrations()?.into_iter().max() {
+            if last.to_string().as_str() <= version {
+                break;
+            }
+            c.revert_last_migration(source())?;
+        }
+        Ok(())
+    }
+    let result = match conn {
+        DbConnection::Postgresql(c) => go(c, || PG_MIGRATIONS, version),
+        DbConnection::Sqlite(c) => go(c, || SQLITE_MIGRATIONS, version),
+    };
+    result.map_err(|e| StoreError::Migration(e.to_string()))
+}

@@ -14,6 +14,7 @@ pub mod offers;
 pub mod orders;
 mod prepared;
 pub mod schema;
+pub mod search;
 pub mod sql_enums;
 pub mod tickets;
 pub mod users;
@@ -25,7 +26,8 @@ mod wal;
 
 pub use connection::{write_transaction, DbConnection, Pool, PooledConn, ReadConn};
 pub use manager::{
-    connect, connect_with, migrate, revert_all_migrations, Backend, DbManager, PoolOptions,
+    connect, connect_with, migrate, revert_all_migrations, revert_to, Backend, DbManager,
+    PoolOptions,
 };
 pub use outage::{pool_outage, query_outage, Outage};
 pub use wal::DEFAULT_SQLITE_WAL_MAX_BYTES;

@@ -56,7 +56,7 @@ pub struct NewLogin<'a> {
     pub expires_at: NaiveDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, QueryableByName, Identifiable)]
 #[diesel(table_name = listings)]
 pub struct Listing {
     pub id: i64,

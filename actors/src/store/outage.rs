@@ -53,6 +53,9 @@ pub fn query_outage(e: &Error) -> Option<Outage> {
         Error::DatabaseError(_, info) => message_outage(info.message()),
         // A commit that failed, then a rollback that failed too: the commit's error says why.
         Error::RollbackErrorOnCommit { commit_error, .. } => query_outage(commit_error),
+        // A transaction whose rollback failed leaves the connection unusable (it is dropped
+        // from the pool): the rollback failed because the connection went.
+        Error::BrokenTransactionManager => Some(Outage::Unreachable),
         _ => None,
     }
 }
@@ -97,6 +100,14 @@ mod tests {
 
     fn db_error(kind: DatabaseErrorKind, message: &str) -> Error {
         Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_broken_transaction_manager_is_unreachable() {
+        assert_eq!(
+            query_outage(&Error::BrokenTransactionManager),
+            Some(Outage::Unreachable)
+        );
     }
 
     #[test]

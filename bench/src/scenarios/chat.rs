@@ -144,7 +144,7 @@ async fn load(
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", pairs * 2, 0)?;
     let seller = &users[0];
-    let id = listing(&mut conn, seller.0, "Chatty", 100, 1, "chat")?;
+    let id = listing(&mut conn, seller.0, "Chatty", 100, 1, "other")?;
     let mut conversations = Vec::new();
     for p in 0..pairs {
         let (buyer, other) = (&users[2 * p], &users[2 * p + 1]);
@@ -152,7 +152,7 @@ async fn load(
         let l = if p == 0 {
             id
         } else {
-            listing(&mut conn, other.0, "Chatty", 100, 1, "chat")?
+            listing(&mut conn, other.0, "Chatty", 100, 1, "other")?
         };
         let (conv, _) = chat::open(&mut conn, l, buyer.0, other.0, store::now())?;
         conversations.push(conv.id);

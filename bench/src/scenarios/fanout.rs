@@ -44,7 +44,7 @@ pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Rep
     let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", 2, 0)?;
-    let id = listing(&mut conn, users[0].0, "Hot", START_PRICE_CENTS, 1, "hot")?;
+    let id = listing(&mut conn, users[0].0, "Hot", START_PRICE_CENTS, 1, "other")?;
     let server = bazaar(c, &db)?;
     let subs = open_many(&server.address, WS_PATH, Some(&users[1].1), sockets).await?;
     let mut subs2 = Vec::with_capacity(subs.len());

@@ -41,7 +41,7 @@ pub async fn run(
         let seller = seed_users(&mut conn, "seller", 1, 0)?.remove(0);
         let per = attempts.div_ceil(clients) as i64;
         let buyers = seed_users(&mut conn, "buyer", clients, PRICE_CENTS * per)?;
-        let id = listing(&mut conn, seller.0, "Flash", PRICE_CENTS, quantity, "sale")?;
+        let id = listing(&mut conn, seller.0, "Flash", PRICE_CENTS, quantity, "other")?;
         let server = if mode == "serve-bazaar" {
             bazaar(c, &db)?
         } else {

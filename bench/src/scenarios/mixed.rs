@@ -36,7 +36,7 @@ pub async fn run(c: &Common, users_count: usize, seconds: u64) -> anyhow::Result
                 &format!("Thing {i}"),
                 PRICE_CENTS,
                 QUANTITY_UNITS,
-                "mixed",
+                "other",
             )?,
             u.0,
         ));
@@ -62,7 +62,7 @@ pub async fn run(c: &Common, users_count: usize, seconds: u64) -> anyhow::Result
                 let (kind, req) = match roll {
                     0..=79 => (
                         "browse",
-                        http.get(format!("{base}/api/v1/listings?category=mixed&limit=20")),
+                        http.get(format!("{base}/api/v1/listings?category=other&limit=20")),
                     ),
                     80..=89 => (
                         "like",

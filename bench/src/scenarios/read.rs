@@ -28,7 +28,7 @@ pub async fn run(c: &Common, connections: usize, seconds: u64) -> anyhow::Result
             &format!("Item {i}"),
             100 + i,
             1,
-            if i % 2 == 0 { "bikes" } else { "home" },
+            if i % 2 == 0 { "sports-bikes" } else { "home" },
         )?);
     }
     let server = bazaar(c, &db)?;
@@ -36,7 +36,7 @@ pub async fn run(c: &Common, connections: usize, seconds: u64) -> anyhow::Result
     let one = vec![format!("{}/api/v1/listings/{}", server.address, ids[0])];
     let get = hammer(one, connections, duration).await;
     let lists = vec![format!(
-        "{}/api/v1/listings?category=bikes&sort=price_asc&limit=20",
+        "{}/api/v1/listings?category=sports-bikes&sort=price_asc&limit=20",
         server.address
     )];
     let list = hammer(lists, connections, duration).await;
@@ -80,7 +80,7 @@ pub async fn run(c: &Common, connections: usize, seconds: u64) -> anyhow::Result
 }
 
 /// `connections` clients, each sending GETs to `urls` in turn until `duration` is up.
-async fn hammer(urls: Vec<String>, connections: usize, duration: Duration) -> Recorder {
+pub(super) async fn hammer(urls: Vec<String>, connections: usize, duration: Duration) -> Recorder {
     let http = client();
     let deadline = Instant::now() + duration;
     let tasks = (0..connections).map(|i| {

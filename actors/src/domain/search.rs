@@ -1,0 +1,638 @@
+//! What a search asks for, decided without a database: the user's words parsed into a
+//! [`TextQuery`] (all words required, `OR` between two words, `-word` to exclude, the last word
+//! a prefix), rendered safely for each backend's full-text syntax (PostgreSQL `to_tsquery`,
+//! SQLite FTS5 `MATCH`), and the structured filters ([`SearchFilters`]) with the pure rule that
+//! decides whether a listing passes them (shared by the listing search and, later, saved
+//! searches).
+//!
+//! Safety of the rendered queries rests on one invariant: a [`Word`] holds only alphanumeric
+//! characters (Unicode letters and digits), so no quote, backslash, colon, parenthesis or
+//! operator of either syntax can come from the user. Everything else in `q` is an operator we
+//! recognise (`OR`, a leading `-`) or a separator.
+
+use super::category::{self, CategoryLevel};
+use super::listing::{ListingStatus, CONDITIONS};
+
+/// The longest `q` accepted, in characters.
+pub const QUERY_MAX_CHARS: usize = 200;
+/// Words shorter than this are matched exactly even when last (a one-letter prefix would match
+/// most of the catalogue).
+pub const PREFIX_MIN_CHARS: usize = 2;
+
+/// A word this long or longer may have one typo corrected.
+pub const TYPO_MIN_CHARS: usize = 5;
+/// At most this many words of a query are looked up for typos, and this many corrections
+/// added per word.
+pub const TYPO_MAX_WORDS: usize = 4;
+pub const TYPO_MAX_CORRECTIONS: usize = 3;
+
+/// English stop words (the Snowball list PostgreSQL's `english` configuration drops). They are
+/// dropped from queries on both backends, so a query means the same on SQLite, whose FTS5 index
+/// keeps them, as on PostgreSQL.
+const STOP_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "don",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "me",
+    "more",
+    "most",
+    "my",
+    "myself",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "s",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "t",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+];
+
+/// Checks `q` as a client sent it: at most [`QUERY_MAX_CHARS`] characters, no NUL.
+pub fn validate_query_text(q: &str) -> Result<(), String> {
+    if q.contains('\0') {
+        return Err("must not contain NUL".to_owned());
+    }
+    if q.chars().count() > QUERY_MAX_CHARS {
+        return Err(format!("must be at most {QUERY_MAX_CHARS} characters"));
+    }
+    Ok(())
+}
+
+/// One search term: lowercase alphanumeric characters only.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Word {
+    text: String,
+    /// Matches any word it begins (search-as-you-type).
+    pub prefix: bool,
+}
+
+impl Word {
+    /// A word from `text`, lowercased, keeping only its alphanumeric characters (lowercasing
+    /// may add a combining mark, as for 'İ'); `None` if nothing is left.
+    pub fn new(text: &str, prefix: bool) -> Option<Word> {
+        let text: String = text
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
+        (!text.is_empty()).then_some(Word { text, prefix })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A parsed query: every clause must match (a clause is one word or several alternatives), and
+/// no excluded group may (a group is excluded when all its words are present).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextQuery {
+    pub clauses: Vec<Vec<Word>>,
+    pub excluded: Vec<Vec<Word>>,
+}
+
+enum Chunk {
+    Or,
+    Words { negated: bool, words: Vec<String> },
+}
+
+impl TextQuery {
+    /// Parses what a user typed. `None` when nothing searchable is left (only punctuation,
+    /// stop words or exclusions): such a query matches nothing.
+    pub fn parse(q: &str) -> Option<TextQuery> {
+        let chunks: Vec<Chunk> = q
+            .split_whitespace()
+            .filter_map(|raw| {
+                if raw == "OR" {
+                    return Some(Chunk::Or);
+                }
+                let (negated, rest) = match raw.strip_prefix('-') {
+                    Some(rest) if rest.starts_with(char::is_alphanumeric) => (true, rest),
+                    _ => (false, raw),
+                };
+                let words: Vec<String> = rest
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+                    .collect();
+                (!words.is_empty()).then_some(Chunk::Words { negated, words })
+            })
+            .collect();
+        // The last word is a prefix unless the user has moved on (trailing space or
+        // punctuation after it).
+        let typing_last = q.chars().last().is_some_and(char::is_alphanumeric);
+        let last_positive = chunks
+            .iter()
+            .rposition(|c| matches!(c, Chunk::Words { negated: false, .. }));
+
+        let mut clauses: Vec<Vec<Word>> = Vec::new();
+        let mut excluded = Vec::new();
+        let mut or_pending = false;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            match chunk {
+                Chunk::Or => or_pending = !clauses.is_empty(),
+                Chunk::Words {
+                    negated: true,
+                    words,
+                } => {
+                    or_pending = false;
+                    excluded.push(
+                        words
+                            .iter()
+                            .filter_map(|w| Word::new(w, false))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                Chunk::Words {
+                    negated: false,
+                    words,
+                } => {
+                    let count = words.len();
+                    for (j, w) in words.iter().enumerate() {
+                        let prefix = typing_last
+                            && Some(i) == last_positive
+                            && j + 1 == count
+                            && w.chars().count() >= PREFIX_MIN_CHARS;
+                        let Some(word) = Word::new(w, prefix) else {
+                            continue;
+                        };
+                        match clauses.last_mut() {
+                            // `a OR b-c` joins a and b; c stays required.
+                            Some(last) if or_pending && j == 0 => last.push(word),
+                            _ => clauses.push(vec![word]),
+                        }
+                    }
+                    or_pending = false;
+                }
+            }
+        }
+        excluded.retain(|g| !g.is_empty());
+        (!clauses.is_empty()).then_some(TextQuery { clauses, excluded })
+    }
+
+    /// The query as PostgreSQL `to_tsquery` text (to be bound as a parameter, parsed with the
+    /// search configuration, which stems and unaccents each quoted word).
+    pub fn to_tsquery(&self) -> String {
+        let clause = |alts: &[Word]| {
+            let parts: Vec<String> = alts
+                .iter()
+                .map(|w| {
+                    let mut s = format!("'{}'", w.text);
+                    if w.prefix {
+                        s.push_str(":*");
+                    }
+                    s
+                })
+                .collect();
+            if parts.len() == 1 {
+                parts[0].clone()
+            } else {
+                format!("( {} )", parts.join(" | "))
+            }
+        };
+        let mut out: Vec<String> = self.clauses.iter().map(|c| clause(c)).collect();
+        for group in &self.excluded {
+            let words: Vec<String> = group.iter().map(|w| format!("'{}'", w.text)).collect();
+            out.push(format!("!( {} )", words.join(" & ")));
+        }
+        out.join(" & ")
+    }
+
+    /// The query as an SQLite FTS5 `MATCH` expression (bound as a parameter). Words are FTS5
+    /// strings, so the tokenizer stems and folds them as it did the documents.
+    pub fn to_fts5(&self) -> String {
+        let word = |w: &Word| {
+            if w.prefix {
+                format!("\"{}\"*", w.text)
+            } else {
+                format!("\"{}\"", w.text)
+            }
+        };
+        let clauses: Vec<String> = self
+            .clauses
+            .iter()
+            .map(|alts| {
+                let parts: Vec<String> = alts.iter().map(word).collect();
+                if parts.len() == 1 {
+                    parts[0].clone()
+                } else {
+                    format!("({})", parts.join(" OR "))
+                }
+            })
+            .collect();
+        let mut out = format!("({})", clauses.join(" AND "));
+        for group in &self.excluded {
+            let words: Vec<String> = group.iter().map(word).collect();
+            out.push_str(&format!(" NOT ({})", words.join(" AND ")));
+        }
+        out
+    }
+}
+
+impl TextQuery {
+    /// The words that could carry a typo: a clause of one word of at least
+    /// [`TYPO_MIN_CHARS`] letters, with its clause index; at most [`TYPO_MAX_WORDS`].
+    pub fn typo_candidates(&self) -> Vec<(usize, String)> {
+        self.clauses
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.len() == 1 && c[0].text.chars().count() >= TYPO_MIN_CHARS)
+            .map(|(i, c)| (i, c[0].text.clone()))
+            .take(TYPO_MAX_WORDS)
+            .collect()
+    }
+
+    /// Adds to clause `clause` the known words one edit away from `typed` (a corrected word
+    /// is matched exactly, never as a prefix), at most [`TYPO_MAX_CORRECTIONS`].
+    pub fn add_corrections(&mut self, clause: usize, typed: &str, known: &[String]) {
+        let Some(alts) = self.clauses.get_mut(clause) else {
+            return;
+        };
+        let mut added = 0;
+        for k in known {
+            if added == TYPO_MAX_CORRECTIONS {
+                break;
+            }
+            if k != typed && within_one_edit(typed, k) {
+                if let Some(w) = Word::new(k, false) {
+                    if !alts.contains(&w) {
+                        alts.push(w);
+                        added += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `a` becomes `b` by at most one edit: an insertion, a deletion, a substitution or a
+/// swap of two adjacent characters (optimal string alignment distance ≤ 1).
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if prefix == la && prefix == lb {
+        return true;
+    }
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    match la.cmp(&lb) {
+        std::cmp::Ordering::Equal => {
+            ra[1..] == rb[1..]
+                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
+    }
+}
+
+/// A category filter: a top-level slug takes its children too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CategoryFilter {
+    pub slug: String,
+    pub level: CategoryLevel,
+}
+
+impl CategoryFilter {
+    pub fn parse(slug: &str) -> Result<CategoryFilter, String> {
+        category::validate(slug)?;
+        let (_, level) = category::find(slug).ok_or("is not a known category")?;
+        Ok(CategoryFilter {
+            slug: slug.to_owned(),
+            level,
+        })
+    }
+
+    /// Whether a listing in `category` is in this category (or under it).
+    pub fn admits(&self, listing_category: Option<&str>) -> bool {
+        let Some(c) = listing_category else {
+            return false;
+        };
+        match self.level {
+            CategoryLevel::Top => category::top_of(c) == self.slug,
+            CategoryLevel::Child => c == self.slug,
+        }
+    }
+}
+
+pub fn validate_condition_filter(condition: &str) -> Result<(), String> {
+    if CONDITIONS.contains(&condition) {
+        Ok(())
+    } else {
+        Err(format!("must be one of {}", CONDITIONS.join(", ")))
+    }
+}
+
+/// The structured filters of a search (its words aside, which the database matches).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchFilters {
+    pub category: Option<CategoryFilter>,
+    pub condition: Option<String>,
+    pub seller_id: Option<i64>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+}
+
+/// What [`SearchFilters::admits`] looks at in a listing.
+#[derive(Clone, Copy, Debug)]
+pub struct ListingFacts<'a> {
+    pub category: Option<&'a str>,
+    pub condition: Option<&'a str>,
+    pub seller_id: i64,
+    pub price_cents: i64,
+    pub status: ListingStatus,
+}
+
+impl SearchFilters {
+    /// Whether a listing passes every filter. The SQL the store builds is the same predicate;
+    /// this form is for matching one listing against many searches without a query.
+    pub fn admits(&self, l: &ListingFacts<'_>) -> bool {
+        self.category.as_ref().is_none_or(|c| c.admits(l.category))
+            && self
+                .condition
+                .as_deref()
+                .is_none_or(|c| l.condition == Some(c))
+            && self.seller_id.is_none_or(|s| s == l.seller_id)
+            && self.min_price.is_none_or(|m| l.price_cents >= m)
+            && self.max_price.is_none_or(|m| l.price_cents <= m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Optimal string alignment distance, the slow way.
+    fn osa_distance(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for (j, cell) in d[0].iter_mut().enumerate() {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[a.len()][b.len()]
+    }
+
+    fn texts(q: &TextQuery) -> Vec<Vec<(String, bool)>> {
+        q.clauses
+            .iter()
+            .map(|c| c.iter().map(|w| (w.text.clone(), w.prefix)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn words_are_all_required_and_the_last_is_a_prefix() {
+        let q = TextQuery::parse("Brown leather jack").unwrap();
+        assert_eq!(
+            texts(&q),
+            vec![
+                vec![("brown".into(), false)],
+                vec![("leather".into(), false)],
+                vec![("jack".into(), true)]
+            ]
+        );
+        assert_eq!(q.to_tsquery(), "'brown' & 'leather' & 'jack':*");
+        assert_eq!(q.to_fts5(), "(\"brown\" AND \"leather\" AND \"jack\"*)");
+        // A trailing space: the user finished the word.
+        assert!(!TextQuery::parse("camera ").unwrap().clauses[0][0].prefix);
+        assert!(!TextQuery::parse("a b").unwrap().clauses[0][0].prefix);
+    }
+
+    #[test]
+    fn or_exclusion_stop_words_and_punctuation() {
+        let q = TextQuery::parse("the lamp OR light -broken \"desk\"").unwrap();
+        assert_eq!(
+            q.to_tsquery(),
+            "( 'lamp' | 'light' ) & 'desk' & !( 'broken' )"
+        );
+        assert_eq!(
+            q.to_fts5(),
+            "((\"lamp\" OR \"light\") AND \"desk\") NOT (\"broken\")"
+        );
+        assert_eq!(TextQuery::parse("OR OR - -- ' \" ()"), None);
+        assert_eq!(TextQuery::parse("-broken"), None);
+        assert_eq!(TextQuery::parse("the of and"), None);
+        let q = TextQuery::parse("t-shirt café's").unwrap();
+        assert_eq!(q.to_tsquery(), "'shirt' & 'café':*");
+    }
+
+    #[test]
+    fn query_text_limits() {
+        assert!(validate_query_text(&"x".repeat(200)).is_ok());
+        assert!(validate_query_text(&"é".repeat(200)).is_ok());
+        assert!(validate_query_text(&"x".repeat(201)).is_err());
+        assert!(validate_query_text("a\0b").is_err());
+    }
+
+    #[test]
+    fn filters_admit_exactly_what_they_say() {
+        let facts = ListingFacts {
+            category: Some("electronics-cameras"),
+            condition: Some("good"),
+            seller_id: 7,
+            price_cents: 500,
+            status: ListingStatus::Active,
+        };
+        let mut f = SearchFilters {
+            category: Some(CategoryFilter::parse("electronics").unwrap()),
+            condition: Some("good".into()),
+            seller_id: Some(7),
+            min_price: Some(500),
+            max_price: Some(500),
+        };
+        assert!(f.admits(&facts));
+        f.category = Some(CategoryFilter::parse("electronics-phones").unwrap());
+        assert!(!f.admits(&facts));
+        f.category = Some(CategoryFilter::parse("electronics-cameras").unwrap());
+        f.max_price = Some(499);
+        assert!(!f.admits(&facts));
+        assert!(CategoryFilter::parse("nope").is_err());
+    }
+
+    #[test]
+    fn one_edit_means_one_edit() {
+        for (a, b) in [
+            ("camra", "camera"),
+            ("camera", "camra"),
+            ("cmaera", "camera"),
+            ("camerq", "camera"),
+            ("xcamera", "camera"),
+            ("camera", "camera"),
+        ] {
+            assert!(within_one_edit(a, b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("cmra", "camera"),
+            ("acmrea", "camera"),
+            ("lamp", "camp2"),
+            ("ab", "ba2"),
+        ] {
+            assert!(!within_one_edit(a, b), "{a} {b}");
+        }
+        let mut q = TextQuery::parse("camra lens").unwrap();
+        assert_eq!(q.typo_candidates(), vec![(0, "camra".to_owned())]);
+        q.add_corrections(
+            0,
+            "camra",
+            &["camera".into(), "cameo".into(), "cobra".into()],
+        );
+        assert_eq!(q.to_tsquery(), "( 'camra' | 'camera' ) & 'lens':*");
+    }
+
+    proptest! {
+        /// `within_one_edit` agrees with the textbook distance.
+        #[test]
+        fn one_edit_agrees_with_the_distance(a in "[abc]{0,6}", b in "[abc]{0,6}") {
+            prop_assert_eq!(within_one_edit(&a, &b), osa_distance(&a, &b) <= 1);
+        }
+
+        /// Whatever the input, the rendered queries contain only our own syntax around
+        /// alphanumeric words: balanced parentheses and quotes, no backslash, no NUL.
+        #[test]
+        fn rendered_queries_are_always_well_formed(q in any::<String>()) {
+            if let Some(parsed) = TextQuery::parse(&q) {
+                for w in parsed.clauses.iter().chain(&parsed.excluded).flatten() {
+                    prop_assert!(!w.text.is_empty());
+                    prop_assert!(w.text.chars().all(char::is_alphanumeric));
+                }
+                let ts = parsed.to_tsquery();
+                prop_assert_eq!(ts.matches('\'').count() % 2, 0);
+                prop_assert_eq!(ts.matches('(').count(), ts.matches(')').count());
+                prop_assert!(!ts.contains('\\') && !ts.contains('\0'));
+                let fts = parsed.to_fts5();
+                prop_assert_eq!(fts.matches('"').count() % 2, 0);
+                prop_assert_eq!(fts.matches('(').count(), fts.matches(')').count());
+            }
+        }
+    }
+}

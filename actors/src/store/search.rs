@@ -1,0 +1,544 @@
+//! Listing search and browse: one SQL builder for every filter and sort, full-text matching
+//! on both backends, keyset pagination, facets.
+//!
+//! Text: PostgreSQL matches `listings.search_vector` (a generated `tsvector`, GIN-indexed)
+//! against `to_tsquery('bazaar_search', …)` and ranks with `ts_rank`; SQLite matches the FTS5
+//! table `listings_fts` (kept by triggers) and ranks with `bm25`. The query text comes from
+//! [`TextQuery`], whose words are alphanumeric only, and is always a bound parameter.
+//!
+//! Pages are keyset pages on a total order (the sort key, then the id), so inserting rows
+//! between pages never skips or repeats one. Relevance: PostgreSQL's rank depends only on the
+//! row and the query, so a stored rank is a stable boundary. SQLite's bm25 depends on the
+//! collection's statistics, which an insert moves: the boundary is the last row's rank
+//! recomputed now (the stored one only if that row no longer matches), so a uniform shift of
+//! every score moves nothing; only two rows whose order flips between the pages can move.
+
+use super::models::Listing;
+use super::DbConnection;
+use crate::domain::category::CategoryLevel;
+use crate::domain::listing::{ListingStatus, CONDITIONS};
+use crate::domain::search::{SearchFilters, TextQuery};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListingSort {
+    Newest,
+    PriceAsc,
+    PriceDesc,
+    /// Most liked first.
+    Popular,
+    /// Best match first; only with words.
+    Relevance,
+}
+
+impl ListingSort {
+    pub const ALL: [ListingSort; 5] = [
+        Self::Newest,
+        Self::PriceAsc,
+        Self::PriceDesc,
+        Self::Popular,
+        Self::Relevance,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::PriceAsc => "price_asc",
+            Self::PriceDesc => "price_desc",
+            Self::Popular => "popular",
+            Self::Relevance => "relevance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Which listings to show. `status` is required: drafts are only ever shown to their seller.
+#[derive(Clone, Debug)]
+pub struct ListingFilter {
+    pub text: Option<TextQuery>,
+    pub filters: SearchFilters,
+    pub status: ListingStatus,
+    pub viewer: Option<i64>,
+}
+
+/// The last row of the previous page, in the page's sort order (only the sort's key is used).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ListingPosition {
+    pub price_cents: i64,
+    pub like_count: i64,
+    pub rank: f64,
+    pub id: i64,
+}
+
+/// A listing found, with its relevance (0 without words; higher is better).
+#[derive(Clone, Debug, QueryableByName)]
+pub struct Found {
+    #[diesel(embed)]
+    pub listing: Listing,
+    #[diesel(sql_type = Double)]
+    pub rank: f64,
+}
+
+const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.condition, \
+    l.price_cents, l.currency, l.quantity, l.status, l.like_count, l.auto_accept_cents, \
+    l.auto_decline_cents, l.version, l.created_at, l.updated_at, l.auto_drop_percent, \
+    l.auto_drop_interval_secs, l.auto_drop_floor_cents, l.next_price_drop_at";
+
+/// SQLite's bm25 weights: title, description, category.
+const BM25: &str = "-bm25(listings_fts, 10.0, 2.0, 1.0)";
+
+enum Bind {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+/// SQL text with its parameters, placeholders in the backend's style.
+struct Sql {
+    pg: bool,
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn new(conn: &DbConnection) -> Sql {
+        Sql {
+            pg: matches!(conn, DbConnection::Postgresql(_)),
+            text: String::new(),
+            binds: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        if self.pg {
+            let _ = write!(self.text, "${}", self.binds.len());
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+
+    fn text_param(&mut self, s: &str) -> &mut Self {
+        self.bind(Bind::Text(s.to_owned()))
+    }
+
+    fn int(&mut self, v: i64) -> &mut Self {
+        self.bind(Bind::Int(v))
+    }
+
+    fn load<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
+    where
+        T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+    {
+        macro_rules! run {
+            ($conn:expr, $backend:ty) => {{
+                let mut q = diesel::sql_query(self.text).into_boxed::<$backend>();
+                for b in self.binds {
+                    q = match b {
+                        Bind::Text(s) => q.bind::<Text, _>(s),
+                        Bind::Int(v) => q.bind::<BigInt, _>(v),
+                        Bind::Float(v) => q.bind::<Double, _>(v),
+                    };
+                }
+                q.load::<T>($conn)
+            }};
+        }
+        match conn {
+            DbConnection::Postgresql(c) => run!(c, diesel::pg::Pg),
+            DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite),
+        }
+    }
+}
+
+/// The text match's source and rank: PostgreSQL needs the query in FROM, SQLite the FTS5
+/// matches as a subquery.
+fn from_clause(sql: &mut Sql, text: Option<&TextQuery>) {
+    match (text, sql.pg) {
+        (None, _) => {
+            sql.push(" FROM listings l");
+        }
+        (Some(t), true) => {
+            sql.push(" FROM listings l, to_tsquery('bazaar_search', ")
+                .text_param(&t.to_tsquery())
+                .push(") tsq");
+        }
+        (Some(t), false) => {
+            sql.push(" FROM (SELECT rowid AS id, ")
+                .push(BM25)
+                .push(" AS rank FROM listings_fts WHERE listings_fts MATCH ")
+                .text_param(&t.to_fts5())
+                .push(") m JOIN listings l ON l.id = m.id");
+        }
+    }
+}
+
+fn rank_expr(sql: &Sql, text: bool) -> &'static str {
+    match (text, sql.pg) {
+        (false, _) => "CAST(0 AS DOUBLE PRECISION)",
+        (true, true) => "CAST(ts_rank(l.search_vector, tsq) AS DOUBLE PRECISION)",
+        (true, false) => "m.rank",
+    }
+}
+
+/// `WHERE …` for everything but the keyset.
+fn where_clause(sql: &mut Sql, f: &ListingFilter) {
+    sql.push(" WHERE l.status = ").text_param(f.status.as_str());
+    if f.status == ListingStatus::Draft {
+        // A draft is seen only by its seller (the caller makes sure there is a viewer).
+        sql.push(" AND l.seller_id = ").int(f.viewer.unwrap_or(-1));
+    }
+    if f.text.is_some() && sql.pg {
+        sql.push(" AND l.search_vector @@ tsq");
+    }
+    let s = &f.filters;
+    if let Some(c) = &s.category {
+        match c.level {
+            CategoryLevel::Top => sql.push(" AND l.category_top = "),
+            CategoryLevel::Child => sql.push(" AND l.category = "),
+        };
+        sql.text_param(&c.slug);
+    }
+    if let Some(c) = &s.condition {
+        sql.push(" AND l.condition = ").text_param(c);
+    }
+    if let Some(v) = s.seller_id {
+        sql.push(" AND l.seller_id = ").int(v);
+    }
+    if let Some(v) = s.min_price {
+        sql.push(" AND l.price_cents >= ").int(v);
+    }
+    if let Some(v) = s.max_price {
+        sql.push(" AND l.price_cents <= ").int(v);
+    }
+}
+
+/// The search's SQL: `explain` prefixes it for the plan test.
+fn build(
+    conn: &DbConnection,
+    filter: &ListingFilter,
+    sort: ListingSort,
+    after: Option<ListingPosition>,
+    limit: i64,
+    explain: bool,
+) -> Sql {
+    let mut sql = Sql::new(conn);
+    if explain {
+        sql.push("EXPLAIN ");
+    }
+    let text = filter.text.is_some();
+    let rank = rank_expr(&sql, text);
+    let _ = write!(sql.text, "SELECT {COLUMNS}, {rank} AS rank");
+    from_clause(&mut sql, filter.text.as_ref());
+    where_clause(&mut sql, filter);
+    if let Some(p) = after {
+        match sort {
+            ListingSort::Newest => sql.push(" AND l.id < ").int(p.id),
+            ListingSort::PriceAsc => sql
+                .push(" AND (l.price_cents, l.id) > (")
+                .int(p.price_cents)
+                .push(", ")
+                .int(p.id)
+                .push(")"),
+            ListingSort::PriceDesc => sql
+                .push(" AND (l.price_cents, l.id) < (")
+                .int(p.price_cents)
+                .push(", ")
+                .int(p.id)
+                .push(")"),
+            ListingSort::Popular => sql
+                .push(" AND (l.like_count, l.id) < (")
+                .int(p.like_count)
+                .push(", ")
+                .int(p.id)
+                .push(")"),
+            ListingSort::Relevance => {
+                let _ = write!(sql.text, " AND ({rank}, l.id) < (");
+                sql.bind(Bind::Float(p.rank)).push(", ").int(p.id).push(")")
+            }
+        };
+    }
+    let order = match sort {
+        ListingSort::Newest => "l.id DESC".to_owned(),
+        ListingSort::PriceAsc => "l.price_cents ASC, l.id ASC".to_owned(),
+        ListingSort::PriceDesc => "l.price_cents DESC, l.id DESC".to_owned(),
+        ListingSort::Popular => "l.like_count DESC, l.id DESC".to_owned(),
+        ListingSort::Relevance => format!("{rank} DESC, l.id DESC"),
+    };
+    let _ = write!(sql.text, " ORDER BY {order} LIMIT ");
+    sql.int(limit);
+    sql
+}
+
+#[derive(QueryableByName)]
+struct WordRow {
+    #[diesel(sql_type = Text)]
+    word: String,
+}
+
+/// Typo tolerance: each word of 5+ letters that the catalogue's vocabulary does not know gets
+/// the known words one edit away as alternatives. Only unknown words are corrected, so a
+/// correction never competes with an exact match of the same word. PostgreSQL: the
+/// `search_words` table (unstemmed words, kept by triggers), the 30 nearest by trigram
+/// distance (a GiST index reads them nearest first), any typo position. SQLite: FTS5's own vocabulary (`listings_fts_vocab`, stemmed terms), read in the
+/// range of the word's first letter, so a typo in the first letter is not corrected there.
+pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResult<()> {
+    for (clause, typed) in text.typo_candidates() {
+        let mut sql = Sql::new(conn);
+        let known: Vec<String> = if sql.pg {
+            // A known word (the usual case) costs one primary-key probe; only an unknown one
+            // reads its nearest neighbours.
+            sql.push("SELECT word FROM search_words WHERE word = ")
+                .text_param(&typed);
+            if !sql.load::<WordRow>(conn)?.is_empty() {
+                continue;
+            }
+            let mut sql = Sql::new(conn);
+            sql.push("SELECT word FROM search_words ORDER BY word <-> ")
+                .text_param(&typed)
+                .push(" LIMIT 30");
+            sql.load::<WordRow>(conn)?
+                .into_iter()
+                .map(|r| r.word)
+                .collect()
+        } else {
+            // Known = the index has it (after stemming): one doclist lookup. Reading the
+            // vocabulary costs far more (fts5vocab walks each term's postings), so only an
+            // unknown word does.
+            sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
+                .text_param(&format!("\"{typed}\""))
+                .push(" LIMIT 1");
+            if !sql.load::<CountRow>(conn)?.is_empty() {
+                continue;
+            }
+            let mut sql = Sql::new(conn);
+            let first: String = typed.chars().take(1).collect();
+            let after_first = first
+                .chars()
+                .next()
+                .and_then(|c| char::from_u32(c as u32 + 1))
+                .map(String::from)
+                .unwrap_or_default();
+            let len = typed.chars().count() as i64;
+            sql.push("SELECT term AS word FROM listings_fts_vocab WHERE term >= ")
+                .text_param(&first)
+                .push(" AND term < ")
+                .text_param(&after_first)
+                .push(" AND length(term) BETWEEN ")
+                .int(len - 2)
+                .push(" AND ")
+                .int(len + 1)
+                .push(" ORDER BY doc DESC LIMIT 5000");
+            sql.load::<WordRow>(conn)?
+                .into_iter()
+                .map(|r| r.word)
+                .collect()
+        };
+        if known.contains(&typed) {
+            continue;
+        }
+        text.add_corrections(clause, &typed, &known);
+    }
+    Ok(())
+}
+
+/// The filter with its words' typos corrected (see [`correct_typos`]).
+fn corrected(conn: &mut DbConnection, filter: &ListingFilter) -> QueryResult<ListingFilter> {
+    let mut filter = filter.clone();
+    if let Some(text) = filter.text.as_mut() {
+        correct_typos(conn, text)?;
+    }
+    Ok(filter)
+}
+
+/// One page of listings after `after`.
+pub fn search(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    sort: ListingSort,
+    mut after: Option<ListingPosition>,
+    limit: i64,
+) -> QueryResult<Vec<Found>> {
+    if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
+        return Ok(Vec::new());
+    }
+    let filter = &corrected(conn, filter)?;
+    if let (Some(p), Some(text), DbConnection::Sqlite(_), ListingSort::Relevance) =
+        (after.as_mut(), &filter.text, &*conn, sort)
+    {
+        if let Some(now) = sqlite_rank_now(conn, text, p.id)? {
+            p.rank = now;
+        }
+    }
+    build(conn, filter, sort, after, limit, false).load(conn)
+}
+
+#[derive(QueryableByName)]
+struct RankRow {
+    #[diesel(sql_type = Double)]
+    rank: f64,
+}
+
+/// The bm25 rank `id` has for `text` with the collection as it is now (SQLite).
+fn sqlite_rank_now(conn: &mut DbConnection, text: &TextQuery, id: i64) -> QueryResult<Option<f64>> {
+    let mut sql = Sql::new(conn);
+    let _ = write!(
+        sql.text,
+        "SELECT {BM25} AS rank FROM listings_fts WHERE listings_fts MATCH "
+    );
+    sql.text_param(&text.to_fts5())
+        .push(" AND rowid = ")
+        .int(id);
+    Ok(sql.load::<RankRow>(conn)?.first().map(|r| r.rank))
+}
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// PostgreSQL's plan for a search (EXPLAIN, not run), one line per node.
+pub fn explain_pg(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    sort: ListingSort,
+    after: Option<ListingPosition>,
+    limit: i64,
+) -> QueryResult<String> {
+    let sql = build(conn, filter, sort, after, limit, true);
+    let lines = sql.load::<PlanLine>(conn)?;
+    Ok(lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// A count that stops at a cap: exact below it, "at least" at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CappedCount {
+    pub count: i64,
+    pub capped: bool,
+}
+
+/// Counts of matching listings per top-level category and per condition, and the price range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Facets {
+    pub categories: Vec<(String, CappedCount)>,
+    pub conditions: Vec<(String, CappedCount)>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct PriceRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    price: Option<i64>,
+}
+
+/// Matching rows, at most `cap + 1` of them: each count reads no more than that.
+fn capped_count(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    cap: i64,
+) -> QueryResult<CappedCount> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one");
+    from_clause(&mut sql, filter.text.as_ref());
+    where_clause(&mut sql, filter);
+    sql.push(" LIMIT ").int(cap + 1).push(") capped");
+    let n = sql.load::<CountRow>(conn)?.first().map_or(0, |r| r.n);
+    Ok(CappedCount {
+        count: n.min(cap),
+        capped: n > cap,
+    })
+}
+
+fn price_bound(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    asc: bool,
+) -> QueryResult<Option<i64>> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT l.price_cents AS price");
+    from_clause(&mut sql, filter.text.as_ref());
+    where_clause(&mut sql, filter);
+    sql.push(if asc {
+        " ORDER BY l.price_cents ASC, l.id ASC LIMIT 1"
+    } else {
+        " ORDER BY l.price_cents DESC, l.id DESC LIMIT 1"
+    });
+    Ok(sql.load::<PriceRow>(conn)?.first().and_then(|r| r.price))
+}
+
+/// The facets of a search: each category's and condition's count is one bounded index read
+/// (at most `cap + 1` rows), so a call costs the same at any catalogue size.
+pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> QueryResult<Facets> {
+    if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
+        return Ok(Facets {
+            categories: Vec::new(),
+            conditions: Vec::new(),
+            min_price: None,
+            max_price: None,
+        });
+    }
+    let filter = &corrected(conn, filter)?;
+    let mut categories = Vec::new();
+    for top in crate::domain::category::TREE {
+        let mut f = filter.clone();
+        let wanted = crate::domain::search::CategoryFilter {
+            slug: top.slug.to_owned(),
+            level: CategoryLevel::Top,
+        };
+        // A category filter narrower than this top-level one keeps its own slug.
+        match &filter.filters.category {
+            Some(c) if !wanted.admits(Some(&c.slug)) => continue,
+            Some(_) => {}
+            None => f.filters.category = Some(wanted),
+        }
+        let count = capped_count(conn, &f, cap)?;
+        if count.count > 0 {
+            categories.push((top.slug.to_owned(), count));
+        }
+    }
+    let mut conditions = Vec::new();
+    for condition in CONDITIONS {
+        if filter
+            .filters
+            .condition
+            .as_deref()
+            .is_some_and(|c| c != *condition)
+        {
+            continue;
+        }
+        let mut f = filter.clone();
+        f.filters.condition = Some((*condition).to_owned());
+        let count = capped_count(conn, &f, cap)?;
+        if count.count > 0 {
+            conditions.push(((*condition).to_owned(), count));
+        }
+    }
+    Ok(Facets {
+        categories,
+        conditions,
+        min_price: price_bound(conn, filter, true)?,
+        max_price: price_bound(conn, filter, false)?,
+    })
+}

@@ -1,0 +1,18 @@
+DROP INDEX listings_seller_likes;
+DROP INDEX listings_seller_price;
+DROP INDEX listings_seller_status_id;
+DROP INDEX listings_condition_likes;
+DROP INDEX listings_condition_price;
+DROP INDEX listings_condition_id;
+DROP INDEX listings_category_top_likes;
+DROP INDEX listings_category_top_price;
+DROP INDEX listings_category_top_id;
+DROP INDEX listings_category_likes;
+DROP INDEX listings_category_price;
+DROP INDEX listings_category_id;
+DROP INDEX listings_status_likes;
+DROP TRIGGER listings_fts_update;
+DROP TRIGGER listings_fts_delete;
+DROP TRIGGER listings_fts_insert;
+DROP TABLE listings_fts;
+ALTER TABLE listings DROP COLUMN category_top;

@@ -1,0 +1,289 @@
+//! Search and browse: the query parameters `GET /listings` and its facets share, the facets,
+//! and the category tree.
+
+use super::docs::{AuthErrors, QueryErrors, Unavailable};
+use super::listings::{Condition, StatusName};
+use super::{db, decode_cursor, MaybeCaller, Params, QueryParams};
+use crate::app::AppState;
+use crate::error::ApiError;
+use actix_web::{get, web, HttpResponse};
+use bazaar_actors::domain::category::{Category, TREE};
+use bazaar_actors::domain::listing::{ListingStatus, PRICE_CENTS};
+use bazaar_actors::domain::search::{
+    validate_condition_filter, validate_query_text, CategoryFilter, SearchFilters, TextQuery,
+};
+use bazaar_actors::store::search::{
+    self, CappedCount, ListingFilter, ListingPosition, ListingSort,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Facet counts are exact up to this many, then reported as `"10000+"`.
+pub const FACET_COUNT_CAP: i64 = 10_000;
+
+/// What a search asks for, parsed from its query parameters.
+pub struct SearchRequest {
+    pub filter: ListingFilter,
+    /// `q` was given but has no searchable word (only punctuation, stop words or
+    /// exclusions): nothing matches.
+    pub matches_nothing: bool,
+}
+
+/// Parses `q`, `category`, `condition`, `seller_id`, `status`, `min_price` and `max_price`,
+/// recording each bad one in `p`.
+pub fn parse_search(p: &mut Params, viewer: Option<i64>) -> SearchRequest {
+    // `q` is checked raw: a NUL or an over-long text is refused, not trimmed away.
+    let raw_q = p.raw("q");
+    let mut matches_nothing = false;
+    let text = match raw_q {
+        Some(q) => match validate_query_text(&q) {
+            Err(message) => {
+                p.fail("q", message);
+                None
+            }
+            Ok(()) if q.trim().is_empty() => None,
+            Ok(()) => {
+                let parsed = TextQuery::parse(&q);
+                matches_nothing = parsed.is_none();
+                parsed
+            }
+        },
+        None => None,
+    };
+    let category = p.parsed("category", CategoryFilter::parse);
+    let condition = p.parsed("condition", |c| {
+        validate_condition_filter(c).map(|()| c.to_owned())
+    });
+    let seller_id = p.int("seller_id", 1, i64::MAX);
+    let status = p
+        .parsed("status", |s| {
+            ListingStatus::parse(s)
+                .ok_or_else(|| "must be draft, active, sold_out or closed".to_owned())
+        })
+        .unwrap_or(ListingStatus::Active);
+    let min_price = p.int("min_price", 0, PRICE_CENTS.1);
+    let max_price = p.int("max_price", 0, PRICE_CENTS.1);
+    if let (Some(min), Some(max)) = (min_price, max_price) {
+        if min > max {
+            p.fail("min_price", "must not be above max_price");
+        }
+    }
+    SearchRequest {
+        filter: ListingFilter {
+            text,
+            filters: SearchFilters {
+                category,
+                condition,
+                seller_id,
+                min_price,
+                max_price,
+            },
+            status,
+            viewer,
+        },
+        matches_nothing,
+    }
+}
+
+/// Where the previous page ended, in its sort order. `sort`, `price_cents` and `id` are the
+/// original shape (cursors from before still work); `like_count` and `rank` came with the
+/// popular and relevance sorts. The rank travels as its bit pattern, so it compares equal to
+/// the database's value exactly.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListingCursor {
+    pub sort: String,
+    pub price_cents: i64,
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub like_count: i64,
+    #[serde(default, skip_serializing_if = "is_zero_bits")]
+    pub rank_bits: u64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+fn is_zero_bits(v: &u64) -> bool {
+    *v == 0
+}
+
+impl ListingCursor {
+    pub fn after(sort: ListingSort, found: &search::Found) -> ListingCursor {
+        ListingCursor {
+            sort: sort.as_str().to_owned(),
+            price_cents: found.listing.price_cents,
+            id: found.listing.id,
+            like_count: found.listing.like_count,
+            rank_bits: found.rank.to_bits(),
+        }
+    }
+}
+
+/// The sort (default: relevance with words, newest without) and the cursor's position.
+pub fn parse_sort_and_cursor(
+    p: &mut Params,
+    has_text: bool,
+) -> (ListingSort, Option<ListingPosition>) {
+    let default = if has_text {
+        ListingSort::Relevance
+    } else {
+        ListingSort::Newest
+    };
+    let sort = p
+        .parsed("sort", |s| match ListingSort::parse(s) {
+            Some(ListingSort::Relevance) if !has_text => Err("relevance needs q".to_owned()),
+            Some(sort) => Ok(sort),
+            None => Err("must be relevance, newest, price_asc, price_desc or popular".to_owned()),
+        })
+        .unwrap_or(default);
+    let after = p.parsed("cursor", |c| {
+        let cursor: ListingCursor = decode_cursor(c)?;
+        if cursor.sort != sort.as_str() {
+            return Err(format!("was made for sort={}", cursor.sort));
+        }
+        let rank = f64::from_bits(cursor.rank_bits);
+        if !rank.is_finite() {
+            return Err("is not a cursor from a previous page".to_owned());
+        }
+        Ok(ListingPosition {
+            price_cents: cursor.price_cents,
+            like_count: cursor.like_count,
+            rank,
+            id: cursor.id,
+        })
+    });
+    (sort, after)
+}
+
+/// A count, exact below the cap: a number, or the string `"10000+"` at the cap.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FacetCount {
+    Exact(i64),
+    AtLeast(String),
+}
+
+impl From<CappedCount> for FacetCount {
+    fn from(c: CappedCount) -> Self {
+        if c.capped {
+            FacetCount::AtLeast(format!("{}+", c.count))
+        } else {
+            FacetCount::Exact(c.count)
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetBucket {
+    /// A top-level category slug, or a condition.
+    pub value: String,
+    #[schema(value_type = Object, example = json!(42))]
+    pub count: FacetCount,
+}
+
+/// Counts of the matching listings per top-level category and per condition (buckets with
+/// none are left out), and the lowest and highest price among them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetsBody {
+    pub categories: Vec<FacetBucket>,
+    pub conditions: Vec<FacetBucket>,
+    pub min_price_cents: Option<i64>,
+    pub max_price_cents: Option<i64>,
+}
+
+/// Facets of a search: the same parameters as `GET /api/v1/listings` (no sort, no cursor).
+#[utoipa::path(
+    tag = "listings",
+    params(
+        ("q" = Option<String>, Query, max_length = 200, pattern = "^[^\\x00]*$", description = "Words, as for GET /api/v1/listings"),
+        ("category" = Option<String>, Query, max_length = 64, pattern = "^[a-z0-9_-]*$", description = "A category slug; a top-level one includes its children"),
+        ("condition" = inline(Option<Condition>), Query),
+        ("seller_id" = Option<i64>, Query, minimum = 1),
+        ("status" = inline(Option<StatusName>), Query, description = "Default active"),
+        ("min_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive; not above max_price"),
+        ("max_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive"),
+    ),
+    responses(
+        (status = 200, description = "Counts per top-level category and condition, exact up to 10,000 (then \"10000+\"), and the price range", body = FacetsBody),
+        QueryErrors,
+        AuthErrors,
+        Unavailable,
+    )
+)]
+#[get("/api/v1/listings/facets")]
+pub async fn listing_facets(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    query: web::Query<QueryParams>,
+) -> Result<HttpResponse, ApiError> {
+    let mut p = Params::new(query.into_inner());
+    let request = parse_search(&mut p, caller.id().map(|v| v.0));
+    p.finish()?;
+    let facets = if request.matches_nothing {
+        None
+    } else {
+        let filter = request.filter;
+        Some(
+            db(&state, move |conn| {
+                Ok(search::facets(conn, &filter, FACET_COUNT_CAP)?)
+            })
+            .await?,
+        )
+    };
+    let bucket = |(value, count): (String, CappedCount)| FacetBucket {
+        value,
+        count: count.into(),
+    };
+    Ok(HttpResponse::Ok().json(match facets {
+        None => FacetsBody {
+            categories: Vec::new(),
+            conditions: Vec::new(),
+            min_price_cents: None,
+            max_price_cents: None,
+        },
+        Some(f) => FacetsBody {
+            categories: f.categories.into_iter().map(bucket).collect(),
+            conditions: f.conditions.into_iter().map(bucket).collect(),
+            min_price_cents: f.min_price,
+            max_price_cents: f.max_price,
+        },
+    }))
+}
+
+/// A category of the tree.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryBody {
+    pub slug: &'static str,
+    pub name: &'static str,
+    /// Sub-categories (top-level categories only).
+    #[schema(no_recursion)]
+    pub children: Vec<CategoryBody>,
+}
+
+impl From<&Category> for CategoryBody {
+    fn from(c: &Category) -> Self {
+        CategoryBody {
+            slug: c.slug,
+            name: c.name,
+            children: c.children.iter().map(CategoryBody::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoriesBody {
+    pub items: Vec<CategoryBody>,
+}
+
+/// The category tree: two levels; a listing's `category` is one of these slugs.
+#[utoipa::path(
+    tag = "listings",
+    responses((status = 200, description = "The category tree", body = CategoriesBody))
+)]
+#[get("/api/v1/categories")]
+pub async fn list_categories() -> HttpResponse {
+    HttpResponse::Ok().json(CategoriesBody {
+        items: TREE.iter().map(CategoryBody::from).collect(),
+    })
+}
