@@ -270,6 +270,13 @@ impl Application {
                     if metrics_elsewhere {
                         cfg.service(web::resource("/metrics").to(no_route));
                     }
+                    // `/api/v1/listings/facets` is also the shape of `/api/v1/listings/{id}`:
+                    // another method on it is 405 (Allow: GET), not that route's 401 or 404.
+                    cfg.service(
+                        web::resource("/api/v1/listings/facets")
+                            .guard(actix_web::guard::Not(actix_web::guard::Get()))
+                            .to(no_route),
+                    );
                 })
                 .configure(register_routes)
                 .default_service(web::to(no_route))
