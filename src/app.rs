@@ -2,25 +2,19 @@
 //! the integration tests, so both run exactly the same server.
 
 use crate::config::Settings;
-use crate::error::{ApiError, Problem, PROBLEM_JSON};
+use crate::error::ApiError;
 use crate::hashing::PasswordHasher;
 use crate::http;
 use crate::http::allowed::AllowedMethods;
 use crate::http::docs::ProblemResponses;
+use crate::http::fallback::{no_route, problem_for_bare_errors, NodeRootSpan};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
-use crate::ws::cutoff::Cuttable;
+use crate::server::{listen, metrics_server, serve, shutdown_signal, Connections};
 use actix::{Actor, Addr};
-use actix_http::{error::DispatchError, HttpService, KeepAlive, Protocol, Request};
-use actix_service::{
-    fn_service, map_config, IntoServiceFactory, ServiceFactory, ServiceFactoryExt as _,
-};
-use actix_web::dev::AppConfig;
-use actix_web::dev::ServiceRequest;
-use actix_web::dev::{Server, Service, ServiceResponse};
-use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{web, App};
 use anyhow::Context;
 use bazaar_actors::broker::Broker;
 use bazaar_actors::chat::ChatWriter;
@@ -32,11 +26,10 @@ use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::{CloseAll, Users};
 use bazaar_actors::{Directory, DirectorySettings};
-use std::net::TcpListener;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
+use tracing_actix_web::TracingLogger;
 
 /// What every handler can reach. Built once per process and shared by all workers.
 pub struct AppState {
@@ -363,139 +356,6 @@ impl Application {
     }
 }
 
-/// A listener on `addr`, or an error that says in one line why there is none.
-fn listen(addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => {
-            anyhow::anyhow!("cannot listen on {addr}: address already in use")
-        }
-        _ => anyhow::anyhow!("cannot listen on {addr}: {e}"),
-    })
-}
-
-/// How the API server treats each connection.
-struct Connections {
-    /// TCP_USER_TIMEOUT (`unacked_data_times_out`).
-    user_timeout: Duration,
-    /// How long a socket closed for its backlog has to take the close frame (`Cutoff`).
-    close_grace: Duration,
-    /// Counts the connections dropped for not taking it.
-    dropped: prometheus::IntCounter,
-}
-
-/// Serves `app` on `listener` as actix-web's `HttpServer` does (same defaults: keep-alive,
-/// 5 s to send a request head, 1 s to disconnect, graceful shutdown), but over `Cuttable`
-/// connections, so that a socket whose client stopped reading can be dropped (`ws::cutoff`):
-/// `HttpServer` offers no way to wrap the connection.
-fn serve<F, I, S, B>(
-    listener: TcpListener,
-    app: F,
-    settings: &Settings,
-    connections: Connections,
-) -> std::io::Result<Server>
-where
-    F: Fn() -> I + Send + Clone + 'static,
-    I: IntoServiceFactory<S, Request>,
-    S: ServiceFactory<Request, Config = AppConfig> + 'static,
-    S::Error: Into<actix_web::Error> + 'static,
-    S::InitError: std::fmt::Debug,
-    S::Response: Into<actix_http::Response<B>> + 'static,
-    <S::Service as Service<Request>>::Future: 'static,
-    S::Service: 'static,
-    B: actix_web::body::MessageBody + 'static,
-{
-    let addr = listener.local_addr()?;
-    // actix stops *forcibly* on SIGINT; we handle both signals ourselves, gracefully.
-    let mut builder = actix_server::Server::build()
-        .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout_secs);
-    if let Some(workers) = settings.workers {
-        builder = builder.workers(workers);
-    }
-    let shutdown = builder.graceful_shutdown_signal();
-    let Connections {
-        user_timeout,
-        close_grace,
-        dropped,
-    } = connections;
-    builder = builder.listen("bazaar", listener, move || {
-        let shutdown = shutdown.clone();
-        let dropped = dropped.clone();
-        let app = app().into_factory().map_err(|e| e.into().error_response());
-        let http = HttpService::build()
-            .graceful_shutdown_signal(move || {
-                let shutdown = shutdown.clone();
-                async move { shutdown.notified().await }
-            })
-            .keep_alive(KeepAlive::default())
-            .client_request_timeout(Duration::from_secs(5))
-            .client_disconnect_timeout(Duration::from_secs(1))
-            .h1_allow_half_closed(true)
-            .local_addr(addr)
-            .on_connect_ext(move |io: &Cuttable, extensions| {
-                unacked_data_times_out(io.tcp(), user_timeout);
-                extensions.insert(io.cutoff());
-            })
-            .finish(map_config(app, |_| AppConfig::default()));
-        fn_service(move |io: actix_web::rt::net::TcpStream| {
-            // A live event or a chat ack is one small write that should leave at once: with
-            // Nagle on, it waits for the peer's delayed ACK (40 ms here) behind the previous
-            // frame.
-            if let Err(e) = io.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-            let peer = io.peer_addr().ok();
-            let io = Cuttable::new(io, close_grace, dropped.clone());
-            std::future::ready(Ok::<_, DispatchError>((io, Protocol::Http1, peer)))
-        })
-        .and_then(http)
-    })?;
-    Ok(builder.run())
-}
-
-/// The internal server of `/metrics` alone (`--metrics-bind`), on one worker: scrapes are rare.
-fn metrics_server(
-    listener: TcpListener,
-    state: &web::Data<AppState>,
-    settings: &Settings,
-) -> anyhow::Result<(u16, Server)> {
-    let port = listener.local_addr()?.port();
-    let state = state.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .service(http::ops::metrics)
-            .default_service(web::to(no_route))
-    })
-    .workers(1)
-    .listen(listener)?
-    .disable_signals()
-    .shutdown_timeout(settings.shutdown_timeout_secs)
-    .run();
-    tracing::info!(port, "serving /metrics");
-    Ok((port, server))
-}
-
-/// Waits for SIGINT or SIGTERM.
-async fn shutdown_signal() -> std::io::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-    })
-}
-
-/// A peer that takes none of what we send for this long (a socket whose client stopped
-/// reading) is dropped by the kernel (TCP_USER_TIMEOUT): the server's heartbeat cannot run for
-/// a WebSocket whose connection is blocked on writing.
-fn unacked_data_times_out(tcp: &actix_web::rt::net::TcpStream, timeout: Duration) {
-    if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout)) {
-        tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
-    }
-}
-
 fn pool_backend(url: &str) -> store::Backend {
     store::DbManager::new(url).map_or(store::Backend::Sqlite, |m| m.backend())
 }
@@ -505,74 +365,6 @@ fn backend_name(url: &str) -> &'static str {
         store::Backend::Postgres => "postgres",
         store::Backend::Sqlite => "sqlite",
     }
-}
-
-/// Every request's span carries the node id, so logs from several processes can be told apart.
-struct NodeRootSpan;
-
-impl RootSpanBuilder for NodeRootSpan {
-    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        let node = request
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.node_id.clone())
-            .unwrap_or_default();
-        tracing_actix_web::root_span!(request, node.id = %node)
-    }
-
-    fn on_request_end<B: actix_web::body::MessageBody>(
-        span: tracing::Span,
-        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
-    ) {
-        DefaultRootSpanBuilder::on_request_end(span, outcome);
-    }
-}
-
-/// 405 with `Allow` for a path served with other methods; 404 for any other path, and for a
-/// documented one not served on this address (`/metrics` with `--metrics-bind`).
-async fn no_route(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    let allowed = req.app_data::<web::Data<AllowedMethods>>();
-    let other_methods = allowed
-        .and_then(|a| a.for_path(req.path()))
-        .filter(|allow| !allow.split(", ").any(|m| m == req.method().as_str()));
-    if let Some(allow) = other_methods {
-        let status = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
-        let detail = format!(
-            "{} {} is not served; allowed: {allow}",
-            req.method(),
-            req.path()
-        );
-        let mut response = Problem::new("method-not-allowed", status, detail).response();
-        if let Ok(value) = header::HeaderValue::from_str(allow) {
-            response.headers_mut().insert(header::ALLOW, value);
-        }
-        return Ok(response);
-    }
-    Err(ApiError::NotFound(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
-    )))
-}
-
-/// Any error response not already problem+json (from actix itself) becomes one.
-fn problem_for_bare_errors<B>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    if is_problem {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let (req, _) = res.into_parts();
-    let detail = status.canonical_reason().unwrap_or("error").to_owned();
-    let kind = detail.to_ascii_lowercase().replace(' ', "-");
-    let body: HttpResponse = Problem::new(&kind, status, detail).response();
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, body).map_into_right_body::<B>(),
-    ))
 }
 
 /// Waits for the listener to accept connections (used by tests and tools).

@@ -22,5 +22,6 @@ pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod seed;
+mod server;
 pub mod telemetry;
 pub mod ws;

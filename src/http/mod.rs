@@ -5,6 +5,7 @@ pub mod allowed;
 mod body;
 pub mod chat;
 pub mod docs;
+pub mod fallback;
 pub mod idempotency;
 pub mod likes;
 pub mod listings;

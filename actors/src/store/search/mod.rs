@@ -22,6 +22,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
 
+mod facets;
+mod typos;
+
+pub use facets::{facets, CappedCount, Facets};
+pub use typos::correct_typos;
+use typos::corrected;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListingSort {
     Newest,
@@ -280,87 +287,6 @@ fn build(
     sql
 }
 
-#[derive(QueryableByName)]
-struct WordRow {
-    #[diesel(sql_type = Text)]
-    word: String,
-}
-
-/// Typo tolerance: each word of 5+ letters that the catalogue's vocabulary does not know gets
-/// the known words one edit away as alternatives. Only unknown words are corrected, so a
-/// correction never competes with an exact match of the same word. PostgreSQL: the
-/// `search_words` table (unstemmed words, kept by triggers), the 30 nearest by trigram
-/// distance (a GiST index reads them nearest first), any typo position. SQLite: FTS5's own vocabulary (`listings_fts_vocab`, stemmed terms), read in the
-/// range of the word's first letter, so a typo in the first letter is not corrected there.
-pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResult<()> {
-    for (clause, typed) in text.typo_candidates() {
-        let mut sql = Sql::new(conn);
-        let known: Vec<String> = if sql.pg {
-            // A known word (the usual case) costs one primary-key probe; only an unknown one
-            // reads its nearest neighbours.
-            sql.push("SELECT word FROM search_words WHERE word = ")
-                .text_param(&typed);
-            if !sql.load::<WordRow>(conn)?.is_empty() {
-                continue;
-            }
-            let mut sql = Sql::new(conn);
-            sql.push("SELECT word FROM search_words ORDER BY word <-> ")
-                .text_param(&typed)
-                .push(" LIMIT 30");
-            sql.load::<WordRow>(conn)?
-                .into_iter()
-                .map(|r| r.word)
-                .collect()
-        } else {
-            // Known = the index has it (after stemming): one doclist lookup. Reading the
-            // vocabulary costs far more (fts5vocab walks each term's postings), so only an
-            // unknown word does.
-            sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
-                .text_param(&format!("\"{typed}\""))
-                .push(" LIMIT 1");
-            if !sql.load::<CountRow>(conn)?.is_empty() {
-                continue;
-            }
-            let mut sql = Sql::new(conn);
-            let first: String = typed.chars().take(1).collect();
-            let after_first = first
-                .chars()
-                .next()
-                .and_then(|c| char::from_u32(c as u32 + 1))
-                .map(String::from)
-                .unwrap_or_default();
-            let len = typed.chars().count() as i64;
-            sql.push("SELECT term AS word FROM listings_fts_vocab WHERE term >= ")
-                .text_param(&first)
-                .push(" AND term < ")
-                .text_param(&after_first)
-                .push(" AND length(term) BETWEEN ")
-                .int(len - 2)
-                .push(" AND ")
-                .int(len + 1)
-                .push(" ORDER BY doc DESC LIMIT 5000");
-            sql.load::<WordRow>(conn)?
-                .into_iter()
-                .map(|r| r.word)
-                .collect()
-        };
-        if known.contains(&typed) {
-            continue;
-        }
-        text.add_corrections(clause, &typed, &known);
-    }
-    Ok(())
-}
-
-/// The filter with its words' typos corrected (see [`correct_typos`]).
-fn corrected(conn: &mut DbConnection, filter: &ListingFilter) -> QueryResult<ListingFilter> {
-    let mut filter = filter.clone();
-    if let Some(text) = filter.text.as_mut() {
-        correct_typos(conn, text)?;
-    }
-    Ok(filter)
-}
-
 /// One page of listings after `after`.
 pub fn search(
     conn: &mut DbConnection,
@@ -423,122 +349,4 @@ pub fn explain_pg(
         .map(|l| l.line)
         .collect::<Vec<_>>()
         .join("\n"))
-}
-
-/// A count that stops at a cap: exact below it, "at least" at it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CappedCount {
-    pub count: i64,
-    pub capped: bool,
-}
-
-/// Counts of matching listings per top-level category and per condition, and the price range.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Facets {
-    pub categories: Vec<(String, CappedCount)>,
-    pub conditions: Vec<(String, CappedCount)>,
-    pub min_price: Option<i64>,
-    pub max_price: Option<i64>,
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct PriceRow {
-    #[diesel(sql_type = Nullable<BigInt>)]
-    price: Option<i64>,
-}
-
-/// Matching rows, at most `cap + 1` of them: each count reads no more than that.
-fn capped_count(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    cap: i64,
-) -> QueryResult<CappedCount> {
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one");
-    from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter);
-    sql.push(" LIMIT ").int(cap + 1).push(") capped");
-    let n = sql.load::<CountRow>(conn)?.first().map_or(0, |r| r.n);
-    Ok(CappedCount {
-        count: n.min(cap),
-        capped: n > cap,
-    })
-}
-
-fn price_bound(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    asc: bool,
-) -> QueryResult<Option<i64>> {
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT l.price_cents AS price");
-    from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter);
-    sql.push(if asc {
-        " ORDER BY l.price_cents ASC, l.id ASC LIMIT 1"
-    } else {
-        " ORDER BY l.price_cents DESC, l.id DESC LIMIT 1"
-    });
-    Ok(sql.load::<PriceRow>(conn)?.first().and_then(|r| r.price))
-}
-
-/// The facets of a search: each category's and condition's count is one bounded index read
-/// (at most `cap + 1` rows), so a call costs the same at any catalogue size.
-pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> QueryResult<Facets> {
-    if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
-        return Ok(Facets {
-            categories: Vec::new(),
-            conditions: Vec::new(),
-            min_price: None,
-            max_price: None,
-        });
-    }
-    let filter = &corrected(conn, filter)?;
-    let mut categories = Vec::new();
-    for top in crate::domain::category::TREE {
-        let mut f = filter.clone();
-        let wanted = crate::domain::search::CategoryFilter {
-            slug: top.slug.to_owned(),
-            level: CategoryLevel::Top,
-        };
-        // A category filter narrower than this top-level one keeps its own slug.
-        match &filter.filters.category {
-            Some(c) if !wanted.admits(Some(&c.slug)) => continue,
-            Some(_) => {}
-            None => f.filters.category = Some(wanted),
-        }
-        let count = capped_count(conn, &f, cap)?;
-        if count.count > 0 {
-            categories.push((top.slug.to_owned(), count));
-        }
-    }
-    let mut conditions = Vec::new();
-    for condition in CONDITIONS {
-        if filter
-            .filters
-            .condition
-            .as_deref()
-            .is_some_and(|c| c != *condition)
-        {
-            continue;
-        }
-        let mut f = filter.clone();
-        f.filters.condition = Some((*condition).to_owned());
-        let count = capped_count(conn, &f, cap)?;
-        if count.count > 0 {
-            conditions.push(((*condition).to_owned(), count));
-        }
-    }
-    Ok(Facets {
-        categories,
-        conditions,
-        min_price: price_bound(conn, filter, true)?,
-        max_price: price_bound(conn, filter, false)?,
-    })
 }
