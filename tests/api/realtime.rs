@@ -703,6 +703,25 @@ async fn a_silent_client_is_closed_after_the_timeout() {
     );
 }
 
+/// A new user's raw socket (4 KiB receive buffer) subscribed to `listing`'s topic, which
+/// from here on reads nothing until the test says so.
+async fn a_subscriber_that_stops_reading(app: &TestApp, listing: &Value) -> RawWs {
+    let reader = app.user("reader").await;
+    let topic = format!("listing:{}", listing["id"]);
+    let (address, token) = (app.address.clone(), reader.token.clone());
+    let mut slow = off_thread(move || RawWs::connect(&address, &token, Some(4096))).await;
+    slow.frame(
+        true,
+        1,
+        json!({"op": "subscribe", "topic": topic})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    slow
+}
+
 #[actix_web::test]
 async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
     let app = spawn_app_with(|s| {
@@ -716,22 +735,10 @@ async fn a_client_that_never_reads_is_cut_off_and_its_backlog_stays_bounded() {
     })
     .await;
     let seller = app.user("seller").await;
-    let reader = app.user("reader").await;
     let listing = app
         .listing(&seller, json!({"description": "d".repeat(5_000)}))
         .await;
-    let topic = format!("listing:{}", listing["id"]);
-    let (address, token) = (app.address.clone(), reader.token.clone());
-    let mut slow = off_thread(move || RawWs::connect(&address, &token, Some(4096))).await;
-    slow.frame(
-        true,
-        1,
-        json!({"op": "subscribe", "topic": topic})
-            .to_string()
-            .as_bytes(),
-    )
-    .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut slow = a_subscriber_that_stops_reading(&app, &listing).await;
     // 3,000 events of over 5 KB each: about 16 MB, far more than the socket buffers (about
     // 4 MiB here) and the 256 KiB backlog allowed.
     let path = format!("/api/v1/listings/{}", listing["id"]);
@@ -783,23 +790,11 @@ async fn a_client_that_does_not_take_its_close_frame_loses_its_connection() {
     })
     .await;
     let seller = app.user("seller").await;
-    let reader = app.user("reader").await;
     // 5,000 three-byte characters: every event carries the listing, about 15 KB.
     let listing = app
         .listing(&seller, json!({"description": "€".repeat(5_000)}))
         .await;
-    let topic = format!("listing:{}", listing["id"]);
-    let (address, token) = (app.address.clone(), reader.token.clone());
-    let mut slow = off_thread(move || RawWs::connect(&address, &token, Some(4096))).await;
-    slow.frame(
-        true,
-        1,
-        json!({"op": "subscribe", "topic": topic})
-            .to_string()
-            .as_bytes(),
-    )
-    .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut slow = a_subscriber_that_stops_reading(&app, &listing).await;
     // The client never reads. Edits until its connection is dropped, at most 9 MB of events:
     // over twice the socket buffers (about 4 MiB here) and far past the 64 KiB backlog.
     let path = format!("/api/v1/listings/{}", listing["id"]);
