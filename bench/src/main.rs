@@ -134,6 +134,10 @@ enum Command {
         connections: usize,
         #[arg(long, default_value_t = search::SEARCH_SECONDS)]
         seconds: u64,
+        /// Run on this database (sqlite://FILE or postgres://…, which must exist) and keep it:
+        /// seeded only while it has no listings, so later runs skip the seeding.
+        #[arg(long)]
+        keep_database: Option<String>,
     },
     #[command(hide = true)]
     ServeBazaar {
@@ -206,7 +210,17 @@ fn main() -> anyhow::Result<()> {
                 listings,
                 connections,
                 seconds,
-            } => search::run(&common, listings, connections, seconds).await,
+                keep_database,
+            } => {
+                search::run(
+                    &common,
+                    listings,
+                    connections,
+                    seconds,
+                    keep_database.as_deref(),
+                )
+                .await
+            }
             _ => unreachable!("server modes returned above"),
         }
     })?;

@@ -40,7 +40,7 @@ pub struct CreateListingBody {
     #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: Option<i64>,
     /// A category slug of the tree (GET /api/v1/categories).
-    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_-]*$")]
+    #[schema(value_type = Option<search::CategorySlug>, inline)]
     pub category: Option<String>,
     #[schema(value_type = Option<Condition>)]
     pub condition: Option<String>,
@@ -138,7 +138,7 @@ pub struct UpdateListingBody {
     #[schema(max_length = 5000, pattern = "^[^\\x00]*$")]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 64, pattern = "^[a-z0-9_-]*$")]
+    #[schema(value_type = Option<search::CategorySlug>, inline)]
     pub category: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Condition>)]
@@ -331,13 +331,15 @@ pub enum SortName {
         ("q" = Option<String>, Query, max_length = 200, pattern = "^[^\\x00]*$", description = "Words: all required, in any order, \
             stemmed (jackets finds jacket), accents ignored, the last word a prefix, one typo forgiven in a word of 5+ letters; \
             `a OR b`, `-word` excludes. Matches title (ranked highest), description and category (empty: no filter)"),
-        ("category" = Option<String>, Query, max_length = 64, pattern = "^[a-z0-9_-]*$", description = "A category slug (GET /api/v1/categories); a top-level one includes its children (empty: any)"),
+        ("category" = inline(Option<search::CategoryFilterSlug>), Query),
         ("condition" = inline(Option<Condition>), Query),
         ("seller_id" = Option<i64>, Query, minimum = 1),
         ("status" = inline(Option<StatusName>), Query, description = "Default active"),
         ("min_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive; not above max_price"),
         ("max_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive"),
-        ("sort" = inline(Option<SortName>), Query, description = "Default relevance with q (which it needs), else newest; popular is most liked"),
+        ("sort" = inline(Option<SortName>), Query, description = "Default relevance with q (which it needs), else newest; popular is most liked. \
+            relevance ranks the newest 1,000 matches (filters applied) by how well they match: a word in many listings \
+            shows the best of the recent ones; its cursor keeps ranking the same 1,000, so pages never skip or repeat"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, with the same sort"),
     ),

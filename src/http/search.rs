@@ -18,7 +18,8 @@ use bazaar_actors::store::search::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Facet counts are exact up to this many, then reported as `"10000+"`.
+/// Facets read at most this many matches (the newest): below it every figure is exact, above it
+/// the counts read "N+".
 pub const FACET_COUNT_CAP: i64 = 10_000;
 
 /// What a search asks for, parsed from its query parameters.
@@ -88,7 +89,8 @@ pub fn parse_search(p: &mut Params, viewer: Option<i64>) -> SearchRequest {
 /// Where the previous page ended, in its sort order. `sort`, `price_cents` and `id` are the
 /// original shape (cursors from before still work); `like_count` and `rank` came with the
 /// popular and relevance sorts. The rank travels as its bit pattern, so it compares equal to
-/// the database's value exactly.
+/// the database's value exactly. `lo` and `hi`: with relevance, the id range of the
+/// candidates the first page ranked, which later pages rank again.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ListingCursor {
     pub sort: String,
@@ -98,6 +100,10 @@ pub struct ListingCursor {
     pub like_count: i64,
     #[serde(default, skip_serializing_if = "is_zero_bits")]
     pub rank_bits: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lo: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hi: i64,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -116,6 +122,8 @@ impl ListingCursor {
             id: found.listing.id,
             like_count: found.listing.like_count,
             rank_bits: found.rank.to_bits(),
+            lo: found.window_lo,
+            hi: found.window_hi,
         }
     }
 }
@@ -151,12 +159,15 @@ pub fn parse_sort_and_cursor(
             like_count: cursor.like_count,
             rank,
             id: cursor.id,
+            window_lo: cursor.lo,
+            window_hi: cursor.hi,
         })
     });
     (sort, after)
 }
 
-/// A count, exact below the cap: a number, or the string `"10000+"` at the cap.
+/// A count: a number when exact, or the string `"N+"` (at least N) when more listings matched
+/// than the facets read.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum FacetCount {
@@ -183,7 +194,8 @@ pub struct FacetBucket {
 }
 
 /// Counts of the matching listings per top-level category and per condition (buckets with
-/// none are left out), and the lowest and highest price among them.
+/// none are left out), and the lowest and highest price among them. With more than 10,000
+/// matches, all of it describes the newest 10,000 (and the counts read "N+").
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FacetsBody {
     pub categories: Vec<FacetBucket>,
@@ -197,7 +209,7 @@ pub struct FacetsBody {
     tag = "listings",
     params(
         ("q" = Option<String>, Query, max_length = 200, pattern = "^[^\\x00]*$", description = "Words, as for GET /api/v1/listings"),
-        ("category" = Option<String>, Query, max_length = 64, pattern = "^[a-z0-9_-]*$", description = "A category slug; a top-level one includes its children"),
+        ("category" = inline(Option<CategoryFilterSlug>), Query),
         ("condition" = inline(Option<Condition>), Query),
         ("seller_id" = Option<i64>, Query, minimum = 1),
         ("status" = inline(Option<StatusName>), Query, description = "Default active"),
@@ -205,7 +217,9 @@ pub struct FacetsBody {
         ("max_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive"),
     ),
     responses(
-        (status = 200, description = "Counts per top-level category and condition, exact up to 10,000 (then \"10000+\"), and the price range", body = FacetsBody),
+        (status = 200, description = "Counts per top-level category and condition, and the price range, \
+            read from the newest 10,001 matches: with at most 10,000 matches every figure is exact; with more, the figures \
+            describe the newest 10,000 and each count is a string \"N+\" (at least N match)", body = FacetsBody),
         QueryErrors,
         AuthErrors,
         Unavailable,
@@ -250,6 +264,52 @@ pub async fn listing_facets(
         },
     }))
 }
+
+/// A listing's category in the OpenAPI document: an enum of the tree's slugs, generated from
+/// `domain::category::TREE` (the one list).
+pub struct CategorySlug;
+
+/// The `category` filter in the OpenAPI document: a slug of the tree, or empty (any).
+pub struct CategoryFilterSlug;
+
+fn slug_schema(
+    description: &str,
+    empty: bool,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let slugs = empty
+        .then_some("")
+        .into_iter()
+        .chain(bazaar_actors::domain::category::all_slugs());
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(slugs))
+        .description(Some(description))
+        .into()
+}
+
+impl utoipa::PartialSchema for CategorySlug {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        slug_schema(
+            "A category slug of the tree (GET /api/v1/categories)",
+            false,
+        )
+    }
+}
+
+impl ToSchema for CategorySlug {}
+
+impl utoipa::PartialSchema for CategoryFilterSlug {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        slug_schema(
+            "A category slug of the tree (GET /api/v1/categories); a top-level one includes its \
+             children (empty: any)",
+            true,
+        )
+    }
+}
+
+impl ToSchema for CategoryFilterSlug {}
 
 /// A category of the tree.
 #[derive(Debug, Serialize, ToSchema)]

@@ -23,6 +23,7 @@ mod readme;
 mod realtime;
 mod rules;
 mod search;
+mod search_scale;
 mod text;
 mod timers;
 mod ws_helpers;

@@ -19,6 +19,10 @@ pub const QUERY_MAX_CHARS: usize = 200;
 /// most of the catalogue).
 pub const PREFIX_MIN_CHARS: usize = 2;
 
+/// `sort=relevance` ranks at most this many matches: the newest ones (filters applied). A word
+/// in tens of thousands of listings would otherwise be scored on every one of them.
+pub const RELEVANCE_CANDIDATES: i64 = 1_000;
+
 /// A word this long or longer may have one typo corrected.
 pub const TYPO_MIN_CHARS: usize = 5;
 /// At most this many words of a query are looked up for typos, and this many corrections

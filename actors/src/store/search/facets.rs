@@ -1,4 +1,5 @@
-//! Facets of a search: capped counts per top-level category and condition, and the price range.
+//! Facets of a search: counts per top-level category and condition, and the price range, from
+//! one bounded read of the matches.
 
 use super::*;
 
@@ -19,54 +20,20 @@ pub struct Facets {
 }
 
 #[derive(QueryableByName)]
-pub(super) struct CountRow {
+struct FacetRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    category_top: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    condition: Option<String>,
     #[diesel(sql_type = BigInt)]
-    pub(super) n: i64,
+    price_cents: i64,
 }
 
-#[derive(QueryableByName)]
-struct PriceRow {
-    #[diesel(sql_type = Nullable<BigInt>)]
-    price: Option<i64>,
-}
-
-/// Matching rows, at most `cap + 1` of them: each count reads no more than that.
-fn capped_count(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    cap: i64,
-) -> QueryResult<CappedCount> {
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one");
-    from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter);
-    sql.push(" LIMIT ").int(cap + 1).push(") capped");
-    let n = sql.load::<CountRow>(conn)?.first().map_or(0, |r| r.n);
-    Ok(CappedCount {
-        count: n.min(cap),
-        capped: n > cap,
-    })
-}
-
-fn price_bound(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    asc: bool,
-) -> QueryResult<Option<i64>> {
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT l.price_cents AS price");
-    from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter);
-    sql.push(if asc {
-        " ORDER BY l.price_cents ASC, l.id ASC LIMIT 1"
-    } else {
-        " ORDER BY l.price_cents DESC, l.id DESC LIMIT 1"
-    });
-    Ok(sql.load::<PriceRow>(conn)?.first().and_then(|r| r.price))
-}
-
-/// The facets of a search: each category's and condition's count is one bounded index read
-/// (at most `cap + 1` rows), so a call costs the same at any catalogue size.
+/// The facets of a search, from one read of the newest `cap + 1` matches (an index walk that
+/// stops there), so a call costs the same at any catalogue size. With at most `cap` matches
+/// every figure is exact and the counts add up to the matches (those with a category or a
+/// condition). With more, the figures describe the newest `cap` matches and every count is
+/// marked capped: at least that many match.
 pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> QueryResult<Facets> {
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Facets {
@@ -77,45 +44,57 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
         });
     }
     let filter = &corrected(conn, filter)?;
-    let mut categories = Vec::new();
-    for top in crate::domain::category::TREE {
-        let mut f = filter.clone();
-        let wanted = crate::domain::search::CategoryFilter {
-            slug: top.slug.to_owned(),
-            level: CategoryLevel::Top,
-        };
-        // A category filter narrower than this top-level one keeps its own slug.
-        match &filter.filters.category {
-            Some(c) if !wanted.admits(Some(&c.slug)) => continue,
-            Some(_) => {}
-            None => f.filters.category = Some(wanted),
-        }
-        let count = capped_count(conn, &f, cap)?;
-        if count.count > 0 {
-            categories.push((top.slug.to_owned(), count));
-        }
-    }
-    let mut conditions = Vec::new();
-    for condition in CONDITIONS {
-        if filter
-            .filters
-            .condition
-            .as_deref()
-            .is_some_and(|c| c != *condition)
-        {
-            continue;
-        }
-        let mut f = filter.clone();
-        f.filters.condition = Some((*condition).to_owned());
-        let count = capped_count(conn, &f, cap)?;
-        if count.count > 0 {
-            conditions.push(((*condition).to_owned(), count));
-        }
-    }
-    Ok(Facets {
+    let mut sql = Sql::new(conn);
+    let id = id_col(&sql, filter.text.is_some());
+    sql.push("SELECT l.category_top, l.condition, l.price_cents");
+    from_clause(&mut sql, filter.text.as_ref());
+    where_clause(&mut sql, filter);
+    let _ = write!(sql.text, " ORDER BY {id} DESC LIMIT ");
+    sql.int(cap.max(0) + 1);
+    let mut rows = sql.load::<FacetRow>(conn)?;
+    let capped = rows.len() as i64 > cap;
+    rows.truncate(cap.max(0) as usize);
+    Ok(count(&rows, capped))
+}
+
+/// Counts per top-level category (in the tree's order) and per condition (in
+/// [`CONDITIONS`]' order), buckets with none left out, and the price range.
+fn count(rows: &[FacetRow], capped: bool) -> Facets {
+    let bucket = |value: &str, n: usize| {
+        (n > 0).then(|| {
+            (
+                value.to_owned(),
+                CappedCount {
+                    count: n as i64,
+                    capped,
+                },
+            )
+        })
+    };
+    let categories = crate::domain::category::TREE
+        .iter()
+        .filter_map(|top| {
+            let n = rows
+                .iter()
+                .filter(|r| r.category_top.as_deref() == Some(top.slug))
+                .count();
+            bucket(top.slug, n)
+        })
+        .collect();
+    let conditions = CONDITIONS
+        .iter()
+        .filter_map(|c| {
+            let n = rows
+                .iter()
+                .filter(|r| r.condition.as_deref() == Some(*c))
+                .count();
+            bucket(c, n)
+        })
+        .collect();
+    Facets {
         categories,
         conditions,
-        min_price: price_bound(conn, filter, true)?,
-        max_price: price_bound(conn, filter, false)?,
-    })
+        min_price: rows.iter().map(|r| r.price_cents).min(),
+        max_price: rows.iter().map(|r| r.price_cents).max(),
+    }
 }

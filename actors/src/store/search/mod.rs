@@ -7,11 +7,16 @@
 //! [`TextQuery`], whose words are alphanumeric only, and is always a bound parameter.
 //!
 //! Pages are keyset pages on a total order (the sort key, then the id), so inserting rows
-//! between pages never skips or repeats one. Relevance: PostgreSQL's rank depends only on the
-//! row and the query, so a stored rank is a stable boundary. SQLite's bm25 depends on the
-//! collection's statistics, which an insert moves: the boundary is the last row's rank
-//! recomputed now (the stored one only if that row no longer matches), so a uniform shift of
-//! every score moves nothing; only two rows whose order flips between the pages can move.
+//! between pages never skips or repeats one. Relevance ranks a bounded candidate set (see
+//! `relevance.rs`): the newest [`RELEVANCE_CANDIDATES`] matches, whose id range the cursor
+//! carries so later pages rank the same set. PostgreSQL's rank depends only on the row and the
+//! query, so a stored rank is a stable boundary. SQLite's bm25 depends on the collection's
+//! statistics, which an insert moves: the boundary is the last row's rank recomputed now (the
+//! stored one only if that row no longer matches), so a uniform shift of every score moves
+//! nothing; only two rows whose order flips between the pages can move.
+//!
+//! Without relevance no rank is computed (the other sorts do not need it), and on SQLite the
+//! FTS5 table is joined directly, so the planner can walk it in rowid order and stop early.
 
 use super::models::Listing;
 use super::DbConnection;
@@ -23,8 +28,11 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
 
 mod facets;
+pub mod plans;
+mod relevance;
 mod typos;
 
+pub use crate::domain::search::RELEVANCE_CANDIDATES;
 pub use facets::{facets, CappedCount, Facets};
 pub use typos::correct_typos;
 use typos::corrected;
@@ -73,22 +81,31 @@ pub struct ListingFilter {
     pub viewer: Option<i64>,
 }
 
-/// The last row of the previous page, in the page's sort order (only the sort's key is used).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The last row of the previous page, in the page's sort order (only the sort's key is used),
+/// and for relevance the id range of the candidates the first page ranked (0, 0: none).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ListingPosition {
     pub price_cents: i64,
     pub like_count: i64,
     pub rank: f64,
     pub id: i64,
+    pub window_lo: i64,
+    pub window_hi: i64,
 }
 
-/// A listing found, with its relevance (0 without words; higher is better).
+/// A listing found, with its relevance (0 without words or sorted otherwise; higher is
+/// better) and, sorted by relevance, the id range of the candidates ranked (else 0, 0): the
+/// next page's cursor carries it.
 #[derive(Clone, Debug, QueryableByName)]
 pub struct Found {
     #[diesel(embed)]
     pub listing: Listing,
     #[diesel(sql_type = Double)]
     pub rank: f64,
+    #[diesel(sql_type = BigInt)]
+    pub window_lo: i64,
+    #[diesel(sql_type = BigInt)]
+    pub window_hi: i64,
 }
 
 const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.condition, \
@@ -168,8 +185,8 @@ impl Sql {
     }
 }
 
-/// The text match's source and rank: PostgreSQL needs the query in FROM, SQLite the FTS5
-/// matches as a subquery.
+/// The text match's source: PostgreSQL needs the query in FROM (matched in WHERE), SQLite the
+/// FTS5 table joined (matched in WHERE).
 fn from_clause(sql: &mut Sql, text: Option<&TextQuery>) {
     match (text, sql.pg) {
         (None, _) => {
@@ -180,21 +197,19 @@ fn from_clause(sql: &mut Sql, text: Option<&TextQuery>) {
                 .text_param(&t.to_tsquery())
                 .push(") tsq");
         }
-        (Some(t), false) => {
-            sql.push(" FROM (SELECT rowid AS id, ")
-                .push(BM25)
-                .push(" AS rank FROM listings_fts WHERE listings_fts MATCH ")
-                .text_param(&t.to_fts5())
-                .push(") m JOIN listings l ON l.id = m.id");
+        (Some(_), false) => {
+            sql.push(" FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid");
         }
     }
 }
 
-fn rank_expr(sql: &Sql, text: bool) -> &'static str {
-    match (text, sql.pg) {
-        (false, _) => "CAST(0 AS DOUBLE PRECISION)",
-        (true, true) => "CAST(ts_rank(l.search_vector, tsq) AS DOUBLE PRECISION)",
-        (true, false) => "m.rank",
+/// The listing id as the ordering should name it: with words on SQLite, the FTS5 table's
+/// rowid (equal to it), so FTS5 can return the matches newest first and stop early.
+fn id_col(sql: &Sql, text: bool) -> &'static str {
+    if text && !sql.pg {
+        "listings_fts.rowid"
+    } else {
+        "l.id"
     }
 }
 
@@ -205,8 +220,13 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter) {
         // A draft is seen only by its seller (the caller makes sure there is a viewer).
         sql.push(" AND l.seller_id = ").int(f.viewer.unwrap_or(-1));
     }
-    if f.text.is_some() && sql.pg {
-        sql.push(" AND l.search_vector @@ tsq");
+    if let Some(t) = &f.text {
+        if sql.pg {
+            sql.push(" AND l.search_vector @@ tsq");
+        } else {
+            sql.push(" AND listings_fts MATCH ")
+                .text_param(&t.to_fts5());
+        }
     }
     let s = &f.filters;
     if let Some(c) = &s.category {
@@ -230,7 +250,7 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter) {
     }
 }
 
-/// The search's SQL: `explain` prefixes it for the plan test.
+/// The search's SQL: `explain` prefixes it for the plan check.
 fn build(
     conn: &DbConnection,
     filter: &ListingFilter,
@@ -239,18 +259,28 @@ fn build(
     limit: i64,
     explain: bool,
 ) -> Sql {
+    if sort == ListingSort::Relevance && filter.text.is_some() {
+        return relevance::build(conn, filter, after, limit, explain);
+    }
     let mut sql = Sql::new(conn);
     if explain {
         sql.push("EXPLAIN ");
     }
-    let text = filter.text.is_some();
-    let rank = rank_expr(&sql, text);
-    let _ = write!(sql.text, "SELECT {COLUMNS}, {rank} AS rank");
+    let id = id_col(&sql, filter.text.is_some());
+    let _ = write!(
+        sql.text,
+        "SELECT {COLUMNS}, CAST(0 AS DOUBLE PRECISION) AS rank, \
+         CAST(0 AS BIGINT) AS window_lo, CAST(0 AS BIGINT) AS window_hi"
+    );
     from_clause(&mut sql, filter.text.as_ref());
     where_clause(&mut sql, filter);
     if let Some(p) = after {
         match sort {
-            ListingSort::Newest => sql.push(" AND l.id < ").int(p.id),
+            // Relevance without words is the newest order (the HTTP layer refuses it).
+            ListingSort::Newest | ListingSort::Relevance => {
+                let _ = write!(sql.text, " AND {id} < ");
+                sql.int(p.id)
+            }
             ListingSort::PriceAsc => sql
                 .push(" AND (l.price_cents, l.id) > (")
                 .int(p.price_cents)
@@ -269,18 +299,13 @@ fn build(
                 .push(", ")
                 .int(p.id)
                 .push(")"),
-            ListingSort::Relevance => {
-                let _ = write!(sql.text, " AND ({rank}, l.id) < (");
-                sql.bind(Bind::Float(p.rank)).push(", ").int(p.id).push(")")
-            }
         };
     }
     let order = match sort {
-        ListingSort::Newest => "l.id DESC".to_owned(),
+        ListingSort::Newest | ListingSort::Relevance => format!("{id} DESC"),
         ListingSort::PriceAsc => "l.price_cents ASC, l.id ASC".to_owned(),
         ListingSort::PriceDesc => "l.price_cents DESC, l.id DESC".to_owned(),
         ListingSort::Popular => "l.like_count DESC, l.id DESC".to_owned(),
-        ListingSort::Relevance => format!("{rank} DESC, l.id DESC"),
     };
     let _ = write!(sql.text, " ORDER BY {order} LIMIT ");
     sql.int(limit);
@@ -306,7 +331,15 @@ pub fn search(
             p.rank = now;
         }
     }
-    build(conn, filter, sort, after, limit, false).load(conn)
+    let mut rows: Vec<Found> = build(conn, filter, sort, after, limit, false).load(conn)?;
+    // Later pages keep ranking the first page's candidates: carry its range on unchanged.
+    if let Some(p) = after.filter(|p| p.window_hi > 0 && sort == ListingSort::Relevance) {
+        for row in &mut rows {
+            row.window_lo = p.window_lo;
+            row.window_hi = p.window_hi;
+        }
+    }
+    Ok(rows)
 }
 
 #[derive(QueryableByName)]
@@ -334,7 +367,8 @@ struct PlanLine {
     line: String,
 }
 
-/// PostgreSQL's plan for a search (EXPLAIN, not run), one line per node.
+/// PostgreSQL's plan for a search as [`search`] runs it (typos corrected; EXPLAIN, not run),
+/// one line per node.
 pub fn explain_pg(
     conn: &mut DbConnection,
     filter: &ListingFilter,
@@ -342,6 +376,7 @@ pub fn explain_pg(
     after: Option<ListingPosition>,
     limit: i64,
 ) -> QueryResult<String> {
+    let filter = &corrected(conn, filter)?;
     let sql = build(conn, filter, sort, after, limit, true);
     let lines = sql.load::<PlanLine>(conn)?;
     Ok(lines

@@ -1,8 +1,15 @@
 //! Typo tolerance: a word of 5+ letters no listing contains gets the known words one edit
 //! away as alternatives.
 
-use super::facets::CountRow;
 use super::*;
+
+/// Whether a row exists (its value is not read).
+#[derive(QueryableByName)]
+struct OneRow {
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    n: i64,
+}
 
 #[derive(QueryableByName)]
 struct WordRow {
@@ -42,7 +49,7 @@ pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResu
             sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
                 .text_param(&format!("\"{typed}\""))
                 .push(" LIMIT 1");
-            if !sql.load::<CountRow>(conn)?.is_empty() {
+            if !sql.load::<OneRow>(conn)?.is_empty() {
                 continue;
             }
             let mut sql = Sql::new(conn);

@@ -1,0 +1,63 @@
+//! `sort=relevance`: rank a bounded candidate set, not every match.
+//!
+//! A common word matches tens of thousands of listings; scoring each of them (`ts_rank` reads
+//! every match's stored `tsvector`, `bm25` walks every posting) costs seconds at a million
+//! listings. So relevance is relevance among the newest [`RELEVANCE_CANDIDATES`] matches (the
+//! filters applied): the matches are read newest first from an index walk that stops after
+//! that many (PostgreSQL: the primary key backwards with the GIN match as filter, or the GIN
+//! bitmap when the words are rare; SQLite: FTS5 in descending rowid order), only those are
+//! scored, and the page is a top-N sort of them.
+//!
+//! The candidates' id range (lowest and highest id) travels in the cursor: later pages rank
+//! the matches inside that range, so a listing inserted between pages (a higher id) neither
+//! enters the set nor pushes an older candidate out of it, and no row is skipped or repeated.
+
+use super::*;
+
+/// One query: the candidates (newest first, at most [`RELEVANCE_CANDIDATES`], inside the
+/// cursor's range if it has one) with their rank and range, the keyset, the top of the rest.
+pub(super) fn build(
+    conn: &DbConnection,
+    filter: &ListingFilter,
+    after: Option<ListingPosition>,
+    limit: i64,
+    explain: bool,
+) -> Sql {
+    let mut sql = Sql::new(conn);
+    if explain {
+        sql.push("EXPLAIN ");
+    }
+    let rank = if sql.pg {
+        "CAST(ts_rank(l.search_vector, tsq) AS DOUBLE PRECISION)"
+    } else {
+        BM25
+    };
+    let id = id_col(&sql, true);
+    let _ = write!(
+        sql.text,
+        "SELECT {COLUMNS}, w.rank AS rank, w.lo AS window_lo, w.hi AS window_hi FROM \
+         (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi FROM \
+         (SELECT {id} AS id, {rank} AS rank"
+    );
+    from_clause(&mut sql, filter.text.as_ref());
+    where_clause(&mut sql, filter);
+    if let Some(p) = after.filter(|p| p.window_hi > 0) {
+        let _ = write!(sql.text, " AND {id} >= ");
+        sql.int(p.window_lo);
+        let _ = write!(sql.text, " AND {id} <= ");
+        sql.int(p.window_hi);
+    }
+    let _ = write!(sql.text, " ORDER BY {id} DESC LIMIT ");
+    sql.int(RELEVANCE_CANDIDATES)
+        .push(") c) w JOIN listings l ON l.id = w.id");
+    if let Some(p) = after {
+        sql.push(" WHERE (w.rank, w.id) < (")
+            .bind(Bind::Float(p.rank))
+            .push(", ")
+            .int(p.id)
+            .push(")");
+    }
+    sql.push(" ORDER BY w.rank DESC, w.id DESC LIMIT ")
+        .int(limit);
+    sql
+}

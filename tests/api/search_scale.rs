@@ -1,0 +1,220 @@
+//! Search over more matches than it reads at once (issue 12 at scale): relevance ranks a
+//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches) and its cursors keep
+//! ranking that set, so pages neither skip nor repeat a row while listings are inserted; facets
+//! read at most 10,001 matches and say when there were more. Rows are bulk-loaded in plain SQL
+//! (a recursive CTE, the same on both backends). Runs on SQLite, and on PostgreSQL with
+//! BAZAAR_TEST_DATABASE_URL.
+
+use crate::helpers::*;
+use bazaar_actors::store::search::RELEVANCE_CANDIDATES;
+use diesel::connection::SimpleConnection;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+
+/// Inserts `n` active listings of `seller` in one statement; `title`, `description`,
+/// `category` and `condition` are SQL expressions of the row number `i` (1..=n, in id order).
+fn bulk_insert(
+    app: &TestApp,
+    seller: i64,
+    n: i64,
+    title: &str,
+    description: &str,
+    category: &str,
+    condition: &str,
+) {
+    let mut conn = app.db.connect();
+    conn.batch_execute(&format!(
+        "INSERT INTO listings (seller_id, title, description, category, condition, price_cents, \
+         currency, quantity, status, version, created_at, updated_at) \
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
+         SELECT {seller}, {title}, {description}, {category}, {condition}, 100 + i, 'EUR', 1, \
+         'active', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM s ORDER BY i"
+    ))
+    .unwrap();
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn get(app: &TestApp, query: &str) -> Value {
+    json_of(
+        app.get(&format!("/api/v1/listings?{query}"), None).await,
+        200,
+    )
+    .await
+}
+
+/// Every listing id matching `gizmo`, newest first (sort=newest walks them all).
+async fn all_matches(app: &TestApp) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("q=gizmo&sort=newest&limit=100&cursor={c}"),
+            None => "q=gizmo&sort=newest&limit=100".to_owned(),
+        };
+        let page = get(app, &url).await;
+        out.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repeat() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let extra = 150;
+    // Four strengths of match, interleaved, so the ranking differs from the id order.
+    bulk_insert(
+        &app,
+        seller.id,
+        RELEVANCE_CANDIDATES + extra,
+        "'Gizmo ' || i",
+        "CASE i % 4 WHEN 0 THEN 'plain' WHEN 1 THEN 'a gizmo' WHEN 2 THEN 'gizmo gizmo' \
+         ELSE 'gizmo gizmo gizmo gizmo' END",
+        "'home-decor'",
+        "'good'",
+    );
+    let before = all_matches(&app).await;
+    assert_eq!(before.len() as i64, RELEVANCE_CANDIDATES + extra);
+    let candidates: HashSet<i64> = before
+        .iter()
+        .take(RELEVANCE_CANDIDATES as usize)
+        .copied()
+        .collect();
+
+    // Walk relevance, inserting a strong match before each next page.
+    let mut seen = Vec::new();
+    let mut inserted = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut first_page = Vec::new();
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("q=gizmo&limit=100&cursor={c}"),
+            None => "q=gizmo&limit=100".to_owned(),
+        };
+        let page = get(&app, &url).await;
+        if cursor.is_none() {
+            first_page = ids(&page);
+        }
+        seen.extend(ids(&page));
+        let made = app
+            .listing(
+                &seller,
+                json!({"title": format!("Gizmo gizmo {}", inserted.len()),
+                       "description": "gizmo gizmo gizmo gizmo", "price_cents": 500}),
+            )
+            .await;
+        inserted.push(made["id"].as_i64().unwrap());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let unique: HashSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "a row was repeated");
+    assert_eq!(
+        unique, candidates,
+        "the pages are exactly the newest {RELEVANCE_CANDIDATES} matches of the first page"
+    );
+    assert!(inserted.iter().all(|i| !unique.contains(i)));
+    // The strongest matches come first (title and four in the description), newest first
+    // among equals.
+    let strongest: Vec<i64> = before
+        .iter()
+        .copied()
+        .filter(|i| candidates.contains(i))
+        // Row number i = id - first id + 1; i % 4 == 3 has the four-word description.
+        .filter(|i| (i - before.last().unwrap() + 1) % 4 == 3)
+        .take(first_page.len())
+        .collect();
+    assert_eq!(first_page, strongest);
+
+    // A new search ranks the newest matches, the inserted ones among them.
+    let fresh = get(&app, "q=gizmo&limit=100").await;
+    assert_eq!(ids(&fresh)[0], *inserted.last().unwrap());
+    // Other sorts still see every match.
+    assert_eq!(all_matches(&app).await.len(), before.len() + inserted.len());
+}
+
+#[actix_web::test]
+async fn facets_over_more_matches_than_they_read_say_at_least_and_add_up_to_what_they_read() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let n: i64 = 10_050;
+    let categories = ["fashion-men", "home-decor", "electronics-audio"];
+    let conditions = ["new", "good", "fair", "poor", "like_new"];
+    bulk_insert(
+        &app,
+        seller.id,
+        n,
+        "'Sprocket ' || i",
+        "'spare part'",
+        "CASE i % 3 WHEN 0 THEN 'fashion-men' WHEN 1 THEN 'home-decor' \
+         ELSE 'electronics-audio' END",
+        "CASE i % 5 WHEN 0 THEN 'new' WHEN 1 THEN 'good' WHEN 2 THEN 'fair' WHEN 3 THEN 'poor' \
+         ELSE 'like_new' END",
+    );
+    // The facets read the newest 10,000 (rows 51..=10050) and say there were more.
+    let read = 51..=n;
+    let mut want_categories: HashMap<String, i64> = HashMap::new();
+    let mut want_conditions: HashMap<String, i64> = HashMap::new();
+    for i in read.clone() {
+        let top = categories[(i % 3) as usize].split('-').next().unwrap();
+        *want_categories.entry(top.to_owned()).or_default() += 1;
+        *want_conditions
+            .entry(conditions[(i % 5) as usize].to_owned())
+            .or_default() += 1;
+    }
+    let facets = json_of(
+        app.get("/api/v1/listings/facets?q=sprocket", None).await,
+        200,
+    )
+    .await;
+    let at_least = |key: &str| -> HashMap<String, i64> {
+        facets[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                let count = b["count"].as_str().expect("a capped count is a string");
+                let n = count.strip_suffix('+').expect("N+").parse().unwrap();
+                (b["value"].as_str().unwrap().to_owned(), n)
+            })
+            .collect()
+    };
+    assert_eq!(at_least("categories"), want_categories);
+    assert_eq!(at_least("conditions"), want_conditions);
+    assert_eq!(at_least("categories").values().sum::<i64>(), 10_000);
+    assert_eq!(facets["min_price_cents"], 100 + read.start());
+    assert_eq!(facets["max_price_cents"], 100 + read.end());
+
+    // Narrowed below the cap, the counts are exact numbers again and add up.
+    let narrow = json_of(
+        app.get(
+            "/api/v1/listings/facets?q=sprocket&category=home-decor&condition=new",
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let expected = (1..=n).filter(|i| i % 3 == 1 && i % 5 == 0).count() as i64;
+    assert_eq!(
+        narrow["categories"],
+        json!([{"value": "home", "count": expected}])
+    );
+    assert_eq!(
+        narrow["conditions"],
+        json!([{"value": "new", "count": expected}])
+    );
+}
