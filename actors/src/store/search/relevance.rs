@@ -33,9 +33,12 @@ pub(super) fn build(
         BM25
     };
     let id = id_col(&sql, true);
+    // Innermost: the candidates and their rank; then their id range; then the page, taken
+    // before the join so only its rows are read in full.
     let _ = write!(
         sql.text,
-        "SELECT {COLUMNS}, w.rank AS rank, w.lo AS window_lo, w.hi AS window_hi FROM \
+        "SELECT {COLUMNS}, p.rank AS rank, p.lo AS window_lo, p.hi AS window_hi FROM \
+         (SELECT w.id, w.rank, w.lo, w.hi FROM \
          (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi FROM \
          (SELECT {id} AS id, {rank} AS rank"
     );
@@ -48,8 +51,7 @@ pub(super) fn build(
         sql.int(p.window_hi);
     }
     let _ = write!(sql.text, " ORDER BY {id} DESC LIMIT ");
-    sql.int(RELEVANCE_CANDIDATES)
-        .push(") c) w JOIN listings l ON l.id = w.id");
+    sql.int(RELEVANCE_CANDIDATES).push(") c) w");
     if let Some(p) = after {
         sql.push(" WHERE (w.rank, w.id) < (")
             .bind(Bind::Float(p.rank))
@@ -58,6 +60,7 @@ pub(super) fn build(
             .push(")");
     }
     sql.push(" ORDER BY w.rank DESC, w.id DESC LIMIT ")
-        .int(limit);
+        .int(limit)
+        .push(") p JOIN listings l ON l.id = p.id ORDER BY p.rank DESC, p.id DESC");
     sql
 }
