@@ -263,7 +263,7 @@ async fn open_offers_between_them_are_declined_when_the_block_is_made() {
     }
     assert_eq!(get_offer(&app, &other, &bystander).await["status"], "open");
 
-    // Declined offers cannot be revived while blocked.
+    // Declined offers cannot be revived while blocked (the block is checked first).
     let countered = act(
         &app,
         &seller,
@@ -272,7 +272,7 @@ async fn open_offers_between_them_are_declined_when_the_block_is_made() {
         json!({"amount_cents": 9_000}),
     )
     .await;
-    problem(countered, 409).await;
+    refused_as_blocked(countered).await;
 }
 
 #[actix_web::test]
