@@ -1,6 +1,7 @@
 //! Command line and environment: every setting is a flag with an environment variable beside it.
 
 use bazaar_actors::chat::ChatSettings;
+use bazaar_actors::domain::contact::ChatFilter;
 use bazaar_actors::domain::rules::CommerceRules;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::time::Duration;
@@ -40,6 +41,17 @@ pub enum Command {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// What chat does with contact details and outside payment handles in messages.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ChatFilterMode {
+    /// Both parties see `[hidden]` in their place; the original is kept for moderators.
+    Mask,
+    /// The message is refused.
+    Reject,
+    /// No check.
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -191,6 +203,12 @@ pub struct Settings {
     /// batching against; slower on PostgreSQL).
     #[arg(long, env = "BAZAAR_CHAT_UNBATCHED", global = true)]
     pub chat_unbatched: bool,
+
+    /// Contact details (emails, phone numbers, links) and payment-app handles in chat:
+    /// `mask` shows them as `[hidden]` (the original is kept for moderators), `reject`
+    /// refuses the message, `off` does not check.
+    #[arg(long, env = "BAZAAR_CHAT_FILTER", value_enum, default_value_t = ChatFilterMode::Mask, global = true)]
+    pub chat_filter: ChatFilterMode,
 
     /// Milliseconds between checks for passed deadlines (offer expiry, auto-completion).
     #[arg(long, env = "BAZAAR_TIMER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..), global = true)]
@@ -498,6 +516,11 @@ impl Settings {
         ChatSettings {
             writers: self.chat_writers.map_or_else(cores, |n| n as usize),
             unbatched: self.chat_unbatched,
+            filter: match self.chat_filter {
+                ChatFilterMode::Mask => ChatFilter::Mask,
+                ChatFilterMode::Reject => ChatFilter::Reject,
+                ChatFilterMode::Off => ChatFilter::Off,
+            },
         }
     }
 

@@ -30,6 +30,9 @@ pub enum ApiError {
     PaymentRequired(String),
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with type `/problems/blocked`: one of the two users blocked the other.
+    #[error("{0}")]
+    Blocked(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -84,6 +87,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::PaymentRequired(_) => "payment-required",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::Blocked(_) => "blocked",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed(_) => "precondition-failed",
@@ -140,7 +144,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Blocked(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
@@ -254,6 +258,7 @@ impl From<ListingError> for ApiError {
             ListingError::Order(e) => e.into(),
             ListingError::LikerOffer(e) => e.into(),
             ListingError::HasOpenOrders(_) | ListingError::Contended => ApiError::Conflict(detail),
+            ListingError::Blocked => ApiError::Blocked(detail),
             ListingError::Store(e) => e.into(),
             ListingError::Unavailable => ApiError::Unavailable(detail),
             ListingError::DatabaseUnavailable(outage) => outage.into(),

@@ -211,7 +211,10 @@ pub struct MessageView {
     pub client_msg_id: String,
     /// Strictly increasing within the conversation.
     pub seq: i64,
+    /// What both parties see: with `--chat-filter mask`, contact details are `[hidden]`.
     pub body: String,
+    /// Why the message was flagged: `contact_details` when the chat filter masked part of it.
+    pub flags: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -224,6 +227,7 @@ impl From<&Message> for MessageView {
             client_msg_id: m.client_msg_id.clone(),
             seq: m.seq,
             body: m.body.clone(),
+            flags: m.flag_list(),
             created_at: utc(m.created_at),
         }
     }

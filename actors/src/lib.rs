@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod blocks;
 pub mod broker;
 pub mod chat;
 pub mod directory;

@@ -80,6 +80,8 @@ impl From<ChatError> for ApiError {
             ChatError::NotParty => ApiError::Forbidden(e.to_string()),
             ChatError::UnknownMessage => ApiError::invalid("message_id", e.to_string()),
             ChatError::Invalid(errors) => ApiError::Validation(errors),
+            ChatError::Blocked => ApiError::Blocked(e.to_string()),
+            ChatError::Rejected => ApiError::invalid("body", e.to_string()),
             ChatError::Db(e) => e.into(),
             ChatError::Unavailable(e) => store::StoreError::from(e).into(),
             ChatError::DatabaseUnavailable(outage) => outage.into(),
@@ -101,7 +103,7 @@ fn answered<T>(answer: Result<Result<T, ChatError>, actix::MailboxError>) -> Res
         (status = 201, description = "Opened", body = ConversationView),
         (status = 200, description = "It already existed", body = ConversationView),
         AuthErrors,
-        (status = 403, description = "Your own listing", body = Problem),
+        (status = 403, description = "Your own listing, or one of you blocked the other (type /problems/blocked)", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
         Unavailable,
     )
@@ -208,7 +210,9 @@ pub async fn list_messages(
 }
 
 /// Send a message (parties only). Stored before it is answered; the same `client_msg_id` from
-/// the same sender returns the same message.
+/// the same sender returns the same message. Contact details and payment-app handles are
+/// masked (`[hidden]`, `flags: ["contact_details"]`) or, with `--chat-filter reject`, refused
+/// (422 naming `body`).
 #[utoipa::path(
     tag = "chat",
     security(("bearer" = [])),
@@ -217,7 +221,7 @@ pub async fn list_messages(
         (status = 201, description = "The stored message", body = MessageView),
         JsonBodyErrors,
         AuthErrors,
-        (status = 403, description = "Not a party", body = Problem),
+        (status = 403, description = "Not a party, or one of you blocked the other (type /problems/blocked)", body = Problem),
         (status = 404, description = "No such conversation", body = Problem),
         RateLimited,
         Unavailable,

@@ -2,6 +2,7 @@
 //! field-level errors, the caller's identity, query parameters, cursors.
 
 pub mod allowed;
+pub mod blocks;
 mod body;
 pub mod chat;
 pub mod docs;

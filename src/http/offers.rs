@@ -73,7 +73,7 @@ pub struct LikerOfferBody {
         JsonBodyErrors,
         AuthErrors,
         (status = 402, description = "Auto-accepted but the wallet cannot pay", body = Problem),
-        (status = 403, description = "Your own listing", body = Problem),
+        (status = 403, description = "Your own listing, or one of you blocked the other (type /problems/blocked)", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
         (status = 409, description = "Not active, an open offer exists, the offer limit is reached, not enough units, the listing is too busy, or a request with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "Below the minimum, invalid, or the Idempotency-Key is malformed or was used with another request", body = Problem),
@@ -225,7 +225,7 @@ async fn act(
         JsonBodyErrors,
         AuthErrors,
         (status = 402, description = "A buyer's counter the seller's auto-accept takes, which the wallet cannot pay", body = Problem),
-        (status = 403, description = "Not a party", body = Problem),
+        (status = 403, description = "Not a party, or one of you blocked the other (type /problems/blocked)", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
         (status = 409, description = "Not your turn, not open, expired, or the listing is too busy", body = Problem),
         (status = 422, description = "Invalid amount (above the list price, or below the minimum)", body = Problem),
@@ -266,7 +266,7 @@ pub async fn counter_offer(
         )),
         AuthErrors,
         (status = 402, description = "The buyer's wallet cannot pay", body = Problem),
-        (status = 403, description = "Not a party", body = Problem),
+        (status = 403, description = "Not a party, or one of you blocked the other (type /problems/blocked)", body = Problem),
         (status = 404, description = "No such offer", body = Problem),
         (status = 409, description = "Not your turn, not open, sold out, the listing is too busy, or a request with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key is malformed or was used with another request", body = Problem),
@@ -358,7 +358,9 @@ pub async fn withdraw_offer(
 }
 
 /// Send one offer to everyone who likes the listing (seller only; at least 10% off; once per
-/// 24 hours). Users who like the listing while it is open get it too.
+/// 24 hours). Users who like the listing while it is open get it too. Likers kept apart from
+/// the seller by a block (either way) are skipped: they neither get it nor count, so a send
+/// that would reach only them is refused as if nobody liked the listing (409).
 #[utoipa::path(
     tag = "offers",
     security(("bearer" = [])),

@@ -92,7 +92,7 @@ pub struct OrderWithRatings {
         JsonBodyErrors,
         AuthErrors,
         (status = 402, description = "Insufficient funds", body = Problem),
-        (status = 403, description = "Your own listing", body = Problem),
+        (status = 403, description = "Your own listing, or one of you blocked the other (type /problems/blocked)", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
         (status = 409, description = "Sold out, not active, not enough left, the price changed, the listing is too busy, or a request with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "Invalid fields, or the Idempotency-Key is malformed or was used with another request", body = Problem),

@@ -120,6 +120,8 @@ impl WsSession {
         let (code, message) = match e {
             ChatError::NotFound => (ErrorCode::NotFound, e.to_string()),
             ChatError::NotParty => (ErrorCode::Forbidden, e.to_string()),
+            ChatError::Blocked => (ErrorCode::Blocked, e.to_string()),
+            ChatError::Rejected => (ErrorCode::Rejected, e.to_string()),
             ChatError::UnknownMessage => (ErrorCode::Invalid, e.to_string()),
             ChatError::Invalid(errors) => (
                 ErrorCode::Invalid,

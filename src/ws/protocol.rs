@@ -51,6 +51,10 @@ pub enum ErrorCode {
     UnknownOp,
     Invalid,
     Forbidden,
+    /// One of the two users blocked the other.
+    Blocked,
+    /// The chat filter (`--chat-filter reject`) refused the message.
+    Rejected,
     NotFound,
     UnknownTopic,
     NotSubscribed,
@@ -487,6 +491,8 @@ mod tests {
             (ErrorCode::UnknownOp, "unknown_op"),
             (ErrorCode::Invalid, "invalid"),
             (ErrorCode::Forbidden, "forbidden"),
+            (ErrorCode::Blocked, "blocked"),
+            (ErrorCode::Rejected, "rejected"),
             (ErrorCode::NotFound, "not_found"),
             (ErrorCode::UnknownTopic, "unknown_topic"),
             (ErrorCode::NotSubscribed, "not_subscribed"),

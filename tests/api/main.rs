@@ -2,7 +2,9 @@
 
 mod accounts;
 mod asyncapi;
+mod blocks;
 mod chat;
+mod chat_filter;
 mod cli;
 mod cluster;
 mod commerce;

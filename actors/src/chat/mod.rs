@@ -7,6 +7,7 @@
 //! side, each for its own share of the conversations.
 
 use crate::broker::{Broker, Publish};
+use crate::domain::contact::ChatFilter;
 use crate::domain::{ConversationId, FieldErrors, ListingId, MessageId, UserId};
 use crate::group_commit::{Answered, Queue, Replies, Reply};
 use crate::store::chat::{self as rows};
@@ -25,6 +26,12 @@ pub enum ChatError {
     UnknownMessage,
     #[error("invalid message")]
     Invalid(FieldErrors),
+    /// One of the buyer and the seller blocked the other.
+    #[error("one of you blocked the other")]
+    Blocked,
+    /// The chat filter (`reject`) refused the message for contact details.
+    #[error("the message contains contact details or an outside payment handle; keep the conversation and payment on Bazaar")]
+    Rejected,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
     #[error("database connection unavailable: {0}")]
@@ -47,6 +54,8 @@ impl ChatError {
             | ChatError::NotParty
             | ChatError::UnknownMessage
             | ChatError::Invalid(_)
+            | ChatError::Blocked
+            | ChatError::Rejected
             | ChatError::NotStored(_) => None,
         }
     }
@@ -178,6 +187,8 @@ pub struct ChatSettings {
     /// Each message in its own transaction, run at once, as before batching: kept to measure
     /// batching against.
     pub unbatched: bool,
+    /// What is done with contact details in messages.
+    pub filter: ChatFilter,
 }
 
 /// The writer that commits a conversation's messages: every message of a conversation goes
@@ -203,6 +214,7 @@ pub struct ChatWriter {
     pool: Pool,
     broker: Addr<Broker>,
     unbatched: bool,
+    filter: ChatFilter,
     writers: Vec<Writer>,
 }
 
@@ -217,6 +229,7 @@ impl ChatWriter {
             pool,
             broker,
             unbatched: settings.unbatched,
+            filter: settings.filter,
             writers: (0..writers).map(|_| Writer::default()).collect(),
         }
     }
@@ -227,7 +240,7 @@ impl ChatWriter {
         &self,
         command: C,
         reply: Reply<Result<T, ChatError>>,
-        run: fn(&mut PooledConn, &C) -> Stored<T>,
+        run: impl FnOnce(&mut PooledConn, &C) -> Stored<T> + Send + 'static,
     ) where
         C: Send + 'static,
         T: Send + 'static,
@@ -247,8 +260,9 @@ impl ChatWriter {
         reply: Reply<Result<Message, ChatError>>,
         ctx: &mut Context<Self>,
     ) {
+        let filter = self.filter;
         if self.unbatched {
-            return self.run_alone(msg, reply, send_one);
+            return self.run_alone(msg, reply, move |conn, msg| send_one(conn, msg, filter));
         }
         let w = writer_of(msg.conversation, self.writers.len());
         if self.writers[w].queued.len() >= MAX_QUEUED_MESSAGES {
@@ -270,7 +284,10 @@ impl ChatWriter {
         }
         writer.committing = true;
         let (messages, replies) = writer.queued.take_up_to(MAX_BATCH_MESSAGES);
-        let work = self.pool.run(move |conn| Ok(store_batch(conn, &messages)));
+        let filter = self.filter;
+        let work = self
+            .pool
+            .run(move |conn| Ok(store_batch(conn, &messages, filter)));
         ctx.spawn(fut::wrap_future::<_, Self>(work).map(
             move |stored: Result<Batch<Message>, ChatError>, act, ctx| {
                 let batch = stored.unwrap_or_else(|e| {
@@ -356,6 +373,10 @@ impl Handler<OpenConversation> for ChatWriter {
 
     fn handle(&mut self, msg: OpenConversation, _ctx: &mut Self::Context) -> Self::Result {
         Box::pin(self.pool.run(move |conn| {
+            // No conversation, new or old, is opened between users kept apart by a block.
+            if store::blocks::between(conn, msg.buyer.0, msg.seller.0)? {
+                return Err(ChatError::Blocked);
+            }
             Ok(conn.write(|conn| {
                 rows::open(conn, msg.listing.0, msg.buyer.0, msg.seller.0, store::now())
             })?)

@@ -2,12 +2,51 @@
 //! read markers. Each returns the outcomes and the events to publish after the commit.
 
 use super::{conversation_of, ChatError, MarkRead, SendMessage};
+use crate::domain::block::kept_apart;
 use crate::domain::chat::{validate_message, MessageKey};
+use crate::domain::contact::{screen, ChatFilter, Screened, CONTACT_DETAILS_FLAG};
 use crate::events::Outbox;
-use crate::store::chat::{self as rows, Conversation, Message};
+use crate::store::chat::{self as rows, Body, Conversation, Message};
 use crate::store::models::Event;
-use crate::store::{self, DbConnection, PooledConn};
+use crate::store::{self, blocks, DbConnection, PooledConn};
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// A message's text once checked: what the parties see, its flags, and the original if the
+/// filter masked it.
+struct Checked<'a> {
+    shown: Cow<'a, str>,
+    flags: &'static str,
+    original: Option<&'a str>,
+}
+
+impl Checked<'_> {
+    fn body(&self) -> Body<'_> {
+        Body {
+            shown: &self.shown,
+            flags: self.flags,
+            original: self.original,
+        }
+    }
+}
+
+/// Validates a message and applies the chat filter to it (before anything is stored).
+fn check(msg: &SendMessage, filter: ChatFilter) -> Result<Checked<'_>, ChatError> {
+    validate_message(&msg.body, &msg.client_msg_id).map_err(ChatError::Invalid)?;
+    match screen(&msg.body, filter) {
+        Screened::Clean => Ok(Checked {
+            shown: Cow::Borrowed(&msg.body),
+            flags: "",
+            original: None,
+        }),
+        Screened::Masked { shown } => Ok(Checked {
+            shown: Cow::Owned(shown),
+            flags: CONTACT_DETAILS_FLAG,
+            original: Some(&msg.body),
+        }),
+        Screened::Rejected => Err(ChatError::Rejected),
+    }
+}
 
 /// A command's outcome as stored: its answer and the events to publish after the commit.
 pub(super) type Stored<T> = Result<(T, Vec<Event>), ChatError>;
@@ -55,15 +94,22 @@ impl<T> Batch<T> {
 /// in the conversation is answered with the first one and writes nothing. A message refused
 /// before anything of it is written (no such conversation, not a party) leaves the others
 /// standing; a database failure fails them all.
-fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>, ChatError> {
+fn send_all(
+    conn: &mut PooledConn,
+    messages: &[SendMessage],
+    filter: ChatFilter,
+) -> Result<Vec<Sent>, ChatError> {
     conn.write_transaction(|conn| {
         let now = store::now();
         let mut outcomes = Vec::with_capacity(messages.len());
         for msg in messages {
-            if let Err(errors) = validate_message(&msg.body, &msg.client_msg_id) {
-                outcomes.push(Err(ChatError::Invalid(errors)));
-                continue;
-            }
+            let checked = match check(msg, filter) {
+                Ok(checked) => checked,
+                Err(refused) => {
+                    outcomes.push(Err(refused));
+                    continue;
+                }
+            };
             let conversation = match conversation_of(conn, msg.sender, msg.conversation) {
                 Ok(c) => c,
                 Err(ChatError::Db(e)) => return Err(ChatError::Db(e)),
@@ -72,12 +118,16 @@ fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>
                     continue;
                 }
             };
+            if blocks::between(conn, conversation.buyer_id, conversation.seller_id)? {
+                outcomes.push(Err(ChatError::Blocked));
+                continue;
+            }
             let (message, new) = rows::send(
                 conn,
                 conversation.id,
                 msg.sender.0,
                 &msg.client_msg_id,
-                &msg.body,
+                checked.body(),
                 now,
             )?;
             let mut outbox = Outbox::default();
@@ -92,8 +142,8 @@ fn send_all(conn: &mut PooledConn, messages: &[SendMessage]) -> Result<Vec<Sent>
 }
 
 /// Stores one message in its own transaction.
-pub(super) fn send_one(conn: &mut PooledConn, msg: &SendMessage) -> Sent {
-    send_all(conn, std::slice::from_ref(msg))?
+pub(super) fn send_one(conn: &mut PooledConn, msg: &SendMessage, filter: ChatFilter) -> Sent {
+    send_all(conn, std::slice::from_ref(msg), filter)?
         .pop()
         .unwrap_or_else(|| Err(ChatError::NotStored("no outcome for the message".into())))
 }
@@ -106,15 +156,18 @@ pub(super) fn send_one(conn: &mut PooledConn, msg: &SendMessage) -> Sent {
 fn send_batch(
     conn: &mut PooledConn,
     messages: &[SendMessage],
+    filter: ChatFilter,
 ) -> Result<Batch<Message>, ChatError> {
     conn.write_transaction(|conn| {
         let now = store::now();
-        let mut answers: Vec<Option<Result<Message, ChatError>>> = messages
+        let checked: Vec<Result<Checked<'_>, ChatError>> =
+            messages.iter().map(|m| check(m, filter)).collect();
+        let mut answers: Vec<Option<Result<Message, ChatError>>> = checked
             .iter()
-            .map(|m| {
-                validate_message(&m.body, &m.client_msg_id)
-                    .err()
-                    .map(|errors| Err(ChatError::Invalid(errors)))
+            .map(|c| match c {
+                Ok(_) => None,
+                Err(ChatError::Invalid(errors)) => Some(Err(ChatError::Invalid(errors.clone()))),
+                Err(_) => Some(Err(ChatError::Rejected)),
             })
             .collect();
         let mut ids: Vec<i64> = messages
@@ -134,6 +187,14 @@ fn send_batch(
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
+        // The blocks between the batch's parties, in one query.
+        let mut parties: Vec<i64> = conversations
+            .values()
+            .flat_map(|c| [c.buyer_id, c.seller_id])
+            .collect();
+        parties.sort_unstable();
+        parties.dedup();
+        let blocked = blocks::pairs_among(conn, &parties)?;
         let mut accepted = Vec::with_capacity(messages.len());
         for (i, (m, answer)) in messages.iter().zip(answers.iter_mut()).enumerate() {
             if answer.is_some() {
@@ -144,19 +205,27 @@ fn send_batch(
                 Some(c) if !c.parties().includes(m.sender) => {
                     *answer = Some(Err(ChatError::NotParty))
                 }
+                Some(c) if kept_apart(&blocked, c.parties().buyer, c.parties().seller) => {
+                    *answer = Some(Err(ChatError::Blocked))
+                }
                 Some(_) => accepted.push(i),
             }
         }
-        let batch: Vec<(MessageKey<'_>, &str)> = accepted
+        let DbConnection::Postgresql(pg) = &mut *conn else {
+            return Err(ChatError::NotStored(
+                "array batches are for PostgreSQL".into(),
+            ));
+        };
+        let batch: Vec<(MessageKey<'_>, Body<'_>)> = accepted
             .iter()
-            .map(|&i| {
+            .filter_map(|&i| {
                 let m = &messages[i];
                 let key = MessageKey {
                     conversation: m.conversation,
                     sender: m.sender,
                     client_msg_id: &m.client_msg_id,
                 };
-                (key, m.body.as_str())
+                checked[i].as_ref().ok().map(|c| (key, c.body()))
             })
             .collect();
         let sent = rows::send_many(pg, &batch, &conversations, now)?;
@@ -181,10 +250,14 @@ fn send_batch(
 /// statement per message on SQLite (in-process, where a statement costs no round trip). If
 /// the transaction fails, each message is tried again in a transaction of its own, so a
 /// message that cannot be stored fails alone and its neighbours are stored.
-pub(super) fn store_batch(conn: &mut PooledConn, messages: &[SendMessage]) -> Batch<Message> {
+pub(super) fn store_batch(
+    conn: &mut PooledConn,
+    messages: &[SendMessage],
+    filter: ChatFilter,
+) -> Batch<Message> {
     let stored = match &**conn {
-        DbConnection::Postgresql(_) => send_batch(conn, messages),
-        DbConnection::Sqlite(_) => send_all(conn, messages).map(Batch::from),
+        DbConnection::Postgresql(_) => send_batch(conn, messages, filter),
+        DbConnection::Sqlite(_) => send_all(conn, messages, filter).map(Batch::from),
     };
     stored.unwrap_or_else(|e| {
         if e.outage().is_some() {
@@ -192,7 +265,10 @@ pub(super) fn store_batch(conn: &mut PooledConn, messages: &[SendMessage]) -> Ba
             return Batch::failed(messages.len(), &e);
         }
         tracing::warn!(error = %e, messages = messages.len(), "a chat batch failed; storing its messages one by one");
-        let outcomes: Vec<Sent> = messages.iter().map(|m| send_one(conn, m)).collect();
+        let outcomes: Vec<Sent> = messages
+            .iter()
+            .map(|m| send_one(conn, m, filter))
+            .collect();
         outcomes.into()
     })
 }

@@ -3,8 +3,10 @@
 
 pub mod account;
 pub mod auto_price_drop;
+pub mod block;
 pub mod category;
 pub mod chat;
+pub mod contact;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;

@@ -97,14 +97,17 @@ pub enum OfferReason {
     AutoDeclined,
     /// At or above the seller's `auto_accept_cents`.
     AutoAccepted,
+    /// One of the buyer and the seller blocked the other.
+    Blocked,
 }
 
 impl OfferReason {
-    pub const ALL: [OfferReason; 4] = [
+    pub const ALL: [OfferReason; 5] = [
         Self::SoldOut,
         Self::ListingClosed,
         Self::AutoDeclined,
         Self::AutoAccepted,
+        Self::Blocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +116,7 @@ impl OfferReason {
             Self::ListingClosed => "listing_closed",
             Self::AutoDeclined => "auto_declined",
             Self::AutoAccepted => "auto_accepted",
+            Self::Blocked => "blocked",
         }
     }
 

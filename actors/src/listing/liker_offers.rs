@@ -3,12 +3,13 @@
 
 use super::tx::{Failure, Tx};
 use super::{LikerOfferOutcome, SendLikerOffer};
+use crate::domain::block::reachable_likers;
 use crate::domain::liker_offer::decide_liker_offer;
 use crate::domain::listing::ListingStatus;
 use crate::domain::offer::{OfferState, OfferStatus, Side};
 use crate::domain::{Money, UserId};
 use crate::store::models::{LikerOffer, Offer};
-use crate::store::{liker_offers, offers};
+use crate::store::{blocks, liker_offers, offers};
 
 handle!(SendLikerOffer, LikerOfferOutcome, |tx, msg| tx
     .send_liker_offer(&msg));
@@ -19,7 +20,11 @@ impl Tx<'_> {
         msg: &SendLikerOffer,
     ) -> Result<LikerOfferOutcome, Failure> {
         let last = liker_offers::latest(self.conn, self.listing.id)?;
+        // Likers kept apart from the seller by a block neither get the offer nor count:
+        // with only them left, the send is refused as if nobody liked the listing.
         let likers = liker_offers::likers(self.conn, self.listing.id)?;
+        let apart = blocks::kept_apart_from(self.conn, self.listing.seller_id)?;
+        let likers = reachable_likers(likers, &apart);
         let expires_at = decide_liker_offer(
             self.rules,
             &self.listing.state(),
@@ -55,6 +60,9 @@ impl Tx<'_> {
             return Ok(None);
         };
         if !sent.open_at(self.now) || self.listing.status() != ListingStatus::Active {
+            return Ok(None);
+        }
+        if blocks::between(self.conn, liker.0, self.listing.seller_id)? {
             return Ok(None);
         }
         self.offer_to_liker(&sent, liker)

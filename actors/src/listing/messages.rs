@@ -106,6 +106,14 @@ pub struct SendLikerOffer {
     pub amount: Money,
 }
 
+/// Decline, as the system (reason `blocked`), the open offers of this listing between two
+/// users, one of whom just blocked the other. Answers how many were declined.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<usize, ListingError>")]
+pub struct DeclineOffersBetween {
+    pub users: [UserId; 2],
+}
+
 /// Like the listing, or change the target price of a like (idempotent). A new liker gets the
 /// seller's open offer to likers, if there is one.
 #[derive(Clone, Debug, Message)]

@@ -51,6 +51,9 @@ pub enum ListingError {
     Order(#[from] OrderError),
     #[error(transparent)]
     LikerOffer(#[from] LikerOfferError),
+    /// The buyer and the seller are kept apart: one of them blocked the other.
+    #[error("one of you blocked the other")]
+    Blocked,
     #[error("the listing has {0} open order(s): ship, complete or cancel them first")]
     HasOpenOrders(i64),
     #[error(
@@ -86,6 +89,7 @@ impl ListingError {
             Order(e) => Order(e.clone()),
             LikerOffer(e) => LikerOffer(e.clone()),
             HasOpenOrders(n) => HasOpenOrders(*n),
+            Blocked => Blocked,
             Contended => Contended,
             Unavailable => Unavailable,
             ClaimLost(e) => ClaimLost(*e),

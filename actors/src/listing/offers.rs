@@ -2,7 +2,7 @@
 //! is written version-checked with its history entry and its event.
 
 use super::tx::{Failure, Tx};
-use super::{ActOnOffer, ListingError, OfferOutcome, PlaceOffer};
+use super::{ActOnOffer, DeclineOffersBetween, ListingError, OfferOutcome, PlaceOffer};
 use crate::domain::offer::{
     counter_disposition, decide_new_offer, decide_offer_action, Disposition, OfferAction,
     OfferError, OfferEvent, OfferReason, OfferState, OfferStatus, Party, Side,
@@ -11,7 +11,7 @@ use crate::domain::purchase::decide_take;
 use crate::domain::{Money, UserId};
 use crate::events::{history_json, offer_history, HistoryEntry};
 use crate::store::models::{NewOffer, Offer, OfferChanges};
-use crate::store::{is_unique_violation, offers};
+use crate::store::{blocks, is_unique_violation, offers};
 
 // A keyed request's response commits with the offer (see `Tx::keyed`).
 handle!(PlaceOffer, OfferOutcome, |tx, msg| {
@@ -22,7 +22,37 @@ handle!(ActOnOffer, OfferOutcome, |tx, msg| {
     tx.keyed(msg.key.as_ref(), |tx| tx.act_on_offer(&msg))
 });
 
+handle!(DeclineOffersBetween, usize, |tx, msg| tx
+    .decline_offers_between(msg.users));
+
 impl Tx<'_> {
+    /// Refuses a step between the listing's seller and `buyer` if one blocked the other. Read
+    /// in the command's transaction, so a block that committed before it is always seen.
+    pub(super) fn refuse_if_blocked(&mut self, buyer: UserId) -> Result<(), Failure> {
+        if blocks::between(self.conn, buyer.0, self.listing.seller_id)? {
+            return Err(ListingError::Blocked.into());
+        }
+        Ok(())
+    }
+
+    /// Declines, as the system, the open offers on this listing between the two `users` (one
+    /// just blocked the other): `offer.declined` with reason `blocked`, as any decline.
+    pub(super) fn decline_offers_between(&mut self, users: [UserId; 2]) -> Result<usize, Failure> {
+        let mut declined = 0;
+        for offer in offers::open_for_listing(self.conn, self.listing.id)? {
+            let (buyer, seller) = (UserId(offer.buyer_id), UserId(offer.seller_id));
+            if !(users.contains(&buyer) && users.contains(&seller)) {
+                continue;
+            }
+            let mut next = offer.state();
+            next.status = OfferStatus::Declined;
+            let reason = Some(OfferReason::Blocked);
+            self.write_offer(&offer, &next, OfferEvent::Declined, "system", reason)?;
+            declined += 1;
+        }
+        Ok(declined)
+    }
+
     pub(super) fn decline_open_offers(&mut self, reason: OfferReason) -> Result<(), Failure> {
         for offer in offers::open_for_listing(self.conn, self.listing.id)? {
             let mut next = offer.state();
@@ -114,6 +144,9 @@ impl Tx<'_> {
     }
 
     pub(super) fn place_offer(&mut self, msg: &PlaceOffer) -> Result<OfferOutcome, Failure> {
+        if msg.buyer.0 != self.listing.seller_id {
+            self.refuse_if_blocked(msg.buyer)?;
+        }
         let (open, made) = offers::buyer_standing(self.conn, self.listing.id, msg.buyer.0)?;
         let (state, disposition) = decide_new_offer(
             self.rules,
@@ -185,6 +218,15 @@ impl Tx<'_> {
         let offer = offers::find(self.conn, msg.offer.0)?
             .filter(|o| o.listing_id == self.listing.id)
             .ok_or(ListingError::OfferNotFound)?;
+        // Between users kept apart by a block, an offer can only be let go: declined,
+        // withdrawn or expired, never countered or accepted.
+        let engages = matches!(
+            msg.action,
+            OfferAction::Counter { .. } | OfferAction::Accept
+        );
+        if engages && matches!(msg.actor, Party::User(_)) {
+            self.refuse_if_blocked(UserId(offer.buyer_id))?;
+        }
         let (next, event) = decide_offer_action(
             self.rules,
             &offer.state(),

@@ -10,9 +10,9 @@ use crate::domain::{Money, UserId};
 use crate::events::ORDER_CREATED;
 use crate::idempotency::{self, ClaimLost, Held};
 use crate::store::models::{NewOrder, Order};
-use crate::store::{ledger, orders, StoreError};
+use crate::store::{blocks, ledger, orders, StoreError};
 use actix::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Instant;
 
 /// Purchases are group-committed: they queue while a commit is in flight, and the next
@@ -79,10 +79,20 @@ impl Tx<'_> {
     ) -> Result<Vec<Result<Order, ListingError>>, Failure> {
         // A purchase whose Idempotency-Key claim a later request took over is left out.
         let held = self.hold_keys(commands)?;
+        // Buyers kept apart from the seller by a block are refused: the whole batch's buyers
+        // are looked up in one query, in this transaction (a block committed before it is
+        // seen; none is missed between a check and the write).
+        let apart = if self.listing.status() == ListingStatus::Active {
+            let buyers: Vec<i64> = commands.iter().map(|msg| msg.buyer.0).collect();
+            blocks::among(self.conn, self.listing.seller_id, &buyers)?
+        } else {
+            HashSet::new()
+        };
+        let goes = |msg: &Purchase, held: bool| held && !apart.contains(&msg.buyer.0);
         let requests: Vec<PurchaseRequest> = commands
             .iter()
             .zip(&held)
-            .filter(|(_, held)| **held)
+            .filter(|(msg, held)| goes(msg, **held))
             .map(|(msg, _)| PurchaseRequest {
                 buyer: msg.buyer,
                 quantity: msg.quantity,
@@ -130,6 +140,10 @@ impl Tx<'_> {
         for (msg, held) in commands.iter().zip(held) {
             if !held {
                 results.push(Err(ListingError::ClaimLost(ClaimLost)));
+                continue;
+            }
+            if !goes(msg, held) {
+                results.push(Err(ListingError::Blocked));
                 continue;
             }
             let outcome = outcomes.next().ok_or_else(|| {

@@ -57,14 +57,37 @@ pub struct Message {
     pub sender_id: i64,
     pub client_msg_id: String,
     pub seq: i64,
+    /// What both parties see (contact details masked by the chat filter).
     pub body: String,
     pub created_at: NaiveDateTime,
+    /// Why the message was flagged, comma-separated (`contact_details`); empty if it was not.
+    pub flags: String,
+    /// The message as written, when the filter masked part of it (for moderators only).
+    pub original_body: Option<String>,
 }
 
 impl Message {
     pub fn message_id(&self) -> MessageId {
         MessageId(self.id)
     }
+
+    /// The message's flags.
+    pub fn flag_list(&self) -> Vec<String> {
+        self.flags
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// A message's text as it is stored: what the parties see, its flags (comma-separated) and,
+/// when the filter masked it, the original.
+#[derive(Clone, Copy, Debug)]
+pub struct Body<'a> {
+    pub shown: &'a str,
+    pub flags: &'a str,
+    pub original: Option<&'a str>,
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Conversation>> {
@@ -133,7 +156,7 @@ pub fn send(
     conversation_id: i64,
     sender_id: i64,
     client_msg_id: &str,
-    body: &str,
+    body: Body<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<(Message, bool)> {
     let sent_before = messages::table
@@ -152,7 +175,9 @@ pub fn send(
             messages::sender_id.eq(sender_id),
             messages::client_msg_id.eq(client_msg_id),
             messages::seq.eq(seq),
-            messages::body.eq(body),
+            messages::body.eq(body.shown),
+            messages::flags.eq(body.flags),
+            messages::original_body.eq(body.original),
             messages::created_at.eq(now),
         ))
         .returning(messages::all_columns)
@@ -184,7 +209,7 @@ pub fn lock_all(pg: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Conversat
 /// conversation locked (`lock_all`) and in `conversations`.
 pub fn send_many(
     pg: &mut PgConnection,
-    batch: &[(MessageKey<'_>, &str)],
+    batch: &[(MessageKey<'_>, Body<'_>)],
     conversations: &HashMap<i64, Conversation>,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<(Message, bool)>> {
@@ -228,7 +253,18 @@ pub fn send_many(
                 .map(|&(i, _)| keys[i].client_msg_id)
                 .collect::<Vec<_>>(),
             seqs: &new.iter().map(|&(_, seq)| seq).collect::<Vec<_>>(),
-            bodies: &new.iter().map(|&(i, _)| batch[i].1).collect::<Vec<_>>(),
+            bodies: &new
+                .iter()
+                .map(|&(i, _)| batch[i].1.shown)
+                .collect::<Vec<_>>(),
+            flags: &new
+                .iter()
+                .map(|&(i, _)| batch[i].1.flags)
+                .collect::<Vec<_>>(),
+            originals: &new
+                .iter()
+                .map(|&(i, _)| batch[i].1.original)
+                .collect::<Vec<_>>(),
             created_at: now,
         }
         .load(pg)?

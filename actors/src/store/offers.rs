@@ -89,3 +89,21 @@ pub fn due_to_expire(
         .limit(limit)
         .load(conn)
 }
+
+/// The listings with an open offer between `a` and `b`, either as the buyer (served by the
+/// partial index `offers_open_between`).
+pub fn listings_with_open_offers_between(
+    conn: &mut DbConnection,
+    a: i64,
+    b: i64,
+) -> QueryResult<Vec<i64>> {
+    offers::table
+        .filter(offers::status.eq(OfferStatus::Open))
+        .filter(
+            (offers::buyer_id.eq(a).and(offers::seller_id.eq(b)))
+                .or(offers::buyer_id.eq(b).and(offers::seller_id.eq(a))),
+        )
+        .select(offers::listing_id)
+        .distinct()
+        .load(conn)
+}

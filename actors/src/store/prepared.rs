@@ -9,7 +9,7 @@ use diesel::backend::Backend;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 use diesel::QueryResult;
 
 /// What every kept statement needs besides its SQL: a query id of its own type (the cache
@@ -249,7 +249,17 @@ where
 kept_statement!(MoveWallet);
 
 /// The message columns, as `messages::all_columns` has them.
-type MessageRow = (BigInt, BigInt, BigInt, Text, BigInt, Text, Timestamp);
+type MessageRow = (
+    BigInt,
+    BigInt,
+    BigInt,
+    Text,
+    BigInt,
+    Text,
+    Timestamp,
+    Text,
+    Nullable<Text>,
+);
 
 /// The messages already stored under any of the given (conversation, sender, client_msg_id)
 /// keys, given column by column (PostgreSQL).
@@ -264,7 +274,7 @@ impl QueryFragment<Pg> for MessagesSentBefore<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "SELECT m.id, m.conversation_id, m.sender_id, m.client_msg_id, m.seq, m.body, \
-             m.created_at FROM messages m JOIN unnest(",
+             m.created_at, m.flags, m.original_body FROM messages m JOIN unnest(",
         );
         out.push_bind_param::<Array<BigInt>, _>(self.conversations)?;
         out.push_sql("::int8[], ");
@@ -290,6 +300,8 @@ pub struct InsertMessages<'a> {
     pub client_msg_ids: &'a [&'a str],
     pub seqs: &'a [i64],
     pub bodies: &'a [&'a str],
+    pub flags: &'a [&'a str],
+    pub originals: &'a [Option<&'a str>],
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -297,7 +309,7 @@ impl QueryFragment<Pg> for InsertMessages<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO messages (conversation_id, sender_id, client_msg_id, seq, body, \
-             created_at) SELECT c, s, k, q, b, ",
+             flags, original_body, created_at) SELECT c, s, k, q, b, f, o, ",
         );
         out.push_bind_param::<Timestamp, _>(&self.created_at)?;
         out.push_sql(" FROM unnest(");
@@ -310,9 +322,13 @@ impl QueryFragment<Pg> for InsertMessages<'_> {
         out.push_bind_param::<Array<BigInt>, _>(self.seqs)?;
         out.push_sql("::int8[], ");
         out.push_bind_param::<Array<Text>, _>(self.bodies)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Text>, _>(self.flags)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(self.originals)?;
         out.push_sql(
-            "::text[]) AS u(c, s, k, q, b) RETURNING id, conversation_id, sender_id, \
-             client_msg_id, seq, body, created_at",
+            "::text[]) AS u(c, s, k, q, b, f, o) RETURNING id, conversation_id, sender_id, \
+             client_msg_id, seq, body, created_at, flags, original_body",
         );
         Ok(())
     }

@@ -222,6 +222,17 @@ diesel::table! {
         seq -> BigInt,
         body -> Text,
         created_at -> Timestamp,
+        flags -> Text,
+        original_body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    blocks (id) {
+        id -> BigInt,
+        blocker_id -> BigInt,
+        blocked_id -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -260,5 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     conversations,
     messages,
+    blocks,
     ws_tickets,
 );
