@@ -109,8 +109,7 @@ enum Command {
     Relay {
         #[arg(long, default_value_t = relay::RELAY_PAIRS)]
         pairs: usize,
-        /// The offered msg/s of each step, in order (the run stops after the first step that
-        /// is not sustained).
+        /// The offered msg/s of each step, in order.
         #[arg(long, value_delimiter = ',', default_value = relay::RELAY_RATES_MSG_PER_S)]
         rates: Vec<u64>,
         #[arg(long, default_value_t = relay::RELAY_STEP_SECONDS)]

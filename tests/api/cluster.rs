@@ -461,19 +461,22 @@ async fn events_on_many_topics_at_once_cross_processes_each_topic_in_order_once(
     for id in &ids {
         watcher.subscribe(&format!("listing:{id}"), None).await;
     }
-    let changes = ids.iter().map(|id| async {
-        let path = format!("/api/v1/listings/{id}");
-        for round in 0..ROUNDS {
-            let (status, body) = cluster
-                .call(
-                    1,
-                    reqwest::Method::PATCH,
-                    &path,
-                    Some(&seller.token),
-                    json!({"title": format!("Item {id} r{round}")}),
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
+    let changes = ids.iter().map(|&id| {
+        let cluster = &cluster;
+        async move {
+            let path = format!("/api/v1/listings/{id}");
+            for round in 0..ROUNDS {
+                let (status, body) = cluster
+                    .call(
+                        1,
+                        reqwest::Method::PATCH,
+                        &path,
+                        Some(&seller.token),
+                        json!({"title": format!("Item {id} r{round}")}),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+            }
         }
     });
     futures::future::join_all(changes).await;
