@@ -2,11 +2,12 @@
 //! database. PostgreSQL is the engine; there is no cluster protocol of our own.
 //!
 //! Every transaction that writes events rings a doorbell (NOTIFY on `bazaar_events`, payload
-//! `<topic> <seq>`; see `store::events::publish`). Each process keeps one dedicated, non-pooled
-//! connection that LISTENs; on a doorbell, and on a short poll in case one was missed, it
-//! compares `topic_seqs` with what its broker has published for the topics someone here is
-//! subscribed to, reads what is missing from the `events` table in seq order and publishes it
-//! locally. A dropped connection is re-established and the poll catches up from the table, so
+//! lines of `<topic> <last seq>`, as many topics per notification as fit; see
+//! `store::events::publish`). Each process keeps one dedicated, non-pooled connection that
+//! LISTENs. On doorbells it compares the seqs they name with what its broker has published for
+//! the topics someone here is subscribed to; on a short poll, in case one was missed, it
+//! compares `topic_seqs` instead. What is missing it reads from the `events` table, many topics
+//! in one query (by seq range), and publishes locally, each topic in seq order. A dropped connection is re-established and the poll catches up from the table, so
 //! nothing is lost. Logouts ring `bazaar_logouts` so a token's sockets close on every process.
 
 use crate::broker::{Broker, Heads, Publish};
@@ -19,7 +20,7 @@ use crate::user::{RevokeLogin, Users};
 use actix::Addr;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,8 +29,11 @@ use std::time::{Duration, Instant};
 pub const LOGOUTS_CHANNEL: &str = "bazaar_logouts";
 /// How often the table is checked even without a doorbell.
 const POLL_EVERY: Duration = Duration::from_millis(250);
-/// How long the loop sleeps between looks at the connection.
-const TICK: Duration = Duration::from_millis(10);
+/// How long the loop sleeps between looks at the connection when nothing rang (a doorbell
+/// waits at most this long; a look is one non-blocking read of the socket).
+const TICK: Duration = Duration::from_millis(2);
+/// At most this many topics per catch-up read, and this many events of each.
+const READ_TOPICS: usize = 200;
 const READ_BATCH: i64 = 500;
 
 /// Whether the listener is connected (for `/readyz`).
@@ -125,67 +129,76 @@ impl Relay {
         // Catch up at once: anything may have been missed while disconnected.
         let mut last_poll: Option<Instant> = None;
         loop {
-            let mut rung = BTreeSet::new();
+            // Each topic a doorbell named, with the highest seq it named.
+            let mut rung: HashMap<String, i64> = HashMap::new();
             if let DbConnection::Postgresql(pg) = &mut conn {
                 for notification in pg.notifications_iter() {
                     let notification = notification?;
                     if notification.channel == LOGOUTS_CHANNEL {
                         self.logout(&notification.payload);
-                    } else if let Some((topic, _seq)) = notification.payload.rsplit_once(' ') {
-                        rung.insert(topic.to_owned());
+                        continue;
+                    }
+                    for (topic, seq) in events::rung(&notification.payload) {
+                        let head = rung.entry(topic.to_owned()).or_insert(seq);
+                        *head = (*head).max(seq);
                     }
                 }
             }
             let due = last_poll.is_none_or(|at| at.elapsed() >= POLL_EVERY);
-            if due || !rung.is_empty() {
-                let heads = runtime
-                    .block_on(self.broker.send(Heads))
-                    .map_err(|_| RelayError::Stopped)?;
-                let wanted: Vec<_> = heads
-                    .into_iter()
-                    .filter(|(topic, _)| due || rung.contains(topic))
-                    .collect();
-                self.catch_up(&mut conn, wanted)?;
-                if due {
-                    // The poll doubles as the connection's health check.
-                    conn.batch_execute("SELECT 1")?;
-                    last_poll = Some(Instant::now());
-                }
+            if !due && rung.is_empty() {
+                std::thread::sleep(TICK);
+                continue;
             }
-            std::thread::sleep(TICK);
+            let heads = runtime
+                .block_on(self.broker.send(Heads))
+                .map_err(|_| RelayError::Stopped)?;
+            let behind = if due {
+                let mut table = table_heads(&mut conn, &heads)?;
+                for (topic, seq) in rung {
+                    let head = table.entry(topic).or_insert(seq);
+                    *head = (*head).max(seq);
+                }
+                behind(heads, &table)
+            } else {
+                behind(heads, &rung)
+            };
+            self.catch_up(&mut conn, behind)?;
+            if due {
+                // The poll doubles as the connection's health check.
+                conn.batch_execute("SELECT 1")?;
+                last_poll = Some(Instant::now());
+            }
+            // No sleep: doorbells that rang while this one was read are read at once.
         }
     }
 
-    /// Publishes what the table holds beyond what the broker has published, per topic.
+    /// Publishes the events of each `(topic, published, head)` after `published` up to
+    /// `head`: one read for many topics at a time, each topic's events in seq order.
     fn catch_up(
         &self,
         conn: &mut DbConnection,
-        topics: Vec<(String, Option<i64>)>,
+        mut behind: Vec<(String, i64, i64)>,
     ) -> Result<(), RelayError> {
-        for chunk in topics.chunks(200) {
-            let names: Vec<&str> = chunk.iter().map(|(t, _)| t.as_str()).collect();
-            let heads: HashMap<String, i64> = topic_seqs::table
-                .filter(topic_seqs::topic.eq_any(&names))
-                .select((topic_seqs::topic, topic_seqs::last_seq))
-                .load::<(String, i64)>(conn)?
-                .into_iter()
-                .collect();
-            for (topic, known) in chunk {
-                // Until a local subscriber has read the topic's head, there is nothing to
-                // compare with; it tells the broker (`Baseline`) once it has.
-                let Some(mut known) = *known else {
-                    continue;
-                };
-                let head = heads.get(topic).copied().unwrap_or(0);
-                while known < head {
-                    let batch = events::after(conn, topic, known, READ_BATCH)?;
-                    let Some(last) = batch.last().map(|e| e.seq) else {
-                        break;
-                    };
-                    known = last;
-                    self.broker.do_send(Publish { events: batch });
+        while !behind.is_empty() {
+            let mut still = Vec::new();
+            for chunk in behind.chunks(READ_TOPICS) {
+                let ranges: Vec<(&str, i64, i64)> = chunk
+                    .iter()
+                    .map(|(topic, known, head)| {
+                        (topic.as_str(), *known, (*head).min(known + READ_BATCH))
+                    })
+                    .collect();
+                let events = events::in_ranges(conn, &ranges)?;
+                for ((topic, _, head), (_, _, upto)) in chunk.iter().zip(&ranges) {
+                    if upto < head {
+                        still.push((topic.clone(), *upto, *head));
+                    }
+                }
+                if !events.is_empty() {
+                    self.broker.do_send(Publish { events });
                 }
             }
+            behind = still;
         }
         Ok(())
     }
@@ -203,6 +216,43 @@ impl Relay {
     }
 }
 
+/// The last seqs `topic_seqs` holds for the topics of `heads` (the poll: one query per
+/// `READ_TOPICS` topics).
+fn table_heads(
+    conn: &mut DbConnection,
+    heads: &[(String, Option<i64>)],
+) -> QueryResult<HashMap<String, i64>> {
+    let mut table = HashMap::new();
+    for chunk in heads.chunks(READ_TOPICS) {
+        let names: Vec<&str> = chunk.iter().map(|(t, _)| t.as_str()).collect();
+        table.extend(
+            topic_seqs::table
+                .filter(topic_seqs::topic.eq_any(&names))
+                .select((topic_seqs::topic, topic_seqs::last_seq))
+                .load::<(String, i64)>(conn)?,
+        );
+    }
+    Ok(table)
+}
+
+/// `(topic, published, head)` for each topic of `published` (what the broker has published of
+/// the topics someone here subscribes to) that is behind its head in `heads`. Until a local
+/// subscriber has read a topic's head there is nothing to compare with; it tells the broker
+/// (`Baseline`) once it has.
+fn behind(
+    published: Vec<(String, Option<i64>)>,
+    heads: &HashMap<String, i64>,
+) -> Vec<(String, i64, i64)> {
+    published
+        .into_iter()
+        .filter_map(|(topic, known)| {
+            let known = known?;
+            let head = heads.get(&topic).copied()?;
+            (known < head).then_some((topic, known, head))
+        })
+        .collect()
+}
+
 /// Tells every process that a login ended (PostgreSQL only; one process needs no doorbell).
 pub fn announce_logout(conn: &mut DbConnection, user: UserId, login: LoginId) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
@@ -212,4 +262,27 @@ pub fn announce_logout(conn: &mut DbConnection, user: UserId, login: LoginId) ->
             .execute(pg)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_topics_with_a_baseline_and_behind_their_head_are_read() {
+        let published = vec![
+            ("listing:1".to_owned(), Some(3)),
+            ("listing:2".to_owned(), Some(5)),
+            ("listing:3".to_owned(), None),
+            ("listing:4".to_owned(), Some(1)),
+        ];
+        let heads: HashMap<String, i64> = [("listing:1", 7), ("listing:2", 5), ("listing:3", 9)]
+            .into_iter()
+            .map(|(t, s)| (t.to_owned(), s))
+            .collect();
+        assert_eq!(
+            behind(published, &heads),
+            vec![("listing:1".to_owned(), 3, 7)]
+        );
+    }
 }

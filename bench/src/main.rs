@@ -8,7 +8,7 @@ mod scenarios;
 mod servers;
 
 use clap::{Parser, Subcommand};
-use scenarios::{chat, fanout, flash_sale, idle, login_storm, mixed, read, search, Common};
+use scenarios::{chat, fanout, flash_sale, idle, login_storm, mixed, read, relay, search, Common};
 
 #[derive(Parser)]
 #[command(
@@ -105,6 +105,16 @@ enum Command {
         #[arg(long)]
         no_baseline: bool,
     },
+    /// Two processes on one PostgreSQL: chat made on one, delivered on both, at rising rates.
+    Relay {
+        #[arg(long, default_value_t = relay::RELAY_PAIRS)]
+        pairs: usize,
+        /// The offered msg/s of each step, in order.
+        #[arg(long, value_delimiter = ',', default_value = relay::RELAY_RATES_MSG_PER_S)]
+        rates: Vec<u64>,
+        #[arg(long, default_value_t = relay::RELAY_STEP_SECONDS)]
+        seconds: u64,
+    },
     /// Idle sockets held open: server memory per socket.
     Idle {
         #[arg(long, default_value_t = idle::IDLE_SOCKETS)]
@@ -199,6 +209,11 @@ fn main() -> anyhow::Result<()> {
                 seconds,
                 no_baseline,
             } => chat::run(&common, pairs, rate, seconds, !no_baseline).await,
+            Command::Relay {
+                pairs,
+                rates,
+                seconds,
+            } => relay::run(&common, pairs, &rates, seconds).await,
             Command::Idle { sockets } => idle::run(&common, sockets).await,
             Command::Mixed { users, seconds } => mixed::run(&common, users, seconds).await,
             Command::LoginStorm {

@@ -433,3 +433,70 @@ async fn a_node_whose_listener_cannot_connect_is_not_ready() {
         200
     );
 }
+
+#[actix_web::test]
+async fn events_on_many_topics_at_once_cross_processes_each_topic_in_order_once() {
+    let Some(cluster) = Cluster::start(2, &[]) else {
+        return;
+    };
+    let users = cluster.db.users_fast("u", 2);
+    let (seller, watcher_user) = (&users[0], &users[1]);
+    const LISTINGS: usize = 12;
+    const ROUNDS: usize = 4;
+    let mut ids = Vec::new();
+    for i in 0..LISTINGS {
+        let listing = cluster
+            .post(
+                1,
+                "/api/v1/listings",
+                &seller.token,
+                json!({"title": format!("Item {i}"), "price_cents": 10_000}),
+            )
+            .await;
+        ids.push(listing["id"].as_i64().unwrap());
+    }
+    // One socket on process 0 watches every listing; process 1 changes them all at once, so
+    // doorbells name several topics and one catch-up read covers several.
+    let mut watcher = cluster.socket(0, watcher_user).await;
+    for id in &ids {
+        watcher.subscribe(&format!("listing:{id}"), None).await;
+    }
+    let changes = ids.iter().map(|&id| {
+        let cluster = &cluster;
+        async move {
+            let path = format!("/api/v1/listings/{id}");
+            for round in 0..ROUNDS {
+                let (status, body) = cluster
+                    .call(
+                        1,
+                        reqwest::Method::PATCH,
+                        &path,
+                        Some(&seller.token),
+                        json!({"title": format!("Item {id} r{round}")}),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+            }
+        }
+    });
+    futures::future::join_all(changes).await;
+    let mut seen: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for _ in 0..LISTINGS * ROUNDS {
+        let frame = watcher
+            .until(|f| f["type"] == "event" && f["event"] == "listing.updated")
+            .await;
+        seen.entry(frame["topic"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(frame["seq"].as_i64().unwrap());
+    }
+    // Seq 1 of each is its listing.created, from before the subscription.
+    let expected: Vec<i64> = (2..=ROUNDS as i64 + 1).collect();
+    for id in &ids {
+        assert_eq!(
+            seen.get(&format!("listing:{id}")),
+            Some(&expected),
+            "listing {id}"
+        );
+    }
+    watcher.quiet(Duration::from_millis(800)).await;
+}

@@ -1,7 +1,9 @@
 //! The events table: the outbox written with each change, and the history clients resume from.
 
 use super::models::{Event, NewEvent};
-use super::prepared::{InsertEvents, Notify, ReserveSeqsOfTopics, ReserveTopicSeqs};
+use super::prepared::{
+    InsertEvents, Notify, ReadEventRanges, ReserveSeqsOfTopics, ReserveTopicSeqs,
+};
 use super::schema::{events, topic_seqs};
 use super::DbConnection;
 use chrono::NaiveDateTime;
@@ -49,15 +51,50 @@ fn reserve_seqs(
     Ok(first)
 }
 
-/// The PostgreSQL channel that rings when events commit (payload: `<topic> <last seq>`).
+/// The PostgreSQL channel that rings when events commit. A payload is lines of
+/// `<topic> <last seq>`, as many topics as fit (`doorbells`).
 pub const EVENTS_CHANNEL: &str = "bazaar_events";
+
+/// How long a doorbell's payload may grow (PostgreSQL refuses 8,000 bytes and more).
+const DOORBELL_MAX_BYTES: usize = 7_000;
+
+/// The doorbells for a transaction's topics and their last seqs: one payload of
+/// `<topic> <seq>` lines for as many topics as fit, so a transaction that writes to a
+/// thousand topics sends a handful of notifications, not a thousand.
+pub fn doorbells<'a>(heads: impl IntoIterator<Item = (&'a str, i64)>) -> Vec<String> {
+    let mut bells = Vec::new();
+    let mut bell = String::new();
+    for (topic, seq) in heads {
+        let line = format!("{topic} {seq}");
+        if !bell.is_empty() && bell.len() + 1 + line.len() > DOORBELL_MAX_BYTES {
+            bells.push(std::mem::take(&mut bell));
+        }
+        if !bell.is_empty() {
+            bell.push('\n');
+        }
+        bell.push_str(&line);
+    }
+    if !bell.is_empty() {
+        bells.push(bell);
+    }
+    bells
+}
+
+/// The `(topic, last seq)` pairs a doorbell's payload names (a payload of one line is what
+/// servers before batching sent); lines that do not parse are skipped.
+pub fn rung(payload: &str) -> impl Iterator<Item = (&str, i64)> {
+    payload.lines().filter_map(|line| {
+        let (topic, seq) = line.rsplit_once(' ')?;
+        Some((topic, seq.parse().ok()?))
+    })
+}
 
 /// Writes `pending` with the next seqs of their topics, keeping their order within a topic.
 /// Call it inside the transaction of the change the events describe. A batch of events costs a
 /// fixed number of statements on PostgreSQL, however many events and topics it holds.
 ///
-/// On PostgreSQL it also rings a doorbell per topic (NOTIFY, delivered at commit): only the
-/// topic and its last seq, never the event; listeners read the events from the table.
+/// On PostgreSQL it also rings a doorbell (NOTIFY, delivered at commit) naming each topic and
+/// its last seq, never the event; listeners read the events from the table.
 pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult<Vec<Event>> {
     if pending.is_empty() {
         return Ok(Vec::new());
@@ -116,10 +153,11 @@ pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult
             .collect::<QueryResult<Vec<Event>>>()?,
     };
     if let DbConnection::Postgresql(pg) = conn {
-        let doorbells: Vec<String> = next_seq
-            .iter()
-            .map(|(topic, next)| format!("{topic} {}", next - 1))
-            .collect();
+        let doorbells = doorbells(
+            next_seq
+                .iter()
+                .map(|(topic, next)| (topic.as_str(), next - 1)),
+        );
         Notify {
             channel: EVENTS_CHANNEL,
             bells: &doorbells,
@@ -152,4 +190,68 @@ pub fn after(
         .order(events::seq.asc())
         .limit(limit)
         .load(conn)
+}
+
+/// The events of each `(topic, after, upto)`: those with `after < seq <= upto`, by topic then
+/// seq. One statement on PostgreSQL however many topics (the relay's catch-up read).
+pub fn in_ranges(conn: &mut DbConnection, ranges: &[(&str, i64, i64)]) -> QueryResult<Vec<Event>> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let topics: Vec<&str> = ranges.iter().map(|r| r.0).collect();
+            let after: Vec<i64> = ranges.iter().map(|r| r.1).collect();
+            let upto: Vec<i64> = ranges.iter().map(|r| r.2).collect();
+            ReadEventRanges {
+                topics: &topics,
+                after: &after,
+                upto: &upto,
+            }
+            .load(pg)
+        }
+        DbConnection::Sqlite(_) => {
+            let mut sorted = ranges.to_vec();
+            sorted.sort_unstable();
+            let mut all = Vec::new();
+            for (topic, after, upto) in sorted {
+                all.extend(self::after(conn, topic, after, (upto - after).max(0))?);
+            }
+            Ok(all)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_doorbell_names_every_topic_and_its_last_seq() {
+        let bells = doorbells([("listing:1", 4), ("user:7", 12)]);
+        assert_eq!(bells, vec!["listing:1 4\nuser:7 12".to_owned()]);
+        let back: Vec<_> = rung(&bells[0]).collect();
+        assert_eq!(back, vec![("listing:1", 4), ("user:7", 12)]);
+    }
+
+    #[test]
+    fn topics_that_do_not_fit_one_payload_ring_again() {
+        let names: Vec<String> = (0..2_000).map(|i| format!("user:{i}")).collect();
+        let bells = doorbells(names.iter().map(|t| (t.as_str(), 3)));
+        assert!(bells.len() > 1, "{} bells", bells.len());
+        assert!(bells.iter().all(|b| b.len() <= DOORBELL_MAX_BYTES));
+        let back: Vec<(&str, i64)> = bells.iter().flat_map(|b| rung(b)).collect();
+        let expected: Vec<(&str, i64)> = names.iter().map(|t| (t.as_str(), 3)).collect();
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn a_one_topic_payload_and_garbage_lines_are_read_as_before() {
+        assert_eq!(
+            rung("listing:9 3").collect::<Vec<_>>(),
+            vec![("listing:9", 3)]
+        );
+        assert_eq!(
+            rung("nonsense\nuser:1 x\nuser:2 5").collect::<Vec<_>>(),
+            vec![("user:2", 5)]
+        );
+        assert!(doorbells(std::iter::empty()).is_empty());
+    }
 }

@@ -364,3 +364,36 @@ impl QueryFragment<Pg> for SetConversationsLast<'_> {
 }
 
 kept_statement!(SetConversationsLast<'a>);
+
+/// The events of several topics, each after a seq and up to another, in one statement
+/// (PostgreSQL): `(topic, seq)` is unique, so each range is one index scan. Rows come by topic,
+/// then seq.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadEventRanges<'a> {
+    pub topics: &'a [&'a str],
+    pub after: &'a [i64],
+    pub upto: &'a [i64],
+}
+
+impl QueryFragment<Pg> for ReadEventRanges<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT e.id, e.topic, e.seq, e.event_type, e.data, e.created_at FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(self.topics)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.after)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<BigInt>, _>(self.upto)?;
+        out.push_sql(
+            "::int8[]) AS w(topic, after, upto) JOIN events e ON e.topic = w.topic \
+             AND e.seq > w.after AND e.seq <= w.upto ORDER BY e.topic, e.seq",
+        );
+        Ok(())
+    }
+}
+
+kept_statement!(
+    ReadEventRanges<'a>,
+    returning(BigInt, Text, BigInt, Text, Text, Timestamp)
+);

@@ -36,7 +36,7 @@ pub const CHAT_PG_P99_TARGET_MS: u32 = 25;
 const PARALLEL_PAIRS: usize = 32;
 
 /// A recorder the pairs' tasks share.
-type Shared = Arc<Mutex<Recorder>>;
+pub(super) type Shared = Arc<Mutex<Recorder>>;
 
 /// One load on one server: what the run measured.
 struct Measured {
@@ -142,21 +142,7 @@ async fn load(
 ) -> anyhow::Result<Measured> {
     let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
-    let users = seed_users(&mut conn, "u", pairs * 2, 0)?;
-    let seller = &users[0];
-    let id = listing(&mut conn, seller.0, "Chatty", 100, 1, "other")?;
-    let mut conversations = Vec::new();
-    for p in 0..pairs {
-        let (buyer, other) = (&users[2 * p], &users[2 * p + 1]);
-        // Each pair chats about a listing of the second user's.
-        let l = if p == 0 {
-            id
-        } else {
-            listing(&mut conn, other.0, "Chatty", 100, 1, "other")?
-        };
-        let (conv, _) = chat::open(&mut conn, l, buyer.0, other.0, store::now())?;
-        conversations.push(conv.id);
-    }
+    let (users, conversations) = pairs_chatting(&mut conn, pairs)?;
     let server = bazaar_with(c, &db, server_flags)?;
     // Every socket is open and live before the clock starts: the run measures chat, not
     // connection set-up, and no pair starts while others are still connecting.
@@ -193,8 +179,11 @@ async fn load(
         // Pairs start spread over one gap, not all on the same tick.
         let offset = gap.mul_f64(p as f64 / pairs as f64);
         tasks.push(tokio::spawn(async move {
-            let reader = tokio::spawn(receive(rx, per_pair, start, patience, received));
-            send(tx, conv, (per_pair, start), (offset, gap), acks).await;
+            let (mut tx, mut rx) = (tx, rx);
+            let reader = tokio::spawn(async move {
+                receive(&mut rx, ("", per_pair), start, patience, received).await
+            });
+            send(&mut tx, (conv, ""), (per_pair, start), (offset, gap), acks).await;
             reader.await.unwrap_or(0)
         }));
     }
@@ -234,12 +223,30 @@ async fn load(
     })
 }
 
-/// Sends `count` messages on `tx`, one per `gap` from `offset` on, each carrying its send time
-/// (µs since `start`), and records each answer in `acks`: an ack with its latency, an error by
-/// its code. Returns once every message is answered, or the socket fails.
-async fn send(
-    mut tx: Socket,
-    conversation: i64,
+/// Seeds `2 * pairs` users and a conversation per pair: pair `p` is users `2p` (the buyer,
+/// who sends) and `2p + 1` (the seller of a listing of their own, who receives).
+pub(super) fn pairs_chatting(
+    conn: &mut store::PooledConn,
+    pairs: usize,
+) -> anyhow::Result<(Vec<(i64, String)>, Vec<i64>)> {
+    let users = seed_users(conn, "u", pairs * 2, 0)?;
+    let mut conversations = Vec::new();
+    for p in 0..pairs {
+        let (buyer, other) = (&users[2 * p], &users[2 * p + 1]);
+        let l = listing(conn, other.0, "Chatty", 100, 1, "other")?;
+        let (conv, _) = chat::open(conn, l, buyer.0, other.0, store::now())?;
+        conversations.push(conv.id);
+    }
+    Ok((users, conversations))
+}
+
+/// Sends `count` messages on `tx` to `conversation`, one per `gap` from `offset` on, each
+/// carrying its send time (µs since `start`) and a client id starting with `tag`, and records
+/// each answer in `acks`: an ack with its latency, an error by its code. Returns once every
+/// message is answered, or the socket fails.
+pub(super) async fn send(
+    tx: &mut Socket,
+    (conversation, tag): (i64, &str),
     (count, start): (usize, Instant),
     (offset, gap): (Duration, Duration),
     acks: Shared,
@@ -251,7 +258,7 @@ async fn send(
         tokio::select! {
             _ = ticker.tick(), if sent < count => {
                 let at = start.elapsed().as_micros() as u64;
-                let frame = json!({"op": "chat.send", "conversation_id": conversation, "client_msg_id": format!("m{sent}"), "body": format!("t:{at}"), "ref": sent});
+                let frame = json!({"op": "chat.send", "conversation_id": conversation, "client_msg_id": format!("{tag}m{sent}"), "body": format!("t:{at}"), "ref": sent});
                 pending.insert(sent as u64, Instant::now());
                 if tx.send(Message::Text(frame.to_string())).await.is_err() { break; }
                 sent += 1;
@@ -275,12 +282,13 @@ async fn send(
     }
 }
 
-/// Reads chat messages on `rx` until `count` distinct ones have come or `patience` is up,
-/// recording each in `received` with its latency from the send time it carries (a second
-/// copy as a duplicate). Returns how many distinct messages came.
-async fn receive(
-    mut rx: Socket,
-    count: usize,
+/// Reads chat messages on `rx` until `count` distinct ones whose client id starts with `tag`
+/// have come (others are skipped) or `patience` is up, recording each in `received` with its
+/// latency from the send time it carries (a second copy as a duplicate). Returns how many
+/// distinct messages came.
+pub(super) async fn receive(
+    rx: &mut Socket,
+    (tag, count): (&str, usize),
     start: Instant,
     patience: Duration,
     received: Shared,
@@ -301,6 +309,9 @@ async fn receive(
                         .unwrap_or(0);
                     let latency = start.elapsed().saturating_sub(Duration::from_micros(sent));
                     let id = message["client_msg_id"].as_str().unwrap_or_default();
+                    if !id.starts_with(tag) {
+                        continue;
+                    }
                     let fresh = seen.insert(id.to_owned());
                     if let Ok(mut r) = received.lock() {
                         r.record(if fresh { "received" } else { "duplicate" }, latency);
@@ -315,7 +326,7 @@ async fn receive(
 }
 
 /// The recorder the tasks shared, once they are done (empty if one still holds it).
-fn take(shared: Shared) -> Recorder {
+pub(super) fn take(shared: Shared) -> Recorder {
     Arc::try_unwrap(shared)
         .ok()
         .and_then(|m| m.into_inner().ok())
