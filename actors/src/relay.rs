@@ -46,7 +46,7 @@ impl RelayStatus {
 
 pub struct Relay {
     url: String,
-    broker: Addr<Broker>,
+    broker: Broker,
     users: Addr<Users>,
     logins: Arc<Logins>,
     status: RelayStatus,
@@ -68,7 +68,7 @@ impl Relay {
     pub fn start(
         database_url: &str,
         application_name: &str,
-        broker: Addr<Broker>,
+        broker: Broker,
         users: Addr<Users>,
         logins: Arc<Logins>,
     ) -> std::io::Result<RelayStatus> {
