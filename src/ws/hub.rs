@@ -7,9 +7,7 @@
 use super::outbox::SharedOutbox;
 use super::session::ReadTopic;
 use actix::prelude::*;
-use bazaar_actors::broker::{
-    Answer, Backlog, Broker, Deliver, Subscribe, Subscriber, Unsubscribe,
-};
+use bazaar_actors::broker::{Answer, Backlog, Broker, Deliver, Subscribe, Subscriber, Unsubscribe};
 use bazaar_actors::domain::ConnectionId;
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -58,7 +58,9 @@ pub fn start(
         None => Backlog::new(limit),
     };
     let Some(hub) = req.app_data::<Hub>().cloned() else {
-        return Err(actix_web::error::ErrorServiceUnavailable("no hub on this worker"));
+        return Err(actix_web::error::ErrorServiceUnavailable(
+            "no hub on this worker",
+        ));
     };
     let codec = Codec::new().max_size(state.settings.ws_max_message_bytes);
     let outbox = Outbox::new(backlog);
@@ -116,6 +118,7 @@ impl WsSession {
         outbox: SharedOutbox,
     ) -> Self {
         let settings = &state.settings;
+        let backlog = outbox.borrow().backlog.clone();
         let frames = TokenBucket::new(
             settings.ws_rate_burst,
             settings.ws_rate_per_sec,
@@ -127,7 +130,7 @@ impl WsSession {
             login: params.login,
             since: params.since,
             hub,
-            backlog: outbox.borrow().backlog.clone(),
+            backlog,
             outbox,
             last_heard: Instant::now(),
             frames,
@@ -274,7 +277,8 @@ impl Actor for WsSession {
                 close: ctx.address().recipient(),
             },
         });
-        let (user, ready) = (self.user, async move {
+        let user = self.user;
+        let ready = async move {
             if let Err(e) = subscribed.await {
                 log_fault("subscribe", user, &e);
                 return Err(ConnectError::Unavailable);
@@ -283,7 +287,7 @@ impl Actor for WsSession {
                 log_fault("connect", user, &e);
                 Err(ConnectError::Unavailable)
             })
-        });
+        };
         // Nothing else is handled until the broker has the topic and the user's actor has us:
         // from then on the topic's events reach this socket, and the read below fills in
         // anything before.

@@ -49,4 +49,3 @@ pub(super) fn frame(
     .unwrap_or_default();
     ByteString::from(text)
 }
-

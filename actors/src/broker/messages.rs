@@ -84,4 +84,3 @@ pub struct Baseline {
     pub topic: String,
     pub seq: i64,
 }
-

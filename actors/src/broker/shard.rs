@@ -140,4 +140,3 @@ impl Handler<PublishEphemeral> for BrokerShard {
         }
     }
 }
-

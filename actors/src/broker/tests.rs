@@ -16,7 +16,10 @@ impl Handler<Deliver> for Collector {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, _ctx: &mut Self::Context) {
-        self.0.lock().unwrap().push((msg.topic.to_string(), msg.seq));
+        self.0
+            .lock()
+            .unwrap()
+            .push((msg.topic.to_string(), msg.seq));
     }
 }
 
@@ -89,7 +92,10 @@ async fn topics_spread_over_the_shards_and_each_keeps_its_order() {
     };
     let even: Vec<String> = topics.iter().step_by(2).cloned().collect();
     let odd: Vec<String> = topics.iter().skip(1).step_by(2).cloned().collect();
-    let (a, b) = (publish(broker.clone(), even, 1), publish(broker.clone(), odd, 1));
+    let (a, b) = (
+        publish(broker.clone(), even, 1),
+        publish(broker.clone(), odd, 1),
+    );
     a.join().unwrap();
     b.join().unwrap();
     let all = delivered(&seen, topics.len() * rounds as usize).await;
@@ -99,7 +105,11 @@ async fn topics_spread_over_the_shards_and_each_keeps_its_order() {
         per_topic.entry(topic).or_default().push(seq.unwrap());
     }
     for topic in &topics {
-        assert_eq!(per_topic[topic], (1..=rounds).collect::<Vec<_>>(), "{topic}");
+        assert_eq!(
+            per_topic[topic],
+            (1..=rounds).collect::<Vec<_>>(),
+            "{topic}"
+        );
     }
 }
 
