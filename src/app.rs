@@ -11,6 +11,7 @@ use crate::http::fallback::{no_route, problem_for_bare_errors, NodeRootSpan};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::server::{listen, metrics_server, serve, shutdown_signal, Connections};
+use crate::ws::Hub;
 use actix::{Actor, Addr};
 use actix_web::dev::{Server, Service};
 use actix_web::middleware::ErrorHandlers;
@@ -19,6 +20,7 @@ use anyhow::Context;
 use bazaar_actors::broker::Broker;
 use bazaar_actors::chat::ChatWriter;
 use bazaar_actors::domain::rules::CommerceRules;
+use bazaar_actors::domain::ConnectionId;
 use bazaar_actors::listing_cache::ListingCache;
 use bazaar_actors::logins::Logins;
 use bazaar_actors::relay::{Relay, RelayStatus};
@@ -26,7 +28,7 @@ use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::{CloseAll, Users};
 use bazaar_actors::{Directory, DirectorySettings};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing_actix_web::TracingLogger;
@@ -40,7 +42,8 @@ pub struct AppState {
     pub pool: Pool,
     pub rules: Arc<CommerceRules>,
     pub directory: Addr<Directory>,
-    pub broker: Addr<Broker>,
+    /// Routes committed events to the workers' hubs, sharded by topic.
+    pub broker: Broker,
     pub users: Addr<Users>,
     /// Listing rows recently read.
     pub listing_cache: Arc<ListingCache>,
@@ -173,8 +176,8 @@ impl Application {
         .await
         .context("starting the database")??;
         let rules = Arc::new(settings.rules());
-        let broker = Broker::default().start();
-        let users = Users::new(broker.clone(), settings.ws_max_sessions_per_user).start();
+        let broker = Broker::start(settings.broker_shards());
+        let users = Users::new(settings.ws_max_sessions_per_user).start();
         let listing_cache = Arc::new(ListingCache::new(settings.listing_cache()));
         let directory = Directory::new(
             pool.clone(),
@@ -249,8 +252,12 @@ impl Application {
         let dropped = state.metrics.ws_dropped.clone();
         let app = move || {
             let metrics = state.metrics.clone();
+            // Called on each worker's thread: its sockets' hub.
+            let hub_id = ConnectionId(state.connections.fetch_add(1, Ordering::Relaxed));
+            let hub = Hub::start(state.broker.clone(), hub_id);
             App::new()
                 .app_data(state.clone())
+                .app_data(hub)
                 .app_data(allowed_methods.clone())
                 .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {

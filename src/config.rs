@@ -147,6 +147,11 @@ pub struct Settings {
     #[arg(long, env = "BAZAAR_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// Shards of the event broker, each on a thread of its own, topics spread over them by
+    /// hash (default: one per worker).
+    #[arg(long, env = "BAZAAR_BROKER_SHARDS", value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
+    pub broker_shards: Option<u32>,
+
     /// Seconds a listing actor stays in memory with no command before it passivates.
     #[arg(
         long,
@@ -497,6 +502,15 @@ impl Settings {
 
     pub fn auth_cache(&self) -> Duration {
         Duration::from_millis(self.auth_cache_ms)
+    }
+
+    /// Broker shards: the flag, or one per worker.
+    pub fn broker_shards(&self) -> usize {
+        match (self.broker_shards, self.workers) {
+            (Some(n), _) => n as usize,
+            (None, Some(workers)) => workers.max(1),
+            (None, None) => std::thread::available_parallelism().map_or(1, usize::from),
+        }
     }
 
     /// Password-hashing threads: the flag, or one per core.

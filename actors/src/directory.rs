@@ -24,13 +24,13 @@ pub struct DirectorySettings {
 
 pub struct Directory {
     pool: Pool,
-    broker: Addr<Broker>,
+    broker: Broker,
     settings: DirectorySettings,
     listings: HashMap<ListingId, Addr<ListingActor>>,
 }
 
 impl Directory {
-    pub fn new(pool: Pool, broker: Addr<Broker>, settings: DirectorySettings) -> Self {
+    pub fn new(pool: Pool, broker: Broker, settings: DirectorySettings) -> Self {
         Directory {
             pool,
             broker,

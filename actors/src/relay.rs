@@ -50,7 +50,7 @@ impl RelayStatus {
 
 pub struct Relay {
     url: String,
-    broker: Addr<Broker>,
+    broker: Broker,
     users: Addr<Users>,
     logins: Arc<Logins>,
     status: RelayStatus,
@@ -72,7 +72,7 @@ impl Relay {
     pub fn start(
         database_url: &str,
         application_name: &str,
-        broker: Addr<Broker>,
+        broker: Broker,
         users: Addr<Users>,
         logins: Arc<Logins>,
     ) -> std::io::Result<RelayStatus> {

@@ -1,16 +1,12 @@
-//! Per-user actors. A `UserActor` lives while its user has live sessions (devices): it
-//! subscribes to the user's private topic once and delivers each event to every session, caps
-//! the sessions per user, and closes the sessions of a revoked token. `Users` starts and
+//! Per-user actors. A `UserActor` lives while its user has live sessions (devices): it caps
+//! the sessions per user and closes the sessions of a revoked token (each session subscribes
+//! to its user's topic itself, through its worker's hub). `Users` starts and
 //! stops them; every message to a user goes through it, so it knows when one is idle. At
 //! shutdown it closes every session and refuses new ones.
 
-use crate::broker::{Backlog, Broker, Deliver, Subscribe, Subscriber, UnsubscribeAll};
 use crate::domain::{ConnectionId, LoginId, UserId};
-use crate::events::user_topic;
 use actix::prelude::*;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 /// Tells a session to close.
 #[derive(Clone, Debug, Message)]
@@ -33,7 +29,6 @@ pub enum CloseCause {
 pub struct SessionHandle {
     /// The login (bearer token) the socket was opened with.
     pub login: LoginId,
-    pub deliver: Subscriber,
     pub close: Recipient<CloseSession>,
 }
 
@@ -76,21 +71,17 @@ pub struct RevokeLogin {
 pub struct CloseAll;
 
 pub struct Users {
-    broker: Addr<Broker>,
     closing: bool,
     max_sessions_per_user: usize,
     users: HashMap<UserId, (Addr<UserActor>, usize)>,
-    ids: Arc<AtomicU64>,
 }
 
 impl Users {
-    pub fn new(broker: Addr<Broker>, max_sessions_per_user: usize) -> Self {
+    pub fn new(max_sessions_per_user: usize) -> Self {
         Users {
-            broker,
             closing: false,
             max_sessions_per_user,
             users: HashMap::new(),
-            ids: Arc::new(AtomicU64::new(1)),
         }
     }
 }
@@ -106,16 +97,9 @@ impl Handler<Connect> for Users {
         if self.closing {
             return Box::pin(async { Err(ConnectError::ShuttingDown) });
         }
-        let (broker, max, ids) = (
-            self.broker.clone(),
-            self.max_sessions_per_user,
-            self.ids.clone(),
-        );
+        let max = self.max_sessions_per_user;
         let entry = self.users.entry(msg.user).or_insert_with(|| {
             let actor = UserActor {
-                user: msg.user,
-                subscriber: ConnectionId(ids.fetch_add(1, Ordering::Relaxed) | (1 << 63)),
-                broker,
                 max_sessions: max,
                 sessions: HashMap::new(),
                 closing: false,
@@ -179,9 +163,6 @@ impl Handler<CloseAll> for Users {
 struct StopUser;
 
 pub struct UserActor {
-    user: UserId,
-    subscriber: ConnectionId,
-    broker: Addr<Broker>,
     max_sessions: usize,
     sessions: HashMap<ConnectionId, SessionHandle>,
     /// `CloseAll` arrived: a `Connect` forwarded just before it is refused too.
@@ -190,33 +171,6 @@ pub struct UserActor {
 
 impl Actor for UserActor {
     type Context = Context<Self>;
-
-    /// Subscribes before handling anything else: once a session's `Connect` is answered, every
-    /// event published afterwards reaches it.
-    fn started(&mut self, ctx: &mut Self::Context) {
-        let subscribe = self.broker.send(Subscribe {
-            topic: user_topic(self.user),
-            id: self.subscriber,
-            subscriber: Subscriber {
-                recipient: ctx.address().recipient(),
-                // It only forwards; each session's own backlog is checked then.
-                backlog: Backlog::unbounded(),
-            },
-        });
-        ctx.wait(
-            fut::wrap_future::<_, Self>(subscribe).map(|result, act, _| {
-                if result.is_err() {
-                    tracing::error!(user.id = %act.user, "the broker is gone");
-                }
-            }),
-        );
-    }
-
-    fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.broker.do_send(UnsubscribeAll {
-            subscriber: self.subscriber,
-        });
-    }
 }
 
 impl Handler<Connect> for UserActor {
@@ -265,16 +219,6 @@ impl Handler<CloseAll> for UserActor {
             session.close.do_send(CloseSession {
                 cause: CloseCause::ShuttingDown,
             });
-        }
-    }
-}
-
-impl Handler<Deliver> for UserActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Deliver, _ctx: &mut Self::Context) {
-        for session in self.sessions.values() {
-            session.deliver.deliver(msg.clone());
         }
     }
 }

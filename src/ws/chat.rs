@@ -1,6 +1,8 @@
 //! Chat over the socket: `chat.send` and `chat.read` are commands of the chat writer, which
-//! answers into this session's mailbox before it publishes (so the ack is written before the
-//! session's own copy of the event); `chat.typing` is relayed, never stored, rate-limited.
+//! answers into this session's mailbox before it publishes. The worker's hub writes events
+//! without the mailbox, so the user's topic is held while a command waits for its answer: the
+//! ack is written before the session's own copy of the event. `chat.typing` is relayed, never
+//! stored, rate-limited.
 
 use super::protocol::{ErrorCode, ServerFrame};
 use super::session::{log_fault, WsSession};
@@ -48,6 +50,7 @@ impl WsSession {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.pending_chat.insert(ticket, pending);
+        self.hold_own_topic();
         let sent = self.state.chat.send(AnswerInMailbox {
             command,
             ticket,
@@ -60,10 +63,29 @@ impl WsSession {
                         let e =
                             ChatError::NotStored(format!("the chat writer is unavailable: {e}"));
                         act.chat_refusal(ctx, op, pending.reference, &e);
+                        act.release_own_topic(ctx);
                     }
                 }
             }),
         );
+    }
+
+    /// Holds the user's topic's live events until a chat command is answered.
+    fn hold_own_topic(&mut self) {
+        let topic = self.user_topic();
+        if let Some(order) = self.outbox.borrow_mut().topics.get_mut(&topic) {
+            order.start_read();
+        }
+    }
+
+    /// A chat command was answered (its ack or refusal written): what its hold kept is written.
+    fn release_own_topic(&mut self, ctx: &mut Ctx) {
+        let topic = self.user_topic();
+        let step = match self.outbox.borrow_mut().topics.get_mut(&topic) {
+            Some(order) => order.end_hold(),
+            None => return,
+        };
+        self.take_step(ctx, &topic, step);
     }
 
     pub(super) fn chat_send(
@@ -219,6 +241,7 @@ impl Handler<Answered<Result<Message, ChatError>>> for WsSession {
             ),
             Err(e) => self.chat_refusal(ctx, "chat.send", pending.reference, &e),
         }
+        self.release_own_topic(ctx);
     }
 }
 
@@ -240,5 +263,6 @@ impl Handler<Answered<Result<(), ChatError>>> for WsSession {
             ),
             Err(e) => self.chat_refusal(ctx, "chat.read", pending.reference, &e),
         }
+        self.release_own_topic(ctx);
     }
 }

@@ -4,10 +4,13 @@
 
 mod chat;
 pub mod cutoff;
+pub mod hub;
 pub mod ordering;
 pub mod outbound;
+pub mod outbox;
 pub mod protocol;
 pub mod session;
 mod subscriptions;
 
+pub use hub::Hub;
 pub use session::{start, SessionParams};

@@ -72,6 +72,17 @@ impl<F> TopicOrder<F> {
         self.reading += 1;
     }
 
+    /// A hold (`start_read`) ends without a read (a chat command was answered): the held
+    /// events that follow are written once no read or other hold is in flight.
+    pub fn end_hold(&mut self) -> Step<F> {
+        let mut step = Step::default();
+        self.reading = self.reading.saturating_sub(1);
+        if self.reading == 0 {
+            step.read = self.release(&mut step.write);
+        }
+        step
+    }
+
     /// A live event from the broker.
     pub fn live(&mut self, seq: i64, frame: F) -> Step<F> {
         if self.reading > 0 {

@@ -6,7 +6,13 @@
 //! stops reading also stops running its session, so the limit is enforced where frames are
 //! enqueued, not in the session. Once the limit is passed the stream drops what the session
 //! still buffers and ends with a close frame (1008 "backlog"), the next thing the client reads.
+//!
+//! Text frames are written into the connection's `Outbox` (by the session, and by the worker's
+//! hub for live events); the context's own frames (ping, pong, close) come from its stream.
+//! The response body takes from both: the outbox first, so a close frame comes after the text
+//! written before it.
 
+use super::outbox::SharedOutbox;
 use super::protocol::CloseReason;
 use actix_http::ws;
 use actix_web::web::{Bytes, BytesMut};
@@ -16,20 +22,26 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// The response body: the WebSocket context's byte stream, counted.
-/// Once the backlog overflowed it yields a close frame at its next poll, dropping what is
-/// still buffered, and ends.
-pub struct Counted<S> {
+/// The response body: the connection's outbox and the WebSocket context's byte stream,
+/// counted. Once the backlog overflowed it yields a close frame at its next poll, dropping
+/// what is still buffered, and ends.
+pub struct Counted<S, E> {
     inner: Pin<Box<S>>,
+    outbox: SharedOutbox,
     backlog: Arc<Backlog>,
+    /// What the context's stream yielded while the outbox had text to write first.
+    next: Option<Option<Result<Bytes, E>>>,
     closed: bool,
 }
 
-impl<S> Counted<S> {
-    pub fn new(inner: S, backlog: Arc<Backlog>) -> Self {
+impl<S, E> Counted<S, E> {
+    pub fn new(inner: S, outbox: SharedOutbox) -> Self {
+        let backlog = outbox.borrow().backlog.clone();
         Counted {
             inner: Box::pin(inner),
+            outbox,
             backlog,
+            next: None,
             closed: false,
         }
     }
@@ -48,7 +60,9 @@ fn backlog_close_frame() -> Bytes {
     frame.freeze()
 }
 
-impl<S, E> Stream for Counted<S>
+impl<S, E> Unpin for Counted<S, E> {}
+
+impl<S, E> Stream for Counted<S, E>
 where
     S: Stream<Item = Result<Bytes, E>>,
 {
@@ -61,7 +75,21 @@ where
             }
             return Poll::Ready(Some(Ok(backlog_close_frame())));
         }
-        let polled = self.inner.as_mut().poll_next(cx);
+        let polled = match self.next.take() {
+            Some(item) => Poll::Ready(item),
+            // The session runs in this poll: what it writes is in the outbox after it.
+            None => self.inner.as_mut().poll_next(cx),
+        };
+        let text = self.outbox.borrow_mut().take(cx.waker());
+        let polled = match (text, polled) {
+            (Some(text), Poll::Ready(item)) => {
+                // Written before the context's frame (a close comes after the text).
+                self.next = Some(item);
+                Poll::Ready(Some(Ok(text)))
+            }
+            (Some(text), Poll::Pending) => Poll::Ready(Some(Ok(text))),
+            (None, polled) => polled,
+        };
         if let Poll::Ready(Some(Ok(bytes))) = &polled {
             self.backlog.took(bytes.len());
         }

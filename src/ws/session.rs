@@ -5,18 +5,19 @@
 
 use super::chat::PendingChat;
 use super::cutoff::Cutoff;
-use super::ordering::{Position, TopicOrder};
+use super::hub::Hub;
+use super::ordering::Position;
 use super::outbound::{Assembler, Assembly, Counted};
+use super::outbox::{Outbox, SharedOutbox};
 use super::protocol::{
     read_message, ClientOp, CloseReason, ErrorCode, Reading, Refusal, ServerFrame,
 };
-use super::subscriptions::Frame;
 use crate::app::AppState;
 use actix::prelude::*;
 use actix_http::ws::{Codec, Item};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use bazaar_actors::broker::{wire_bytes, Backlog, Deliver, Subscriber, UnsubscribeAll};
+use bazaar_actors::broker::Backlog;
 use bazaar_actors::domain::chat::Parties;
 use bazaar_actors::domain::ratelimit::TokenBucket;
 use bazaar_actors::domain::{ConnectionId, ConversationId, LoginId, UserId};
@@ -56,10 +57,24 @@ pub fn start(
         Some(cutoff) => Backlog::watched(limit, move || cutoff.arm()),
         None => Backlog::new(limit),
     };
+    let Some(hub) = req.app_data::<Hub>().cloned() else {
+        return Err(actix_web::error::ErrorServiceUnavailable(
+            "no hub on this worker",
+        ));
+    };
     let codec = Codec::new().max_size(state.settings.ws_max_message_bytes);
-    let session = WsSession::new(state, params, backlog.clone());
+    let outbox = Outbox::new(backlog);
+    let session = WsSession::new(state, params, hub, outbox.clone());
     let stream = ws::WebsocketContext::with_codec(session, payload, codec);
-    Ok(response.streaming(Counted::new(stream, backlog)))
+    Ok(response.streaming(Counted::new(stream, outbox)))
+}
+
+/// A live event left a gap in a topic (or was held past one): read it from the table.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ReadTopic {
+    pub topic: String,
+    pub position: Position,
 }
 
 /// Logs a server fault that ended a client's op, once, with its cause chain. Only the op, the
@@ -79,7 +94,10 @@ pub struct WsSession {
     login: LoginId,
     since: Option<i64>,
     pub(super) state: web::Data<AppState>,
-    pub(super) topics: HashMap<String, TopicOrder<Frame>>,
+    /// The worker's hub, through which the session subscribes to its topics.
+    pub(super) hub: Hub,
+    /// Its topics' order and its outbound text frames, shared with the hub.
+    pub(super) outbox: SharedOutbox,
     last_heard: Instant,
     frames: TokenBucket,
     pub(super) typing: HashMap<ConversationId, TokenBucket>,
@@ -89,15 +107,18 @@ pub struct WsSession {
     pub(super) next_ticket: u64,
     assembler: Assembler,
     pub(super) backlog: Arc<Backlog>,
-    /// Bytes handed to the WebSocket context so far (frames on the wire); with what the
-    /// connection took (`Backlog::taken`) it says how much waits in the context's buffer.
-    pub(super) written: u64,
     ended_by: CloseReason,
 }
 
 impl WsSession {
-    fn new(state: web::Data<AppState>, params: SessionParams, backlog: Arc<Backlog>) -> Self {
+    fn new(
+        state: web::Data<AppState>,
+        params: SessionParams,
+        hub: Hub,
+        outbox: SharedOutbox,
+    ) -> Self {
         let settings = &state.settings;
+        let backlog = outbox.borrow().backlog.clone();
         let frames = TokenBucket::new(
             settings.ws_rate_burst,
             settings.ws_rate_per_sec,
@@ -108,7 +129,9 @@ impl WsSession {
             user: params.user,
             login: params.login,
             since: params.since,
-            topics: HashMap::new(),
+            hub,
+            backlog,
+            outbox,
             last_heard: Instant::now(),
             frames,
             typing: HashMap::new(),
@@ -116,8 +139,6 @@ impl WsSession {
             pending_chat: HashMap::new(),
             next_ticket: 0,
             assembler: Assembler::default(),
-            backlog,
-            written: 0,
             ended_by: CloseReason::Client,
             state,
         }
@@ -127,43 +148,18 @@ impl WsSession {
         user_topic(self.user)
     }
 
-    pub(super) fn subscriber(&self, ctx: &mut ws::WebsocketContext<Self>) -> Subscriber {
-        Subscriber {
-            recipient: ctx.address().recipient(),
-            backlog: self.backlog.clone(),
-        }
-    }
-
     /// Writes a frame of the session's own (a reply, a replayed event), counting it against
     /// the backlog limit.
     pub(super) fn write(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: ByteString) {
-        if self.backlog.admit(text.len()) {
-            self.emit(ctx, text);
-        } else {
+        let written = self.outbox.borrow_mut().write(text.as_bytes());
+        if written.is_err() {
             self.cut_off(ctx);
         }
     }
 
-    fn emit(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: ByteString) {
-        self.written += wire_bytes(text.len());
-        ctx.text(text);
-    }
-
-    /// Writes a frame a producer already admitted (a live delivery).
-    pub(super) fn write_admitted(
-        &mut self,
-        ctx: &mut ws::WebsocketContext<Self>,
-        text: ByteString,
-    ) {
-        if self.backlog.overflowed() {
-            return self.cut_off(ctx);
-        }
-        self.emit(ctx, text);
-    }
-
     /// The client does not read: what is buffered is dropped and the response stream ends
     /// with a close frame (`Counted`).
-    fn cut_off(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    pub(super) fn cut_off(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         self.ended_by = CloseReason::Backlog;
         ctx.stop();
     }
@@ -192,6 +188,8 @@ impl WsSession {
 
     fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, why: CloseReason) {
         self.ended_by = why;
+        // The close frame is the last one: the hub writes nothing after it.
+        self.outbox.borrow_mut().close();
         if let Some(code) = why.close_code() {
             ctx.close(Some(ws::CloseReason {
                 code,
@@ -255,43 +253,57 @@ impl Actor for WsSession {
                 return;
             }
             if act.backlog.admit(0) {
-                act.written += wire_bytes(0);
+                act.outbox.borrow_mut().count(0);
                 ctx.ping(b"");
             } else {
                 act.cut_off(ctx);
             }
         });
         let topic = self.user_topic();
-        // Held from now on: the user's actor delivers from the moment it has us.
-        self.topics.entry(topic.clone()).or_default().start_read();
+        self.outbox.borrow_mut().set_session(ctx.address());
+        // Held from now on: the hub delivers from the moment it has us.
+        self.outbox
+            .borrow_mut()
+            .topics
+            .entry(topic.clone())
+            .or_default()
+            .start_read();
+        let subscribed = self.hub.join(&topic, self.id, &self.outbox);
         let connect = self.state.users.send(Connect {
             user: self.user,
             connection: self.id,
             session: SessionHandle {
                 login: self.login,
-                deliver: self.subscriber(ctx),
                 close: ctx.address().recipient(),
             },
         });
-        // Nothing else is handled until the user's actor has us: from then on its events
-        // reach this socket, and the read below fills in anything before.
+        let user = self.user;
+        let ready = async move {
+            if let Err(e) = subscribed.await {
+                log_fault("subscribe", user, &e);
+                return Err(ConnectError::Unavailable);
+            }
+            connect.await.unwrap_or_else(|e| {
+                log_fault("connect", user, &e);
+                Err(ConnectError::Unavailable)
+            })
+        };
+        // Nothing else is handled until the broker has the topic and the user's actor has us:
+        // from then on the topic's events reach this socket, and the read below fills in
+        // anything before.
         ctx.wait(
-            fut::wrap_future::<_, Self>(connect).map(move |result, act, ctx| match result {
-                Ok(Ok(())) => {
+            fut::wrap_future::<_, Self>(ready).map(move |result, act, ctx| match result {
+                Ok(()) => {
                     // `subscribed` for the user's own topic tells the client that the socket is
                     // live and where its topic stands (resume from there after a reconnect).
                     let announce = Some(None);
                     let position = act.since.map_or(Position::Live, Position::After);
                     act.read(ctx, topic, position, announce);
                 }
-                Ok(Err(ConnectError::TooManySessions(_))) => {
+                Err(ConnectError::TooManySessions(_)) => {
                     act.close(ctx, CloseReason::TooManySessions)
                 }
-                Ok(Err(ConnectError::ShuttingDown)) => act.close(ctx, CloseReason::GoingAway),
-                Ok(Err(e)) => {
-                    log_fault("connect", act.user, &e);
-                    act.close(ctx, CloseReason::Unavailable)
-                }
+                Err(ConnectError::ShuttingDown) => act.close(ctx, CloseReason::GoingAway),
                 Err(e) => {
                     log_fault("connect", act.user, &e);
                     act.close(ctx, CloseReason::Unavailable)
@@ -311,9 +323,12 @@ impl Actor for WsSession {
             .ws_closed
             .with_label_values(&[self.ended_by.as_str()])
             .inc();
-        self.state.broker.do_send(UnsubscribeAll {
-            subscriber: self.id,
-        });
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.close();
+        for topic in std::mem::take(&mut outbox.topics).into_keys() {
+            self.hub.leave(&topic, self.id);
+        }
+        drop(outbox);
         self.state.users.do_send(Disconnect {
             user: self.user,
             connection: self.id,
@@ -321,13 +336,12 @@ impl Actor for WsSession {
     }
 }
 
-impl Handler<Deliver> for WsSession {
+impl Handler<ReadTopic> for WsSession {
     type Result = ();
 
-    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
-        match msg.seq {
-            Some(seq) => self.live(ctx, &msg.topic, seq, msg.frame),
-            None => self.write_admitted(ctx, msg.frame),
+    fn handle(&mut self, msg: ReadTopic, ctx: &mut Self::Context) {
+        if self.outbox.borrow().topics.contains_key(&msg.topic) {
+            self.read(ctx, msg.topic, msg.position, None);
         }
     }
 }
@@ -392,7 +406,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
             }
             ws::Message::Ping(bytes) => {
                 if self.backlog.admit(bytes.len()) {
-                    self.written += wire_bytes(bytes.len());
+                    self.outbox.borrow_mut().count(bytes.len());
                     ctx.pong(&bytes);
                 }
             }

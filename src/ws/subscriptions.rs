@@ -9,78 +9,31 @@
 
 use super::ordering::{Position, Step};
 use super::outbound::page_len;
+use super::outbox::Frame;
 use super::protocol::{ErrorCode, ServerFrame};
 use super::session::{log_fault, WsSession};
 use actix::prelude::*;
 use actix_web_actors::ws::WebsocketContext;
-use bazaar_actors::broker::{event_frame, Backlog, Baseline, Subscribe, Unsubscribe};
+use bazaar_actors::broker::{event_frame, Baseline};
 use bazaar_actors::domain::ListingId;
 use bazaar_actors::events::listing_topic;
 use bazaar_actors::reads;
-use bytestring::ByteString;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// Events read from the table per query when replaying or filling a gap (fewer are written
 /// when they pass the page's bytes).
 const REPLAY_BATCH: i64 = 500;
 
-/// An event's frame on its way to the socket. A live one was admitted against the backlog
-/// by its producer, and gives its room back if it is dropped unwritten (a repeat, or a held
-/// event the table supplied); a replayed one is admitted when it is written.
-#[derive(Debug)]
-pub struct Frame {
-    bytes: ByteString,
-    admitted: Option<Arc<Backlog>>,
-}
-
-impl Frame {
-    /// The bytes, and whether they were admitted already.
-    fn take(mut self) -> (ByteString, bool) {
-        let admitted = self.admitted.take().is_some();
-        (
-            std::mem::replace(&mut self.bytes, ByteString::new()),
-            admitted,
-        )
-    }
-}
-
-impl Drop for Frame {
-    fn drop(&mut self) {
-        if let Some(backlog) = self.admitted.take() {
-            backlog.forget(self.bytes.len());
-        }
-    }
-}
-
 type Ctx = WebsocketContext<WsSession>;
 
 impl WsSession {
-    /// A live event from the broker: written, dropped or held as the topic's order says.
-    pub(super) fn live(&mut self, ctx: &mut Ctx, topic: &str, seq: i64, bytes: ByteString) {
-        let frame = Frame {
-            bytes,
-            admitted: Some(self.backlog.clone()),
-        };
-        let Some(order) = self.topics.get_mut(topic) else {
-            return;
-        };
-        let step = order.live(seq, frame);
-        self.take_step(ctx, topic, step);
-    }
-
-    fn take_step(&mut self, ctx: &mut Ctx, topic: &str, step: Step<Frame>) {
-        for frame in step.write {
-            match frame.take() {
-                (bytes, true) => self.write_admitted(ctx, bytes),
-                (bytes, false) => self.write(ctx, bytes),
-            }
-            if self.backlog.overflowed() {
-                return;
-            }
-        }
-        if let Some(position) = step.read {
-            self.read(ctx, topic.to_owned(), position, None);
+    /// Writes what a topic's order said to write, then starts the read it asks for.
+    pub(super) fn take_step(&mut self, ctx: &mut Ctx, topic: &str, step: Step<Frame>) {
+        let written = self.outbox.borrow_mut().write_step(step);
+        match written {
+            Err(_) => self.cut_off(ctx),
+            Ok(Some(position)) => self.read(ctx, topic.to_owned(), position, None),
+            Ok(None) => {}
         }
     }
 
@@ -98,7 +51,7 @@ impl WsSession {
         announce: Option<Option<Value>>,
     ) {
         let page_bytes = (self.backlog.limit() / 4).max(1);
-        let drained = self.written.saturating_sub(page_bytes);
+        let drained = self.outbox.borrow().written.saturating_sub(page_bytes);
         let (backlog, pool, since) = (
             self.backlog.clone(),
             self.state.pool.clone(),
@@ -123,7 +76,8 @@ impl WsSession {
                             ErrorCode::Unavailable,
                             "the event history could not be read; subscribe again".into(),
                         );
-                        act.topics.remove(&topic);
+                        act.outbox.borrow_mut().topics.remove(&topic);
+                        act.hub.leave(&topic, act.id);
                         return;
                     }
                 };
@@ -141,28 +95,25 @@ impl WsSession {
                     topic: topic.clone(),
                     seq: history.head,
                 });
-                let Some(order) = act.topics.get_mut(&topic) else {
-                    return;
-                };
                 let read_all = history.events.len() as i64 == REPLAY_BATCH;
                 let mut events: Vec<(i64, Frame)> = history
                     .events
                     .iter()
                     .map(|event| {
                         let bytes = event_frame(event);
-                        (
-                            event.seq,
-                            Frame {
-                                bytes,
-                                admitted: None,
-                            },
-                        )
+                        (event.seq, Frame::replayed(bytes))
                     })
                     .collect();
-                let fits = page_len(events.iter().map(|(_, f)| f.bytes.len()), page_bytes);
+                let fits = page_len(events.iter().map(|(_, f)| f.len()), page_bytes);
                 let page_full = read_all || fits < events.len();
                 events.truncate(fits);
-                let step = order.read_done(position, history.head, events, page_full);
+                let step = {
+                    let mut outbox = act.outbox.borrow_mut();
+                    let Some(order) = outbox.topics.get_mut(&topic) else {
+                        return;
+                    };
+                    order.read_done(position, history.head, events, page_full)
+                };
                 act.take_step(ctx, &topic, step);
             }),
         );
@@ -176,7 +127,7 @@ impl WsSession {
         topic: String,
         since: Option<i64>,
     ) {
-        if let Some(order) = self.topics.get_mut(&topic) {
+        if let Some(order) = self.outbox.borrow_mut().topics.get_mut(&topic) {
             order.start_read();
         }
         let position = since.map_or(Position::Live, Position::After);
@@ -197,7 +148,8 @@ impl WsSession {
                 "your own topic stays subscribed".into(),
             );
         }
-        if self.topics.remove(&topic).is_none() {
+        let held = self.outbox.borrow_mut().topics.remove(&topic);
+        if held.is_none() {
             return self.refuse(
                 ctx,
                 reference,
@@ -205,10 +157,7 @@ impl WsSession {
                 format!("not subscribed to {topic}"),
             );
         }
-        self.state.broker.do_send(Unsubscribe {
-            topic: topic.clone(),
-            subscriber: self.id,
-        });
+        self.hub.leave(&topic, self.id);
         self.reply(ctx, ServerFrame::Unsubscribed { topic, reference });
     }
 
@@ -240,10 +189,10 @@ impl WsSession {
                 format!("you cannot subscribe to {topic:?}"),
             );
         };
-        if self.topics.contains_key(&topic) {
+        if self.outbox.borrow().topics.contains_key(&topic) {
             return self.reread(ctx, reference, topic, since);
         }
-        let listed = self.topics.len().saturating_sub(1);
+        let listed = self.outbox.borrow().topics.len().saturating_sub(1);
         let most = self.state.settings.ws_max_subscriptions;
         if listed >= most {
             return self.refuse(
@@ -254,17 +203,25 @@ impl WsSession {
             );
         }
         // Held from now on, so nothing published after the broker registers us is lost.
-        self.topics.entry(topic.clone()).or_default().start_read();
-        let (broker, user) = (self.state.broker.clone(), self.user);
+        self.outbox
+            .borrow_mut()
+            .topics
+            .entry(topic.clone())
+            .or_default()
+            .start_read();
+        let user = self.user;
         let visible = reads::listing_visible_to(&self.state.pool, listing, user);
-        let subscribe = Subscribe {
-            topic: topic.clone(),
-            id: self.id,
-            subscriber: self.subscriber(ctx),
-        };
+        let (hub, outbox, id, joining) = (
+            self.hub.clone(),
+            self.outbox.clone(),
+            self.id,
+            topic.clone(),
+        );
         let work = async move {
             match visible.await {
-                Ok(true) => broker.send(subscribe).await.map_err(|e| {
+                // Unsubscribed meanwhile: the hub is not to hold the session for it.
+                Ok(true) if !outbox.borrow().topics.contains_key(&joining) => Ok(()),
+                Ok(true) => hub.join(&joining, id, &outbox).await.map_err(|e| {
                     log_fault("subscribe", user, &e);
                     ErrorCode::Unavailable
                 }),
@@ -282,11 +239,8 @@ impl WsSession {
                     act.read(ctx, topic, position, Some(reference));
                 }
                 Err(code) => {
-                    act.topics.remove(&topic);
-                    act.state.broker.do_send(Unsubscribe {
-                        topic: topic.clone(),
-                        subscriber: act.id,
-                    });
+                    act.outbox.borrow_mut().topics.remove(&topic);
+                    act.hub.leave(&topic, act.id);
                     act.refuse(ctx, reference, code, format!("cannot subscribe to {topic}"));
                 }
             }),

@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod commerce;
 mod concurrency;
+mod fanout;
 mod helpers;
 mod idempotency;
 mod likes;

@@ -164,7 +164,7 @@ use stored::{mark_read, send_one, store_batch, Batch, Stored};
 /// events of all of them go to the broker in commit order. Answering first puts a socket's
 /// answer in its mailbox ahead of its own copy of the events, so its ack is written first.
 fn answer_then_publish<T: Send + 'static>(
-    broker: &Addr<Broker>,
+    broker: &Broker,
     replies: Replies<Result<T, ChatError>>,
     batch: Batch<T>,
 ) {
@@ -212,14 +212,14 @@ struct Writer {
 /// and new conversations run at once. Every command is answered only after its commit.
 pub struct ChatWriter {
     pool: Pool,
-    broker: Addr<Broker>,
+    broker: Broker,
     unbatched: bool,
     filter: ChatFilter,
     writers: Vec<Writer>,
 }
 
 impl ChatWriter {
-    pub fn new(pool: Pool, broker: Addr<Broker>, settings: ChatSettings) -> Self {
+    pub fn new(pool: Pool, broker: Broker, settings: ChatSettings) -> Self {
         let writers = if pool.one_writer_at_a_time() {
             1
         } else {

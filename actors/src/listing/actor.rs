@@ -23,7 +23,7 @@ const MAX_QUEUED_COMMANDS: usize = 1024;
 pub struct ListingActor {
     pub(super) id: ListingId,
     pub(super) pool: Pool,
-    pub(super) broker: Addr<Broker>,
+    pub(super) broker: Broker,
     pub(super) rules: Arc<CommerceRules>,
     pub(super) cache: Arc<ListingCache>,
     /// Told when the actor stops for being idle (the directory that started it), so it is
@@ -39,7 +39,7 @@ impl ListingActor {
     pub fn new(
         id: ListingId,
         pool: Pool,
-        broker: Addr<Broker>,
+        broker: Broker,
         rules: Arc<CommerceRules>,
         cache: Arc<ListingCache>,
         passivated: Recipient<Passivated>,

@@ -10,12 +10,11 @@ use crate::domain::UserId;
 use crate::events::Outbox;
 use crate::store::models::{Listing, NewListing};
 use crate::store::{self, listings, Pool};
-use actix::prelude::*;
 
 /// Creates `seller`'s listing from a validated `draft`, priced in `currency`.
 pub async fn create_listing(
     pool: &Pool,
-    broker: &Addr<Broker>,
+    broker: &Broker,
     seller: UserId,
     draft: ListingDraft,
     currency: String,
