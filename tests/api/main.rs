@@ -22,6 +22,7 @@ mod read_only;
 mod readme;
 mod realtime;
 mod rules;
+mod saved_searches;
 mod search;
 mod text;
 mod timers;

@@ -41,6 +41,8 @@ pub struct SavedSearchSpec {
     pub condition: Option<String>,
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
+    /// `q` parsed, for the database's full-text engine to match.
+    pub text: Option<TextQuery>,
     pub anchor: Anchor,
 }
 
@@ -126,6 +128,7 @@ impl SavedSearchInput {
             condition: self.condition,
             min_price: self.min_price,
             max_price: self.max_price,
+            text,
             anchor,
         })
     }

@@ -16,9 +16,7 @@
 
 use crate::broker::{Broker, Publish};
 use crate::domain::listing::ListingStatus;
-use crate::domain::saved_search::{
-    alert_due, listing_keys, listing_words, saved_filters, saved_query, Trigger,
-};
+use crate::domain::saved_search::{alert_due, listing_keys, listing_words, saved_filters, Trigger};
 use crate::domain::search::ListingFacts;
 use crate::domain::UserId;
 use crate::events::Outbox;
@@ -189,8 +187,8 @@ fn match_one(conn: &mut PooledConn, pending: &Pending) -> Result<Vec<Event>, Sto
     })
 }
 
-/// The saved searches `listing` alerts: candidates found through the anchors, each confirmed
-/// with the pure rules and, if it has words, against the listing's full-text index row.
+/// The saved searches `listing` alerts: those found through their anchors whose words match
+/// the listing's index row (the store's query), confirmed with the pure rules.
 fn due_searches(
     conn: &mut DbConnection,
     l: &Listing,
@@ -205,29 +203,15 @@ fn due_searches(
     };
     let words = listing_words(&l.title, &l.description, l.category.as_deref());
     let keys = listing_keys(l.category.as_deref(), l.condition.as_deref());
-    let mut due = Vec::new();
-    for search in saved_searches::candidates(conn, words.as_ref(), &keys)? {
-        let filters = saved_filters(
+    let mut due = saved_searches::candidates(conn, l.id, words.as_ref(), &keys)?;
+    due.retain(|search| {
+        saved_filters(
             search.category.as_deref(),
             search.condition.as_deref(),
             search.min_price_cents,
             search.max_price_cents,
-        );
-        let admitted =
-            filters.is_some_and(|f| alert_due(trigger, UserId(search.user_id), &f, &facts));
-        if !admitted {
-            continue;
-        }
-        let words_ok = match search.query_text.as_deref() {
-            None => true,
-            Some(q) => match saved_query(q) {
-                Some(text) => saved_searches::words_match(conn, l.id, &text)?,
-                None => false,
-            },
-        };
-        if words_ok {
-            due.push(search);
-        }
-    }
+        )
+        .is_some_and(|f| alert_due(trigger, UserId(search.user_id), &f, &facts))
+    });
     Ok(due)
 }

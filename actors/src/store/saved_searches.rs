@@ -29,6 +29,8 @@ pub struct SavedSearch {
     pub max_price_cents: Option<i64>,
     pub anchor_key: Option<String>,
     pub anchor_words: Option<String>,
+    /// `query_text` parsed and rendered for this backend's full-text engine.
+    pub match_text: Option<String>,
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -47,8 +49,9 @@ impl Pending {
     }
 }
 
-const COLUMNS: &str = "id, user_id, name, query_text, category, condition, min_price_cents, \
-    max_price_cents, anchor_key, anchor_words, created_at";
+const COLUMNS: &str = "s.id, s.user_id, s.name, s.query_text, s.category, s.condition, \
+    s.min_price_cents, s.max_price_cents, s.anchor_key, s.anchor_words, s.match_text, \
+    s.created_at";
 
 /// Runs `$body` with `$c` the backend's own connection and `$pg` whether it is PostgreSQL
 /// (raw SQL differs in placeholders and full-text syntax).
@@ -97,6 +100,11 @@ pub fn insert(
         Anchor::Key(k) => (Some(k.as_str()), None),
         Anchor::Words(w) => (None, Some(w.as_str())),
     };
+    let pg = matches!(conn, DbConnection::Postgresql(_));
+    let match_text = spec
+        .text
+        .as_ref()
+        .map(|t| if pg { t.to_tsquery() } else { t.to_fts5() });
     diesel::insert_into(saved_searches::table)
         .values((
             saved_searches::user_id.eq(user),
@@ -108,6 +116,7 @@ pub fn insert(
             saved_searches::max_price_cents.eq(spec.max_price),
             saved_searches::anchor_key.eq(key),
             saved_searches::anchor_words.eq(words),
+            saved_searches::match_text.eq(match_text),
             saved_searches::created_at.eq(now),
         ))
         .returning(saved_searches::all_columns)
@@ -166,88 +175,62 @@ pub fn claim(conn: &mut DbConnection, pending: i64) -> QueryResult<bool> {
     Ok(n == 1)
 }
 
-/// The saved searches whose anchor `listing` holds: those anchored on one of `words` (the
-/// listing's words as one clause of alternatives) or on one of `keys`.
+/// The saved searches whose anchor `listing` holds (anchored on one of `words`, the listing's
+/// words as one clause of alternatives, or on one of `keys`) and whose own words, if any,
+/// match the listing's row in the listings' full-text index as the listing search would
+/// match them. Two indexed queries; the filters are left to the caller's pure rule.
 pub fn candidates(
     conn: &mut DbConnection,
+    listing: i64,
     words: Option<&TextQuery>,
     keys: &[String],
 ) -> QueryResult<Vec<SavedSearch>> {
     let mut found: Vec<SavedSearch> = match conn {
         DbConnection::Postgresql(c) => diesel::sql_query(format!(
-            "SELECT {COLUMNS} FROM saved_searches WHERE anchor_key = ANY($1)"
+            "SELECT {COLUMNS} FROM saved_searches s, listings l \
+             WHERE l.id = $1 AND s.anchor_key = ANY($2) \
+             AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
         ))
+        .bind::<BigInt, _>(listing)
         .bind::<diesel::sql_types::Array<Text>, _>(keys)
         .load(c)?,
         DbConnection::Sqlite(c) => {
             let marks = vec!["?"; keys.len()].join(", ");
             let mut q = diesel::sql_query(format!(
-                "SELECT {COLUMNS} FROM saved_searches WHERE anchor_key IN ({marks})"
+                "SELECT {COLUMNS} FROM saved_searches s WHERE s.anchor_key IN ({marks}) \
+                 AND (s.match_text IS NULL OR EXISTS (SELECT 1 FROM listings_fts \
+                 WHERE listings_fts MATCH s.match_text AND rowid = ?))"
             ))
             .into_boxed();
             for k in keys {
                 q = q.bind::<Text, _>(k.clone());
             }
-            q.load(c)?
+            q.bind::<BigInt, _>(listing).load(c)?
         }
     };
-    on_backend!(conn, |c, pg| {
-        if let Some(words) = words {
-            let (sql, text) = if pg {
-                (
-                    format!(
-                        "SELECT {COLUMNS} FROM saved_searches \
-                         WHERE anchor_vector @@ to_tsquery('bazaar_search', $1)"
-                    ),
-                    words.to_tsquery(),
-                )
-            } else {
-                (
-                    format!(
-                        "SELECT {COLUMNS} FROM saved_searches WHERE id IN \
-                         (SELECT rowid FROM saved_searches_fts WHERE saved_searches_fts MATCH ?)"
-                    ),
-                    words.to_fts5(),
-                )
-            };
-            found.extend(
-                diesel::sql_query(sql)
-                    .bind::<Text, _>(text)
-                    .load::<SavedSearch>(c)?,
-            );
-        }
-        Ok(found)
-    })
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// Whether `listing`'s row in the listings' full-text index matches `text`, as the listing
-/// search would match it.
-pub fn words_match(conn: &mut DbConnection, listing: i64, text: &TextQuery) -> QueryResult<bool> {
-    let found: Count = on_backend!(conn, |c, pg| {
-        if pg {
-            diesel::sql_query(
-                "SELECT count(*) AS n FROM listings WHERE id = $1 \
-                 AND search_vector @@ to_tsquery('bazaar_search', $2)",
-            )
-            .bind::<BigInt, _>(listing)
-            .bind::<Text, _>(text.to_tsquery())
-            .get_result(c)?
-        } else {
-            diesel::sql_query(
-                "SELECT count(*) AS n FROM listings_fts WHERE rowid = ? AND listings_fts MATCH ?",
-            )
-            .bind::<BigInt, _>(listing)
-            .bind::<Text, _>(text.to_fts5())
-            .get_result(c)?
-        }
+    let Some(words) = words else {
+        return Ok(found);
+    };
+    found.extend(match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query(format!(
+            "SELECT {COLUMNS} FROM saved_searches s, listings l \
+             WHERE l.id = $1 AND s.anchor_vector @@ to_tsquery('bazaar_search', $2) \
+             AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
+        ))
+        .bind::<BigInt, _>(listing)
+        .bind::<Text, _>(words.to_tsquery())
+        .load::<SavedSearch>(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT {COLUMNS} FROM saved_searches s WHERE s.id IN \
+             (SELECT rowid FROM saved_searches_fts WHERE saved_searches_fts MATCH ?) \
+             AND (s.match_text IS NULL OR EXISTS (SELECT 1 FROM listings_fts \
+             WHERE listings_fts MATCH s.match_text AND rowid = ?))"
+        ))
+        .bind::<Text, _>(words.to_fts5())
+        .bind::<BigInt, _>(listing)
+        .load::<SavedSearch>(c)?,
     });
-    Ok(found.n > 0)
+    Ok(found)
 }
 
 /// Records the alert of `saved_search` for `listing`; false if it was sent already.

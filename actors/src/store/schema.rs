@@ -248,6 +248,7 @@ diesel::table! {
         max_price_cents -> Nullable<BigInt>,
         anchor_key -> Nullable<Text>,
         anchor_words -> Nullable<Text>,
+        match_text -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

@@ -16,8 +16,15 @@ CREATE TABLE saved_searches (
     anchor_vector   tsvector GENERATED ALWAYS AS (
         to_tsvector('bazaar_search'::regconfig, coalesce(anchor_words, ''))
     ) STORED,
+    -- The words as the listing search renders them for to_tsquery, and parsed once here.
+    match_text      TEXT,
+    match_query     tsquery GENERATED ALWAYS AS (
+        CASE WHEN match_text IS NULL THEN NULL
+             ELSE to_tsquery('bazaar_search'::regconfig, match_text) END
+    ) STORED,
     created_at      TIMESTAMP NOT NULL,
-    CHECK ((anchor_key IS NULL) <> (anchor_words IS NULL))
+    CHECK ((anchor_key IS NULL) <> (anchor_words IS NULL)),
+    CHECK ((query_text IS NULL) = (match_text IS NULL))
 );
 CREATE INDEX saved_searches_user ON saved_searches (user_id, id);
 CREATE INDEX saved_searches_anchor_key ON saved_searches (anchor_key) WHERE anchor_key IS NOT NULL;

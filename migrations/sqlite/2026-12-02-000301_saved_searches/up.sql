@@ -13,8 +13,11 @@ CREATE TABLE saved_searches (
     max_price_cents BIGINT,
     anchor_key      TEXT,
     anchor_words    TEXT,
+    -- The words as the listing search renders them for FTS5 MATCH.
+    match_text      TEXT,
     created_at      TIMESTAMP NOT NULL,
-    CHECK ((anchor_key IS NULL) <> (anchor_words IS NULL))
+    CHECK ((anchor_key IS NULL) <> (anchor_words IS NULL)),
+    CHECK ((query_text IS NULL) = (match_text IS NULL))
 );
 CREATE INDEX saved_searches_user ON saved_searches (user_id, id);
 CREATE INDEX saved_searches_anchor_key ON saved_searches (anchor_key) WHERE anchor_key IS NOT NULL;
