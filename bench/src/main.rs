@@ -8,7 +8,9 @@ mod scenarios;
 mod servers;
 
 use clap::{Parser, Subcommand};
-use scenarios::{chat, fanout, flash_sale, idle, login_storm, mixed, read, search, Common};
+use scenarios::{
+    chat, fanout, flash_sale, idle, login_storm, mixed, read, saved_alerts, search, Common,
+};
 
 #[derive(Parser)]
 #[command(
@@ -135,6 +137,13 @@ enum Command {
         #[arg(long, default_value_t = search::SEARCH_SECONDS)]
         seconds: u64,
     },
+    /// 100,000 saved searches stored, then new listings' alerts timed to a subscribed socket.
+    SavedAlerts {
+        #[arg(long, default_value_t = saved_alerts::SAVED_SEARCHES)]
+        searches: usize,
+        #[arg(long, default_value_t = saved_alerts::ALERT_LISTINGS)]
+        listings: usize,
+    },
     #[command(hide = true)]
     ServeBazaar {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -207,6 +216,9 @@ fn main() -> anyhow::Result<()> {
                 connections,
                 seconds,
             } => search::run(&common, listings, connections, seconds).await,
+            Command::SavedAlerts { searches, listings } => {
+                saved_alerts::run(&common, searches, listings).await
+            }
             _ => unreachable!("server modes returned above"),
         }
     })?;

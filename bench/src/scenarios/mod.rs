@@ -13,6 +13,7 @@ pub mod idle;
 pub mod login_storm;
 pub mod mixed;
 pub mod read;
+pub mod saved_alerts;
 pub mod search;
 mod sockets;
 
