@@ -373,3 +373,33 @@ async fn two_processes_alert_once() {
     inbox.sort();
     assert_eq!(inbox, expected);
 }
+
+/// A listing left pending by a writer that never woke this process's matcher (another
+/// process that stopped after its commit) is matched by the matcher's own rounds.
+#[actix_web::test]
+async fn a_pending_listing_nobody_rang_for_is_matched() {
+    use bazaar_actors::domain::saved_search::Trigger;
+    use bazaar_actors::store::{self, saved_searches as rows};
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app().await;
+    let buyer = app.user("buyer").await;
+    let seller = app.user("seller").await;
+    let search = save(&app, &buyer, json!({"q": "gramophone"})).await;
+    let mut ws = connect(&app, &buyer).await;
+    let draft = app
+        .listing(&seller, json!({"title": "Gramophone", "status": "draft"}))
+        .await;
+    let id = draft["id"].as_i64().unwrap();
+    {
+        let mut conn = app.db.connect();
+        conn.batch_execute(&format!(
+            "UPDATE listings SET status = 'active' WHERE id = {id}"
+        ))
+        .unwrap();
+        rows::mark_pending(&mut conn, id, Trigger::Visible, store::now()).unwrap();
+    }
+    let expected = (search["id"].as_i64().unwrap(), id);
+    assert_eq!(next_alert(&mut ws, &buyer).await, expected);
+    settled(&app.db).await;
+    assert_eq!(alerts_in_inbox(&app.address, &buyer).await, [expected]);
+}
