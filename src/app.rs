@@ -24,6 +24,7 @@ use bazaar_actors::domain::ConnectionId;
 use bazaar_actors::listing_cache::ListingCache;
 use bazaar_actors::logins::Logins;
 use bazaar_actors::relay::{Relay, RelayStatus};
+use bazaar_actors::saved_searches::{AlertBell, AlertMatcher};
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::{CloseAll, Users};
@@ -32,6 +33,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing_actix_web::TracingLogger;
+
+/// How often the saved-search matcher looks for listings left to match besides being woken
+/// (those another process wrote or left behind).
+const SAVED_SEARCH_MATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// What every handler can reach. Built once per process and shared by all workers.
 pub struct AppState {
@@ -47,6 +52,8 @@ pub struct AppState {
     pub users: Addr<Users>,
     /// Listing rows recently read.
     pub listing_cache: Arc<ListingCache>,
+    /// Wakes the saved-search matcher after a listing is created.
+    pub alerts: AlertBell,
     /// Bearer tokens recently found live.
     pub logins: Arc<Logins>,
     /// Writes chat (messages group-committed, read markers, conversations) and publishes it.
@@ -127,6 +134,9 @@ api!(
     http::chat::read_conversation,
     http::notifications::list_notifications,
     http::notifications::read_notifications,
+    http::saved_searches::create_saved_search,
+    http::saved_searches::list_saved_searches,
+    http::saved_searches::delete_saved_search,
     http::ops::healthz,
     http::ops::readyz,
     http::ops::metrics,
@@ -179,6 +189,9 @@ impl Application {
         let broker = Broker::start(settings.broker_shards());
         let users = Users::new(settings.ws_max_sessions_per_user).start();
         let listing_cache = Arc::new(ListingCache::new(settings.listing_cache()));
+        let matcher =
+            AlertMatcher::new(pool.clone(), broker.clone(), SAVED_SEARCH_MATCH_INTERVAL).start();
+        let alerts = AlertBell::new(matcher.recipient());
         let directory = Directory::new(
             pool.clone(),
             broker.clone(),
@@ -186,6 +199,7 @@ impl Application {
                 listing_idle: settings.listing_idle(),
                 rules: rules.clone(),
                 cache: listing_cache.clone(),
+                alerts: alerts.clone(),
             },
         )
         .start();
@@ -230,6 +244,7 @@ impl Application {
             broker,
             users,
             listing_cache,
+            alerts,
             logins,
             chat,
             connections: AtomicU64::new(1),

@@ -454,6 +454,15 @@ pub struct Settings {
     )]
     pub limit_reports_per_user: RateQuota,
 
+    /// Saved searches created per user (each is matched against every new listing).
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_SAVED_SEARCHES_PER_USER",
+        default_value = "30/hour",
+        global = true
+    )]
+    pub limit_saved_searches_per_user: RateQuota,
+
     /// Consecutive failed logins for one username before it is locked.
     #[arg(long, env = "BAZAAR_LOGIN_LOCKOUT_AFTER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub login_lockout_after: u32,

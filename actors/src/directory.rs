@@ -7,6 +7,7 @@ use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
 use crate::listing::{ListingActor, Passivated};
 use crate::listing_cache::ListingCache;
+use crate::saved_searches::AlertBell;
 use crate::store::Pool;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -20,6 +21,8 @@ pub struct DirectorySettings {
     pub rules: Arc<CommerceRules>,
     /// Rows recently read; each listing actor forgets its own after every command.
     pub cache: Arc<ListingCache>,
+    /// Rung after a listing edit's commit (the saved-search matcher).
+    pub alerts: AlertBell,
 }
 
 pub struct Directory {
@@ -71,7 +74,8 @@ impl Handler<GetListingActor> for Directory {
             self.settings.cache.clone(),
             ctx.address().recipient(),
             self.settings.listing_idle,
-        );
+        )
+        .with_alerts(self.settings.alerts.clone());
         let addr = actor.start();
         self.listings.insert(msg.id, addr.clone());
         MessageResult(addr)

@@ -8,6 +8,7 @@ use crate::domain::{ConversationId, ListingId, MessageId, UserId};
 use crate::store::chat::Message;
 use crate::store::events::{self as store_events, PendingEvent};
 use crate::store::models::{Event, Listing, Offer, Order};
+use crate::store::saved_searches::SavedSearch;
 use crate::store::{notifications, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::QueryResult;
@@ -22,6 +23,7 @@ pub const LISTING_SOLD_OUT: &str = "listing.sold_out";
 pub const ORDER_CREATED: &str = "order.created";
 pub const NOTIFICATION_OFFER: &str = "notification.offer";
 pub const NOTIFICATION_PRICE_DROP: &str = "notification.price_drop";
+pub const NOTIFICATION_SAVED_SEARCH: &str = "notification.saved_search";
 pub const CHAT_MESSAGE: &str = "chat.message";
 pub const CHAT_READ: &str = "chat.read";
 pub const CHAT_TYPING: &str = "chat.typing";
@@ -394,6 +396,22 @@ impl Outbox {
                 "new_price_cents": after.price_cents,
                 "currency": after.currency,
                 "target_price_cents": target_price,
+            }),
+        );
+    }
+
+    /// A listing that matches `owner`'s saved search `search`.
+    pub fn saved_search_notification(&mut self, owner: UserId, search: &SavedSearch, l: &Listing) {
+        self.notify(
+            owner,
+            NOTIFICATION_SAVED_SEARCH,
+            json!({
+                "saved_search_id": search.id,
+                "saved_search_name": search.name,
+                "listing_id": l.id,
+                "title": l.title,
+                "price_cents": l.price_cents,
+                "currency": l.currency,
             }),
         );
     }

@@ -19,6 +19,8 @@
 //! - [`wallet`]: deposits, withdrawals and provider payments, as ledger postings.
 //! - [`inbox`]: marking notifications read.
 //! - [`idempotency`]: claiming, completing and releasing Idempotency-Keys.
+//! - [`saved_searches`]: saving searches, and `AlertMatcher`, which matches listings against
+//!   them after their commit and alerts the searches' owners.
 
 #![forbid(unsafe_code)]
 
@@ -37,6 +39,7 @@ pub mod listing_cache;
 pub mod logins;
 pub mod reads;
 pub mod relay;
+pub mod saved_searches;
 pub mod store;
 pub mod timers;
 pub mod user;

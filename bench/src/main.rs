@@ -8,7 +8,9 @@ mod scenarios;
 mod servers;
 
 use clap::{Parser, Subcommand};
-use scenarios::{chat, fanout, flash_sale, idle, login_storm, mixed, read, relay, search, Common};
+use scenarios::{
+    chat, fanout, flash_sale, idle, login_storm, mixed, read, relay, saved_alerts, search, Common,
+};
 
 #[derive(Parser)]
 #[command(
@@ -149,6 +151,13 @@ enum Command {
         #[arg(long)]
         keep_database: Option<String>,
     },
+    /// 100,000 saved searches stored, then new listings' alerts timed to a subscribed socket.
+    SavedAlerts {
+        #[arg(long, default_value_t = saved_alerts::SAVED_SEARCHES)]
+        searches: usize,
+        #[arg(long, default_value_t = saved_alerts::ALERT_LISTINGS)]
+        listings: usize,
+    },
     #[command(hide = true)]
     ServeBazaar {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -235,6 +244,9 @@ fn main() -> anyhow::Result<()> {
                     keep_database.as_deref(),
                 )
                 .await
+            }
+            Command::SavedAlerts { searches, listings } => {
+                saved_alerts::run(&common, searches, listings).await
             }
             _ => unreachable!("server modes returned above"),
         }

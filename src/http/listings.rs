@@ -272,8 +272,15 @@ pub async fn create_listing(
     .map_err(ApiError::Validation)?;
     let seller_id = caller.user.id;
     let currency = state.settings.currency.clone();
-    let listing =
-        listing::create_listing(&state.pool, &state.broker, caller.id(), draft, currency).await?;
+    let listing = listing::create_listing(
+        &state.pool,
+        &state.broker,
+        &state.alerts,
+        caller.id(),
+        draft,
+        currency,
+    )
+    .await?;
     tracing::info!(
         listing.id = listing.id,
         user.id = seller_id,

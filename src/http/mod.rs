@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod saved_searches;
 pub mod search;
 pub mod sockets;
 pub mod users;

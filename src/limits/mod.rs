@@ -46,10 +46,11 @@ pub enum Limit {
     ChatPerUser,
     /// For reports (issue 14): nothing calls it yet.
     ReportsPerUser,
+    SavedSearchesPerUser,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 9] = [
+    pub const ALL: [Limit; 10] = [
         Limit::LoginsPerUsername,
         Limit::LoginsPerAddress,
         Limit::RegistrationsPerAddress,
@@ -59,6 +60,7 @@ impl Limit {
         Limit::PurchasesPerUser,
         Limit::ChatPerUser,
         Limit::ReportsPerUser,
+        Limit::SavedSearchesPerUser,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +74,7 @@ impl Limit {
             Limit::PurchasesPerUser => "purchases_per_user",
             Limit::ChatPerUser => "chat_per_user",
             Limit::ReportsPerUser => "reports_per_user",
+            Limit::SavedSearchesPerUser => "saved_searches_per_user",
         }
     }
 
@@ -87,6 +90,7 @@ impl Limit {
             Limit::PurchasesPerUser => "purchases",
             Limit::ChatPerUser => "chat messages sent",
             Limit::ReportsPerUser => "reports made",
+            Limit::SavedSearchesPerUser => "saved searches created",
         }
     }
 
@@ -101,6 +105,7 @@ impl Limit {
             Limit::PurchasesPerUser => s.limit_purchases_per_user,
             Limit::ChatPerUser => s.limit_chat_per_user,
             Limit::ReportsPerUser => s.limit_reports_per_user,
+            Limit::SavedSearchesPerUser => s.limit_saved_searches_per_user,
         }
     }
 }

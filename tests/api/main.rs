@@ -25,6 +25,7 @@ mod read_only;
 mod readme;
 mod realtime;
 mod rules;
+mod saved_searches;
 mod search;
 mod search_scale;
 mod text;

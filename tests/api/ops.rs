@@ -303,7 +303,7 @@ async fn every_operation_declares_its_errors_as_problem_json() {
 /// The limits the document states are the ones the domain enforces.
 #[actix_web::test]
 async fn the_documented_limits_are_the_enforced_ones() {
-    use bazaar_actors::domain::{account, category, chat, listing, order};
+    use bazaar_actors::domain::{account, category, chat, listing, order, saved_search, search};
     let app = spawn_app().await;
     let doc = json_of(app.get("/api/v1/openapi.json", None).await, 200).await;
     let field =
@@ -360,6 +360,12 @@ async fn the_documented_limits_are_the_enforced_ones() {
     }
     range("OfferBody", "quantity", listing::QUANTITY);
     range("PurchaseBody", "quantity", listing::QUANTITY);
+    let saved = "CreateSavedSearchBody";
+    chars(saved, "name", (1, saved_search::NAME_MAX_CHARS));
+    chars(saved, "q", (0, search::QUERY_MAX_CHARS));
+    chars(saved, "category", category::SLUG_CHARS);
+    range(saved, "min_price", (0, listing::PRICE_CENTS.1));
+    range(saved, "max_price", (0, listing::PRICE_CENTS.1));
 }
 
 #[actix_web::test]

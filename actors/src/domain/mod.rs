@@ -18,6 +18,7 @@ pub mod order;
 pub mod purchase;
 pub mod ratelimit;
 pub mod rules;
+pub mod saved_search;
 pub mod search;
 pub mod validation;
 

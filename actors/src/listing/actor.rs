@@ -8,8 +8,10 @@ use crate::domain::auto_price_drop::decide_scheduled_drop;
 use crate::domain::listing::{decide_close, decide_edit};
 use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
+use crate::events::LISTING_UPDATED;
 use crate::group_commit::Queue;
 use crate::listing_cache::ListingCache;
+use crate::saved_searches::AlertBell;
 use crate::store::models::{Event, Listing, Order};
 use crate::store::Pool;
 use actix::prelude::*;
@@ -33,6 +35,9 @@ pub struct ListingActor {
     idle_after: Duration,
     /// Purchases waiting for the next group commit.
     pub(super) purchases: Queue<Purchase, Result<Order, ListingError>>,
+    /// Woken after an edit's commit: it may have left the listing for the saved-search
+    /// matcher (activated, or its price dropped).
+    alerts: AlertBell,
 }
 
 impl ListingActor {
@@ -55,7 +60,14 @@ impl ListingActor {
             last_used: Instant::now(),
             idle_after,
             purchases: Queue::default(),
+            alerts: AlertBell::default(),
         }
+    }
+
+    /// Wakes `alerts` after each edit's commit.
+    pub fn with_alerts(mut self, alerts: AlertBell) -> Self {
+        self.alerts = alerts;
+        self
     }
 
     /// Runs one command's transaction on the blocking pool; the actor takes no other command
@@ -90,8 +102,12 @@ impl ListingActor {
                 act.cache.forget(act.id.0);
                 match joined {
                     Ok(Ok((value, events))) => {
+                        let edited = events.iter().any(|e| e.event_type == LISTING_UPDATED);
                         if !events.is_empty() {
                             act.broker.do_send(Publish { events });
+                        }
+                        if edited {
+                            act.alerts.ring();
                         }
                         Ok(value)
                     }

@@ -1,20 +1,24 @@
 //! Creating a listing. There is no listing actor until the row exists, so the core creates it
 //! here: the row and its `listing.created` event, on the listing's topic (whose stream starts
 //! at seq 1 with it) and on the seller's, commit in one transaction; the broker gets the events
-//! only after the commit.
+//! only after the commit. A listing created active is left for the saved-search matcher in
+//! the same transaction, and the matcher woken after the commit.
 
 use super::ListingError;
 use crate::broker::{Broker, Publish};
 use crate::domain::listing::ListingDraft;
+use crate::domain::saved_search::trigger_of;
 use crate::domain::UserId;
 use crate::events::Outbox;
+use crate::saved_searches::AlertBell;
 use crate::store::models::{Listing, NewListing};
-use crate::store::{self, listings, Pool};
+use crate::store::{self, listings, saved_searches, Pool};
 
 /// Creates `seller`'s listing from a validated `draft`, priced in `currency`.
 pub async fn create_listing(
     pool: &Pool,
     broker: &Broker,
+    alerts: &AlertBell,
     seller: UserId,
     draft: ListingDraft,
     currency: String,
@@ -47,6 +51,9 @@ pub async fn create_listing(
                         next_price_drop_at: draft.next_price_drop_at(now),
                     },
                 )?;
+                if let Some(trigger) = trigger_of(None, (listing.status(), listing.price_cents)) {
+                    saved_searches::mark_pending(conn, listing.id, trigger, now)?;
+                }
                 let mut outbox = Outbox::default();
                 outbox.listing_created(&listing);
                 let events = outbox.flush(conn)?;
@@ -55,5 +62,6 @@ pub async fn create_listing(
         })
         .await?;
     broker.do_send(Publish { events });
+    alerts.ring();
     Ok(listing)
 }

@@ -8,11 +8,14 @@ use crate::domain::listing::{liker_hears_of_drop, ListingChange, ListingEvent, L
 use crate::domain::offer::OfferReason;
 use crate::domain::order::OrderStatus;
 use crate::domain::rules::CommerceRules;
+use crate::domain::saved_search::trigger_of;
 use crate::domain::{ListingId, Money, OfferId, UserId};
 use crate::events::{Outbox, ORDER_CREATED};
 use crate::idempotency::{ClaimLost, KeyCompletion};
 use crate::store::models::{Event, Listing, ListingChanges, NewOrder, Order};
-use crate::store::{self, ledger, likes, listings, orders, DbConnection, Pool, StoreError};
+use crate::store::{
+    self, ledger, likes, listings, orders, saved_searches, DbConnection, Pool, StoreError,
+};
 use chrono::NaiveDateTime;
 
 /// How many times a command is decided again after losing a version race before giving up.
@@ -99,6 +102,10 @@ impl Tx<'_> {
         let after =
             listings::update_versioned(self.conn, self.listing.id, self.listing.version, &changes)?
                 .ok_or(Failure::Stale)?;
+        let before = (self.listing.status(), self.listing.price_cents);
+        if let Some(trigger) = trigger_of(Some(before), (after.status(), after.price_cents)) {
+            saved_searches::mark_pending(self.conn, after.id, trigger, self.now)?;
+        }
         self.outbox.listing(&after, &change.events);
         self.listing = after.clone();
         if closing || after.status() == ListingStatus::SoldOut {

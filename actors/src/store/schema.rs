@@ -247,6 +247,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    saved_searches (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Nullable<Text>,
+        query_text -> Nullable<Text>,
+        category -> Nullable<Text>,
+        condition -> Nullable<Text>,
+        min_price_cents -> Nullable<BigInt>,
+        max_price_cents -> Nullable<BigInt>,
+        anchor_key -> Nullable<Text>,
+        anchor_words -> Nullable<Text>,
+        match_text -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saved_search_alerts (saved_search_id, listing_id) {
+        saved_search_id -> BigInt,
+        listing_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saved_search_pending (id) {
+        id -> BigInt,
+        listing_id -> BigInt,
+        old_price_cents -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(offers -> listings (listing_id));
@@ -273,4 +307,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     blocks,
     ws_tickets,
+    saved_searches,
+    saved_search_alerts,
+    saved_search_pending,
 );

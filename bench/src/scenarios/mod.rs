@@ -14,6 +14,7 @@ pub mod login_storm;
 pub mod mixed;
 pub mod read;
 pub mod relay;
+pub mod saved_alerts;
 pub mod search;
 mod sockets;
 

@@ -1,0 +1,217 @@
+//! `AlertMatcher`: matches listings against the saved searches off the request path, after
+//! their commit.
+//!
+//! The queue is durable: the write that makes a listing visible or drops its price adds a
+//! `saved_search_pending` row in its own transaction, so nothing is lost to a restart or a full
+//! mailbox. After the commit the writer rings the [`AlertBell`] (`try_send` into a mailbox of
+//! one: it never blocks and never grows; a full mailbox means a run is already due). The
+//! matcher also looks every `interval`, which picks up rows another process wrote or left.
+//!
+//! Each pending listing is matched on a pooled connection (candidates by the listing's words
+//! and keys, one indexed query each; each candidate confirmed with the pure rules and its words
+//! against the listing's index row), then one transaction takes the pending row (a delete: of
+//! two processes only one gets it), records each alert unless it was sent already (the unique
+//! (saved search, listing) row) and writes the notifications and their events. The events go
+//! to the broker after the commit, and on PostgreSQL to every process through the relay.
+
+use crate::broker::{Broker, Publish};
+use crate::domain::listing::ListingStatus;
+use crate::domain::saved_search::{alert_due, listing_keys, listing_words, saved_filters, Trigger};
+use crate::domain::search::ListingFacts;
+use crate::domain::UserId;
+use crate::events::Outbox;
+use crate::store::models::{Event, Listing};
+use crate::store::saved_searches::{self, Pending, SavedSearch};
+use crate::store::{self, listings, DbConnection, Pool, PooledConn, StoreError};
+use actix::prelude::*;
+use std::time::Duration;
+
+/// Pending listings read per query.
+const MATCH_BATCH: i64 = 64;
+/// Batches one run takes before it yields to the next run (so a backlog never holds a
+/// blocking thread for long).
+const MAX_BATCHES_PER_RUN: usize = 16;
+
+/// Wakes the matcher after a commit that left listings to match.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ListingsChanged;
+
+/// How a writer wakes the matcher; the default rings nothing (the matcher's own interval
+/// still finds the work).
+#[derive(Clone, Default)]
+pub struct AlertBell(Option<Recipient<ListingsChanged>>);
+
+impl AlertBell {
+    pub fn new(matcher: Recipient<ListingsChanged>) -> Self {
+        AlertBell(Some(matcher))
+    }
+
+    /// Never blocks: when the matcher's mailbox is full, a run is due anyway.
+    pub fn ring(&self) {
+        if let Some(matcher) = &self.0 {
+            let _ = matcher.try_send(ListingsChanged);
+        }
+    }
+}
+
+impl std::fmt::Debug for AlertBell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "AlertBell"
+        } else {
+            "AlertBell(silent)"
+        })
+    }
+}
+
+pub struct AlertMatcher {
+    pool: Pool,
+    broker: Broker,
+    interval: Duration,
+    busy: bool,
+    /// Rung while a run was in flight: run again when it ends.
+    again: bool,
+}
+
+impl AlertMatcher {
+    pub fn new(pool: Pool, broker: Broker, interval: Duration) -> Self {
+        AlertMatcher {
+            pool,
+            broker,
+            interval,
+            busy: false,
+            again: false,
+        }
+    }
+
+    fn run(&mut self, ctx: &mut Context<Self>) {
+        if self.busy {
+            self.again = true;
+            return;
+        }
+        self.busy = true;
+        self.again = false;
+        let (pool, broker) = (self.pool.clone(), self.broker.clone());
+        let work = tokio::task::spawn_blocking(move || drain(&pool, &broker));
+        ctx.spawn(fut::wrap_future::<_, Self>(work).map(|joined, act, ctx| {
+            act.busy = false;
+            let more = match joined {
+                Ok(Ok(more)) => more,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "matching saved searches failed");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "matching saved searches panicked");
+                    false
+                }
+            };
+            if more || act.again {
+                act.run(ctx);
+            }
+        }));
+    }
+}
+
+impl Actor for AlertMatcher {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(1);
+        // Listings left pending while the server was down are matched at start-up.
+        self.run(ctx);
+        ctx.run_interval(self.interval, Self::run);
+    }
+}
+
+impl Handler<ListingsChanged> for AlertMatcher {
+    type Result = ();
+
+    fn handle(&mut self, _msg: ListingsChanged, ctx: &mut Self::Context) {
+        self.run(ctx);
+    }
+}
+
+/// Matches pending listings until none is left or the run's share is done; true when more
+/// may be waiting. A listing whose matching fails stays pending for the next run.
+fn drain(pool: &Pool, broker: &Broker) -> Result<bool, StoreError> {
+    let mut conn = pool.get()?;
+    for _ in 0..MAX_BATCHES_PER_RUN {
+        let batch = saved_searches::pending(&mut conn, MATCH_BATCH)?;
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        let mut failed = false;
+        for pending in &batch {
+            match match_one(&mut conn, pending) {
+                Ok(events) if events.is_empty() => {}
+                Ok(events) => broker.do_send(Publish { events }),
+                Err(e) => {
+                    failed = true;
+                    tracing::error!(listing.id = pending.listing_id, error = %e,
+                        "matching a listing against saved searches failed");
+                }
+            }
+        }
+        if failed {
+            // Retried at the next interval, not at once.
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Matches one pending listing and, in one transaction, takes the pending row and writes the
+/// alerts not sent before. Returns the events to publish (none if another process took it).
+fn match_one(conn: &mut PooledConn, pending: &Pending) -> Result<Vec<Event>, StoreError> {
+    let listing = listings::find(conn, pending.listing_id)?;
+    let due = match &listing {
+        Some(l) if l.status() == ListingStatus::Active => due_searches(conn, l, pending.trigger())?,
+        _ => Vec::new(),
+    };
+    conn.write_transaction(|conn| -> Result<Vec<Event>, StoreError> {
+        if !saved_searches::claim(conn, pending.id)? {
+            return Ok(Vec::new());
+        }
+        let mut outbox = Outbox::default();
+        let now = store::now();
+        if let Some(l) = &listing {
+            for search in &due {
+                if saved_searches::record_alert(conn, search.id, l, now)? {
+                    outbox.saved_search_notification(UserId(search.user_id), search, l);
+                }
+            }
+        }
+        Ok(outbox.flush(conn)?)
+    })
+}
+
+/// The saved searches `listing` alerts: those found through their anchors whose words match
+/// the listing's index row (the store's query), confirmed with the pure rules.
+fn due_searches(
+    conn: &mut DbConnection,
+    l: &Listing,
+    trigger: Trigger,
+) -> Result<Vec<SavedSearch>, StoreError> {
+    let facts = ListingFacts {
+        category: l.category.as_deref(),
+        condition: l.condition.as_deref(),
+        seller_id: l.seller_id,
+        price_cents: l.price_cents,
+        status: l.status(),
+    };
+    let words = listing_words(&l.title, &l.description, l.category.as_deref());
+    let keys = listing_keys(l.category.as_deref(), l.condition.as_deref());
+    let mut due = saved_searches::candidates(conn, l.id, words.as_ref(), &keys)?;
+    due.retain(|search| {
+        saved_filters(
+            search.category.as_deref(),
+            search.condition.as_deref(),
+            search.min_price_cents,
+            search.max_price_cents,
+        )
+        .is_some_and(|f| alert_due(trigger, UserId(search.user_id), &f, &facts))
+    });
+    Ok(due)
+}

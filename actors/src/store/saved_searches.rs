@@ -1,0 +1,258 @@
+//! Saved searches, the listings waiting to be matched against them, and the alerts sent.
+//!
+//! Candidates: a new listing's words find the searches anchored on a word it holds with one
+//! full-text query (PostgreSQL: `saved_searches.anchor_vector`, GIN; SQLite: the FTS5 table
+//! `saved_searches_fts`), both tokenized and stemmed by the same configuration as the
+//! listings' own index; its keys find the rest through `saved_searches_anchor_key`. A
+//! candidate's words are confirmed against the listing's row in the listings' own index, with
+//! the query text the listing search renders.
+
+use super::models::Listing;
+use super::schema::{saved_search_pending, saved_searches, users};
+use super::DbConnection;
+use crate::domain::saved_search::{Anchor, SavedSearchSpec, Trigger};
+use crate::domain::search::TextQuery;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, QueryableByName)]
+#[diesel(table_name = saved_searches)]
+pub struct SavedSearch {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: Option<String>,
+    /// The search's words as the user saved them (`q` in the API).
+    pub query_text: Option<String>,
+    pub category: Option<String>,
+    pub condition: Option<String>,
+    pub min_price_cents: Option<i64>,
+    pub max_price_cents: Option<i64>,
+    pub anchor_key: Option<String>,
+    pub anchor_words: Option<String>,
+    /// `query_text` parsed and rendered for this backend's full-text engine.
+    pub match_text: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// A listing waiting to be matched.
+#[derive(Clone, Debug, Queryable)]
+pub struct Pending {
+    pub id: i64,
+    pub listing_id: i64,
+    pub old_price_cents: Option<i64>,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl Pending {
+    pub fn trigger(&self) -> Trigger {
+        Trigger::from_old_price(self.old_price_cents)
+    }
+}
+
+const COLUMNS: &str = "s.id, s.user_id, s.name, s.query_text, s.category, s.condition, \
+    s.min_price_cents, s.max_price_cents, s.anchor_key, s.anchor_words, s.match_text, \
+    s.created_at";
+
+/// Runs `$body` with `$c` the backend's own connection and `$pg` whether it is PostgreSQL
+/// (raw SQL differs in placeholders and full-text syntax).
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident, $pg:ident| $body:expr) => {
+        match $conn {
+            DbConnection::Postgresql($c) => {
+                let $pg = true;
+                $body
+            }
+            DbConnection::Sqlite($c) => {
+                let $pg = false;
+                $body
+            }
+        }
+    };
+}
+
+/// Takes `user`'s row lock on PostgreSQL, so two concurrent creations by one user count one
+/// after the other (SQLite has one writer at a time).
+pub fn lock_user(conn: &mut DbConnection, user: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        users::table
+            .find(user)
+            .select(users::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
+pub fn count_of(conn: &mut DbConnection, user: i64) -> QueryResult<i64> {
+    saved_searches::table
+        .filter(saved_searches::user_id.eq(user))
+        .count()
+        .get_result(conn)
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    user: i64,
+    spec: &SavedSearchSpec,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<SavedSearch> {
+    let (key, words) = match &spec.anchor {
+        Anchor::Key(k) => (Some(k.as_str()), None),
+        Anchor::Words(w) => (None, Some(w.as_str())),
+    };
+    let pg = matches!(conn, DbConnection::Postgresql(_));
+    let match_text = spec
+        .text
+        .as_ref()
+        .map(|t| if pg { t.to_tsquery() } else { t.to_fts5() });
+    diesel::insert_into(saved_searches::table)
+        .values((
+            saved_searches::user_id.eq(user),
+            saved_searches::name.eq(spec.name.as_deref()),
+            saved_searches::query_text.eq(spec.q.as_deref()),
+            saved_searches::category.eq(spec.category.as_deref()),
+            saved_searches::condition.eq(spec.condition.as_deref()),
+            saved_searches::min_price_cents.eq(spec.min_price),
+            saved_searches::max_price_cents.eq(spec.max_price),
+            saved_searches::anchor_key.eq(key),
+            saved_searches::anchor_words.eq(words),
+            saved_searches::match_text.eq(match_text),
+            saved_searches::created_at.eq(now),
+        ))
+        .returning(saved_searches::all_columns)
+        .get_result(conn)
+}
+
+/// `user`'s saved searches, oldest first.
+pub fn list(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<SavedSearch>> {
+    saved_searches::table
+        .filter(saved_searches::user_id.eq(user))
+        .order(saved_searches::id.asc())
+        .load(conn)
+}
+
+/// Deletes `user`'s saved search `id` (and its alert records); false if they have none.
+pub fn delete(conn: &mut DbConnection, user: i64, id: i64) -> QueryResult<bool> {
+    let n = diesel::delete(
+        saved_searches::table
+            .filter(saved_searches::id.eq(id))
+            .filter(saved_searches::user_id.eq(user)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Records that `listing` must be matched, in the transaction of the write that caused it.
+pub fn mark_pending(
+    conn: &mut DbConnection,
+    listing: i64,
+    trigger: Trigger,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(saved_search_pending::table)
+        .values((
+            saved_search_pending::listing_id.eq(listing),
+            saved_search_pending::old_price_cents.eq(trigger.old_price()),
+            saved_search_pending::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The oldest `limit` listings waiting to be matched.
+pub fn pending(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Pending>> {
+    saved_search_pending::table
+        .order(saved_search_pending::id.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Takes a pending match for this transaction: false when another transaction (of this or
+/// another process) took it first. On PostgreSQL the deleted row stays locked until commit,
+/// so a second taker waits and then finds nothing.
+pub fn claim(conn: &mut DbConnection, pending: i64) -> QueryResult<bool> {
+    let n = diesel::delete(saved_search_pending::table.find(pending)).execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The saved searches whose anchor `listing` holds (anchored on one of `words`, the listing's
+/// words as one clause of alternatives, or on one of `keys`) and whose own words, if any,
+/// match the listing's row in the listings' full-text index as the listing search would
+/// match them. Two indexed queries; the filters are left to the caller's pure rule.
+pub fn candidates(
+    conn: &mut DbConnection,
+    listing: i64,
+    words: Option<&TextQuery>,
+    keys: &[String],
+) -> QueryResult<Vec<SavedSearch>> {
+    let mut found: Vec<SavedSearch> = match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query(format!(
+            "SELECT {COLUMNS} FROM saved_searches s, listings l \
+             WHERE l.id = $1 AND s.anchor_key = ANY($2) \
+             AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
+        ))
+        .bind::<BigInt, _>(listing)
+        .bind::<diesel::sql_types::Array<Text>, _>(keys)
+        .load(c)?,
+        DbConnection::Sqlite(c) => {
+            let marks = vec!["?"; keys.len()].join(", ");
+            let mut q = diesel::sql_query(format!(
+                "SELECT {COLUMNS} FROM saved_searches s WHERE s.anchor_key IN ({marks}) \
+                 AND (s.match_text IS NULL OR EXISTS (SELECT 1 FROM listings_fts \
+                 WHERE listings_fts MATCH s.match_text AND rowid = ?))"
+            ))
+            .into_boxed();
+            for k in keys {
+                q = q.bind::<Text, _>(k.clone());
+            }
+            q.bind::<BigInt, _>(listing).load(c)?
+        }
+    };
+    let Some(words) = words else {
+        return Ok(found);
+    };
+    found.extend(match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query(format!(
+            "SELECT {COLUMNS} FROM saved_searches s, listings l \
+             WHERE l.id = $1 AND s.anchor_vector @@ to_tsquery('bazaar_search', $2) \
+             AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
+        ))
+        .bind::<BigInt, _>(listing)
+        .bind::<Text, _>(words.to_tsquery())
+        .load::<SavedSearch>(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT {COLUMNS} FROM saved_searches s WHERE s.id IN \
+             (SELECT rowid FROM saved_searches_fts WHERE saved_searches_fts MATCH ?) \
+             AND (s.match_text IS NULL OR EXISTS (SELECT 1 FROM listings_fts \
+             WHERE listings_fts MATCH s.match_text AND rowid = ?))"
+        ))
+        .bind::<Text, _>(words.to_fts5())
+        .bind::<BigInt, _>(listing)
+        .load::<SavedSearch>(c)?,
+    });
+    Ok(found)
+}
+
+/// Records the alert of `saved_search` for `listing`; false if it was sent already.
+pub fn record_alert(
+    conn: &mut DbConnection,
+    saved_search: i64,
+    listing: &Listing,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = on_backend!(conn, |c, pg| {
+        let sql = if pg {
+            "INSERT INTO saved_search_alerts (saved_search_id, listing_id, created_at) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        } else {
+            "INSERT INTO saved_search_alerts (saved_search_id, listing_id, created_at) \
+             VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        };
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(saved_search)
+            .bind::<BigInt, _>(listing.id)
+            .bind::<Timestamp, _>(now)
+            .execute(c)?
+    });
+    Ok(n == 1)
+}

@@ -1,0 +1,3 @@
+DROP TABLE saved_search_pending;
+DROP TABLE saved_search_alerts;
+DROP TABLE saved_searches;
