@@ -334,7 +334,21 @@ async fn the_documented_limits_are_the_enforced_ones() {
     for schema in ["CreateListingBody", "UpdateListingBody"] {
         chars(schema, "title", listing::TITLE_CHARS);
         chars(schema, "description", (0, listing::DESCRIPTION_MAX_CHARS));
-        chars(schema, "category", category::SLUG_CHARS);
+        // The tree's slugs, generated from the tree (nullable in the update: null clears).
+        let f = field(schema, "category");
+        let listed = f["enum"].as_array().cloned().unwrap_or_else(|| {
+            let alternatives = f["oneOf"].as_array().expect("an enum, or null or an enum");
+            alternatives
+                .iter()
+                .find_map(|a| a["enum"].as_array().cloned())
+                .expect("an alternative lists the slugs")
+        });
+        let listed: Vec<&str> = listed.iter().filter_map(|v| v.as_str()).collect();
+        assert_eq!(
+            listed,
+            category::all_slugs().collect::<Vec<_>>(),
+            "{schema}.category"
+        );
         range(schema, "price_cents", listing::PRICE_CENTS);
         range(schema, "quantity", listing::QUANTITY);
         range(schema, "auto_accept_cents", listing::PRICE_CENTS);
