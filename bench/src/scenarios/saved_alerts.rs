@@ -37,11 +37,11 @@ const ITEMS: &[(&str, &str)] = &[
     ("camera", "electronics-cameras"),
     ("headphones", "electronics-audio"),
     ("sofa", "home-furniture"),
-    ("lamp", "home"),
+    ("lamp", "home-decor"),
     ("bicycle", "sports-bikes"),
-    ("tent", "sports"),
-    ("guitar", "hobbies"),
-    ("stroller", "kids"),
+    ("tent", "sports-camping"),
+    ("guitar", "instruments-guitars"),
+    ("stroller", "kids-strollers"),
 ];
 const BRANDS: &[&str] = &[
     "acme", "nordic", "vintage", "urban", "alpine", "coastal", "retro", "summit", "metro",
