@@ -4,6 +4,7 @@
 //! server's value) must stop the command, not be read as `closed` or `expired`.
 
 use crate::domain::listing::ListingStatus;
+use crate::domain::moderation::{AuditTarget, Role};
 use crate::domain::offer::{OfferReason, OfferStatus, Side};
 use crate::domain::order::OrderStatus;
 use diesel::backend::Backend;
@@ -113,6 +114,8 @@ stored_names! {
     Side => "offer turn",
     OrderStatus => "order status",
     OfferReason => "offer reason",
+    Role => "user role",
+    AuditTarget => "audit target",
 }
 
 // Queryable fields need `FromSqlRow`; the blanket impl covers every `FromSql` single value, so
@@ -124,6 +127,8 @@ const _: fn() = || {
     is_row::<Side>();
     is_row::<OrderStatus>();
     is_row::<OfferReason>();
+    is_row::<Role>();
+    is_row::<AuditTarget>();
 };
 
 #[cfg(test)]
@@ -143,6 +148,12 @@ mod tests {
         }
         for s in OfferReason::ALL {
             assert_eq!(parse_name::<OfferReason>(s.name()).ok(), Some(s));
+        }
+        for r in Role::ALL {
+            assert_eq!(parse_name::<Role>(r.name()).ok(), Some(r));
+        }
+        for t in AuditTarget::ALL {
+            assert_eq!(parse_name::<AuditTarget>(t.name()).ok(), Some(t));
         }
         for s in [Side::Buyer, Side::Seller] {
             assert_eq!(parse_name::<Side>(s.name()).ok(), Some(s));
