@@ -107,6 +107,9 @@ mod tests {
                 password_hash: String::new(),
                 created_at: now,
                 role: crate::domain::moderation::Role::User,
+                suspended_at: None,
+                suspended_until: None,
+                suspension_reason: None,
             },
         )
     }

@@ -8,7 +8,7 @@ use bazaar_actors::store::schema::users;
 use bazaar_actors::store::DbConnection;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Gives `user` a role directly in the database (as `bazaar admin grant` does, without the
 /// process).
@@ -237,4 +237,495 @@ async fn nothing_can_update_or_delete_the_audit_log() {
     }
     let rows = audit::page(conn, None, None, 10).expect("read");
     assert_eq!(rows, vec![kept]);
+}
+
+/// A report by `reporter`; the response.
+async fn report(app: &TestApp, reporter: &TestUser, body: Value) -> reqwest::Response {
+    app.post("/api/v1/reports", Some(&reporter.token), &body)
+        .await
+}
+
+/// A conversation on a new listing of `seller`, with one message from the seller: (conversation
+/// id, message id).
+async fn conversation_with_message(
+    app: &TestApp,
+    buyer: &TestUser,
+    seller: &TestUser,
+) -> (i64, i64) {
+    let listing = app.listing(seller, json!({})).await;
+    let conv = json_of(
+        app.post(
+            &format!("/api/v1/listings/{}/conversations", listing["id"]),
+            Some(&buyer.token),
+            &json!({}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let cid = conv["id"].as_i64().unwrap();
+    let message = json_of(
+        app.post(
+            &format!("/api/v1/conversations/{cid}/messages"),
+            Some(&seller.token),
+            &json!({"body": "pay me outside the app", "client_msg_id": "m1"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    (cid, message["id"].as_i64().unwrap())
+}
+
+#[actix_web::test]
+async fn reports_are_filed_once_per_target_and_never_about_oneself() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let listing = app.listing(&bob, json!({})).await;
+    let about_listing = json!({"target_type": "listing", "target_id": listing["id"], "reason": "counterfeit", "note": " fake logo "});
+
+    problem(app.post("/api/v1/reports", None, &about_listing).await, 401).await;
+    let made = json_of(report(&app, &alice, about_listing.clone()).await, 201).await;
+    assert_eq!(made["status"], "open");
+    assert_eq!(made["reporter_id"], alice.id);
+    assert_eq!(made["target_type"], "listing");
+    assert_eq!(made["reason"], "counterfeit");
+    assert_eq!(made["note"], "fake logo");
+    assert_eq!(made["resolution"], Value::Null);
+    problem(report(&app, &alice, about_listing.clone()).await, 409).await;
+
+    // Bob cannot report his own listing, nor anyone themselves.
+    invalid_fields(report(&app, &bob, about_listing).await, &["target_id"]).await;
+    invalid_fields(
+        report(
+            &app,
+            &alice,
+            json!({"target_type": "user", "target_id": alice.id, "reason": "spam"}),
+        )
+        .await,
+        &["target_id"],
+    )
+    .await;
+    json_of(
+        report(
+            &app,
+            &alice,
+            json!({"target_type": "user", "target_id": bob.id, "reason": "scam"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    problem(
+        report(
+            &app,
+            &alice,
+            json!({"target_type": "listing", "target_id": 999_999, "reason": "spam"}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    // A draft is not visible to others: as if it did not exist.
+    let draft = app.listing(&bob, json!({"status": "draft"})).await;
+    problem(
+        report(
+            &app,
+            &alice,
+            json!({"target_type": "listing", "target_id": draft["id"], "reason": "spam"}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    invalid_fields(
+        report(
+            &app,
+            &alice,
+            json!({"target_type": "listing", "target_id": listing["id"], "reason": "ugly"}),
+        )
+        .await,
+        &["reason"],
+    )
+    .await;
+    invalid_fields(
+        report(
+            &app,
+            &alice,
+            json!({"target_type": "planet", "target_id": 1, "reason": "spam"}),
+        )
+        .await,
+        &["target_type"],
+    )
+    .await;
+    invalid_fields(
+        report(&app, &alice, json!({"target_type": "user", "target_id": bob.id, "reason": "spam", "note": "x".repeat(1001)})).await,
+        &["note"],
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_message_can_be_reported_only_by_a_party_of_its_conversation() {
+    let app = spawn_app().await;
+    let buyer = app.user("buyer").await;
+    let seller = app.user("seller").await;
+    let stranger = app.user("stranger").await;
+    let (_, message) = conversation_with_message(&app, &buyer, &seller).await;
+    let about = json!({"target_type": "message", "target_id": message, "reason": "scam"});
+    // Someone else's conversation: 404, as if the message did not exist.
+    problem(report(&app, &stranger, about.clone()).await, 404).await;
+    invalid_fields(report(&app, &seller, about.clone()).await, &["target_id"]).await;
+    let made = json_of(report(&app, &buyer, about).await, 201).await;
+    assert_eq!(made["target_id"], message);
+}
+
+#[actix_web::test]
+async fn reports_are_rate_limited_per_user() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits = bazaar::config::Switch::On;
+        s.limit_reports_per_user = "2/hour".parse().unwrap();
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let others = app.db.users_fast("other", 3);
+    for other in &others[..2] {
+        json_of(
+            report(
+                &app,
+                &alice,
+                json!({"target_type": "user", "target_id": other.id, "reason": "spam"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    let refused = report(
+        &app,
+        &alice,
+        json!({"target_type": "user", "target_id": others[2].id, "reason": "spam"}),
+    )
+    .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    problem(refused, 429).await;
+}
+
+#[actix_web::test]
+async fn every_moderator_route_refuses_anonymous_owners_and_other_users() {
+    let app = spawn_app().await;
+    let owner = app.user("owner").await;
+    let other = app.user("other").await;
+    let moderator = moderator(&app, "mod").await;
+    let made = json_of(
+        report(
+            &app,
+            &owner,
+            json!({"target_type": "user", "target_id": other.id, "reason": "spam"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let rid = made["id"].as_i64().unwrap();
+    let resolve = format!("/api/v1/admin/reports/{rid}/resolve");
+    let suspend = format!("/api/v1/admin/users/{}/suspend", owner.id);
+    let unsuspend = format!("/api/v1/admin/users/{}/unsuspend", owner.id);
+    let dismiss = json!({"action": "dismiss", "note": "fine"});
+    let note = json!({"note": "x"});
+    // Anonymous: 401; the report's owner, the suspended user himself and anyone else: 403.
+    for token in [None, Some(&owner.token), Some(&other.token)] {
+        let status = if token.is_some() { 403 } else { 401 };
+        let token = token.map(String::as_str);
+        problem(app.get("/api/v1/admin/reports", token).await, status).await;
+        problem(app.get("/api/v1/admin/audit", token).await, status).await;
+        problem(app.post(&resolve, token, &dismiss).await, status).await;
+        problem(app.post(&suspend, token, &note).await, status).await;
+        problem(app.post(&unsuspend, token, &note).await, status).await;
+    }
+    // Nothing was changed by the refused calls.
+    let queue = json_of(
+        app.get("/api/v1/admin/reports", Some(&moderator.token))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(queue["items"][0]["id"], rid);
+    assert_eq!(queue["items"][0]["status"], "open");
+    json_of(app.get("/api/v1/me", Some(&owner.token)).await, 200).await;
+    // The moderator may.
+    let done = json_of(
+        app.post(&resolve, Some(&moderator.token), &dismiss).await,
+        200,
+    )
+    .await;
+    assert_eq!(done["status"], "resolved");
+    json_of(app.post(&suspend, Some(&moderator.token), &note).await, 200).await;
+    json_of(
+        app.post(&unsuspend, Some(&moderator.token), &note).await,
+        200,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn the_queue_pages_oldest_first_and_a_dismissal_is_audited() {
+    let app = spawn_app().await;
+    let moderator = moderator(&app, "mod").await;
+    let reporters = app.db.users_fast("reporter", 3);
+    let target = app.user("target").await;
+    let mut ids = Vec::new();
+    for reporter in &reporters {
+        let made = json_of(
+            report(
+                &app,
+                reporter,
+                json!({"target_type": "user", "target_id": target.id, "reason": "harassment"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        ids.push(made["id"].as_i64().unwrap());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/admin/reports?status=open&limit=2".to_owned();
+    loop {
+        let page = json_of(app.get(&path, Some(&moderator.token)).await, 200).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/admin/reports?status=open&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+
+    let resolve = format!("/api/v1/admin/reports/{}/resolve", ids[0]);
+    invalid_fields(
+        app.post(
+            &resolve,
+            Some(&moderator.token),
+            &json!({"action": "remove_listing", "note": "no"}),
+        )
+        .await,
+        &["action"],
+    )
+    .await;
+    invalid_fields(
+        app.post(
+            &resolve,
+            Some(&moderator.token),
+            &json!({"action": "dismiss", "note": "no", "until": "2999-01-01T00:00:00Z"}),
+        )
+        .await,
+        &["until"],
+    )
+    .await;
+    invalid_fields(
+        app.post(
+            &resolve,
+            Some(&moderator.token),
+            &json!({"action": "suspend_user", "note": "no", "until": "2001-01-01T00:00:00Z"}),
+        )
+        .await,
+        &["until"],
+    )
+    .await;
+    let done = json_of(
+        app.post(
+            &resolve,
+            Some(&moderator.token),
+            &json!({"action": "dismiss", "note": "banter"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["resolution"], "dismiss");
+    assert_eq!(done["resolved_by"], moderator.id);
+    assert_eq!(done["resolution_note"], "banter");
+    problem(
+        app.post(
+            &resolve,
+            Some(&moderator.token),
+            &json!({"action": "dismiss", "note": "again"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    problem(
+        app.post(
+            "/api/v1/admin/reports/999999/resolve",
+            Some(&moderator.token),
+            &json!({"action": "dismiss", "note": ""}),
+        )
+        .await,
+        404,
+    )
+    .await;
+
+    let open = json_of(
+        app.get("/api/v1/admin/reports", Some(&moderator.token))
+            .await,
+        200,
+    )
+    .await;
+    let open: Vec<i64> = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(open, ids[1..]);
+    let resolved = json_of(
+        app.get(
+            "/api/v1/admin/reports?status=resolved",
+            Some(&moderator.token),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(resolved["items"][0]["id"], ids[0]);
+    invalid_fields(
+        app.get(
+            "/api/v1/admin/reports?status=closed",
+            Some(&moderator.token),
+        )
+        .await,
+        &["status"],
+    )
+    .await;
+
+    let audit = json_of(
+        app.get("/api/v1/admin/audit", Some(&moderator.token)).await,
+        200,
+    )
+    .await;
+    let entry = &audit["items"][0];
+    assert_eq!(entry["action"], "report_resolved");
+    assert_eq!(entry["actor_id"], moderator.id);
+    assert_eq!(entry["target_type"], "report");
+    assert_eq!(entry["target_id"], ids[0]);
+    assert_eq!(entry["note"], "dismiss: banter");
+}
+
+#[actix_web::test]
+async fn a_suspension_ends_sessions_refuses_logins_and_is_lifted() {
+    let app = spawn_app().await;
+    let moderator = moderator(&app, "mod").await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let listing = app.listing(&bob, json!({})).await;
+    let made = json_of(
+        report(
+            &app,
+            &alice,
+            json!({"target_type": "listing", "target_id": listing["id"], "reason": "scam"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mut socket = crate::ws_helpers::connect(&app, &bob).await;
+
+    // Suspending over a listing report suspends its seller.
+    let done = json_of(
+        app.post(
+            &format!("/api/v1/admin/reports/{}/resolve", made["id"]),
+            Some(&moderator.token),
+            &json!({"action": "suspend_user", "note": "selling fakes", "until": "2999-01-01T00:00:00Z"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["resolution"], "suspend_user");
+    assert_eq!(socket.closed().await, Some(1008));
+    problem(app.get("/api/v1/me", Some(&bob.token)).await, 401).await;
+    let refused = problem(app.login("bob", "password123").await, 403).await;
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(detail.contains("2999-01-01T00:00:00Z"), "{detail}");
+    assert!(detail.contains("selling fakes"), "{detail}");
+    // A wrong password is still 401: the suspension is told only to the password's owner.
+    problem(app.login("bob", "wrong-password").await, 401).await;
+
+    let audit = json_of(
+        app.get("/api/v1/admin/audit", Some(&moderator.token)).await,
+        200,
+    )
+    .await;
+    let actions: Vec<(&str, i64)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["target_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("report_resolved", made["id"].as_i64().unwrap()),
+            ("user_suspended", bob.id)
+        ]
+    );
+
+    let lifted = json_of(
+        app.post(
+            &format!("/api/v1/admin/users/{}/unsuspend", bob.id),
+            Some(&moderator.token),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(lifted["id"], bob.id);
+    json_of(app.login("bob", "password123").await, 201).await;
+
+    // Suspended directly, until lifted; a moderator cannot suspend themselves.
+    json_of(
+        app.post(
+            &format!("/api/v1/admin/users/{}/suspend", alice.id),
+            Some(&moderator.token),
+            &json!({"note": "spam"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let refused = problem(app.login("alice", "password123").await, 403).await;
+    assert!(refused["detail"].as_str().unwrap().contains("until lifted"));
+    problem(
+        app.post(
+            &format!("/api/v1/admin/users/{}/suspend", moderator.id),
+            Some(&moderator.token),
+            &json!({"note": "x"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    problem(
+        app.post(
+            "/api/v1/admin/users/999999/suspend",
+            Some(&moderator.token),
+            &json!({"note": "x"}),
+        )
+        .await,
+        404,
+    )
+    .await;
 }

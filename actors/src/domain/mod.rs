@@ -16,6 +16,7 @@ pub mod offer;
 pub mod order;
 pub mod purchase;
 pub mod ratelimit;
+pub mod report;
 pub mod rules;
 pub mod search;
 pub mod validation;

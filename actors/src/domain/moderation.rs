@@ -1,6 +1,7 @@
 //! Trust and safety rules: who may moderate, and what the audit log records. Pure: the store
 //! and the edges call these.
 
+use chrono::NaiveDateTime;
 use std::fmt;
 
 /// What a user may do beyond using the marketplace.
@@ -78,16 +79,42 @@ impl AuditTarget {
 pub mod action {
     pub const ROLE_GRANTED: &str = "role_granted";
     pub const ROLE_REVOKED: &str = "role_revoked";
+    pub const REPORT_RESOLVED: &str = "report_resolved";
+    pub const USER_SUSPENDED: &str = "user_suspended";
+    pub const USER_UNSUSPENDED: &str = "user_unsuspended";
+    pub const LISTING_REMOVED: &str = "listing_removed";
+    pub const MESSAGE_REMOVED: &str = "message_removed";
+}
+
+/// Whether a suspension (since `since`, until `until` or until lifted) is in force at `now`.
+pub fn suspension_in_force(
+    since: Option<NaiveDateTime>,
+    until: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> bool {
+    since.is_some() && until.is_none_or(|until| now < until)
+}
+
+/// A suspension's end must be in the future (`None`: until lifted).
+pub fn validate_suspension_end(
+    until: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(), String> {
+    match until {
+        Some(until) if until <= now => Err("must be in the future".into()),
+        _ => Ok(()),
+    }
 }
 
 /// The longest note a moderator may attach to an action, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
 
-/// A moderator's note: at most [`MAX_NOTE_CHARS`], no NUL; stored trimmed.
-pub fn validate_note(note: &str) -> Result<String, String> {
+/// A note (a moderator's, or a reporter's with its own bound): at most `max_chars`, no NUL;
+/// stored trimmed.
+pub fn validate_note(note: &str, max_chars: usize) -> Result<String, String> {
     let note = note.trim();
-    if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(format!("must be at most {MAX_NOTE_CHARS} characters"));
+    if note.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
     }
     if note.contains('\0') {
         return Err("must not contain NUL".into());
@@ -119,11 +146,28 @@ mod tests {
     }
 
     #[test]
+    fn a_suspension_holds_from_its_start_until_its_end_or_until_lifted() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let hour = chrono::Duration::hours(1);
+        assert!(!suspension_in_force(None, None, now));
+        assert!(suspension_in_force(Some(now - hour), None, now));
+        assert!(suspension_in_force(Some(now - hour), Some(now + hour), now));
+        assert!(!suspension_in_force(Some(now - hour), Some(now), now));
+        assert!(validate_suspension_end(None, now).is_ok());
+        assert!(validate_suspension_end(Some(now + hour), now).is_ok());
+        assert!(validate_suspension_end(Some(now), now).is_err());
+    }
+
+    #[test]
     fn notes_are_trimmed_and_bounded() {
-        assert_eq!(validate_note("  spam  ").as_deref(), Ok("spam"));
-        assert_eq!(validate_note("").as_deref(), Ok(""));
-        assert!(validate_note(&"x".repeat(MAX_NOTE_CHARS)).is_ok());
-        assert!(validate_note(&"x".repeat(MAX_NOTE_CHARS + 1)).is_err());
-        assert!(validate_note("a\0b").is_err());
+        let max = MAX_NOTE_CHARS;
+        assert_eq!(validate_note("  spam  ", max).as_deref(), Ok("spam"));
+        assert_eq!(validate_note("", max).as_deref(), Ok(""));
+        assert!(validate_note(&"x".repeat(max), max).is_ok());
+        assert!(validate_note(&"x".repeat(max + 1), max).is_err());
+        assert!(validate_note(&"é".repeat(10), 10).is_ok());
+        assert!(validate_note("a\0b", max).is_err());
     }
 }

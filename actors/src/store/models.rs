@@ -20,6 +20,16 @@ pub struct User {
     pub password_hash: String,
     pub created_at: NaiveDateTime,
     pub role: Role,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub suspended_until: Option<NaiveDateTime>,
+    pub suspension_reason: Option<String>,
+}
+
+impl User {
+    /// Whether the user is suspended at `now`.
+    pub fn suspended(&self, now: NaiveDateTime) -> bool {
+        crate::domain::moderation::suspension_in_force(self.suspended_at, self.suspended_until, now)
+    }
 }
 
 #[derive(Clone, Debug, Insertable)]

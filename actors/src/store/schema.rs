@@ -8,6 +8,9 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         role -> Text,
+        suspended_at -> Nullable<Timestamp>,
+        suspended_until -> Nullable<Timestamp>,
+        suspension_reason -> Nullable<Text>,
     }
 }
 
@@ -249,6 +252,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        reporter_id -> BigInt,
+        target_type -> Text,
+        target_id -> BigInt,
+        reason -> Text,
+        note -> Text,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<BigInt>,
+        resolved_at -> Nullable<Timestamp>,
+        resolution_note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(offers -> listings (listing_id));
@@ -275,4 +295,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     ws_tickets,
     audit_log,
+    reports,
 );

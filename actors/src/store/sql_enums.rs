@@ -7,6 +7,7 @@ use crate::domain::listing::ListingStatus;
 use crate::domain::moderation::{AuditTarget, Role};
 use crate::domain::offer::{OfferReason, OfferStatus, Side};
 use crate::domain::order::OrderStatus;
+use crate::domain::report::{ReportReason, ReportStatus, ReportTarget, Resolution};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow, Queryable};
 use diesel::expression::AsExpression;
@@ -116,6 +117,10 @@ stored_names! {
     OfferReason => "offer reason",
     Role => "user role",
     AuditTarget => "audit target",
+    ReportTarget => "report target",
+    ReportReason => "report reason",
+    ReportStatus => "report status",
+    Resolution => "report resolution",
 }
 
 // Queryable fields need `FromSqlRow`; the blanket impl covers every `FromSql` single value, so
@@ -154,6 +159,9 @@ mod tests {
         }
         for t in AuditTarget::ALL {
             assert_eq!(parse_name::<AuditTarget>(t.name()).ok(), Some(t));
+        }
+        for &r in Resolution::ALL {
+            assert_eq!(parse_name::<Resolution>(r.name()).ok(), Some(r));
         }
         for s in [Side::Buyer, Side::Seller] {
             assert_eq!(parse_name::<Side>(s.name()).ok(), Some(s));

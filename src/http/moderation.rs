@@ -1,0 +1,133 @@
+//! Moderator actions on users, listings and messages (moderators and admins), each through
+//! the core and each with an audit entry.
+
+use super::admin::{Moderator, ModeratorErrors};
+use super::docs::JsonBodyErrors;
+use super::users::UserBody;
+use super::JsonBody;
+use crate::app::AppState;
+use crate::error::{ApiError, Problem};
+use actix_web::{post, web, HttpResponse};
+use bazaar_actors::domain::moderation::{validate_note, validate_suspension_end, MAX_NOTE_CHARS};
+use bazaar_actors::domain::report::Resolution;
+use bazaar_actors::domain::UserId;
+use bazaar_actors::moderation::{self, ResolveReport, Sessions, Suspension};
+use bazaar_actors::store;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A suspension's end as a client sends it.
+pub struct SuspendUntil;
+
+impl SuspendUntil {
+    /// The end, checked to be in the future (422 naming `until` otherwise).
+    pub fn check(until: Option<DateTime<Utc>>) -> Result<Option<NaiveDateTime>, ApiError> {
+        let until = until.map(|u| u.naive_utc());
+        validate_suspension_end(until, store::now()).map_err(|m| ApiError::invalid("until", m))?;
+        Ok(until)
+    }
+}
+
+/// Applies a report's removal through the listing's or the chat's writer, after checking the
+/// report is open and the removal fits it. `true` when a removal was applied; dismissals and
+/// suspensions are applied with the report's resolution itself.
+pub async fn remove_reported(
+    _state: &AppState,
+    _moderator: &Moderator,
+    resolve: &ResolveReport,
+) -> Result<bool, ApiError> {
+    match resolve.resolution {
+        Resolution::Dismiss | Resolution::SuspendUser => Ok(false),
+        Resolution::RemoveListing | Resolution::RemoveMessage => Err(ApiError::invalid(
+            "action",
+            "removals are not available on this server yet",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendBody {
+    /// Why (shown to the user when a login is refused, and kept in the audit log): at most
+    /// 2000 characters, no NUL; stored trimmed.
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
+    pub note: String,
+    /// When the suspension ends (RFC 3339, in the future); none: until lifted.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    /// Why (kept in the audit log): at most 2000 characters, no NUL.
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
+    pub note: Option<String>,
+}
+
+/// Suspend a user (moderators and admins): their logins are revoked and their sockets closed
+/// (1008), they cannot log in until `until` (or until lifted: 403 with the reason and end).
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    request_body = SuspendBody,
+    responses(
+        (status = 200, description = "The suspended user", body = UserBody),
+        JsonBodyErrors,
+        ModeratorErrors,
+        (status = 404, description = "No such user", body = Problem),
+    )
+)]
+#[post("/api/v1/admin/users/{id}/suspend")]
+pub async fn suspend_user(
+    state: web::Data<AppState>,
+    moderator: Moderator,
+    id: web::Path<i64>,
+    body: JsonBody<SuspendBody>,
+) -> Result<HttpResponse, ApiError> {
+    let SuspendBody { note, until } = body.0;
+    let reason = validate_note(&note, MAX_NOTE_CHARS).map_err(|m| ApiError::invalid("note", m))?;
+    let until = SuspendUntil::check(until)?;
+    let user = UserId(id.into_inner());
+    if user == moderator.id() {
+        return Err(ApiError::Forbidden("you cannot suspend yourself".into()));
+    }
+    let sessions = Sessions {
+        logins: &state.logins,
+        users: &state.users,
+    };
+    let suspension = Suspension {
+        user,
+        until,
+        reason,
+    };
+    let user = moderation::suspend_user(&state.pool, sessions, moderator.id(), suspension).await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(&user)))
+}
+
+/// Lift a user's suspension (moderators and admins).
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    request_body(content = Option<NoteBody>, description = "Optional"),
+    responses(
+        (status = 200, description = "The user, no longer suspended", body = UserBody),
+        JsonBodyErrors,
+        ModeratorErrors,
+        (status = 404, description = "No such user", body = Problem),
+    )
+)]
+#[post("/api/v1/admin/users/{id}/unsuspend")]
+pub async fn unsuspend_user(
+    state: web::Data<AppState>,
+    moderator: Moderator,
+    id: web::Path<i64>,
+    body: super::OptionalJsonBody<NoteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let note = body.0.unwrap_or_default().note.unwrap_or_default();
+    let note = validate_note(&note, MAX_NOTE_CHARS).map_err(|m| ApiError::invalid("note", m))?;
+    let user =
+        moderation::unsuspend_user(&state.pool, moderator.id(), UserId(id.into_inner()), note)
+            .await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(&user)))
+}
