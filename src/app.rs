@@ -126,6 +126,7 @@ api!(
     http::reports::resolve_report,
     http::moderation::suspend_user,
     http::moderation::unsuspend_user,
+    http::moderation::remove_listing,
     http::admin::list_audit,
     http::ops::healthz,
     http::ops::readyz,

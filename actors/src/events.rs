@@ -54,7 +54,7 @@ pub struct ListingSnapshot<'a> {
     pub price_cents: i64,
     pub currency: &'a str,
     pub quantity: i64,
-    /// draft, active, sold_out or closed.
+    /// draft, active, sold_out, closed, or removed (by a moderator; seen by the seller alone).
     pub status: &'a str,
     pub like_count: i64,
     pub version: i64,

@@ -3,16 +3,20 @@
 
 use super::admin::{Moderator, ModeratorErrors};
 use super::docs::JsonBodyErrors;
+use super::listings::ListingBody;
 use super::users::UserBody;
 use super::JsonBody;
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{post, web, HttpResponse};
+use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::moderation::{validate_note, validate_suspension_end, MAX_NOTE_CHARS};
 use bazaar_actors::domain::report::Resolution;
-use bazaar_actors::domain::UserId;
+use bazaar_actors::domain::{ListingId, UserId};
+use bazaar_actors::listing::RemoveListing;
 use bazaar_actors::moderation::{self, ResolveReport, Sessions, Suspension};
 use bazaar_actors::store;
+use bazaar_actors::store::models::Listing;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -33,17 +37,38 @@ impl SuspendUntil {
 /// report is open and the removal fits it. `true` when a removal was applied; dismissals and
 /// suspensions are applied with the report's resolution itself.
 pub async fn remove_reported(
-    _state: &AppState,
-    _moderator: &Moderator,
+    state: &AppState,
+    moderator: &Moderator,
     resolve: &ResolveReport,
 ) -> Result<bool, ApiError> {
     match resolve.resolution {
         Resolution::Dismiss | Resolution::SuspendUser => Ok(false),
-        Resolution::RemoveListing | Resolution::RemoveMessage => Err(ApiError::invalid(
+        Resolution::RemoveListing => {
+            let report =
+                moderation::open_report(&state.pool, resolve.report, resolve.resolution).await?;
+            let listing = ListingId(report.target_id);
+            remove_listing_now(state, moderator, listing, resolve.note.clone()).await?;
+            Ok(true)
+        }
+        Resolution::RemoveMessage => Err(ApiError::invalid(
             "action",
-            "removals are not available on this server yet",
+            "removing messages is not available on this server yet",
         )),
     }
+}
+
+/// Removes a listing through its actor.
+async fn remove_listing_now(
+    state: &AppState,
+    moderator: &Moderator,
+    listing: ListingId,
+    note: String,
+) -> Result<Listing, ApiError> {
+    let command = RemoveListing {
+        by: moderator.id(),
+        note,
+    };
+    Ok(send_to_listing(&state.directory, listing, command).await??)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -130,4 +155,33 @@ pub async fn unsuspend_user(
         moderation::unsuspend_user(&state.pool, moderator.id(), UserId(id.into_inner()), note)
             .await?;
     Ok(HttpResponse::Ok().json(UserBody::from(&user)))
+}
+
+/// Remove a listing (moderators and admins): status `removed`, hidden from everyone but its
+/// seller, open offers declined, paid orders not yet shipped refunded, the seller notified
+/// (`notification.listing_removed`, live and in the inbox).
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    request_body = NoteBody,
+    responses(
+        (status = 200, description = "The removed listing", body = ListingBody),
+        JsonBodyErrors,
+        ModeratorErrors,
+        (status = 404, description = "No such listing", body = Problem),
+        (status = 409, description = "Already removed, or the listing is too busy", body = Problem),
+    )
+)]
+#[post("/api/v1/admin/listings/{id}/remove")]
+pub async fn remove_listing(
+    state: web::Data<AppState>,
+    moderator: Moderator,
+    id: web::Path<i64>,
+    body: JsonBody<NoteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let note = body.0.note.unwrap_or_default();
+    let note = validate_note(&note, MAX_NOTE_CHARS).map_err(|m| ApiError::invalid("note", m))?;
+    let listing = ListingId(id.into_inner());
+    let removed = remove_listing_now(&state, &moderator, listing, note).await?;
+    Ok(HttpResponse::Ok().json(ListingBody::new(&removed, Some(moderator.id()))))
 }

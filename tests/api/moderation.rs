@@ -729,3 +729,218 @@ async fn a_suspension_ends_sessions_refuses_logins_and_is_lifted() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn removing_a_listing_refunds_paid_orders_declines_offers_and_tells_the_seller() {
+    let app = spawn_app().await;
+    let moderator = moderator(&app, "mod").await;
+    let seller = app.user("seller").await;
+    let [paid_buyer, shipped_buyer, bidder, stranger] =
+        ["paid", "shipped", "bidder", "stranger"].map(|p| app.db.users_fast(p, 1).remove(0));
+    let listing = app
+        .listing(&seller, json!({"price_cents": 10_000, "quantity": 3}))
+        .await;
+    let lid = listing["id"].as_i64().unwrap();
+    for buyer in [&paid_buyer, &shipped_buyer] {
+        app.deposit(buyer, 10_000).await;
+    }
+    let paid = app.buy_one(&paid_buyer, &listing).await;
+    let shipped = app.buy_one(&shipped_buyer, &listing).await;
+    app.order_action(&seller, &shipped, "ship").await;
+    let offer = json_of(
+        app.post(
+            &format!("/api/v1/listings/{lid}/offers"),
+            Some(&bidder.token),
+            &json!({"amount_cents": 8_000}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let made = json_of(
+        report(
+            &app,
+            &stranger,
+            json!({"target_type": "listing", "target_id": lid, "reason": "prohibited_item"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mut seller_socket = crate::ws_helpers::connect(&app, &seller).await;
+
+    let done = json_of(
+        app.post(
+            &format!("/api/v1/admin/reports/{}/resolve", made["id"]),
+            Some(&moderator.token),
+            &json!({"action": "remove_listing", "note": "weapons are not allowed"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["resolution"], "remove_listing");
+
+    // Hidden from everyone but its seller, who sees it removed.
+    for viewer in [
+        None,
+        Some(stranger.token.as_str()),
+        Some(moderator.token.as_str()),
+    ] {
+        problem(
+            app.get(&format!("/api/v1/listings/{lid}"), viewer).await,
+            404,
+        )
+        .await;
+    }
+    let own = json_of(
+        app.get(&format!("/api/v1/listings/{lid}"), Some(&seller.token))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(own["status"], "removed");
+    let browse = json_of(
+        app.get(&format!("/api/v1/listings?seller_id={}", seller.id), None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(browse["items"], json!([]));
+    invalid_fields(
+        app.get("/api/v1/listings?status=removed", None).await,
+        &["status"],
+    )
+    .await;
+    // The seller cannot bring it back.
+    problem(
+        app.patch(
+            &format!("/api/v1/listings/{lid}"),
+            Some(&seller.token),
+            &json!({"status": "active"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+
+    // The paid order is refunded, the shipped one goes on, the open offer is declined.
+    let order = json_of(
+        app.get(
+            &format!("/api/v1/orders/{}", paid["id"]),
+            Some(&paid_buyer.token),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(app.wallet(&paid_buyer).await["available_cents"], 10_000);
+    let order = json_of(
+        app.get(
+            &format!("/api/v1/orders/{}", shipped["id"]),
+            Some(&shipped_buyer.token),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(order["status"], "shipped");
+    let offer = json_of(
+        app.get(
+            &format!("/api/v1/offers/{}", offer["id"]),
+            Some(&bidder.token),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(offer["status"], "declined");
+    app.assert_ledger_balanced();
+
+    // The seller hears of it live and in the inbox.
+    let event = seller_socket
+        .until(|f| f["event"] == "notification.listing_removed")
+        .await;
+    assert_eq!(event["data"]["listing_id"], lid);
+    assert_eq!(event["data"]["note"], "weapons are not allowed");
+    assert_eq!(event["data"]["refunded_order_ids"], json!([paid["id"]]));
+    let inbox = json_of(
+        app.get("/api/v1/notifications", Some(&seller.token)).await,
+        200,
+    )
+    .await;
+    assert!(inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["kind"] == "notification.listing_removed" && n["data"]["listing_id"] == lid));
+
+    let audit = json_of(
+        app.get("/api/v1/admin/audit", Some(&moderator.token)).await,
+        200,
+    )
+    .await;
+    let actions: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["target_type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("report_resolved", "report"),
+            ("listing_removed", "listing")
+        ]
+    );
+
+    // Removing it again is a conflict; another listing is removed directly.
+    let remove = format!("/api/v1/admin/listings/{lid}/remove");
+    problem(
+        app.post(&remove, Some(&moderator.token), &json!({"note": "again"}))
+            .await,
+        409,
+    )
+    .await;
+    let other = app.listing(&seller, json!({})).await;
+    let other_path = format!("/api/v1/admin/listings/{}/remove", other["id"]);
+    problem(app.post(&other_path, None, &json!({})).await, 401).await;
+    problem(
+        app.post(&other_path, Some(&seller.token), &json!({})).await,
+        403,
+    )
+    .await;
+    problem(
+        app.post(&other_path, Some(&stranger.token), &json!({}))
+            .await,
+        403,
+    )
+    .await;
+    let removed = json_of(
+        app.post(
+            &other_path,
+            Some(&moderator.token),
+            &json!({"note": "spam"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(removed["status"], "removed");
+    problem(
+        app.post(
+            "/api/v1/admin/listings/999999/remove",
+            Some(&moderator.token),
+            &json!({}),
+        )
+        .await,
+        404,
+    )
+    .await;
+}

@@ -1,6 +1,8 @@
 //! Trust and safety rules: who may moderate, and what the audit log records. Pure: the store
 //! and the edges call these.
 
+use super::listing::{change_from, ListingChange, ListingState, ListingStatus};
+use super::order::OrderStatus;
 use chrono::NaiveDateTime;
 use std::fmt;
 
@@ -106,6 +108,30 @@ pub fn validate_suspension_end(
     }
 }
 
+/// Why a listing cannot be removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RemovalError {
+    #[error("the listing is already removed")]
+    AlreadyRemoved,
+}
+
+/// A moderator removes a listing, whatever its status: it becomes `removed`, for good.
+pub fn decide_removal(current: &ListingState) -> Result<ListingChange, RemovalError> {
+    if current.status == ListingStatus::Removed {
+        return Err(RemovalError::AlreadyRemoved);
+    }
+    let mut next = current.clone();
+    next.status = ListingStatus::Removed;
+    next.auto_price_drop = None;
+    Ok(change_from(current, next))
+}
+
+/// Whether removing its listing refunds an order: a paid order not yet shipped is cancelled
+/// and refunded; a shipped one completes as usual (the goods are on their way).
+pub fn refunded_on_removal(status: OrderStatus) -> bool {
+    status == OrderStatus::Paid
+}
+
 /// The longest note a moderator may attach to an action, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
 
@@ -158,6 +184,30 @@ mod tests {
         assert!(validate_suspension_end(None, now).is_ok());
         assert!(validate_suspension_end(Some(now + hour), now).is_ok());
         assert!(validate_suspension_end(Some(now), now).is_err());
+    }
+
+    #[test]
+    fn any_listing_but_a_removed_one_can_be_removed() {
+        use super::super::listing::sample_listing;
+        for status in ListingStatus::ALL {
+            let current = sample_listing(status);
+            let decided = decide_removal(&current);
+            if status == ListingStatus::Removed {
+                assert_eq!(decided, Err(RemovalError::AlreadyRemoved));
+            } else {
+                let change = decided.unwrap();
+                assert_eq!(change.next.status, ListingStatus::Removed);
+                assert_eq!(change.next.version, current.version + 1);
+                assert!(change.next.auto_price_drop.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn only_paid_orders_are_refunded_on_removal() {
+        for status in OrderStatus::ALL {
+            assert_eq!(refunded_on_removal(status), status == OrderStatus::Paid);
+        }
     }
 
     #[test]
