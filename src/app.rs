@@ -127,6 +127,7 @@ api!(
     http::moderation::suspend_user,
     http::moderation::unsuspend_user,
     http::moderation::remove_listing,
+    http::moderation::remove_message,
     http::admin::list_audit,
     http::ops::healthz,
     http::ops::readyz,

@@ -9,16 +9,18 @@ use super::JsonBody;
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{post, web, HttpResponse};
+use bazaar_actors::chat::{Message, Removal, RemoveMessage};
 use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::moderation::{validate_note, validate_suspension_end, MAX_NOTE_CHARS};
 use bazaar_actors::domain::report::Resolution;
-use bazaar_actors::domain::{ListingId, UserId};
+use bazaar_actors::domain::{ListingId, MessageId, UserId};
+use bazaar_actors::events::MessageView;
 use bazaar_actors::listing::RemoveListing;
 use bazaar_actors::moderation::{self, ResolveReport, Sessions, Suspension};
 use bazaar_actors::store;
 use bazaar_actors::store::models::Listing;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A suspension's end as a client sends it.
@@ -50,10 +52,36 @@ pub async fn remove_reported(
             remove_listing_now(state, moderator, listing, resolve.note.clone()).await?;
             Ok(true)
         }
-        Resolution::RemoveMessage => Err(ApiError::invalid(
-            "action",
-            "removing messages is not available on this server yet",
-        )),
+        Resolution::RemoveMessage => {
+            let report =
+                moderation::open_report(&state.pool, resolve.report, resolve.resolution).await?;
+            let message = MessageId(report.target_id);
+            remove_message_now(state, moderator, message, resolve.note.clone()).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// Removes a message through the chat writer: the message as both parties now see it, and
+/// its original body.
+async fn remove_message_now(
+    state: &AppState,
+    moderator: &Moderator,
+    message: MessageId,
+    note: String,
+) -> Result<(Message, String), ApiError> {
+    let command = RemoveMessage {
+        message,
+        by: moderator.id(),
+        note,
+    };
+    let removal = state.chat.send(command).await.map_err(|_| {
+        ApiError::Unavailable("the chat writer could not take the command".into())
+    })??;
+    match removal {
+        Removal::Removed { message, original } => Ok((message, original)),
+        Removal::AlreadyRemoved => Err(ApiError::Conflict("the message is already removed".into())),
+        Removal::NoSuchMessage => Err(ApiError::NotFound("no such message".into())),
     }
 }
 
@@ -184,4 +212,42 @@ pub async fn remove_listing(
     let listing = ListingId(id.into_inner());
     let removed = remove_listing_now(&state, &moderator, listing, note).await?;
     Ok(HttpResponse::Ok().json(ListingBody::new(&removed, Some(moderator.id()))))
+}
+
+/// A removed message: as both parties now see it, and its original body (for moderators).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemovedMessage {
+    pub message: MessageView,
+    pub original_body: String,
+}
+
+/// Remove a chat message (moderators and admins): its body is replaced for both parties,
+/// who get `chat.message_removed` live; the original is kept for moderators.
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    request_body = NoteBody,
+    responses(
+        (status = 200, description = "The removed message", body = RemovedMessage),
+        JsonBodyErrors,
+        ModeratorErrors,
+        (status = 404, description = "No such message", body = Problem),
+        (status = 409, description = "Already removed", body = Problem),
+    )
+)]
+#[post("/api/v1/admin/messages/{id}/remove")]
+pub async fn remove_message(
+    state: web::Data<AppState>,
+    moderator: Moderator,
+    id: web::Path<i64>,
+    body: JsonBody<NoteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let note = body.0.note.unwrap_or_default();
+    let note = validate_note(&note, MAX_NOTE_CHARS).map_err(|m| ApiError::invalid("note", m))?;
+    let (message, original_body) =
+        remove_message_now(&state, &moderator, MessageId(id.into_inner()), note).await?;
+    Ok(HttpResponse::Ok().json(RemovedMessage {
+        message: MessageView::from(&message),
+        original_body,
+    }))
 }

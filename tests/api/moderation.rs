@@ -944,3 +944,101 @@ async fn removing_a_listing_refunds_paid_orders_declines_offers_and_tells_the_se
     )
     .await;
 }
+
+#[actix_web::test]
+async fn removing_a_message_replaces_it_for_both_parties_and_keeps_the_original() {
+    let app = spawn_app().await;
+    let moderator = moderator(&app, "mod").await;
+    let buyer = app.user("buyer").await;
+    let seller = app.user("seller").await;
+    let (cid, message) = conversation_with_message(&app, &buyer, &seller).await;
+    let made = json_of(
+        report(
+            &app,
+            &buyer,
+            json!({"target_type": "message", "target_id": message, "reason": "scam"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mut buyer_socket = crate::ws_helpers::connect(&app, &buyer).await;
+    let mut seller_socket = crate::ws_helpers::connect(&app, &seller).await;
+
+    let done = json_of(
+        app.post(
+            &format!("/api/v1/admin/reports/{}/resolve", made["id"]),
+            Some(&moderator.token),
+            &json!({"action": "remove_message", "note": "off-platform payment"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["resolution"], "remove_message");
+    for socket in [&mut buyer_socket, &mut seller_socket] {
+        let event = socket.until(|f| f["event"] == "chat.message_removed").await;
+        assert_eq!(event["data"]["message_id"], message);
+        assert_eq!(event["data"]["conversation_id"], cid);
+        assert_eq!(event["data"]["body"], "[removed by a moderator]");
+    }
+    for party in [&buyer, &seller] {
+        let page = json_of(
+            app.get(
+                &format!("/api/v1/conversations/{cid}/messages"),
+                Some(&party.token),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(page["items"][0]["id"], message);
+        assert_eq!(page["items"][0]["body"], "[removed by a moderator]");
+    }
+    // The original is kept for moderators; a second removal is a conflict.
+    let remove = format!("/api/v1/admin/messages/{message}/remove");
+    problem(
+        app.post(&remove, Some(&moderator.token), &json!({})).await,
+        409,
+    )
+    .await;
+    let mut conn = app.db.connect();
+    let original = bazaar_actors::store::removed_messages::original_body(&mut conn, message)
+        .expect("read")
+        .expect("kept");
+    assert_eq!(original, "pay me outside the app");
+    drop(conn);
+    let audit = json_of(
+        app.get("/api/v1/admin/audit", Some(&moderator.token)).await,
+        200,
+    )
+    .await;
+    assert_eq!(audit["items"][1]["action"], "message_removed");
+    assert_eq!(audit["items"][1]["target_id"], message);
+
+    // Directly: anonymous 401, the parties and anyone else 403, a moderator 200.
+    let (_, other) = conversation_with_message(&app, &buyer, &seller).await;
+    let remove = format!("/api/v1/admin/messages/{other}/remove");
+    problem(app.post(&remove, None, &json!({})).await, 401).await;
+    for party in [&buyer, &seller] {
+        problem(app.post(&remove, Some(&party.token), &json!({})).await, 403).await;
+    }
+    let removed = json_of(
+        app.post(&remove, Some(&moderator.token), &json!({"note": "spam"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(removed["message"]["body"], "[removed by a moderator]");
+    assert_eq!(removed["original_body"], "pay me outside the app");
+    problem(
+        app.post(
+            "/api/v1/admin/messages/999999/remove",
+            Some(&moderator.token),
+            &json!({}),
+        )
+        .await,
+        404,
+    )
+    .await;
+}

@@ -108,6 +108,9 @@ pub fn validate_suspension_end(
     }
 }
 
+/// What both parties see in place of a message a moderator removed.
+pub const REMOVED_MESSAGE_BODY: &str = "[removed by a moderator]";
+
 /// Why a listing cannot be removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RemovalError {

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod offers;
 pub mod orders;
 mod prepared;
+pub mod removed_messages;
 pub mod reports;
 pub mod schema;
 pub mod search;

@@ -269,6 +269,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    removed_messages (message_id) {
+        message_id -> BigInt,
+        original_body -> Text,
+        removed_by -> BigInt,
+        note -> Text,
+        removed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(offers -> listings (listing_id));
@@ -296,4 +306,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ws_tickets,
     audit_log,
     reports,
+    removed_messages,
 );
