@@ -636,6 +636,9 @@ async fn a_suspension_ends_sessions_refuses_logins_and_is_lifted() {
     )
     .await;
     let mut socket = crate::ws_helpers::connect(&app, &bob).await;
+    let bobs_listings = format!("/api/v1/listings?seller_id={}", bob.id);
+    let browse = json_of(app.get(&bobs_listings, None).await, 200).await;
+    assert_eq!(browse["items"].as_array().unwrap().len(), 1);
 
     // Suspending over a listing report suspends its seller.
     let done = json_of(
@@ -657,6 +660,11 @@ async fn a_suspension_ends_sessions_refuses_logins_and_is_lifted() {
     assert!(detail.contains("selling fakes"), "{detail}");
     // A wrong password is still 401: the suspension is told only to the password's owner.
     problem(app.login("bob", "wrong-password").await, 401).await;
+    // His listings are hidden from search and browse while it holds.
+    let browse = json_of(app.get(&bobs_listings, Some(&alice.token)).await, 200).await;
+    assert_eq!(browse["items"], json!([]));
+    let found = json_of(app.get("/api/v1/listings?q=bicycle", None).await, 200).await;
+    assert_eq!(found["items"], json!([]));
 
     let audit = json_of(
         app.get("/api/v1/admin/audit", Some(&moderator.token)).await,
@@ -694,6 +702,8 @@ async fn a_suspension_ends_sessions_refuses_logins_and_is_lifted() {
     .await;
     assert_eq!(lifted["id"], bob.id);
     json_of(app.login("bob", "password123").await, 201).await;
+    let browse = json_of(app.get(&bobs_listings, None).await, 200).await;
+    assert_eq!(browse["items"][0]["id"], listing["id"]);
 
     // Suspended directly, until lifted; a moderator cannot suspend themselves.
     json_of(
