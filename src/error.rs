@@ -257,7 +257,9 @@ impl From<ListingError> for ApiError {
             ListingError::Offer(e) => e.into(),
             ListingError::Order(e) => e.into(),
             ListingError::LikerOffer(e) => e.into(),
-            ListingError::HasOpenOrders(_) | ListingError::Contended => ApiError::Conflict(detail),
+            ListingError::HasOpenOrders(_) | ListingError::Contended | ListingError::Removal(_) => {
+                ApiError::Conflict(detail)
+            }
             ListingError::Blocked => ApiError::Blocked(detail),
             ListingError::Store(e) => e.into(),
             ListingError::Unavailable => ApiError::Unavailable(detail),

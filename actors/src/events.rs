@@ -26,6 +26,7 @@ pub const NOTIFICATION_PRICE_DROP: &str = "notification.price_drop";
 pub const NOTIFICATION_SAVED_SEARCH: &str = "notification.saved_search";
 pub const CHAT_MESSAGE: &str = "chat.message";
 pub const CHAT_READ: &str = "chat.read";
+pub const CHAT_MESSAGE_REMOVED: &str = "chat.message_removed";
 pub const CHAT_TYPING: &str = "chat.typing";
 
 /// The public topic of a listing: price, quantity, status.
@@ -56,7 +57,7 @@ pub struct ListingSnapshot<'a> {
     pub price_cents: i64,
     pub currency: &'a str,
     pub quantity: i64,
-    /// draft, active, sold_out or closed.
+    /// draft, active, sold_out, closed, or removed (by a moderator; seen by the seller alone).
     pub status: &'a str,
     pub like_count: i64,
     pub version: i64,
@@ -347,6 +348,18 @@ impl Outbox {
         let data = json!({ "message": MessageView::from(message) });
         for party in parties {
             self.push(user_topic(party), CHAT_MESSAGE, data.clone());
+        }
+    }
+
+    /// A message a moderator removed, with the body that replaces it, on both parties' topics.
+    pub fn chat_message_removed(&mut self, message: &Message, parties: [UserId; 2]) {
+        let data = json!({
+            "conversation_id": message.conversation_id,
+            "message_id": message.id,
+            "body": message.body,
+        });
+        for party in parties {
+            self.push(user_topic(party), CHAT_MESSAGE_REMOVED, data.clone());
         }
     }
 

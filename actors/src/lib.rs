@@ -16,6 +16,7 @@
 //! - [`listing_cache`]: listing rows recently read, forgotten by every write.
 //! - [`logins`]: bearer tokens recently found live, forgotten on logout.
 //! - [`accounts`]: sign-up, log in and out, socket tickets (the writes to users and logins).
+//! - [`moderation`]: reports, their resolution, suspensions (each with an audit entry).
 //! - [`wallet`]: deposits, withdrawals and provider payments, as ledger postings.
 //! - [`inbox`]: marking notifications read.
 //! - [`idempotency`]: claiming, completing and releasing Idempotency-Keys.
@@ -37,6 +38,7 @@ pub mod inbox;
 pub mod listing;
 pub mod listing_cache;
 pub mod logins;
+pub mod moderation;
 pub mod reads;
 pub mod relay;
 pub mod saved_searches;

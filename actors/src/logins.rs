@@ -106,6 +106,10 @@ mod tests {
                 display_name: "Ann".into(),
                 password_hash: String::new(),
                 created_at: now,
+                role: crate::domain::moderation::Role::User,
+                suspended_at: None,
+                suspended_until: None,
+                suspension_reason: None,
             },
         )
     }

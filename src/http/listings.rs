@@ -221,8 +221,12 @@ fn etag(l: &Listing) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{}\"", l.version))
 }
 
-fn parse_status(s: &str) -> Result<ListingStatus, String> {
-    ListingStatus::parse(s).ok_or_else(|| "must be draft, active, sold_out or closed".to_owned())
+/// A status a client may ask for (to set, or to search by): `removed` is a moderator's alone,
+/// and a removed listing is never listed.
+pub(crate) fn parse_status(s: &str) -> Result<ListingStatus, String> {
+    ListingStatus::parse(s)
+        .filter(|status| *status != ListingStatus::Removed)
+        .ok_or_else(|| "must be draft, active, sold_out or closed".to_owned())
 }
 
 /// Create a listing.

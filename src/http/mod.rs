@@ -1,6 +1,7 @@
 //! REST handlers, one file per resource, and the extractors they share: JSON bodies with
 //! field-level errors, the caller's identity, query parameters, cursors.
 
+pub mod admin;
 pub mod allowed;
 pub mod blocks;
 mod body;
@@ -10,11 +11,13 @@ pub mod fallback;
 pub mod idempotency;
 pub mod likes;
 pub mod listings;
+pub mod moderation;
 pub mod notifications;
 pub mod offers;
 pub mod ops;
 pub mod orders;
 pub mod saved_searches;
+pub mod reports;
 pub mod search;
 pub mod sockets;
 pub mod users;

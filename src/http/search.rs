@@ -57,10 +57,7 @@ pub fn parse_search(p: &mut Params, viewer: Option<i64>) -> SearchRequest {
     });
     let seller_id = p.int("seller_id", 1, i64::MAX);
     let status = p
-        .parsed("status", |s| {
-            ListingStatus::parse(s)
-                .ok_or_else(|| "must be draft, active, sold_out or closed".to_owned())
-        })
+        .parsed("status", super::listings::parse_status)
         .unwrap_or(ListingStatus::Active);
     let min_price = p.int("min_price", 0, PRICE_CENTS.1);
     let max_price = p.int("max_price", 0, PRICE_CENTS.1);

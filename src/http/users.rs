@@ -12,7 +12,7 @@ use bazaar_actors::domain::account::validate_registration;
 use bazaar_actors::domain::validation::no_nul;
 use bazaar_actors::domain::UserId;
 use bazaar_actors::store::models::User;
-use bazaar_actors::store::users;
+use bazaar_actors::store::{self, users};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,6 +50,19 @@ pub struct UserBody {
     pub username: String,
     pub display_name: String,
     pub created_at: DateTime<Utc>,
+    /// user, moderator or admin (granted by the operator: `bazaar admin grant`).
+    #[schema(value_type = UserRole)]
+    pub role: &'static str,
+}
+
+/// What a user may do beyond using the marketplace.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum UserRole {
+    User,
+    Moderator,
+    Admin,
 }
 
 impl From<&User> for UserBody {
@@ -59,6 +72,7 @@ impl From<&User> for UserBody {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             created_at: utc(u.created_at),
+            role: u.role.as_str(),
         }
     }
 }
@@ -114,6 +128,7 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::UsernameTaken(_) => ApiError::Conflict(e.to_string()),
+            AccountError::UnknownUser(_) => ApiError::NotFound(e.to_string()),
             AccountError::Store(e) => e.into(),
         }
     }
@@ -127,6 +142,7 @@ impl From<AccountError> for ApiError {
         (status = 201, description = "Logged in", body = SessionBody),
         JsonBodyErrors,
         (status = 401, description = "Unknown user or wrong password", body = Problem),
+        (status = 403, description = "The account is suspended; `detail` gives the end and the reason", body = Problem),
         RateLimited,
         (status = 503, description = "The database is unavailable, or too many passwords are being hashed", body = Problem),
     )
@@ -166,6 +182,9 @@ pub async fn create_session(
         }
     };
     state.limits.login_succeeded(&name);
+    if user.suspended(store::now()) {
+        return Err(ApiError::Forbidden(suspended_detail(&user)));
+    }
     let token = auth::new_token();
     let login = accounts::log_in(&state.pool, UserId(user.id), auth::token_hash(&token)).await?;
     tracing::info!(user.id = user.id, session.id = login.id, "logged in");
@@ -174,6 +193,22 @@ pub async fn create_session(
         expires_at: utc(login.expires_at),
         user: UserBody::from(&user),
     }))
+}
+
+/// Why a suspended user may not log in: "this account is suspended until 2026-12-09T12:00:00Z
+/// (or until lifted): reason".
+fn suspended_detail(user: &User) -> String {
+    let until = user.suspended_until.map_or_else(
+        || "until lifted".to_owned(),
+        |t| {
+            format!(
+                "until {}",
+                utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        },
+    );
+    let reason = user.suspension_reason.as_deref().unwrap_or("");
+    format!("this account is suspended {until}: {reason}")
 }
 
 /// Log out: revoke the token this request was made with.

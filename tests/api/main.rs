@@ -16,6 +16,7 @@ mod likes;
 mod limits;
 mod listings;
 mod migrations;
+mod moderation;
 mod offers;
 mod ops;
 mod outages;

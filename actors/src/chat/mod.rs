@@ -155,8 +155,10 @@ where
     }
 }
 
+mod removal;
 mod stored;
 
+pub use removal::{Removal, RemoveMessage};
 pub use stored::Sent;
 use stored::{mark_read, send_one, store_batch, Batch, Stored};
 

@@ -21,10 +21,18 @@ pub enum ListingStatus {
     Active,
     SoldOut,
     Closed,
+    /// Taken down by a moderator: final, and seen by its seller alone.
+    Removed,
 }
 
 impl ListingStatus {
-    pub const ALL: [ListingStatus; 4] = [Self::Draft, Self::Active, Self::SoldOut, Self::Closed];
+    pub const ALL: [ListingStatus; 5] = [
+        Self::Draft,
+        Self::Active,
+        Self::SoldOut,
+        Self::Closed,
+        Self::Removed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +40,7 @@ impl ListingStatus {
             Self::Active => "active",
             Self::SoldOut => "sold_out",
             Self::Closed => "closed",
+            Self::Removed => "removed",
         }
     }
 
@@ -333,7 +342,11 @@ pub fn decide_edit(
         return Err(EditError::Invalid(errors));
     }
     let change = change_from(current, next);
-    if current.status == ListingStatus::Closed && change.changed() {
+    if matches!(
+        current.status,
+        ListingStatus::Closed | ListingStatus::Removed
+    ) && change.changed()
+    {
         return Err(EditError::Closed);
     }
     Ok(change)
@@ -404,10 +417,10 @@ pub fn liker_hears_of_drop(
             || target.is_some_and(|t| new_price <= t))
 }
 
-/// Whether `viewer` may see a listing at all: a draft is its seller's alone (to anyone else
-/// it does not exist); every other status is public.
+/// Whether `viewer` may see a listing at all: a draft, or a listing a moderator removed, is
+/// its seller's alone (to anyone else it does not exist); every other status is public.
 pub fn visible_to(status: ListingStatus, seller: UserId, viewer: Option<UserId>) -> bool {
-    status != ListingStatus::Draft || viewer == Some(seller)
+    !matches!(status, ListingStatus::Draft | ListingStatus::Removed) || viewer == Some(seller)
 }
 
 /// A price drop is a lower price on a listing that was and stays active.
@@ -473,9 +486,11 @@ mod tests {
     #[test]
     fn a_draft_is_visible_to_its_seller_alone_other_statuses_to_all() {
         let stranger = Some(UserId(2));
-        assert!(visible_to(ListingStatus::Draft, SELLER, Some(SELLER)));
-        assert!(!visible_to(ListingStatus::Draft, SELLER, stranger));
-        assert!(!visible_to(ListingStatus::Draft, SELLER, None));
+        for hidden in [ListingStatus::Draft, ListingStatus::Removed] {
+            assert!(visible_to(hidden, SELLER, Some(SELLER)));
+            assert!(!visible_to(hidden, SELLER, stranger));
+            assert!(!visible_to(hidden, SELLER, None));
+        }
         for status in [
             ListingStatus::Active,
             ListingStatus::SoldOut,

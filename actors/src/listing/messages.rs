@@ -46,6 +46,15 @@ pub struct CloseListing {
     pub by: UserId,
 }
 
+/// A moderator removes the listing (see `removal`).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Listing, ListingError>")]
+pub struct RemoveListing {
+    /// The moderator.
+    pub by: UserId,
+    pub note: String,
+}
+
 /// Buy now at the list price.
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "Result<Order, ListingError>")]

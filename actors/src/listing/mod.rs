@@ -17,14 +17,17 @@ mod messages;
 mod offers;
 mod orders;
 mod purchases;
+mod removal;
 mod tx;
 
 pub use actor::ListingActor;
 pub use create::create_listing;
 pub use messages::*;
+pub use removal::NOTIFICATION_LISTING_REMOVED;
 
 use crate::domain::liker_offer::LikerOfferError;
 use crate::domain::listing::EditError;
+use crate::domain::moderation::RemovalError;
 use crate::domain::offer::OfferError;
 use crate::domain::order::OrderError;
 use crate::domain::purchase::PurchaseError;
@@ -54,6 +57,8 @@ pub enum ListingError {
     /// The buyer and the seller are kept apart: one of them blocked the other.
     #[error("one of you blocked the other")]
     Blocked,
+    #[error(transparent)]
+    Removal(#[from] RemovalError),
     #[error("the listing has {0} open order(s): ship, complete or cancel them first")]
     HasOpenOrders(i64),
     #[error(
@@ -88,6 +93,7 @@ impl ListingError {
             Offer(e) => Offer(e.clone()),
             Order(e) => Order(e.clone()),
             LikerOffer(e) => LikerOffer(e.clone()),
+            Removal(e) => Removal(*e),
             HasOpenOrders(n) => HasOpenOrders(*n),
             Blocked => Blocked,
             Contended => Contended,

@@ -90,9 +90,11 @@ impl Tx<'_> {
         if !change.changed() {
             return Ok(self.listing.clone());
         }
-        let closing = change.next.status == ListingStatus::Closed
-            && self.listing.status() != ListingStatus::Closed;
-        if closing {
+        let ended = |s: ListingStatus| matches!(s, ListingStatus::Closed | ListingStatus::Removed);
+        let closing = ended(change.next.status) && !ended(self.listing.status());
+        // A seller closes only once every order is done; a moderator's removal refunds the
+        // paid ones first and lets the shipped ones complete.
+        if closing && change.next.status == ListingStatus::Closed {
             let open = orders::open_count(self.conn, self.listing.id)?;
             if open > 0 {
                 return Err(ListingError::HasOpenOrders(open).into());

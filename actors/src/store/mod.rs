@@ -2,6 +2,7 @@
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
 pub mod blocks;
+pub mod audit;
 pub mod chat;
 pub mod events;
 pub mod idempotency;
@@ -15,6 +16,8 @@ pub mod offers;
 pub mod orders;
 mod prepared;
 pub mod saved_searches;
+pub mod removed_messages;
+pub mod reports;
 pub mod schema;
 pub mod search;
 pub mod sql_enums;

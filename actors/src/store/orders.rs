@@ -148,3 +148,16 @@ pub fn ratings_of(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<Rat
         .order(ratings::id.asc())
         .load(conn)
 }
+
+/// A listing's orders with `status`, oldest first (served by `orders_listing`).
+pub fn of_listing_with_status(
+    conn: &mut DbConnection,
+    listing_id: i64,
+    status: OrderStatus,
+) -> QueryResult<Vec<Order>> {
+    orders::table
+        .filter(orders::listing_id.eq(listing_id))
+        .filter(orders::status.eq(status))
+        .order(orders::id.asc())
+        .load(conn)
+}

@@ -7,6 +7,10 @@ diesel::table! {
         display_name -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
+        role -> Text,
+        suspended_at -> Nullable<Timestamp>,
+        suspended_until -> Nullable<Timestamp>,
+        suspension_reason -> Nullable<Text>,
     }
 }
 
@@ -281,6 +285,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> BigInt,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        reporter_id -> BigInt,
+        target_type -> Text,
+        target_id -> BigInt,
+        reason -> Text,
+        note -> Text,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<BigInt>,
+        resolved_at -> Nullable<Timestamp>,
+        resolution_note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    removed_messages (message_id) {
+        message_id -> BigInt,
+        original_body -> Text,
+        removed_by -> BigInt,
+        note -> Text,
+        removed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(offers -> listings (listing_id));
@@ -310,4 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_searches,
     saved_search_alerts,
     saved_search_pending,
+    audit_log,
+    reports,
+    removed_messages,
 );

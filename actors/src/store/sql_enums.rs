@@ -4,8 +4,10 @@
 //! server's value) must stop the command, not be read as `closed` or `expired`.
 
 use crate::domain::listing::ListingStatus;
+use crate::domain::moderation::{AuditTarget, Role};
 use crate::domain::offer::{OfferReason, OfferStatus, Side};
 use crate::domain::order::OrderStatus;
+use crate::domain::report::{ReportReason, ReportStatus, ReportTarget, Resolution};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow, Queryable};
 use diesel::expression::AsExpression;
@@ -113,6 +115,12 @@ stored_names! {
     Side => "offer turn",
     OrderStatus => "order status",
     OfferReason => "offer reason",
+    Role => "user role",
+    AuditTarget => "audit target",
+    ReportTarget => "report target",
+    ReportReason => "report reason",
+    ReportStatus => "report status",
+    Resolution => "report resolution",
 }
 
 // Queryable fields need `FromSqlRow`; the blanket impl covers every `FromSql` single value, so
@@ -124,6 +132,8 @@ const _: fn() = || {
     is_row::<Side>();
     is_row::<OrderStatus>();
     is_row::<OfferReason>();
+    is_row::<Role>();
+    is_row::<AuditTarget>();
 };
 
 #[cfg(test)]
@@ -143,6 +153,15 @@ mod tests {
         }
         for s in OfferReason::ALL {
             assert_eq!(parse_name::<OfferReason>(s.name()).ok(), Some(s));
+        }
+        for r in Role::ALL {
+            assert_eq!(parse_name::<Role>(r.name()).ok(), Some(r));
+        }
+        for t in AuditTarget::ALL {
+            assert_eq!(parse_name::<AuditTarget>(t.name()).ok(), Some(t));
+        }
+        for &r in Resolution::ALL {
+            assert_eq!(parse_name::<Resolution>(r.name()).ok(), Some(r));
         }
         for s in [Side::Buyer, Side::Seller] {
             assert_eq!(parse_name::<Side>(s.name()).ok(), Some(s));

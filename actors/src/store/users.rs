@@ -64,3 +64,68 @@ pub fn revoke_login(
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
     users::table.find(id).first(conn).optional()
 }
+
+/// Sets the role of the user named `username`; the user as changed, or `None` if there is none.
+pub fn set_role(
+    conn: &mut DbConnection,
+    username: &str,
+    role: crate::domain::moderation::Role,
+) -> QueryResult<Option<User>> {
+    diesel::update(users::table.filter(users::username.eq(username)))
+        .set(users::role.eq(role))
+        .returning(users::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// Suspends a user from `now` until `until` (`None`: until lifted); the user as changed.
+pub fn suspend(
+    conn: &mut DbConnection,
+    user: crate::domain::UserId,
+    until: Option<NaiveDateTime>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<User>> {
+    diesel::update(users::table.find(user.0))
+        .set((
+            users::suspended_at.eq(Some(now)),
+            users::suspended_until.eq(until),
+            users::suspension_reason.eq(Some(reason)),
+        ))
+        .returning(users::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// Lifts a user's suspension; the user as changed.
+pub fn unsuspend(
+    conn: &mut DbConnection,
+    user: crate::domain::UserId,
+) -> QueryResult<Option<User>> {
+    diesel::update(users::table.find(user.0))
+        .set((
+            users::suspended_at.eq(None::<NaiveDateTime>),
+            users::suspended_until.eq(None::<NaiveDateTime>),
+            users::suspension_reason.eq(None::<String>),
+        ))
+        .returning(users::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// Revokes every live login of `user`; the logins revoked.
+pub fn revoke_all_logins(
+    conn: &mut DbConnection,
+    user: crate::domain::UserId,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<LoginId>> {
+    let ids: Vec<i64> = diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user.0))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .returning(sessions::id)
+    .get_results(conn)?;
+    Ok(ids.into_iter().map(LoginId).collect())
+}

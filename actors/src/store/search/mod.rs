@@ -220,6 +220,17 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter) {
         // A draft is seen only by its seller (the caller makes sure there is a viewer).
         sql.push(" AND l.seller_id = ").int(f.viewer.unwrap_or(-1));
     }
+    // A suspended seller's listings are hidden while the suspension holds (served by the
+    // partial index `users_suspended`: only suspended users are looked at).
+    sql.push(
+        " AND NOT EXISTS (SELECT 1 FROM users su WHERE su.id = l.seller_id \
+         AND su.suspended_at IS NOT NULL AND (su.suspended_until IS NULL OR su.suspended_until > ",
+    );
+    sql.push(if sql.pg {
+        "(now() AT TIME ZONE 'UTC')))"
+    } else {
+        "strftime('%Y-%m-%d %H:%M:%f', 'now')))"
+    });
     if let Some(t) = &f.text {
         if sql.pg {
             sql.push(" AND l.search_vector @@ tsq");

@@ -1,0 +1,4 @@
+-- Listings a moderator removed: status `removed`.
+ALTER TABLE listings DROP CONSTRAINT listings_status_check;
+ALTER TABLE listings ADD CONSTRAINT listings_status_check
+    CHECK (status IN ('draft', 'active', 'sold_out', 'closed', 'removed'));
