@@ -100,6 +100,8 @@ api!(
     http::orders::confirm_order,
     http::orders::cancel_order,
     http::orders::rate_order,
+    http::disputes::open_dispute,
+    http::disputes::refund_order,
     http::offers::create_offer,
     http::offers::list_listing_offers,
     http::offers::get_offer,

@@ -4,6 +4,7 @@
 pub mod allowed;
 mod body;
 pub mod chat;
+pub mod disputes;
 pub mod docs;
 pub mod fallback;
 pub mod idempotency;

@@ -5,6 +5,7 @@ pub mod account;
 pub mod auto_price_drop;
 pub mod category;
 pub mod chat;
+pub mod dispute;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;

@@ -11,6 +11,7 @@
 #[macro_use]
 mod actor;
 mod create;
+mod disputes;
 mod liker_offers;
 mod likes;
 mod messages;
@@ -23,6 +24,7 @@ pub use actor::ListingActor;
 pub use create::create_listing;
 pub use messages::*;
 
+use crate::domain::dispute::DisputeError;
 use crate::domain::liker_offer::LikerOfferError;
 use crate::domain::listing::EditError;
 use crate::domain::offer::OfferError;
@@ -51,6 +53,8 @@ pub enum ListingError {
     Order(#[from] OrderError),
     #[error(transparent)]
     LikerOffer(#[from] LikerOfferError),
+    #[error(transparent)]
+    Dispute(#[from] DisputeError),
     #[error("the listing has {0} open order(s): ship, complete or cancel them first")]
     HasOpenOrders(i64),
     #[error(
@@ -85,6 +89,7 @@ impl ListingError {
             Offer(e) => Offer(e.clone()),
             Order(e) => Order(e.clone()),
             LikerOffer(e) => LikerOffer(e.clone()),
+            Dispute(e) => Dispute(e.clone()),
             HasOpenOrders(n) => HasOpenOrders(*n),
             Contended => Contended,
             Unavailable => Unavailable,

@@ -2,6 +2,7 @@
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
 pub mod chat;
+pub mod disputes;
 pub mod events;
 pub mod idempotency;
 pub mod ledger;

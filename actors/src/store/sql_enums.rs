@@ -3,6 +3,7 @@
 //! is an error, never a silent fallback: a row that breaks the CHECK constraints (or a newer
 //! server's value) must stop the command, not be read as `closed` or `expired`.
 
+use crate::domain::dispute::{DisputeOutcome, DisputeReason};
 use crate::domain::listing::ListingStatus;
 use crate::domain::offer::{OfferReason, OfferStatus, Side};
 use crate::domain::order::OrderStatus;
@@ -113,6 +114,8 @@ stored_names! {
     Side => "offer turn",
     OrderStatus => "order status",
     OfferReason => "offer reason",
+    DisputeReason => "dispute reason",
+    DisputeOutcome => "dispute outcome",
 }
 
 // Queryable fields need `FromSqlRow`; the blanket impl covers every `FromSql` single value, so
@@ -124,6 +127,8 @@ const _: fn() = || {
     is_row::<Side>();
     is_row::<OrderStatus>();
     is_row::<OfferReason>();
+    is_row::<DisputeReason>();
+    is_row::<DisputeOutcome>();
 };
 
 #[cfg(test)]
@@ -144,6 +149,12 @@ mod tests {
         for s in OfferReason::ALL {
             assert_eq!(parse_name::<OfferReason>(s.name()).ok(), Some(s));
         }
+        for s in DisputeReason::ALL {
+            assert_eq!(parse_name::<DisputeReason>(s.name()).ok(), Some(s));
+        }
+        for s in DisputeOutcome::ALL {
+            assert_eq!(parse_name::<DisputeOutcome>(s.name()).ok(), Some(s));
+        }
         for s in [Side::Buyer, Side::Seller] {
             assert_eq!(parse_name::<Side>(s.name()).ok(), Some(s));
         }
@@ -151,11 +162,8 @@ mod tests {
 
     #[test]
     fn an_unknown_name_is_an_error_that_says_what() {
-        let err = parse_name::<OrderStatus>("refunded").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown order status \"refunded\" in a row"
-        );
+        let err = parse_name::<OrderStatus>("lost").unwrap_err();
+        assert_eq!(err.to_string(), "unknown order status \"lost\" in a row");
         assert!(parse_name::<ListingStatus>("").is_err());
         assert!(parse_name::<Side>("Seller").is_err());
     }
