@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod commerce;
 mod concurrency;
+mod disputes;
 mod helpers;
 mod idempotency;
 mod likes;
