@@ -123,6 +123,7 @@ api!(
     http::chat::read_conversation,
     http::notifications::list_notifications,
     http::notifications::read_notifications,
+    http::admin::list_audit,
     http::ops::healthz,
     http::ops::readyz,
     http::ops::metrics,

@@ -21,7 +21,7 @@ pub struct Cli {
     pub settings: Settings,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Run the server (the default).
     Serve,
@@ -34,6 +34,39 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000)]
         listings: i64,
     },
+    /// Manage moderators and admins (each change is written to the audit log).
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// Make USERNAME a moderator or an admin.
+    Grant {
+        username: String,
+        #[arg(value_enum)]
+        role: GrantedRole,
+    },
+    /// Make USERNAME a plain user again.
+    Revoke { username: String },
+}
+
+/// A role the operator may grant.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GrantedRole {
+    Moderator,
+    Admin,
+}
+
+impl From<GrantedRole> for bazaar_actors::domain::moderation::Role {
+    fn from(role: GrantedRole) -> Self {
+        match role {
+            GrantedRole::Moderator => Self::Moderator,
+            GrantedRole::Admin => Self::Admin,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

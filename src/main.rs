@@ -1,8 +1,9 @@
-//! `bazaar serve` (the default), `bazaar migrate` and `bazaar seed`.
+//! `bazaar serve` (the default), `bazaar migrate`, `bazaar seed` and `bazaar admin`.
 
 use anyhow::Context;
 use bazaar::app::Application;
-use bazaar::config::{Cli, Command};
+use bazaar::config::{AdminCommand, Cli, Command};
+use bazaar_actors::domain::moderation::Role;
 use clap::Parser;
 
 #[actix_web::main]
@@ -48,6 +49,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "catalogue seeded"
             );
+        }
+        Command::Admin { action } => {
+            let (username, role) = match action {
+                AdminCommand::Grant { username, role } => (username, Role::from(role)),
+                AdminCommand::Revoke { username } => (username, Role::User),
+            };
+            let url = cli.settings.database_url.clone();
+            let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let pool = bazaar_actors::store::connect(&url, 1)?;
+                bazaar_actors::store::migrate(&mut *pool.get()?)?;
+                Ok(pool)
+            })
+            .await
+            .context("connecting")??;
+            let user = bazaar_actors::accounts::set_role(&pool, username, role)
+                .await
+                .context("changing the role")?;
+            tracing::info!(user.id = user.id, role = %user.role, "role set");
         }
         Command::Serve => {
             let app = Application::build(cli.settings).await?;

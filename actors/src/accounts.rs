@@ -3,9 +3,11 @@
 //! tokens (CPU work that touches no table) and call these.
 
 use crate::domain::account::LOGIN_TTL_DAYS;
+use crate::domain::moderation::{action, AuditTarget, Role};
 use crate::domain::{LoginId, UserId};
 use crate::logins::Logins;
 use crate::relay::announce_logout;
+use crate::store::audit::{self, NewAuditEntry};
 use crate::store::models::{Login, NewLogin, NewUser, User};
 use crate::store::{self, is_unique_violation, tickets, users, Pool, StoreError};
 use crate::user::{RevokeLogin, Users};
@@ -16,6 +18,8 @@ use chrono::NaiveDateTime;
 pub enum AccountError {
     #[error("the username {0:?} is taken")]
     UsernameTaken(String),
+    #[error("no user is named {0:?}")]
+    UnknownUser(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -113,4 +117,27 @@ pub async fn redeem_ticket(
 ) -> Result<Option<(UserId, LoginId)>, StoreError> {
     pool.run(move |conn| Ok(conn.write(|conn| tickets::redeem(conn, &ticket_hash, store::now()))?))
         .await
+}
+
+/// Gives the user named `username` the role `role`: the operator's `bazaar admin grant` and
+/// `revoke` (to `user`). The change and its audit entry (by the operator: no actor) commit
+/// together. Moderator routes read the role afresh on every request, so it holds at once.
+pub async fn set_role(pool: &Pool, username: String, role: Role) -> Result<User, AccountError> {
+    pool.run(move |conn| {
+        type Outcome = Result<User, AccountError>;
+        conn.write_transaction(|conn| -> Result<Outcome, diesel::result::Error> {
+            let Some(user) = users::set_role(conn, &username, role)? else {
+                return Ok(Err(AccountError::UnknownUser(username.clone())));
+            };
+            let (what, note) = match role {
+                Role::User => (action::ROLE_REVOKED, String::new()),
+                granted => (action::ROLE_GRANTED, granted.as_str().to_owned()),
+            };
+            let entry = NewAuditEntry::new(None, what, AuditTarget::User, user.id, &note);
+            audit::append(conn, &entry)?;
+            Ok(Ok(user))
+        })
+        .map_err(StoreError::from)?
+    })
+    .await
 }

@@ -106,6 +106,7 @@ mod tests {
                 display_name: "Ann".into(),
                 password_hash: String::new(),
                 created_at: now,
+                role: crate::domain::moderation::Role::User,
             },
         )
     }

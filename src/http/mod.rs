@@ -1,6 +1,7 @@
 //! REST handlers, one file per resource, and the extractors they share: JSON bodies with
 //! field-level errors, the caller's identity, query parameters, cursors.
 
+pub mod admin;
 pub mod allowed;
 mod body;
 pub mod chat;

@@ -50,6 +50,19 @@ pub struct UserBody {
     pub username: String,
     pub display_name: String,
     pub created_at: DateTime<Utc>,
+    /// user, moderator or admin (granted by the operator: `bazaar admin grant`).
+    #[schema(value_type = UserRole)]
+    pub role: &'static str,
+}
+
+/// What a user may do beyond using the marketplace.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum UserRole {
+    User,
+    Moderator,
+    Admin,
 }
 
 impl From<&User> for UserBody {
@@ -59,6 +72,7 @@ impl From<&User> for UserBody {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             created_at: utc(u.created_at),
+            role: u.role.as_str(),
         }
     }
 }
@@ -114,6 +128,7 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::UsernameTaken(_) => ApiError::Conflict(e.to_string()),
+            AccountError::UnknownUser(_) => ApiError::NotFound(e.to_string()),
             AccountError::Store(e) => e.into(),
         }
     }

@@ -14,6 +14,7 @@ mod likes;
 mod limits;
 mod listings;
 mod migrations;
+mod moderation;
 mod offers;
 mod ops;
 mod outages;

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod ledger;
 pub mod liker_offer;
 pub mod listing;
+pub mod moderation;
 pub mod money;
 pub mod offer;
 pub mod order;

@@ -1,6 +1,7 @@
 //! Storage: one Diesel connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
+pub mod audit;
 pub mod chat;
 pub mod disputes;
 pub mod events;

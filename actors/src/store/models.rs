@@ -4,6 +4,7 @@
 use super::schema::{events, likes, listings, offers, orders, ratings, sessions, users};
 use crate::domain::auto_price_drop::AutoPriceDrop;
 use crate::domain::listing::{ListingState, ListingStatus};
+use crate::domain::moderation::Role;
 use crate::domain::offer::{OfferReason, OfferState, OfferStatus, Side};
 use crate::domain::order::{OrderState, OrderStatus};
 use crate::domain::{ListingId, LoginId, Money, OfferId, OrderId, UserId};
@@ -18,6 +19,7 @@ pub struct User {
     pub display_name: String,
     pub password_hash: String,
     pub created_at: NaiveDateTime,
+    pub role: Role,
 }
 
 #[derive(Clone, Debug, Insertable)]

@@ -5,6 +5,7 @@
 
 use crate::domain::dispute::{DisputeOutcome, DisputeReason};
 use crate::domain::listing::ListingStatus;
+use crate::domain::moderation::{AuditTarget, Role};
 use crate::domain::offer::{OfferReason, OfferStatus, Side};
 use crate::domain::order::OrderStatus;
 use diesel::backend::Backend;
@@ -116,6 +117,8 @@ stored_names! {
     OfferReason => "offer reason",
     DisputeReason => "dispute reason",
     DisputeOutcome => "dispute outcome",
+    Role => "user role",
+    AuditTarget => "audit target",
 }
 
 // Queryable fields need `FromSqlRow`; the blanket impl covers every `FromSql` single value, so
@@ -129,6 +132,8 @@ const _: fn() = || {
     is_row::<OfferReason>();
     is_row::<DisputeReason>();
     is_row::<DisputeOutcome>();
+    is_row::<Role>();
+    is_row::<AuditTarget>();
 };
 
 #[cfg(test)]
@@ -154,6 +159,12 @@ mod tests {
         }
         for s in DisputeOutcome::ALL {
             assert_eq!(parse_name::<DisputeOutcome>(s.name()).ok(), Some(s));
+        }
+        for r in Role::ALL {
+            assert_eq!(parse_name::<Role>(r.name()).ok(), Some(r));
+        }
+        for t in AuditTarget::ALL {
+            assert_eq!(parse_name::<AuditTarget>(t.name()).ok(), Some(t));
         }
         for s in [Side::Buyer, Side::Seller] {
             assert_eq!(parse_name::<Side>(s.name()).ok(), Some(s));

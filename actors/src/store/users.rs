@@ -64,3 +64,16 @@ pub fn revoke_login(
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
     users::table.find(id).first(conn).optional()
 }
+
+/// Sets the role of the user named `username`; the user as changed, or `None` if there is none.
+pub fn set_role(
+    conn: &mut DbConnection,
+    username: &str,
+    role: crate::domain::moderation::Role,
+) -> QueryResult<Option<User>> {
+    diesel::update(users::table.filter(users::username.eq(username)))
+        .set(users::role.eq(role))
+        .returning(users::all_columns)
+        .get_result(conn)
+        .optional()
+}
