@@ -102,6 +102,8 @@ api!(
     http::orders::rate_order,
     http::disputes::open_dispute,
     http::disputes::refund_order,
+    http::admin_disputes::list_disputes,
+    http::admin_disputes::resolve_dispute,
     http::offers::create_offer,
     http::offers::list_listing_offers,
     http::offers::get_offer,

@@ -2,6 +2,7 @@
 //! field-level errors, the caller's identity, query parameters, cursors.
 
 pub mod admin;
+pub mod admin_disputes;
 pub mod allowed;
 mod body;
 pub mod chat;

@@ -24,7 +24,7 @@ async fn market(app: &TestApp) -> Market {
     let seller = app.user("seller").await;
     let buyer = app.user("buyer").await;
     let other = app.user("other").await;
-    let moderator = make_moderator(app, "moderator").await;
+    let moderator = crate::moderation::moderator(app, "moderator").await;
     app.deposit(&buyer, 5 * PRICE).await;
     let listing = app
         .listing(&seller, json!({"price_cents": PRICE, "quantity": 2}))
@@ -124,6 +124,16 @@ async fn inbox(app: &TestApp, user: &TestUser) -> Vec<String> {
 async fn queue(app: &TestApp, who: &TestUser, query: &str) -> Value {
     let path = format!("/api/v1/admin/disputes{query}");
     json_of(app.get(&path, Some(&who.token)).await, 200).await
+}
+
+/// The audit log's entries about `order`, newest first.
+async fn audit_of(app: &TestApp, moderator: &TestUser, order: &Value) -> Vec<Value> {
+    let path = format!(
+        "/api/v1/admin/audit?target_type=order&target_id={}",
+        order["id"]
+    );
+    let page = json_of(app.get(&path, Some(&moderator.token)).await, 200).await;
+    page["items"].as_array().unwrap().clone()
 }
 
 fn ids(page: &Value) -> Vec<i64> {
@@ -423,9 +433,20 @@ async fn a_moderator_refunds_the_buyer() {
             ["order.disputed", "order.dispute_resolved"]
         );
     }
-    // Resolved once: a second resolution is refused and moves nothing.
+    let audit = audit_of(&app, &m.moderator, &order).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["action"], "dispute_resolved");
+    assert_eq!(audit[0]["actor_id"], m.moderator.id);
+    let note = audit[0]["note"].as_str().unwrap();
+    assert!(
+        note.starts_with("refund_buyer: buyer 10000 cents, seller 0 cents, fee 0 cents"),
+        "{note}"
+    );
+    assert!(note.ends_with("Tracking shows it lost"), "{note}");
+    // Resolved once: a second resolution is refused, moves nothing and records nothing.
     problem(resolve(&app, Some(&m.moderator), &order, &body).await, 409).await;
     assert_eq!(app.wallet(&m.buyer).await["available_cents"], 5 * PRICE);
+    assert_eq!(audit_of(&app, &m.moderator, &order).await.len(), 1);
     app.assert_ledger_balanced();
 }
 
@@ -442,6 +463,12 @@ async fn a_moderator_releases_to_the_seller_less_the_fee() {
     assert_eq!(app.wallet(&m.seller).await["available_cents"], 9_000);
     assert_eq!(app.wallet(&m.buyer).await["in_escrow_cents"], 0);
     assert_eq!(fees(&app), 1_000);
+    let audit = audit_of(&app, &m.moderator, &order).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert!(audit[0]["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("release_seller: buyer 0 cents, seller 9000 cents, fee 1000 cents"));
     app.assert_ledger_balanced();
 }
 
@@ -470,6 +497,12 @@ async fn a_split_pays_the_buyer_their_part_and_the_seller_the_rest_less_its_fee(
     assert_eq!(app.wallet(&m.buyer).await["in_escrow_cents"], 0);
     assert_eq!(app.wallet(&m.seller).await["available_cents"], 5_400);
     assert_eq!(fees(&app), 600);
+    let audit = audit_of(&app, &m.moderator, &order).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert!(audit[0]["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("split: buyer 4000 cents, seller 5400 cents, fee 600 cents"));
     let events = app.event_types(&format!("user:{}", m.buyer.id));
     assert_eq!(
         events.last().map(String::as_str),
@@ -517,6 +550,7 @@ async fn a_resolution_must_name_a_sound_outcome() {
     )
     .await;
     assert_eq!(order_status(&app, &m.buyer, &order).await, "disputed");
+    assert!(audit_of(&app, &m.moderator, &order).await.is_empty());
     app.assert_ledger_balanced();
 }
 
@@ -550,9 +584,4 @@ async fn only_moderators_resolve_and_see_the_queue() {
         .await
         .unwrap();
     invalid_fields(bad_cursor, &["cursor"]).await;
-}
-
-/// A moderator (until the roles land: a plain user, for the party routes' tests).
-async fn make_moderator(app: &TestApp, name: &str) -> TestUser {
-    app.user(name).await
 }

@@ -10,13 +10,18 @@ use crate::domain::dispute::{
     DisputeError, DisputeOutcome, Resolution,
 };
 use crate::domain::ledger as postings;
+use crate::domain::moderation::AuditTarget;
 use crate::domain::order::{OrderState, OrderStatus};
 use crate::domain::purchase::decide_restock;
 use crate::domain::{Money, UserId};
 use crate::events::{ORDER_DISPUTED, ORDER_DISPUTE_RESOLVED, ORDER_REFUNDED};
+use crate::store::audit::{self, NewAuditEntry};
 use crate::store::disputes::{self, Dispute, DisputeResolution, NewDispute};
 use crate::store::models::{Order, OrderChanges};
 use crate::store::{ledger, orders};
+
+/// The audit log's action for a moderator's resolution of a dispute.
+pub const AUDIT_DISPUTE_RESOLVED: &str = "dispute_resolved";
 
 handle!(OpenDispute, (Order, Dispute), |tx, msg| tx
     .open_dispute(&msg));
@@ -120,6 +125,23 @@ impl Tx<'_> {
         };
         let resolved =
             disputes::resolve(self.conn, dispute.id, &resolution)?.ok_or(Failure::Stale)?;
+        // The audit entry commits with the resolution, or neither does.
+        let record = format!(
+            "{}: buyer {} cents, seller {} cents, fee {} cents. {}",
+            resolution.outcome.as_str(),
+            settlement.to_buyer.cents(),
+            settlement.to_seller.cents(),
+            settlement.fee.cents(),
+            msg.note
+        );
+        let entry = NewAuditEntry::new(
+            Some(msg.moderator),
+            AUDIT_DISPUTE_RESOLVED,
+            AuditTarget::Order,
+            order.id,
+            &record,
+        );
+        audit::append(self.conn, &entry)?;
         self.outbox
             .dispute(&after, &resolved, ORDER_DISPUTE_RESOLVED);
         Ok((after, resolved))

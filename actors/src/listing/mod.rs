@@ -22,6 +22,7 @@ mod tx;
 
 pub use actor::ListingActor;
 pub use create::create_listing;
+pub use disputes::AUDIT_DISPUTE_RESOLVED;
 pub use messages::*;
 
 use crate::domain::dispute::DisputeError;
