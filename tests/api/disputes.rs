@@ -585,3 +585,38 @@ async fn only_moderators_resolve_and_see_the_queue() {
         .unwrap();
     invalid_fields(bad_cursor, &["cursor"]).await;
 }
+
+#[actix_web::test]
+async fn both_parties_hear_of_disputes_live_as_the_asyncapi_document_says() {
+    use crate::asyncapi::{assert_documented, document};
+    use crate::ws_helpers::connect;
+    let app = spawn_app().await;
+    let m = market(&app).await;
+    let doc = document();
+    let mut buyer_ws = connect(&app, &m.buyer).await;
+    let mut seller_ws = connect(&app, &m.seller).await;
+    let (order, dispute) = disputed_order(&app, &m).await;
+    for ws in [&mut buyer_ws, &mut seller_ws] {
+        let frame = ws.until(|f| f["event"] == "order.disputed").await;
+        assert_documented(&doc, &frame, "Event");
+        assert_eq!(frame["data"]["order"]["status"], "disputed");
+        assert_eq!(frame["data"]["dispute"]["id"], dispute["id"]);
+        assert!(frame["data"]["notification_id"].is_i64(), "{frame}");
+    }
+    let body = json!({"outcome": "split", "buyer_cents": 1, "note": "Half a bicycle"});
+    json_of(resolve(&app, Some(&m.moderator), &order, &body).await, 200).await;
+    for ws in [&mut buyer_ws, &mut seller_ws] {
+        let frame = ws.until(|f| f["event"] == "order.dispute_resolved").await;
+        assert_documented(&doc, &frame, "Event");
+        assert_eq!(frame["data"]["dispute"]["outcome"], "split");
+        assert_eq!(frame["data"]["dispute"]["buyer_cents"], 1);
+    }
+    let paid = app.buy_one(&m.buyer, &m.listing).await;
+    json_of(refund(&app, Some(&m.seller), &paid).await, 200).await;
+    for ws in [&mut buyer_ws, &mut seller_ws] {
+        let frame = ws.until(|f| f["event"] == "order.refunded").await;
+        assert_documented(&doc, &frame, "Event");
+        assert_eq!(frame["data"]["order"]["id"], paid["id"]);
+    }
+    app.assert_ledger_balanced();
+}
