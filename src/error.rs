@@ -341,7 +341,7 @@ impl From<OrderError> for ApiError {
 impl From<DisputeError> for ApiError {
     fn from(e: DisputeError) -> Self {
         match e {
-            DisputeError::NotParty | DisputeError::WrongParty(_) => {
+            DisputeError::NotParty | DisputeError::WrongParty(_) | DisputeError::OwnDispute => {
                 ApiError::Forbidden(e.to_string())
             }
             DisputeError::BuyerCents(message) => ApiError::invalid("buyer_cents", message),

@@ -58,6 +58,7 @@ pub struct ResolveBody {
         (status = 200, description = "The order and its resolved dispute", body = DisputedOrder),
         JsonBodyErrors,
         ModeratorErrors,
+        (status = 403, description = "Not a moderator, or a party to this order (nobody judges their own dispute)", body = Problem),
         (status = 404, description = "No such order", body = Problem),
         (status = 409, description = "The order is not disputed (or the dispute is resolved), or the listing is too busy", body = Problem),
     )

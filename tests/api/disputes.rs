@@ -570,6 +570,14 @@ async fn only_moderators_resolve_and_see_the_queue() {
     }
     problem(resolve(&app, None, &order, &body).await, 401).await;
     problem(app.get("/api/v1/admin/disputes", None).await, 401).await;
+    // A seller who is also a moderator sees the queue but may not judge their own dispute.
+    crate::moderation::grant(
+        &app,
+        &m.seller,
+        bazaar_actors::domain::moderation::Role::Moderator,
+    );
+    assert_eq!(ids(&queue(&app, &m.seller, "").await).len(), 1);
+    problem(resolve(&app, Some(&m.seller), &order, &body).await, 403).await;
     assert_eq!(order_status(&app, &m.buyer, &order).await, "disputed");
     assert_eq!(ids(&queue(&app, &m.moderator, "").await).len(), 1);
     json_of(resolve(&app, Some(&m.moderator), &order, &body).await, 200).await;

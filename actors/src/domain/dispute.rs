@@ -132,6 +132,8 @@ pub enum DisputeError {
     AutoCompleted(NaiveDateTime),
     #[error("a {0} order cannot be refunded: only a paid, shipped or disputed one")]
     NotRefundable(&'static str),
+    #[error("a moderator may not resolve a dispute they are a party to")]
+    OwnDispute,
     #[error("the order is {0}, not disputed")]
     NotDisputed(&'static str),
     #[error("the dispute is already resolved")]
@@ -214,17 +216,22 @@ pub fn decide_refund(
     Ok((next, !was_shipped))
 }
 
-/// Decides a moderator's resolution of a disputed order holding `escrow`: the order after it
+/// Decides `moderator`'s resolution of a disputed order holding `escrow`: the order after it
 /// (refunded, or completed when the seller gets anything), the settlement, and whether the
-/// units go back in stock (a full refund of an item never shipped).
+/// units go back in stock (a full refund of an item never shipped). Nobody judges their own
+/// dispute.
 pub fn decide_resolution(
     order: &OrderState,
+    moderator: UserId,
     dispute: &DisputeState,
     resolution: Resolution,
     escrow: Money,
     fee_percent: i64,
     was_shipped: bool,
 ) -> Result<(OrderState, Settlement, bool), DisputeError> {
+    if order.side_of(moderator).is_some() {
+        return Err(DisputeError::OwnDispute);
+    }
     if dispute.resolved_at.is_some() {
         return Err(DisputeError::Resolved);
     }

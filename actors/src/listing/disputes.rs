@@ -96,6 +96,7 @@ impl Tx<'_> {
         let fee_percent = self.rules.fee_percent;
         let (next, settlement, restock) = decide_resolution(
             &order.state(),
+            msg.moderator,
             &dispute.state(),
             msg.resolution,
             escrow,
@@ -183,10 +184,8 @@ impl Tx<'_> {
             version: order.version + 1,
             updated_at: self.now,
         };
-        Ok(
-            orders::update_versioned(self.conn, order.id, order.version, &changes)?
-                .ok_or(Failure::Stale)?,
-        )
+        orders::update_versioned(self.conn, order.id, order.version, &changes)?
+            .ok_or(Failure::Stale)
     }
 
     /// Puts an order's units back in stock (an item that never shipped).

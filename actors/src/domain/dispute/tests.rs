@@ -5,6 +5,7 @@ use proptest::prelude::*;
 const BUYER: UserId = UserId(1);
 const SELLER: UserId = UserId(2);
 const OTHER: UserId = UserId(9);
+const MODERATOR: UserId = UserId(5);
 
 fn at(hours: i64) -> NaiveDateTime {
     chrono::DateTime::from_timestamp(1_800_000_000, 0)
@@ -91,9 +92,9 @@ fn the_seller_refunds_while_money_is_in_escrow_and_restocks_only_what_never_ship
     let refund = |status, shipped| decide_refund(&order(status), SELLER, shipped);
     let (next, restock) = refund(OrderStatus::Paid, false).unwrap();
     assert_eq!((next.status, restock), (OrderStatus::Refunded, true));
-    assert_eq!(refund(OrderStatus::Shipped, true).unwrap().1, false);
-    assert_eq!(refund(OrderStatus::Disputed, true).unwrap().1, false);
-    assert_eq!(refund(OrderStatus::Disputed, false).unwrap().1, true);
+    assert!(!refund(OrderStatus::Shipped, true).unwrap().1);
+    assert!(!refund(OrderStatus::Disputed, true).unwrap().1);
+    assert!(refund(OrderStatus::Disputed, false).unwrap().1);
     for status in [
         OrderStatus::Completed,
         OrderStatus::Cancelled,
@@ -220,6 +221,7 @@ fn only_an_open_dispute_of_a_disputed_order_is_resolved() {
     let disputed = order(OrderStatus::Disputed);
     let (next, _, restock) = decide_resolution(
         &disputed,
+        MODERATOR,
         &open_dispute(),
         Resolution::RefundBuyer,
         cents(100),
@@ -230,6 +232,7 @@ fn only_an_open_dispute_of_a_disputed_order_is_resolved() {
     assert_eq!((next.status, restock), (OrderStatus::Refunded, true));
     let (next, _, restock) = decide_resolution(
         &disputed,
+        MODERATOR,
         &open_dispute(),
         Resolution::Split { buyer: cents(50) },
         cents(100),
@@ -245,6 +248,7 @@ fn only_an_open_dispute_of_a_disputed_order_is_resolved() {
     assert_eq!(
         decide_resolution(
             &disputed,
+            MODERATOR,
             &resolved,
             Resolution::ReleaseSeller,
             cents(100),
@@ -256,6 +260,7 @@ fn only_an_open_dispute_of_a_disputed_order_is_resolved() {
     assert_eq!(
         decide_resolution(
             &order(OrderStatus::Refunded),
+            MODERATOR,
             &open_dispute(),
             Resolution::ReleaseSeller,
             cents(100),
@@ -264,6 +269,24 @@ fn only_an_open_dispute_of_a_disputed_order_is_resolved() {
         ),
         Err(DisputeError::NotDisputed("refunded"))
     );
+}
+
+#[test]
+fn nobody_resolves_their_own_dispute() {
+    for party in [BUYER, SELLER] {
+        assert_eq!(
+            decide_resolution(
+                &order(OrderStatus::Disputed),
+                party,
+                &open_dispute(),
+                Resolution::ReleaseSeller,
+                cents(100),
+                10,
+                true
+            ),
+            Err(DisputeError::OwnDispute)
+        );
+    }
 }
 
 #[test]
