@@ -227,6 +227,11 @@ pub struct Settings {
     #[arg(long, env = "BAZAAR_AUTO_PRICE_DROP_MIN_INTERVAL_SECS", default_value_t = 24 * 3600, value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub auto_price_drop_min_interval_secs: i64,
 
+    /// Seconds a dispute may stay unresolved before it is escalated to the moderators' queue
+    /// (it is never paid out by itself).
+    #[arg(long, env = "BAZAAR_DISPUTE_TIMEOUT_SECS", default_value_t = 14 * 24 * 3600, value_parser = clap::value_parser!(i64).range(1..), global = true)]
+    pub dispute_timeout_secs: i64,
+
     /// The platform's fee on completed orders, in percent.
     #[arg(long, env = "BAZAAR_FEE_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=100), global = true)]
     pub fee_percent: i64,
@@ -591,6 +596,7 @@ impl Settings {
             auto_price_drop_min_interval: chrono::Duration::seconds(
                 self.auto_price_drop_min_interval_secs,
             ),
+            dispute_timeout: chrono::Duration::seconds(self.dispute_timeout_secs),
             ..CommerceRules::default()
         }
     }

@@ -4,6 +4,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use bazaar_actors::domain::dispute::DisputeError;
 use bazaar_actors::domain::liker_offer::LikerOfferError;
 use bazaar_actors::domain::listing::EditError;
 use bazaar_actors::domain::offer::OfferError;
@@ -257,6 +258,7 @@ impl From<ListingError> for ApiError {
             ListingError::Offer(e) => e.into(),
             ListingError::Order(e) => e.into(),
             ListingError::LikerOffer(e) => e.into(),
+            ListingError::Dispute(e) => e.into(),
             ListingError::HasOpenOrders(_) | ListingError::Contended | ListingError::Removal(_) => {
                 ApiError::Conflict(detail)
             }
@@ -339,6 +341,25 @@ impl From<OrderError> for ApiError {
             | OrderError::NotCompleted(_)
             | OrderError::AlreadyRated
             | OrderError::RatingWindowClosed(_) => ApiError::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<DisputeError> for ApiError {
+    fn from(e: DisputeError) -> Self {
+        match e {
+            DisputeError::NotParty | DisputeError::WrongParty(_) | DisputeError::OwnDispute => {
+                ApiError::Forbidden(e.to_string())
+            }
+            DisputeError::BuyerCents(message) => ApiError::invalid("buyer_cents", message),
+            DisputeError::NotDisputable(_)
+            | DisputeError::ShipDeadlineNotPassed(_)
+            | DisputeError::AutoCompleted(_)
+            | DisputeError::NotRefundable(_)
+            | DisputeError::NotDisputed(_)
+            | DisputeError::Resolved
+            | DisputeError::AlreadyEscalated
+            | DisputeError::NotDue(_) => ApiError::Conflict(e.to_string()),
         }
     }
 }

@@ -15,6 +15,11 @@ use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+mod dispute;
+pub use dispute::{
+    DisputeView, DisputedOrder, ORDER_DISPUTED, ORDER_DISPUTE_RESOLVED, ORDER_REFUNDED,
+};
+
 pub const LISTING_CREATED: &str = "listing.created";
 pub const LISTING_UPDATED: &str = "listing.updated";
 pub const LISTING_PRICE_DROPPED: &str = "listing.price_dropped";
@@ -168,14 +173,15 @@ pub struct OrderView {
     pub quantity: i64,
     pub unit_price_cents: i64,
     pub total_cents: i64,
-    /// paid, shipped, completed or cancelled.
+    /// paid, shipped, completed, cancelled, disputed or refunded.
     pub status: String,
-    /// After this the buyer may cancel an unshipped order.
+    /// After this the buyer may cancel (or dispute) an unshipped order.
     pub ship_by: DateTime<Utc>,
     /// A shipped order completes by itself at this time unless confirmed earlier.
     pub auto_complete_at: Option<DateTime<Utc>>,
     pub shipped_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// When it was cancelled or refunded.
     pub cancelled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

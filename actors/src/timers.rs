@@ -1,6 +1,6 @@
 //! `Timekeeper`: runs the stored deadlines. Every tick it reads the deadlines that have passed
 //! (open offers past `expires_at`, shipped orders past `auto_complete_at`, active listings past
-//! `next_price_drop_at`) and sends each to its listing's actor as a system command. The command re-checks the deadline against the
+//! `next_price_drop_at`, open disputes past `escalate_at`) and sends each to its listing's actor as a system command. The command re-checks the deadline against the
 //! database, so a deadline fires once however many ticks or processes see it; deadlines that
 //! passed while the server was down fire at the first tick after start-up.
 
@@ -8,8 +8,8 @@ use crate::directory::{send_to_listing, Directory};
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
 use crate::domain::{ListingId, OfferId, OrderId};
-use crate::listing::{ActOnOffer, ActOnOrder, DropPriceOnSchedule, ListingError};
-use crate::store::{self, idempotency, listings, offers, orders, Pool};
+use crate::listing::{ActOnOffer, ActOnOrder, DropPriceOnSchedule, EscalateDispute, ListingError};
+use crate::store::{self, disputes, idempotency, listings, offers, orders, Pool};
 use actix::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -77,6 +77,8 @@ struct Deadlines {
     expiring: Due<OfferId>,
     completing: Due<OrderId>,
     price_drops: Vec<ListingId>,
+    /// Disputes unresolved past their timer, by order.
+    escalating: Due<OrderId>,
 }
 
 fn due_deadlines(pool: &Pool, purge: bool) -> Result<Deadlines, store::StoreError> {
@@ -89,6 +91,7 @@ fn due_deadlines(pool: &Pool, purge: bool) -> Result<Deadlines, store::StoreErro
     let expiring = offers::due_to_expire(&mut conn, now, BATCH)?;
     let completing = orders::due_to_complete(&mut conn, now, BATCH)?;
     let price_drops = listings::due_price_drops(&mut conn, now, BATCH)?;
+    let escalating = disputes::due_to_escalate(&mut conn, now, BATCH)?;
     Ok(Deadlines {
         expiring: expiring
             .into_iter()
@@ -99,6 +102,10 @@ fn due_deadlines(pool: &Pool, purge: bool) -> Result<Deadlines, store::StoreErro
             .map(|(order, listing)| (OrderId(order), ListingId(listing)))
             .collect(),
         price_drops: price_drops.into_iter().map(ListingId).collect(),
+        escalating: escalating
+            .into_iter()
+            .map(|(order, listing)| (OrderId(order), ListingId(listing)))
+            .collect(),
     })
 }
 
@@ -135,13 +142,16 @@ async fn fire(directory: &Addr<Directory>, due: Deadlines) {
                 .map(|r| r.map(drop)),
         );
     }
+    for (order, listing) in due.escalating {
+        report(send_to_listing(directory, listing, EscalateDispute { order }).await);
+    }
 }
 
 /// A deadline another tick or process already handled is not an error.
 fn report(result: Result<Result<(), ListingError>, MailboxError>) {
     match result {
         Ok(Ok(())) => {}
-        Ok(Err(ListingError::Offer(_) | ListingError::Order(_))) => {}
+        Ok(Err(ListingError::Offer(_) | ListingError::Order(_) | ListingError::Dispute(_))) => {}
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "a deadline could not be applied; retrying next tick")
         }

@@ -2,10 +2,12 @@
 //! field-level errors, the caller's identity, query parameters, cursors.
 
 pub mod admin;
+pub mod admin_disputes;
 pub mod allowed;
 pub mod blocks;
 mod body;
 pub mod chat;
+pub mod disputes;
 pub mod docs;
 pub mod fallback;
 pub mod idempotency;

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: i64,
-    /// notification.price_drop or notification.offer.
+    /// notification.price_drop, notification.offer, order.disputed or order.dispute_resolved.
     pub kind: String,
     pub data: serde_json::Value,
     pub read: bool,

@@ -199,7 +199,11 @@ pub enum RoleName {
 }
 
 /// Loads an order the caller is a party to: 404 if there is none, 403 if not theirs.
-async fn party_order(state: &AppState, caller: &Caller, id: OrderId) -> Result<Order, ApiError> {
+pub(super) async fn party_order(
+    state: &AppState,
+    caller: &Caller,
+    id: OrderId,
+) -> Result<Order, ApiError> {
     let order = db(state, move |conn| Ok(orders::find(conn, id.0)?))
         .await?
         .ok_or_else(|| ApiError::NotFound("order not found".into()))?;

@@ -29,7 +29,7 @@ pub const SIGNATURE_HEADER: &str = "Bazaar-Signature";
 pub struct EntryView {
     pub id: i64,
     pub transaction_id: i64,
-    /// deposit, withdrawal, purchase, release or refund.
+    /// deposit, withdrawal, purchase, release, refund or split (a dispute resolved as a split).
     pub kind: String,
     /// wallet or escrow.
     pub account: String,

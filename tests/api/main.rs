@@ -10,6 +10,7 @@ mod cluster;
 mod commerce;
 mod concurrency;
 mod fanout;
+mod disputes;
 mod helpers;
 mod idempotency;
 mod likes;

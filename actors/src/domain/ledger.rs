@@ -50,6 +50,8 @@ pub enum PostingKind {
     Purchase,
     Release,
     Refund,
+    /// A moderator's split of a disputed order's escrow (`dispute::settle`).
+    Split,
 }
 
 impl PostingKind {
@@ -60,6 +62,7 @@ impl PostingKind {
             PostingKind::Purchase => "purchase",
             PostingKind::Release => "release",
             PostingKind::Refund => "refund",
+            PostingKind::Split => "split",
         }
     }
 }
@@ -133,16 +136,15 @@ pub fn fee(amount: Money, fee_percent: i64) -> Money {
     Money::from_cents(i64::try_from(fee).unwrap_or(i64::MAX))
 }
 
-/// Completion: escrow goes to the seller, less the platform's fee.
+/// Completion: escrow goes to the seller, less the platform's fee. A share of nothing (the
+/// seller's at a 100% fee, the fee at 0%) is left out: an entry never moves nothing.
 pub fn release(buyer: UserId, seller: UserId, amount: Money, fee_percent: i64) -> Posting {
     let fee = fee(amount, fee_percent);
-    let mut entries = vec![
-        (Account::Escrow(buyer), Money::from_cents(-amount.cents())),
-        (
-            Account::Wallet(seller),
-            Money::from_cents(amount.cents() - fee.cents()),
-        ),
-    ];
+    let mut entries = vec![(Account::Escrow(buyer), Money::from_cents(-amount.cents()))];
+    let to_seller = amount.cents() - fee.cents();
+    if to_seller > 0 {
+        entries.push((Account::Wallet(seller), Money::from_cents(to_seller)));
+    }
     if fee.cents() > 0 {
         entries.push((Account::PlatformFees, fee));
     }

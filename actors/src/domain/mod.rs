@@ -7,6 +7,7 @@ pub mod block;
 pub mod category;
 pub mod chat;
 pub mod contact;
+pub mod dispute;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;

@@ -1,5 +1,5 @@
-//! Orders: `paid → shipped → completed`, or `cancelled` before shipping. Who may move an order
-//! where, and when.
+//! Orders: `paid → shipped → completed`, or `cancelled` before shipping; `disputed` and
+//! `refunded` are decided in `dispute.rs`. Who may move an order where, and when.
 
 use super::offer::{Party, Side};
 use super::rules::CommerceRules;
@@ -13,10 +13,21 @@ pub enum OrderStatus {
     Shipped,
     Completed,
     Cancelled,
+    /// The buyer opened a dispute: nothing completes by itself until it is resolved.
+    Disputed,
+    /// The seller refunded in full, or a moderator refunded the buyer.
+    Refunded,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 4] = [Self::Paid, Self::Shipped, Self::Completed, Self::Cancelled];
+    pub const ALL: [OrderStatus; 6] = [
+        Self::Paid,
+        Self::Shipped,
+        Self::Completed,
+        Self::Cancelled,
+        Self::Disputed,
+        Self::Refunded,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,11 +35,18 @@ impl OrderStatus {
             Self::Shipped => "shipped",
             Self::Completed => "completed",
             Self::Cancelled => "cancelled",
+            Self::Disputed => "disputed",
+            Self::Refunded => "refunded",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether money is still in escrow: the order is neither completed nor refunded.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Paid | Self::Shipped | Self::Disputed)
     }
 }
 

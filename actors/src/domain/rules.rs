@@ -27,6 +27,8 @@ pub struct CommerceRules {
     pub price_drop_notify_percent: i64,
     /// The shortest interval a seller may set between scheduled price drops.
     pub auto_price_drop_min_interval: Duration,
+    /// How long a dispute may stay unresolved before it is escalated to the moderators.
+    pub dispute_timeout: Duration,
 }
 
 impl Default for CommerceRules {
@@ -43,6 +45,7 @@ impl Default for CommerceRules {
             liker_offer_period: Duration::hours(24),
             price_drop_notify_percent: 10,
             auto_price_drop_min_interval: Duration::days(1),
+            dispute_timeout: Duration::days(14),
         }
     }
 }

@@ -2,11 +2,13 @@
 //! passivates.
 
 use super::{ListingActor, ListingError};
+use crate::domain::dispute::{DisputeReason, Resolution};
 use crate::domain::listing::ListingPatch;
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
 use crate::domain::{ListingId, Money, OfferId, OrderId, UserId};
 use crate::idempotency::KeyCompletion;
+use crate::store::disputes::Dispute;
 use crate::store::models::{LikerOffer, Listing, Offer, Order, Rating};
 use actix::prelude::*;
 
@@ -95,6 +97,43 @@ pub struct ActOnOrder {
     pub order: OrderId,
     pub actor: Party,
     pub action: OrderAction,
+}
+
+/// The buyer disputes an order of this listing: it stops completing by itself.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(Order, Dispute), ListingError>")]
+pub struct OpenDispute {
+    pub order: OrderId,
+    pub buyer: UserId,
+    pub reason: DisputeReason,
+    pub note: String,
+}
+
+/// The seller refunds an order of this listing in full.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Order, ListingError>")]
+pub struct RefundOrder {
+    pub order: OrderId,
+    pub seller: UserId,
+}
+
+/// A moderator resolves the dispute of an order of this listing. The edge has checked that
+/// `moderator` is one.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(Order, Dispute), ListingError>")]
+pub struct ResolveDispute {
+    pub order: OrderId,
+    pub moderator: UserId,
+    pub resolution: Resolution,
+    pub note: String,
+}
+
+/// The dispute timer of an order of this listing passed: escalate it (system only; moves no
+/// money).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<(), ListingError>")]
+pub struct EscalateDispute {
+    pub order: OrderId,
 }
 
 /// Rate the other side of a completed order of this listing, once.

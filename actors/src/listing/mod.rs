@@ -11,6 +11,7 @@
 #[macro_use]
 mod actor;
 mod create;
+mod disputes;
 mod liker_offers;
 mod likes;
 mod messages;
@@ -22,9 +23,11 @@ mod tx;
 
 pub use actor::ListingActor;
 pub use create::create_listing;
+pub use disputes::AUDIT_DISPUTE_RESOLVED;
 pub use messages::*;
 pub use removal::NOTIFICATION_LISTING_REMOVED;
 
+use crate::domain::dispute::DisputeError;
 use crate::domain::liker_offer::LikerOfferError;
 use crate::domain::listing::EditError;
 use crate::domain::moderation::RemovalError;
@@ -59,6 +62,8 @@ pub enum ListingError {
     Blocked,
     #[error(transparent)]
     Removal(#[from] RemovalError),
+    #[error(transparent)]
+    Dispute(#[from] DisputeError),
     #[error("the listing has {0} open order(s): ship, complete or cancel them first")]
     HasOpenOrders(i64),
     #[error(
@@ -94,6 +99,7 @@ impl ListingError {
             Order(e) => Order(e.clone()),
             LikerOffer(e) => LikerOffer(e.clone()),
             Removal(e) => Removal(*e),
+            Dispute(e) => Dispute(e.clone()),
             HasOpenOrders(n) => HasOpenOrders(*n),
             Blocked => Blocked,
             Contended => Contended,

@@ -18,7 +18,7 @@ handle!(RateOrder, Rating, |tx, msg| tx.rate_order(&msg));
 
 impl Tx<'_> {
     /// The order `id` of this listing.
-    fn order(&mut self, id: OrderId) -> Result<Order, Failure> {
+    pub(super) fn order(&mut self, id: OrderId) -> Result<Order, Failure> {
         Ok(orders::find(self.conn, id.0)?
             .filter(|o| o.listing_id == self.listing.id)
             .ok_or(ListingError::OrderNotFound)?)

@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod audit;
 pub mod chat;
+pub mod disputes;
 pub mod events;
 pub mod idempotency;
 pub mod ledger;

@@ -110,11 +110,15 @@ pub fn of_user(
     query.load(conn)
 }
 
-/// How many orders of a listing are still open (paid or shipped).
+/// How many orders of a listing are still open (money in escrow: paid, shipped or disputed).
 pub fn open_count(conn: &mut DbConnection, listing_id: i64) -> QueryResult<i64> {
+    let open: Vec<OrderStatus> = OrderStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .collect();
     orders::table
         .filter(orders::listing_id.eq(listing_id))
-        .filter(orders::status.eq_any([OrderStatus::Paid, OrderStatus::Shipped]))
+        .filter(orders::status.eq_any(open))
         .count()
         .get_result(conn)
 }

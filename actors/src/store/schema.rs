@@ -155,6 +155,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    disputes (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        listing_id -> BigInt,
+        buyer_id -> BigInt,
+        seller_id -> BigInt,
+        reason -> Text,
+        note -> Text,
+        escalate_at -> Timestamp,
+        escalated_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        buyer_cents -> Nullable<BigInt>,
+        seller_cents -> Nullable<BigInt>,
+        fee_cents -> Nullable<BigInt>,
+        resolved_by -> Nullable<BigInt>,
+        resolution_note -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     ratings (id) {
         id -> BigInt,
         order_id -> BigInt,
@@ -329,9 +351,11 @@ diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(offers -> listings (listing_id));
 diesel::joinable!(orders -> listings (listing_id));
 diesel::joinable!(ratings -> orders (order_id));
+diesel::joinable!(disputes -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    disputes,
     sessions,
     listings,
     likes,

@@ -3,6 +3,7 @@
 //! is an error, never a silent fallback: a row that breaks the CHECK constraints (or a newer
 //! server's value) must stop the command, not be read as `closed` or `expired`.
 
+use crate::domain::dispute::{DisputeOutcome, DisputeReason};
 use crate::domain::listing::ListingStatus;
 use crate::domain::moderation::{AuditTarget, Role};
 use crate::domain::offer::{OfferReason, OfferStatus, Side};
@@ -115,6 +116,8 @@ stored_names! {
     Side => "offer turn",
     OrderStatus => "order status",
     OfferReason => "offer reason",
+    DisputeReason => "dispute reason",
+    DisputeOutcome => "dispute outcome",
     Role => "user role",
     AuditTarget => "audit target",
     ReportTarget => "report target",
@@ -132,6 +135,8 @@ const _: fn() = || {
     is_row::<Side>();
     is_row::<OrderStatus>();
     is_row::<OfferReason>();
+    is_row::<DisputeReason>();
+    is_row::<DisputeOutcome>();
     is_row::<Role>();
     is_row::<AuditTarget>();
 };
@@ -154,6 +159,12 @@ mod tests {
         for s in OfferReason::ALL {
             assert_eq!(parse_name::<OfferReason>(s.name()).ok(), Some(s));
         }
+        for s in DisputeReason::ALL {
+            assert_eq!(parse_name::<DisputeReason>(s.name()).ok(), Some(s));
+        }
+        for s in DisputeOutcome::ALL {
+            assert_eq!(parse_name::<DisputeOutcome>(s.name()).ok(), Some(s));
+        }
         for r in Role::ALL {
             assert_eq!(parse_name::<Role>(r.name()).ok(), Some(r));
         }
@@ -170,11 +181,8 @@ mod tests {
 
     #[test]
     fn an_unknown_name_is_an_error_that_says_what() {
-        let err = parse_name::<OrderStatus>("refunded").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown order status \"refunded\" in a row"
-        );
+        let err = parse_name::<OrderStatus>("lost").unwrap_err();
+        assert_eq!(err.to_string(), "unknown order status \"lost\" in a row");
         assert!(parse_name::<ListingStatus>("").is_err());
         assert!(parse_name::<Side>("Seller").is_err());
     }
