@@ -171,7 +171,7 @@ impl Outbox {
             return None;
         }
         if !self.backlog.admit(bytes.len()) {
-            self.wake();
+            // Past the limit: the overflow hook armed the cut-off, which wakes the connection.
             return None;
         }
         let Some(seq) = seq else {
