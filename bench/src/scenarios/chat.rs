@@ -223,12 +223,15 @@ async fn load(
     })
 }
 
+/// A seeded user: id and token.
+type User = (i64, String);
+
 /// Seeds `2 * pairs` users and a conversation per pair: pair `p` is users `2p` (the buyer,
 /// who sends) and `2p + 1` (the seller of a listing of their own, who receives).
 pub(super) fn pairs_chatting(
     conn: &mut store::PooledConn,
     pairs: usize,
-) -> anyhow::Result<(Vec<(i64, String)>, Vec<i64>)> {
+) -> anyhow::Result<(Vec<User>, Vec<i64>)> {
     let users = seed_users(conn, "u", pairs * 2, 0)?;
     let mut conversations = Vec::new();
     for p in 0..pairs {
