@@ -7,6 +7,10 @@
 //! A read that raced a write must not put the old row back after the writer forgot it: each
 //! listing has a generation that every `forget` moves on, and a row is kept only if its
 //! generation did not move while it was being read.
+//!
+//! An entry also says whether the listing's seller was suspended when it was read (a
+//! suspended seller's listings are hidden from everyone else); a suspension, or its end, is
+//! therefore seen once the entry is older than `ttl`, as another process's write is.
 
 use crate::store::models::Listing;
 use std::collections::HashMap;
@@ -33,7 +37,14 @@ struct State {
 #[derive(Debug, Default)]
 struct Slot {
     generation: u64,
-    row: Option<(Listing, Instant)>,
+    row: Option<(Seen, Instant)>,
+}
+
+/// A listing row as read, with whether its seller was suspended then.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub listing: Listing,
+    pub seller_suspended: bool,
 }
 
 /// What a read saw before it went to the database; hand it back to [`ListingCache::put`].
@@ -57,7 +68,7 @@ impl ListingCache {
     }
 
     /// The cached row, or the ticket to put the row read from the database.
-    pub fn get(&self, id: i64) -> Result<Listing, Ticket> {
+    pub fn get(&self, id: i64) -> Result<Seen, Ticket> {
         let state = self.state();
         let slot = state.slots.get(&id);
         if let Some((row, at)) = slot.and_then(|s| s.row.as_ref()) {
@@ -73,7 +84,7 @@ impl ListingCache {
 
     /// Keeps `row`, read from the database after `get` gave `ticket`, unless the listing was
     /// written (forgotten) since.
-    pub fn put(&self, row: Listing, ticket: Ticket) {
+    pub fn put(&self, row: Seen, ticket: Ticket) {
         if self.ttl.is_zero() {
             return;
         }
@@ -81,12 +92,12 @@ impl ListingCache {
         if state.epoch != ticket.epoch {
             return;
         }
-        if state.slots.len() >= MAX_ENTRIES && !state.slots.contains_key(&row.id) {
+        if state.slots.len() >= MAX_ENTRIES && !state.slots.contains_key(&row.listing.id) {
             state.slots.clear();
             state.epoch += 1;
             return;
         }
-        let slot = state.slots.entry(row.id).or_default();
+        let slot = state.slots.entry(row.listing.id).or_default();
         if slot.generation == ticket.generation {
             slot.row = Some((row, Instant::now()));
         }
@@ -106,9 +117,9 @@ mod tests {
     use super::*;
     use crate::domain::listing::ListingStatus;
 
-    fn row(id: i64, version: i64) -> Listing {
+    fn row(id: i64, version: i64) -> Seen {
         let now = crate::store::now();
-        Listing {
+        let listing = Listing {
             id,
             seller_id: 1,
             title: "Bike".into(),
@@ -129,6 +140,10 @@ mod tests {
             auto_drop_interval_secs: None,
             auto_drop_floor_cents: None,
             next_price_drop_at: None,
+        };
+        Seen {
+            listing,
+            seller_suspended: false,
         }
     }
 
@@ -137,7 +152,7 @@ mod tests {
         let cache = ListingCache::new(Duration::from_secs(60));
         let ticket = cache.get(7).unwrap_err();
         cache.put(row(7, 1), ticket);
-        assert_eq!(cache.get(7).map(|l| l.version), Ok(1));
+        assert_eq!(cache.get(7).map(|l| l.listing.version), Ok(1));
         cache.forget(7);
         assert!(cache.get(7).is_err());
     }
@@ -153,7 +168,7 @@ mod tests {
         // A read that starts after the write is kept.
         let ticket = cache.get(7).unwrap_err();
         cache.put(row(7, 2), ticket);
-        assert_eq!(cache.get(7).map(|l| l.version), Ok(2));
+        assert_eq!(cache.get(7).map(|l| l.listing.version), Ok(2));
     }
 
     #[test]

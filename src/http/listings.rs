@@ -15,8 +15,9 @@ use bazaar_actors::domain::listing::{visible_to, ListingDraft, ListingPatch, Lis
 use bazaar_actors::domain::{ListingId, Money, UserId};
 use bazaar_actors::events::ListingSnapshot;
 use bazaar_actors::listing::{self, CloseListing, EditListing};
-use bazaar_actors::store::listings;
+use bazaar_actors::listing_cache::Seen;
 use bazaar_actors::store::models::Listing;
+use bazaar_actors::store::{self, listings, users};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -196,7 +197,8 @@ impl<'a> ListingBody<'a> {
     }
 }
 
-/// Loads a listing `viewer` may see, else 404 (a draft of someone else does not exist for them).
+/// Loads a listing `viewer` may see, else 404: a draft of someone else, or a listing whose
+/// seller is suspended (hidden until the suspension ends), does not exist for them.
 pub async fn find_visible(
     state: &AppState,
     id: i64,
@@ -205,15 +207,30 @@ pub async fn find_visible(
     let found = match state.listing_cache.get(id) {
         Ok(cached) => Some(cached),
         Err(ticket) => {
-            let found = db(state, move |conn| Ok(listings::find(conn, id)?)).await?;
-            if let Some(row) = &found {
-                state.listing_cache.put(row.clone(), ticket);
+            let found = db(state, move |conn| {
+                let Some(listing) = listings::find(conn, id)? else {
+                    return Ok(None);
+                };
+                let seller_suspended = users::is_suspended(conn, listing.seller_id, store::now())?;
+                Ok(Some(Seen {
+                    listing,
+                    seller_suspended,
+                }))
+            })
+            .await?;
+            if let Some(seen) = &found {
+                state.listing_cache.put(seen.clone(), ticket);
             }
             found
         }
     };
     found
-        .filter(|l| visible_to(l.status(), l.seller(), viewer))
+        .filter(|seen| {
+            let l = &seen.listing;
+            visible_to(l.status(), l.seller(), viewer)
+                && (!seen.seller_suspended || viewer == Some(l.seller()))
+        })
+        .map(|seen| seen.listing)
         .ok_or_else(|| ApiError::NotFound("listing not found".into()))
 }
 

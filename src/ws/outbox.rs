@@ -37,7 +37,7 @@ impl Frame {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub fn byte_len(&self) -> usize {
         self.bytes.len()
     }
 

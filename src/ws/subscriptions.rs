@@ -104,7 +104,7 @@ impl WsSession {
                         (event.seq, Frame::replayed(bytes))
                     })
                     .collect();
-                let fits = page_len(events.iter().map(|(_, f)| f.len()), page_bytes);
+                let fits = page_len(events.iter().map(|(_, f)| f.byte_len()), page_bytes);
                 let page_full = read_all || fits < events.len();
                 events.truncate(fits);
                 let step = {

@@ -665,6 +665,36 @@ async fn a_suspension_ends_sessions_refuses_logins_and_is_lifted() {
     assert_eq!(browse["items"], json!([]));
     let found = json_of(app.get("/api/v1/listings?q=bicycle", None).await, 200).await;
     assert_eq!(found["items"], json!([]));
+    // And by id, for everyone but him (once the listing cache's entry lapses, at most
+    // --listing-cache-ms): it cannot be bought or offered on either.
+    let path = format!("/api/v1/listings/{}", listing["id"]);
+    let status_for = |who: Option<&TestUser>| {
+        let (app, path, token) = (&app, &path, who.map(|u| u.token.clone()));
+        async move { app.get(path, token.as_deref()).await.status().as_u16() }
+    };
+    assert!(
+        wait_until(std::time::Duration::from_secs(10), || async {
+            status_for(Some(&alice)).await == 404 && status_for(None).await == 404
+        })
+        .await,
+        "a suspended seller's listing is still shown by id"
+    );
+    problem(
+        app.post(&format!("{path}/purchase"), Some(&alice.token), &json!({}))
+            .await,
+        404,
+    )
+    .await;
+    problem(
+        app.post(
+            &format!("{path}/offers"),
+            Some(&alice.token),
+            &json!({"amount_cents": 500}),
+        )
+        .await,
+        404,
+    )
+    .await;
 
     let audit = json_of(
         app.get("/api/v1/admin/audit", Some(&moderator.token)).await,
@@ -704,6 +734,13 @@ async fn a_suspension_ends_sessions_refuses_logins_and_is_lifted() {
     json_of(app.login("bob", "password123").await, 201).await;
     let browse = json_of(app.get(&bobs_listings, None).await, 200).await;
     assert_eq!(browse["items"][0]["id"], listing["id"]);
+    assert!(
+        wait_until(std::time::Duration::from_secs(10), || async {
+            status_for(Some(&alice)).await == 200
+        })
+        .await,
+        "the listing is still hidden by id after the suspension was lifted"
+    );
 
     // Suspended directly, until lifted; a moderator cannot suspend themselves.
     json_of(

@@ -11,7 +11,7 @@ use crate::domain::purchase::decide_take;
 use crate::domain::{Money, UserId};
 use crate::events::{history_json, offer_history, HistoryEntry};
 use crate::store::models::{NewOffer, Offer, OfferChanges};
-use crate::store::{blocks, is_unique_violation, offers};
+use crate::store::{blocks, is_unique_violation, offers, users};
 
 // A keyed request's response commits with the offer (see `Tx::keyed`).
 handle!(PlaceOffer, OfferOutcome, |tx, msg| {
@@ -33,6 +33,16 @@ impl Tx<'_> {
             return Err(ListingError::Blocked.into());
         }
         Ok(())
+    }
+
+    /// Whether the listing's seller is suspended now: their listings are hidden from buyers
+    /// (a step on one is refused as if it did not exist) until the suspension ends.
+    pub(super) fn seller_suspended(&mut self) -> Result<bool, Failure> {
+        Ok(users::is_suspended(
+            self.conn,
+            self.listing.seller_id,
+            self.now,
+        )?)
     }
 
     /// Declines, as the system, the open offers on this listing between the two `users` (one
@@ -145,6 +155,9 @@ impl Tx<'_> {
 
     pub(super) fn place_offer(&mut self, msg: &PlaceOffer) -> Result<OfferOutcome, Failure> {
         if msg.buyer.0 != self.listing.seller_id {
+            if self.seller_suspended()? {
+                return Err(ListingError::NotFound.into());
+            }
             self.refuse_if_blocked(msg.buyer)?;
         }
         let (open, made) = offers::buyer_standing(self.conn, self.listing.id, msg.buyer.0)?;

@@ -88,7 +88,9 @@ impl Tx<'_> {
         } else {
             HashSet::new()
         };
-        let goes = |msg: &Purchase, held: bool| held && !apart.contains(&msg.buyer.0);
+        // A suspended seller's listing is hidden from buyers until the suspension ends.
+        let hidden = self.listing.status() == ListingStatus::Active && self.seller_suspended()?;
+        let goes = |msg: &Purchase, held: bool| held && !hidden && !apart.contains(&msg.buyer.0);
         let requests: Vec<PurchaseRequest> = commands
             .iter()
             .zip(&held)
@@ -143,7 +145,11 @@ impl Tx<'_> {
                 continue;
             }
             if !goes(msg, held) {
-                results.push(Err(ListingError::Blocked));
+                results.push(Err(if hidden {
+                    ListingError::NotFound
+                } else {
+                    ListingError::Blocked
+                }));
                 continue;
             }
             let outcome = outcomes.next().ok_or_else(|| {

@@ -1,8 +1,8 @@
 //! Storage: one Diesel connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
-pub mod blocks;
 pub mod audit;
+pub mod blocks;
 pub mod chat;
 pub mod disputes;
 pub mod events;
@@ -16,9 +16,9 @@ pub mod notifications;
 pub mod offers;
 pub mod orders;
 mod prepared;
-pub mod saved_searches;
 pub mod removed_messages;
 pub mod reports;
+pub mod saved_searches;
 pub mod schema;
 pub mod search;
 pub mod sql_enums;

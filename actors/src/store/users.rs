@@ -65,6 +65,18 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
     users::table.find(id).first(conn).optional()
 }
 
+/// Whether user `id` is suspended at `now` (an unknown user is not).
+pub fn is_suspended(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let found: Option<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = users::table
+        .find(id)
+        .select((users::suspended_at, users::suspended_until))
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some_and(|(since, until)| {
+        crate::domain::moderation::suspension_in_force(since, until, now)
+    }))
+}
+
 /// Sets the role of the user named `username`; the user as changed, or `None` if there is none.
 pub fn set_role(
     conn: &mut DbConnection,
