@@ -30,7 +30,7 @@ pub enum OutcomeName {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResolveBody {
+pub struct ResolveDisputeBody {
     #[schema(value_type = OutcomeName)]
     pub outcome: String,
     /// With `split` only: what the buyer gets back, from 0 to the order's total; the seller
@@ -53,7 +53,7 @@ pub struct ResolveBody {
 #[utoipa::path(
     tag = "moderation",
     security(("bearer" = [])),
-    request_body = ResolveBody,
+    request_body = ResolveDisputeBody,
     responses(
         (status = 200, description = "The order and its resolved dispute", body = DisputedOrder),
         JsonBodyErrors,
@@ -68,9 +68,9 @@ pub async fn resolve_dispute(
     state: web::Data<AppState>,
     moderator: Moderator,
     id: web::Path<i64>,
-    body: JsonBody<ResolveBody>,
+    body: JsonBody<ResolveDisputeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let ResolveBody {
+    let ResolveDisputeBody {
         outcome,
         buyer_cents,
         note,

@@ -12,6 +12,7 @@ pub mod docs;
 pub mod fallback;
 pub mod idempotency;
 pub mod likes;
+pub mod listing_bodies;
 pub mod listings;
 pub mod moderation;
 pub mod notifications;

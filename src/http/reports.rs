@@ -99,7 +99,7 @@ pub struct ReportBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResolveBody {
+pub struct ResolveReportBody {
     pub action: ResolutionName,
     /// Why (kept in the audit log): at most 2000 characters, no NUL; stored trimmed.
     #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
@@ -284,7 +284,7 @@ pub async fn list_reports(
 #[utoipa::path(
     tag = "moderation",
     security(("bearer" = [])),
-    request_body = ResolveBody,
+    request_body = ResolveReportBody,
     responses(
         (status = 200, description = "The resolved report", body = ReportView),
         JsonBodyErrors,
@@ -298,9 +298,9 @@ pub async fn resolve_report(
     state: web::Data<AppState>,
     moderator: Moderator,
     id: web::Path<i64>,
-    body: JsonBody<ResolveBody>,
+    body: JsonBody<ResolveReportBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let ResolveBody {
+    let ResolveReportBody {
         action,
         note,
         until,

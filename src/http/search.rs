@@ -186,7 +186,6 @@ impl From<CappedCount> for FacetCount {
 pub struct FacetBucket {
     /// A top-level category slug, or a condition.
     pub value: String,
-    #[schema(value_type = Object, example = json!(42))]
     pub count: FacetCount,
 }
 

@@ -23,6 +23,7 @@ pub mod report;
 pub mod rules;
 pub mod saved_search;
 pub mod search;
+pub mod stop_words;
 pub mod validation;
 
 pub use ids::{

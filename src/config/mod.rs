@@ -1,133 +1,11 @@
 //! Command line and environment: every setting is a flag with an environment variable beside it.
 
-use bazaar_actors::chat::ChatSettings;
-use bazaar_actors::domain::contact::ChatFilter;
-use bazaar_actors::domain::rules::CommerceRules;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::time::Duration;
+mod cli;
+mod derived;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "bazaar",
-    version,
-    about = "Bazaar: a real-time second-hand marketplace server",
-    long_about = "Bazaar: a real-time second-hand marketplace server.\n\nWith no subcommand it \
-                  serves. SQLite is the default database (./bazaar.db, created on first run); \
-                  set DATABASE_URL=postgres://… for PostgreSQL."
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub settings: Settings,
-}
-
-#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
-pub enum Command {
-    /// Run the server (the default).
-    Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
-    /// Migrate, then load a synthetic catalogue (sellers and listings) in plain SQL batches,
-    /// for benchmarks and for trying search.
-    Seed {
-        /// How many listings to add.
-        #[arg(long, default_value_t = 10_000)]
-        listings: i64,
-    },
-    /// Manage moderators and admins (each change is written to the audit log).
-    Admin {
-        #[command(subcommand)]
-        action: AdminCommand,
-    },
-}
-
-#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
-pub enum AdminCommand {
-    /// Make USERNAME a moderator or an admin.
-    Grant {
-        username: String,
-        #[arg(value_enum)]
-        role: GrantedRole,
-    },
-    /// Make USERNAME a plain user again.
-    Revoke { username: String },
-}
-
-/// A role the operator may grant.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GrantedRole {
-    Moderator,
-    Admin,
-}
-
-impl From<GrantedRole> for bazaar_actors::domain::moderation::Role {
-    fn from(role: GrantedRole) -> Self {
-        match role {
-            GrantedRole::Moderator => Self::Moderator,
-            GrantedRole::Admin => Self::Admin,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// What chat does with contact details and outside payment handles in messages.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ChatFilterMode {
-    /// Both parties see `[hidden]` in their place; the original is kept for moderators.
-    Mask,
-    /// The message is refused.
-    Reject,
-    /// No check.
-    Off,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Switch {
-    On,
-    Off,
-}
-
-/// A rate: a burst of `count`, refilled evenly over `period` (`10/min`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateQuota {
-    pub count: std::num::NonZeroU32,
-    pub period: Duration,
-}
-
-impl std::str::FromStr for RateQuota {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (count, unit) = s
-            .split_once('/')
-            .ok_or_else(|| format!("{s:?} is not N/sec, N/min or N/hour"))?;
-        let count = count
-            .trim()
-            .parse::<std::num::NonZeroU32>()
-            .map_err(|_| format!("{count:?} is not a count above 0"))?;
-        let period = match unit.trim() {
-            "s" | "sec" | "second" => Duration::from_secs(1),
-            "m" | "min" | "minute" => Duration::from_secs(60),
-            "h" | "hour" => Duration::from_secs(3600),
-            other => return Err(format!("{other:?} is not sec, min or hour")),
-        };
-        Ok(RateQuota { count, period })
-    }
-}
-
-/// An IP address or a CIDR block (a bare address is a block of one).
-fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
-    let s = s.trim();
-    s.parse::<ipnet::IpNet>()
-        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))
-}
+use clap::Args;
+use cli::parse_network;
+pub use cli::*;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -519,92 +397,11 @@ pub struct Settings {
     pub rate_limit_max_keys: u64,
 }
 
-impl Settings {
-    /// The defaults, on `database_url`, listening on a free local port: for tests and tools.
-    pub fn for_database(database_url: &str) -> Self {
-        let mut cli = Cli::parse_from(["bazaar"]);
-        cli.settings.database_url = database_url.to_owned();
-        cli.settings.bind = "127.0.0.1:0".to_owned();
-        cli.settings
-    }
-
-    pub fn listing_idle(&self) -> Duration {
-        Duration::from_secs(self.listing_idle_secs)
-    }
-
-    pub fn listing_cache(&self) -> Duration {
-        Duration::from_millis(self.listing_cache_ms)
-    }
-
-    /// An Idempotency-Key claim's lease.
-    pub fn idempotency_lease(&self) -> Duration {
-        Duration::from_millis(self.idempotency_lease_ms)
-    }
-
-    /// How long a keyed request waits for its work: well within its lease, so the client has
-    /// its answer (or a 503) before a retry may take the key over.
-    pub fn idempotency_deadline(&self) -> Duration {
-        self.idempotency_lease() * 3 / 4
-    }
-
-    pub fn auth_cache(&self) -> Duration {
-        Duration::from_millis(self.auth_cache_ms)
-    }
-
-    /// Broker shards: the flag, or one per worker.
-    pub fn broker_shards(&self) -> usize {
-        match (self.broker_shards, self.workers) {
-            (Some(n), _) => n as usize,
-            (None, Some(workers)) => workers.max(1),
-            (None, None) => std::thread::available_parallelism().map_or(1, usize::from),
-        }
-    }
-
-    /// Password-hashing threads: the flag, or one per core.
-    pub fn hash_threads(&self) -> usize {
-        self.hash_threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, usize::from),
-            |n| n as usize,
-        )
-    }
-
-    pub fn timer_interval(&self) -> Duration {
-        Duration::from_millis(self.timer_interval_ms)
-    }
-
-    pub fn chat(&self) -> ChatSettings {
-        let cores = || std::thread::available_parallelism().map_or(2, |n| n.get());
-        ChatSettings {
-            writers: self.chat_writers.map_or_else(cores, |n| n as usize),
-            unbatched: self.chat_unbatched,
-            filter: match self.chat_filter {
-                ChatFilterMode::Mask => ChatFilter::Mask,
-                ChatFilterMode::Reject => ChatFilter::Reject,
-                ChatFilterMode::Off => ChatFilter::Off,
-            },
-        }
-    }
-
-    /// The product rules these settings choose (the rest keep their defaults).
-    pub fn rules(&self) -> CommerceRules {
-        CommerceRules {
-            offer_ttl: chrono::Duration::seconds(self.offer_ttl_secs),
-            ship_deadline: chrono::Duration::seconds(self.ship_deadline_secs),
-            auto_complete_after: chrono::Duration::seconds(self.auto_complete_secs),
-            rating_window: chrono::Duration::seconds(self.rating_window_secs),
-            fee_percent: self.fee_percent,
-            auto_price_drop_min_interval: chrono::Duration::seconds(
-                self.auto_price_drop_min_interval_secs,
-            ),
-            dispute_timeout: chrono::Duration::seconds(self.dispute_timeout_secs),
-            ..CommerceRules::default()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+    use std::time::Duration;
 
     #[test]
     fn the_command_line_is_consistent() {
