@@ -76,7 +76,14 @@ pub async fn run(
                 .push(format!("kept database: {present} listings already there"));
         }
         if db.url().starts_with("postgres") {
-            check_plans(conn_ref, listings, &mut report)?;
+            if listings >= PLAN_CHECK_MIN_LISTINGS {
+                check_plans(conn_ref, listings, &mut report)?;
+            } else {
+                report.notes.push(format!(
+                    "plans: not checked below {PLAN_CHECK_MIN_LISTINGS} listings (PostgreSQL \
+                     rightly scans a table this small)"
+                ));
+            }
         }
     }
     let server = bazaar(c, &db)?;
@@ -152,6 +159,10 @@ async fn cursor_of_page(url: &str, page: usize) -> anyhow::Result<Option<String>
     }
     Ok(cursor)
 }
+
+/// The smallest catalogue whose plans say anything: the size the test checks them at. Below
+/// it PostgreSQL rightly prefers a sequential scan, so the smoke runs do not check.
+const PLAN_CHECK_MIN_LISTINGS: i64 = 100_000;
 
 /// Issue 12's plan check at this size (the test runs it at 100,000): every filter and sort
 /// combination's PostgreSQL plan, no sequential scan, no sort beyond the page (top-N with
