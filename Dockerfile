@@ -10,6 +10,9 @@ COPY . .
 RUN cargo build --release --locked --bin bazaar && strip target/release/bazaar
 
 FROM debian:bookworm-slim
+# Root certificates for TLS to S3 (--media-url).
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --home /data --create-home bazaar
 COPY --from=build /src/target/release/bazaar /usr/local/bin/bazaar
 USER bazaar

@@ -68,6 +68,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Rate limits and the login lock-out (all off with `--rate-limits off`).
     pub limits: Arc<Limits>,
+    /// The S3-compatible photo store with `--media-url` (checked reachable at start-up).
+    pub media_store: Option<Arc<dyn object_store::ObjectStore>>,
 }
 
 /// Declares the API once: the routes registered with actix and the paths of the OpenAPI
@@ -197,6 +199,16 @@ impl Application {
         })
         .await
         .context("starting the database")??;
+        // One request now, so a wrong endpoint, bad credentials or a missing bucket stop
+        // start-up with a clear message rather than fail the first upload.
+        let media_store = match &settings.media.media_url {
+            Some(url) => {
+                let store = crate::media::s3::open_s3_checked(url).await?;
+                tracing::info!(media.url = %url, "media store reachable");
+                Some(store)
+            }
+            None => None,
+        };
         let rules = Arc::new(settings.rules());
         let broker = Broker::start(settings.broker_shards());
         let users = Users::new(settings.ws_max_sessions_per_user).start();
@@ -265,6 +277,7 @@ impl Application {
             dummy_password_hash,
             hasher,
             limits,
+            media_store,
         });
 
         let port = listener.local_addr()?.port();

@@ -7,6 +7,7 @@
 //! - [`auth`]: password hashing and bearer tokens.
 //! - [`hashing`]: the bounded pool of threads that hash passwords.
 //! - [`limits`]: rate limits, the login lock-out and the client address they key on.
+//! - [`media`]: listing photos' object store (`media::s3`: any S3-compatible store).
 //! - [`seed`]: users with sessions and money, straight in the database (load tests, tests).
 //! - [`ws`]: the WebSocket session, its wire protocol and limits.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and `tracing` logs.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod hashing;
 pub mod http;
 pub mod limits;
+pub mod media;
 pub mod metrics;
 pub mod seed;
 mod server;

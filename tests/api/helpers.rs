@@ -13,6 +13,29 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const PG_ENV: &str = "BAZAAR_TEST_DATABASE_URL";
+/// An S3-compatible bucket for the tests, `s3://bucket` (set by `.ci/s3.sh` with the
+/// `AWS_*` endpoint and credentials).
+pub const S3_ENV: &str = "BAZAAR_TEST_S3_URL";
+/// `s3`: every spawned app stores photos in the bucket of `BAZAAR_TEST_S3_URL`, each under a
+/// prefix of its own, so the photo tests run against S3 as well as the filesystem.
+pub const MEDIA_STORE_ENV: &str = "BAZAAR_TEST_MEDIA_STORE";
+
+/// The test bucket with a prefix no other test uses, or None with a note that the test is
+/// skipped when `BAZAAR_TEST_S3_URL` is unset (CI always sets it).
+pub fn test_s3_url(test: &str) -> Option<String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let Ok(base) = std::env::var(S3_ENV) else {
+        eprintln!("note: {test} skipped: {S3_ENV} is not set (.ci/s3.sh sets it)");
+        return None;
+    };
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tag: u32 = rand::thread_rng().gen();
+    Some(format!(
+        "{}/t{}-{n}-{tag:08x}",
+        base.trim_end_matches('/'),
+        std::process::id()
+    ))
+}
 
 /// A database that exists for one test.
 pub enum TestDb {
@@ -154,6 +177,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.pool_size = 8;
     // Tests make bursts no client would; the tests of the limits turn them back on.
     settings.rate_limits = bazaar::config::Switch::Off;
+    if std::env::var(MEDIA_STORE_ENV).as_deref() == Ok("s3") {
+        let url = test_s3_url("s3 media store")
+            .unwrap_or_else(|| panic!("{MEDIA_STORE_ENV}=s3 needs {S3_ENV}"));
+        settings.media.media_url = Some(url.parse().expect("the test bucket's URL"));
+    }
     configure(&mut settings);
     let app = Application::build(settings).await.expect("build the app");
     let port = app.port();

@@ -16,6 +16,7 @@ mod idempotency;
 mod likes;
 mod limits;
 mod listings;
+mod media_s3;
 mod migrations;
 mod moderation;
 mod offers;
