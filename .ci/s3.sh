@@ -28,6 +28,7 @@ s3_start() {
     fi
     S3_DIR=$(mktemp -d)
     log="$S3_DIR/moto.log"
+    : >"$log"
     # Port 0: the system picks a free port, and moto prints it.
     "$venv/bin/moto_server" -H 127.0.0.1 -p 0 >"$log" 2>&1 &
     S3_PID=$!
