@@ -323,7 +323,7 @@ pub async fn ship_order(
         shipment,
     };
     match send_to_listing(&state.directory, ListingId(order.listing_id), command).await?? {
-        ShipOutcome::Shipped(order) => Ok(HttpResponse::Ok().json(OrderView::from(&order))),
+        ShipOutcome::Shipped(order) => Ok(HttpResponse::Ok().json(OrderView::from(&*order))),
         ShipOutcome::NeedsAddress => Err(OrderError::NoShippingAddress.into()),
     }
 }

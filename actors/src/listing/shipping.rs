@@ -16,7 +16,7 @@ use crate::store::orders;
 /// answered as a refusal by the edge.
 #[derive(Clone, Debug)]
 pub enum ShipOutcome {
-    Shipped(Order),
+    Shipped(Box<Order>),
     NeedsAddress,
 }
 
@@ -32,7 +32,7 @@ impl Tx<'_> {
         match decide_ship(self.rules, &order.state(), actor, has_address, self.now) {
             Ok((next, effect)) => {
                 let after = self.apply_order_action(&order, &next, effect, Some(&msg.shipment))?;
-                Ok(ShipOutcome::Shipped(after))
+                Ok(ShipOutcome::Shipped(Box::new(after)))
             }
             Err(OrderError::NoShippingAddress) => {
                 self.outbox.address_needed(&order);
