@@ -167,12 +167,14 @@ pub async fn update_profile(
 }
 
 /// The most open orders one address change fills at once (an address is usually added with
-/// one or two orders waiting; more wait for the next change or are filled as they are shipped).
+/// one or two orders waiting; any more wait for the next address change).
 pub const MAX_ORDERS_FILLED: i64 = 100;
 
 /// Stores `user`'s shipping address (replacing any), then gives it to their paid orders that
 /// have none, each through its listing's actor (the orders' writer). Returns the stored
-/// address and how many orders received it.
+/// address and how many orders received it. A purchase that read "no address" just before
+/// this commit and committed just after the waiting orders were read is not filled: its
+/// shipment is refused, the buyer told, and their next address change fills it.
 pub async fn set_address(
     pool: &Pool,
     directory: &Addr<Directory>,
