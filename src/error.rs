@@ -38,6 +38,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409 with type `/problems/no-address`: the order's buyer gave no shipping address.
+    #[error("{0}")]
+    NoAddress(String),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("the request body is larger than {0} bytes")]
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::Blocked(_) => "blocked",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::NoAddress(_) => "no-address",
             ApiError::PreconditionFailed(_) => "precondition-failed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -147,7 +151,7 @@ impl ResponseError for ApiError {
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Forbidden(_) | ApiError::Blocked(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::NoAddress(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -341,6 +345,7 @@ impl From<OrderError> for ApiError {
             | OrderError::NotCompleted(_)
             | OrderError::AlreadyRated
             | OrderError::RatingWindowClosed(_) => ApiError::Conflict(e.to_string()),
+            OrderError::NoShippingAddress => ApiError::NoAddress(e.to_string()),
         }
     }
 }

@@ -1,12 +1,18 @@
-//! Accounts: signing up, logging in and out, and the socket tickets a login issues. Every write
-//! to `users`, `sessions` and `ws_tickets` the edges cause is made here; they hash passwords and
+//! Accounts: signing up, logging in and out, the socket tickets a login issues, one's profile
+//! and shipping address. Every write to `users`, `sessions`, `ws_tickets` and `addresses` the
+//! edges cause is made here; they hash passwords and
 //! tokens (CPU work that touches no table) and call these.
 
+use crate::directory::{send_to_listing, Directory};
 use crate::domain::account::LOGIN_TTL_DAYS;
+use crate::domain::address::Address;
 use crate::domain::moderation::{action, AuditTarget, Role};
-use crate::domain::{LoginId, UserId};
+use crate::domain::profile::ProfilePatch;
+use crate::domain::{ListingId, LoginId, OrderId, UserId};
+use crate::listing::FillShipTo;
 use crate::logins::Logins;
 use crate::relay::announce_logout;
+use crate::store::addresses::{self, AddressRow};
 use crate::store::audit::{self, NewAuditEntry};
 use crate::store::models::{Login, NewLogin, NewUser, User};
 use crate::store::{self, is_unique_violation, tickets, users, Pool, StoreError};
@@ -140,4 +146,67 @@ pub async fn set_role(pool: &Pool, username: String, role: Role) -> Result<User,
         .map_err(StoreError::from)?
     })
     .await
+}
+
+/// Changes how others see `user` (display name, bio); the user as changed. Cached logins of
+/// this process are forgotten so the caller's next request reads the change.
+pub async fn update_profile(
+    pool: &Pool,
+    logins: &Logins,
+    user: UserId,
+    login: LoginId,
+    patch: ProfilePatch,
+) -> Result<User, AccountError> {
+    let changed = pool
+        .run(move |conn| -> Result<_, StoreError> {
+            Ok(conn.write(|conn| users::update_profile(conn, user, &patch))?)
+        })
+        .await?;
+    logins.forget_login(login);
+    changed.ok_or_else(|| AccountError::UnknownUser(user.to_string()))
+}
+
+/// The most open orders one address change fills at once (an address is usually added with
+/// one or two orders waiting; any more wait for the next address change).
+pub const MAX_ORDERS_FILLED: i64 = 100;
+
+/// Stores `user`'s shipping address (replacing any), then gives it to their paid orders that
+/// have none, each through its listing's actor (the orders' writer). Returns the stored
+/// address and how many orders received it. A purchase that read "no address" just before
+/// this commit and committed just after the waiting orders were read is not filled: its
+/// shipment is refused, the buyer told, and their next address change fills it.
+pub async fn set_address(
+    pool: &Pool,
+    directory: &Addr<Directory>,
+    user: UserId,
+    address: Address,
+) -> Result<(AddressRow, usize), AccountError> {
+    let (row, waiting) = pool
+        .run(move |conn| -> Result<_, StoreError> {
+            let row = AddressRow::new(user.0, &address, store::now());
+            let stored = conn.write_transaction(|conn| -> Result<_, diesel::result::Error> {
+                addresses::put(conn, &row)
+            })?;
+            let waiting = addresses::unaddressed_orders(conn, user.0, MAX_ORDERS_FILLED)?;
+            Ok((stored, waiting))
+        })
+        .await?;
+    let mut filled = 0;
+    for (order, listing) in waiting {
+        let command = FillShipTo {
+            order: OrderId(order),
+            buyer: user,
+        };
+        match send_to_listing(directory, ListingId(listing), command).await {
+            Ok(Ok(Some(_))) => filled += 1,
+            Ok(Ok(None)) => {}
+            // The address is stored; an order left without it is still refused shipping
+            // (and its buyer told), and the next address change fills it.
+            Ok(Err(e)) => {
+                tracing::warn!(order.id = order, error = %e, "order not given the address")
+            }
+            Err(e) => tracing::warn!(order.id = order, error = %e, "order not given the address"),
+        }
+    }
+    Ok((row, filled))
 }

@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 mod dispute;
+mod shipping;
 pub use dispute::{
     DisputeView, DisputedOrder, ORDER_DISPUTED, ORDER_DISPUTE_RESOLVED, ORDER_REFUNDED,
 };
+pub use shipping::{AddressView, NOTIFICATION_ADDRESS_NEEDED, ORDER_ADDRESS_ADDED};
 
 pub const LISTING_CREATED: &str = "listing.created";
 pub const LISTING_UPDATED: &str = "listing.updated";
@@ -185,6 +187,12 @@ pub struct OrderView {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The buyer's address when the order was made (or when they first added one); none
+    /// until then, and such an order cannot be shipped. Only the two parties see orders.
+    pub ship_to: Option<AddressView>,
+    /// Given by the seller when shipping.
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
 }
 
 impl From<&Order> for OrderView {
@@ -206,6 +214,9 @@ impl From<&Order> for OrderView {
             cancelled_at: o.cancelled_at.map(utc),
             created_at: utc(o.created_at),
             updated_at: utc(o.updated_at),
+            ship_to: shipping::ship_to_of(o),
+            carrier: o.carrier.clone(),
+            tracking_number: o.tracking_number.clone(),
         }
     }
 }

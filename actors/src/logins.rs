@@ -110,6 +110,7 @@ mod tests {
                 suspended_at: None,
                 suspended_until: None,
                 suspension_reason: None,
+                bio: String::new(),
             },
         )
     }

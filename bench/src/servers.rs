@@ -267,6 +267,8 @@ async fn conventional_purchase(
                     version: 1,
                     created_at: now,
                     updated_at: now,
+                    // The baseline copies no address (one primary-key read in the real path).
+                    ship_to: None,
                 },
             )?;
             match ledger::post(

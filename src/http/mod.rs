@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod profiles;
 pub mod reports;
 pub mod saved_searches;
 pub mod search;

@@ -10,13 +10,14 @@ use crate::error::{ApiError, Problem};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
+use bazaar_actors::domain::address::validate_shipment;
 use bazaar_actors::domain::listing::{validate_price, QUANTITY};
 use bazaar_actors::domain::offer::Party;
-use bazaar_actors::domain::order::{validate_rating, visible_ratings, OrderAction};
+use bazaar_actors::domain::order::{validate_rating, visible_ratings, OrderAction, OrderError};
 use bazaar_actors::domain::validation::in_range;
 use bazaar_actors::domain::{ListingId, Money, OrderId, UserId};
 use bazaar_actors::events::OrderView;
-use bazaar_actors::listing::{ActOnOrder, Purchase, RateOrder};
+use bazaar_actors::listing::{ActOnOrder, Purchase, RateOrder, ShipOrder, ShipOutcome};
 use bazaar_actors::store;
 use bazaar_actors::store::models::{Order, Rating};
 use bazaar_actors::store::orders::{self, Role};
@@ -272,17 +273,33 @@ async fn act(
     Ok(HttpResponse::Ok().json(OrderView::from(&order)))
 }
 
-/// The seller ships a paid order; it completes by itself once the auto-complete period has
-/// passed, unless the buyer confirms it first.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipBody {
+    /// Who carries the parcel, e.g. `DHL`; no control characters.
+    #[schema(max_length = 64, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    pub carrier: Option<String>,
+    /// The carrier's tracking number; no control characters.
+    #[schema(max_length = 64, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    pub tracking_number: Option<String>,
+}
+
+/// The seller ships a paid order (optionally naming the carrier and tracking number, both shown
+/// in the order and its `order.shipped` event); it completes by itself once the auto-complete
+/// period has passed, unless the buyer confirms it first. An order whose buyer gave no address
+/// is refused (409, type `/problems/no-address`) and the buyer is asked to add one, live and
+/// in their inbox (`notification.address_needed`).
 #[utoipa::path(
     tag = "orders",
     security(("bearer" = [])),
+    request_body(content = Option<ShipBody>, description = "Optional"),
     responses(
         (status = 200, description = "The shipped order", body = OrderView),
+        JsonBodyErrors,
         AuthErrors,
         (status = 403, description = "Not the seller", body = Problem),
         (status = 404, description = "No such order", body = Problem),
-        (status = 409, description = "Not paid, or the listing is too busy", body = Problem),
+        (status = 409, description = "Not paid, the buyer has no address yet (type /problems/no-address), or the listing is too busy", body = Problem),
         Unavailable,
     )
 )]
@@ -291,8 +308,24 @@ pub async fn ship_order(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    body: OptionalJsonBody<ShipBody>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, &caller, OrderId(id.into_inner()), OrderAction::Ship).await
+    let ShipBody {
+        carrier,
+        tracking_number,
+    } = body.0.unwrap_or_default();
+    let shipment = validate_shipment(carrier.as_deref(), tracking_number.as_deref())
+        .map_err(ApiError::Validation)?;
+    let order = party_order(&state, &caller, OrderId(id.into_inner())).await?;
+    let command = ShipOrder {
+        order: order.order_id(),
+        seller: caller.id(),
+        shipment,
+    };
+    match send_to_listing(&state.directory, ListingId(order.listing_id), command).await?? {
+        ShipOutcome::Shipped(order) => Ok(HttpResponse::Ok().json(OrderView::from(&*order))),
+        ShipOutcome::NeedsAddress => Err(OrderError::NoShippingAddress.into()),
+    }
 }
 
 /// The buyer confirms receipt: escrow goes to the seller, less the platform's fee.

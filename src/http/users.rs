@@ -49,6 +49,8 @@ pub struct UserBody {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    /// Shown on the public profile (`PATCH /api/v1/me`).
+    pub bio: String,
     pub created_at: DateTime<Utc>,
     /// user, moderator or admin (granted by the operator: `bazaar admin grant`).
     #[schema(value_type = UserRole)]
@@ -71,6 +73,7 @@ impl From<&User> for UserBody {
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),
+            bio: u.bio.clone(),
             created_at: utc(u.created_at),
             role: u.role.as_str(),
         }

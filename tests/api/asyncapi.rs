@@ -147,6 +147,7 @@ async fn the_asyncapi_document_describes_every_frame_the_server_sends() {
     let seller = app.user("seller").await;
     let buyer = app.user("buyer").await;
     app.deposit(&buyer, 50_000).await;
+    app.give_address(&buyer).await;
     let listing = app
         .listing(&seller, json!({"price_cents": 10_000, "quantity": 2}))
         .await;

@@ -391,6 +391,7 @@ async fn orders_made_before_a_block_still_complete() {
     let seller = app.user("seller").await;
     let buyer = app.user("buyer").await;
     app.deposit(&buyer, 30_000).await;
+    app.give_address(&buyer).await;
     let listing = app
         .listing(&seller, json!({"price_cents": 10_000, "quantity": 2}))
         .await;

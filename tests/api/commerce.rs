@@ -176,6 +176,7 @@ async fn ship_confirm_releases_escrow_less_the_fee_and_ratings_stay_hidden_until
     let buyer = app.user("buyer").await;
     let stranger = app.user("stranger").await;
     app.deposit(&buyer, 20_000).await;
+    app.give_address(&buyer).await;
     let listing = app.listing(&seller, json!({"price_cents": 9_999})).await;
     let order = json_of(buy(&app, &buyer, &listing, json!({})).await, 201).await;
     let o = format!("/api/v1/orders/{}", order["id"]);

@@ -26,6 +26,7 @@ async fn market(app: &TestApp) -> Market {
     let other = app.user("other").await;
     let moderator = crate::moderation::moderator(app, "moderator").await;
     app.deposit(&buyer, 5 * PRICE).await;
+    app.give_address(&buyer).await;
     let listing = app
         .listing(&seller, json!({"price_cents": PRICE, "quantity": 2}))
         .await;

@@ -479,6 +479,29 @@ impl TestApp {
         .await;
     }
 
+    /// Gives `user` a shipping address (a seller can ship only to an address: orders keep
+    /// their buyer's address as it was when they were made).
+    pub async fn give_address(&self, user: &TestUser) -> Value {
+        let address = json!({
+            "name": "Ada Lovelace",
+            "line1": "12 St James's Square",
+            "city": "London",
+            "postal_code": "SW1Y 4JH",
+            "country": "GB",
+        });
+        json_of(
+            self.send_json(
+                Method::PUT,
+                "/api/v1/me/address",
+                Some(&user.token),
+                &address,
+            )
+            .await,
+            200,
+        )
+        .await
+    }
+
     /// `buyer` buys one unit of `listing` at its price: the order (201).
     pub async fn buy_one(&self, buyer: &TestUser, listing: &Value) -> Value {
         let path = format!("/api/v1/listings/{}/purchase", listing["id"]);

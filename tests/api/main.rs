@@ -24,6 +24,7 @@ mod ops;
 mod outages;
 mod price_drops;
 mod processes;
+mod profiles;
 mod read_only;
 mod readme;
 mod realtime;

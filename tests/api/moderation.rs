@@ -790,6 +790,7 @@ async fn removing_a_listing_refunds_paid_orders_declines_offers_and_tells_the_se
     let lid = listing["id"].as_i64().unwrap();
     for buyer in [&paid_buyer, &shipped_buyer] {
         app.deposit(buyer, 10_000).await;
+        app.give_address(buyer).await;
     }
     let paid = app.buy_one(&paid_buyer, &listing).await;
     let shipped = app.buy_one(&shipped_buyer, &listing).await;

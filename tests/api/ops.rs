@@ -70,7 +70,7 @@ async fn unknown_routes_are_problem_json_404() {
 async fn a_known_path_with_another_method_is_405_naming_the_allowed_ones() {
     let app = spawn_app().await;
     for (method, path, allow) in [
-        (Method::PUT, "/api/v1/me", "GET"),
+        (Method::PUT, "/api/v1/me", "GET, PATCH"),
         (Method::POST, "/api/v1/listings/7", "GET, DELETE, PATCH"),
         (Method::TRACE, "/healthz", "GET"),
         // The shape of /api/v1/listings/{id} too, whose PATCH would answer 401.

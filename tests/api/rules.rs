@@ -126,6 +126,7 @@ async fn nobody_rates_once_the_rating_window_closed() {
     let seller = app.user("seller").await;
     let buyer = app.user("buyer").await;
     app.deposit(&buyer, 20_000).await;
+    app.give_address(&buyer).await;
     let listing = app.listing(&seller, json!({"price_cents": 5_000})).await;
     let order = app.buy_one(&buyer, &listing).await;
     app.order_action(&seller, &order, "ship").await;

@@ -91,6 +91,7 @@ async fn nul_in_any_text_field_is_422_and_stores_nothing() {
 
     // A rating's comment, on a completed order.
     app.deposit(&buyer, 20_000).await;
+    app.give_address(&buyer).await;
     let order = app.buy_one(&buyer, &listing).await;
     app.order_action(&seller, &order, "ship").await;
     app.order_action(&buyer, &order, "confirm").await;

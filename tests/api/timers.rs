@@ -52,6 +52,7 @@ async fn a_shipped_order_completes_by_itself() {
     let seller = app.user("seller").await;
     let buyer = app.user("buyer").await;
     app.deposit(&buyer, 10_000).await;
+    app.give_address(&buyer).await;
     let listing = app.listing(&seller, json!({"price_cents": 10_000})).await;
     let order = app.buy_one(&buyer, &listing).await;
     app.order_action(&seller, &order, "ship").await;

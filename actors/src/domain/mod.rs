@@ -2,6 +2,7 @@
 //! here and is tested without a database.
 
 pub mod account;
+pub mod address;
 pub mod auto_price_drop;
 pub mod block;
 pub mod category;
@@ -17,6 +18,7 @@ pub mod moderation;
 pub mod money;
 pub mod offer;
 pub mod order;
+pub mod profile;
 pub mod purchase;
 pub mod ratelimit;
 pub mod report;

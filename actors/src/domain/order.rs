@@ -110,6 +110,8 @@ pub enum OrderError {
     AlreadyRated,
     #[error("the rating window of this order closed at {0}")]
     RatingWindowClosed(NaiveDateTime),
+    #[error("the buyer has not given a shipping address yet: they have been asked to add one")]
+    NoShippingAddress,
 }
 
 fn action_name(action: OrderAction) -> &'static str {
@@ -210,6 +212,23 @@ pub fn decide_order_action(
     Ok((next, effect))
 }
 
+/// Decides a shipment: the seller ships a paid order (`decide_order_action`), and only to an
+/// address, so an order whose buyer gave none is refused after the party and status checks
+/// (a stranger learns nothing about the order's address).
+pub fn decide_ship(
+    rules: &CommerceRules,
+    order: &OrderState,
+    actor: Party,
+    has_address: bool,
+    now: NaiveDateTime,
+) -> Result<(OrderState, OrderEffect), OrderError> {
+    let decided = decide_order_action(rules, order, actor, OrderAction::Ship, now)?;
+    if !has_address {
+        return Err(OrderError::NoShippingAddress);
+    }
+    Ok(decided)
+}
+
 /// The stars a rating may give, lowest and highest.
 pub const RATING_STARS: (i64, i64) = (1, 5);
 
@@ -268,6 +287,19 @@ pub fn visible_ratings(
         .iter()
         .map(|&rater| rating_visible(rater, viewer, both_rated, completed_at, rules, now))
         .collect()
+}
+
+/// When a rating becomes visible to everyone but its author ([`rating_visible`] for a third
+/// party): when the order's other side rates (`other_rated_at`), or when the rating window
+/// after completion closes, whichever comes first. Stored with each rating (and moved earlier
+/// when the second rating arrives), so a profile counts revealed ratings from an index.
+pub fn revealed_at(
+    completed_at: NaiveDateTime,
+    other_rated_at: Option<NaiveDateTime>,
+    rules: &CommerceRules,
+) -> NaiveDateTime {
+    let closes = completed_at + rules.rating_window;
+    other_rated_at.map_or(closes, |at| at.min(closes))
 }
 
 /// Whether a rating `rater` gave is visible to `viewer`: always to its author; to anyone else
@@ -437,6 +469,36 @@ mod tests {
             &rules,
             at(24 * 7)
         ));
+    }
+
+    #[test]
+    fn revealed_at_is_when_a_third_party_may_see_the_rating() {
+        let rules = CommerceRules::default();
+        let done = at(0);
+        let third = UserId(9);
+        for other in [None, Some(at(5)), Some(at(24 * 7 - 1)), Some(at(24 * 8))] {
+            let reveal = revealed_at(done, other, &rules);
+            for hours in [0, 4, 5, 6, 24 * 7 - 1, 24 * 7, 24 * 8, 24 * 9] {
+                let now = at(hours);
+                let both = other.is_some_and(|t| t <= now);
+                assert_eq!(
+                    rating_visible(BUYER, third, both, Some(done), &rules, now),
+                    now >= reveal,
+                    "other rated at {other:?}, now {hours} h"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shipping_needs_an_address_but_strangers_learn_nothing() {
+        let rules = CommerceRules::default();
+        let paid = order(OrderStatus::Paid);
+        let ship = |who, has| decide_ship(&rules, &paid, Party::User(who), has, at(1));
+        assert_eq!(ship(SELLER, false), Err(OrderError::NoShippingAddress));
+        assert_eq!(ship(SELLER, true).unwrap().1, OrderEffect::Shipped);
+        assert_eq!(ship(UserId(9), false), Err(OrderError::NotParty));
+        assert_eq!(ship(BUYER, false), Err(OrderError::WrongParty("seller")));
     }
 
     #[test]

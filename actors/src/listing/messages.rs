@@ -99,6 +99,24 @@ pub struct ActOnOrder {
     pub action: OrderAction,
 }
 
+/// The seller ships an order of this listing, with an optional carrier and tracking number.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<super::ShipOutcome, ListingError>")]
+pub struct ShipOrder {
+    pub order: OrderId,
+    pub seller: UserId,
+    pub shipment: crate::domain::address::Shipment,
+}
+
+/// An order of this listing that has no address gets its buyer's current one (the buyer just
+/// added it): the order if it was filled.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Option<Order>, ListingError>")]
+pub struct FillShipTo {
+    pub order: OrderId,
+    pub buyer: UserId,
+}
+
 /// The buyer disputes an order of this listing: it stops completing by itself.
 #[derive(Clone, Debug, Message)]
 #[rtype(result = "Result<(Order, Dispute), ListingError>")]

@@ -19,6 +19,7 @@ mod offers;
 mod orders;
 mod purchases;
 mod removal;
+mod shipping;
 mod tx;
 
 pub use actor::ListingActor;
@@ -26,6 +27,7 @@ pub use create::create_listing;
 pub use disputes::AUDIT_DISPUTE_RESOLVED;
 pub use messages::*;
 pub use removal::NOTIFICATION_LISTING_REMOVED;
+pub use shipping::ShipOutcome;
 
 use crate::domain::dispute::DisputeError;
 use crate::domain::liker_offer::LikerOfferError;

@@ -5,8 +5,12 @@
 
 use super::tx::{Failure, Tx};
 use super::{ActOnOrder, ListingError, RateOrder};
+use crate::domain::address::Shipment;
 use crate::domain::ledger as postings;
-use crate::domain::order::{decide_order_action, decide_rating, OrderEffect, OrderError};
+use crate::domain::order::{
+    decide_order_action, decide_rating, decide_ship, revealed_at, OrderAction, OrderEffect,
+    OrderError, OrderState,
+};
 use crate::domain::purchase::decide_restock;
 use crate::domain::{Money, OrderId, UserId};
 use crate::store::models::{NewRating, Order, OrderChanges, Rating};
@@ -33,6 +37,13 @@ impl Tx<'_> {
             self.rules,
             self.now,
         )?;
+        // The other side rated already: both ratings are revealed now; else this one is
+        // revealed when the window closes (or when the other side rates: then, below).
+        let other_rated = orders::ratings_of(self.conn, order.id)?
+            .iter()
+            .any(|r| r.rater_id != msg.rater.0);
+        let completed_at = order.completed_at.unwrap_or(self.now);
+        let reveal = revealed_at(completed_at, other_rated.then_some(self.now), self.rules);
         let new = NewRating {
             order_id: order.id,
             rater_id: msg.rater.0,
@@ -40,22 +51,44 @@ impl Tx<'_> {
             stars: msg.stars,
             comment: msg.comment.as_deref(),
             created_at: self.now,
+            revealed_at: reveal,
         };
-        orders::insert_rating(self.conn, &new).map_err(|e| {
+        let rating = orders::insert_rating(self.conn, &new).map_err(|e| {
             if is_unique_violation(&e) {
                 Failure::from(OrderError::AlreadyRated)
             } else {
                 Failure::from(e)
             }
-        })
+        })?;
+        if other_rated {
+            orders::reveal_ratings(self.conn, order.id, reveal)?;
+        }
+        Ok(rating)
     }
 
     pub(super) fn act_on_order(&mut self, msg: &ActOnOrder) -> Result<Order, Failure> {
         let order = self.order(msg.order)?;
-        let (next, effect) =
-            decide_order_action(self.rules, &order.state(), msg.actor, msg.action, self.now)?;
+        let (next, effect) = if msg.action == OrderAction::Ship {
+            // Shipping needs an address: `ShipOrder` also tells the buyer to add one.
+            let has_address = order.ship_to.is_some();
+            decide_ship(self.rules, &order.state(), msg.actor, has_address, self.now)?
+        } else {
+            decide_order_action(self.rules, &order.state(), msg.actor, msg.action, self.now)?
+        };
+        self.apply_order_action(&order, &next, effect, None)
+    }
+
+    /// Writes a decided order move (version-checked) with its money and stock, records the
+    /// shipment's carrier and tracking number if it is one, and leaves its event.
+    pub(super) fn apply_order_action(
+        &mut self,
+        order: &Order,
+        next: &OrderState,
+        effect: OrderEffect,
+        shipment: Option<&Shipment>,
+    ) -> Result<Order, Failure> {
         let now = Some(self.now);
-        let after = orders::update_versioned(
+        let mut after = orders::update_versioned(
             self.conn,
             order.id,
             order.version,
@@ -82,6 +115,16 @@ impl Tx<'_> {
             },
         )?
         .ok_or(Failure::Stale)?;
+        if let (OrderEffect::Shipped, Some(s)) = (effect, shipment) {
+            if s.carrier.is_some() || s.tracking_number.is_some() {
+                after = orders::set_shipment(
+                    self.conn,
+                    order.id,
+                    s.carrier.as_deref(),
+                    s.tracking_number.as_deref(),
+                )?;
+            }
+        }
         let (buyer, seller) = (UserId(order.buyer_id), UserId(order.seller_id));
         let total = Money::from_cents(order.total_cents);
         match effect {

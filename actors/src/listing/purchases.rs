@@ -10,7 +10,7 @@ use crate::domain::{Money, UserId};
 use crate::events::ORDER_CREATED;
 use crate::idempotency::{self, ClaimLost, Held};
 use crate::store::models::{NewOrder, Order};
-use crate::store::{blocks, ledger, orders, StoreError};
+use crate::store::{addresses, blocks, ledger, orders, StoreError};
 use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Instant;
@@ -111,11 +111,23 @@ impl Tx<'_> {
         let batch = decide_purchases(&self.listing.state(), &requests, &mut funds);
         let unit_price = Money::from_cents(self.listing.price_cents);
         self.change_listing(&batch.change)?;
+        // Each order keeps its buyer's address as it is now: the batch's buyers' addresses
+        // are read in one query, in this transaction.
+        let buying: Vec<i64> = requests
+            .iter()
+            .zip(&batch.outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(r, _)| r.buyer.0)
+            .collect();
+        let ship_to = addresses::snapshots_of(self.conn, &buying)?;
         let new: Vec<NewOrder> = requests
             .iter()
             .zip(&batch.outcomes)
             .filter(|(_, outcome)| outcome.is_ok())
-            .map(|(r, _)| self.new_order(r.buyer, r.quantity, unit_price, None))
+            .map(|(r, _)| {
+                let address = ship_to.get(&r.buyer.0).cloned();
+                self.new_order(r.buyer, r.quantity, unit_price, None, address)
+            })
             .collect();
         let made = orders::insert_all(self.conn, &new)?;
         if made.len() != new.len() {

@@ -14,7 +14,8 @@ use crate::events::{Outbox, ORDER_CREATED};
 use crate::idempotency::{ClaimLost, KeyCompletion};
 use crate::store::models::{Event, Listing, ListingChanges, NewOrder, Order};
 use crate::store::{
-    self, ledger, likes, listings, orders, saved_searches, DbConnection, Pool, StoreError,
+    self, addresses, ledger, likes, listings, orders, saved_searches, DbConnection, Pool,
+    StoreError,
 };
 use chrono::NaiveDateTime;
 
@@ -131,7 +132,9 @@ impl Tx<'_> {
         offer: Option<OfferId>,
     ) -> Result<Order, Failure> {
         self.change_listing(change)?;
-        let new = self.new_order(buyer, quantity, unit_price, offer);
+        // The buyer's address as it is now, read in this transaction: the order keeps it.
+        let ship_to = addresses::find(self.conn, buyer.0)?.map(|a| a.snapshot());
+        let new = self.new_order(buyer, quantity, unit_price, offer, ship_to);
         let total = new.total_cents;
         let order = orders::insert(self.conn, &new)?;
         ledger::post(
@@ -145,13 +148,15 @@ impl Tx<'_> {
         Ok(order)
     }
 
-    /// A paid order of this listing, as a purchase or an accepted offer creates it.
+    /// A paid order of this listing, as a purchase or an accepted offer creates it, with the
+    /// buyer's address as it is now (`ship_to`, a snapshot later edits do not change).
     pub(super) fn new_order(
         &self,
         buyer: UserId,
         quantity: i64,
         unit_price: Money,
         offer: Option<OfferId>,
+        ship_to: Option<String>,
     ) -> NewOrder {
         NewOrder {
             listing_id: self.listing.id,
@@ -166,6 +171,7 @@ impl Tx<'_> {
             version: 1,
             created_at: self.now,
             updated_at: self.now,
+            ship_to,
         }
     }
 

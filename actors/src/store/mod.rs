@@ -1,6 +1,7 @@
 //! Storage: one Diesel connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
 //! migrations and the queries. Everything here is blocking: call it from the blocking pool.
 
+pub mod addresses;
 pub mod audit;
 pub mod blocks;
 pub mod chat;
@@ -16,6 +17,7 @@ pub mod notifications;
 pub mod offers;
 pub mod orders;
 mod prepared;
+pub mod profiles;
 pub mod removed_messages;
 pub mod reports;
 pub mod saved_searches;

@@ -37,10 +37,10 @@ pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder]) -> QueryResult<Vec<
     let mut made: Vec<Order> = diesel::sql_query(
         "INSERT INTO orders (listing_id, buyer_id, seller_id, offer_id, quantity, \
                              unit_price_cents, total_cents, status, ship_by, version, \
-                             created_at, updated_at) \
+                             created_at, updated_at, ship_to) \
          SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
                               $6::int8[], $7::int8[], $8::text[], $9::timestamp[], \
-                              $10::int8[], $11::timestamp[], $12::timestamp[]) \
+                              $10::int8[], $11::timestamp[], $12::timestamp[], $13::text[]) \
          RETURNING *",
     )
     .bind::<Array<BigInt>, _>(column(|o| o.listing_id))
@@ -55,6 +55,7 @@ pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder]) -> QueryResult<Vec<
     .bind::<Array<BigInt>, _>(column(|o| o.version))
     .bind::<Array<Timestamp>, _>(new.iter().map(|o| o.created_at).collect::<Vec<_>>())
     .bind::<Array<Timestamp>, _>(new.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(new.iter().map(|o| o.ship_to.clone()).collect::<Vec<_>>())
     .load(pg)?;
     made.sort_by_key(|o| o.id);
     Ok(made)
@@ -144,6 +145,66 @@ pub fn insert_rating(conn: &mut DbConnection, rating: &NewRating<'_>) -> QueryRe
         .values(rating)
         .returning(ratings::all_columns)
         .get_result(conn)
+}
+
+/// Reveals an order's ratings at `at` (the second side rated), unless revealed earlier.
+pub fn reveal_ratings(
+    conn: &mut DbConnection,
+    order_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        ratings::table
+            .filter(ratings::order_id.eq(order_id))
+            .filter(
+                ratings::revealed_at
+                    .gt(at)
+                    .or(ratings::revealed_at.is_null()),
+            ),
+    )
+    .set(ratings::revealed_at.eq(Some(at)))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Records how a shipped order went (carrier, tracking number).
+pub fn set_shipment(
+    conn: &mut DbConnection,
+    id: i64,
+    carrier: Option<&str>,
+    tracking_number: Option<&str>,
+) -> QueryResult<Order> {
+    diesel::update(orders::table.find(id))
+        .set((
+            orders::carrier.eq(carrier),
+            orders::tracking_number.eq(tracking_number),
+        ))
+        .returning(orders::all_columns)
+        .get_result(conn)
+}
+
+/// Gives a paid order without an address the buyer's address (`ship_to`), bumping its version;
+/// `None` if it has one already, or is no longer paid.
+pub fn fill_ship_to(
+    conn: &mut DbConnection,
+    id: i64,
+    ship_to: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Order>> {
+    diesel::update(
+        orders::table
+            .filter(orders::id.eq(id))
+            .filter(orders::status.eq(OrderStatus::Paid))
+            .filter(orders::ship_to.is_null()),
+    )
+    .set((
+        orders::ship_to.eq(Some(ship_to)),
+        orders::version.eq(orders::version + 1),
+        orders::updated_at.eq(now),
+    ))
+    .returning(orders::all_columns)
+    .get_result(conn)
+    .optional()
 }
 
 pub fn ratings_of(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<Rating>> {

@@ -11,6 +11,21 @@ diesel::table! {
         suspended_at -> Nullable<Timestamp>,
         suspended_until -> Nullable<Timestamp>,
         suspension_reason -> Nullable<Text>,
+        bio -> Text,
+    }
+}
+
+diesel::table! {
+    addresses (user_id) {
+        user_id -> BigInt,
+        name -> Text,
+        line1 -> Text,
+        line2 -> Nullable<Text>,
+        city -> Text,
+        region -> Nullable<Text>,
+        postal_code -> Text,
+        country -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -151,6 +166,9 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        ship_to -> Nullable<Text>,
+        carrier -> Nullable<Text>,
+        tracking_number -> Nullable<Text>,
     }
 }
 
@@ -185,6 +203,7 @@ diesel::table! {
         stars -> BigInt,
         comment -> Nullable<Text>,
         created_at -> Timestamp,
+        revealed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -355,6 +374,7 @@ diesel::joinable!(disputes -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    addresses,
     disputes,
     sessions,
     listings,

@@ -65,6 +65,28 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
     users::table.find(id).first(conn).optional()
 }
 
+/// Applies a profile change (display name, bio); the user as changed, or `None` if unknown.
+pub fn update_profile(
+    conn: &mut DbConnection,
+    user: crate::domain::UserId,
+    patch: &crate::domain::profile::ProfilePatch,
+) -> QueryResult<Option<User>> {
+    if patch.is_empty() {
+        return find(conn, user.0);
+    }
+    diesel::update(users::table.find(user.0))
+        .set((
+            patch
+                .display_name
+                .as_deref()
+                .map(|n| users::display_name.eq(n)),
+            patch.bio.as_deref().map(|b| users::bio.eq(b)),
+        ))
+        .returning(users::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
 /// Whether user `id` is suspended at `now` (an unknown user is not).
 pub fn is_suspended(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
     let found: Option<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = users::table

@@ -24,6 +24,8 @@ pub struct User {
     pub suspended_at: Option<NaiveDateTime>,
     pub suspended_until: Option<NaiveDateTime>,
     pub suspension_reason: Option<String>,
+    /// A few lines about themselves, shown on their public profile.
+    pub bio: String,
 }
 
 impl User {

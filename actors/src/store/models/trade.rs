@@ -104,6 +104,10 @@ pub struct Order {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The buyer's address when the order was made (`domain::address::Address` as JSON).
+    pub ship_to: Option<String>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
 }
 
 impl Order {
@@ -137,6 +141,8 @@ pub struct NewOrder {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The buyer's address as it is now, copied (`domain::address::Address` as JSON).
+    pub ship_to: Option<String>,
 }
 
 #[derive(Clone, Debug, AsChangeset)]
@@ -160,6 +166,8 @@ pub struct Rating {
     pub stars: i64,
     pub comment: Option<String>,
     pub created_at: NaiveDateTime,
+    /// When everyone may see it (`domain::order::revealed_at`).
+    pub revealed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Insertable)]
@@ -171,6 +179,7 @@ pub struct NewRating<'a> {
     pub stars: i64,
     pub comment: Option<&'a str>,
     pub created_at: NaiveDateTime,
+    pub revealed_at: NaiveDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]

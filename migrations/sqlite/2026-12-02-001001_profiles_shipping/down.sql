@@ -1,0 +1,10 @@
+DROP INDEX orders_buyer_unaddressed;
+DROP INDEX orders_seller_status;
+DROP INDEX ratings_ratee;
+DROP INDEX ratings_ratee_revealed;
+ALTER TABLE ratings DROP COLUMN revealed_at;
+ALTER TABLE orders DROP COLUMN tracking_number;
+ALTER TABLE orders DROP COLUMN carrier;
+ALTER TABLE orders DROP COLUMN ship_to;
+DROP TABLE addresses;
+ALTER TABLE users DROP COLUMN bio;
