@@ -178,11 +178,20 @@ impl Outbox {
             let _ = self.write_admitted(bytes.as_bytes());
             return None;
         };
+        let Some(order) = self.topics.get_mut(topic) else {
+            self.backlog.forget(bytes.len());
+            return None;
+        };
+        // The usual case, the next event with no read in flight: written at once, with no
+        // frame to keep and no step to build.
+        if order.next_in_line(seq) {
+            let _ = self.write_admitted(bytes.as_bytes());
+            return None;
+        }
         let frame = Frame {
             bytes: bytes.clone(),
             admitted: Some(self.backlog.clone()),
         };
-        let order = self.topics.get_mut(topic)?;
         let step = order.live(seq, frame);
         self.write_step(step).ok().flatten()
     }

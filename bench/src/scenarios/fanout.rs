@@ -7,8 +7,8 @@ mod receipts;
 
 use super::sockets::{close_all, open_many, open_socket, Socket, WS_PATH};
 use super::{bazaar, client, figures_over, listing, raise_fd_limit, Common};
-use crate::harness::{own_cpu_time, seed_users, Check, Figures, Report, ServerProc};
-use futures::SinkExt;
+use crate::harness::{own_cpu_time, seed_users, Callgrind, Check, Figures, Report, ServerProc};
+use futures::{SinkExt, StreamExt};
 use receipts::{
     broadcast_index, cpu_note, drop_index, per_drop_note, start_receipts, Pick, SentAt,
 };
@@ -38,7 +38,14 @@ const SETTLE_MS: u64 = 500;
 /// frame's price tells which drop it is.
 const START_PRICE_CENTS: i64 = 1_000_000;
 
-pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Report> {
+/// `blind_settle`: the old way of starting, kept for comparison: subscribe every socket and
+/// sleep a fixed time instead of waiting for each socket's `subscribed`.
+pub async fn run(
+    c: &Common,
+    sockets: usize,
+    drops: usize,
+    blind_settle: bool,
+) -> anyhow::Result<Report> {
     let mut report = Report::new("fanout", &c.database);
     raise_fd_limit(&mut report);
     let db = c.bazaar_db()?;
@@ -47,15 +54,34 @@ pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Rep
     let id = listing(&mut conn, users[0].0, "Hot", START_PRICE_CENTS, 1, "other")?;
     let server = bazaar(c, &db)?;
     let subs = open_many(&server.address, WS_PATH, Some(&users[1].1), sockets).await?;
-    let mut subs2 = Vec::with_capacity(subs.len());
-    for mut s in subs {
-        s.send(Message::Text(
-            json!({"op": "subscribe", "topic": format!("listing:{id}")}).to_string(),
-        ))
-        .await?;
-        subs2.push(s);
-    }
-    tokio::time::sleep(Duration::from_millis(SETTLE_MS + sockets as u64 / 10)).await;
+    let topic = format!("listing:{id}");
+    let subs2 = if blind_settle {
+        // The old way, kept to show what it did: subscribe, then sleep and hope. A socket whose
+        // subscription lands after a drop starts past it (its `subscribed` seq says so).
+        let mut subs2 = Vec::with_capacity(subs.len());
+        for mut s in subs {
+            s.send(Message::Text(
+                json!({"op": "subscribe", "topic": topic}).to_string(),
+            ))
+            .await?;
+            subs2.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(SETTLE_MS + sockets as u64 / 10)).await;
+        report
+            .notes
+            .push("--blind-settle: the drops began without waiting for every `subscribed`".into());
+        subs2
+    } else {
+        let (subs2, refused) = subscribe_all(subs, &topic).await;
+        report.checks.push(Check::new(
+            "bazaar: every socket subscribed before the first drop",
+            refused.is_empty(),
+            refused.first().cloned().unwrap_or_else(|| "yes".into()),
+        ));
+        tokio::time::sleep(Duration::from_millis(SETTLE_MS)).await;
+        subs2
+    };
+    let counters_before = ws_counters(&server.address).await;
     report.notes.push(format!(
         "drops are {DROP_GAP_MS} ms apart in every run; deliveries/s is deliveries over the run"
     ));
@@ -73,6 +99,10 @@ pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Rep
     )
     .await?;
     report.server_peak_rss_kib = server.rss_kib().1;
+    report.notes.push(format!(
+        "bazaar: socket counters before the drops: {counters_before}; after: {}",
+        ws_counters(&server.address).await
+    ));
     report.checks.push(Check::new(
         "bazaar: none missing",
         missing == 0,
@@ -145,6 +175,73 @@ async fn fanout_without_bazaar(
     Ok(row)
 }
 
+/// How long a socket's subscription may take to be answered.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Subscribes every socket to `topic` and waits for each one's `subscribed`; returns the
+/// sockets that were subscribed and a line for each that was not (refused, closed, timed out).
+async fn subscribe_all(sockets: Vec<Socket>, topic: &str) -> (Vec<Socket>, Vec<String>) {
+    let tasks = sockets.into_iter().enumerate().map(|(n, mut s)| {
+        let subscribe = json!({"op": "subscribe", "topic": topic}).to_string();
+        let topic = topic.to_owned();
+        tokio::spawn(async move {
+            let answer = tokio::time::timeout(SUBSCRIBE_TIMEOUT, async {
+                s.send(Message::Text(subscribe)).await?;
+                while let Some(frame) = s.next().await {
+                    let Message::Text(text) = frame? else {
+                        continue;
+                    };
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    match v["type"].as_str() {
+                        Some("subscribed") if v["topic"] == topic.as_str() => return Ok(()),
+                        Some("error") => anyhow::bail!("refused: {text}"),
+                        _ => {}
+                    }
+                }
+                anyhow::bail!("closed before its answer")
+            })
+            .await;
+            match answer {
+                Ok(Ok(())) => Ok(s),
+                Ok(Err(e)) => Err(format!("socket #{n}: {e}")),
+                Err(_) => Err(format!("socket #{n}: no answer in {SUBSCRIBE_TIMEOUT:?}")),
+            }
+        })
+    });
+    let (mut subscribed, mut refused) = (Vec::new(), Vec::new());
+    for task in futures::future::join_all(tasks).await {
+        match task {
+            Ok(Ok(s)) => subscribed.push(s),
+            Ok(Err(why)) => refused.push(why),
+            Err(e) => refused.push(format!("subscriber task failed: {e}")),
+        }
+    }
+    (subscribed, refused)
+}
+
+/// The server's socket counters from its `/metrics`: sessions, sessions ended by reason,
+/// connections dropped for not taking their close frame.
+async fn ws_counters(address: &str) -> String {
+    let body = match client().get(format!("{address}/metrics")).send().await {
+        Ok(res) => res.text().await.unwrap_or_default(),
+        Err(e) => return format!("/metrics unreadable: {e}"),
+    };
+    let lines: Vec<&str> = body
+        .lines()
+        .filter(|l| {
+            [
+                "bazaar_ws_sessions ",
+                "bazaar_ws_closed_total{",
+                "bazaar_ws_dropped_total ",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .map(|l| l.trim_start_matches("bazaar_"))
+        .collect();
+    lines.join(", ")
+}
+
 /// Who a row is about: its name up to the colon.
 fn who(name: &str) -> &str {
     name.split(':').next().unwrap_or(name)
@@ -163,12 +260,25 @@ async fn measure(
 ) -> anyhow::Result<(Figures, u64)> {
     let (receipts, sent_at) = start_receipts(subs, drops, pick);
     let started = Instant::now();
+    Callgrind::zero(server);
     let cpu_before = (server.cpu_time(), own_cpu_time());
     for i in 1..=drops {
         publisher.publish(i, &sent_at).await?;
         tokio::time::sleep(Duration::from_millis(DROP_GAP_MS)).await;
     }
     let (mut rec, per_drop, missing, open) = receipts.await?;
+    Callgrind::dump(server);
+    if missing.out_of_order > 0 {
+        report.notes.push(format!(
+            "{}: {} socket(s) got a drop twice or out of order",
+            who(name),
+            missing.out_of_order
+        ));
+    }
+    for kind in &missing.kinds {
+        report.notes.push(format!("{}: {kind}", who(name)));
+    }
+    let missing = missing.count;
     rec.finish();
     let elapsed = started.elapsed();
     let cpu = cpu_note(
