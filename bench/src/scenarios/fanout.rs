@@ -6,7 +6,7 @@
 mod receipts;
 
 use super::sockets::{close_all, open_many, open_socket, Socket, WS_PATH};
-use super::{bazaar, client, figures_over, listing, raise_fd_limit, Common};
+use super::{bazaar_with, client, figures_over, listing, raise_fd_limit, Common};
 use crate::harness::{own_cpu_time, seed_users, Callgrind, Check, Figures, Report, ServerProc};
 use futures::{SinkExt, StreamExt};
 use receipts::{
@@ -52,7 +52,10 @@ pub async fn run(
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", 2, 0)?;
     let id = listing(&mut conn, users[0].0, "Hot", START_PRICE_CENTS, 1, "other")?;
-    let server = bazaar(c, &db)?;
+    // The load generator reads a socket only while it waits for something on it, so it
+    // answers the server's pings late while it opens and subscribes thousands of sockets
+    // (longer still under callgrind): the heartbeat must not close them meanwhile.
+    let server = bazaar_with(c, &db, &["--ws-timeout-secs", "600"])?;
     let subs = open_many(&server.address, WS_PATH, Some(&users[1].1), sockets).await?;
     let topic = format!("listing:{id}");
     let subs2 = if blind_settle {
