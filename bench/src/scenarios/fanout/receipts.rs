@@ -304,20 +304,27 @@ pub fn drop_index(text: &str) -> Seen {
     }
 }
 
-/// The index a baseline server's frame carries (it has no price to go by).
+/// The index a baseline server's price-drop frame carries (it has no price to go by); its
+/// `listing.updated` frames are ignored, as Bazaar's are.
 pub fn broadcast_index(text: &str) -> Seen {
     #[derive(serde::Deserialize)]
-    struct Frame {
+    struct Frame<'a> {
+        #[serde(borrow)]
+        event: std::borrow::Cow<'a, str>,
         data: Index,
     }
     #[derive(serde::Deserialize)]
     struct Index {
-        index: usize,
+        #[serde(default)]
+        index: Option<usize>,
     }
-    serde_json::from_str::<Frame>(text).map_or_else(
-        |_| Seen::Other(format!("unreadable frame of {} bytes", text.len())),
-        |f| Seen::Drop(f.data.index),
-    )
+    match serde_json::from_str::<Frame<'_>>(text) {
+        Ok(f) if f.event == "listing.price_dropped" => {
+            f.data.index.map_or(Seen::Ignored, Seen::Drop)
+        }
+        Ok(_) => Seen::Ignored,
+        Err(_) => Seen::Other(format!("unreadable frame of {} bytes", text.len())),
+    }
 }
 
 #[cfg(test)]
