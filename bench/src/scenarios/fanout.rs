@@ -79,7 +79,10 @@ pub async fn run(
         report.checks.push(Check::new(
             "bazaar: every socket subscribed before the first drop",
             refused.is_empty(),
-            refused.first().cloned().unwrap_or_else(|| "yes".into()),
+            refused.first().map_or_else(
+                || "yes".into(),
+                |first| format!("{} not, e.g. {first}", refused.len()),
+            ),
         ));
         tokio::time::sleep(Duration::from_millis(SETTLE_MS)).await;
         subs2
@@ -93,6 +96,8 @@ pub async fn run(
         url: format!("{}/api/v1/listings/{id}", server.address),
         token: users[0].1.clone(),
     };
+    // A socket that was not subscribed misses every drop.
+    let unsubscribed = (sockets - subs2.len()) as u64 * drops as u64;
     let (row, missing) = measure(
         &mut report,
         &server,
@@ -101,6 +106,7 @@ pub async fn run(
         &mut publisher,
     )
     .await?;
+    let missing = missing + unsubscribed;
     report.server_peak_rss_kib = server.rss_kib().1;
     // Bazaar writes two frames per drop (`listing.updated` with the listing, then
     // `listing.price_dropped`): the baselines send the same two, the first carrying the
