@@ -20,6 +20,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 
+/// The least the outbound buffer grows by: a connection that gets frames keeps this much, and
+/// writing a frame then takes no allocation.
+const BUFFER_CHUNK_BYTES: usize = 1024;
+
 /// An event's frame on its way to the socket. A live one was admitted against the backlog
 /// when it arrived, and gives its room back if it is dropped unwritten (a repeat, or a held
 /// event the table supplied); a replayed one is admitted when it is written.
@@ -119,6 +123,12 @@ impl Outbox {
             return;
         }
         self.written += wire_bytes(text.len());
+        let needed = wire_bytes(text.len()) as usize;
+        if self.buffer.capacity() - self.buffer.len() < needed {
+            // Room for more than this frame: the response stream takes what is written and
+            // the copy goes once it is on the wire, so the same allocation is reused.
+            self.buffer.reserve(needed.max(BUFFER_CHUNK_BYTES));
+        }
         // A server's frames are not masked.
         Parser::write_message(&mut self.buffer, text, OpCode::Text, true, false);
         self.wake();
