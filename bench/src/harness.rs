@@ -93,9 +93,22 @@ pub struct ServerProc {
 
 impl ServerProc {
     /// Starts `bazaar-bench <mode> <args>` and waits for its `LISTENING <port>` line.
+    ///
+    /// With `BAZAAR_BENCH_CALLGRIND=DIR` it runs under `valgrind --tool=callgrind`, its
+    /// profiles written to `DIR/<mode>.<pid>[.<n>]` (see `Callgrind`).
     pub fn start(mode: &str, args: &[&str]) -> anyhow::Result<ServerProc> {
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
+        let mut command = match Callgrind::dir() {
+            Some(dir) => {
+                let mut c = Command::new("valgrind");
+                c.arg("--tool=callgrind")
+                    .arg(format!("--callgrind-out-file={dir}/{mode}.%p"))
+                    .arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .arg(mode)
             .args(args)
             .env("RUST_LOG", "warn")
@@ -138,6 +151,42 @@ impl ServerProc {
     /// The CPU time (user + system) the server has used so far (zero when unknown).
     pub fn cpu_time(&self) -> Duration {
         self.pid.map_or(Duration::ZERO, cpu_time)
+    }
+}
+
+/// Counting a server's instructions over one part of a run: with `BAZAAR_BENCH_CALLGRIND=DIR`
+/// servers run under callgrind (`ServerProc::start`), `zero` forgets what they counted so far
+/// and `dump` writes what they counted since to a numbered profile in `DIR`. Callgrind counts
+/// instructions, the same in every run however loaded the machine is.
+pub struct Callgrind;
+
+impl Callgrind {
+    fn dir() -> Option<String> {
+        std::env::var("BAZAAR_BENCH_CALLGRIND")
+            .ok()
+            .filter(|d| !d.is_empty())
+    }
+
+    pub fn zero(server: &ServerProc) {
+        Callgrind::control(server, "--zero");
+    }
+
+    pub fn dump(server: &ServerProc) {
+        Callgrind::control(server, "--dump");
+    }
+
+    fn control(server: &ServerProc, what: &str) {
+        let (Some(_), Some(pid)) = (Callgrind::dir(), server.pid) else {
+            return;
+        };
+        let done = Command::new("callgrind_control")
+            .arg(what)
+            .arg(pid.to_string())
+            .stdout(Stdio::null())
+            .status();
+        if !done.as_ref().is_ok_and(|s| s.success()) {
+            eprintln!("callgrind_control {what} {pid} failed: {done:?}");
+        }
     }
 }
 

@@ -94,6 +94,10 @@ enum Command {
         sockets: usize,
         #[arg(long, default_value_t = fanout::FANOUT_DROPS)]
         drops: usize,
+        /// Start the drops after a fixed sleep instead of waiting for every socket's
+        /// `subscribed` (the old way; a late subscription starts after the drops it missed).
+        #[arg(long)]
+        blind_settle: bool,
     },
     /// Conversation pairs chatting at a total message rate.
     Chat {
@@ -211,7 +215,11 @@ fn main() -> anyhow::Result<()> {
                 connections,
                 seconds,
             } => read::run(&common, connections, seconds).await,
-            Command::Fanout { sockets, drops } => fanout::run(&common, sockets, drops).await,
+            Command::Fanout {
+                sockets,
+                drops,
+                blind_settle,
+            } => fanout::run(&common, sockets, drops, blind_settle).await,
             Command::Chat {
                 pairs,
                 rate,

@@ -83,6 +83,17 @@ impl<F> TopicOrder<F> {
         step
     }
 
+    /// The common case of `live`, without a step to build: no read in flight and `seq` is
+    /// the next one, so it is to be written now (and counts as written). When this says no,
+    /// `live` decides.
+    pub fn next_in_line(&mut self, seq: i64) -> bool {
+        if self.reading == 0 && seq == self.last + 1 {
+            self.last = seq;
+            return true;
+        }
+        false
+    }
+
     /// A live event from the broker.
     pub fn live(&mut self, seq: i64, frame: F) -> Step<F> {
         if self.reading > 0 {

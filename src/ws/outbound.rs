@@ -17,16 +17,25 @@ use super::protocol::CloseReason;
 use actix_http::ws;
 use actix_web::web::{Bytes, BytesMut};
 use bazaar_actors::broker::{wire_bytes, Backlog};
+use futures_util::task::AtomicWaker;
 use futures_util::Stream;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 
 /// The response body: the connection's outbox and the WebSocket context's byte stream,
 /// counted. Once the backlog overflowed it yields a close frame at its next poll, dropping
 /// what is still buffered, and ends.
+///
+/// The context (the session actor: its mailbox, timers and the client's frames) is polled
+/// only when something woke it, not each time the hub wrote into the outbox: a live event
+/// costs a poll of this stream and a copy of its frame, not a run of the session actor.
 pub struct Counted<S, E> {
     inner: Pin<Box<S>>,
+    /// Wakes this stream for the context, and says whether it did.
+    inner_wake: Arc<InnerWake>,
+    inner_waker: Waker,
     outbox: SharedOutbox,
     backlog: Arc<Backlog>,
     /// What the context's stream yielded while the outbox had text to write first.
@@ -34,16 +43,64 @@ pub struct Counted<S, E> {
     closed: bool,
 }
 
+/// The waker the context is polled with: it marks the context as woken, then wakes the
+/// connection's task.
+#[derive(Debug)]
+struct InnerWake {
+    /// Set by a wake; the context is polled at the next poll of the stream. Starts set, so
+    /// the first poll runs the session.
+    woken: AtomicBool,
+    /// The connection's task, as it last polled the stream.
+    task: AtomicWaker,
+}
+
+impl Wake for InnerWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
 impl<S, E> Counted<S, E> {
     pub fn new(inner: S, outbox: SharedOutbox) -> Self {
         let backlog = outbox.borrow().backlog.clone();
+        let inner_wake = Arc::new(InnerWake {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
         Counted {
             inner: Box::pin(inner),
+            inner_waker: Waker::from(inner_wake.clone()),
+            inner_wake,
             outbox,
             backlog,
             next: None,
             closed: false,
         }
+    }
+
+    /// Polls the context if something woke it since it was last polled.
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, E>>>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        // Registered before the flag is read: a wake in between polls this stream again.
+        self.inner_wake.task.register(cx.waker());
+        if !self.inner_wake.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let mut inner_cx = Context::from_waker(&self.inner_waker);
+        let polled = self.inner.as_mut().poll_next(&mut inner_cx);
+        if let Poll::Ready(Some(_)) = polled {
+            // The context yields what it buffered; it may have more, or have ended (a close
+            // frame, then the end): it is asked again, as a stream is after an item.
+            self.inner_wake.woken.store(true, Ordering::Release);
+        }
+        polled
     }
 }
 
@@ -78,7 +135,7 @@ where
         let polled = match self.next.take() {
             Some(item) => Poll::Ready(item),
             // The session runs in this poll: what it writes is in the outbox after it.
-            None => self.inner.as_mut().poll_next(cx),
+            None => self.poll_inner(cx),
         };
         let text = self.outbox.borrow_mut().take(cx.waker());
         let polled = match (text, polled) {

@@ -20,6 +20,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 
+/// The least the outbound buffer grows by: a connection that gets frames keeps this much, and
+/// writing a frame then takes no allocation.
+const BUFFER_CHUNK_BYTES: usize = 1024;
+
 /// An event's frame on its way to the socket. A live one was admitted against the backlog
 /// when it arrived, and gives its room back if it is dropped unwritten (a repeat, or a held
 /// event the table supplied); a replayed one is admitted when it is written.
@@ -119,6 +123,12 @@ impl Outbox {
             return;
         }
         self.written += wire_bytes(text.len());
+        let needed = wire_bytes(text.len()) as usize;
+        if self.buffer.capacity() - self.buffer.len() < needed {
+            // Room for more than this frame: the response stream takes what is written and
+            // the copy goes once it is on the wire, so the same allocation is reused.
+            self.buffer.reserve(needed.max(BUFFER_CHUNK_BYTES));
+        }
         // A server's frames are not masked.
         Parser::write_message(&mut self.buffer, text, OpCode::Text, true, false);
         self.wake();
@@ -178,11 +188,20 @@ impl Outbox {
             let _ = self.write_admitted(bytes.as_bytes());
             return None;
         };
+        let Some(order) = self.topics.get_mut(topic) else {
+            self.backlog.forget(bytes.len());
+            return None;
+        };
+        // The usual case, the next event with no read in flight: written at once, with no
+        // frame to keep and no step to build.
+        if order.next_in_line(seq) {
+            let _ = self.write_admitted(bytes.as_bytes());
+            return None;
+        }
         let frame = Frame {
             bytes: bytes.clone(),
             admitted: Some(self.backlog.clone()),
         };
-        let order = self.topics.get_mut(topic)?;
         let step = order.live(seq, frame);
         self.write_step(step).ok().flatten()
     }

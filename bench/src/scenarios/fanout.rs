@@ -6,9 +6,9 @@
 mod receipts;
 
 use super::sockets::{close_all, open_many, open_socket, Socket, WS_PATH};
-use super::{bazaar, client, figures_over, listing, raise_fd_limit, Common};
-use crate::harness::{own_cpu_time, seed_users, Check, Figures, Report, ServerProc};
-use futures::SinkExt;
+use super::{bazaar_with, client, figures_over, listing, raise_fd_limit, Common};
+use crate::harness::{own_cpu_time, seed_users, Callgrind, Check, Figures, Report, ServerProc};
+use futures::{SinkExt, StreamExt};
 use receipts::{
     broadcast_index, cpu_note, drop_index, per_drop_note, start_receipts, Pick, SentAt,
 };
@@ -38,24 +38,56 @@ const SETTLE_MS: u64 = 500;
 /// frame's price tells which drop it is.
 const START_PRICE_CENTS: i64 = 1_000_000;
 
-pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Report> {
+/// `blind_settle`: the old way of starting, kept for comparison: subscribe every socket and
+/// sleep a fixed time instead of waiting for each socket's `subscribed`.
+pub async fn run(
+    c: &Common,
+    sockets: usize,
+    drops: usize,
+    blind_settle: bool,
+) -> anyhow::Result<Report> {
     let mut report = Report::new("fanout", &c.database);
     raise_fd_limit(&mut report);
     let db = c.bazaar_db()?;
     let mut conn = db.connect()?;
     let users = seed_users(&mut conn, "u", 2, 0)?;
     let id = listing(&mut conn, users[0].0, "Hot", START_PRICE_CENTS, 1, "other")?;
-    let server = bazaar(c, &db)?;
+    // The load generator reads a socket only while it waits for something on it, so it
+    // answers the server's pings late while it opens and subscribes thousands of sockets
+    // (longer still under callgrind): the heartbeat must not close them meanwhile.
+    let server = bazaar_with(c, &db, &["--ws-timeout-secs", "600"])?;
     let subs = open_many(&server.address, WS_PATH, Some(&users[1].1), sockets).await?;
-    let mut subs2 = Vec::with_capacity(subs.len());
-    for mut s in subs {
-        s.send(Message::Text(
-            json!({"op": "subscribe", "topic": format!("listing:{id}")}).to_string(),
-        ))
-        .await?;
-        subs2.push(s);
-    }
-    tokio::time::sleep(Duration::from_millis(SETTLE_MS + sockets as u64 / 10)).await;
+    let topic = format!("listing:{id}");
+    let subs2 = if blind_settle {
+        // The old way, kept to show what it did: subscribe, then sleep and hope. A socket whose
+        // subscription lands after a drop starts past it (its `subscribed` seq says so).
+        let mut subs2 = Vec::with_capacity(subs.len());
+        for mut s in subs {
+            s.send(Message::Text(
+                json!({"op": "subscribe", "topic": topic}).to_string(),
+            ))
+            .await?;
+            subs2.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(SETTLE_MS + sockets as u64 / 10)).await;
+        report
+            .notes
+            .push("--blind-settle: the drops began without waiting for every `subscribed`".into());
+        subs2
+    } else {
+        let (subs2, refused) = subscribe_all(subs, &topic).await;
+        report.checks.push(Check::new(
+            "bazaar: every socket subscribed before the first drop",
+            refused.is_empty(),
+            refused.first().map_or_else(
+                || "yes".into(),
+                |first| format!("{} not, e.g. {first}", refused.len()),
+            ),
+        ));
+        tokio::time::sleep(Duration::from_millis(SETTLE_MS)).await;
+        subs2
+    };
+    let counters_before = ws_counters(&server.address).await;
     report.notes.push(format!(
         "drops are {DROP_GAP_MS} ms apart in every run; deliveries/s is deliveries over the run"
     ));
@@ -64,6 +96,8 @@ pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Rep
         url: format!("{}/api/v1/listings/{id}", server.address),
         token: users[0].1.clone(),
     };
+    // A socket that was not subscribed misses every drop.
+    let unsubscribed = (sockets - subs2.len()) as u64 * drops as u64;
     let (row, missing) = measure(
         &mut report,
         &server,
@@ -72,7 +106,20 @@ pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Rep
         &mut publisher,
     )
     .await?;
+    let missing = missing + unsubscribed;
     report.server_peak_rss_kib = server.rss_kib().1;
+    // Bazaar writes two frames per drop (`listing.updated` with the listing, then
+    // `listing.price_dropped`): the baselines send the same two, the first carrying the
+    // listing as Bazaar serves it, so they write as many bytes.
+    let snapshot: serde_json::Value = client()
+        .get(format!("{}/api/v1/listings/{id}", server.address))
+        .send()
+        .await?
+        .json()
+        .await?;
+    report.notes.push(format!(
+        "bazaar: socket counters before the drops: {counters_before}"
+    ));
     report.checks.push(Check::new(
         "bazaar: none missing",
         missing == 0,
@@ -85,7 +132,7 @@ pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Rep
         "serve-broadcast",
         "/",
         "baseline: tungstenite broadcast",
-        (sockets, drops, id),
+        (sockets, drops, id, &snapshot),
     )
     .await?;
     fanout_without_bazaar(
@@ -93,7 +140,7 @@ pub async fn run(c: &Common, sockets: usize, drops: usize) -> anyhow::Result<Rep
         "serve-floor",
         "/publish",
         "floor: one write per socket",
-        (sockets, drops, id),
+        (sockets, drops, id, &snapshot),
     )
     .await?;
     report.checks.push(Check::new(
@@ -119,7 +166,7 @@ async fn fanout_without_bazaar(
     mode: &str,
     publisher_path: &str,
     name: &str,
-    (sockets, drops, id): (usize, usize, i64),
+    (sockets, drops, id, snapshot): (usize, usize, i64, &serde_json::Value),
 ) -> anyhow::Result<Figures> {
     let server = ServerProc::start(mode, &[])?;
     let subs = open_many(&server.address, "/", None, sockets).await?;
@@ -128,6 +175,7 @@ async fn fanout_without_bazaar(
     let mut publisher = Publisher::Socket {
         socket: Box::new(socket),
         listing: id,
+        snapshot: snapshot.clone(),
     };
     let (row, missing) = measure(
         report,
@@ -143,6 +191,73 @@ async fn fanout_without_bazaar(
         format!("{missing} missing"),
     ));
     Ok(row)
+}
+
+/// How long a socket's subscription may take to be answered.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Subscribes every socket to `topic` and waits for each one's `subscribed`; returns the
+/// sockets that were subscribed and a line for each that was not (refused, closed, timed out).
+async fn subscribe_all(sockets: Vec<Socket>, topic: &str) -> (Vec<Socket>, Vec<String>) {
+    let tasks = sockets.into_iter().enumerate().map(|(n, mut s)| {
+        let subscribe = json!({"op": "subscribe", "topic": topic}).to_string();
+        let topic = topic.to_owned();
+        tokio::spawn(async move {
+            let answer = tokio::time::timeout(SUBSCRIBE_TIMEOUT, async {
+                s.send(Message::Text(subscribe)).await?;
+                while let Some(frame) = s.next().await {
+                    let Message::Text(text) = frame? else {
+                        continue;
+                    };
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    match v["type"].as_str() {
+                        Some("subscribed") if v["topic"] == topic.as_str() => return Ok(()),
+                        Some("error") => anyhow::bail!("refused: {text}"),
+                        _ => {}
+                    }
+                }
+                anyhow::bail!("closed before its answer")
+            })
+            .await;
+            match answer {
+                Ok(Ok(())) => Ok(s),
+                Ok(Err(e)) => Err(format!("socket #{n}: {e}")),
+                Err(_) => Err(format!("socket #{n}: no answer in {SUBSCRIBE_TIMEOUT:?}")),
+            }
+        })
+    });
+    let (mut subscribed, mut refused) = (Vec::new(), Vec::new());
+    for task in futures::future::join_all(tasks).await {
+        match task {
+            Ok(Ok(s)) => subscribed.push(s),
+            Ok(Err(why)) => refused.push(why),
+            Err(e) => refused.push(format!("subscriber task failed: {e}")),
+        }
+    }
+    (subscribed, refused)
+}
+
+/// The server's socket counters from its `/metrics`: sessions, sessions ended by reason,
+/// connections dropped for not taking their close frame.
+async fn ws_counters(address: &str) -> String {
+    let body = match client().get(format!("{address}/metrics")).send().await {
+        Ok(res) => res.text().await.unwrap_or_default(),
+        Err(e) => return format!("/metrics unreadable: {e}"),
+    };
+    let lines: Vec<&str> = body
+        .lines()
+        .filter(|l| {
+            [
+                "bazaar_ws_sessions ",
+                "bazaar_ws_closed_total{",
+                "bazaar_ws_dropped_total ",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .map(|l| l.trim_start_matches("bazaar_"))
+        .collect();
+    lines.join(", ")
 }
 
 /// Who a row is about: its name up to the colon.
@@ -163,12 +278,32 @@ async fn measure(
 ) -> anyhow::Result<(Figures, u64)> {
     let (receipts, sent_at) = start_receipts(subs, drops, pick);
     let started = Instant::now();
+    Callgrind::zero(server);
     let cpu_before = (server.cpu_time(), own_cpu_time());
     for i in 1..=drops {
         publisher.publish(i, &sent_at).await?;
         tokio::time::sleep(Duration::from_millis(DROP_GAP_MS)).await;
     }
     let (mut rec, per_drop, missing, open) = receipts.await?;
+    Callgrind::dump(server);
+    if who(name) == "bazaar" {
+        // Before the sockets close: a session cut off or timed out shows here.
+        report.notes.push(format!(
+            "bazaar: socket counters once every socket's reading ended: {}",
+            ws_counters(&server.address).await
+        ));
+    }
+    if missing.out_of_order > 0 {
+        report.notes.push(format!(
+            "{}: {} socket(s) got a drop twice or out of order",
+            who(name),
+            missing.out_of_order
+        ));
+    }
+    for kind in &missing.kinds {
+        report.notes.push(format!("{}: {kind}", who(name)));
+    }
+    let missing = missing.count;
     rec.finish();
     let elapsed = started.elapsed();
     let cpu = cpu_note(
@@ -193,8 +328,14 @@ enum Publisher {
         url: String,
         token: String,
     },
-    /// A baseline server: a publisher socket sends a price-drop frame, sent when it goes out.
-    Socket { socket: Box<Socket>, listing: i64 },
+    /// A baseline server: a publisher socket sends the frames.
+    /// Each drop is two frames, as Bazaar's: `listing.updated` with `snapshot`, then the
+    /// price drop.
+    Socket {
+        socket: Box<Socket>,
+        listing: i64,
+        snapshot: serde_json::Value,
+    },
 }
 
 impl Publisher {
@@ -216,10 +357,18 @@ impl Publisher {
                 mark_sent();
                 anyhow::ensure!(res.status().is_success(), "PATCH failed: {}", res.status());
             }
-            Publisher::Socket { socket, listing } => {
-                let frame = json!({"type": "event", "topic": format!("listing:{listing}"), "seq": i, "event": "listing.price_dropped",
-                    "at": chrono::Utc::now(), "data": {"index": i, "listing_id": listing, "old_price_cents": START_PRICE_CENTS, "new_price_cents": START_PRICE_CENTS - 1, "currency": "EUR", "version": i}});
+            Publisher::Socket {
+                socket,
+                listing,
+                snapshot,
+            } => {
+                let updated = json!({"type": "event", "topic": format!("listing:{listing}"), "seq": 2 * i - 1, "event": "listing.updated",
+                    "at": chrono::Utc::now(), "data": {"listing": snapshot}});
+                // Sent when the first of the two goes out, as Bazaar's when both committed.
                 mark_sent();
+                socket.send(Message::Text(updated.to_string())).await?;
+                let frame = json!({"type": "event", "topic": format!("listing:{listing}"), "seq": 2 * i, "event": "listing.price_dropped",
+                    "at": chrono::Utc::now(), "data": {"index": i, "listing_id": listing, "old_price_cents": START_PRICE_CENTS, "new_price_cents": START_PRICE_CENTS - 1, "currency": "EUR", "version": i}});
                 socket.send(Message::Text(frame.to_string())).await?;
             }
         }
