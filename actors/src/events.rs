@@ -278,6 +278,17 @@ impl Outbox {
         store_events::publish(conn, &pending)
     }
 
+    /// The events to write, for a writer that writes them in a statement of its own with its
+    /// change (a chat batch). It sends no notification: those need their inbox rows first,
+    /// which `flush` writes.
+    pub fn into_pending(self) -> Vec<PendingEvent> {
+        debug_assert!(
+            self.notifications.is_empty(),
+            "notifications are written by flush"
+        );
+        self.pending
+    }
+
     /// A notification: stored in the user's inbox and sent on their topic.
     pub fn notify(&mut self, user: UserId, kind: &'static str, data: serde_json::Value) {
         self.notifications.push((user, kind, data));

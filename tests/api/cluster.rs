@@ -500,3 +500,66 @@ async fn events_on_many_topics_at_once_cross_processes_each_topic_in_order_once(
     }
     watcher.quiet(Duration::from_millis(800)).await;
 }
+
+/// The doorbell is rung by the statement that writes the events: a transaction writing to a
+/// thousand topics rings them all, in payloads PostgreSQL accepts, each topic with its last
+/// seq, and the events take their topics' seqs in the order given.
+#[actix_web::test]
+async fn a_transaction_writing_to_many_topics_rings_every_one_with_its_last_seq() {
+    use bazaar_actors::store::events::{self, PendingEvent, EVENTS_CHANNEL};
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let app = spawn_app().await;
+    if !app.db.is_postgres() {
+        eprintln!("doorbells are PostgreSQL's (set {PG_ENV})");
+        return;
+    }
+    let mut listener = diesel::PgConnection::establish(app.db.url()).expect("listener");
+    listener
+        .batch_execute(&format!("LISTEN {EVENTS_CHANNEL}"))
+        .expect("listen");
+    const TOPICS: usize = 1_000;
+    // Every topic once, then every tenth again: those end at seq 2.
+    let mut pending: Vec<PendingEvent> = (0..TOPICS)
+        .chain((0..TOPICS).step_by(10))
+        .map(|i| PendingEvent {
+            topic: format!("user:{}", 1_000_000 + i),
+            event_type: "test.rung",
+            data: format!("{{\"i\":{i}}}"),
+        })
+        .collect();
+    pending.rotate_left(3);
+    let mut conn = app.db.connect();
+    let written = conn
+        .write_transaction(|c| events::publish(c, &pending))
+        .expect("publish");
+    assert_eq!(written.len(), pending.len());
+    let mut expected: std::collections::BTreeMap<String, i64> = Default::default();
+    for (event, sent) in written.iter().zip(&pending) {
+        assert_eq!((&event.topic, &event.data), (&sent.topic, &sent.data));
+        let last = expected.entry(event.topic.clone()).or_default();
+        *last += 1;
+        assert_eq!(event.seq, *last, "{} in the order given", event.topic);
+    }
+    let mut rung: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut payloads = 0;
+    for _ in 0..500 {
+        for n in listener.notifications_iter() {
+            let n = n.expect("notification");
+            assert!(n.payload.len() < 8_000, "{} bytes", n.payload.len());
+            payloads += 1;
+            for (topic, seq) in events::rung(&n.payload) {
+                assert!(
+                    rung.insert(topic.to_owned(), seq).is_none(),
+                    "{topic} twice"
+                );
+            }
+        }
+        if rung.len() >= expected.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(rung, expected);
+    assert!(payloads > 1, "{payloads} payloads for {TOPICS} topics");
+}

@@ -157,10 +157,12 @@ where
 
 mod removal;
 mod stored;
+mod timing;
 
 pub use removal::{Removal, RemoveMessage};
 pub use stored::Sent;
 use stored::{mark_read, send_one, store_batch, Batch, Stored};
+use timing::BatchTimes;
 
 /// The one place the writer publishes, after the commit: each command is answered, then the
 /// events of all of them go to the broker in commit order. Answering first puts a socket's
@@ -218,6 +220,7 @@ pub struct ChatWriter {
     unbatched: bool,
     filter: ChatFilter,
     writers: Vec<Writer>,
+    batch_times: BatchTimes,
 }
 
 impl ChatWriter {
@@ -233,6 +236,7 @@ impl ChatWriter {
             unbatched: settings.unbatched,
             filter: settings.filter,
             writers: (0..writers).map(|_| Writer::default()).collect(),
+            batch_times: BatchTimes::default(),
         }
     }
 
@@ -287,15 +291,23 @@ impl ChatWriter {
         writer.committing = true;
         let (messages, replies) = writer.queued.take_up_to(MAX_BATCH_MESSAGES);
         let filter = self.filter;
-        let work = self
-            .pool
-            .run(move |conn| Ok(store_batch(conn, &messages, filter)));
+        let work = self.pool.run(move |conn| {
+            let started = std::time::Instant::now();
+            let batch = store_batch(conn, &messages, filter);
+            Ok((batch, started.elapsed()))
+        });
         ctx.spawn(fut::wrap_future::<_, Self>(work).map(
-            move |stored: Result<Batch<Message>, ChatError>, act, ctx| {
-                let batch = stored.unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "a chat batch failed");
-                    Batch::failed(replies.len(), &e)
-                });
+            move |stored: Result<(Batch<Message>, std::time::Duration), ChatError>, act, ctx| {
+                let batch = match stored {
+                    Ok((batch, took)) => {
+                        act.batch_times.record(batch.answers.len(), took);
+                        batch
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "a chat batch failed");
+                        Batch::failed(replies.len(), &e)
+                    }
+                };
                 answer_then_publish(&act.broker, replies, batch);
                 act.writers[w].committing = false;
                 act.commit_next(w, ctx);

@@ -2,15 +2,14 @@
 //! read markers. Each returns the outcomes and the events to publish after the commit.
 
 use super::{conversation_of, ChatError, MarkRead, SendMessage};
-use crate::domain::block::kept_apart;
-use crate::domain::chat::{validate_message, MessageKey};
+use crate::domain::chat::{plan_batch, validate_message, MessageKey, Placement};
 use crate::domain::contact::{screen, ChatFilter, Screened, CONTACT_DETAILS_FLAG};
 use crate::events::Outbox;
-use crate::store::chat::{self as rows, Body, Conversation, Message};
+use crate::store::chat::{self as rows, Body, Message};
 use crate::store::models::Event;
 use crate::store::{self, blocks, DbConnection, PooledConn};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A message's text once checked: what the parties see, its flags, and the original if the
 /// filter masked it.
@@ -148,17 +147,24 @@ pub(super) fn send_one(conn: &mut PooledConn, msg: &SendMessage, filter: ChatFil
         .unwrap_or_else(|| Err(ChatError::NotStored("no outcome for the message".into())))
 }
 
-/// Stores `messages` in one transaction on PostgreSQL, in a few statements whatever their
-/// number (see `rows::send_many`), with the outcomes `send_all` gives: a message refused
-/// before anything of it is written leaves the others standing; a database failure fails
-/// the transaction. The conversations are locked in id order, so batches of other writers
-/// or processes that share some wait rather than deadlock.
+/// Stores `messages` in one transaction on PostgreSQL, in two statements whatever their
+/// number (`rows::lock_batch` reads and locks, `rows::store_batch` writes), with the outcomes
+/// `send_all` gives: a message refused before anything of it is written leaves the others
+/// standing; a database failure fails the transaction. The conversations are locked in id
+/// order, so batches of other writers or processes that share some wait rather than
+/// deadlock; a message's seq and id are taken under its conversation's lock, so both grow
+/// in the order messages reach the writer.
 fn send_batch(
     conn: &mut PooledConn,
     messages: &[SendMessage],
     filter: ChatFilter,
 ) -> Result<Batch<Message>, ChatError> {
     conn.write_transaction(|conn| {
+        let DbConnection::Postgresql(pg) = conn else {
+            return Err(ChatError::NotStored(
+                "array batches are for PostgreSQL".into(),
+            ));
+        };
         let now = store::now();
         let checked: Vec<Result<Checked<'_>, ChatError>> =
             messages.iter().map(|m| check(m, filter)).collect();
@@ -170,80 +176,125 @@ fn send_batch(
                 Err(_) => Some(Err(ChatError::Rejected)),
             })
             .collect();
-        let mut ids: Vec<i64> = messages
-            .iter()
-            .zip(&answers)
-            .filter(|(_, answer)| answer.is_none())
-            .map(|(m, _)| m.conversation.0)
+        let candidates: Vec<usize> = (0..messages.len())
+            .filter(|&i| answers[i].is_none())
             .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let DbConnection::Postgresql(pg) = &mut *conn else {
-            return Err(ChatError::NotStored(
-                "array batches are for PostgreSQL".into(),
-            ));
-        };
-        let conversations: HashMap<i64, Conversation> = rows::lock_all(pg, &ids)?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        // The blocks between the batch's parties, in one query.
-        let mut parties: Vec<i64> = conversations
-            .values()
-            .flat_map(|c| [c.buyer_id, c.seller_id])
-            .collect();
-        parties.sort_unstable();
-        parties.dedup();
-        let blocked = blocks::pairs_among(conn, &parties)?;
-        let mut accepted = Vec::with_capacity(messages.len());
-        for (i, (m, answer)) in messages.iter().zip(answers.iter_mut()).enumerate() {
-            if answer.is_some() {
-                continue;
-            }
-            match conversations.get(&m.conversation.0) {
-                None => *answer = Some(Err(ChatError::NotFound)),
-                Some(c) if !c.parties().includes(m.sender) => {
-                    *answer = Some(Err(ChatError::NotParty))
+        let keys: Vec<MessageKey<'_>> = candidates.iter().map(|&i| key(&messages[i])).collect();
+        let locked = rows::lock_batch(pg, &keys)?;
+        // The candidates that may be stored, and what each was stored as before, if it was.
+        let mut accepted: Vec<(usize, Option<&Message>)> = Vec::with_capacity(keys.len());
+        for (&i, stored_before) in candidates.iter().zip(&locked.stored_before) {
+            let m = &messages[i];
+            match locked.conversations.get(&m.conversation.0) {
+                None => answers[i] = Some(Err(ChatError::NotFound)),
+                Some(c) if !c.parties.includes(m.sender) => {
+                    answers[i] = Some(Err(ChatError::NotParty))
                 }
-                Some(c) if kept_apart(&blocked, c.parties().buyer, c.parties().seller) => {
-                    *answer = Some(Err(ChatError::Blocked))
-                }
-                Some(_) => accepted.push(i),
+                Some(c) if c.kept_apart => answers[i] = Some(Err(ChatError::Blocked)),
+                Some(_) => accepted.push((i, stored_before.as_ref())),
             }
         }
-        let DbConnection::Postgresql(pg) = &mut *conn else {
-            return Err(ChatError::NotStored(
-                "array batches are for PostgreSQL".into(),
-            ));
-        };
-        let batch: Vec<(MessageKey<'_>, Body<'_>)> = accepted
+        let keys: Vec<MessageKey<'_>> = accepted.iter().map(|&(i, _)| key(&messages[i])).collect();
+        let sent_before: HashSet<&MessageKey<'_>> = accepted
             .iter()
-            .filter_map(|&i| {
-                let m = &messages[i];
-                let key = MessageKey {
-                    conversation: m.conversation,
-                    sender: m.sender,
-                    client_msg_id: &m.client_msg_id,
-                };
-                checked[i].as_ref().ok().map(|c| (key, c.body()))
-            })
+            .zip(&keys)
+            .filter(|((_, before), _)| before.is_some())
+            .map(|(_, key)| key)
             .collect();
-        let sent = rows::send_many(pg, &batch, &conversations, now)?;
+        let plan = plan_batch(
+            &keys,
+            |c| locked.conversations.get(&c.0).map_or(0, |c| c.last_seq),
+            |k| sent_before.contains(k),
+        );
+        // Each conversation's new messages take its reserved ids in order, as they take seqs.
+        let mut next_id: HashMap<i64, std::slice::Iter<'_, i64>> = locked
+            .reserved_ids
+            .iter()
+            .map(|(&c, ids)| (c, ids.iter()))
+            .collect();
+        let mut outcomes: Vec<(Message, bool)> = Vec::with_capacity(accepted.len());
+        for (placement, &(i, stored_before)) in plan.placements.iter().zip(&accepted) {
+            let m = &messages[i];
+            let outcome = match *placement {
+                Placement::New { seq } => {
+                    let id = next_id
+                        .get_mut(&m.conversation.0)
+                        .and_then(|ids| ids.next())
+                        .ok_or_else(|| ChatError::NotStored("no message id reserved".into()))?;
+                    let body = checked[i].as_ref().map_err(|_| {
+                        ChatError::NotStored("an accepted message was refused".into())
+                    })?;
+                    let message = Message {
+                        id: *id,
+                        conversation_id: m.conversation.0,
+                        sender_id: m.sender.0,
+                        client_msg_id: m.client_msg_id.clone(),
+                        seq,
+                        body: body.shown.clone().into_owned(),
+                        created_at: now,
+                        flags: body.flags.to_owned(),
+                        original_body: body.original.map(str::to_owned),
+                    };
+                    (message, true)
+                }
+                Placement::StoredBefore => (
+                    stored_before
+                        .cloned()
+                        .ok_or_else(|| ChatError::NotStored("no stored message".into()))?,
+                    false,
+                ),
+                Placement::SameAs(first) => (
+                    outcomes
+                        .get(first)
+                        .map(|(m, _)| m.clone())
+                        .ok_or_else(|| ChatError::NotStored("no first message".into()))?,
+                    false,
+                ),
+            };
+            outcomes.push(outcome);
+        }
         let mut outbox = Outbox::default();
-        for (&i, (message, new)) in accepted.iter().zip(sent) {
-            if new {
-                let parties = conversations[&message.conversation_id].parties();
-                outbox.chat_message(&message, [parties.buyer, parties.seller]);
+        let mut new_messages = Vec::new();
+        for (message, new) in &outcomes {
+            if *new {
+                let parties = locked.conversations[&message.conversation_id].parties;
+                outbox.chat_message(message, [parties.buyer, parties.seller]);
+                new_messages.push(message.clone());
             }
+        }
+        let conversations_after: Vec<(i64, i64, i64)> = plan
+            .conversations
+            .iter()
+            .map(|c| (c.conversation.0, c.last_seq, outcomes[c.last_message].0.id))
+            .collect();
+        let events = if new_messages.is_empty() {
+            Vec::new()
+        } else {
+            rows::store_batch(
+                pg,
+                &new_messages,
+                &conversations_after,
+                &outbox.into_pending(),
+                now,
+            )?
+        };
+        for ((i, _), (message, _)) in accepted.into_iter().zip(outcomes) {
             answers[i] = Some(Ok(message));
         }
-        let events = outbox.flush(conn)?;
         let answers = answers
             .into_iter()
             .map(|a| a.unwrap_or_else(|| Err(ChatError::NotStored("no outcome".into()))))
             .collect();
         Ok(Batch { answers, events })
     })
+}
+
+fn key(m: &SendMessage) -> MessageKey<'_> {
+    MessageKey {
+        conversation: m.conversation,
+        sender: m.sender,
+        client_msg_id: &m.client_msg_id,
+    }
 }
 
 /// Stores a batch of messages in one transaction: array statements on PostgreSQL, a

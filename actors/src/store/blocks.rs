@@ -66,20 +66,6 @@ pub fn kept_apart_from(conn: &mut DbConnection, user: i64) -> QueryResult<HashSe
     Ok(blocked.into_iter().chain(blockers).collect())
 }
 
-/// The blocks among `users` (both ends in the set), as (blocker, blocked), in one query: a
-/// chat batch asks for all its conversations' parties at once.
-pub fn pairs_among(conn: &mut DbConnection, users: &[i64]) -> QueryResult<HashSet<(i64, i64)>> {
-    if users.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let rows: Vec<(i64, i64)> = blocks::table
-        .filter(blocks::blocker_id.eq_any(users))
-        .filter(blocks::blocked_id.eq_any(users))
-        .select((blocks::blocker_id, blocks::blocked_id))
-        .load(conn)?;
-    Ok(rows.into_iter().collect())
-}
-
 /// Records that `blocker` blocks `blocked`; true if the block is new. Idempotent.
 pub fn insert(
     conn: &mut DbConnection,

@@ -2,12 +2,12 @@
 //! locks the conversation's row), so messages are strictly ordered; (sender, client_msg_id)
 //! makes sending idempotent.
 
-use super::prepared::{
-    InsertMessages, MessagesSentBefore, NextMessageSeq, SetConversationsLast, SetLastMessage,
-};
+use super::events::{EventColumns, PendingEvent};
+use super::models::Event;
+use super::prepared::{LockChatBatch, NextMessageSeq, SetLastMessage, StoreChatBatch};
 use super::schema::{conversations, messages};
 use super::{is_unique_violation, DbConnection};
-use crate::domain::chat::{plan_batch, MessageKey, Parties, Placement};
+use crate::domain::chat::{MessageKey, Parties};
 use crate::domain::{ConversationId, MessageId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -191,131 +191,122 @@ pub fn send(
     Ok((message, true))
 }
 
-/// The conversations with these ids, each locked until the transaction ends (PostgreSQL).
-/// They are locked in id order, so two batches that share conversations cannot deadlock.
-pub fn lock_all(pg: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Conversation>> {
-    conversations::table
-        .filter(conversations::id.eq_any(ids))
-        .order(conversations::id)
-        .for_update()
-        .load(pg)
+/// A chat batch's conversation as read under its lock (PostgreSQL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockedConversation {
+    pub parties: Parties,
+    /// Its last message seq before the batch.
+    pub last_seq: i64,
+    /// Whether one of the parties blocked the other.
+    pub kept_apart: bool,
 }
 
-/// Stores a batch of messages as `send` stores one, in a few statements whatever their
-/// number (PostgreSQL): one reads which keys were sent before, one inserts the new
-/// messages, one moves their conversations' last seq and last message. Returns each
-/// message's (message, new) in order; a key repeated in the batch is stored once and
-/// answered with that message. Call inside a write transaction, with every message's
-/// conversation locked (`lock_all`) and in `conversations`.
-pub fn send_many(
-    pg: &mut PgConnection,
-    batch: &[(MessageKey<'_>, Body<'_>)],
-    conversations: &HashMap<i64, Conversation>,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<(Message, bool)>> {
-    let keys: Vec<MessageKey<'_>> = batch.iter().map(|(key, _)| *key).collect();
-    let stored: Vec<Message> = MessagesSentBefore {
-        conversations: &keys.iter().map(|k| k.conversation.0).collect::<Vec<_>>(),
+/// What a chat batch needs to decide, read in one statement with its conversations locked
+/// until the transaction ends (PostgreSQL; see `LockChatBatch`).
+#[derive(Debug, Default)]
+pub struct LockedBatch {
+    /// The batch's conversations that exist.
+    pub conversations: HashMap<i64, LockedConversation>,
+    /// Per message, in the batch's order: the message stored before under its key, if any.
+    pub stored_before: Vec<Option<Message>>,
+    /// Per conversation, message ids reserved after its lock, ascending: at least as many
+    /// as the batch has messages in it. Ids not used are simply skipped, as a sequence's are.
+    pub reserved_ids: HashMap<i64, Vec<i64>>,
+}
+
+/// Locks the conversations of `keys` (in id order, so that batches sharing some wait rather
+/// than deadlock) and reads what deciding the batch needs, in one statement. Call inside a
+/// write transaction.
+pub fn lock_batch(pg: &mut PgConnection, keys: &[MessageKey<'_>]) -> QueryResult<LockedBatch> {
+    if keys.is_empty() {
+        return Ok(LockedBatch::default());
+    }
+    let conversations: Vec<i64> = keys.iter().map(|k| k.conversation.0).collect();
+    let mut ids = conversations.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    type Row = (
+        i64,
+        Option<(i64, i64, i64, i64, bool)>,
+        Option<Message>,
+        i64,
+    );
+    let rows: Vec<Row> = LockChatBatch {
+        conversation_ids: &ids,
+        conversations: &conversations,
         senders: &keys.iter().map(|k| k.sender.0).collect::<Vec<_>>(),
         client_msg_ids: &keys.iter().map(|k| k.client_msg_id).collect::<Vec<_>>(),
     }
     .load(pg)?;
-    let stored: HashMap<MessageKey<'_>, &Message> =
-        stored.iter().map(|m| (message_key(m), m)).collect();
-    let plan = plan_batch(
-        &keys,
-        |c| conversations.get(&c.0).map_or(0, |c| c.last_seq),
-        |key| stored.contains_key(key),
-    );
-    let new: Vec<(usize, i64)> = plan
-        .placements
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match p {
-            Placement::New { seq } => Some((i, *seq)),
-            _ => None,
-        })
-        .collect();
-    let inserted: Vec<Message> = if new.is_empty() {
-        Vec::new()
-    } else {
-        InsertMessages {
-            conversations: &new
-                .iter()
-                .map(|&(i, _)| keys[i].conversation.0)
-                .collect::<Vec<_>>(),
-            senders: &new
-                .iter()
-                .map(|&(i, _)| keys[i].sender.0)
-                .collect::<Vec<_>>(),
-            client_msg_ids: &new
-                .iter()
-                .map(|&(i, _)| keys[i].client_msg_id)
-                .collect::<Vec<_>>(),
-            seqs: &new.iter().map(|&(_, seq)| seq).collect::<Vec<_>>(),
-            bodies: &new
-                .iter()
-                .map(|&(i, _)| batch[i].1.shown)
-                .collect::<Vec<_>>(),
-            flags: &new
-                .iter()
-                .map(|&(i, _)| batch[i].1.flags)
-                .collect::<Vec<_>>(),
-            originals: &new
-                .iter()
-                .map(|&(i, _)| batch[i].1.original)
-                .collect::<Vec<_>>(),
-            created_at: now,
+    let mut batch = LockedBatch::default();
+    for (_, conversation, stored_before, reserved) in rows {
+        if let Some((id, buyer, seller, last_seq, kept_apart)) = conversation {
+            batch.conversations.insert(
+                id,
+                LockedConversation {
+                    parties: Parties {
+                        buyer: UserId(buyer),
+                        seller: UserId(seller),
+                    },
+                    last_seq,
+                    kept_apart,
+                },
+            );
+            batch.reserved_ids.entry(id).or_default().push(reserved);
         }
-        .load(pg)?
-    };
-    // (conversation, seq) is unique: it finds each new message's row whatever order
-    // RETURNING gave them in.
-    let by_seq: HashMap<(i64, i64), &Message> = inserted
-        .iter()
-        .map(|m| ((m.conversation_id, m.seq), m))
-        .collect();
-    let mut outcomes: Vec<(Message, bool)> = Vec::with_capacity(batch.len());
-    for (i, placement) in plan.placements.iter().enumerate() {
-        let outcome = match *placement {
-            Placement::New { seq } => by_seq
-                .get(&(keys[i].conversation.0, seq))
-                .map(|m| ((*m).clone(), true)),
-            Placement::StoredBefore => stored.get(&keys[i]).map(|m| ((*m).clone(), false)),
-            Placement::SameAs(first) => outcomes.get(first).map(|(m, _)| (m.clone(), false)),
-        };
-        outcomes.push(outcome.ok_or(diesel::result::Error::NotFound)?);
+        batch.stored_before.push(stored_before);
     }
-    if !plan.conversations.is_empty() {
-        let mut last_message_ids = Vec::with_capacity(plan.conversations.len());
-        for c in &plan.conversations {
-            last_message_ids.push(outcomes[c.last_message].0.id);
-        }
-        SetConversationsLast {
-            ids: &plan
-                .conversations
-                .iter()
-                .map(|c| c.conversation.0)
-                .collect::<Vec<_>>(),
-            last_seqs: &plan
-                .conversations
-                .iter()
-                .map(|c| c.last_seq)
-                .collect::<Vec<_>>(),
-            last_message_ids: &last_message_ids,
-            at: now,
-        }
-        .execute(pg)?;
+    for ids in batch.reserved_ids.values_mut() {
+        ids.sort_unstable();
     }
-    Ok(outcomes)
+    if batch.stored_before.len() != keys.len() {
+        return Err(diesel::result::Error::NotFound);
+    }
+    Ok(batch)
 }
 
-fn message_key(m: &Message) -> MessageKey<'_> {
-    MessageKey {
-        conversation: ConversationId(m.conversation_id),
-        sender: UserId(m.sender_id),
-        client_msg_id: &m.client_msg_id,
+/// Stores a decided chat batch in one statement (PostgreSQL, see `StoreChatBatch`): the new
+/// `messages` (ids reserved by `lock_batch`), each conversation's last seq and message
+/// after it (`(conversation, last seq, last message id)`), and the events `pending`, with
+/// their doorbell. Returns the events as written, in order. Call in the transaction that
+/// ran `lock_batch`.
+pub fn store_batch(
+    pg: &mut PgConnection,
+    messages: &[Message],
+    conversations_after: &[(i64, i64, i64)],
+    pending: &[PendingEvent],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Event>> {
+    let events = EventColumns::of(pending);
+    let mut written: Vec<Event> = StoreChatBatch {
+        ids: &messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        conversations: &messages
+            .iter()
+            .map(|m| m.conversation_id)
+            .collect::<Vec<_>>(),
+        senders: &messages.iter().map(|m| m.sender_id).collect::<Vec<_>>(),
+        client_msg_ids: &messages
+            .iter()
+            .map(|m| m.client_msg_id.as_str())
+            .collect::<Vec<_>>(),
+        seqs: &messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        bodies: &messages.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        flags: &messages
+            .iter()
+            .map(|m| m.flags.as_str())
+            .collect::<Vec<_>>(),
+        originals: &messages
+            .iter()
+            .map(|m| m.original_body.as_deref())
+            .collect::<Vec<_>>(),
+        conversation_ids: &conversations_after.iter().map(|c| c.0).collect::<Vec<_>>(),
+        last_seqs: &conversations_after.iter().map(|c| c.1).collect::<Vec<_>>(),
+        last_message_ids: &conversations_after.iter().map(|c| c.2).collect::<Vec<_>>(),
+        events: events.arrays(now),
     }
+    .load(pg)?;
+    written.sort_by_key(|e| e.id);
+    Ok(written)
 }
 
 /// A page of a conversation's messages, newest first, before message seq `before`.

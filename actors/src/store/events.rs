@@ -1,9 +1,7 @@
 //! The events table: the outbox written with each change, and the history clients resume from.
 
 use super::models::{Event, NewEvent};
-use super::prepared::{
-    InsertEvents, Notify, ReadEventRanges, ReserveSeqsOfTopics, ReserveTopicSeqs,
-};
+use super::prepared::{EventArrays, PublishEvents, ReadEventRanges, ReserveTopicSeqs};
 use super::schema::{events, topic_seqs};
 use super::DbConnection;
 use chrono::NaiveDateTime;
@@ -18,67 +16,25 @@ pub struct PendingEvent {
     pub data: String,
 }
 
-/// Reserves `counts[topic]` seqs of each topic and returns the first of each. The UPSERT locks
-/// each topic's row until commit, so concurrent writers of one topic take turns and seq never
-/// repeats; topics are taken in sorted order so that two transactions never wait on each
-/// other's topics in a cycle. One statement on PostgreSQL however many topics.
+/// Reserves `counts[topic]` seqs of each topic and returns the first of each (SQLite, where
+/// a statement costs no round trip). The UPSERT takes each topic's row until commit, so
+/// concurrent writers of one topic take turns and seq never repeats.
 fn reserve_seqs(
-    conn: &mut DbConnection,
+    lite: &mut diesel::SqliteConnection,
     counts: &BTreeMap<&str, i64>,
 ) -> QueryResult<BTreeMap<String, i64>> {
     let mut first = BTreeMap::new();
-    match conn {
-        DbConnection::Postgresql(pg) => {
-            let topics: Vec<&str> = counts.keys().copied().collect();
-            let reserved: Vec<i64> = counts.values().copied().collect();
-            let rows: Vec<(String, i64)> = ReserveSeqsOfTopics {
-                topics: &topics,
-                counts: &reserved,
-            }
-            .load(pg)?;
-            for (topic, last) in rows {
-                let count = counts.get(topic.as_str()).copied().unwrap_or_default();
-                first.insert(topic, last - count + 1);
-            }
-        }
-        DbConnection::Sqlite(lite) => {
-            for (&topic, &count) in counts {
-                let last: i64 = ReserveTopicSeqs { topic, count }.get_result(lite)?;
-                first.insert(topic.to_owned(), last - count + 1);
-            }
-        }
+    for (&topic, &count) in counts {
+        let last: i64 = ReserveTopicSeqs { topic, count }.get_result(lite)?;
+        first.insert(topic.to_owned(), last - count + 1);
     }
     Ok(first)
 }
 
 /// The PostgreSQL channel that rings when events commit. A payload is lines of
-/// `<topic> <last seq>`, as many topics as fit (`doorbells`).
+/// `<topic> <last seq>`, as many topics as fit about 6,000 bytes: a transaction that writes
+/// to a thousand topics sends a handful of notifications, not a thousand.
 pub const EVENTS_CHANNEL: &str = "bazaar_events";
-
-/// How long a doorbell's payload may grow (PostgreSQL refuses 8,000 bytes and more).
-const DOORBELL_MAX_BYTES: usize = 7_000;
-
-/// The doorbells for a transaction's topics and their last seqs: one payload of
-/// `<topic> <seq>` lines for as many topics as fit, so a transaction that writes to a
-/// thousand topics sends a handful of notifications, not a thousand.
-pub fn doorbells<'a>(heads: impl IntoIterator<Item = (&'a str, i64)>) -> Vec<String> {
-    let mut bells = Vec::new();
-    let mut bell = String::new();
-    for (topic, seq) in heads {
-        let line = format!("{topic} {seq}");
-        if !bell.is_empty() && bell.len() + 1 + line.len() > DOORBELL_MAX_BYTES {
-            bells.push(std::mem::take(&mut bell));
-        }
-        if !bell.is_empty() {
-            bell.push('\n');
-        }
-        bell.push_str(&line);
-    }
-    if !bell.is_empty() {
-        bells.push(bell);
-    }
-    bells
-}
 
 /// The `(topic, last seq)` pairs a doorbell's payload names (a payload of one line is what
 /// servers before batching sent); lines that do not parse are skipped.
@@ -89,82 +45,102 @@ pub fn rung(payload: &str) -> impl Iterator<Item = (&str, i64)> {
     })
 }
 
+/// A transaction's events column by column, as the array statements take them (PostgreSQL).
+pub(crate) struct EventColumns<'a> {
+    topics: Vec<&'a str>,
+    counts: Vec<i64>,
+    event_topics: Vec<&'a str>,
+    seqs_back: Vec<i64>,
+    event_types: Vec<&'a str>,
+    data: Vec<&'a str>,
+}
+
+impl<'a> EventColumns<'a> {
+    /// The columns of `pending`: its topics in sorted order (the order their rows are
+    /// locked in, so two transactions never wait on each other's topics in a cycle), and
+    /// each event with how many events of its topic follow it, which places it in the
+    /// topic's seqs in the order given.
+    pub(crate) fn of(pending: &'a [PendingEvent]) -> Self {
+        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut seqs_back = vec![0; pending.len()];
+        for (i, event) in pending.iter().enumerate().rev() {
+            let later = counts.entry(&event.topic).or_default();
+            seqs_back[i] = *later;
+            *later += 1;
+        }
+        EventColumns {
+            topics: counts.keys().copied().collect(),
+            counts: counts.values().copied().collect(),
+            event_topics: pending.iter().map(|e| e.topic.as_str()).collect(),
+            seqs_back,
+            event_types: pending.iter().map(|e| e.event_type).collect(),
+            data: pending.iter().map(|e| e.data.as_str()).collect(),
+        }
+    }
+
+    pub(crate) fn arrays(&self, created_at: NaiveDateTime) -> EventArrays<'_> {
+        EventArrays {
+            topics: &self.topics,
+            counts: &self.counts,
+            event_topics: &self.event_topics,
+            seqs_back: &self.seqs_back,
+            event_types: &self.event_types,
+            data: &self.data,
+            created_at,
+            channel: EVENTS_CHANNEL,
+        }
+    }
+}
+
 /// Writes `pending` with the next seqs of their topics, keeping their order within a topic.
-/// Call it inside the transaction of the change the events describe. A batch of events costs a
-/// fixed number of statements on PostgreSQL, however many events and topics it holds.
+/// Call it inside the transaction of the change the events describe.
 ///
-/// On PostgreSQL it also rings a doorbell (NOTIFY, delivered at commit) naming each topic and
-/// its last seq, never the event; listeners read the events from the table.
+/// On PostgreSQL it is one statement however many events and topics (`PublishEvents`),
+/// which also rings a doorbell (NOTIFY, delivered at commit) naming each topic and its last
+/// seq, never the event; listeners read the events from the table.
 pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult<Vec<Event>> {
     if pending.is_empty() {
         return Ok(Vec::new());
     }
+    let now = super::now();
+    let lite = match conn {
+        DbConnection::Postgresql(pg) => {
+            let columns = EventColumns::of(pending);
+            let mut written: Vec<Event> = PublishEvents {
+                events: columns.arrays(now),
+            }
+            .load(pg)?;
+            written.sort_by_key(|e| e.id);
+            return Ok(written);
+        }
+        DbConnection::Sqlite(lite) => lite,
+    };
+    // In-process: a statement per event costs no round trip.
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for event in pending {
         *counts.entry(&event.topic).or_default() += 1;
     }
-    let mut next_seq = reserve_seqs(conn, &counts)?;
-    let now = super::now();
-    let rows: Vec<NewEvent<'_>> = pending
+    let mut next_seq = reserve_seqs(lite, &counts)?;
+    pending
         .iter()
         .map(|event| {
             let seq = next_seq.get_mut(event.topic.as_str()).map_or(0, |s| {
                 *s += 1;
                 *s - 1
             });
-            NewEvent {
+            let row = NewEvent {
                 topic: &event.topic,
                 seq,
                 event_type: event.event_type,
                 data: &event.data,
                 created_at: now,
-            }
+            };
+            diesel::insert_into(events::table)
+                .values(&row)
+                .returning(events::all_columns)
+                .get_result(lite)
         })
-        .collect();
-    let written = match &mut *conn {
-        // Arrays, not a VALUES row per event: the statement's text stays the same however
-        // many events there are, so PostgreSQL parses a few lines, not thousands of values.
-        DbConnection::Postgresql(pg) => {
-            let topics: Vec<&str> = rows.iter().map(|r| r.topic).collect();
-            let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-            let event_types: Vec<&str> = rows.iter().map(|r| r.event_type).collect();
-            let data: Vec<&str> = rows.iter().map(|r| r.data).collect();
-            let created_at: Vec<NaiveDateTime> = rows.iter().map(|r| r.created_at).collect();
-            let mut written: Vec<Event> = InsertEvents {
-                topics: &topics,
-                seqs: &seqs,
-                event_types: &event_types,
-                data: &data,
-                created_at: &created_at,
-            }
-            .load(pg)?;
-            written.sort_by_key(|e| e.id);
-            written
-        }
-        // In-process: a statement per event costs no round trip.
-        DbConnection::Sqlite(lite) => rows
-            .iter()
-            .map(|row| {
-                diesel::insert_into(events::table)
-                    .values(row)
-                    .returning(events::all_columns)
-                    .get_result(lite)
-            })
-            .collect::<QueryResult<Vec<Event>>>()?,
-    };
-    if let DbConnection::Postgresql(pg) = conn {
-        let doorbells = doorbells(
-            next_seq
-                .iter()
-                .map(|(topic, next)| (topic.as_str(), next - 1)),
-        );
-        Notify {
-            channel: EVENTS_CHANNEL,
-            bells: &doorbells,
-        }
-        .execute(pg)?;
-    }
-    Ok(written)
+        .collect()
 }
 
 /// The last seq written to `topic` (0 when it has none).
@@ -223,23 +199,33 @@ pub fn in_ranges(conn: &mut DbConnection, ranges: &[(&str, i64, i64)]) -> QueryR
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_doorbell_names_every_topic_and_its_last_seq() {
-        let bells = doorbells([("listing:1", 4), ("user:7", 12)]);
-        assert_eq!(bells, vec!["listing:1 4\nuser:7 12".to_owned()]);
-        let back: Vec<_> = rung(&bells[0]).collect();
-        assert_eq!(back, vec![("listing:1", 4), ("user:7", 12)]);
+    fn pending(topic: &str) -> PendingEvent {
+        PendingEvent {
+            topic: topic.to_owned(),
+            event_type: "t",
+            data: "{}".to_owned(),
+        }
     }
 
     #[test]
-    fn topics_that_do_not_fit_one_payload_ring_again() {
-        let names: Vec<String> = (0..2_000).map(|i| format!("user:{i}")).collect();
-        let bells = doorbells(names.iter().map(|t| (t.as_str(), 3)));
-        assert!(bells.len() > 1, "{} bells", bells.len());
-        assert!(bells.iter().all(|b| b.len() <= DOORBELL_MAX_BYTES));
-        let back: Vec<(&str, i64)> = bells.iter().flat_map(|b| rung(b)).collect();
-        let expected: Vec<(&str, i64)> = names.iter().map(|t| (t.as_str(), 3)).collect();
-        assert_eq!(back, expected);
+    fn each_event_is_placed_after_those_before_it_in_its_topic() {
+        let events: Vec<PendingEvent> = ["user:2", "user:1", "user:2", "user:2", "user:1"]
+            .into_iter()
+            .map(pending)
+            .collect();
+        let columns = EventColumns::of(&events);
+        assert_eq!(columns.topics, vec!["user:1", "user:2"]);
+        assert_eq!(columns.counts, vec![2, 3]);
+        // A topic's last seq less these, in the order given: 1, 2, 3 of user:2 and 1, 2 of
+        // user:1 once its last seq is the count.
+        assert_eq!(columns.seqs_back, vec![2, 1, 1, 0, 0]);
+        assert_eq!(columns.event_topics.len(), 5);
+    }
+
+    #[test]
+    fn a_doorbell_names_every_topic_and_its_last_seq() {
+        let back: Vec<_> = rung("listing:1 4\nuser:7 12").collect();
+        assert_eq!(back, vec![("listing:1", 4), ("user:7", 12)]);
     }
 
     #[test]
@@ -252,6 +238,5 @@ mod tests {
             rung("nonsense\nuser:1 x\nuser:2 5").collect::<Vec<_>>(),
             vec![("user:2", 5)]
         );
-        assert!(doorbells(std::iter::empty()).is_empty());
     }
 }

@@ -138,84 +138,6 @@ where
 
 kept_statement!(ReserveTopicSeqs<'a>, returning BigInt);
 
-/// Reserves seqs of many topics in one statement (PostgreSQL): `(topic, last seq after)` rows.
-#[derive(Debug, Clone, Copy)]
-pub struct ReserveSeqsOfTopics<'a> {
-    pub topics: &'a [&'a str],
-    pub counts: &'a [i64],
-}
-
-impl QueryFragment<Pg> for ReserveSeqsOfTopics<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("INSERT INTO topic_seqs (topic, last_seq) SELECT * FROM unnest(");
-        out.push_bind_param::<Array<Text>, _>(self.topics)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<BigInt>, _>(self.counts)?;
-        out.push_sql(
-            "::int8[]) ON CONFLICT (topic) DO UPDATE SET last_seq = topic_seqs.last_seq + \
-             EXCLUDED.last_seq RETURNING topic, last_seq",
-        );
-        Ok(())
-    }
-}
-
-kept_statement!(ReserveSeqsOfTopics<'a>, returning(Text, BigInt));
-
-/// Inserts events given column by column (PostgreSQL): the statement text is the same however
-/// many there are. Returns the rows as `events` has them.
-#[derive(Debug, Clone, Copy)]
-pub struct InsertEvents<'a> {
-    pub topics: &'a [&'a str],
-    pub seqs: &'a [i64],
-    pub event_types: &'a [&'a str],
-    pub data: &'a [&'a str],
-    pub created_at: &'a [chrono::NaiveDateTime],
-}
-
-impl QueryFragment<Pg> for InsertEvents<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO events (topic, seq, event_type, data, created_at) SELECT * FROM unnest(",
-        );
-        out.push_bind_param::<Array<Text>, _>(self.topics)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<BigInt>, _>(self.seqs)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<Text>, _>(self.event_types)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<Text>, _>(self.data)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<Timestamp>, _>(self.created_at)?;
-        out.push_sql("::timestamp[]) RETURNING id, topic, seq, event_type, data, created_at");
-        Ok(())
-    }
-}
-
-kept_statement!(
-    InsertEvents<'a>,
-    returning(BigInt, Text, BigInt, Text, Text, Timestamp)
-);
-
-/// `pg_notify(channel, bell)` for each bell, in one statement (PostgreSQL).
-#[derive(Debug, Clone, Copy)]
-pub struct Notify<'a> {
-    pub channel: &'a str,
-    pub bells: &'a [String],
-}
-
-impl QueryFragment<Pg> for Notify<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT pg_notify(");
-        out.push_bind_param::<Text, _>(self.channel)?;
-        out.push_sql(", bell) FROM unnest(");
-        out.push_bind_param::<Array<Text>, _>(self.bells)?;
-        out.push_sql("::text[]) AS bell");
-        Ok(())
-    }
-}
-
-kept_statement!(Notify<'a>, returning Text);
-
 /// Moves one user's balances by the given amounts unless either would go below zero; touches
 /// one row if it moved (SQLite, a wallet at a time).
 #[derive(Debug, Clone, Copy)]
@@ -261,110 +183,6 @@ type MessageRow = (
     Nullable<Text>,
 );
 
-/// The messages already stored under any of the given (conversation, sender, client_msg_id)
-/// keys, given column by column (PostgreSQL).
-#[derive(Debug, Clone, Copy)]
-pub struct MessagesSentBefore<'a> {
-    pub conversations: &'a [i64],
-    pub senders: &'a [i64],
-    pub client_msg_ids: &'a [&'a str],
-}
-
-impl QueryFragment<Pg> for MessagesSentBefore<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "SELECT m.id, m.conversation_id, m.sender_id, m.client_msg_id, m.seq, m.body, \
-             m.created_at, m.flags, m.original_body FROM messages m JOIN unnest(",
-        );
-        out.push_bind_param::<Array<BigInt>, _>(self.conversations)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<BigInt>, _>(self.senders)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<Text>, _>(self.client_msg_ids)?;
-        out.push_sql(
-            "::text[]) AS k(conversation_id, sender_id, client_msg_id) \
-             ON m.conversation_id = k.conversation_id AND m.sender_id = k.sender_id \
-             AND m.client_msg_id = k.client_msg_id",
-        );
-        Ok(())
-    }
-}
-
-kept_statement!(MessagesSentBefore<'a>, returning MessageRow);
-
-/// Inserts messages given column by column, in one statement (PostgreSQL); returns the rows.
-#[derive(Debug, Clone, Copy)]
-pub struct InsertMessages<'a> {
-    pub conversations: &'a [i64],
-    pub senders: &'a [i64],
-    pub client_msg_ids: &'a [&'a str],
-    pub seqs: &'a [i64],
-    pub bodies: &'a [&'a str],
-    pub flags: &'a [&'a str],
-    pub originals: &'a [Option<&'a str>],
-    pub created_at: chrono::NaiveDateTime,
-}
-
-impl QueryFragment<Pg> for InsertMessages<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO messages (conversation_id, sender_id, client_msg_id, seq, body, \
-             flags, original_body, created_at) SELECT c, s, k, q, b, f, o, ",
-        );
-        out.push_bind_param::<Timestamp, _>(&self.created_at)?;
-        out.push_sql(" FROM unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(self.conversations)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<BigInt>, _>(self.senders)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<Text>, _>(self.client_msg_ids)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<BigInt>, _>(self.seqs)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<Text>, _>(self.bodies)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<Text>, _>(self.flags)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(self.originals)?;
-        out.push_sql(
-            "::text[]) AS u(c, s, k, q, b, f, o) RETURNING id, conversation_id, sender_id, \
-             client_msg_id, seq, body, created_at, flags, original_body",
-        );
-        Ok(())
-    }
-}
-
-kept_statement!(InsertMessages<'a>, returning MessageRow);
-
-/// Sets many conversations' last seq and last message, in one statement (PostgreSQL).
-#[derive(Debug, Clone, Copy)]
-pub struct SetConversationsLast<'a> {
-    pub ids: &'a [i64],
-    pub last_seqs: &'a [i64],
-    pub last_message_ids: &'a [i64],
-    pub at: chrono::NaiveDateTime,
-}
-
-impl QueryFragment<Pg> for SetConversationsLast<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "UPDATE conversations SET last_seq = u.last_seq, last_message_id = u.message_id, \
-             updated_at = ",
-        );
-        out.push_bind_param::<Timestamp, _>(&self.at)?;
-        out.push_sql(" FROM unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(self.ids)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<BigInt>, _>(self.last_seqs)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<BigInt>, _>(self.last_message_ids)?;
-        out.push_sql("::int8[]) AS u(id, last_seq, message_id) WHERE conversations.id = u.id");
-        Ok(())
-    }
-}
-
-kept_statement!(SetConversationsLast<'a>);
-
 /// The events of several topics, each after a seq and up to another, in one statement
 /// (PostgreSQL): `(topic, seq)` is unique, so each range is one index scan. Rows come by topic,
 /// then seq.
@@ -397,3 +215,6 @@ kept_statement!(
     ReadEventRanges<'a>,
     returning(BigInt, Text, BigInt, Text, Text, Timestamp)
 );
+
+mod batch;
+pub use batch::{EventArrays, LockChatBatch, PublishEvents, StoreChatBatch};
