@@ -266,8 +266,15 @@ impl Outbox {
     pub fn flush(self, conn: &mut DbConnection) -> QueryResult<Vec<Event>> {
         let mut pending = self.pending;
         let now = crate::store::now();
-        for (user, kind, mut data) in self.notifications {
-            let id = notifications::insert(conn, user.0, kind, &data.to_string(), now)?;
+        let texts: Vec<String> = self.notifications.iter().map(|n| n.2.to_string()).collect();
+        let rows: Vec<(i64, &str, &str)> = self
+            .notifications
+            .iter()
+            .zip(&texts)
+            .map(|((user, kind, _), text)| (user.0, *kind, text.as_str()))
+            .collect();
+        let ids = notifications::insert_many(conn, &rows, now)?;
+        for ((user, kind, mut data), id) in self.notifications.into_iter().zip(ids) {
             data["notification_id"] = json!(id);
             pending.push(PendingEvent {
                 topic: user_topic(user),

@@ -403,3 +403,96 @@ async fn a_pending_listing_nobody_rang_for_is_matched() {
     settled(&app.db).await;
     assert_eq!(alerts_in_inbox(&app.address, &buyer).await, [expected]);
 }
+
+/// One listing that matches many saved searches of several users, some with the same words:
+/// each owner is alerted once per matching search, live and in the inbox, with the live
+/// event naming the inbox notification it announces; the searches that do not match (other
+/// words, an excluded word, a price above the range) alert nobody.
+#[actix_web::test]
+async fn one_listing_alerts_every_matching_search_once_with_its_own_notification() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let ana = app.user("ana").await;
+    let ben = app.user("ben").await;
+    let mut want: Vec<(i64, i64)> = Vec::new();
+    let mut matching = |user: &TestUser, search: &Value| {
+        want.push((user.id, search["id"].as_i64().unwrap()));
+    };
+    for user in [&ana, &ben] {
+        // The same words saved twice by each user, and other forms of them.
+        for q in ["leica cameras", "leica cameras", "camera", "Leica OR nikon"] {
+            let s = save(&app, user, json!({"q": q})).await;
+            matching(user, &s);
+        }
+        let s = save(
+            &app,
+            user,
+            json!({"category": "electronics", "max_price": 50_000}),
+        )
+        .await;
+        matching(user, &s);
+        // Not matching.
+        save(&app, user, json!({"q": "leica -camera"})).await;
+        save(&app, user, json!({"q": "leica tripod"})).await;
+        save(&app, user, json!({"q": "camera", "max_price": 100})).await;
+    }
+    let mut sockets = [connect(&app, &ana).await, connect(&app, &ben).await];
+    let listing = app
+        .listing(
+            &seller,
+            json!({"title": "Leica M6 camera", "category": "electronics-cameras",
+                   "price_cents": 40_000}),
+        )
+        .await;
+    let listing_id = listing["id"].as_i64().unwrap();
+    let mut live: Vec<(i64, i64, i64)> = Vec::new();
+    for (user, ws) in [&ana, &ben].into_iter().zip(sockets.iter_mut()) {
+        for _ in 0..5 {
+            let event = ws.event(&format!("user:{}", user.id)).await;
+            assert_eq!(event["event"], "notification.saved_search", "{event}");
+            assert_eq!(event["data"]["listing_id"], listing_id, "{event}");
+            live.push((
+                user.id,
+                event["data"]["saved_search_id"].as_i64().unwrap(),
+                event["data"]["notification_id"].as_i64().unwrap(),
+            ));
+        }
+    }
+    settled(&app.db).await;
+    for ws in sockets.iter_mut() {
+        ws.quiet(Duration::from_millis(300)).await;
+    }
+    let mut got: Vec<(i64, i64)> = live.iter().map(|&(u, s, _)| (u, s)).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    // Each live event names the inbox notification of its own search.
+    for user in [&ana, &ben] {
+        let inbox: Value = json_of(
+            app.get("/api/v1/notifications?limit=100", Some(&user.token))
+                .await,
+            200,
+        )
+        .await;
+        let mut stored: Vec<(i64, i64, i64)> = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "notification.saved_search")
+            .map(|n| {
+                assert_eq!(n["data"]["listing_id"], listing_id, "{n}");
+                (
+                    user.id,
+                    n["data"]["saved_search_id"].as_i64().unwrap(),
+                    n["id"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        stored.sort();
+        let mut mine: Vec<(i64, i64, i64)> =
+            live.iter().copied().filter(|l| l.0 == user.id).collect();
+        mine.sort();
+        assert_eq!(stored, mine);
+    }
+    assert_eq!(alerts_in_inbox(&app.address, &seller).await, []);
+}

@@ -22,6 +22,14 @@ pub const PREFIX_MIN_CHARS: usize = 2;
 
 /// `sort=relevance` ranks at most this many matches: the newest ones (filters applied). A word
 /// in tens of thousands of listings would otherwise be scored on every one of them.
+///
+/// Fewer would make a common word's page cheaper (at 1M listings on PostgreSQL "black" took
+/// 8.8 ms at 1,000 and 1.5 ms at 200), but not with this one query: PostgreSQL estimates a
+/// word it has no statistics for at 0.5% of the table (5,000 rows at 1M), and below about 960
+/// candidates it then prefers walking the id index backwards with the match as a filter,
+/// which for a really rare word reads the whole table ("quokka", 5 matches: 1.8–9.6 s at 200).
+/// Going lower needs a bounded walk first (the newest K ids) and the GIN bitmap only when that
+/// finds too few (BENCHMARKS.md, "Saved-search alerts and search, round 2").
 pub const RELEVANCE_CANDIDATES: i64 = 1_000;
 
 /// A word this long or longer may have one typo corrected.

@@ -24,6 +24,7 @@ use crate::store::models::{Event, Listing};
 use crate::store::saved_searches::{self, Pending, SavedSearch};
 use crate::store::{self, listings, DbConnection, Pool, PooledConn, StoreError};
 use actix::prelude::*;
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Pending listings read per query.
@@ -177,10 +178,12 @@ fn match_one(conn: &mut PooledConn, pending: &Pending) -> Result<Vec<Event>, Sto
         let mut outbox = Outbox::default();
         let now = store::now();
         if let Some(l) = &listing {
-            for search in &due {
-                if saved_searches::record_alert(conn, search.id, l, now)? {
-                    outbox.saved_search_notification(UserId(search.user_id), search, l);
-                }
+            let ids: Vec<i64> = due.iter().map(|s| s.id).collect();
+            let recorded: HashSet<i64> = saved_searches::record_alerts(conn, &ids, l.id, now)?
+                .into_iter()
+                .collect();
+            for search in due.iter().filter(|s| recorded.contains(&s.id)) {
+                outbox.saved_search_notification(UserId(search.user_id), search, l);
             }
         }
         Ok(outbox.flush(conn)?)

@@ -7,7 +7,6 @@
 //! candidate's words are confirmed against the listing's row in the listings' own index, with
 //! the query text the listing search renders.
 
-use super::models::Listing;
 use super::schema::{saved_search_pending, saved_searches, users};
 use super::DbConnection;
 use crate::domain::saved_search::{Anchor, SavedSearchSpec, Trigger};
@@ -52,23 +51,6 @@ impl Pending {
 const COLUMNS: &str = "s.id, s.user_id, s.name, s.query_text, s.category, s.condition, \
     s.min_price_cents, s.max_price_cents, s.anchor_key, s.anchor_words, s.match_text, \
     s.created_at";
-
-/// Runs `$body` with `$c` the backend's own connection and `$pg` whether it is PostgreSQL
-/// (raw SQL differs in placeholders and full-text syntax).
-macro_rules! on_backend {
-    ($conn:expr, |$c:ident, $pg:ident| $body:expr) => {
-        match $conn {
-            DbConnection::Postgresql($c) => {
-                let $pg = true;
-                $body
-            }
-            DbConnection::Sqlite($c) => {
-                let $pg = false;
-                $body
-            }
-        }
-    };
-}
 
 /// Takes `user`'s row lock on PostgreSQL, so two concurrent creations by one user count one
 /// after the other (SQLite has one writer at a time).
@@ -178,81 +160,158 @@ pub fn claim(conn: &mut DbConnection, pending: i64) -> QueryResult<bool> {
 /// The saved searches whose anchor `listing` holds (anchored on one of `words`, the listing's
 /// words as one clause of alternatives, or on one of `keys`) and whose own words, if any,
 /// match the listing's row in the listings' full-text index as the listing search would
-/// match them. Two indexed queries; the filters are left to the caller's pure rule.
+/// match them. The filters are left to the caller's pure rule.
+///
+/// PostgreSQL: two indexed queries, each candidate's stored `tsquery` checked against the
+/// listing's vector in place (in memory, microseconds). SQLite: the candidates by two indexed
+/// queries, then each distinct word query among them matched once against the listing's FTS5
+/// row, in one statement: many searches share their words ("iphone"), and an FTS5 `MATCH`
+/// costs a parse and a cursor each.
 pub fn candidates(
     conn: &mut DbConnection,
     listing: i64,
     words: Option<&TextQuery>,
     keys: &[String],
 ) -> QueryResult<Vec<SavedSearch>> {
-    let mut found: Vec<SavedSearch> = match conn {
-        DbConnection::Postgresql(c) => diesel::sql_query(format!(
-            "SELECT {COLUMNS} FROM saved_searches s, listings l \
-             WHERE l.id = $1 AND s.anchor_key = ANY($2) \
-             AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
-        ))
-        .bind::<BigInt, _>(listing)
-        .bind::<diesel::sql_types::Array<Text>, _>(keys)
-        .load(c)?,
+    match conn {
+        DbConnection::Postgresql(c) => {
+            let mut found: Vec<SavedSearch> = diesel::sql_query(format!(
+                "SELECT {COLUMNS} FROM saved_searches s, listings l \
+                 WHERE l.id = $1 AND s.anchor_key = ANY($2) \
+                 AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
+            ))
+            .bind::<BigInt, _>(listing)
+            .bind::<diesel::sql_types::Array<Text>, _>(keys)
+            .load(c)?;
+            if let Some(words) = words {
+                found.extend(
+                    diesel::sql_query(format!(
+                        "SELECT {COLUMNS} FROM saved_searches s, listings l \
+                         WHERE l.id = $1 AND s.anchor_vector @@ to_tsquery('bazaar_search', $2) \
+                         AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
+                    ))
+                    .bind::<BigInt, _>(listing)
+                    .bind::<Text, _>(words.to_tsquery())
+                    .load::<SavedSearch>(c)?,
+                );
+            }
+            Ok(found)
+        }
         DbConnection::Sqlite(c) => {
             let marks = vec!["?"; keys.len()].join(", ");
             let mut q = diesel::sql_query(format!(
-                "SELECT {COLUMNS} FROM saved_searches s WHERE s.anchor_key IN ({marks}) \
-                 AND (s.match_text IS NULL OR EXISTS (SELECT 1 FROM listings_fts \
-                 WHERE listings_fts MATCH s.match_text AND rowid = ?))"
+                "SELECT {COLUMNS} FROM saved_searches s WHERE s.anchor_key IN ({marks})"
             ))
             .into_boxed();
             for k in keys {
                 q = q.bind::<Text, _>(k.clone());
             }
-            q.bind::<BigInt, _>(listing).load(c)?
+            let mut found: Vec<SavedSearch> = q.load(c)?;
+            if let Some(words) = words {
+                found.extend(
+                    diesel::sql_query(format!(
+                        "SELECT {COLUMNS} FROM saved_searches s WHERE s.id IN \
+                         (SELECT rowid FROM saved_searches_fts WHERE saved_searches_fts MATCH ?)"
+                    ))
+                    .bind::<Text, _>(words.to_fts5())
+                    .load::<SavedSearch>(c)?,
+                );
+            }
+            let mut texts: Vec<&str> = found
+                .iter()
+                .filter_map(|s| s.match_text.as_deref())
+                .collect();
+            texts.sort_unstable();
+            texts.dedup();
+            let matching = sqlite_matching(c, listing, &texts)?;
+            Ok(found
+                .into_iter()
+                .filter(|s| {
+                    s.match_text
+                        .as_deref()
+                        .is_none_or(|t| matching.binary_search_by(|m| m.as_str().cmp(t)).is_ok())
+                })
+                .collect())
         }
-    };
-    let Some(words) = words else {
-        return Ok(found);
-    };
-    found.extend(match conn {
-        DbConnection::Postgresql(c) => diesel::sql_query(format!(
-            "SELECT {COLUMNS} FROM saved_searches s, listings l \
-             WHERE l.id = $1 AND s.anchor_vector @@ to_tsquery('bazaar_search', $2) \
-             AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
-        ))
-        .bind::<BigInt, _>(listing)
-        .bind::<Text, _>(words.to_tsquery())
-        .load::<SavedSearch>(c)?,
-        DbConnection::Sqlite(c) => diesel::sql_query(format!(
-            "SELECT {COLUMNS} FROM saved_searches s WHERE s.id IN \
-             (SELECT rowid FROM saved_searches_fts WHERE saved_searches_fts MATCH ?) \
-             AND (s.match_text IS NULL OR EXISTS (SELECT 1 FROM listings_fts \
-             WHERE listings_fts MATCH s.match_text AND rowid = ?))"
-        ))
-        .bind::<Text, _>(words.to_fts5())
-        .bind::<BigInt, _>(listing)
-        .load::<SavedSearch>(c)?,
-    });
-    Ok(found)
+    }
 }
 
-/// Records the alert of `saved_search` for `listing`; false if it was sent already.
-pub fn record_alert(
+/// Which of `texts` (FTS5 queries) match `listing`'s row in `listings_fts`, sorted.
+fn sqlite_matching(
+    c: &mut diesel::SqliteConnection,
+    listing: i64,
+    texts: &[&str],
+) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Matching {
+        #[diesel(sql_type = Text)]
+        text: String,
+    }
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(texts).unwrap_or_else(|_| "[]".to_owned());
+    let mut matching: Vec<String> = diesel::sql_query(
+        "SELECT j.value AS text FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM listings_fts \
+         WHERE listings_fts MATCH j.value AND rowid = ?)",
+    )
+    .bind::<Text, _>(list)
+    .bind::<BigInt, _>(listing)
+    .load::<Matching>(c)?
+    .into_iter()
+    .map(|m| m.text)
+    .collect();
+    matching.sort_unstable();
+    Ok(matching)
+}
+
+/// Records the alerts of `searches` for `listing`; returns those not sent before (the unique
+/// (saved search, listing) row decides, whichever process gets there first). PostgreSQL: one
+/// statement however many; SQLite: a kept statement per search, in-process.
+pub fn record_alerts(
     conn: &mut DbConnection,
-    saved_search: i64,
-    listing: &Listing,
+    searches: &[i64],
+    listing: i64,
     now: chrono::NaiveDateTime,
-) -> QueryResult<bool> {
-    let n = on_backend!(conn, |c, pg| {
-        let sql = if pg {
+) -> QueryResult<Vec<i64>> {
+    use super::schema::saved_search_alerts as a;
+    #[derive(QueryableByName)]
+    struct Recorded {
+        #[diesel(sql_type = BigInt)]
+        saved_search_id: i64,
+    }
+    if searches.is_empty() {
+        return Ok(Vec::new());
+    }
+    match conn {
+        DbConnection::Postgresql(pg) => Ok(diesel::sql_query(
             "INSERT INTO saved_search_alerts (saved_search_id, listing_id, created_at) \
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-        } else {
-            "INSERT INTO saved_search_alerts (saved_search_id, listing_id, created_at) \
-             VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-        };
-        diesel::sql_query(sql)
-            .bind::<BigInt, _>(saved_search)
-            .bind::<BigInt, _>(listing.id)
-            .bind::<Timestamp, _>(now)
-            .execute(c)?
-    });
-    Ok(n == 1)
+             SELECT s, $2, $3 FROM unnest($1::int8[]) AS s ON CONFLICT DO NOTHING \
+             RETURNING saved_search_id",
+        )
+        .bind::<diesel::sql_types::Array<BigInt>, _>(searches)
+        .bind::<BigInt, _>(listing)
+        .bind::<Timestamp, _>(now)
+        .load::<Recorded>(pg)?
+        .into_iter()
+        .map(|r| r.saved_search_id)
+        .collect()),
+        DbConnection::Sqlite(lite) => {
+            let mut recorded = Vec::with_capacity(searches.len());
+            for &search in searches {
+                let n = diesel::insert_into(a::table)
+                    .values((
+                        a::saved_search_id.eq(search),
+                        a::listing_id.eq(listing),
+                        a::created_at.eq(now),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(lite)?;
+                if n == 1 {
+                    recorded.push(search);
+                }
+            }
+            Ok(recorded)
+        }
+    }
 }

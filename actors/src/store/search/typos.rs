@@ -24,17 +24,27 @@ struct WordRow {
 /// distance (a GiST index reads them nearest first), any typo position. SQLite: FTS5's own vocabulary (`listings_fts_vocab`, stemmed terms), read in the
 /// range of the word's first letter, so a typo in the first letter is not corrected there.
 pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResult<()> {
-    for (clause, typed) in text.typo_candidates() {
+    let candidates = text.typo_candidates();
+    // PostgreSQL: the known words among them (the usual case) in one probe of the primary
+    // key for all of them; only an unknown one reads its nearest neighbours.
+    let known_pg: Vec<String> = match conn {
+        DbConnection::Postgresql(pg) if !candidates.is_empty() => {
+            let typed: Vec<&str> = candidates.iter().map(|(_, t)| t.as_str()).collect();
+            diesel::sql_query("SELECT word FROM search_words WHERE word = ANY($1)")
+                .bind::<diesel::sql_types::Array<Text>, _>(&typed)
+                .load::<WordRow>(pg)?
+                .into_iter()
+                .map(|r| r.word)
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    for (clause, typed) in candidates {
         let mut sql = Sql::new(conn);
         let known: Vec<String> = if sql.pg {
-            // A known word (the usual case) costs one primary-key probe; only an unknown one
-            // reads its nearest neighbours.
-            sql.push("SELECT word FROM search_words WHERE word = ")
-                .text_param(&typed);
-            if !sql.load::<WordRow>(conn)?.is_empty() {
+            if known_pg.contains(&typed) {
                 continue;
             }
-            let mut sql = Sql::new(conn);
             sql.push("SELECT word FROM search_words ORDER BY word <-> ")
                 .text_param(&typed)
                 .push(" LIMIT 30");
