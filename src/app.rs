@@ -9,6 +9,8 @@ use crate::http::allowed::AllowedMethods;
 use crate::http::docs::ProblemResponses;
 use crate::http::fallback::{no_route, problem_for_bare_errors, NodeRootSpan};
 use crate::limits::Limits;
+use crate::media::sweep::Sweeper;
+use crate::media::Media;
 use crate::metrics::Metrics;
 use crate::server::{listen, metrics_server, serve, shutdown_signal, Connections};
 use crate::ws::Hub;
@@ -68,6 +70,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Rate limits and the login lock-out (all off with `--rate-limits off`).
     pub limits: Arc<Limits>,
+    /// Photos: their object store and the threads that decode and re-encode them.
+    pub media: Media,
 }
 
 /// Declares the API once: the routes registered with actix and the paths of the OpenAPI
@@ -100,6 +104,9 @@ api!(
     http::listings::get_listing,
     http::listings::update_listing,
     http::listings::delete_listing,
+    http::photos::upload_photo,
+    http::photos::delete_photo,
+    http::media::get_media,
     http::likes::like_listing,
     http::likes::unlike_listing,
     http::likes::list_my_likes,
@@ -247,6 +254,17 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
         let limits = Limits::start(&settings, metrics.clone())?;
+        let media = Media::start(&settings)?;
+        if settings.media.media_sweep_interval_secs > 0 {
+            let sweeper = Sweeper {
+                store: media.store.clone(),
+                pool: pool.clone(),
+                grace: Duration::from_secs(settings.media.media_sweep_grace_secs),
+                batch: settings.media.media_sweep_batch as usize,
+            };
+            let every = Duration::from_secs(settings.media.media_sweep_interval_secs);
+            actix_web::rt::spawn(sweeper.run_every(every));
+        }
         let state = web::Data::new(AppState {
             node_id: node_id.clone(),
             relay,
@@ -265,6 +283,7 @@ impl Application {
             dummy_password_hash,
             hasher,
             limits,
+            media,
         });
 
         let port = listener.local_addr()?.port();

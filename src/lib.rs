@@ -6,6 +6,7 @@
 //! - [`error`]: one error type, rendered as `application/problem+json`.
 //! - [`auth`]: password hashing and bearer tokens.
 //! - [`hashing`]: the bounded pool of threads that hash passwords.
+//! - [`media`]: photos: the object store, the picture pipeline and its threads, the sweep.
 //! - [`limits`]: rate limits, the login lock-out and the client address they key on.
 //! - [`seed`]: users with sessions and money, straight in the database (load tests, tests).
 //! - [`ws`]: the WebSocket session, its wire protocol and limits.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod hashing;
 pub mod http;
 pub mod limits;
+pub mod media;
 pub mod metrics;
 pub mod seed;
 mod server;

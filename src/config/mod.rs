@@ -2,10 +2,12 @@
 
 mod cli;
 mod derived;
+mod media;
 
 use clap::Args;
 use cli::parse_network;
 pub use cli::*;
+pub use media::MediaSettings;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -395,6 +397,10 @@ pub struct Settings {
     /// everyone's count at once (logged), so memory stays bounded under hostile use.
     #[arg(long, env = "BAZAAR_RATE_LIMIT_MAX_KEYS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub rate_limit_max_keys: u64,
+
+    /// Photos: storage, upload and decoding limits, the sweep.
+    #[command(flatten)]
+    pub media: MediaSettings,
 }
 
 #[cfg(test)]

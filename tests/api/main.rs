@@ -21,6 +21,7 @@ mod moderation;
 mod offers;
 mod ops;
 mod outages;
+mod photos;
 mod price_drops;
 mod processes;
 mod read_only;

@@ -17,6 +17,7 @@ pub mod moderation;
 pub mod money;
 pub mod offer;
 pub mod order;
+pub mod photo;
 pub mod purchase;
 pub mod ratelimit;
 pub mod report;

@@ -15,6 +15,7 @@ pub mod models;
 pub mod notifications;
 pub mod offers;
 pub mod orders;
+pub mod photos;
 mod prepared;
 pub mod removed_messages;
 pub mod reports;
