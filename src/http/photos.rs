@@ -3,7 +3,7 @@
 //! the picture threads, its files stored, and only then added to the listing by its actor
 //! (which bumps the version and tells subscribers).
 
-use super::docs::{AuthErrors, RateLimited, Unavailable};
+use super::docs::{AuthErrors, Unavailable};
 use super::listings::find_visible;
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
@@ -30,6 +30,7 @@ const MULTIPART_OVERHEAD_BYTES: u64 = 16 * 1024;
     request_body(content_type = "multipart/form-data", description = "The picture: a file part (or image/jpeg, image/png, image/webp as the whole body)"),
     responses(
         (status = 201, description = "The photo, last in the listing's order", body = PhotoView),
+        (status = 400, description = "The multipart body cannot be read", body = Problem),
         AuthErrors,
         (status = 403, description = "Not the seller", body = Problem),
         (status = 404, description = "No such listing", body = Problem),
@@ -37,7 +38,6 @@ const MULTIPART_OVERHEAD_BYTES: u64 = 16 * 1024;
         (status = 413, description = "The picture is larger than the server's limit (10 MiB by default)", body = Problem),
         (status = 415, description = "The body is neither multipart/form-data nor an image", body = Problem),
         (status = 422, description = "`photo`: not an image (JPEG, PNG or WebP), or too large in pixels", body = Problem),
-        RateLimited,
         Unavailable,
     )
 )]
