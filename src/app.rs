@@ -9,6 +9,8 @@ use crate::http::allowed::AllowedMethods;
 use crate::http::docs::ProblemResponses;
 use crate::http::fallback::{no_route, problem_for_bare_errors, NodeRootSpan};
 use crate::limits::Limits;
+use crate::media::sweep::Sweeper;
+use crate::media::Media;
 use crate::metrics::Metrics;
 use crate::server::{listen, metrics_server, serve, shutdown_signal, Connections};
 use crate::ws::Hub;
@@ -68,8 +70,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Rate limits and the login lock-out (all off with `--rate-limits off`).
     pub limits: Arc<Limits>,
-    /// The S3-compatible photo store with `--media-url` (checked reachable at start-up).
-    pub media_store: Option<Arc<dyn object_store::ObjectStore>>,
+    /// Photos: their object store and the threads that decode and re-encode them.
+    pub media: Media,
 }
 
 /// Declares the API once: the routes registered with actix and the paths of the OpenAPI
@@ -107,6 +109,9 @@ api!(
     http::listings::get_listing,
     http::listings::update_listing,
     http::listings::delete_listing,
+    http::photos::upload_photo,
+    http::photos::delete_photo,
+    http::media::get_media,
     http::likes::like_listing,
     http::likes::unlike_listing,
     http::likes::list_my_likes,
@@ -204,16 +209,6 @@ impl Application {
         })
         .await
         .context("starting the database")??;
-        // One request now, so a wrong endpoint, bad credentials or a missing bucket stop
-        // start-up with a clear message rather than fail the first upload.
-        let media_store = match &settings.media.media_url {
-            Some(url) => {
-                let store = crate::media::s3::open_s3_checked(url).await?;
-                tracing::info!(media.url = %url, "media store reachable");
-                Some(store)
-            }
-            None => None,
-        };
         let rules = Arc::new(settings.rules());
         let broker = Broker::start(settings.broker_shards());
         let users = Users::new(settings.ws_max_sessions_per_user).start();
@@ -264,6 +259,17 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
         let limits = Limits::start(&settings, metrics.clone())?;
+        let media = Media::start(&settings).await?;
+        if settings.media.media_sweep_interval_secs > 0 {
+            let sweeper = Sweeper {
+                store: media.store.clone(),
+                pool: pool.clone(),
+                grace: Duration::from_secs(settings.media.media_sweep_grace_secs),
+                batch: settings.media.media_sweep_batch as usize,
+            };
+            let every = Duration::from_secs(settings.media.media_sweep_interval_secs);
+            actix_web::rt::spawn(sweeper.run_every(every));
+        }
         let state = web::Data::new(AppState {
             node_id: node_id.clone(),
             relay,
@@ -282,7 +288,7 @@ impl Application {
             dummy_password_hash,
             hasher,
             limits,
-            media_store,
+            media,
         });
 
         let port = listener.local_addr()?.port();

@@ -9,6 +9,7 @@ use bazaar_actors::domain::liker_offer::LikerOfferError;
 use bazaar_actors::domain::listing::EditError;
 use bazaar_actors::domain::offer::OfferError;
 use bazaar_actors::domain::order::OrderError;
+use bazaar_actors::domain::photo::PhotoError;
 use bazaar_actors::domain::purchase::PurchaseError;
 use bazaar_actors::domain::FieldErrors;
 use bazaar_actors::store::{Outage, StoreError};
@@ -263,6 +264,7 @@ impl From<ListingError> for ApiError {
             ListingError::Order(e) => e.into(),
             ListingError::LikerOffer(e) => e.into(),
             ListingError::Dispute(e) => e.into(),
+            ListingError::Photo(e) => e.into(),
             ListingError::HasOpenOrders(_) | ListingError::Contended | ListingError::Removal(_) => {
                 ApiError::Conflict(detail)
             }
@@ -297,6 +299,16 @@ impl From<EditError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             EditError::Invalid(errors) => ApiError::Validation(errors),
+        }
+    }
+}
+
+impl From<PhotoError> for ApiError {
+    fn from(e: PhotoError) -> Self {
+        match e {
+            PhotoError::NotSeller => ApiError::Forbidden(e.to_string()),
+            PhotoError::Closed | PhotoError::TooMany { .. } => ApiError::Conflict(e.to_string()),
+            PhotoError::NotFound => ApiError::NotFound(e.to_string()),
         }
     }
 }

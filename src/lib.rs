@@ -6,6 +6,7 @@
 //! - [`error`]: one error type, rendered as `application/problem+json`.
 //! - [`auth`]: password hashing and bearer tokens.
 //! - [`hashing`]: the bounded pool of threads that hash passwords.
+//! - [`media`]: photos: the object store, the picture pipeline and its threads, the sweep.
 //! - [`limits`]: rate limits, the login lock-out and the client address they key on.
 //! - [`media`]: listing photos' object store (`media::s3`: any S3-compatible store).
 //! - [`seed`]: users with sessions and money, straight in the database (load tests, tests).

@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 mod dispute;
+mod photo;
 mod shipping;
 pub use dispute::{
     DisputeView, DisputedOrder, ORDER_DISPUTED, ORDER_DISPUTE_RESOLVED, ORDER_REFUNDED,
 };
+pub use photo::{PhotoVariantUrls, PhotoView};
 pub use shipping::{AddressView, NOTIFICATION_ADDRESS_NEEDED, ORDER_ADDRESS_ADDED};
 
 pub const LISTING_CREATED: &str = "listing.created";
@@ -70,11 +72,15 @@ pub struct ListingSnapshot<'a> {
     pub version: i64,
     /// When the seller's next scheduled price drop is due (none: no drop scheduled).
     pub next_price_drop_at: Option<DateTime<Utc>>,
+    /// The photos, in the seller's order.
+    pub photos: Vec<PhotoView>,
 }
 
 impl<'a> ListingSnapshot<'a> {
-    pub fn of(l: &'a Listing) -> Self {
+    /// The listing with its photos (in their order).
+    pub fn of(l: &'a Listing, photos: Vec<PhotoView>) -> Self {
         ListingSnapshot {
+            photos,
             id: l.id,
             seller_id: l.seller_id,
             title: &l.title,
@@ -311,7 +317,7 @@ impl Outbox {
 
     /// A new listing, on its own topic (the first event there) and on its seller's.
     pub fn listing_created(&mut self, listing: &Listing) {
-        let data = json!({ "listing": ListingSnapshot::of(listing) });
+        let data = json!({ "listing": ListingSnapshot::of(listing, Vec::new()) });
         let seller = UserId(listing.seller_id);
         self.push(
             listing_topic(listing.listing_id()),
@@ -321,14 +327,14 @@ impl Outbox {
         self.push(user_topic(seller), LISTING_CREATED, data);
     }
 
-    /// A listing's events, given the listing after the change.
-    pub fn listing(&mut self, after: &Listing, events: &[ListingEvent]) {
+    /// A listing's events, given the listing after the change and its photos.
+    pub fn listing(&mut self, after: &Listing, photos: &[PhotoView], events: &[ListingEvent]) {
         let topic = listing_topic(after.listing_id());
         for event in events {
             let (event_type, data) = match event {
                 ListingEvent::Updated => (
                     LISTING_UPDATED,
-                    json!({ "listing": ListingSnapshot::of(after) }),
+                    json!({ "listing": ListingSnapshot::of(after, photos.to_vec()) }),
                 ),
                 ListingEvent::PriceDropped {
                     old_price,

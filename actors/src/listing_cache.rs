@@ -13,6 +13,7 @@
 //! therefore seen once the entry is older than `ttl`, as another process's write is.
 
 use crate::store::models::Listing;
+use crate::store::photos::Photo;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -45,6 +46,8 @@ struct Slot {
 pub struct Seen {
     pub listing: Listing,
     pub seller_suspended: bool,
+    /// Its photos in order (every photo change is a listing command, which forgets the entry).
+    pub photos: Vec<Photo>,
 }
 
 /// What a read saw before it went to the database; hand it back to [`ListingCache::put`].
@@ -144,6 +147,7 @@ mod tests {
         Seen {
             listing,
             seller_suspended: false,
+            photos: Vec::new(),
         }
     }
 

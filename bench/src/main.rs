@@ -9,7 +9,8 @@ mod servers;
 
 use clap::{Parser, Subcommand};
 use scenarios::{
-    chat, fanout, flash_sale, idle, login_storm, mixed, read, relay, saved_alerts, search, Common,
+    chat, fanout, flash_sale, idle, login_storm, mixed, photos, read, relay, saved_alerts, search,
+    Common,
 };
 
 #[derive(Parser)]
@@ -162,6 +163,13 @@ enum Command {
         #[arg(long, default_value_t = saved_alerts::ALERT_LISTINGS)]
         listings: usize,
     },
+    /// Concurrent uploads of phone-sized photos: photos/s, latency and the server's peak memory.
+    Photos {
+        #[arg(long, default_value_t = photos::PHOTOS_UPLOADS)]
+        uploads: usize,
+        #[arg(long, default_value_t = photos::PHOTOS_CLIENTS)]
+        clients: usize,
+    },
     #[command(hide = true)]
     ServeBazaar {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -253,6 +261,7 @@ fn main() -> anyhow::Result<()> {
                 )
                 .await
             }
+            Command::Photos { uploads, clients } => photos::run(&common, uploads, clients).await,
             Command::SavedAlerts { searches, listings } => {
                 saved_alerts::run(&common, searches, listings).await
             }

@@ -86,6 +86,8 @@ impl Settings {
                 self.auto_price_drop_min_interval_secs,
             ),
             dispute_timeout: chrono::Duration::seconds(self.dispute_timeout_secs),
+            max_photos_per_listing: self.media.photo_max_per_listing,
+            photo_urls: crate::media::photo_urls(self),
             ..CommerceRules::default()
         }
     }

@@ -398,6 +398,7 @@ pub struct Settings {
     #[arg(long, env = "BAZAAR_RATE_LIMIT_MAX_KEYS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub rate_limit_max_keys: u64,
 
+    /// Photos: storage, upload and decoding limits, the sweep.
     #[command(flatten)]
     pub media: MediaSettings,
 }

@@ -2,7 +2,7 @@
 //! listing's actor writes the like; this file checks who may see the listing and maps answers.
 
 use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, Unavailable};
-use super::listings::{find_visible, ListingBody};
+use super::listings::{find_visible, photo_views, ListingBody};
 use super::{
     before_cursor, db, paginate, utc, Caller, OptionalJsonBody, Page, Params, QueryParams,
 };
@@ -117,8 +117,11 @@ pub async fn list_my_likes(
     let before = p.before("cursor");
     p.finish()?;
     let user_id = caller.user.id;
-    let rows = db(&state, move |conn| {
-        Ok(likes::liked_by(conn, user_id, before, limit + 1)?)
+    let (rows, mut photos) = db(&state, move |conn| {
+        let rows = likes::liked_by(conn, user_id, before, limit + 1)?;
+        let ids: Vec<i64> = rows.iter().map(|(_, listing)| listing.id).collect();
+        let photos = bazaar_actors::store::photos::of_listings(conn, &ids)?;
+        Ok((rows, photos))
     })
     .await?;
     let (rows, next_cursor) = paginate(rows, limit, |(like, _)| before_cursor(like.id));
@@ -126,10 +129,13 @@ pub async fn list_my_likes(
     Ok(HttpResponse::Ok().json(Page {
         items: rows
             .iter()
-            .map(|(like, listing)| LikedListingBody {
-                listing: ListingBody::new(listing, viewer),
-                target_price_cents: like.target_price_cents,
-                liked_at: utc(like.created_at),
+            .map(|(like, listing)| {
+                let own = photos.remove(&listing.id).unwrap_or_default();
+                LikedListingBody {
+                    listing: ListingBody::new(listing, photo_views(&state, &own), viewer),
+                    target_price_cents: like.target_price_cents,
+                    liked_at: utc(like.created_at),
+                }
             })
             .collect(),
         next_cursor,

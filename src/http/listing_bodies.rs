@@ -4,7 +4,7 @@
 use super::{double_option, search, utc};
 use bazaar_actors::domain::auto_price_drop::AutoPriceDrop;
 use bazaar_actors::domain::{Money, UserId};
-use bazaar_actors::events::ListingSnapshot;
+use bazaar_actors::events::{ListingSnapshot, PhotoView};
 use bazaar_actors::store::models::Listing;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -147,6 +147,9 @@ pub struct UpdateListingBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<AutoPriceDropBody>)]
     pub auto_price_drop: Option<Option<AutoPriceDropBody>>,
+    /// The listing's photos in their new order: the id of every photo, once each, and no
+    /// other.
+    pub photo_ids: Option<Vec<i64>>,
 }
 
 /// A listing: its public face as events show it, its times, and `auto_accept_cents` and
@@ -169,15 +172,15 @@ pub struct SellerTerms {
 }
 
 impl<'a> ListingBody<'a> {
-    /// The listing as `viewer` may see it.
-    pub fn new(l: &'a Listing, viewer: Option<UserId>) -> Self {
+    /// The listing with its photos (in order) as `viewer` may see it.
+    pub fn new(l: &'a Listing, photos: Vec<PhotoView>, viewer: Option<UserId>) -> Self {
         let seller_terms = (viewer == Some(l.seller())).then_some(SellerTerms {
             auto_accept_cents: l.auto_accept_cents,
             auto_decline_cents: l.auto_decline_cents,
             auto_price_drop: l.auto_price_drop().map(AutoPriceDropBody::from),
         });
         ListingBody {
-            listing: ListingSnapshot::of(l),
+            listing: ListingSnapshot::of(l, photos),
             created_at: utc(l.created_at),
             updated_at: utc(l.updated_at),
             seller_terms,

@@ -12,9 +12,11 @@ use bazaar_actors::directory::send_to_listing;
 use bazaar_actors::domain::auto_price_drop::AutoPriceDrop;
 use bazaar_actors::domain::listing::{visible_to, ListingDraft, ListingPatch, ListingStatus};
 use bazaar_actors::domain::{ListingId, UserId};
+use bazaar_actors::events::PhotoView;
 use bazaar_actors::listing::{self, CloseListing, EditListing};
 use bazaar_actors::listing_cache::Seen;
 use bazaar_actors::store::models::Listing;
+use bazaar_actors::store::photos::{self, Photo};
 use bazaar_actors::store::{self, listings, users};
 use utoipa::ToSchema;
 
@@ -27,6 +29,15 @@ pub async fn find_visible(
     id: i64,
     viewer: Option<UserId>,
 ) -> Result<Listing, ApiError> {
+    Ok(find_visible_with_photos(state, id, viewer).await?.0)
+}
+
+/// [`find_visible`], with the listing's photos in order.
+pub async fn find_visible_with_photos(
+    state: &AppState,
+    id: i64,
+    viewer: Option<UserId>,
+) -> Result<(Listing, Vec<Photo>), ApiError> {
     let found = match state.listing_cache.get(id) {
         Ok(cached) => Some(cached),
         Err(ticket) => {
@@ -35,9 +46,11 @@ pub async fn find_visible(
                     return Ok(None);
                 };
                 let seller_suspended = users::is_suspended(conn, listing.seller_id, store::now())?;
+                let photos = photos::of_listing(conn, id)?;
                 Ok(Some(Seen {
                     listing,
                     seller_suspended,
+                    photos,
                 }))
             })
             .await?;
@@ -53,8 +66,19 @@ pub async fn find_visible(
             visible_to(l.status(), l.seller(), viewer)
                 && (!seen.seller_suspended || viewer == Some(l.seller()))
         })
-        .map(|seen| seen.listing)
+        .map(|seen| (seen.listing, seen.photos))
         .ok_or_else(|| ApiError::NotFound("listing not found".into()))
+}
+
+/// Photo rows as clients see them.
+pub fn photo_views(state: &AppState, rows: &[Photo]) -> Vec<PhotoView> {
+    PhotoView::all(rows, &state.rules.photo_urls)
+}
+
+/// A listing's photos, read after a command changed it.
+pub async fn photos_now(state: &AppState, id: i64) -> Result<Vec<PhotoView>, ApiError> {
+    let rows = db(state, move |conn| Ok(photos::of_listing(conn, id)?)).await?;
+    Ok(photo_views(state, &rows))
 }
 
 fn etag(l: &Listing) -> (header::HeaderName, String) {
@@ -133,7 +157,7 @@ pub async fn create_listing(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/listings/{}", listing.id)))
         .insert_header(etag(&listing))
-        .json(ListingBody::new(&listing, Some(caller.id()))))
+        .json(ListingBody::new(&listing, Vec::new(), Some(caller.id()))))
 }
 
 /// One listing; its `ETag` is its version, for `If-Match` on edits.
@@ -155,10 +179,14 @@ pub async fn get_listing(
     caller: MaybeCaller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let listing = find_visible(&state, id.into_inner(), caller.id()).await?;
+    let (listing, photos) = find_visible_with_photos(&state, id.into_inner(), caller.id()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(&listing))
-        .json(ListingBody::new(&listing, caller.id())))
+        .json(ListingBody::new(
+            &listing,
+            photo_views(&state, &photos),
+            caller.id(),
+        )))
 }
 
 /// How a search is ordered.
@@ -214,12 +242,16 @@ pub async fn list_listings(
     let limit = p.limit();
     p.finish()?;
 
-    let rows = if request.matches_nothing {
-        Vec::new()
+    let (rows, mut photos) = if request.matches_nothing {
+        Default::default()
     } else {
         let filter = request.filter;
         db(&state, move |conn| {
-            Ok(listings::search(conn, &filter, sort, after, limit + 1)?)
+            let rows = listings::search(conn, &filter, sort, after, limit + 1)?;
+            // One query for the page's photos (the row past the page included: cheap).
+            let ids: Vec<i64> = rows.iter().map(|f| f.listing.id).collect();
+            let photos = photos::of_listings(conn, &ids)?;
+            Ok((rows, photos))
         })
         .await?
     };
@@ -229,7 +261,10 @@ pub async fn list_listings(
     Ok(HttpResponse::Ok().json(Page {
         items: rows
             .iter()
-            .map(|f| ListingBody::new(&f.listing, viewer))
+            .map(|f| {
+                let own = photos.remove(&f.listing.id).unwrap_or_default();
+                ListingBody::new(&f.listing, photo_views(&state, &own), viewer)
+            })
             .collect(),
         next_cursor,
     }))
@@ -308,11 +343,14 @@ pub async fn update_listing(
         by: caller.id(),
         patch,
         if_match,
+        photo_ids: b.photo_ids,
     };
-    let listing = send_to_listing(&state.directory, ListingId(id.into_inner()), command).await??;
+    let id = id.into_inner();
+    let listing = send_to_listing(&state.directory, ListingId(id), command).await??;
+    let photos = photos_now(&state, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(&listing))
-        .json(ListingBody::new(&listing, Some(caller.id()))))
+        .json(ListingBody::new(&listing, photos, Some(caller.id()))))
 }
 
 /// Close a listing (seller only). The row and its history stay; its status becomes closed.
@@ -377,11 +415,12 @@ mod tests {
         let public = concat!(
             r#"{"id":4,"seller_id":2,"title":"Lamp","description":"Brass","category":"home","#,
             r#""condition":null,"price_cents":1500,"currency":"EUR","quantity":1,"#,
-            r#""status":"active","like_count":3,"version":7,"next_price_drop_at":null,"#,
+            r#""status":"active","like_count":3,"version":7,"next_price_drop_at":null,"photos":[],"#,
             r#""created_at":"2023-11-14T22:13:20Z","updated_at":"2023-11-14T22:13:20Z""#
         );
         let listing = lamp();
-        let to_json = |viewer| serde_json::to_string(&ListingBody::new(&listing, viewer));
+        let to_json =
+            |viewer| serde_json::to_string(&ListingBody::new(&listing, Vec::new(), viewer));
         assert_eq!(to_json(None).expect("serialises"), format!("{public}}}"));
         assert_eq!(
             to_json(Some(UserId(9))).expect("serialises"),

@@ -211,7 +211,8 @@ pub async fn remove_listing(
     let note = validate_note(&note, MAX_NOTE_CHARS).map_err(|m| ApiError::invalid("note", m))?;
     let listing = ListingId(id.into_inner());
     let removed = remove_listing_now(&state, &moderator, listing, note).await?;
-    Ok(HttpResponse::Ok().json(ListingBody::new(&removed, Some(moderator.id()))))
+    let photos = super::listings::photos_now(&state, removed.id).await?;
+    Ok(HttpResponse::Ok().json(ListingBody::new(&removed, photos, Some(moderator.id()))))
 }
 
 /// A removed message: as both parties now see it, and its original body (for moderators).

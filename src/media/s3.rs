@@ -255,30 +255,6 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         .join(" ")
 }
 
-/// Where a client fetches the object `key`: under `--media-public-url` when set (a CDN or the
-/// bucket's public address, which must include the bucket prefix if it has one), else the
-/// server's own `/media/{key}`, which streams from the store.
-pub fn public_url(public_base: Option<&str>, key: &str) -> String {
-    let key = encode_key(key);
-    match public_base {
-        Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
-        None => format!("/media/{key}"),
-    }
-}
-
-/// Percent-encodes everything in a key but unreserved characters and the `/` between segments.
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for byte in key.trim_start_matches('/').bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// `--media-public-url`: an absolute http(s) URL with a host and no query or fragment (keys
 /// are appended to it).
 pub fn parse_public_base(value: &str) -> Result<String, String> {

@@ -157,6 +157,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// The internal `/metrics` server's address, with `--metrics-bind`.
     pub metrics_address: Option<String>,
+    /// The local photo store's folder (`--media-dir`), removed with the app.
+    pub media_dir: tempfile::TempDir,
 }
 
 /// A registered, logged-in user.
@@ -173,6 +175,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDb::create();
     let mut settings = Settings::for_database(db.url());
+    let media_dir = tempfile::tempdir().expect("media dir");
+    settings.media.media_dir = media_dir.path().to_owned();
     settings.workers = Some(2);
     settings.pool_size = 8;
     // Tests make bursts no client would; the tests of the limits turn them back on.
@@ -196,6 +200,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         client: reqwest::Client::new(),
         db,
         metrics_address: metrics_port.map(|port| format!("http://127.0.0.1:{port}")),
+        media_dir,
     }
 }
 

@@ -22,6 +22,7 @@ mod moderation;
 mod offers;
 mod ops;
 mod outages;
+mod photos;
 mod price_drops;
 mod processes;
 mod profiles;

@@ -19,6 +19,7 @@ pub mod money;
 pub mod offer;
 pub mod order;
 pub mod profile;
+pub mod photo;
 pub mod purchase;
 pub mod ratelimit;
 pub mod report;

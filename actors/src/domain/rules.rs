@@ -1,6 +1,7 @@
 //! The product's tunable rules, each a setting with these defaults (the server's flags and
 //! environment in `src/config.rs` override them).
 
+use super::photo::PhotoUrls;
 use chrono::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,10 @@ pub struct CommerceRules {
     pub auto_price_drop_min_interval: Duration,
     /// How long a dispute may stay unresolved before it is escalated to the moderators.
     pub dispute_timeout: Duration,
+    /// Photos one listing may hold.
+    pub max_photos_per_listing: i64,
+    /// Where stored photo files are served from (their URLs in listings and events).
+    pub photo_urls: PhotoUrls,
 }
 
 impl Default for CommerceRules {
@@ -46,6 +51,8 @@ impl Default for CommerceRules {
             price_drop_notify_percent: 10,
             auto_price_drop_min_interval: Duration::days(1),
             dispute_timeout: Duration::days(14),
+            max_photos_per_listing: 12,
+            photo_urls: PhotoUrls::default(),
         }
     }
 }

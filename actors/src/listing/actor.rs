@@ -2,10 +2,10 @@
 //! published after its commit, idle passivation, and the listing edits.
 
 use super::tx::{execute, Failure, Tx};
-use super::{CloseListing, DropPriceOnSchedule, EditListing, ListingError, Passivated, Purchase};
+use super::{CloseListing, DropPriceOnSchedule, ListingError, Passivated, Purchase};
 use crate::broker::{Broker, Publish};
 use crate::domain::auto_price_drop::decide_scheduled_drop;
-use crate::domain::listing::{decide_close, decide_edit};
+use crate::domain::listing::decide_close;
 use crate::domain::rules::CommerceRules;
 use crate::domain::ListingId;
 use crate::events::LISTING_UPDATED;
@@ -158,18 +158,6 @@ macro_rules! handle {
         }
     };
 }
-
-handle!(EditListing, Listing, |tx, msg| {
-    let change = decide_edit(
-        &tx.listing.state(),
-        msg.by,
-        &msg.patch,
-        msg.if_match,
-        tx.rules,
-        tx.now,
-    )?;
-    tx.change_price(&change)
-});
 
 handle!(DropPriceOnSchedule, Listing, |tx, _msg| {
     match decide_scheduled_drop(&tx.listing.state(), tx.now) {

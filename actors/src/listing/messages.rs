@@ -10,6 +10,7 @@ use crate::domain::{ListingId, Money, OfferId, OrderId, UserId};
 use crate::idempotency::KeyCompletion;
 use crate::store::disputes::Dispute;
 use crate::store::models::{LikerOffer, Listing, Offer, Order, Rating};
+use crate::store::photos::Photo;
 use actix::prelude::*;
 
 /// An offer after a command, and the order it made if it was accepted.
@@ -33,6 +34,43 @@ pub struct EditListing {
     pub by: UserId,
     pub patch: ListingPatch,
     pub if_match: Option<i64>,
+    /// A new order of the listing's photos: every one of their ids, once each.
+    pub photo_ids: Option<Vec<i64>>,
+}
+
+/// The three stored files of a new photo (content-hash keys, already in the object store)
+/// and its size.
+#[derive(Clone, Debug)]
+pub struct StoredPhoto {
+    pub width: i32,
+    pub height: i32,
+    pub full_key: String,
+    pub medium_key: String,
+    pub thumb_key: String,
+}
+
+/// Add a photo at the end of the listing's photos (the seller, up to the listing's limit).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<PhotoAdded, ListingError>")]
+pub struct AddPhoto {
+    pub by: UserId,
+    pub photo: StoredPhoto,
+}
+
+/// The listing after a photo was added, and the photo's row.
+#[derive(Clone, Debug)]
+pub struct PhotoAdded {
+    pub listing: Listing,
+    pub photo: Photo,
+}
+
+/// Remove a photo of the listing (the seller). Its files stay until the media sweep finds
+/// no row naming them.
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "Result<Listing, ListingError>")]
+pub struct RemovePhoto {
+    pub by: UserId,
+    pub photo: i64,
 }
 
 /// Drop the price if the listing's scheduled drop is due (a system command from the

@@ -17,6 +17,7 @@ mod likes;
 mod messages;
 mod offers;
 mod orders;
+mod photos;
 mod purchases;
 mod removal;
 mod shipping;
@@ -35,6 +36,7 @@ use crate::domain::listing::EditError;
 use crate::domain::moderation::RemovalError;
 use crate::domain::offer::OfferError;
 use crate::domain::order::OrderError;
+use crate::domain::photo::PhotoError;
 use crate::domain::purchase::PurchaseError;
 use crate::idempotency::ClaimLost;
 use crate::store::ledger::LedgerError;
@@ -66,6 +68,8 @@ pub enum ListingError {
     Removal(#[from] RemovalError),
     #[error(transparent)]
     Dispute(#[from] DisputeError),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
     #[error("the listing has {0} open order(s): ship, complete or cancel them first")]
     HasOpenOrders(i64),
     #[error(
@@ -102,6 +106,7 @@ impl ListingError {
             LikerOffer(e) => LikerOffer(e.clone()),
             Removal(e) => Removal(*e),
             Dispute(e) => Dispute(e.clone()),
+            Photo(e) => Photo(e.clone()),
             HasOpenOrders(n) => HasOpenOrders(*n),
             Blocked => Blocked,
             Contended => Contended,

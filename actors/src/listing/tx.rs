@@ -10,11 +10,11 @@ use crate::domain::order::OrderStatus;
 use crate::domain::rules::CommerceRules;
 use crate::domain::saved_search::trigger_of;
 use crate::domain::{ListingId, Money, OfferId, UserId};
-use crate::events::{Outbox, ORDER_CREATED};
+use crate::events::{Outbox, PhotoView, ORDER_CREATED};
 use crate::idempotency::{ClaimLost, KeyCompletion};
 use crate::store::models::{Event, Listing, ListingChanges, NewOrder, Order};
 use crate::store::{
-    self, addresses, ledger, likes, listings, orders, saved_searches, DbConnection, Pool,
+    self, addresses, ledger, likes, listings, orders, photos, saved_searches, DbConnection, Pool,
     StoreError,
 };
 use chrono::NaiveDateTime;
@@ -109,7 +109,12 @@ impl Tx<'_> {
         if let Some(trigger) = trigger_of(Some(before), (after.status(), after.price_cents)) {
             saved_searches::mark_pending(self.conn, after.id, trigger, self.now)?;
         }
-        self.outbox.listing(&after, &change.events);
+        let photos = if change.events.contains(&ListingEvent::Updated) {
+            self.photo_views()?
+        } else {
+            Vec::new()
+        };
+        self.outbox.listing(&after, &photos, &change.events);
         self.listing = after.clone();
         if closing || after.status() == ListingStatus::SoldOut {
             let reason = if closing {
@@ -120,6 +125,12 @@ impl Tx<'_> {
             self.decline_open_offers(reason)?;
         }
         Ok(after)
+    }
+
+    /// The listing's photos as events show them.
+    pub(super) fn photo_views(&mut self) -> Result<Vec<PhotoView>, Failure> {
+        let rows = photos::of_listing(self.conn, self.listing.id)?;
+        Ok(PhotoView::all(&rows, &self.rules.photo_urls))
     }
 
     /// Takes the units, creates the paid order and moves the money into escrow: all or nothing.

@@ -16,6 +16,7 @@ pub mod models;
 pub mod notifications;
 pub mod offers;
 pub mod orders;
+pub mod photos;
 mod prepared;
 pub mod profiles;
 pub mod removed_messages;

@@ -365,10 +365,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    photos (id) {
+        id -> BigInt,
+        listing_id -> BigInt,
+        position -> Integer,
+        width -> Integer,
+        height -> Integer,
+        full_key -> Text,
+        medium_key -> Text,
+        thumb_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(offers -> listings (listing_id));
 diesel::joinable!(orders -> listings (listing_id));
+diesel::joinable!(photos -> listings (listing_id));
 diesel::joinable!(ratings -> orders (order_id));
 diesel::joinable!(disputes -> orders (order_id));
 
@@ -400,4 +415,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     reports,
     removed_messages,
+    photos,
 );

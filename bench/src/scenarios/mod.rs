@@ -12,6 +12,7 @@ pub mod flash_sale;
 pub mod idle;
 pub mod login_storm;
 pub mod mixed;
+pub mod photos;
 pub mod read;
 pub mod relay;
 pub mod saved_alerts;

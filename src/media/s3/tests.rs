@@ -95,25 +95,6 @@ fn loopback_endpoints_are_recognised() {
 }
 
 #[test]
-fn public_urls_point_at_the_public_base_or_at_the_server() {
-    assert_eq!(public_url(None, "ab/cdef.jpg"), "/media/ab/cdef.jpg");
-    assert_eq!(
-        public_url(Some("https://cdn.example.com/photos"), "ab/cdef.jpg"),
-        "https://cdn.example.com/photos/ab/cdef.jpg"
-    );
-    assert_eq!(
-        public_url(Some("https://cdn.example.com/"), "/x.webp"),
-        "https://cdn.example.com/x.webp"
-    );
-    // Whatever a key holds, it stays one path under the base.
-    assert_eq!(
-        public_url(None, "a b/c?d#e%f.jpg"),
-        "/media/a%20b/c%3Fd%23e%25f.jpg"
-    );
-    assert_eq!(public_url(None, "é"), "/media/%C3%A9");
-}
-
-#[test]
 fn the_public_base_must_be_an_absolute_http_url() {
     assert_eq!(
         parse_public_base("https://cdn.example.com/photos/").unwrap(),
