@@ -381,6 +381,15 @@ pub struct Settings {
     )]
     pub limit_saved_searches_per_user: RateQuota,
 
+    /// Photo uploads per user (each is decoded and re-encoded: the costliest request there is).
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_PHOTOS_PER_USER",
+        default_value = "300/hour",
+        global = true
+    )]
+    pub limit_photos_per_user: RateQuota,
+
     /// Consecutive failed logins for one username before it is locked.
     #[arg(long, env = "BAZAAR_LOGIN_LOCKOUT_AFTER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub login_lockout_after: u32,

@@ -7,6 +7,7 @@ use super::docs::{AuthErrors, Unavailable};
 use super::listings::find_visible;
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
+use crate::limits::Limit;
 use actix_web::http::header;
 use actix_web::{delete, post, web, HttpRequest, HttpResponse};
 use bazaar_actors::directory::send_to_listing;
@@ -38,6 +39,7 @@ const MULTIPART_OVERHEAD_BYTES: u64 = 16 * 1024;
         (status = 413, description = "The picture is larger than the server's limit (10 MiB by default)", body = Problem),
         (status = 415, description = "The body is neither multipart/form-data nor an image", body = Problem),
         (status = 422, description = "`photo`: not an image (JPEG, PNG or WebP), or too large in pixels", body = Problem),
+        (status = 429, description = "Too many uploads (`--limit-photos-per-user`)", body = Problem),
         Unavailable,
     )
 )]
@@ -57,6 +59,7 @@ pub async fn upload_photo(
             "only the seller may change this listing's photos".into(),
         ));
     }
+    state.limits.check(Limit::PhotosPerUser, caller.id())?;
     let bytes = read_picture(&req, payload, state.media.max_upload_bytes).await?;
     let processed = state.media.pictures.process(bytes).await?;
     let photo = state.media.store(&processed).await?;

@@ -44,13 +44,13 @@ pub enum Limit {
     OffersPerUser,
     PurchasesPerUser,
     ChatPerUser,
-    /// For reports (issue 14): nothing calls it yet.
     ReportsPerUser,
     SavedSearchesPerUser,
+    PhotosPerUser,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 10] = [
+    pub const ALL: [Limit; 11] = [
         Limit::LoginsPerUsername,
         Limit::LoginsPerAddress,
         Limit::RegistrationsPerAddress,
@@ -61,6 +61,7 @@ impl Limit {
         Limit::ChatPerUser,
         Limit::ReportsPerUser,
         Limit::SavedSearchesPerUser,
+        Limit::PhotosPerUser,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +76,7 @@ impl Limit {
             Limit::ChatPerUser => "chat_per_user",
             Limit::ReportsPerUser => "reports_per_user",
             Limit::SavedSearchesPerUser => "saved_searches_per_user",
+            Limit::PhotosPerUser => "photos_per_user",
         }
     }
 
@@ -91,6 +93,7 @@ impl Limit {
             Limit::ChatPerUser => "chat messages sent",
             Limit::ReportsPerUser => "reports made",
             Limit::SavedSearchesPerUser => "saved searches created",
+            Limit::PhotosPerUser => "photos uploaded",
         }
     }
 
@@ -106,6 +109,7 @@ impl Limit {
             Limit::ChatPerUser => s.limit_chat_per_user,
             Limit::ReportsPerUser => s.limit_reports_per_user,
             Limit::SavedSearchesPerUser => s.limit_saved_searches_per_user,
+            Limit::PhotosPerUser => s.limit_photos_per_user,
         }
     }
 }

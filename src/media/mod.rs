@@ -40,7 +40,13 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn ObjectSto
 /// Where clients fetch stored files: `--media-public-url` (a CDN or the bucket's public
 /// address) when set, else this server's `/media/{key}`, which streams from the store.
 pub fn photo_urls(settings: &Settings) -> PhotoUrls {
-    PhotoUrls::new(settings.media.media_public_url.as_deref().unwrap_or("/media/"))
+    PhotoUrls::new(
+        settings
+            .media
+            .media_public_url
+            .as_deref()
+            .unwrap_or("/media/"),
+    )
 }
 
 /// The store and the picture threads, shared by every worker.

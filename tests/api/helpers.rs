@@ -159,6 +159,8 @@ pub struct TestApp {
     pub metrics_address: Option<String>,
     /// The local photo store's folder (`--media-dir`), removed with the app.
     pub media_dir: tempfile::TempDir,
+    /// The S3 bucket and prefix photos are kept in instead (`--media-url`), if any.
+    pub media_url: Option<String>,
 }
 
 /// A registered, logged-in user.
@@ -187,6 +189,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         settings.media.media_url = Some(url.parse().expect("the test bucket's URL"));
     }
     configure(&mut settings);
+    let media_url = settings.media.media_url.as_ref().map(ToString::to_string);
     let app = Application::build(settings).await.expect("build the app");
     let port = app.port();
     let metrics_port = app.metrics_port();
@@ -201,6 +204,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         db,
         metrics_address: metrics_port.map(|port| format!("http://127.0.0.1:{port}")),
         media_dir,
+        media_url,
     }
 }
 

@@ -211,6 +211,41 @@ async fn purchases_are_limited_per_user() {
 }
 
 #[actix_web::test]
+async fn photo_uploads_are_limited_per_user_before_the_picture_is_read() {
+    let app = spawn_limited(|s| s.limit_photos_per_user = "1/hour".parse().unwrap()).await;
+    let mut users = app.users_fast("ph", 2);
+    let (seller, other) = (users.remove(0), users.remove(0));
+    let listing = app.listing(&seller, json!({})).await;
+    let theirs = app.listing(&other, json!({})).await;
+    let upload = |who: &TestUser, listing: &Value, body: Vec<u8>| {
+        app.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/listings/{}/photos", listing["id"]),
+            Some(&who.token),
+        )
+        .header("content-type", "image/png")
+        .body(body)
+        .send()
+    };
+    // The one allowed upload is spent even by a body that is not a picture.
+    let res = upload(&seller, &listing, b"not a picture".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let (_, body) = too_many(upload(&seller, &listing, b"x".to_vec()).await.unwrap()).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("photos"),
+        "{body}"
+    );
+    // Another seller is not affected.
+    let res = upload(&other, &theirs, b"not a picture".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(limited_count(&app, "photos_per_user").await, 1);
+}
+
+#[actix_web::test]
 async fn chat_is_limited_per_user_over_rest_and_the_socket_together() {
     let app = spawn_limited(|s| s.limit_chat_per_user = "3/hour".parse().unwrap()).await;
     let mut users = app.users_fast("c", 2);

@@ -4,12 +4,16 @@
 //! removal, `/media` (200, 304, 206, 416, 404) and the same picture stored once.
 
 use crate::helpers::*;
+use futures::TryStreamExt;
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{ImageEncoder, Rgb, RgbImage};
+use object_store::local::LocalFileSystem;
+use object_store::ObjectStore;
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -199,12 +203,18 @@ impl TestApp {
             .expect("upload")
     }
 
-    /// The files in the photo store.
-    fn stored_files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.media_dir.path())
-            .expect("media dir")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
+    /// The files in the photo store: its local folder, or its S3 bucket and prefix.
+    async fn stored_files(&self) -> Vec<String> {
+        let store: Arc<dyn ObjectStore> = match &self.media_url {
+            Some(url) => bazaar::media::s3::open_s3(url).expect("the test bucket"),
+            None => Arc::new(LocalFileSystem::new_with_prefix(self.media_dir.path()).expect("dir")),
+        };
+        let mut names: Vec<String> = store
+            .list(None)
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .expect("list the store");
         names.sort();
         names
     }
@@ -433,7 +443,8 @@ async fn bombs_truncated_files_and_text_are_refused_cleanly() {
     .await;
 
     // Nothing was stored or added, and the server is still well.
-    assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());
+    let stored = app.stored_files().await;
+    assert!(stored.is_empty(), "{stored:?}");
     let got = json_of(
         app.get(&format!("/api/v1/listings/{}", listing["id"]), None)
             .await,
@@ -799,7 +810,8 @@ async fn the_same_picture_twice_is_stored_once_and_unused_files_are_swept() {
     .await;
     assert_ne!(a["id"], b["id"]);
     assert_eq!(a["urls"], b["urls"]);
-    assert_eq!(app.stored_files().len(), 3, "{:?}", app.stored_files());
+    let stored = app.stored_files().await;
+    assert_eq!(stored.len(), 3, "{stored:?}");
 
     // Still named by the second listing's photo: kept.
     let res = app
@@ -811,7 +823,7 @@ async fn the_same_picture_twice_is_stored_once_and_unused_files_are_swept() {
     assert_eq!(res.status(), 204);
     // Past the grace period, with sweeps since.
     tokio::time::sleep(Duration::from_millis(3_500)).await;
-    assert_eq!(app.stored_files().len(), 3);
+    assert_eq!(app.stored_files().await.len(), 3);
     assert_eq!(app.fetch(&b["urls"]["full"]).await.status(), 200);
 
     // Named by nothing: gone after the next sweeps.
@@ -823,9 +835,39 @@ async fn the_same_picture_twice_is_stored_once_and_unused_files_are_swept() {
         .await;
     assert_eq!(res.status(), 204);
     let swept = wait_until(Duration::from_secs(20), || async {
-        app.stored_files().is_empty()
+        app.stored_files().await.is_empty()
     })
     .await;
-    assert!(swept, "left: {:?}", app.stored_files());
+    assert!(swept, "left: {:?}", app.stored_files().await);
     assert_eq!(app.fetch(&b["urls"]["full"]).await.status(), 404);
+}
+
+/// Several servers on one bucket share their photos: a photo uploaded through one server is
+/// served, byte for byte, by another's `/media/{key}` (S3 store only; skipped without it).
+#[actix_web::test]
+async fn a_photo_uploaded_to_one_server_is_served_by_another_on_the_same_bucket() {
+    let Some(url) = test_s3_url("a_photo_uploaded_to_one_server_is_served_by_another") else {
+        return;
+    };
+    let one = spawn_app_with(|s| s.media.media_url = Some(url.parse().expect("url"))).await;
+    let other = spawn_app_with(|s| s.media.media_url = Some(url.parse().expect("url"))).await;
+    let seller = one.user("seller").await;
+    let listing = one.listing(&seller, json!({})).await;
+    let photo = json_of(
+        one.upload_raw(&seller, &listing, "image/png", png(900, 600))
+            .await,
+        201,
+    )
+    .await;
+    for variant in ["full", "medium", "thumb"] {
+        let here = one.fetch(&photo["urls"][variant]).await;
+        assert_eq!(here.status(), 200, "{variant}");
+        let there = other.fetch(&photo["urls"][variant]).await;
+        assert_eq!(there.status(), 200, "{variant}");
+        assert_eq!(
+            here.bytes().await.unwrap(),
+            there.bytes().await.unwrap(),
+            "{variant}"
+        );
+    }
 }
