@@ -352,6 +352,8 @@ mod tests {
     fn json_errors_name_the_field() {
         let e = parse_json::<Body>(br#"{"title":"a","price_cents":"x"}"#).unwrap_err();
         assert_eq!(field_of(e), "price_cents");
+        let e = parse_json::<Body>(br#" ["a", 1]"#).unwrap_err();
+        assert!(e.to_string().contains("JSON object"), "{e}");
         let e = parse_json::<Body>(br#"{"title":"a"}"#).unwrap_err();
         assert_eq!(field_of(e), "price_cents");
         let e = parse_json::<Body>(br#"{"title":"a","price_cents":1,"extra":2}"#).unwrap_err();
