@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_disputes;
 pub mod allowed;
+pub mod avatars;
 pub mod blocks;
 mod body;
 pub mod chat;
@@ -20,8 +21,8 @@ pub mod notifications;
 pub mod offers;
 pub mod ops;
 pub mod orders;
-pub mod profiles;
 pub mod photos;
+pub mod profiles;
 pub mod reports;
 pub mod saved_searches;
 pub mod search;
