@@ -102,6 +102,8 @@ api!(
     http::profiles::put_my_address,
     http::profiles::get_user_profile,
     http::profiles::list_user_ratings,
+    http::avatars::put_my_avatar,
+    http::avatars::delete_my_avatar,
     http::listings::create_listing,
     http::listings::list_listings,
     http::search::listing_facets,

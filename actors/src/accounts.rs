@@ -166,6 +166,37 @@ pub async fn update_profile(
     changed.ok_or_else(|| AccountError::UnknownUser(user.to_string()))
 }
 
+/// The stored keys of an avatar's two squares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvatarKeys {
+    /// 240 px.
+    pub small: String,
+    /// 640 px.
+    pub large: String,
+}
+
+/// Sets (`Some`) or removes (`None`) `user`'s avatar; the user as changed. The files must be
+/// stored already; the ones no longer named are deleted later by the media sweep. Cached
+/// logins of this process are forgotten as for [`update_profile`].
+pub async fn set_avatar(
+    pool: &Pool,
+    logins: &Logins,
+    user: UserId,
+    login: LoginId,
+    avatar: Option<AvatarKeys>,
+) -> Result<User, AccountError> {
+    let changed = pool
+        .run(move |conn| -> Result<_, StoreError> {
+            let keys = avatar
+                .as_ref()
+                .map(|k| (k.small.as_str(), k.large.as_str()));
+            Ok(conn.write(|conn| users::set_avatar(conn, user, keys))?)
+        })
+        .await?;
+    logins.forget_login(login);
+    changed.ok_or_else(|| AccountError::UnknownUser(user.to_string()))
+}
+
 /// The most open orders one address change fills at once (an address is usually added with
 /// one or two orders waiting; any more wait for the next address change).
 pub const MAX_ORDERS_FILLED: i64 = 100;

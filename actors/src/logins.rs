@@ -111,6 +111,8 @@ mod tests {
                 suspended_until: None,
                 suspension_reason: None,
                 bio: String::new(),
+                avatar_small_key: None,
+                avatar_large_key: None,
             },
         )
     }

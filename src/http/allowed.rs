@@ -49,6 +49,7 @@ mod tests {
     fn known_paths_name_their_methods_and_others_none() {
         let allowed = AllowedMethods::of(&crate::app::ApiDoc::openapi());
         assert_eq!(allowed.for_path("/api/v1/me"), Some("GET, PATCH"));
+        assert_eq!(allowed.for_path("/api/v1/me/avatar"), Some("PUT, DELETE"));
         assert_eq!(
             allowed.for_path("/api/v1/listings/7"),
             Some("GET, DELETE, PATCH")

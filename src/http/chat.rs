@@ -2,6 +2,7 @@
 //! before it answers and publishes their events; the socket's `chat.send` and `chat.read`
 //! use the same commands.
 
+use super::avatars::AvatarBody;
 use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, RateLimited, Unavailable};
 use super::listings::find_visible;
 use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Page, Params, QueryParams};
@@ -9,12 +10,14 @@ use crate::app::AppState;
 use crate::error::{ApiError, Problem};
 use actix_web::{get, post, web, HttpResponse};
 use bazaar_actors::chat::{self, ChatError};
+use bazaar_actors::domain::photo::PhotoUrls;
 use bazaar_actors::domain::{ConversationId, ListingId, MessageId, UserId};
 use bazaar_actors::events::MessageView;
 use bazaar_actors::store::chat::{self as rows, Conversation};
-use bazaar_actors::store::{self, DbConnection};
+use bazaar_actors::store::{self, users, DbConnection};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,15 +50,47 @@ pub struct ConversationView {
     /// Messages from the other party after your read marker.
     pub unread_count: i64,
     pub last_message: Option<MessageView>,
+    /// The other party's avatar (the seller's to the buyer, the buyer's to the seller); null
+    /// when they set none.
+    pub other_party_avatar: Option<AvatarBody>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// The other party of `c` to `viewer`.
+fn other_party(c: &Conversation, viewer: i64) -> i64 {
+    if c.buyer_id == viewer {
+        c.seller_id
+    } else {
+        c.buyer_id
+    }
+}
+
+/// The avatars of the other parties of `conversations`, in one query.
+fn avatars_of(
+    conn: &mut DbConnection,
+    conversations: &[Conversation],
+    viewer: i64,
+) -> Result<Avatars, ApiError> {
+    let ids: Vec<i64> = conversations
+        .iter()
+        .map(|c| other_party(c, viewer))
+        .collect();
+    Ok(users::avatars(conn, &ids)?)
+}
+
+type Avatars = HashMap<i64, (String, String)>;
 
 fn view(
     conn: &mut DbConnection,
     c: &Conversation,
     viewer: i64,
+    avatars: &Avatars,
+    urls: &PhotoUrls,
 ) -> Result<ConversationView, ApiError> {
+    let other_party_avatar = avatars
+        .get(&other_party(c, viewer))
+        .and_then(|(small, large)| AvatarBody::of(Some(small), Some(large), urls));
     let read_up_to = c.last_read_by(UserId(viewer));
     let last_message = match c.last_message_id {
         Some(id) => rows::message(conn, id)?.as_ref().map(MessageView::from),
@@ -68,6 +103,7 @@ fn view(
         seller_id: c.seller_id,
         unread_count: rows::unread_count(conn, c.id, viewer, read_up_to)?,
         last_message,
+        other_party_avatar,
         created_at: utc(c.created_at),
         updated_at: utc(c.updated_at),
     })
@@ -131,7 +167,12 @@ pub async fn open_conversation(
             })
             .await,
     )?;
-    let conversation = db(&state, move |conn| view(conn, &c, buyer)).await?;
+    let urls = state.rules.photo_urls.clone();
+    let conversation = db(&state, move |conn| {
+        let avatars = avatars_of(conn, std::slice::from_ref(&c), buyer)?;
+        view(conn, &c, buyer, &avatars, &urls)
+    })
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(conversation)
     } else {
@@ -155,10 +196,13 @@ pub async fn list_conversations(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let user = caller.user.id;
+    let urls = state.rules.photo_urls.clone();
     let items = db(&state, move |conn| {
-        rows::of_user(conn, user)?
+        let conversations = rows::of_user(conn, user)?;
+        let avatars = avatars_of(conn, &conversations, user)?;
+        conversations
             .iter()
-            .map(|c| view(conn, c, user))
+            .map(|c| view(conn, c, user, &avatars, &urls))
             .collect::<Result<Vec<_>, _>>()
     })
     .await?;

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_disputes;
 pub mod allowed;
+pub mod avatars;
 pub mod blocks;
 mod body;
 pub mod chat;

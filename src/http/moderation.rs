@@ -155,7 +155,7 @@ pub async fn suspend_user(
         reason,
     };
     let user = moderation::suspend_user(&state.pool, sessions, moderator.id(), suspension).await?;
-    Ok(HttpResponse::Ok().json(UserBody::from(&user)))
+    Ok(HttpResponse::Ok().json(UserBody::of(&user, &state.rules.photo_urls)))
 }
 
 /// Lift a user's suspension (moderators and admins).
@@ -182,7 +182,7 @@ pub async fn unsuspend_user(
     let user =
         moderation::unsuspend_user(&state.pool, moderator.id(), UserId(id.into_inner()), note)
             .await?;
-    Ok(HttpResponse::Ok().json(UserBody::from(&user)))
+    Ok(HttpResponse::Ok().json(UserBody::of(&user, &state.rules.photo_urls)))
 }
 
 /// Remove a listing (moderators and admins): status `removed`, hidden from everyone but its

@@ -105,7 +105,7 @@ pub async fn delete_photo(
 
 /// The picture's bytes: the file part of a multipart body, or a raw image body. Reading stops
 /// at `max` bytes (413): a larger upload is never held in memory.
-async fn read_picture(
+pub(super) async fn read_picture(
     req: &HttpRequest,
     payload: web::Payload,
     max: u64,

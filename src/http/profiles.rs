@@ -2,6 +2,7 @@
 //! one's shipping address. A suspended user's profile and ratings are 404, as their listings
 //! are to everyone but them: a marketplace does not show a seller it has taken down.
 
+use super::avatars::AvatarBody;
 use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, Unavailable};
 use super::users::UserBody;
 use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Page, Params, QueryParams};
@@ -25,6 +26,8 @@ pub struct ProfileBody {
     pub username: String,
     pub display_name: String,
     pub bio: String,
+    /// Null when they set none.
+    pub avatar: Option<AvatarBody>,
     /// When they signed up.
     pub joined_at: DateTime<Utc>,
     /// The mean of their revealed ratings' stars, to one decimal; null when there are none.
@@ -101,10 +104,12 @@ pub async fn get_user_profile(
         Ok(profiles::figures(conn, user_id, store::now())?)
     })
     .await?;
+    let avatar = AvatarBody::of_user(&user, &state.rules.photo_urls);
     Ok(HttpResponse::Ok().json(ProfileBody {
         id: user.id,
         username: user.username,
         display_name: user.display_name,
+        avatar,
         bio: user.bio,
         joined_at: utc(user.created_at),
         rating_average: rating_average(figures.rating_stars_sum, figures.rating_count),
@@ -194,7 +199,7 @@ pub async fn update_me(
     let user =
         accounts::update_profile(&state.pool, &state.logins, caller.id(), caller.login, patch)
             .await?;
-    Ok(HttpResponse::Ok().json(UserBody::from(&user)))
+    Ok(HttpResponse::Ok().json(UserBody::of(&user, &state.rules.photo_urls)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

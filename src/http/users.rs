@@ -1,5 +1,6 @@
 //! Accounts: register, log in, log out, who am I.
 
+use super::avatars::AvatarBody;
 use super::docs::{AuthErrors, JsonBodyErrors, RateLimited, Unavailable};
 use super::{db, utc, Caller, JsonBody};
 use crate::app::AppState;
@@ -9,6 +10,7 @@ use crate::limits::{ClientAddr, Limit};
 use actix_web::{delete, get, post, web, HttpResponse};
 use bazaar_actors::accounts::{self, AccountError, NewAccount};
 use bazaar_actors::domain::account::validate_registration;
+use bazaar_actors::domain::photo::PhotoUrls;
 use bazaar_actors::domain::validation::no_nul;
 use bazaar_actors::domain::UserId;
 use bazaar_actors::store::models::User;
@@ -55,6 +57,8 @@ pub struct UserBody {
     /// user, moderator or admin (granted by the operator: `bazaar admin grant`).
     #[schema(value_type = UserRole)]
     pub role: &'static str,
+    /// Set with `PUT /api/v1/me/avatar`; null when none is set.
+    pub avatar: Option<AvatarBody>,
 }
 
 /// What a user may do beyond using the marketplace.
@@ -67,8 +71,9 @@ pub enum UserRole {
     Admin,
 }
 
-impl From<&User> for UserBody {
-    fn from(u: &User) -> Self {
+impl UserBody {
+    /// `u` as shown to themselves, their avatar served from `urls`.
+    pub fn of(u: &User, urls: &PhotoUrls) -> Self {
         UserBody {
             id: u.id,
             username: u.username.clone(),
@@ -76,6 +81,7 @@ impl From<&User> for UserBody {
             bio: u.bio.clone(),
             created_at: utc(u.created_at),
             role: u.role.as_str(),
+            avatar: AvatarBody::of_user(u, urls),
         }
     }
 }
@@ -124,7 +130,7 @@ pub async fn create_user(
         password_hash,
     };
     let user = accounts::register(&state.pool, account).await?;
-    Ok(HttpResponse::Created().json(UserBody::from(&user)))
+    Ok(HttpResponse::Created().json(UserBody::of(&user, &state.rules.photo_urls)))
 }
 
 impl From<AccountError> for ApiError {
@@ -194,7 +200,7 @@ pub async fn create_session(
     Ok(HttpResponse::Created().json(SessionBody {
         token,
         expires_at: utc(login.expires_at),
-        user: UserBody::from(&user),
+        user: UserBody::of(&user, &state.rules.photo_urls),
     }))
 }
 
@@ -251,6 +257,6 @@ pub async fn delete_current_session(
     )
 )]
 #[get("/api/v1/me")]
-pub async fn get_me(caller: Caller) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(UserBody::from(&caller.user)))
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(UserBody::of(&caller.user, &state.rules.photo_urls)))
 }

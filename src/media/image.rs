@@ -3,10 +3,11 @@
 //! and the decoder's memory (a decompression bomb or a truncated file is refused, never
 //! decoded into gigabytes), turned upright by its EXIF orientation, and re-encoded in three
 //! sizes. Re-encoding writes pixels only, so no metadata (GPS position, camera, EXIF,
-//! XMP) reaches buyers. Each file's key is the SHA-256 of its bytes: the same picture
+//! XMP) reaches buyers. An avatar is the same picture cropped to its centred square, in two
+//! sizes. Each file's key is the SHA-256 of its bytes: the same picture
 //! uploaded twice is stored once. Pure and blocking: run it on the media workers.
 
-use bazaar_actors::domain::photo::{fit_within, Variant};
+use bazaar_actors::domain::photo::{center_square, fit_within, Variant, AVATAR_VARIANTS};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::imageops::FilterType;
@@ -139,12 +140,24 @@ impl Processed {
 
 /// Decodes `bytes` under `limits`, applies the EXIF orientation and encodes every variant.
 pub fn process(bytes: &[u8], limits: DecodeLimits) -> Result<Processed, PictureError> {
+    encode_variants(decode(bytes, limits)?, &Variant::ALL)
+}
+
+/// Decodes `bytes` under `limits` as [`process`] does, crops the picture to its centred
+/// square and encodes the avatar's variants ([`AVATAR_VARIANTS`]).
+pub fn process_avatar(bytes: &[u8], limits: DecodeLimits) -> Result<Processed, PictureError> {
     let picture = decode(bytes, limits)?;
+    let (x, y, side) = center_square(picture.width(), picture.height());
+    encode_variants(picture.crop_imm(x, y, side, side), &AVATAR_VARIANTS)
+}
+
+/// Encodes `picture` in each of `sizes`, largest first.
+fn encode_variants(picture: DynamicImage, sizes: &[Variant]) -> Result<Processed, PictureError> {
     let with_alpha = picture.color().has_alpha();
-    let mut variants = Vec::with_capacity(Variant::ALL.len());
+    let mut variants = Vec::with_capacity(sizes.len());
     // Each size is scaled from the one before: cheaper than from the original every time.
     let mut source = picture;
-    for variant in Variant::ALL {
+    for &variant in sizes {
         let (w, h) = fit_within(source.width(), source.height(), variant.long_edge_px());
         let scaled = if (w, h) == (source.width(), source.height()) {
             source
@@ -286,6 +299,24 @@ mod tests {
         let small = process(&jpeg(300, 200), LIMITS).unwrap();
         let sizes: Vec<(u32, u32)> = small.variants.iter().map(|e| (e.width, e.height)).collect();
         assert_eq!(sizes, [(300, 200), (300, 200), (240, 160)]);
+    }
+
+    #[test]
+    fn an_avatar_is_the_centred_square_in_two_sizes_never_upscaled() {
+        let processed = process_avatar(&jpeg(1000, 700), LIMITS).unwrap();
+        let sizes: Vec<(Variant, u32, u32)> = processed
+            .variants
+            .iter()
+            .map(|e| (e.variant, e.width, e.height))
+            .collect();
+        assert_eq!(
+            sizes,
+            [(Variant::Medium, 640, 640), (Variant::Thumb, 240, 240)]
+        );
+        let small = process_avatar(&png_with_alpha(300, 200), LIMITS).unwrap();
+        let sizes: Vec<(u32, u32)> = small.variants.iter().map(|e| (e.width, e.height)).collect();
+        assert_eq!(sizes, [(200, 200), (200, 200)]);
+        assert!(small.variants.iter().all(|e| e.key.ends_with(".png")));
     }
 
     #[test]

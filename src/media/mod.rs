@@ -12,6 +12,7 @@ pub mod workers;
 use self::image::{DecodeLimits, Processed};
 use crate::config::Settings;
 use crate::error::ApiError;
+use bazaar_actors::accounts::AvatarKeys;
 use bazaar_actors::domain::photo::{PhotoUrls, Variant};
 use bazaar_actors::listing::StoredPhoto;
 use object_store::local::LocalFileSystem;
@@ -76,19 +77,8 @@ impl Media {
     /// is already there is simply written again, byte for byte the same). Called before the
     /// photo's row commits: a failed commit leaves only files the sweep removes.
     pub async fn store(&self, processed: &Processed) -> Result<StoredPhoto, ApiError> {
-        for encoded in &processed.variants {
-            let payload = PutPayload::from(encoded.bytes.clone());
-            self.store
-                .put(&Path::from(encoded.key.as_str()), payload)
-                .await
-                .map_err(ApiError::internal)?;
-        }
-        let key = |v: Variant| {
-            processed
-                .variant(v)
-                .map(|e| e.key.clone())
-                .ok_or_else(|| ApiError::internal(std::io::Error::other("a variant is missing")))
-        };
+        self.put_all(processed).await?;
+        let key = |v: Variant| variant_key(processed, v);
         let full = processed
             .variant(Variant::Full)
             .ok_or_else(|| ApiError::internal(std::io::Error::other("no full variant")))?;
@@ -101,4 +91,33 @@ impl Media {
             thumb_key: key(Variant::Thumb)?,
         })
     }
+
+    /// Stores an avatar's variants (of [`PictureWorkers::process_avatar`]) as [`Media::store`]
+    /// does a photo's.
+    pub async fn store_avatar(&self, processed: &Processed) -> Result<AvatarKeys, ApiError> {
+        self.put_all(processed).await?;
+        Ok(AvatarKeys {
+            small: variant_key(processed, Variant::Thumb)?,
+            large: variant_key(processed, Variant::Medium)?,
+        })
+    }
+
+    /// Writes every variant under its content-hash key.
+    async fn put_all(&self, processed: &Processed) -> Result<(), ApiError> {
+        for encoded in &processed.variants {
+            let payload = PutPayload::from(encoded.bytes.clone());
+            self.store
+                .put(&Path::from(encoded.key.as_str()), payload)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
+}
+
+fn variant_key(processed: &Processed, v: Variant) -> Result<String, ApiError> {
+    processed
+        .variant(v)
+        .map(|e| e.key.clone())
+        .ok_or_else(|| ApiError::internal(std::io::Error::other("a variant is missing")))
 }

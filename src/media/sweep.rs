@@ -1,4 +1,4 @@
-//! The media sweep: deletes stored files that no photo row names any more (a removed photo, an
+//! The media sweep: deletes stored files that no photo row or avatar names any more (a removed photo, a replaced avatar, an
 //! upload whose commit failed), once they are older than the grace period, so a file stored
 //! for an upload whose row is about to commit is left alone. Each run looks at no more than
 //! `batch` files, the smallest keys after where the last run stopped, and goes round again

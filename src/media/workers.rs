@@ -4,7 +4,7 @@
 //! rest are refused at once (503 with Retry-After) rather than piling up on tokio's blocking
 //! pool (hundreds of threads) or on the async threads.
 
-use super::image::{process, DecodeLimits, PictureError, Processed};
+use super::image::{process, process_avatar, DecodeLimits, PictureError, Processed};
 use crate::error::ApiError;
 use bytes::Bytes;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -14,8 +14,18 @@ use tokio::sync::oneshot;
 /// What a full queue answers.
 const BUSY: &str = "too many photos are being processed; retry shortly";
 
+/// What a picture becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// A listing photo: three sizes, as taken.
+    Photo,
+    /// An avatar: the centred square, in two sizes.
+    Avatar,
+}
+
 struct Job {
     bytes: Bytes,
+    shape: Shape,
     answer: oneshot::Sender<Result<Processed, PictureError>>,
 }
 
@@ -43,8 +53,22 @@ impl PictureWorkers {
     /// Decodes and re-encodes `bytes`: 422 if they are no acceptable picture, 503 if the
     /// queue is full.
     pub async fn process(&self, bytes: Bytes) -> Result<Processed, ApiError> {
+        self.submit(bytes, Shape::Photo, "photo").await
+    }
+
+    /// Decodes `bytes` and encodes them as an avatar (their centred square, 640 and 240 px):
+    /// 422 naming `avatar` if they are no acceptable picture, 503 if the queue is full.
+    pub async fn process_avatar(&self, bytes: Bytes) -> Result<Processed, ApiError> {
+        self.submit(bytes, Shape::Avatar, "avatar").await
+    }
+
+    async fn submit(&self, bytes: Bytes, shape: Shape, field: &str) -> Result<Processed, ApiError> {
         let (answer, answered) = oneshot::channel();
-        match self.queue.try_send(Job { bytes, answer }) {
+        match self.queue.try_send(Job {
+            bytes,
+            shape,
+            answer,
+        }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(ApiError::Unavailable(BUSY.into())),
             Err(TrySendError::Disconnected(_)) => return Err(stopped()),
@@ -52,7 +76,7 @@ impl PictureWorkers {
         answered
             .await
             .map_err(|_| stopped())?
-            .map_err(|e| ApiError::invalid("photo", e.to_string()))
+            .map_err(|e| ApiError::invalid(field, e.to_string()))
     }
 }
 
@@ -74,8 +98,11 @@ fn work(receiver: &Mutex<Receiver<Job>>, limits: DecodeLimits) {
             continue;
         }
         // A decoder that panics on hostile bytes refuses that picture, not the thread.
-        let outcome = std::panic::catch_unwind(|| process(&job.bytes, limits))
-            .unwrap_or(Err(PictureError::NotAnImage));
+        let outcome = std::panic::catch_unwind(|| match job.shape {
+            Shape::Photo => process(&job.bytes, limits),
+            Shape::Avatar => process_avatar(&job.bytes, limits),
+        })
+        .unwrap_or(Err(PictureError::NotAnImage));
         let _ = job.answer.send(outcome);
     }
 }

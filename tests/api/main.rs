@@ -2,6 +2,7 @@
 
 mod accounts;
 mod asyncapi;
+mod avatars;
 mod blocks;
 mod chat;
 mod chat_filter;

@@ -230,8 +230,9 @@ async fn every_operation_declares_its_errors_as_problem_json() {
             assert!(statuses.contains("401"), "{name} takes a token but not 401");
         }
         if let Some(body) = op.get("requestBody") {
-            // Photos are uploaded as browsers send files; every other body is JSON.
-            let media_type = if name == "POST /api/v1/listings/{id}/photos" {
+            // Photos and avatars are uploaded as browsers send files; every other body is JSON.
+            let pictures = ["POST /api/v1/listings/{id}/photos", "PUT /api/v1/me/avatar"];
+            let media_type = if pictures.contains(&name.as_str()) {
                 "multipart/form-data"
             } else {
                 "application/json"

@@ -76,14 +76,14 @@ fn jpeg_of(picture: &RgbImage, exif: Option<Vec<u8>>) -> Vec<u8> {
     out
 }
 
-fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
+pub(crate) fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
     let picture = RgbImage::from_fn(width, height, |x, y| {
         Rgb([shade, (x % 256) as u8, (y % 256) as u8])
     });
     jpeg_of(&picture, None)
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let picture = two_colours(width, height);
     let mut out = Vec::new();
     PngEncoder::new(&mut out)
@@ -150,10 +150,10 @@ fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-const BOUNDARY: &str = "bazaar-test-boundary-7d1f";
+pub(crate) const BOUNDARY: &str = "bazaar-test-boundary-7d1f";
 
 /// A `multipart/form-data` body with one file part.
-fn multipart(file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn multipart(file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n\
          --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{file_name}\"\r\n\
@@ -204,7 +204,7 @@ impl TestApp {
     }
 
     /// The files in the photo store: its local folder, or its S3 bucket and prefix.
-    async fn stored_files(&self) -> Vec<String> {
+    pub(crate) async fn stored_files(&self) -> Vec<String> {
         let store: Arc<dyn ObjectStore> = match &self.media_url {
             Some(url) => bazaar::media::s3::open_s3(url).expect("the test bucket"),
             None => Arc::new(LocalFileSystem::new_with_prefix(self.media_dir.path()).expect("dir")),
@@ -219,7 +219,7 @@ impl TestApp {
         names
     }
 
-    async fn fetch(&self, url: &Value) -> reqwest::Response {
+    pub(crate) async fn fetch(&self, url: &Value) -> reqwest::Response {
         let url = url.as_str().expect("a url");
         assert!(url.starts_with("/media/"), "{url}");
         self.get(url, None).await

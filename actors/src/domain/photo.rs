@@ -51,6 +51,17 @@ pub fn fit_within(width: u32, height: u32, long_edge: u32) -> (u32, u32) {
     (scale(width), scale(height))
 }
 
+/// The sizes an avatar is stored in, largest first: 640 px and 240 px squares (never
+/// upscaled), the same long edges as a photo's medium and thumb variants.
+pub const AVATAR_VARIANTS: [Variant; 2] = [Variant::Medium, Variant::Thumb];
+
+/// The largest centred square of a `width` × `height` picture: its left and top offsets and
+/// its side.
+pub fn center_square(width: u32, height: u32) -> (u32, u32, u32) {
+    let side = width.min(height);
+    ((width - side) / 2, (height - side) / 2, side)
+}
+
 /// Why a photo command was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PhotoError {
@@ -214,6 +225,19 @@ mod tests {
             let (w, h) = fit_within(5000, 1234, v.long_edge_px());
             assert_eq!(w.max(h), v.long_edge_px());
         }
+    }
+
+    #[test]
+    fn an_avatar_is_the_centred_square() {
+        assert_eq!(center_square(800, 600), (100, 0, 600));
+        assert_eq!(center_square(301, 900), (0, 299, 301));
+        assert_eq!(center_square(50, 50), (0, 0, 50));
+        assert_eq!(center_square(1, 7), (0, 3, 1));
+        assert_eq!(
+            AVATAR_VARIANTS.map(Variant::long_edge_px),
+            [640, 240],
+            "large then small"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Photo rows: a listing's photos in the seller's order, a page's photos in one query, the
 //! writes of the listing's actor, and the sweep's question (which stored keys rows still name).
 
-use super::schema::photos;
+use super::schema::{photos, users};
 use super::DbConnection;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -96,13 +96,13 @@ pub fn set_order(conn: &mut DbConnection, listing: i64, ids: &[i64]) -> QueryRes
     Ok(())
 }
 
-/// Which of `keys` some photo row still names (any variant).
+/// Which of `keys` some photo row (any variant) or some user's avatar still names.
 pub fn referenced(conn: &mut DbConnection, keys: &[String]) -> QueryResult<HashSet<String>> {
     let mut found = HashSet::new();
     if keys.is_empty() {
         return Ok(found);
     }
-    for column in 0..3 {
+    for column in 0..5 {
         let rows: Vec<String> = match column {
             0 => photos::table
                 .filter(photos::full_key.eq_any(keys))
@@ -112,9 +112,18 @@ pub fn referenced(conn: &mut DbConnection, keys: &[String]) -> QueryResult<HashS
                 .filter(photos::medium_key.eq_any(keys))
                 .select(photos::medium_key)
                 .load(conn)?,
-            _ => photos::table
+            2 => photos::table
                 .filter(photos::thumb_key.eq_any(keys))
                 .select(photos::thumb_key)
+                .load(conn)?,
+            // Avatars name stored files too.
+            3 => users::table
+                .filter(users::avatar_small_key.assume_not_null().eq_any(keys))
+                .select(users::avatar_small_key.assume_not_null())
+                .load(conn)?,
+            _ => users::table
+                .filter(users::avatar_large_key.assume_not_null().eq_any(keys))
+                .select(users::avatar_large_key.assume_not_null())
                 .load(conn)?,
         };
         found.extend(rows);

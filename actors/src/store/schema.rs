@@ -12,6 +12,8 @@ diesel::table! {
         suspended_until -> Nullable<Timestamp>,
         suspension_reason -> Nullable<Text>,
         bio -> Text,
+        avatar_small_key -> Nullable<Text>,
+        avatar_large_key -> Nullable<Text>,
     }
 }
 

@@ -87,6 +87,41 @@ pub fn update_profile(
         .optional()
 }
 
+/// Sets (`Some((small, large))`) or clears `user`'s avatar keys; the user as changed.
+pub fn set_avatar(
+    conn: &mut DbConnection,
+    user: crate::domain::UserId,
+    keys: Option<(&str, &str)>,
+) -> QueryResult<Option<User>> {
+    diesel::update(users::table.find(user.0))
+        .set((
+            users::avatar_small_key.eq(keys.map(|k| k.0)),
+            users::avatar_large_key.eq(keys.map(|k| k.1)),
+        ))
+        .returning(users::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// The avatar keys (small, large) of those of `ids` that have one, in one query.
+pub fn avatars(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, (String, String)>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, Option<String>, Option<String>)> = users::table
+        .filter(users::id.eq_any(ids))
+        .filter(users::avatar_small_key.is_not_null())
+        .select((users::id, users::avatar_small_key, users::avatar_large_key))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, small, large)| Some((id, (small?, large?))))
+        .collect())
+}
+
 /// Whether user `id` is suspended at `now` (an unknown user is not).
 pub fn is_suspended(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
     let found: Option<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = users::table

@@ -26,6 +26,9 @@ pub struct User {
     pub suspension_reason: Option<String>,
     /// A few lines about themselves, shown on their public profile.
     pub bio: String,
+    /// The stored keys of their avatar's 240 px and 640 px squares, if they set one.
+    pub avatar_small_key: Option<String>,
+    pub avatar_large_key: Option<String>,
 }
 
 impl User {
