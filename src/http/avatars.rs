@@ -8,6 +8,7 @@ use super::users::UserBody;
 use super::Caller;
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
+use crate::limits::Limit;
 use actix_web::{delete, put, web, HttpRequest, HttpResponse};
 use bazaar_actors::accounts;
 use bazaar_actors::domain::photo::PhotoUrls;
@@ -65,6 +66,7 @@ impl AvatarBody {
         (status = 413, description = "The picture is larger than the server's limit (10 MiB by default)", body = Problem),
         (status = 415, description = "The body is neither multipart/form-data nor an image", body = Problem),
         (status = 422, description = "`avatar`: not an image (JPEG, PNG or WebP), or too large in pixels", body = Problem),
+        (status = 429, description = "Too many uploads (`--limit-photos-per-user`, photos and avatars together)", body = Problem),
         Unavailable,
     )
 )]
@@ -75,6 +77,7 @@ pub async fn put_my_avatar(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.check(Limit::PhotosPerUser, caller.id())?;
     let bytes = read_picture(&req, payload, state.media.max_upload_bytes).await?;
     let processed = state.media.pictures.process_avatar(bytes).await?;
     let keys = state.media.store_avatar(&processed).await?;
