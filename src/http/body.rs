@@ -85,12 +85,16 @@ fn payload_error(e: actix_web::Error) -> ApiError {
 }
 
 /// Parses JSON, naming the field at fault when the JSON is well formed but wrong. Every body
-/// of this API is an object: an array is refused here, since serde would otherwise read a
+/// of this API is an object: an array is refused here (422 naming `body`, as any
+/// well-formed body of the wrong shape), since serde would otherwise read a
 /// struct from one (`[null, null]` as a body of two optional fields).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.trim_ascii_start().first() == Some(&b'[') {
-        return Err(ApiError::BadRequest(
-            "the body must be a JSON object, not an array".into(),
+    if bytes.trim_ascii_start().first() == Some(&b'[')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::invalid(
+            "body",
+            "must be a JSON object, not an array",
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);

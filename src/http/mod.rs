@@ -354,7 +354,7 @@ mod tests {
         let e = parse_json::<Body>(br#"{"title":"a","price_cents":"x"}"#).unwrap_err();
         assert_eq!(field_of(e), "price_cents");
         let e = parse_json::<Body>(br#" ["a", 1]"#).unwrap_err();
-        assert!(e.to_string().contains("JSON object"), "{e}");
+        assert_eq!(field_of(e), "body");
         let e = parse_json::<Body>(br#"{"title":"a"}"#).unwrap_err();
         assert_eq!(field_of(e), "price_cents");
         let e = parse_json::<Body>(br#"{"title":"a","price_cents":1,"extra":2}"#).unwrap_err();
