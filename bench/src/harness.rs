@@ -128,7 +128,16 @@ impl ServerProc {
                 break port.trim().parse::<u16>()?;
             }
         };
-        std::thread::spawn(move || for _ in lines {});
+        // The server's log is drained; with BAZAAR_BENCH_SERVER_LOG set it is shown (on
+        // stderr, apart from the report), e.g. the chat writer's `chat.batches` lines.
+        let show = std::env::var_os("BAZAAR_BENCH_SERVER_LOG").is_some();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if show {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
         Ok(ServerProc {
             pid: Some(child.id()),
             child: Some(child),

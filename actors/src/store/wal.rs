@@ -1,7 +1,8 @@
 //! SQLite's write-ahead log, kept bounded. The background checkpointer's PASSIVE checkpoints
 //! copy the log into the database but never wait for readers, and the log is only rewound
 //! from its start when no reader is using it: under a steady stream of reads it grew without
-//! end (263 MB in a probe). So before each write, in this process's writers' turn, a log past
+//! end (263 MB in a probe). (Under steady writes the checkpointer's round, finished in the
+//! writers' turn, rewinds it: see `manager.rs`.) So before each write, in this process's writers' turn, a log past
 //! its bound is checkpointed with TRUNCATE, which waits for the readers to leave the log and
 //! empties the file. The log then never exceeds its bound by more than one write.
 

@@ -1,0 +1,2 @@
+ALTER INDEX listings_search RESET (fastupdate);
+ALTER INDEX saved_searches_anchor_words RESET (fastupdate);
