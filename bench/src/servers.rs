@@ -26,6 +26,9 @@ pub fn bazaar(args: Vec<String>) -> anyhow::Result<()> {
     let cli = <bazaar::config::Cli as clap::Parser>::parse_from(argv);
     let mut settings = cli.settings;
     settings.bind = "127.0.0.1:0".into();
+    // Logs as the server's own binary writes them, filtered by RUST_LOG (the harness sets it
+    // from BAZAAR_BENCH_SERVER_LOG, "warn" by default).
+    bazaar::telemetry::init(settings.log_format);
     actix_web::rt::System::new().block_on(async move {
         let app = bazaar::app::Application::build(settings).await?;
         println!("LISTENING {}", app.port());

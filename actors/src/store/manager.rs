@@ -221,12 +221,40 @@ pub fn connect_with(url: &str, options: PoolOptions) -> Result<Pool, StoreError>
 /// How often the SQLite checkpointer copies the write-ahead log into the database file.
 const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// Of what `PRAGMA wal_checkpoint` answers, the frames in the log (-1 when the checkpoint
-/// could not run).
+/// What `PRAGMA wal_checkpoint` answers: 1 in `busy` when it could not finish (another
+/// connection was checkpointing, or readers held on), and the frames in the log (-1 when the
+/// checkpoint could not run).
 #[derive(QueryableByName, Debug)]
 struct CheckpointRow {
     #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
     log: i32,
+}
+
+/// How often, and how far apart, the start-up TRUNCATE is tried while another connection's
+/// checkpoint keeps it busy.
+const STARTUP_TRUNCATE_TRIES: u32 = 20;
+const STARTUP_TRUNCATE_PAUSE: Duration = Duration::from_millis(50);
+
+/// Empties the log before this process writes, so a long one that whoever wrote last left (a
+/// bulk load, a crash, another process still open on the file) is not emptied by this
+/// process's first writer under load. Tried again while another connection's checkpoint
+/// keeps it busy; a log it cannot empty is left to the writers' bound.
+fn truncate_at_start_up(conn: &mut DbConnection) {
+    for _ in 0..STARTUP_TRUNCATE_TRIES {
+        match diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load::<CheckpointRow>(conn) {
+            Ok(rows) if rows.first().is_some_and(|r| r.busy != 0) => {
+                std::thread::sleep(STARTUP_TRUNCATE_PAUSE)
+            }
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite start-up checkpoint failed");
+                return;
+            }
+        }
+    }
+    tracing::warn!("SQLite start-up checkpoint stayed busy; the writers' bound will empty the log");
 }
 
 /// A PASSIVE checkpoint; true when the log held frames (whether or not all were copied).
@@ -260,11 +288,7 @@ fn checkpoint_in_background(
     let mut conn = manager
         .establish()
         .map_err(|e| StoreError::Config(format!("cannot connect to the database: {e}")))?;
-    // A log left long by whoever wrote last (a bulk load, a crash) is emptied before this
-    // process writes, rather than by its first writer's TRUNCATE under load.
-    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)") {
-        tracing::warn!(error = %e, "SQLite start-up checkpoint failed");
-    }
+    truncate_at_start_up(&mut conn);
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
