@@ -5,9 +5,11 @@
 //! `LockChatBatch` reads all a chat batch needs to decide (its conversations, locked, whether
 //! their parties are kept apart by a block, the messages sent before under its keys) and
 //! reserves the ids of its messages. Each has one fixed SQL text (arrays, not a row of values
-//! per item), so the connection keeps it prepared and PostgreSQL does not plan it again.
+//! per item). `PublishEvents` is kept prepared, so PostgreSQL does not plan it again; the two
+//! chat statements join the batch to growing tables and are planned at each run
+//! ([`plan_at_each_run`]), once per batch.
 
-use super::MessageRow;
+use super::{plan_at_each_run, MessageRow};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
@@ -113,8 +115,11 @@ pub type LockedMessageRow = (
 /// Locks a chat batch's conversations (in id order, so that batches sharing some wait
 /// rather than deadlock) and reads, per message, what deciding it needs; see
 /// [`LockedMessageRow`]. Each reserved id is taken after its conversation's lock, so a
-/// conversation's message ids grow with its seqs even across processes. Call inside a
-/// transaction.
+/// conversation's message ids grow with its seqs even across processes. The message sent
+/// before under a key is a lateral read by the unique key, one index probe per message (its
+/// `LIMIT 1` keeps PostgreSQL from flattening it back into a join): a join was planned as a
+/// scan of all of `messages` while the table had no statistics yet.
+/// Call inside a transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct LockChatBatch<'a> {
     /// The batch's conversations, each once.
@@ -127,6 +132,7 @@ pub struct LockChatBatch<'a> {
 
 impl QueryFragment<Pg> for LockChatBatch<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        plan_at_each_run(&mut out);
         out.push_sql(
             "WITH l AS MATERIALIZED (SELECT id, buyer_id, seller_id, last_seq FROM \
              conversations WHERE id = ANY(",
@@ -150,8 +156,9 @@ impl QueryFragment<Pg> for LockChatBatch<'_> {
         out.push_sql(
             "::text[]) WITH ORDINALITY AS k(conversation_id, sender_id, client_msg_id, ord) \
              LEFT JOIN l ON l.id = k.conversation_id \
-             LEFT JOIN messages m ON m.conversation_id = k.conversation_id \
-             AND m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id \
+             LEFT JOIN LATERAL (SELECT * FROM messages x WHERE \
+             x.conversation_id = k.conversation_id AND x.sender_id = k.sender_id \
+             AND x.client_msg_id = k.client_msg_id LIMIT 1) m ON true \
              ORDER BY k.ord",
         );
         Ok(())
@@ -183,6 +190,7 @@ pub struct StoreChatBatch<'a> {
 
 impl QueryFragment<Pg> for StoreChatBatch<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        plan_at_each_run(&mut out);
         out.push_sql(
             "WITH m AS (INSERT INTO messages (id, conversation_id, sender_id, client_msg_id, \
              seq, body, flags, original_body, created_at) SELECT i, c, s, k, q, b, f, o, ",
