@@ -6,7 +6,7 @@
 //! BAZAAR_TEST_DATABASE_URL.
 
 use crate::helpers::*;
-use bazaar_actors::store::search::RELEVANCE_CANDIDATES;
+use bazaar_actors::store::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -68,6 +68,74 @@ async fn all_matches(app: &TestApp) -> Vec<i64> {
     }
 }
 
+/// Every page of `query` (a `limit` and no cursor), followed by its cursors.
+async fn every_page(app: &TestApp, query: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{query}&cursor={c}"),
+            None => query.to_owned(),
+        };
+        let page = get(app, &url).await;
+        out.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+/// On PostgreSQL a words query in newest order first reads the newest `FIRST_REACH` ids, then,
+/// when they hold too few matches, every match: a word whose matches are mostly older than
+/// that is still found whole, newest first, by both sorts and across pages.
+#[actix_web::test]
+async fn a_word_mostly_older_than_the_newest_ids_is_found_whole_by_newest_and_relevance() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let text = |t: &str| format!("'{t} ' || i");
+    bulk_insert(
+        &app,
+        seller.id,
+        30,
+        &text("Wombat"),
+        "'old'",
+        "'sports'",
+        "'good'",
+    );
+    bulk_insert(
+        &app,
+        seller.id,
+        FIRST_REACH + 50,
+        &text("Filler"),
+        "'x'",
+        "'sports'",
+        "'good'",
+    );
+    bulk_insert(
+        &app,
+        seller.id,
+        5,
+        &text("Wombat"),
+        "'new'",
+        "'sports'",
+        "'good'",
+    );
+    let newest = every_page(&app, "q=wombat&sort=newest&limit=7").await;
+    assert_eq!(newest.len(), 35, "{newest:?}");
+    assert!(
+        newest.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {newest:?}"
+    );
+    let mut ranked = every_page(&app, "q=wombat&limit=7").await;
+    assert_eq!(ranked.len(), 35, "{ranked:?}");
+    ranked.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(ranked, newest, "relevance ranks the same matches");
+    // A word only in the oldest rows: the first step finds nothing, the second all of them.
+    let old = every_page(&app, "q=old&sort=newest&limit=100").await;
+    assert_eq!(old, newest[5..].to_vec());
+}
+
 #[actix_web::test]
 async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repeat() {
     let app = spawn_app().await;
@@ -127,16 +195,22 @@ async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repea
         "the pages are exactly the newest {RELEVANCE_CANDIDATES} matches of the first page"
     );
     assert!(inserted.iter().all(|i| !unique.contains(i)));
-    // The strongest matches come first (title and four in the description), newest first
-    // among equals.
-    let strongest: Vec<i64> = before
+    // The strongest matches come first, newest first among equals: by row number
+    // i = id - first id + 1, i % 4 == 3 has four words of its description matching (of four),
+    // 2 two (of two), 1 one (of two), 0 only the title.
+    let strength = |id: i64| match (id - before.last().unwrap() + 1) % 4 {
+        3 => 3,
+        2 => 2,
+        1 => 1,
+        _ => 0,
+    };
+    let mut strongest: Vec<i64> = before
         .iter()
         .copied()
         .filter(|i| candidates.contains(i))
-        // Row number i = id - first id + 1; i % 4 == 3 has the four-word description.
-        .filter(|i| (i - before.last().unwrap() + 1) % 4 == 3)
-        .take(first_page.len())
         .collect();
+    strongest.sort_by_key(|&i| (std::cmp::Reverse(strength(i)), std::cmp::Reverse(i)));
+    strongest.truncate(first_page.len());
     assert_eq!(first_page, strongest);
 
     // A new search ranks the newest matches, the inserted ones among them.

@@ -21,16 +21,39 @@ pub const QUERY_MAX_CHARS: usize = 200;
 pub const PREFIX_MIN_CHARS: usize = 2;
 
 /// `sort=relevance` ranks at most this many matches: the newest ones (filters applied). A word
-/// in tens of thousands of listings would otherwise be scored on every one of them.
-///
-/// Fewer would make a common word's page cheaper (at 1M listings on PostgreSQL "black" took
-/// 8.8 ms at 1,000 and 1.5 ms at 200), but not with this one query: PostgreSQL estimates a
-/// word it has no statistics for at 0.5% of the table (5,000 rows at 1M), and below about 960
-/// candidates it then prefers walking the id index backwards with the match as a filter,
-/// which for a really rare word reads the whole table ("quokka", 5 matches: 1.8–9.6 s at 200).
-/// Going lower needs a bounded walk first (the newest K ids) and the GIN bitmap only when that
-/// finds too few (BENCHMARKS.md, "Saved-search alerts and search, round 2").
-pub const RELEVANCE_CANDIDATES: i64 = 1_000;
+/// in tens of thousands of listings would otherwise be scored on every one of them, and a
+/// common word's page costs in proportion to it (at 1M listings on PostgreSQL "black" took
+/// 8.8 ms at 1,000 and 1.5 ms at 200). PostgreSQL reads them in two bounded steps
+/// (`store::search::Reach`), so a rare word no longer needs a large set to keep the planner
+/// off a walk of the whole table (BENCHMARKS.md, "Saved-search alerts and search, round 2").
+pub const RELEVANCE_CANDIDATES: i64 = 200;
+
+/// A words query in newest order first reads only the newest this many ids (PostgreSQL; see
+/// `store::search::Reach`).
+pub const FIRST_REACH: i64 = 10_000;
+
+/// Up to about this many matches in all, the second read of a words query takes every match
+/// from the words' index; with more, it walks a window of the newest ids sized to hold enough.
+/// At 1M listings on PostgreSQL a match fetched from the index costs ~5 µs and a row walked
+/// ~0.5 µs, so the two cost about the same here (~25 ms) and each is cheaper on its side.
+pub const INDEX_READ_MAX_MATCHES: i64 = 5_000;
+
+/// What the second read of a words query in newest order covers, after the first read of the
+/// newest `first` ids (of `span` the query may return) found `found` matches and `wanted` are
+/// needed: `Some(width)`, the newest `width` ids, wide enough to hold half as many again as
+/// wanted at the density the first read saw; `None`, every match (none seen, few expected in
+/// all, or the window would cover everything anyway).
+pub fn second_reach(first: i64, found: i64, wanted: i64, span: i64) -> Option<i64> {
+    if found <= 0 || first <= 0 {
+        return None;
+    }
+    let expected = found.saturating_mul(span) / first;
+    if expected <= INDEX_READ_MAX_MATCHES {
+        return None;
+    }
+    let width = wanted.saturating_mul(first).saturating_mul(3) / found.saturating_mul(2);
+    (width < span).then_some(width)
+}
 
 /// A word this long or longer may have one typo corrected.
 pub const TYPO_MIN_CHARS: usize = 5;
@@ -356,6 +379,19 @@ impl SearchFilters {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_second_read_takes_every_match_of_a_rare_word_and_a_window_for_a_common_one() {
+        // Nothing in the newest ids, or few in all: every match, from the index.
+        assert_eq!(second_reach(10_000, 0, 200, 1_000_000), None);
+        assert_eq!(second_reach(10_000, 6, 200, 1_000_000), None);
+        assert_eq!(second_reach(10_000, 50, 200, 1_000_000), None);
+        // 150 of 200 in the newest 10,000 (1.5%, ~15,000 in all): 20,000 ids hold ~300.
+        assert_eq!(second_reach(10_000, 150, 200, 1_000_000), Some(20_000));
+        // Enough expected in all, but the window would be the whole span.
+        assert_eq!(second_reach(10_000, 60, 200, 40_000), None);
+        assert_eq!(second_reach(0, 5, 200, 1_000_000), None);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

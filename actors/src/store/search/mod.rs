@@ -22,7 +22,7 @@ use super::models::Listing;
 use super::DbConnection;
 use crate::domain::category::CategoryLevel;
 use crate::domain::listing::{ListingStatus, CONDITIONS};
-use crate::domain::search::{SearchFilters, TextQuery};
+use crate::domain::search::{second_reach, SearchFilters, TextQuery};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
@@ -32,7 +32,7 @@ pub mod plans;
 mod relevance;
 mod typos;
 
-pub use crate::domain::search::RELEVANCE_CANDIDATES;
+pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
 pub use typos::correct_typos;
 use typos::corrected;
@@ -106,6 +106,32 @@ pub struct Found {
     pub window_lo: i64,
     #[diesel(sql_type = BigInt)]
     pub window_hi: i64,
+    /// Sorted by relevance: how many candidates were ranked (else 0).
+    #[diesel(sql_type = BigInt)]
+    pub candidates: i64,
+}
+
+/// Which ids a words query in newest order (`sort=newest`, and the candidates of
+/// `sort=relevance`) reads, so that its cost never hangs on PostgreSQL's estimate of how
+/// common the words are. PostgreSQL estimates a word it has no statistics for at a fixed share
+/// of the table; when that share is large enough it walks the id index backwards with the
+/// match as a filter and stops after the page, which for a really rare word reads the whole
+/// table. So the query first reads only the newest [`FIRST_REACH`] ids below its ceiling (an
+/// index condition: whatever the plan, the walk stops there). When that finds too few, the
+/// density it saw sizes the second read (`domain::search::second_reach`): a window of newest
+/// ids that should hold enough, or, when few matches are expected in all, every match in an
+/// order no index gives (`l.id + 0`), so the words' GIN index finds them and a top-N sort
+/// takes the newest. A common word is served by the first read; a rare one costs the first
+/// read's bounded walk and then its few matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// Whatever the planner chooses: SQLite (FTS5 gives the matches newest first), no words,
+    /// or another sort.
+    Planner,
+    /// Only ids above this one.
+    Above(i64),
+    /// Every id, the newest found by sorting the matches.
+    All,
 }
 
 const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.condition, \
@@ -261,6 +287,21 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter) {
     }
 }
 
+/// ` AND …` restricting the ids to `reach`.
+fn reach_clause(sql: &mut Sql, reach: Reach) {
+    if let Reach::Above(floor) = reach {
+        sql.push(" AND l.id > ").int(floor);
+    }
+}
+
+/// The newest-first ordering key for `reach`: with [`Reach::All`] one no index gives.
+fn reach_order(id: &str, reach: Reach) -> String {
+    match reach {
+        Reach::All => format!("{id} + 0"),
+        Reach::Planner | Reach::Above(_) => id.to_owned(),
+    }
+}
+
 /// The search's SQL: `explain` prefixes it for the plan check.
 fn build(
     conn: &DbConnection,
@@ -268,10 +309,11 @@ fn build(
     sort: ListingSort,
     after: Option<ListingPosition>,
     limit: i64,
+    reach: Reach,
     explain: bool,
 ) -> Sql {
     if sort == ListingSort::Relevance && filter.text.is_some() {
-        return relevance::build(conn, filter, after, limit, explain);
+        return relevance::build(conn, filter, after, limit, reach, explain);
     }
     let mut sql = Sql::new(conn);
     if explain {
@@ -281,10 +323,12 @@ fn build(
     let _ = write!(
         sql.text,
         "SELECT {COLUMNS}, CAST(0 AS DOUBLE PRECISION) AS rank, \
-         CAST(0 AS BIGINT) AS window_lo, CAST(0 AS BIGINT) AS window_hi"
+         CAST(0 AS BIGINT) AS window_lo, CAST(0 AS BIGINT) AS window_hi, \
+         CAST(0 AS BIGINT) AS candidates"
     );
     from_clause(&mut sql, filter.text.as_ref());
     where_clause(&mut sql, filter);
+    reach_clause(&mut sql, reach);
     if let Some(p) = after {
         match sort {
             // Relevance without words is the newest order (the HTTP layer refuses it).
@@ -313,7 +357,7 @@ fn build(
         };
     }
     let order = match sort {
-        ListingSort::Newest | ListingSort::Relevance => format!("{id} DESC"),
+        ListingSort::Newest | ListingSort::Relevance => format!("{} DESC", reach_order(id, reach)),
         ListingSort::PriceAsc => "l.price_cents ASC, l.id ASC".to_owned(),
         ListingSort::PriceDesc => "l.price_cents DESC, l.id DESC".to_owned(),
         ListingSort::Popular => "l.like_count DESC, l.id DESC".to_owned(),
@@ -342,7 +386,7 @@ pub fn search(
             p.rank = now;
         }
     }
-    let mut rows: Vec<Found> = build(conn, filter, sort, after, limit, false).load(conn)?;
+    let mut rows = read(conn, filter, sort, after, limit, |_, _| Ok(()))?;
     // Later pages keep ranking the first page's candidates: carry its range on unchanged.
     if let Some(p) = after.filter(|p| p.window_hi > 0 && sort == ListingSort::Relevance) {
         for row in &mut rows {
@@ -351,6 +395,82 @@ pub fn search(
         }
     }
     Ok(rows)
+}
+
+/// Runs a search: one read, or on PostgreSQL with words in newest order the reads of
+/// [`Reach`], each announced to `each` before it runs (the plan check explains it).
+fn read(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    sort: ListingSort,
+    after: Option<ListingPosition>,
+    limit: i64,
+    mut each: impl FnMut(&mut DbConnection, Reach) -> QueryResult<()>,
+) -> QueryResult<Vec<Found>> {
+    let Some((ceiling, lowest)) = stepped_range(conn, filter, sort, after)? else {
+        each(conn, Reach::Planner)?;
+        return build(conn, filter, sort, after, limit, Reach::Planner, false).load(conn);
+    };
+    let wanted = match sort {
+        ListingSort::Relevance => RELEVANCE_CANDIDATES,
+        _ => limit,
+    };
+    let found = |rows: &[Found]| match sort {
+        ListingSort::Relevance => rows.first().map_or(0, |r| r.candidates),
+        _ => rows.len() as i64,
+    };
+    let span = ceiling - lowest + 1;
+    let mut reach = Reach::Above(ceiling - FIRST_REACH);
+    let mut width = FIRST_REACH;
+    loop {
+        each(conn, reach)?;
+        let rows: Vec<Found> = build(conn, filter, sort, after, limit, reach, false).load(conn)?;
+        if reach == Reach::All || width >= span || found(&rows) >= wanted {
+            return Ok(rows);
+        }
+        // One window sized by what the first read saw, then (if even that falls short) all.
+        reach = match second_reach(width, found(&rows), wanted, span) {
+            Some(w) if width == FIRST_REACH => {
+                width = w;
+                Reach::Above(ceiling - w)
+            }
+            _ => Reach::All,
+        };
+    }
+}
+
+/// The highest and lowest id a words query in newest order on PostgreSQL may return; `None`
+/// for any other search (one read, as the planner chooses).
+fn stepped_range(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    sort: ListingSort,
+    after: Option<ListingPosition>,
+) -> QueryResult<Option<(i64, i64)>> {
+    let pg = matches!(conn, DbConnection::Postgresql(_));
+    if !pg || filter.text.is_none() {
+        return Ok(None);
+    }
+    Ok(match (sort, after) {
+        (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => Some((p.window_hi, p.window_lo)),
+        (ListingSort::Relevance, _) => Some((newest_id(conn)?, 1)),
+        (ListingSort::Newest, Some(p)) => Some((p.id - 1, 1)),
+        (ListingSort::Newest, None) => Some((newest_id(conn)?, 1)),
+        _ => None,
+    })
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The highest listing id (0 with none): an end of the primary key.
+fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT COALESCE(MAX(id), 0) AS id FROM listings");
+    Ok(sql.load::<IdRow>(conn)?.first().map_or(0, |r| r.id))
 }
 
 #[derive(QueryableByName)]
@@ -379,7 +499,8 @@ struct PlanLine {
 }
 
 /// PostgreSQL's plan for a search as [`search`] runs it (typos corrected; EXPLAIN, not run),
-/// one line per node.
+/// one line per node; with several reads (as [`search`] ran them just now: the reads are made
+/// to decide on the next), each one's plan, [`NEXT_STEP`] between them.
 pub fn explain_pg(
     conn: &mut DbConnection,
     filter: &ListingFilter,
@@ -388,11 +509,21 @@ pub fn explain_pg(
     limit: i64,
 ) -> QueryResult<String> {
     let filter = &corrected(conn, filter)?;
-    let sql = build(conn, filter, sort, after, limit, true);
-    let lines = sql.load::<PlanLine>(conn)?;
-    Ok(lines
-        .into_iter()
-        .map(|l| l.line)
-        .collect::<Vec<_>>()
-        .join("\n"))
+    let mut plans = Vec::new();
+    read(conn, filter, sort, after, limit, |conn, reach| {
+        let sql = build(conn, filter, sort, after, limit, reach, true);
+        let lines = sql.load::<PlanLine>(conn)?;
+        plans.push(
+            lines
+                .into_iter()
+                .map(|l| l.line)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        Ok(())
+    })?;
+    Ok(plans.join(&format!("\n{NEXT_STEP}\n")))
 }
+
+/// Separates the plans of a search's reads in [`explain_pg`]'s answer.
+pub const NEXT_STEP: &str = "-- then, as the read before found too few:";

@@ -4,8 +4,8 @@
 //! every match's stored `tsvector`, `bm25` walks every posting) costs seconds at a million
 //! listings. So relevance is relevance among the newest [`RELEVANCE_CANDIDATES`] matches (the
 //! filters applied): the matches are read newest first from an index walk that stops after
-//! that many (PostgreSQL: the primary key backwards with the GIN match as filter, or the GIN
-//! bitmap when the words are rare; SQLite: FTS5 in descending rowid order), only those are
+//! that many (PostgreSQL: the newest ids first, then, when they hold too few, the GIN bitmap
+//! of every match, see [`Reach`]; SQLite: FTS5 in descending rowid order), only those are
 //! scored, and the page is a top-N sort of them.
 //!
 //! The candidates' id range (lowest and highest id) travels in the cursor: later pages rank
@@ -21,6 +21,7 @@ pub(super) fn build(
     filter: &ListingFilter,
     after: Option<ListingPosition>,
     limit: i64,
+    reach: Reach,
     explain: bool,
 ) -> Sql {
     let mut sql = Sql::new(conn);
@@ -37,9 +38,11 @@ pub(super) fn build(
     // before the join so only its rows are read in full.
     let _ = write!(
         sql.text,
-        "SELECT {COLUMNS}, p.rank AS rank, p.lo AS window_lo, p.hi AS window_hi FROM \
-         (SELECT w.id, w.rank, w.lo, w.hi FROM \
-         (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi FROM \
+        "SELECT {COLUMNS}, p.rank AS rank, p.lo AS window_lo, p.hi AS window_hi, \
+         p.n AS candidates FROM \
+         (SELECT w.id, w.rank, w.lo, w.hi, w.n FROM \
+         (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi, \
+         COUNT(*) OVER () AS n FROM \
          (SELECT {id} AS id, {rank} AS rank"
     );
     from_clause(&mut sql, filter.text.as_ref());
@@ -50,7 +53,8 @@ pub(super) fn build(
         let _ = write!(sql.text, " AND {id} <= ");
         sql.int(p.window_hi);
     }
-    let _ = write!(sql.text, " ORDER BY {id} DESC LIMIT ");
+    reach_clause(&mut sql, reach);
+    let _ = write!(sql.text, " ORDER BY {} DESC LIMIT ", reach_order(id, reach));
     sql.int(RELEVANCE_CANDIDATES).push(") c) w");
     if let Some(p) = after {
         sql.push(" WHERE (w.rank, w.id) < (")
