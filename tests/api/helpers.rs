@@ -586,3 +586,31 @@ where
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// The ids of a page of listings, in order.
+pub fn listing_ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Walks every page of `query`, returning the ids in order.
+pub async fn walk_listings(app: &TestApp, query: &str) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/listings?{query}&cursor={c}"),
+            None => format!("/api/v1/listings?{query}"),
+        };
+        let page = json_of(app.get(&url, None).await, 200).await;
+        seen.extend(listing_ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+}

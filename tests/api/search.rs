@@ -7,15 +7,6 @@ use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_i64().unwrap())
-        .collect()
-}
-
 fn id(l: &Value) -> i64 {
     l["id"].as_i64().unwrap()
 }
@@ -30,7 +21,7 @@ async fn get(app: &TestApp, query: &str) -> Value {
 
 async fn found(app: &TestApp, q: &str) -> Vec<i64> {
     let q = urlencoding(q);
-    ids(&get(app, &format!("q={q}&limit=100")).await)
+    listing_ids(&get(app, &format!("q={q}&limit=100")).await)
 }
 
 fn urlencoding(s: &str) -> String {
@@ -149,7 +140,7 @@ async fn rows_written_in_plain_sql_are_searchable_at_once() {
     assert_eq!(found(&app, "harmonica").await.len(), 0);
     assert_eq!(found(&app, "kazoo").await.len(), 1);
     let page = get(&app, "category=instruments").await;
-    assert_eq!(ids(&page).len(), 1);
+    assert_eq!(listing_ids(&page).len(), 1);
 }
 
 /// Walks every page of `query` (limit 2), inserting a listing that matches before each next
@@ -164,7 +155,7 @@ async fn walk_while_inserting(app: &TestApp, seller: &TestUser, query: &str) -> 
             None => format!("{query}&limit=2"),
         };
         let page = get(app, &url).await;
-        seen.extend(ids(&page));
+        seen.extend(listing_ids(&page));
         n += 1;
         app.listing(
             seller,
@@ -251,7 +242,7 @@ async fn every_sort_pages_with_cursors_without_skips_or_repeats_while_inserting(
         .collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
     let page = get(&app, "sort=popular&limit=3").await;
-    assert_eq!(ids(&page), [lamps[2], lamps[1], lamps[0]]);
+    assert_eq!(listing_ids(&page), [lamps[2], lamps[1], lamps[0]]);
     // A pre-existing cursor shape (sort, price_cents, id) still works.
     let old = base64_url(&format!(
         "{{\"sort\":\"price_asc\",\"price_cents\":100,\"id\":{}}}",
@@ -262,7 +253,7 @@ async fn every_sort_pages_with_cursors_without_skips_or_repeats_while_inserting(
         &format!("sort=price_asc&category=home-decor&cursor={old}"),
     )
     .await;
-    assert_eq!(ids(&page)[0], lamps[3]);
+    assert_eq!(listing_ids(&page)[0], lamps[3]);
 }
 
 fn base64_url(s: &str) -> String {
@@ -321,15 +312,21 @@ async fn categories_form_a_tree_and_listings_must_use_it() {
     invalid_fields(res, &["category"]).await;
 
     assert_eq!(
-        ids(&get(&app, "category=electronics").await),
+        listing_ids(&get(&app, "category=electronics").await),
         [id(&top), id(&tv), id(&phone)]
     );
-    assert_eq!(ids(&get(&app, "category=electronics-tv").await), [id(&tv)]);
     assert_eq!(
-        ids(&get(&app, "category=electronics&condition=fair").await),
+        listing_ids(&get(&app, "category=electronics-tv").await),
+        [id(&tv)]
+    );
+    assert_eq!(
+        listing_ids(&get(&app, "category=electronics&condition=fair").await),
         [id(&phone)]
     );
-    assert_eq!(ids(&get(&app, "category=kids").await), Vec::<i64>::new());
+    assert_eq!(
+        listing_ids(&get(&app, "category=kids").await),
+        Vec::<i64>::new()
+    );
 }
 
 #[actix_web::test]

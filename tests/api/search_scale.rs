@@ -33,15 +33,6 @@ fn bulk_insert(
     .unwrap();
 }
 
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_i64().unwrap())
-        .collect()
-}
-
 async fn get(app: &TestApp, query: &str) -> Value {
     json_of(
         app.get(&format!("/api/v1/listings?{query}"), None).await,
@@ -52,38 +43,7 @@ async fn get(app: &TestApp, query: &str) -> Value {
 
 /// Every listing id matching `gizmo`, newest first (sort=newest walks them all).
 async fn all_matches(app: &TestApp) -> Vec<i64> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("q=gizmo&sort=newest&limit=100&cursor={c}"),
-            None => "q=gizmo&sort=newest&limit=100".to_owned(),
-        };
-        let page = get(app, &url).await;
-        out.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
-}
-
-/// Every page of `query` (a `limit` and no cursor), followed by its cursors.
-async fn every_page(app: &TestApp, query: &str) -> Vec<i64> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("{query}&cursor={c}"),
-            None => query.to_owned(),
-        };
-        let page = get(app, &url).await;
-        out.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
+    walk_listings(app, "q=gizmo&sort=newest&limit=100").await
 }
 
 /// On PostgreSQL a words query in newest order first reads the newest `FIRST_REACH` ids, then,
@@ -121,18 +81,18 @@ async fn a_word_mostly_older_than_the_newest_ids_is_found_whole_by_newest_and_re
         "'sports'",
         "'good'",
     );
-    let newest = every_page(&app, "q=wombat&sort=newest&limit=7").await;
+    let newest = walk_listings(&app, "q=wombat&sort=newest&limit=7").await;
     assert_eq!(newest.len(), 35, "{newest:?}");
     assert!(
         newest.windows(2).all(|w| w[0] > w[1]),
         "newest first: {newest:?}"
     );
-    let mut ranked = every_page(&app, "q=wombat&limit=7").await;
+    let mut ranked = walk_listings(&app, "q=wombat&limit=7").await;
     assert_eq!(ranked.len(), 35, "{ranked:?}");
     ranked.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(ranked, newest, "relevance ranks the same matches");
     // A word only in the oldest rows: the first step finds nothing, the second all of them.
-    let old = every_page(&app, "q=old&sort=newest&limit=100").await;
+    let old = walk_listings(&app, "q=old&sort=newest&limit=100").await;
     assert_eq!(old, newest[5..].to_vec());
 }
 
@@ -172,9 +132,9 @@ async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repea
         };
         let page = get(&app, &url).await;
         if cursor.is_none() {
-            first_page = ids(&page);
+            first_page = listing_ids(&page);
         }
-        seen.extend(ids(&page));
+        seen.extend(listing_ids(&page));
         let made = app
             .listing(
                 &seller,
@@ -215,7 +175,7 @@ async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repea
 
     // A new search ranks the newest matches, the inserted ones among them.
     let fresh = get(&app, "q=gizmo&limit=100").await;
-    assert_eq!(ids(&fresh)[0], *inserted.last().unwrap());
+    assert_eq!(listing_ids(&fresh)[0], *inserted.last().unwrap());
     // Other sorts still see every match.
     assert_eq!(all_matches(&app).await.len(), before.len() + inserted.len());
 }
