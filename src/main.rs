@@ -35,14 +35,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed { listings } => {
             let url = cli.settings.database_url.clone();
             let started = std::time::Instant::now();
-            let made = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let pool = bazaar_actors::store::connect(&url, 1)?;
-                let mut conn = pool.get()?;
-                bazaar_actors::store::migrate(&mut conn)?;
-                Ok(bazaar::seed::catalogue(&mut conn, listings)?)
-            })
-            .await
-            .context("seeding")??;
+            let made =
+                tokio::task::spawn_blocking(move || bazaar::seed::catalogue_at(&url, listings))
+                    .await
+                    .context("seeding")??;
             tracing::info!(
                 listings = made.listings,
                 sellers = made.sellers,

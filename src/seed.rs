@@ -242,6 +242,16 @@ pub struct Catalogue {
     pub first_listing_id: i64,
 }
 
+/// Migrates the database at `url` (a new one is created: an SQLite file, or the schema of an
+/// empty PostgreSQL database), then loads [`catalogue`] into it: `bazaar seed` and
+/// `bazaar-bench seed`.
+pub fn catalogue_at(url: &str, listings: i64) -> anyhow::Result<Catalogue> {
+    let pool = store::connect(url, 1)?;
+    let mut conn = pool.get()?;
+    store::migrate(&mut conn)?;
+    Ok(catalogue(&mut conn, listings)?)
+}
+
 /// Loads `listings` realistic synthetic listings (and one seller per 50 listings) in plain SQL
 /// batches, the same on both backends: titles and descriptions from word lists, items in their
 /// categories, conditions, long-tailed prices and like counts, mostly active. Deterministic for

@@ -170,6 +170,15 @@ enum Command {
         #[arg(long, default_value_t = photos::PHOTOS_CLIENTS)]
         clients: usize,
     },
+    /// Migrate a database, then load a synthetic catalogue of listings and their sellers into it
+    /// (what `search` measures with; the same as `bazaar seed`).
+    Seed {
+        #[arg(long, default_value_t = search::SEARCH_LISTINGS)]
+        listings: i64,
+        /// sqlite://FILE (created if missing) or postgres://… (the database must exist).
+        #[arg(long)]
+        database_url: String,
+    },
     #[command(hide = true)]
     ServeBazaar {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -195,6 +204,20 @@ fn main() -> anyhow::Result<()> {
         Command::ServeBroadcast => return servers::broadcast(),
         Command::ServeFloor => return servers::floor(),
         Command::ServeConventional { database_url } => return servers::conventional(database_url),
+        Command::Seed {
+            listings,
+            database_url,
+        } => {
+            let started = std::time::Instant::now();
+            let made = bazaar::seed::catalogue_at(&database_url, listings)?;
+            println!(
+                "seeded {} listings and {} sellers in {:.1} s",
+                made.listings,
+                made.sellers,
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
         _ => {}
     }
     let target = options.target()?;
