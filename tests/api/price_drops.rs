@@ -245,3 +245,56 @@ async fn two_processes_fire_each_scheduled_drop_once() {
         }
     }
 }
+
+/// The next drop is a stored deadline: a process killed before it and a new one started after
+/// it makes the drop, once (both backends).
+#[actix_web::test]
+async fn a_schedule_survives_a_kill_and_its_missed_drop_fires_after_the_restart() {
+    let db = TestDb::create();
+    let args = [
+        "serve",
+        "--auto-price-drop-min-interval-secs",
+        "1",
+        "--timer-interval-ms",
+        "20",
+    ];
+    let env = [("DATABASE_URL", db.url())];
+    let client = reqwest::Client::new();
+    // Started first: it migrates the database.
+    let first = ServerProcess::start(&args, &env, None);
+    let seller = &db.users_fast("s", 1)[0];
+    let listing: Value = client
+        .post(format!("{}/api/v1/listings", first.address))
+        .bearer_auth(&seller.token)
+        .json(&json!({"title": "Lamp", "price_cents": 10_000,
+                      "auto_price_drop": schedule(10, 3, 6_000)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listing["next_price_drop_at"].is_string(), "{listing}");
+    // kill -9 before the deadline; nothing runs when it passes.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    assert!(drops(&mut db.connect(), &listing).is_empty());
+
+    let second = ServerProcess::start(&args, &env, None);
+    let url = format!("{}/api/v1/listings/{}", second.address, listing["id"]);
+    let dropped = wait_until(Duration::from_secs(30), || async {
+        let now: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        now["price_cents"] != json!(10_000)
+    })
+    .await;
+    assert!(dropped, "the missed drop did not fire after the restart");
+    let steps = drops(&mut db.connect(), &listing);
+    assert_eq!((steps[0].0, steps[0].1), (10_000, 9_000), "{steps:?}");
+    // Once: a later drop comes an interval after the first, not beside it.
+    for pair in steps.windows(2) {
+        assert!(
+            pair[1].2 - pair[0].2 >= chrono::Duration::milliseconds(2_500),
+            "{steps:?}"
+        );
+    }
+}
