@@ -614,3 +614,22 @@ pub async fn walk_listings(app: &TestApp, query: &str) -> Vec<i64> {
         }
     }
 }
+
+/// POSTs `body` as `token` to `url` (a server process's), the answer's JSON.
+pub async fn post_json_as(url: &str, token: &str, body: &Value) -> Value {
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// GETs `url` (a server process's) with no token, the answer's JSON.
+pub async fn get_json(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}

@@ -12,6 +12,15 @@ fn fast_schedules(s: &mut bazaar::config::Settings) {
     s.timer_interval_ms = 50;
 }
 
+/// A server process whose schedules may drop every second and whose timers look every 20 ms.
+const SERVE_FAST_SCHEDULES: [&str; 5] = [
+    "serve",
+    "--auto-price-drop-min-interval-secs",
+    "1",
+    "--timer-interval-ms",
+    "20",
+];
+
 fn schedule(percent: i64, interval_secs: i64, floor_cents: i64) -> Value {
     json!({"percent": percent, "interval_secs": interval_secs, "floor_cents": floor_cents})
 }
@@ -174,35 +183,23 @@ async fn two_processes_fire_each_scheduled_drop_once() {
         eprintln!("needs PostgreSQL (set {PG_ENV}): SQLite is one process");
         return;
     }
-    let args = [
-        "serve",
-        "--auto-price-drop-min-interval-secs",
-        "1",
-        "--timer-interval-ms",
-        "20",
-    ];
+    let args = SERVE_FAST_SCHEDULES;
     let env = [("DATABASE_URL", db.url())];
     let nodes = [
         ServerProcess::start(&args, &env, None),
         ServerProcess::start(&args, &env, None),
     ];
     let seller = &db.users_fast("s", 1)[0];
-    let client = reqwest::Client::new();
-    let listing: Value = client
-        .post(format!("{}/api/v1/listings", nodes[0].address))
-        .bearer_auth(&seller.token)
-        .json(&json!({"title": "Chair", "price_cents": 10_000,
-                      "auto_price_drop": schedule(10, 1, 6_000)}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing = post_json_as(
+        &format!("{}/api/v1/listings", nodes[0].address),
+        &seller.token,
+        &json!({"title": "Chair", "price_cents": 10_000,
+                "auto_price_drop": schedule(10, 1, 6_000)}),
+    )
+    .await;
     let url = format!("{}/api/v1/listings/{}", nodes[1].address, listing["id"]);
     let finished = wait_until(Duration::from_secs(60), || async {
-        let now: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
-        now["next_price_drop_at"].is_null()
+        get_json(&url).await["next_price_drop_at"].is_null()
     })
     .await;
     assert!(finished, "the schedule did not finish");
@@ -251,29 +248,18 @@ async fn two_processes_fire_each_scheduled_drop_once() {
 #[actix_web::test]
 async fn a_schedule_survives_a_kill_and_its_missed_drop_fires_after_the_restart() {
     let db = TestDb::create();
-    let args = [
-        "serve",
-        "--auto-price-drop-min-interval-secs",
-        "1",
-        "--timer-interval-ms",
-        "20",
-    ];
+    let args = SERVE_FAST_SCHEDULES;
     let env = [("DATABASE_URL", db.url())];
-    let client = reqwest::Client::new();
     // Started first: it migrates the database.
     let first = ServerProcess::start(&args, &env, None);
     let seller = &db.users_fast("s", 1)[0];
-    let listing: Value = client
-        .post(format!("{}/api/v1/listings", first.address))
-        .bearer_auth(&seller.token)
-        .json(&json!({"title": "Lamp", "price_cents": 10_000,
-                      "auto_price_drop": schedule(10, 3, 6_000)}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing = post_json_as(
+        &format!("{}/api/v1/listings", first.address),
+        &seller.token,
+        &json!({"title": "Lamp", "price_cents": 10_000,
+                "auto_price_drop": schedule(10, 3, 6_000)}),
+    )
+    .await;
     assert!(listing["next_price_drop_at"].is_string(), "{listing}");
     // kill -9 before the deadline; nothing runs when it passes.
     drop(first);
@@ -283,8 +269,7 @@ async fn a_schedule_survives_a_kill_and_its_missed_drop_fires_after_the_restart(
     let second = ServerProcess::start(&args, &env, None);
     let url = format!("{}/api/v1/listings/{}", second.address, listing["id"]);
     let dropped = wait_until(Duration::from_secs(30), || async {
-        let now: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
-        now["price_cents"] != json!(10_000)
+        get_json(&url).await["price_cents"] != json!(10_000)
     })
     .await;
     assert!(dropped, "the missed drop did not fire after the restart");
