@@ -138,6 +138,10 @@ impl r2d2::ManageConnection for DbManager {
     }
 }
 
+/// SQLite: how much of the database file each connection reads through the shared mapping
+/// (address space, not memory: the pages are the OS's file cache).
+const SQLITE_MMAP_BYTES: u64 = 1 << 30;
+
 impl DbManager {
     /// A new connection of the URL's backend, set up for this server.
     fn establish(&self) -> Result<DbConnection, ConnectError> {
@@ -152,10 +156,13 @@ impl DbManager {
                 // No checkpoint at commit: it syncs the files, and the writer whose commit ran it
                 // would hold up every writer queued behind it. `checkpoint_in_background` does it.
                 // journal_size_limit: a log rewound after a checkpoint is cut back to the bound.
+                // mmap_size: the database file is read through a shared mapping, not copied
+                // from the OS into each connection's page cache by a pread per page.
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {}; \
+                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
                     self.sqlite_wal_max_bytes
                 ))?;
                 Ok(DbConnection::Sqlite(conn))
