@@ -91,6 +91,11 @@ async fn a_word_mostly_older_than_the_newest_ids_is_found_whole_by_newest_and_re
     assert_eq!(ranked.len(), 35, "{ranked:?}");
     ranked.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(ranked, newest, "relevance ranks the same matches");
+    // Sorted by price (PostgreSQL: few in the newest ids, so every match from the index).
+    let by_price = walk_listings(&app, "q=wombat&sort=price_asc&limit=7").await;
+    let mut sorted = by_price.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(sorted, newest, "every match once: {by_price:?}");
     // A word only in the oldest rows: the first step finds nothing, the second all of them.
     let old = walk_listings(&app, "q=old&sort=newest&limit=100").await;
     assert_eq!(old, newest[5..].to_vec());

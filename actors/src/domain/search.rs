@@ -38,17 +38,24 @@ pub const FIRST_REACH: i64 = 10_000;
 /// ~0.5 µs, so the two cost about the same here (~25 ms) and each is cheaper on its side.
 pub const INDEX_READ_MAX_MATCHES: i64 = 5_000;
 
+/// The most matches the newest `first` ids (of `span` a query may return) can hold for the
+/// words to count as few: about [`INDEX_READ_MAX_MATCHES`] or fewer expected in all, at the
+/// density seen there. Few matches are read whole from the words' index; more are found by
+/// walking an index in the page's order.
+pub fn few_matches_seen(first: i64, span: i64) -> i64 {
+    if first <= 0 {
+        return 0;
+    }
+    INDEX_READ_MAX_MATCHES.saturating_mul(first) / span.max(first)
+}
+
 /// What the second read of a words query in newest order covers, after the first read of the
 /// newest `first` ids (of `span` the query may return) found `found` matches and `wanted` are
 /// needed: `Some(width)`, the newest `width` ids, wide enough to hold half as many again as
 /// wanted at the density the first read saw; `None`, every match (none seen, few expected in
 /// all, or the window would cover everything anyway).
 pub fn second_reach(first: i64, found: i64, wanted: i64, span: i64) -> Option<i64> {
-    if found <= 0 || first <= 0 {
-        return None;
-    }
-    let expected = found.saturating_mul(span) / first;
-    if expected <= INDEX_READ_MAX_MATCHES {
+    if first <= 0 || found <= few_matches_seen(first, span) {
         return None;
     }
     let width = wanted.saturating_mul(first).saturating_mul(3) / found.saturating_mul(2);
@@ -390,6 +397,15 @@ mod tests {
         // Enough expected in all, but the window would be the whole span.
         assert_eq!(second_reach(10_000, 60, 200, 40_000), None);
         assert_eq!(second_reach(0, 5, 200, 1_000_000), None);
+    }
+
+    #[test]
+    fn few_matches_are_those_that_would_make_about_five_thousand_in_all() {
+        // At 1M ids, 50 in the newest 10,000 are ~5,000 in all.
+        assert_eq!(few_matches_seen(10_000, 1_000_000), 50);
+        // When the newest ids are all there is, what was seen is all there is.
+        assert_eq!(few_matches_seen(10_000, 4_000), INDEX_READ_MAX_MATCHES);
+        assert_eq!(few_matches_seen(0, 1_000_000), 0);
     }
 
     use super::*;

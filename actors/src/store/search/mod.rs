@@ -22,7 +22,7 @@ use super::models::Listing;
 use super::DbConnection;
 use crate::domain::category::CategoryLevel;
 use crate::domain::listing::{ListingStatus, CONDITIONS};
-use crate::domain::search::{second_reach, SearchFilters, TextQuery};
+use crate::domain::search::{few_matches_seen, second_reach, SearchFilters, TextQuery};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
@@ -126,11 +126,11 @@ pub struct Found {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reach {
     /// Whatever the planner chooses: SQLite (FTS5 gives the matches newest first), no words,
-    /// or another sort.
+    /// or a sort by price or likes whose words match many listings.
     Planner,
     /// Only ids above this one.
     Above(i64),
-    /// Every id, the newest found by sorting the matches.
+    /// Every id: the words' index finds the matches and a top-N sort orders them.
     All,
 }
 
@@ -294,11 +294,12 @@ fn reach_clause(sql: &mut Sql, reach: Reach) {
     }
 }
 
-/// The newest-first ordering key for `reach`: with [`Reach::All`] one no index gives.
-fn reach_order(id: &str, reach: Reach) -> String {
+/// The ordering key `column` as `reach` reads it: with [`Reach::All`] one no index gives, so
+/// the words' index finds the matches and a top-N sort orders them.
+fn order_key(column: &str, reach: Reach) -> String {
     match reach {
-        Reach::All => format!("{id} + 0"),
-        Reach::Planner | Reach::Above(_) => id.to_owned(),
+        Reach::All => format!("{column} + 0"),
+        Reach::Planner | Reach::Above(_) => column.to_owned(),
     }
 }
 
@@ -357,10 +358,12 @@ fn build(
         };
     }
     let order = match sort {
-        ListingSort::Newest | ListingSort::Relevance => format!("{} DESC", reach_order(id, reach)),
-        ListingSort::PriceAsc => "l.price_cents ASC, l.id ASC".to_owned(),
-        ListingSort::PriceDesc => "l.price_cents DESC, l.id DESC".to_owned(),
-        ListingSort::Popular => "l.like_count DESC, l.id DESC".to_owned(),
+        ListingSort::Newest | ListingSort::Relevance => format!("{} DESC", order_key(id, reach)),
+        ListingSort::PriceAsc => format!("{} ASC, l.id ASC", order_key("l.price_cents", reach)),
+        ListingSort::PriceDesc => {
+            format!("{} DESC, l.id DESC", order_key("l.price_cents", reach))
+        }
+        ListingSort::Popular => format!("{} DESC, l.id DESC", order_key("l.like_count", reach)),
     };
     let _ = write!(sql.text, " ORDER BY {order} LIMIT ");
     sql.int(limit);
@@ -408,8 +411,13 @@ fn read(
     mut each: impl FnMut(&mut DbConnection, Reach) -> QueryResult<()>,
 ) -> QueryResult<Vec<Found>> {
     let Some((ceiling, lowest)) = stepped_range(conn, filter, sort, after)? else {
-        each(conn, Reach::Planner)?;
-        return build(conn, filter, sort, after, limit, Reach::Planner, false).load(conn);
+        let reach = if sorted_by_value_with_few_matches(conn, filter, sort)? {
+            Reach::All
+        } else {
+            Reach::Planner
+        };
+        each(conn, reach)?;
+        return build(conn, filter, sort, after, limit, reach, false).load(conn);
     };
     let wanted = match sort {
         ListingSort::Relevance => RELEVANCE_CANDIDATES,
@@ -439,6 +447,36 @@ fn read(
     }
 }
 
+/// Whether a words query sorted by price or likes on PostgreSQL has few matches, counted in
+/// the newest [`FIRST_REACH`] ids (a bounded walk). Few are read whole from the words' index
+/// and sorted ([`Reach::All`]); the planner would otherwise walk the price or likes index with
+/// the words as a filter when it takes a rare word for a common one, and read all of it (at 1M
+/// listings `q=quokka&sort=price_asc` took 6.9 s). Many are left to the planner: a walk of
+/// that index then stops after a page.
+fn sorted_by_value_with_few_matches(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    sort: ListingSort,
+) -> QueryResult<bool> {
+    let by_value = matches!(
+        sort,
+        ListingSort::PriceAsc | ListingSort::PriceDesc | ListingSort::Popular
+    );
+    if !by_value || filter.text.is_none() || !matches!(conn, DbConnection::Postgresql(_)) {
+        return Ok(false);
+    }
+    let ceiling = newest_id(conn)?;
+    let few = few_matches_seen(FIRST_REACH, ceiling);
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1");
+    from_clause(&mut sql, filter.text.as_ref());
+    where_clause(&mut sql, filter);
+    reach_clause(&mut sql, Reach::Above(ceiling - FIRST_REACH));
+    sql.push(" LIMIT ").int(few + 1).push(") s");
+    let seen = sql.load::<Number>(conn)?.first().map_or(0, |r| r.n);
+    Ok(seen <= few)
+}
+
 /// The highest and lowest id a words query in newest order on PostgreSQL may return; `None`
 /// for any other search (one read, as the planner chooses).
 fn stepped_range(
@@ -461,16 +499,16 @@ fn stepped_range(
 }
 
 #[derive(QueryableByName)]
-struct IdRow {
+struct Number {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    n: i64,
 }
 
 /// The highest listing id (0 with none): an end of the primary key.
 fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
     let mut sql = Sql::new(conn);
-    sql.push("SELECT COALESCE(MAX(id), 0) AS id FROM listings");
-    Ok(sql.load::<IdRow>(conn)?.first().map_or(0, |r| r.id))
+    sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
+    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
 }
 
 #[derive(QueryableByName)]

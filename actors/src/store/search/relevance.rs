@@ -54,7 +54,7 @@ pub(super) fn build(
         sql.int(p.window_hi);
     }
     reach_clause(&mut sql, reach);
-    let _ = write!(sql.text, " ORDER BY {} DESC LIMIT ", reach_order(id, reach));
+    let _ = write!(sql.text, " ORDER BY {} DESC LIMIT ", order_key(id, reach));
     sql.int(RELEVANCE_CANDIDATES).push(") c) w");
     if let Some(p) = after {
         sql.push(" WHERE (w.rank, w.id) < (")
