@@ -1,11 +1,13 @@
 //! The events table: the outbox written with each change, and the history clients resume from.
 
+use super::bulk::{json_rows, next_id, TopicSeq, BULK_MIN_ROWS};
 use super::models::{Event, NewEvent};
 use super::prepared::{EventArrays, PublishEvents, ReadEventRanges, ReserveTopicSeqs};
 use super::schema::{events, topic_seqs};
 use super::DbConnection;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use std::collections::BTreeMap;
 
 /// An event to write in the current transaction.
@@ -24,6 +26,20 @@ fn reserve_seqs(
     counts: &BTreeMap<&str, i64>,
 ) -> QueryResult<BTreeMap<String, i64>> {
     let mut first = BTreeMap::new();
+    if counts.len() >= BULK_MIN_ROWS {
+        let reserved: Vec<TopicSeq> = diesel::sql_query(
+            "INSERT INTO topic_seqs (topic, last_seq) SELECT j.key, j.value FROM json_each(?) j \
+             WHERE true ON CONFLICT (topic) DO UPDATE \
+             SET last_seq = topic_seqs.last_seq + excluded.last_seq RETURNING topic, last_seq",
+        )
+        .bind::<Text, _>(json_rows(counts)?)
+        .load(lite)?;
+        for r in reserved {
+            let count = counts.get(r.topic.as_str()).copied().unwrap_or(0);
+            first.insert(r.topic, r.last_seq - count + 1);
+        }
+        return Ok(first);
+    }
     for (&topic, &count) in counts {
         let last: i64 = ReserveTopicSeqs { topic, count }.get_result(lite)?;
         first.insert(topic.to_owned(), last - count + 1);
@@ -115,19 +131,57 @@ pub fn publish(conn: &mut DbConnection, pending: &[PendingEvent]) -> QueryResult
         }
         DbConnection::Sqlite(lite) => lite,
     };
-    // In-process: a statement per event costs no round trip.
+    // In-process: a statement per event costs no round trip; many go in one (`bulk`).
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for event in pending {
         *counts.entry(&event.topic).or_default() += 1;
     }
     let mut next_seq = reserve_seqs(lite, &counts)?;
+    let mut seq_of = |topic: &str| {
+        next_seq.get_mut(topic).map_or(0, |s| {
+            *s += 1;
+            *s - 1
+        })
+    };
+    if pending.len() >= BULK_MIN_ROWS {
+        let first = next_id(lite, "events")?;
+        let written: Vec<Event> = (first..)
+            .zip(pending)
+            .map(|(id, event)| Event {
+                id,
+                topic: event.topic.clone(),
+                seq: seq_of(&event.topic),
+                event_type: event.event_type.to_owned(),
+                data: event.data.clone(),
+                created_at: now,
+            })
+            .collect();
+        let rows: Vec<(&str, i64, &str, &str)> = written
+            .iter()
+            .map(|e| {
+                (
+                    e.topic.as_str(),
+                    e.seq,
+                    e.event_type.as_str(),
+                    e.data.as_str(),
+                )
+            })
+            .collect();
+        diesel::sql_query(
+            "INSERT INTO events (id, topic, seq, event_type, data, created_at) \
+             SELECT ? + j.key, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), \
+             json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]'), ? FROM json_each(?) j",
+        )
+        .bind::<BigInt, _>(first)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(json_rows(&rows)?)
+        .execute(lite)?;
+        return Ok(written);
+    }
     pending
         .iter()
         .map(|event| {
-            let seq = next_seq.get_mut(event.topic.as_str()).map_or(0, |s| {
-                *s += 1;
-                *s - 1
-            });
+            let seq = seq_of(&event.topic);
             let row = NewEvent {
                 topic: &event.topic,
                 seq,

@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod audit;
 pub mod blocks;
+mod bulk;
 pub mod chat;
 pub mod disputes;
 pub mod events;

@@ -1,5 +1,6 @@
 //! The notification inbox.
 
+use super::bulk::{json_rows, next_id, BULK_MIN_ROWS};
 use super::schema::notifications;
 use super::DbConnection;
 use chrono::NaiveDateTime;
@@ -36,7 +37,8 @@ pub fn insert(
 /// Stores many notifications (user, kind, data) at once and returns their ids, in the order
 /// given. PostgreSQL: the ids are taken from the sequence first, then every row goes in one
 /// statement (a matcher that alerts a thousand searches pays two round trips, not a thousand).
-/// SQLite: a kept statement per row, in-process.
+/// SQLite: a kept statement per row, in-process, or from `bulk::BULK_MIN_ROWS` rows one
+/// statement with the ids given.
 pub fn insert_many(
     conn: &mut DbConnection,
     rows: &[(i64, &str, &str)],
@@ -76,6 +78,19 @@ pub fn insert_many(
             .bind::<Timestamp, _>(now)
             .execute(pg)?;
             Ok(ids)
+        }
+        DbConnection::Sqlite(lite) if rows.len() >= BULK_MIN_ROWS => {
+            let first = next_id(lite, "notifications")?;
+            diesel::sql_query(
+                "INSERT INTO notifications (id, user_id, kind, data, created_at) \
+                 SELECT ? + j.key, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), \
+                 json_extract(j.value, '$[2]'), ? FROM json_each(?) j",
+            )
+            .bind::<BigInt, _>(first)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(json_rows(&rows)?)
+            .execute(lite)?;
+            Ok((first..).take(rows.len()).collect())
         }
         _ => rows
             .iter()
