@@ -91,6 +91,25 @@ async fn a_word_mostly_older_than_the_newest_ids_is_found_whole_by_newest_and_re
     assert_eq!(ranked.len(), 35, "{ranked:?}");
     ranked.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(ranked, newest, "relevance ranks the same matches");
+    // A cursor edited to reach far above the newest id reads what the real one reads.
+    for (query, field) in [
+        ("q=wombat&sort=newest&limit=7", "id"),
+        ("q=wombat&limit=7", "hi"),
+    ] {
+        let first = get(&app, query).await;
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let mut edited: Value = bazaar::http::decode_cursor(cursor).unwrap();
+        edited[field] = json!(1_000_000_000_000i64);
+        let edited = bazaar::http::encode_cursor(&edited);
+        let real = get(&app, &format!("{query}&cursor={cursor}")).await;
+        let far = get(&app, &format!("{query}&cursor={edited}")).await;
+        let expected = if field == "id" {
+            listing_ids(&first)
+        } else {
+            listing_ids(&real)
+        };
+        assert_eq!(listing_ids(&far), expected, "{query}");
+    }
     // Sorted by price (PostgreSQL: few in the newest ids, so every match from the index).
     let by_price = walk_listings(&app, "q=wombat&sort=price_asc&limit=7").await;
     let mut sorted = by_price.clone();

@@ -489,10 +489,17 @@ fn stepped_range(
     if !pg || filter.text.is_none() {
         return Ok(None);
     }
+    // A cursor's bound above the newest id (one made by hand) would make the first read look
+    // where nothing is and send a common word to the second: it counts from the newest id.
+    let below = |conn: &mut DbConnection, bound: i64| -> QueryResult<i64> {
+        Ok(bound.min(newest_id(conn)?))
+    };
     Ok(match (sort, after) {
-        (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => Some((p.window_hi, p.window_lo)),
+        (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => {
+            Some((below(conn, p.window_hi)?, p.window_lo))
+        }
         (ListingSort::Relevance, _) => Some((newest_id(conn)?, 1)),
-        (ListingSort::Newest, Some(p)) => Some((p.id - 1, 1)),
+        (ListingSort::Newest, Some(p)) => Some((below(conn, p.id - 1)?, 1)),
         (ListingSort::Newest, None) => Some((newest_id(conn)?, 1)),
         _ => None,
     })
