@@ -102,6 +102,58 @@ async fn full_text_stems_folds_accents_any_order_and_prefixes() {
     assert_eq!(found(&app, "furniture").await, [c.cafe]);
 }
 
+/// A last word of 4+ letters that begins few words of the catalogue is matched as those words
+/// on PostgreSQL (`store/search/prefixes.rs`), and as a prefix on SQLite: either way it finds
+/// every word it begins, including words only in a category's slug, and one that begins many
+/// words stays a prefix.
+#[actix_web::test]
+async fn a_long_last_word_finds_every_word_it_begins() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let c = corpus(&app, &seller).await;
+    let make = |title: String, category: &str| {
+        let (app, seller) = (&app, &seller);
+        let category = category.to_owned();
+        async move {
+            id(&app
+                .listing(
+                    seller,
+                    json!({"title": title, "price_cents": 1_000, "category": category}),
+                )
+                .await)
+        }
+    };
+    let jackal = make("Jackal figurine".into(), "home-decor").await;
+    let hammer = make("Jackhammer, heavy".into(), "other").await;
+    let phone = make("Thing".into(), "electronics-phones").await;
+    let jack: HashSet<i64> = found(&app, "jack").await.into_iter().collect();
+    assert_eq!(
+        jack,
+        HashSet::from([c.jacket, c.brown, c.described, jackal, hammer])
+    );
+    assert_eq!(found(&app, "leather jack").await, [c.brown]);
+    // "jacke" begins only "jacket". As a prefix it is stemmed first ("jack"), so SQLite's
+    // FTS5 (and PostgreSQL before a prefix was spelled out) also find the jackal and the
+    // jackhammer.
+    let jacke: HashSet<i64> = found(&app, "jacke").await.into_iter().collect();
+    let jackets = HashSet::from([c.jacket, c.brown, c.described]);
+    if app.db.is_postgres() {
+        assert_eq!(jacke, jackets);
+    } else {
+        assert!(jacke.is_superset(&jackets), "{jacke:?}");
+    }
+    assert_eq!(found(&app, "vinta").await, [c.jacket]);
+    // A word only in the category: "electronics-phones" holds "phones".
+    assert_eq!(found(&app, "phon").await, [phone]);
+    // Nine words begun by "lamp": more than are spelled out, still all found.
+    let mut lamps = HashSet::new();
+    for i in 0..9 {
+        lamps.insert(make(format!("Lampshade{i}"), "home-decor").await);
+    }
+    let lamp: HashSet<i64> = found(&app, "lamp").await.into_iter().collect();
+    assert_eq!(lamp, lamps);
+}
+
 #[actix_web::test]
 async fn one_typo_in_a_long_word_still_finds_it() {
     let app = spawn_app().await;

@@ -178,6 +178,14 @@ pub fn all_slugs() -> impl Iterator<Item = &'static str> {
         .flat_map(|top| std::iter::once(top.slug).chain(top.children.iter().map(|c| c.slug)))
 }
 
+/// The words of every slug (`home-decor`: `home`, `decor`): a listing's category is part of
+/// what its words are matched against.
+pub fn slug_words() -> impl Iterator<Item = &'static str> {
+    all_slugs()
+        .flat_map(|s| s.split(['-', '_']))
+        .filter(|w| !w.is_empty())
+}
+
 /// A listing's category must be a known slug.
 pub fn validate(slug: &str) -> Result<(), String> {
     if find(slug).is_some() {

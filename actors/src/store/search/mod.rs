@@ -29,6 +29,7 @@ use std::fmt::Write;
 
 mod facets;
 pub mod plans;
+mod prefixes;
 mod relevance;
 mod typos;
 

@@ -1,6 +1,7 @@
 //! Typo tolerance: a word of 5+ letters no listing contains gets the known words one edit
 //! away as alternatives.
 
+use super::prefixes::spell_out_prefixes;
 use super::*;
 
 /// Whether a row exists (its value is not read).
@@ -12,9 +13,9 @@ struct OneRow {
 }
 
 #[derive(QueryableByName)]
-struct WordRow {
+pub(super) struct WordRow {
     #[diesel(sql_type = Text)]
-    word: String,
+    pub(super) word: String,
 }
 
 /// Typo tolerance: each word of 5+ letters that the catalogue's vocabulary does not know gets
@@ -93,7 +94,8 @@ pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResu
     Ok(())
 }
 
-/// The filter with its words' typos corrected (see [`correct_typos`]).
+/// The filter with its words' typos corrected (see [`correct_typos`]) and its long prefixes
+/// spelled out (see [`spell_out_prefixes`]).
 pub(super) fn corrected(
     conn: &mut DbConnection,
     filter: &ListingFilter,
@@ -101,6 +103,7 @@ pub(super) fn corrected(
     let mut filter = filter.clone();
     if let Some(text) = filter.text.as_mut() {
         correct_typos(conn, text)?;
+        spell_out_prefixes(conn, text)?;
     }
     Ok(filter)
 }
