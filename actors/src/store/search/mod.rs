@@ -22,7 +22,7 @@ use super::models::Listing;
 use super::DbConnection;
 use crate::domain::category::CategoryLevel;
 use crate::domain::listing::{ListingStatus, CONDITIONS};
-use crate::domain::search::{few_matches_seen, second_reach, SearchFilters, TextQuery};
+use crate::domain::search::{SearchFilters, TextQuery};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
@@ -30,11 +30,13 @@ use std::fmt::Write;
 mod facets;
 pub mod plans;
 mod prefixes;
+mod reach;
 mod relevance;
 mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
+use reach::{order_key, reach_clause, read, Reach};
 pub use typos::correct_typos;
 use typos::corrected;
 
@@ -110,29 +112,6 @@ pub struct Found {
     /// Sorted by relevance: how many candidates were ranked (else 0).
     #[diesel(sql_type = BigInt)]
     pub candidates: i64,
-}
-
-/// Which ids a words query in newest order (`sort=newest`, and the candidates of
-/// `sort=relevance`) reads, so that its cost never hangs on PostgreSQL's estimate of how
-/// common the words are. PostgreSQL estimates a word it has no statistics for at a fixed share
-/// of the table; when that share is large enough it walks the id index backwards with the
-/// match as a filter and stops after the page, which for a really rare word reads the whole
-/// table. So the query first reads only the newest [`FIRST_REACH`] ids below its ceiling (an
-/// index condition: whatever the plan, the walk stops there). When that finds too few, the
-/// density it saw sizes the second read (`domain::search::second_reach`): a window of newest
-/// ids that should hold enough, or, when few matches are expected in all, every match in an
-/// order no index gives (`l.id + 0`), so the words' GIN index finds them and a top-N sort
-/// takes the newest. A common word is served by the first read; a rare one costs the first
-/// read's bounded walk and then its few matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reach {
-    /// Whatever the planner chooses: SQLite (FTS5 gives the matches newest first), no words,
-    /// or a sort by price or likes whose words match many listings.
-    Planner,
-    /// Only ids above this one.
-    Above(i64),
-    /// Every id: the words' index finds the matches and a top-N sort orders them.
-    All,
 }
 
 const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.condition, \
@@ -288,22 +267,6 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter) {
     }
 }
 
-/// ` AND …` restricting the ids to `reach`.
-fn reach_clause(sql: &mut Sql, reach: Reach) {
-    if let Reach::Above(floor) = reach {
-        sql.push(" AND l.id > ").int(floor);
-    }
-}
-
-/// The ordering key `column` as `reach` reads it: with [`Reach::All`] one no index gives, so
-/// the words' index finds the matches and a top-N sort orders them.
-fn order_key(column: &str, reach: Reach) -> String {
-    match reach {
-        Reach::All => format!("{column} + 0"),
-        Reach::Planner | Reach::Above(_) => column.to_owned(),
-    }
-}
-
 /// The search's SQL: `explain` prefixes it for the plan check.
 fn build(
     conn: &DbConnection,
@@ -399,124 +362,6 @@ pub fn search(
         }
     }
     Ok(rows)
-}
-
-/// Runs a search: one read, or on PostgreSQL with words in newest order the reads of
-/// [`Reach`], each announced to `each` before it runs (the plan check explains it).
-fn read(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    sort: ListingSort,
-    after: Option<ListingPosition>,
-    limit: i64,
-    mut each: impl FnMut(&mut DbConnection, Reach) -> QueryResult<()>,
-) -> QueryResult<Vec<Found>> {
-    let Some((ceiling, lowest)) = stepped_range(conn, filter, sort, after)? else {
-        let reach = if sorted_by_value_with_few_matches(conn, filter, sort)? {
-            Reach::All
-        } else {
-            Reach::Planner
-        };
-        each(conn, reach)?;
-        return build(conn, filter, sort, after, limit, reach, false).load(conn);
-    };
-    let wanted = match sort {
-        ListingSort::Relevance => RELEVANCE_CANDIDATES,
-        _ => limit,
-    };
-    let found = |rows: &[Found]| match sort {
-        ListingSort::Relevance => rows.first().map_or(0, |r| r.candidates),
-        _ => rows.len() as i64,
-    };
-    let span = ceiling - lowest + 1;
-    let mut reach = Reach::Above(ceiling - FIRST_REACH);
-    let mut width = FIRST_REACH;
-    loop {
-        each(conn, reach)?;
-        let rows: Vec<Found> = build(conn, filter, sort, after, limit, reach, false).load(conn)?;
-        if reach == Reach::All || width >= span || found(&rows) >= wanted {
-            return Ok(rows);
-        }
-        // One window sized by what the first read saw, then (if even that falls short) all.
-        reach = match second_reach(width, found(&rows), wanted, span) {
-            Some(w) if width == FIRST_REACH => {
-                width = w;
-                Reach::Above(ceiling - w)
-            }
-            _ => Reach::All,
-        };
-    }
-}
-
-/// Whether a words query sorted by price or likes on PostgreSQL has few matches, counted in
-/// the newest [`FIRST_REACH`] ids (a bounded walk). Few are read whole from the words' index
-/// and sorted ([`Reach::All`]); the planner would otherwise walk the price or likes index with
-/// the words as a filter when it takes a rare word for a common one, and read all of it (at 1M
-/// listings `q=quokka&sort=price_asc` took 6.9 s). Many are left to the planner: a walk of
-/// that index then stops after a page.
-fn sorted_by_value_with_few_matches(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    sort: ListingSort,
-) -> QueryResult<bool> {
-    let by_value = matches!(
-        sort,
-        ListingSort::PriceAsc | ListingSort::PriceDesc | ListingSort::Popular
-    );
-    if !by_value || filter.text.is_none() || !matches!(conn, DbConnection::Postgresql(_)) {
-        return Ok(false);
-    }
-    let ceiling = newest_id(conn)?;
-    let few = few_matches_seen(FIRST_REACH, ceiling);
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1");
-    from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter);
-    reach_clause(&mut sql, Reach::Above(ceiling - FIRST_REACH));
-    sql.push(" LIMIT ").int(few + 1).push(") s");
-    let seen = sql.load::<Number>(conn)?.first().map_or(0, |r| r.n);
-    Ok(seen <= few)
-}
-
-/// The highest and lowest id a words query in newest order on PostgreSQL may return; `None`
-/// for any other search (one read, as the planner chooses).
-fn stepped_range(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    sort: ListingSort,
-    after: Option<ListingPosition>,
-) -> QueryResult<Option<(i64, i64)>> {
-    let pg = matches!(conn, DbConnection::Postgresql(_));
-    if !pg || filter.text.is_none() {
-        return Ok(None);
-    }
-    // A cursor's bound above the newest id (one made by hand) would make the first read look
-    // where nothing is and send a common word to the second: it counts from the newest id.
-    let below = |conn: &mut DbConnection, bound: i64| -> QueryResult<i64> {
-        Ok(bound.min(newest_id(conn)?))
-    };
-    Ok(match (sort, after) {
-        (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => {
-            Some((below(conn, p.window_hi)?, p.window_lo))
-        }
-        (ListingSort::Relevance, _) => Some((newest_id(conn)?, 1)),
-        (ListingSort::Newest, Some(p)) => Some((below(conn, p.id - 1)?, 1)),
-        (ListingSort::Newest, None) => Some((newest_id(conn)?, 1)),
-        _ => None,
-    })
-}
-
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// The highest listing id (0 with none): an end of the primary key.
-fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
-    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
 }
 
 #[derive(QueryableByName)]
