@@ -46,6 +46,15 @@ pub const FIRST_REACH: i64 = 10_000;
 /// ~0.5 µs, so the two cost about the same here (~25 ms) and each is cheaper on its side.
 pub const INDEX_READ_MAX_MATCHES: i64 = 5_000;
 
+/// Whether the matches PostgreSQL's statistics expect a query's words to have (the planner's
+/// estimate) are few enough to read every one of them from the words' index straight away,
+/// without first looking at the newest ids. A word the statistics do not know is estimated at
+/// a fixed share of the table (0.5%: 5,000 at 1M listings), which does not count as few: it
+/// may be rare or merely unsampled, and the bounded first read tells which.
+pub fn few_expected(expected: i64) -> bool {
+    expected < INDEX_READ_MAX_MATCHES
+}
+
 /// The most matches the newest `first` ids (of `span` a query may return) can hold for the
 /// words to count as few: about [`INDEX_READ_MAX_MATCHES`] or fewer expected in all, at the
 /// density seen there. Few matches are read whole from the words' index; more are found by
@@ -488,6 +497,16 @@ mod tests {
         // When the newest ids are all there is, what was seen is all there is.
         assert_eq!(few_matches_seen(10_000, 4_000), INDEX_READ_MAX_MATCHES);
         assert_eq!(few_matches_seen(0, 1_000_000), 0);
+    }
+
+    #[test]
+    fn few_expected_matches_are_read_whole_but_an_unknown_word_is_looked_at_first() {
+        // "leather & jacket" at 1M listings: the planner expects 1,083.
+        assert!(few_expected(1_083));
+        // A word outside the statistics: 0.5% of 1M listings (and a row for rounding).
+        assert!(!few_expected(5_001));
+        assert!(!few_expected(INDEX_READ_MAX_MATCHES));
+        assert!(!few_expected(67_184));
     }
 
     use super::*;

@@ -29,11 +29,16 @@ struct FacetRow {
     price_cents: i64,
 }
 
-/// The facets of a search, from one read of the newest `cap + 1` matches (an index walk that
-/// stops there), so a call costs the same at any catalogue size. With at most `cap` matches
-/// every figure is exact and the counts add up to the matches (those with a category or a
-/// condition). With more, the figures describe the newest `cap` matches and every count is
-/// marked capped: at least that many match.
+/// The facets of a search, from the newest `cap + 1` matches, so a call costs about the same at
+/// any catalogue size. With at most `cap` matches every figure is exact and the counts add up
+/// to the matches (those with a category or a condition). With more, the figures describe the
+/// newest `cap` matches and every count is marked capped: at least that many match.
+///
+/// On PostgreSQL the matches of words are read in the steps of [`Reach`] (the newest ids first,
+/// then a window that should hold enough, or every match when few are expected) and each step
+/// takes its matches from the words' index (`l.id + 0`: no index gives that order), since a
+/// walk of the id index would test every listing it passes and the facets need all of a
+/// step's matches, not the first few.
 pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> QueryResult<Facets> {
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Facets {
@@ -44,17 +49,40 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
         });
     }
     let filter = &corrected(conn, filter)?;
+    let cap = cap.max(0);
+    let mut rows = match (&filter.text, matches!(conn, DbConnection::Postgresql(_))) {
+        (Some(text), true) => {
+            let range = (reach::newest_id(conn)?, 1);
+            let load = |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach);
+            reach::stepped(conn, text, range, cap + 1, load, |rows| rows.len() as i64)?
+        }
+        _ => facet_rows(conn, filter, cap, Reach::Planner)?,
+    };
+    let capped = rows.len() as i64 > cap;
+    rows.truncate(cap as usize);
+    Ok(count(&rows, capped))
+}
+
+/// The newest `cap + 1` matches within `reach`: their top-level category, condition and price.
+fn facet_rows(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    cap: i64,
+    reach: Reach,
+) -> QueryResult<Vec<FacetRow>> {
     let mut sql = Sql::new(conn);
     let id = id_col(&sql, filter.text.is_some());
     sql.push("SELECT l.category_top, l.condition, l.price_cents");
     from_clause(&mut sql, filter.text.as_ref());
     where_clause(&mut sql, filter);
-    let _ = write!(sql.text, " ORDER BY {id} DESC LIMIT ");
-    sql.int(cap.max(0) + 1);
-    let mut rows = sql.load::<FacetRow>(conn)?;
-    let capped = rows.len() as i64 > cap;
-    rows.truncate(cap.max(0) as usize);
-    Ok(count(&rows, capped))
+    reach_clause(&mut sql, reach);
+    let order = match reach {
+        Reach::Planner => id.to_owned(),
+        Reach::Above(_) | Reach::All => order_key(id, Reach::All),
+    };
+    let _ = write!(sql.text, " ORDER BY {order} DESC LIMIT ");
+    sql.int(cap + 1);
+    sql.load::<FacetRow>(conn)
 }
 
 /// Counts per top-level category (in the tree's order) and per condition (in

@@ -20,14 +20,17 @@ pub struct PlanCheck {
     pub problems: Vec<String>,
 }
 
+/// The rows a line of an EXPLAIN plan (a node) is estimated to return.
+pub fn estimated_rows(line: &str) -> Option<i64> {
+    let rows = line.split("rows=").nth(1)?;
+    rows.split(' ').next()?.parse::<i64>().ok()
+}
+
 /// The most rows any Sort node of an EXPLAIN plan is estimated to sort (0 with none).
 pub fn largest_sort(plan: &str) -> i64 {
     plan.lines()
         .filter(|l| l.contains("Sort  ("))
-        .filter_map(|l| {
-            let rows = l.split("rows=").nth(1)?;
-            rows.split(' ').next()?.parse::<i64>().ok()
-        })
+        .filter_map(estimated_rows)
         .max()
         .unwrap_or(0)
 }

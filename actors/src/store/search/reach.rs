@@ -4,7 +4,7 @@
 //! SQLite and searches without words take one read, as the planner chooses.
 
 use super::*;
-use crate::domain::search::{few_matches_seen, second_reach};
+use crate::domain::search::{few_expected, few_matches_seen, second_reach};
 
 /// Which ids a words query in newest order (`sort=newest`, and the candidates of
 /// `sort=relevance`) reads, so that its cost never hangs on PostgreSQL's estimate of how
@@ -55,29 +55,48 @@ pub(super) fn read(
     limit: i64,
     mut each: impl FnMut(&mut DbConnection, Reach) -> QueryResult<()>,
 ) -> QueryResult<Vec<Found>> {
-    let Some((ceiling, lowest)) = stepped_range(conn, filter, sort, after)? else {
+    let mut load = |conn: &mut DbConnection, reach: Reach| -> QueryResult<Vec<Found>> {
+        each(conn, reach)?;
+        build(conn, filter, sort, after, limit, reach, false).load(conn)
+    };
+    let (Some(range), Some(text)) = (stepped_range(conn, filter, sort, after)?, &filter.text)
+    else {
         let reach = if sorted_by_value_with_few_matches(conn, filter, sort)? {
             Reach::All
         } else {
             Reach::Planner
         };
-        each(conn, reach)?;
-        return build(conn, filter, sort, after, limit, reach, false).load(conn);
+        return load(conn, reach);
     };
-    let wanted = match sort {
-        ListingSort::Relevance => RELEVANCE_CANDIDATES,
-        _ => limit,
-    };
-    let found = |rows: &[Found]| match sort {
-        ListingSort::Relevance => rows.first().map_or(0, |r| r.candidates),
-        _ => rows.len() as i64,
-    };
+    match sort {
+        ListingSort::Relevance => stepped(conn, text, range, RELEVANCE_CANDIDATES, load, |rows| {
+            rows.first().map_or(0, |r| r.candidates)
+        }),
+        _ => stepped(conn, text, range, limit, load, |rows| rows.len() as i64),
+    }
+}
+
+/// Reads the newest matches of `text` between the ids of `range` (highest, lowest) in the
+/// steps of [`Reach`] until a read finds `wanted` (as `found` counts them) or has read
+/// everything: every match at once when PostgreSQL's statistics expect few, otherwise the
+/// newest [`FIRST_REACH`] ids, then a window sized by what that found, then every match.
+/// `load` runs one read.
+pub(super) fn stepped<T>(
+    conn: &mut DbConnection,
+    text: &TextQuery,
+    (ceiling, lowest): (i64, i64),
+    wanted: i64,
+    mut load: impl FnMut(&mut DbConnection, Reach) -> QueryResult<Vec<T>>,
+    found: impl Fn(&[T]) -> i64,
+) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
-    let mut reach = Reach::Above(ceiling - FIRST_REACH);
-    let mut width = FIRST_REACH;
+    let (mut reach, mut width) = if few_expected(expected_matches(conn, text)?) {
+        (Reach::All, span)
+    } else {
+        (Reach::Above(ceiling - FIRST_REACH), FIRST_REACH)
+    };
     loop {
-        each(conn, reach)?;
-        let rows: Vec<Found> = build(conn, filter, sort, after, limit, reach, false).load(conn)?;
+        let rows = load(conn, reach)?;
         if reach == Reach::All || width >= span || found(&rows) >= wanted {
             return Ok(rows);
         }
@@ -90,6 +109,20 @@ pub(super) fn read(
             _ => Reach::All,
         };
     }
+}
+
+/// How many listings PostgreSQL's statistics expect `text` to match: the planner's estimate
+/// (an `EXPLAIN`, not run; a word outside the statistics at a fixed share of the table).
+fn expected_matches(conn: &mut DbConnection, text: &TextQuery) -> QueryResult<i64> {
+    let mut sql = Sql::new(conn);
+    sql.push("EXPLAIN SELECT 1");
+    from_clause(&mut sql, Some(text));
+    sql.push(" WHERE l.search_vector @@ tsq");
+    let plan = sql.load::<PlanLine>(conn)?;
+    Ok(plan
+        .first()
+        .and_then(|top| plans::estimated_rows(&top.line))
+        .unwrap_or(i64::MAX))
 }
 
 /// Whether a words query sorted by price or likes on PostgreSQL has few matches, counted in
@@ -107,8 +140,14 @@ fn sorted_by_value_with_few_matches(
         sort,
         ListingSort::PriceAsc | ListingSort::PriceDesc | ListingSort::Popular
     );
-    if !by_value || filter.text.is_none() || !matches!(conn, DbConnection::Postgresql(_)) {
+    let Some(text) = &filter.text else {
         return Ok(false);
+    };
+    if !by_value || !matches!(conn, DbConnection::Postgresql(_)) {
+        return Ok(false);
+    }
+    if few_expected(expected_matches(conn, text)?) {
+        return Ok(true);
     }
     let ceiling = newest_id(conn)?;
     let few = few_matches_seen(FIRST_REACH, ceiling);
@@ -157,7 +196,7 @@ struct Number {
 }
 
 /// The highest listing id (0 with none): an end of the primary key.
-fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
+pub(super) fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
     let mut sql = Sql::new(conn);
     sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
     Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))

@@ -28,10 +28,21 @@ pub(super) fn build(
     if explain {
         sql.push("EXPLAIN ");
     }
-    let rank = if sql.pg {
-        "CAST(ts_rank(l.search_vector, tsq) AS DOUBLE PRECISION)"
+    // PostgreSQL ranks only the candidates (`ts_rank` reads each one's vector, so a rare pair of
+    // words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
+    // inside the FTS5 query that finds them.
+    let (candidates, ranked) = if sql.pg {
+        (
+            "(SELECT d.id, CAST(ts_rank(d.v, d.q) AS DOUBLE PRECISION) AS rank FROM \
+             (SELECT l.id AS id, l.search_vector AS v, tsq AS q"
+                .to_owned(),
+            ") d",
+        )
     } else {
-        BM25
+        (
+            format!("(SELECT listings_fts.rowid AS id, {BM25} AS rank"),
+            "",
+        )
     };
     let id = id_col(&sql, true);
     // Innermost: the candidates and their rank; then their id range; then the page, taken
@@ -42,8 +53,7 @@ pub(super) fn build(
          p.n AS candidates FROM \
          (SELECT w.id, w.rank, w.lo, w.hi, w.n FROM \
          (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi, \
-         COUNT(*) OVER () AS n FROM \
-         (SELECT {id} AS id, {rank} AS rank"
+         COUNT(*) OVER () AS n FROM {candidates}"
     );
     from_clause(&mut sql, filter.text.as_ref());
     where_clause(&mut sql, filter);
@@ -55,7 +65,7 @@ pub(super) fn build(
     }
     reach_clause(&mut sql, reach);
     let _ = write!(sql.text, " ORDER BY {} DESC LIMIT ", order_key(id, reach));
-    sql.int(RELEVANCE_CANDIDATES).push(") c) w");
+    sql.int(RELEVANCE_CANDIDATES).push(ranked).push(") c) w");
     if let Some(p) = after {
         sql.push(" WHERE (w.rank, w.id) < (")
             .bind(Bind::Float(p.rank))
