@@ -325,34 +325,50 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
     } else {
         format!("datetime('2026-01-01 00:00:00', '+' || (i - {first_listing}) || ' seconds')")
     };
-    if pg {
-        // A bulk load gathers the search index's new entries and merges them in large runs;
-        // searches want them merged at once (see the migration `gin_without_pending_list`),
-        // so the setting is put back and what is pending merged after the load.
-        conn.batch_execute("ALTER INDEX listings_search SET (fastupdate = on)")?;
-    }
-    let mut done = 0;
-    while done < listings {
-        let n = (listings - done).min(SEED_BATCH);
-        let (from, to) = (first_listing + done, first_listing + done + n - 1);
-        conn.batch_execute(&format!(
-            "INSERT INTO listings (id, seller_id, title, description, category, condition, \
+    // Into an empty table the rows go in one transaction with the indexes dropped and built
+    // again after it (a failure leaves the table as it was). Otherwise the words' index
+    // gathers its new entries and merges them in large runs; searches want them merged at once
+    // (see the migration `gin_without_pending_list`), so the setting is put back and what is
+    // pending merged after the load.
+    let empty = first_listing == 1;
+    store::write_transaction(conn, |conn| -> Result<(), StoreError> {
+        let dropped = if empty {
+            drop_listing_indexes(conn, pg)?
+        } else {
+            if pg {
+                conn.batch_execute("ALTER INDEX listings_search SET (fastupdate = on)")?;
+            }
+            Vec::new()
+        };
+        let mut done = 0;
+        while done < listings {
+            let n = (listings - done).min(SEED_BATCH);
+            let (from, to) = (first_listing + done, first_listing + done + n - 1);
+            conn.batch_execute(&format!(
+                "INSERT INTO listings (id, seller_id, title, description, category, condition, \
              price_cents, currency, quantity, status, like_count, version, created_at, \
              updated_at) \
              SELECT i, {first_user} + ({h3} % {sellers}), {title}, {description}, {cat}, \
              {condition}, {price}, 'EUR', 1 + {h1} % 3, {status}, {likes}, 1, {created}, \
              {created} FROM {series}",
-            cat = pick(pg, &categories, &item),
-            series = series(pg, from, to),
-        ))?;
-        done += n;
-    }
+                cat = pick(pg, &categories, &item),
+                series = series(pg, from, to),
+            ))?;
+            done += n;
+        }
+        build_indexes(conn, pg, &dropped)?;
+        if pg && !empty {
+            conn.batch_execute(
+                "ALTER INDEX listings_search SET (fastupdate = off); \
+                 SELECT gin_clean_pending_list('listings_search'::regclass)",
+            )?;
+        }
+        Ok(())
+    })?;
     if pg {
         conn.batch_execute(
             "SELECT setval(pg_get_serial_sequence('listings', 'id'), \
              (SELECT max(id) FROM listings)); \
-             ALTER INDEX listings_search SET (fastupdate = off); \
-             SELECT gin_clean_pending_list('listings_search'::regclass); \
              ANALYZE listings; ANALYZE users",
         )?;
     } else {
@@ -381,6 +397,51 @@ fn series(pg: bool, from: i64, to: i64) -> String {
 struct MaxId {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     id: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct IndexDef {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    def: String,
+}
+
+/// Drops the indexes of `listings` that no constraint owns (the primary key stays) and returns
+/// how to build them again: building an index once after a bulk load costs a fraction of
+/// keeping it up to date through every insert.
+fn drop_listing_indexes(conn: &mut DbConnection, pg: bool) -> Result<Vec<IndexDef>, StoreError> {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+    let query = if pg {
+        "SELECT c.relname::text AS name, pg_get_indexdef(c.oid) AS def FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'listings'::regclass \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+    } else {
+        "SELECT name, sql AS def FROM sqlite_master \
+         WHERE type = 'index' AND tbl_name = 'listings' AND sql IS NOT NULL"
+    };
+    let defs: Vec<IndexDef> = diesel::sql_query(query).load(conn)?;
+    for d in &defs {
+        conn.batch_execute(&format!("DROP INDEX \"{}\"", d.name))?;
+    }
+    Ok(defs)
+}
+
+/// Builds the indexes [`drop_listing_indexes`] dropped (PostgreSQL: with room to sort in
+/// memory, for this transaction only).
+fn build_indexes(conn: &mut DbConnection, pg: bool, defs: &[IndexDef]) -> Result<(), StoreError> {
+    use diesel::connection::SimpleConnection;
+    if defs.is_empty() {
+        return Ok(());
+    }
+    if pg {
+        conn.batch_execute("SET LOCAL maintenance_work_mem = '1GB'")?;
+    }
+    for d in defs {
+        conn.batch_execute(&d.def)?;
+    }
+    Ok(())
 }
 
 fn max_id(conn: &mut DbConnection, table: &str) -> Result<i64, StoreError> {

@@ -701,3 +701,63 @@ fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
         bad.join("\n\n")
     );
 }
+
+/// `seed::catalogue` loads an empty table with its indexes dropped and built again after the
+/// load, and a table with rows through its indexes: either way every index is there afterwards
+/// and every row it wrote is searchable.
+#[test]
+fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
+    use bazaar_actors::domain::listing::ListingStatus;
+    use bazaar_actors::domain::search::TextQuery;
+    use bazaar_actors::store::{self, search, DbConnection};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let conn: &mut DbConnection = &mut conn;
+    store::migrate(conn).unwrap();
+    let indexes = |conn: &mut DbConnection| -> Vec<String> {
+        let query = if db.is_postgres() {
+            "SELECT indexdef AS name FROM pg_indexes WHERE tablename = 'listings' ORDER BY 1"
+        } else {
+            "SELECT sql AS name FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name = 'listings' AND sql IS NOT NULL ORDER BY 1"
+        };
+        let rows: Vec<Name> = diesel::sql_query(query).load(conn).unwrap();
+        rows.into_iter().map(|r| r.name).collect()
+    };
+    let jackets = |conn: &mut DbConnection| -> (usize, usize) {
+        let filter = search::ListingFilter {
+            text: TextQuery::parse("jacket "),
+            filters: Default::default(),
+            status: ListingStatus::Active,
+            viewer: None,
+        };
+        let found = search::search(conn, &filter, search::ListingSort::Newest, None, 10_000)
+            .unwrap()
+            .len();
+        let rows: Vec<Name> = diesel::sql_query(
+            "SELECT CAST(id AS TEXT) AS name FROM listings \
+             WHERE status = 'active' AND title LIKE '%jacket%'",
+        )
+        .load(conn)
+        .unwrap();
+        (found, rows.len())
+    };
+    let before = indexes(conn);
+    assert!(before.len() > 10, "{before:?}");
+    bazaar::seed::catalogue(conn, 3_000).unwrap();
+    assert_eq!(indexes(conn), before, "after a load into the empty table");
+    let (found, written) = jackets(conn);
+    assert!(written > 0);
+    assert_eq!(found, written);
+    bazaar::seed::catalogue(conn, 2_000).unwrap();
+    assert_eq!(indexes(conn), before, "after a load into a table with rows");
+    let (found_after, written_after) = jackets(conn);
+    assert!(written_after > written);
+    assert_eq!(found_after, written_after);
+}
