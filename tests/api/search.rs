@@ -195,6 +195,41 @@ async fn rows_written_in_plain_sql_are_searchable_at_once() {
     assert_eq!(listing_ids(&page).len(), 1);
 }
 
+/// Typos are corrected from the words of listings however they were written: inserts and
+/// edits in plain SQL (the vocabulary is kept by triggers on both backends), with quotes,
+/// backslashes or a control character in the text, which never fails the write.
+#[actix_web::test]
+async fn typos_are_corrected_from_words_written_in_plain_sql_whatever_their_punctuation() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let mut conn = app.db.connect();
+    let insert = |title: &str| {
+        format!(
+            "INSERT INTO listings (seller_id, title, description, category, price_cents, \
+             currency, quantity, status, version, created_at, updated_at) VALUES ({}, '{title}', \
+             'Plain', 'other', 100, 'EUR', 1, 'active', 1, '2026-01-01 00:00:00', \
+             '2026-01-01 00:00:00')",
+            seller.id
+        )
+    };
+    conn.batch_execute(&insert(r#"A "harmonica", \ boxed"#))
+        .unwrap();
+    conn.batch_execute(&insert("Tuba\u{1}with a bell")).unwrap();
+    assert_eq!(found(&app, "harmonika").await.len(), 1, "substitution");
+    assert_eq!(
+        found(&app, "bell").await.len(),
+        1,
+        "the control character broke nothing"
+    );
+    conn.batch_execute("UPDATE listings SET title = 'A concertina' WHERE title LIKE '%harmonica%'")
+        .unwrap();
+    assert_eq!(
+        found(&app, "concertna").await.len(),
+        1,
+        "a word an edit brought"
+    );
+}
+
 /// Walks every page of `query` (limit 2), inserting a listing that matches before each next
 /// page; returns the ids seen.
 async fn walk_while_inserting(app: &TestApp, seller: &TestUser, query: &str) -> Vec<i64> {

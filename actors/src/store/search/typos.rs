@@ -22,8 +22,9 @@ pub(super) struct WordRow {
 /// the known words one edit away as alternatives. Only unknown words are corrected, so a
 /// correction never competes with an exact match of the same word. PostgreSQL: the
 /// `search_words` table (unstemmed words, kept by triggers), the 30 nearest by trigram
-/// distance (a GiST index reads them nearest first), any typo position. SQLite: FTS5's own vocabulary (`listings_fts_vocab`, stemmed terms), read in the
-/// range of the word's first letter, so a typo in the first letter is not corrected there.
+/// distance (a GiST index reads them nearest first), any typo position. SQLite: its own
+/// `search_words` table (lowercased words, split by a trigger in SQL), read in the range of the
+/// word's first letter, so a typo in the first letter is not corrected there.
 pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResult<()> {
     let candidates = text.typo_candidates();
     // PostgreSQL: the known words among them (the usual case) in one probe of the primary
@@ -54,9 +55,8 @@ pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResu
                 .map(|r| r.word)
                 .collect()
         } else {
-            // Known = the index has it (after stemming): one doclist lookup. Reading the
-            // vocabulary costs far more (fts5vocab walks each term's postings), so only an
-            // unknown word does.
+            // Known = the index has it (after stemming): one doclist lookup; only an unknown
+            // word reads the vocabulary.
             sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
                 .text_param(&format!("\"{typed}\""))
                 .push(" LIMIT 1");
@@ -72,15 +72,15 @@ pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResu
                 .map(String::from)
                 .unwrap_or_default();
             let len = typed.chars().count() as i64;
-            sql.push("SELECT term AS word FROM listings_fts_vocab WHERE term >= ")
+            sql.push("SELECT word FROM search_words WHERE word >= ")
                 .text_param(&first)
-                .push(" AND term < ")
+                .push(" AND word < ")
                 .text_param(&after_first)
-                .push(" AND length(term) BETWEEN ")
+                .push(" AND length(word) BETWEEN ")
                 .int(len - 2)
                 .push(" AND ")
                 .int(len + 1)
-                .push(" ORDER BY doc DESC LIMIT 5000");
+                .push(" LIMIT 5000");
             sql.load::<WordRow>(conn)?
                 .into_iter()
                 .map(|r| r.word)
