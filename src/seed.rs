@@ -346,11 +346,11 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
             let (from, to) = (first_listing + done, first_listing + done + n - 1);
             conn.batch_execute(&format!(
                 "INSERT INTO listings (id, seller_id, title, description, category, condition, \
-             price_cents, currency, quantity, status, like_count, version, created_at, \
-             updated_at) \
-             SELECT i, {first_user} + ({h3} % {sellers}), {title}, {description}, {cat}, \
-             {condition}, {price}, 'EUR', 1 + {h1} % 3, {status}, {likes}, 1, {created}, \
-             {created} FROM {series}",
+                 price_cents, currency, quantity, status, like_count, version, created_at, \
+                 updated_at) \
+                 SELECT i, {first_user} + ({h3} % {sellers}), {title}, {description}, {cat}, \
+                 {condition}, {price}, 'EUR', 1 + {h1} % 3, {status}, {likes}, 1, {created}, \
+                 {created} FROM {series}",
                 cat = pick(pg, &categories, &item),
                 series = series(pg, from, to),
             ))?;

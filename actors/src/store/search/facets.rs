@@ -76,9 +76,11 @@ fn facet_rows(
     from_clause(&mut sql, filter.text.as_ref());
     where_clause(&mut sql, filter);
     reach_clause(&mut sql, reach);
-    let order = match reach {
-        Reach::Planner => id.to_owned(),
-        Reach::Above(_) | Reach::All => order_key(id, Reach::All),
+    // Each step of `Reach` takes its matches from the words' index: in no index's order.
+    let order = if reach == Reach::Planner {
+        id.to_owned()
+    } else {
+        order_key(id, Reach::All)
     };
     let _ = write!(sql.text, " ORDER BY {order} DESC LIMIT ");
     sql.int(cap + 1);
