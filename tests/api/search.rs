@@ -195,6 +195,18 @@ async fn rows_written_in_plain_sql_are_searchable_at_once() {
     assert_eq!(listing_ids(&page).len(), 1);
 }
 
+/// A plain SQL INSERT of an active listing by `seller` titled `title`: only the database's own
+/// triggers run on it.
+fn plain_sql_listing(seller: &TestUser, title: &str) -> String {
+    format!(
+        "INSERT INTO listings (seller_id, title, description, category, price_cents, \
+         currency, quantity, status, version, created_at, updated_at) VALUES ({}, '{title}', \
+         'Plain', 'other', 100, 'EUR', 1, 'active', 1, '2026-01-01 00:00:00', \
+         '2026-01-01 00:00:00')",
+        seller.id
+    )
+}
+
 /// Typos are corrected from the words of listings however they were written: inserts and
 /// edits in plain SQL (the vocabulary is kept by triggers on both backends), with quotes,
 /// backslashes or a control character in the text, which never fails the write.
@@ -203,18 +215,10 @@ async fn typos_are_corrected_from_words_written_in_plain_sql_whatever_their_punc
     let app = spawn_app().await;
     let seller = app.user("seller").await;
     let mut conn = app.db.connect();
-    let insert = |title: &str| {
-        format!(
-            "INSERT INTO listings (seller_id, title, description, category, price_cents, \
-             currency, quantity, status, version, created_at, updated_at) VALUES ({}, '{title}', \
-             'Plain', 'other', 100, 'EUR', 1, 'active', 1, '2026-01-01 00:00:00', \
-             '2026-01-01 00:00:00')",
-            seller.id
-        )
-    };
-    conn.batch_execute(&insert(r#"A "harmonica", \ boxed"#))
+    conn.batch_execute(&plain_sql_listing(&seller, r#"A "harmonica", \ boxed"#))
         .unwrap();
-    conn.batch_execute(&insert("Tuba\u{1}with a bell")).unwrap();
+    conn.batch_execute(&plain_sql_listing(&seller, "Tuba\u{1}with a bell"))
+        .unwrap();
     assert_eq!(found(&app, "harmonika").await.len(), 1, "substitution");
     assert_eq!(
         found(&app, "bell").await.len(),
@@ -228,6 +232,39 @@ async fn typos_are_corrected_from_words_written_in_plain_sql_whatever_their_punc
         1,
         "a word an edit brought"
     );
+}
+
+/// The last word, spelled out from the vocabulary (SQLite: its FTS5 tokens), still finds a
+/// word glued to odd punctuation, in capitals with accents, or in text with a control character.
+#[actix_web::test]
+async fn the_last_word_finds_words_written_in_plain_sql_whatever_glues_them_or_their_accents() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let mut conn = app.db.connect();
+    for title in [
+        "x#Blackstone kettle",
+        "ÉCLAIRS\u{1}tin",
+        "Crème BRÛLÉE dish",
+    ] {
+        conn.batch_execute(&plain_sql_listing(&seller, title))
+            .unwrap();
+    }
+    for (typed, title) in [
+        ("blackst", "x#Blackstone kettle"),
+        ("kettle blacks", "x#Blackstone kettle"),
+        ("eclai", "ÉCLAIRS\u{1}tin"),
+        ("brul", "Crème BRÛLÉE dish"),
+        ("creme brule", "Crème BRÛLÉE dish"),
+    ] {
+        let page = get(&app, &format!("q={}&limit=100", urlencoding(typed))).await;
+        let titles: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles, [title], "{typed}");
+    }
 }
 
 /// Walks every page of `query` (limit 2), inserting a listing that matches before each next

@@ -61,6 +61,14 @@ impl DbManager {
                 "SQLite needs a file path: an in-memory database is not shared by the pool".into(),
             ));
         }
+        if backend == Backend::Sqlite {
+            // Relevance ranks with `bazaar_bm25`, which SQLite adds to each connection as it opens.
+            bazaar_fts_rank::install().map_err(|rc| {
+                StoreError::Config(format!(
+                    "SQLite refused the search rank function (code {rc})"
+                ))
+            })?;
+        }
         Ok(DbManager {
             backend,
             target,

@@ -3,7 +3,8 @@
 //!
 //! Text: PostgreSQL matches `listings.search_vector` (a generated `tsvector`, GIN-indexed)
 //! against `to_tsquery('bazaar_search', …)` and ranks with `ts_rank`; SQLite matches the FTS5
-//! table `listings_fts` (kept by triggers) and ranks with `bm25`. The query text comes from
+//! table `listings_fts` (kept by triggers) and ranks with `bazaar_bm25` (FTS5's bm25 with the
+//! query's IDF kept a while, crate `bazaar-fts-rank`). The query text comes from
 //! [`TextQuery`], whose words are alphanumeric only, and is always a bound parameter.
 //!
 //! Pages are keyset pages on a total order (the sort key, then the id), so inserting rows
@@ -119,8 +120,13 @@ const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.
     l.auto_decline_cents, l.version, l.created_at, l.updated_at, l.auto_drop_percent, \
     l.auto_drop_interval_secs, l.auto_drop_floor_cents, l.next_price_drop_at";
 
-/// SQLite's bm25 weights: title, description, category.
-const BM25: &str = "-bm25(listings_fts, 10.0, 2.0, 1.0)";
+/// SQLite's relevance: FTS5's bm25 (higher is better) with the query's IDF kept a while on the
+/// connection (`bazaar-fts-rank`), weighing title, description, category.
+fn push_bm25(sql: &mut Sql, text: &TextQuery) {
+    sql.push("bazaar_bm25(listings_fts, ")
+        .text_param(&text.to_fts5())
+        .push(", 10.0, 2.0, 1.0)");
+}
 
 enum Bind {
     Text(String),
@@ -277,8 +283,8 @@ fn build(
     reach: Reach,
     explain: bool,
 ) -> Sql {
-    if sort == ListingSort::Relevance && filter.text.is_some() {
-        return relevance::build(conn, filter, after, limit, reach, explain);
+    if let (ListingSort::Relevance, Some(text)) = (sort, &filter.text) {
+        return relevance::build(conn, filter, text, after, limit, reach, explain);
     }
     let mut sql = Sql::new(conn);
     if explain {
@@ -373,11 +379,10 @@ struct RankRow {
 /// The bm25 rank `id` has for `text` with the collection as it is now (SQLite).
 fn sqlite_rank_now(conn: &mut DbConnection, text: &TextQuery, id: i64) -> QueryResult<Option<f64>> {
     let mut sql = Sql::new(conn);
-    let _ = write!(
-        sql.text,
-        "SELECT {BM25} AS rank FROM listings_fts WHERE listings_fts MATCH "
-    );
-    sql.text_param(&text.to_fts5())
+    sql.push("SELECT ");
+    push_bm25(&mut sql, text);
+    sql.push(" AS rank FROM listings_fts WHERE listings_fts MATCH ")
+        .text_param(&text.to_fts5())
         .push(" AND rowid = ")
         .int(id);
     Ok(sql.load::<RankRow>(conn)?.first().map(|r| r.rank))

@@ -19,6 +19,7 @@ use super::*;
 pub(super) fn build(
     conn: &DbConnection,
     filter: &ListingFilter,
+    text: &TextQuery,
     after: Option<ListingPosition>,
     limit: i64,
     reach: Reach,
@@ -28,22 +29,6 @@ pub(super) fn build(
     if explain {
         sql.push("EXPLAIN ");
     }
-    // PostgreSQL ranks only the candidates (`ts_rank` reads each one's vector, so a rare pair of
-    // words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
-    // inside the FTS5 query that finds them.
-    let (candidates, ranked) = if sql.pg {
-        (
-            "(SELECT d.id, CAST(ts_rank(d.v, d.q) AS DOUBLE PRECISION) AS rank FROM \
-             (SELECT l.id AS id, l.search_vector AS v, tsq AS q"
-                .to_owned(),
-            ") d",
-        )
-    } else {
-        (
-            format!("(SELECT listings_fts.rowid AS id, {BM25} AS rank"),
-            "",
-        )
-    };
     let id = id_col(&sql, true);
     // Innermost: the candidates and their rank; then their id range; then the page, taken
     // before the join so only its rows are read in full.
@@ -53,9 +38,24 @@ pub(super) fn build(
          p.n AS candidates FROM \
          (SELECT w.id, w.rank, w.lo, w.hi, w.n FROM \
          (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi, \
-         COUNT(*) OVER () AS n FROM {candidates}"
+         COUNT(*) OVER () AS n FROM "
     );
-    from_clause(&mut sql, filter.text.as_ref());
+    // PostgreSQL ranks only the candidates (`ts_rank` reads each one's vector, so a rare pair of
+    // words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
+    // inside the FTS5 query that finds them.
+    let ranked = if sql.pg {
+        sql.push(
+            "(SELECT d.id, CAST(ts_rank(d.v, d.q) AS DOUBLE PRECISION) AS rank FROM \
+             (SELECT l.id AS id, l.search_vector AS v, tsq AS q",
+        );
+        ") d"
+    } else {
+        sql.push("(SELECT listings_fts.rowid AS id, ");
+        push_bm25(&mut sql, text);
+        sql.push(" AS rank");
+        ""
+    };
+    from_clause(&mut sql, Some(text));
     where_clause(&mut sql, filter);
     if let Some(p) = after.filter(|p| p.window_hi > 0) {
         let _ = write!(sql.text, " AND {id} >= ");

@@ -1,0 +1,229 @@
+//! The function's registration and body, through SQLite's C API. Every pointer here comes from
+//! SQLite for the duration of the call it is passed to.
+
+use crate::{IdfCache, QueryStats, CACHE_CAPACITY, IDF_TTL};
+use libsqlite3_sys as sql;
+use std::ffi::{c_char, c_int, c_void};
+use std::ptr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Adds `bazaar_bm25` to every SQLite connection this process opens from now on (SQLite
+/// ignores a second call). Returns SQLite's error code if the hook could not be added.
+pub fn install() -> Result<(), i32> {
+    // SAFETY: `register` has the signature SQLite's auto-extension hook calls.
+    let rc = unsafe { sql::sqlite3_auto_extension(Some(register)) };
+    if rc == sql::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(rc)
+    }
+}
+
+/// Run by SQLite as each connection opens, after its built-in FTS5 is set up.
+unsafe extern "C" fn register(
+    db: *mut sql::sqlite3,
+    _err: *mut *mut c_char,
+    _routines: *const sql::sqlite3_api_routines,
+) -> c_int {
+    let api = fts5_api(db);
+    if api.is_null() {
+        // A build without FTS5 has nothing to rank; a query naming the function fails clearly.
+        return sql::SQLITE_OK;
+    }
+    let Some(create) = (*api).xCreateFunction else {
+        return sql::SQLITE_ERROR;
+    };
+    let cache = Box::into_raw(Box::new(Mutex::new(IdfCache::new(IDF_TTL, CACHE_CAPACITY))));
+    // Once registered, FTS5 calls `drop_cache` when the connection closes.
+    let rc = create(
+        api,
+        c"bazaar_bm25".as_ptr(),
+        cache.cast(),
+        Some(rank),
+        Some(drop_cache),
+    );
+    if rc != sql::SQLITE_OK {
+        drop_cache(cache.cast());
+    }
+    rc
+}
+
+/// The connection's FTS5 API, or null without FTS5 (the documented `SELECT fts5(?1)`).
+unsafe fn fts5_api(db: *mut sql::sqlite3) -> *mut sql::fts5_api {
+    let mut stmt = ptr::null_mut();
+    let mut api: *mut sql::fts5_api = ptr::null_mut();
+    if sql::sqlite3_prepare_v2(
+        db,
+        c"SELECT fts5(?1)".as_ptr(),
+        -1,
+        &mut stmt,
+        ptr::null_mut(),
+    ) == sql::SQLITE_OK
+    {
+        sql::sqlite3_bind_pointer(
+            stmt,
+            1,
+            ptr::addr_of_mut!(api).cast(),
+            c"fts5_api_ptr".as_ptr(),
+            None,
+        );
+        sql::sqlite3_step(stmt);
+    }
+    sql::sqlite3_finalize(stmt);
+    api
+}
+
+unsafe extern "C" fn drop_cache(cache: *mut c_void) {
+    drop(Box::from_raw(cache.cast::<Mutex<IdfCache>>()));
+}
+
+unsafe extern "C" fn drop_stats(stats: *mut c_void) {
+    drop(Box::from_raw(stats.cast::<QueryStats>()));
+}
+
+/// The function's body: one matching row's score.
+unsafe extern "C" fn rank(
+    api: *const sql::Fts5ExtensionApi,
+    fts: *mut sql::Fts5Context,
+    ctx: *mut sql::sqlite3_context,
+    n_args: c_int,
+    args: *mut *mut sql::sqlite3_value,
+) {
+    let args = if args.is_null() || n_args <= 0 {
+        &[][..]
+    } else {
+        std::slice::from_raw_parts(args, n_args as usize)
+    };
+    match score_row(&*api, fts, args) {
+        Ok(score) => sql::sqlite3_result_double(ctx, score),
+        Err(rc) => sql::sqlite3_result_error_code(ctx, rc),
+    }
+}
+
+/// A call into FTS5's API; an absent entry point is an error, not a crash.
+macro_rules! call {
+    ($api:expr, $f:ident, $($arg:expr),*) => {
+        match $api.$f {
+            Some(f) => f($($arg),*),
+            None => return Err(sql::SQLITE_ERROR),
+        }
+    };
+}
+
+/// `call!` for the entry points that answer an SQLite code.
+macro_rules! check {
+    ($api:expr, $f:ident, $($arg:expr),*) => {{
+        let rc = call!($api, $f, $($arg),*);
+        if rc != sql::SQLITE_OK {
+            return Err(rc);
+        }
+    }};
+}
+
+unsafe fn score_row(
+    api: &sql::Fts5ExtensionApi,
+    fts: *mut sql::Fts5Context,
+    args: &[*mut sql::sqlite3_value],
+) -> Result<f64, c_int> {
+    let stats = query_stats(api, fts, args)?;
+    let mut freq = vec![0.0; stats.idf.len()];
+    let mut n_inst: c_int = 0;
+    check!(api, xInstCount, fts, &mut n_inst);
+    for i in 0..n_inst {
+        let (mut phrase, mut column, mut offset) = (0, 0, 0);
+        check!(api, xInst, fts, i, &mut phrase, &mut column, &mut offset);
+        // Weights follow the query text: argument 1 weighs column 0.
+        let weight = match args.get(column as usize + 1) {
+            Some(&v) if column >= 0 => sql::sqlite3_value_double(v),
+            _ => 1.0,
+        };
+        if let Some(f) = freq.get_mut(phrase as usize) {
+            *f += weight;
+        }
+    }
+    let mut doc_len: c_int = 0;
+    check!(api, xColumnSize, fts, -1, &mut doc_len);
+    Ok(stats.score(&freq, doc_len as f64))
+}
+
+/// This query's stats: kept on the query by its first row, else from the connection's cache,
+/// else counted as bm25 counts them (and cached).
+unsafe fn query_stats<'q>(
+    api: &sql::Fts5ExtensionApi,
+    fts: *mut sql::Fts5Context,
+    args: &[*mut sql::sqlite3_value],
+) -> Result<&'q QueryStats, c_int> {
+    let kept = call!(api, xGetAuxdata, fts, 0).cast::<QueryStats>();
+    if !kept.is_null() {
+        return Ok(&*kept);
+    }
+    let key = match args.first() {
+        Some(&v) => {
+            let text = sql::sqlite3_value_text(v);
+            let len = sql::sqlite3_value_bytes(v);
+            if text.is_null() || len <= 0 {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(text, len as usize)
+            }
+        }
+        None => &[][..],
+    };
+    let phrases = call!(api, xPhraseCount, fts).max(0) as usize;
+    let cache = &*call!(api, xUserData, fts).cast::<Mutex<IdfCache>>();
+    let now = Instant::now();
+    let cached = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key, phrases, now);
+    let stats = match cached {
+        Some(s) => s,
+        None => {
+            let s = count(api, fts, phrases)?;
+            cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(key, s.clone(), now);
+            s
+        }
+    };
+    let stats = Box::into_raw(Box::new(stats));
+    // On failure FTS5 frees the value itself (with `drop_stats`).
+    check!(api, xSetAuxdata, fts, stats.cast(), Some(drop_stats));
+    Ok(&*stats)
+}
+
+/// The collection's size and each phrase's matching rows, as bm25 counts them.
+unsafe fn count(
+    api: &sql::Fts5ExtensionApi,
+    fts: *mut sql::Fts5Context,
+    phrases: usize,
+) -> Result<QueryStats, c_int> {
+    let (mut rows, mut tokens): (i64, i64) = (0, 0);
+    check!(api, xRowCount, fts, &mut rows);
+    check!(api, xColumnTotalSize, fts, -1, &mut tokens);
+    let mut hits = Vec::with_capacity(phrases);
+    for i in 0..phrases {
+        let mut n: i64 = 0;
+        check!(
+            api,
+            xQueryPhrase,
+            fts,
+            i as c_int,
+            ptr::addr_of_mut!(n).cast(),
+            Some(count_row)
+        );
+        hits.push(n);
+    }
+    Ok(QueryStats::new(rows, tokens, &hits))
+}
+
+unsafe extern "C" fn count_row(
+    _api: *const sql::Fts5ExtensionApi,
+    _fts: *mut sql::Fts5Context,
+    n: *mut c_void,
+) -> c_int {
+    *n.cast::<i64>() += 1;
+    sql::SQLITE_OK
+}

@@ -1,0 +1,183 @@
+//! `bazaar_bm25`: SQLite FTS5's `bm25`, with each query's IDF kept for a while.
+//!
+//! FTS5's own `bm25()` weighs rare words above common ones by their IDF, and to get it counts,
+//! on every query, every row that matches each phrase. At a million listings "black" matches
+//! tens of thousands of rows, and that count costs 15 times the search it ranks (which reads
+//! only the newest 200 matches). The IDF moves slowly with the collection, so this function
+//! computes it exactly as bm25 does, keeps it on the connection for [`IDF_TTL`] under the
+//! query's text, and scores each row exactly as bm25 does, negated: higher is better.
+//!
+//! In SQL: `bazaar_bm25(fts_table, query, weight_col0, weight_col1, …)`, where `query` is the
+//! MATCH text (it names the cache entry: pass the same text the MATCH gets) and a column
+//! without a weight weighs 1.
+//!
+//! Diesel does not expose a connection's raw handle, so [`install`] asks SQLite to add the
+//! function to every connection the process opens from then on (SQLite's auto-extension hook,
+//! run after FTS5 is set up on the connection). Each connection has its own cache, freed with
+//! it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+mod ffi;
+
+pub use ffi::install;
+
+/// The function's SQL name.
+pub const FUNCTION: &str = "bazaar_bm25";
+
+/// How long a query's IDF is reused before it is counted again.
+pub const IDF_TTL: Duration = Duration::from_secs(60);
+
+/// Most queries a connection keeps the IDF of.
+pub const CACHE_CAPACITY: usize = 512;
+
+/// bm25's k1 and b, as FTS5 sets them.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// What bm25 knows of the collection for one query: each phrase's IDF, and the average
+/// document length in tokens.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryStats {
+    pub idf: Vec<f64>,
+    pub avgdl: f64,
+}
+
+impl QueryStats {
+    /// From the collection's row and token counts and each phrase's matching rows.
+    pub fn new(rows: i64, tokens: i64, hits: &[i64]) -> QueryStats {
+        QueryStats {
+            idf: hits.iter().map(|&h| idf(rows, h)).collect(),
+            avgdl: if rows > 0 {
+                tokens as f64 / rows as f64
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// One row's score: `freq[i]` is phrase i's weighted count of hits in the row, `doc_len`
+    /// the row's length in tokens. FTS5's bm25 is this, negated.
+    pub fn score(&self, freq: &[f64], doc_len: f64) -> f64 {
+        let norm = K1 * (1.0 - B + B * doc_len / self.avgdl);
+        self.idf
+            .iter()
+            .zip(freq)
+            .map(|(idf, &f)| idf * (f * (K1 + 1.0)) / (f + norm))
+            .sum()
+    }
+}
+
+/// bm25's inverse document frequency, floored as FTS5 floors it (a word in more than half the
+/// rows still counts a little).
+pub fn idf(rows: i64, hits: i64) -> f64 {
+    let v = (((rows - hits) as f64 + 0.5) / (hits as f64 + 0.5)).ln();
+    if v <= 0.0 {
+        1e-6
+    } else {
+        v
+    }
+}
+
+/// A connection's queries' [`QueryStats`], each reused for [`IDF_TTL`]. Bounded: when full,
+/// the stale entries go, and if none is stale, all of them.
+#[derive(Debug)]
+pub struct IdfCache {
+    entries: HashMap<Vec<u8>, (Instant, QueryStats)>,
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl IdfCache {
+    pub fn new(ttl: Duration, capacity: usize) -> IdfCache {
+        IdfCache {
+            entries: HashMap::new(),
+            ttl,
+            capacity,
+        }
+    }
+
+    /// The stats kept for `query` if they are fresh and have `phrases` phrases.
+    pub fn get(&self, query: &[u8], phrases: usize, now: Instant) -> Option<QueryStats> {
+        self.entries
+            .get(query)
+            .filter(|(at, s)| now.duration_since(*at) < self.ttl && s.idf.len() == phrases)
+            .map(|(_, s)| s.clone())
+    }
+
+    pub fn put(&mut self, query: &[u8], stats: QueryStats, now: Instant) {
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(query) {
+            let ttl = self.ttl;
+            self.entries
+                .retain(|_, (at, _)| now.duration_since(*at) < ttl);
+            if self.entries.len() >= self.capacity {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(query.to_vec(), (now, stats));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idf_is_bm25s_and_floored_for_words_in_most_rows() {
+        assert!((idf(1000, 10) - (990.5f64 / 10.5).ln()).abs() < 1e-12);
+        assert_eq!(idf(10, 9), 1e-6);
+        assert!(idf(1_000_000, 1) > idf(1_000_000, 1000));
+    }
+
+    #[test]
+    fn a_row_scores_higher_with_more_hits_and_lower_when_longer() {
+        let s = QueryStats::new(100, 1000, &[5]);
+        assert_eq!(s.avgdl, 10.0);
+        assert!(s.score(&[2.0], 10.0) > s.score(&[1.0], 10.0));
+        assert!(s.score(&[1.0], 5.0) > s.score(&[1.0], 20.0));
+        assert_eq!(s.score(&[0.0], 10.0), 0.0);
+        // One hit in a row of average length: idf × (k1 + 1) / (1 + k1).
+        assert!((s.score(&[1.0], 10.0) - idf(100, 5)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_cache_reuses_an_entry_until_it_is_stale_and_stays_bounded() {
+        let t0 = Instant::now();
+        let mut c = IdfCache::new(Duration::from_secs(60), 2);
+        let s = QueryStats::new(10, 100, &[1, 2]);
+        c.put(b"black", s.clone(), t0);
+        assert_eq!(
+            c.get(b"black", 2, t0 + Duration::from_secs(59)),
+            Some(s.clone())
+        );
+        assert_eq!(c.get(b"black", 2, t0 + Duration::from_secs(60)), None);
+        assert_eq!(
+            c.get(b"black", 1, t0),
+            None,
+            "another phrase count is another query"
+        );
+        assert_eq!(c.get(b"white", 2, t0), None);
+
+        c.put(b"white", s.clone(), t0 + Duration::from_secs(30));
+        // Full: the stale "black" goes, the fresh "white" stays.
+        c.put(b"red", s.clone(), t0 + Duration::from_secs(61));
+        assert_eq!(c.len(), 2);
+        assert!(c.get(b"white", 2, t0 + Duration::from_secs(61)).is_some());
+        // Full and nothing stale: everything goes.
+        c.put(b"blue", s.clone(), t0 + Duration::from_secs(62));
+        assert_eq!(c.len(), 1);
+        assert!(c.get(b"blue", 2, t0 + Duration::from_secs(62)).is_some());
+        // Replacing an entry never evicts.
+        c.put(b"blue", s, t0 + Duration::from_secs(63));
+        assert_eq!(c.len(), 1);
+    }
+}

@@ -1,0 +1,123 @@
+//! `bazaar_bm25` against FTS5's own `bm25` on a real connection.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Double, Text};
+
+#[derive(QueryableByName, Debug)]
+struct Scores {
+    #[diesel(sql_type = Double)]
+    ours: f64,
+    #[diesel(sql_type = Double)]
+    theirs: f64,
+}
+
+fn connection() -> SqliteConnection {
+    bazaar_fts_rank::install().expect("the hook is added");
+    let mut c = SqliteConnection::establish(":memory:").unwrap();
+    diesel::sql_query("CREATE VIRTUAL TABLE docs USING fts5(title, body, tag)")
+        .execute(&mut c)
+        .unwrap();
+    let rows = [
+        (
+            "Black leather jacket",
+            "A black jacket, worn twice",
+            "clothing",
+        ),
+        (
+            "Camera",
+            "Black camera body with a leather strap",
+            "electronics",
+        ),
+        ("Red bicycle", "Fast and light, a black saddle", "sports"),
+        ("Jacket", "Denim jacket, blue", "clothing"),
+        (
+            "Lamp",
+            "Desk lamp, warm light, no scratches at all on it",
+            "home",
+        ),
+        (
+            "Leather boots",
+            "Brown leather, black laces, size 42",
+            "clothing",
+        ),
+    ];
+    for (t, b, g) in rows {
+        diesel::sql_query("INSERT INTO docs (title, body, tag) VALUES (?, ?, ?)")
+            .bind::<Text, _>(t)
+            .bind::<Text, _>(b)
+            .bind::<Text, _>(g)
+            .execute(&mut c)
+            .unwrap();
+    }
+    c
+}
+
+fn scores(c: &mut SqliteConnection, query: &str) -> Vec<Scores> {
+    diesel::sql_query(
+        "SELECT bazaar_bm25(docs, ?, 10.0, 2.0, 1.0) AS ours, -bm25(docs, 10.0, 2.0, 1.0) AS theirs \
+         FROM docs WHERE docs MATCH ? ORDER BY rowid",
+    )
+    .bind::<Text, _>(query)
+    .bind::<Text, _>(query)
+    .load(c)
+    .unwrap()
+}
+
+#[test]
+fn it_scores_every_row_as_bm25_does_for_words_prefixes_and_pairs() {
+    let mut c = connection();
+    for query in [
+        "black",
+        "jacket",
+        "leath*",
+        "black leather",
+        "black OR lamp",
+        "l*",
+    ] {
+        let rows = scores(&mut c, query);
+        assert!(!rows.is_empty(), "{query} matches");
+        for r in &rows {
+            assert!(
+                (r.ours - r.theirs).abs() < 1e-9,
+                "{query}: {} against bm25's {}",
+                r.ours,
+                r.theirs
+            );
+        }
+    }
+}
+
+#[test]
+fn the_idf_is_kept_for_the_same_query_text_on_the_connection() {
+    let mut c = connection();
+    let before = scores(&mut c, "black leather");
+    // Many more rows with "black" make it commoner: bm25 moves at once, the kept IDF does not.
+    for _ in 0..20 {
+        diesel::sql_query(
+            "INSERT INTO docs (title, body, tag) VALUES ('Black mug', 'black', 'home')",
+        )
+        .execute(&mut c)
+        .unwrap();
+    }
+    let after = scores(&mut c, "black leather");
+    let first = after.iter().take(before.len());
+    for (b, a) in before.iter().zip(first) {
+        assert!(
+            (a.ours - b.ours).abs() < 1e-9,
+            "kept: {} then {}",
+            b.ours,
+            a.ours
+        );
+    }
+    assert!(
+        after
+            .iter()
+            .zip(&before)
+            .any(|(a, b)| (a.theirs - b.theirs).abs() > 1e-6),
+        "bm25 itself moved, so the test shows the keeping"
+    );
+    // Another query text is counted afresh, and agrees with bm25 now.
+    for r in scores(&mut c, "leather black") {
+        assert!((r.ours - r.theirs).abs() < 1e-9);
+    }
+}
