@@ -66,6 +66,22 @@ pub fn few_matches_seen(first: i64, span: i64) -> i64 {
     INDEX_READ_MAX_MATCHES.saturating_mul(first) / span.max(first)
 }
 
+/// How many of the newest ids the first read of a words query in newest order covers, when
+/// PostgreSQL's statistics expect `expected` matches among the `span` ids it may return and
+/// `wanted` are needed: [`FIRST_REACH`], or wider when at the expected density that would hold
+/// fewer than half as many again as wanted (the facets' 1,001 matches of a word in 1.6% of the
+/// listings: ~94,000 ids, which a first read of 10,000 would only have found out, at the cost of
+/// a read). Filters only thin the matches out, so the estimate never makes it wider than needed.
+/// At most `span`.
+pub fn first_reach(expected: i64, wanted: i64, span: i64) -> i64 {
+    let sized = if expected > 0 {
+        wanted.saturating_mul(span).saturating_mul(3) / expected.saturating_mul(2)
+    } else {
+        FIRST_REACH
+    };
+    sized.max(FIRST_REACH).min(span.max(1))
+}
+
 /// What the second read of a words query in newest order covers, after the first read of the
 /// newest `first` ids (of `span` the query may return) found `found` matches and `wanted` are
 /// needed: `Some(width)`, the newest `width` ids, wide enough to hold half as many again as
@@ -453,6 +469,21 @@ mod tests {
         // Enough expected in all, but the window would be the whole span.
         assert_eq!(second_reach(10_000, 60, 200, 40_000), None);
         assert_eq!(second_reach(0, 5, 200, 1_000_000), None);
+    }
+
+    #[test]
+    fn the_first_read_is_wide_enough_for_the_matches_the_statistics_expect() {
+        // Relevance's 200 candidates of a word in 6% of a million: the newest 10,000 suffice.
+        assert_eq!(first_reach(60_000, 200, 1_000_000), FIRST_REACH);
+        // The facets' 1,001 matches of a word in 1.6%: 1,001 / 0.016 × 1.5 ids.
+        assert_eq!(first_reach(16_000, 1_001, 1_000_000), 93_843);
+        // Not analysed (no estimate) or nothing expected: the fixed first read.
+        assert_eq!(first_reach(i64::MAX, 1_001, 1_000_000), FIRST_REACH);
+        assert_eq!(first_reach(0, 1_001, 1_000_000), FIRST_REACH);
+        // Never past the ids there are.
+        assert_eq!(first_reach(6_000, 1_001, 100_000), 25_025);
+        assert_eq!(first_reach(100, 1_001, 100_000), 100_000);
+        assert_eq!(first_reach(100, 1_001, 5_000), 5_000);
     }
 
     #[test]

@@ -4,15 +4,16 @@
 //! SQLite and searches without words take one read, as the planner chooses.
 
 use super::*;
-use crate::domain::search::{few_expected, few_matches_seen, second_reach};
+use crate::domain::search::{few_expected, few_matches_seen, first_reach, second_reach};
 
 /// Which ids a words query in newest order (`sort=newest`, and the candidates of
 /// `sort=relevance`) reads, so that its cost never hangs on PostgreSQL's estimate of how
 /// common the words are. PostgreSQL estimates a word it has no statistics for at a fixed share
 /// of the table; when that share is large enough it walks the id index backwards with the
 /// match as a filter and stops after the page, which for a really rare word reads the whole
-/// table. So the query first reads only the newest [`FIRST_REACH`] ids below its ceiling (an
-/// index condition: whatever the plan, the walk stops there). When that finds too few, the
+/// table. So the query first reads only the newest [`FIRST_REACH`] ids below its ceiling, or
+/// the wider window the statistics' estimate of the words calls for (an index condition:
+/// whatever the plan, the walk stops there). When that finds too few, the
 /// density it saw sizes the second read (`domain::search::second_reach`): a window of newest
 /// ids that should hold enough, or, when few matches are expected in all, every match in an
 /// order no index gives (`l.id + 0`), so the words' GIN index finds them and a top-N sort
@@ -79,7 +80,8 @@ pub(super) fn read(
 /// Reads the newest matches of `text` between the ids of `range` (highest, lowest) in the
 /// steps of [`Reach`] until a read finds `wanted` (as `found` counts them) or has read
 /// everything: every match at once when PostgreSQL's statistics expect few, otherwise the
-/// newest [`FIRST_REACH`] ids, then a window sized by what that found, then every match.
+/// newest [`FIRST_REACH`] ids or the wider window the expected matches call for
+/// (`domain::search::first_reach`), then a window sized by what that found, then every match.
 /// `load` runs one read.
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
@@ -90,11 +92,14 @@ pub(super) fn stepped<T>(
     found: impl Fn(&[T]) -> i64,
 ) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
-    let (mut reach, mut width) = if few_expected(expected_matches(conn, text)?) {
+    let expected = expected_matches(conn, text)?;
+    let (mut reach, mut width) = if few_expected(expected) {
         (Reach::All, span)
     } else {
-        (Reach::Above(ceiling - FIRST_REACH), FIRST_REACH)
+        let w = first_reach(expected, wanted, span);
+        (Reach::Above(ceiling - w), w)
     };
+    let mut first = true;
     loop {
         let rows = load(conn, reach)?;
         if reach == Reach::All || width >= span || found(&rows) >= wanted {
@@ -102,12 +107,13 @@ pub(super) fn stepped<T>(
         }
         // One window sized by what the first read saw, then (if even that falls short) all.
         reach = match second_reach(width, found(&rows), wanted, span) {
-            Some(w) if width == FIRST_REACH => {
+            Some(w) if first && w > width => {
                 width = w;
                 Reach::Above(ceiling - w)
             }
             _ => Reach::All,
         };
+        first = false;
     }
 }
 
