@@ -5,7 +5,7 @@
 
 use crate::helpers::*;
 use crate::ws_helpers::*;
-use bazaar_actors::store::schema::saved_search_pending;
+use bazaar_actors::store::schema::{saved_search_alerts, saved_search_pending};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -206,6 +206,32 @@ async fn a_matching_listing_alerts_the_owner_live_and_in_the_inbox_once() {
     ws.quiet(Duration::from_millis(300)).await;
     assert_eq!(alerts_in_inbox(&app.address, &buyer).await, [expected]);
     assert_eq!(alerts_in_inbox(&app.address, &seller).await, []);
+}
+
+/// The alert ledger (one row per search and listing alerted) goes with its saved search.
+#[actix_web::test]
+async fn deleting_a_saved_search_deletes_its_alert_records() {
+    let app = spawn_app().await;
+    let buyer = app.user("buyer").await;
+    let seller = app.user("seller").await;
+    let kept = save(&app, &buyer, json!({"q": "theremin"})).await;
+    let deleted = save(&app, &buyer, json!({"q": "theremin"})).await;
+    app.listing(&seller, json!({"title": "Theremin", "price_cents": 40_000}))
+        .await;
+    settled(&app.db).await;
+    let records = |search: &Value| {
+        let id = search["id"].as_i64().unwrap();
+        let mut conn = app.db.connect();
+        saved_search_alerts::table
+            .filter(saved_search_alerts::saved_search_id.eq(id))
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .expect("count records")
+    };
+    assert_eq!((records(&kept), records(&deleted)), (1, 1));
+    let path = format!("{PATH}/{}", deleted["id"]);
+    assert_eq!(app.delete(&path, Some(&buyer.token)).await.status(), 204);
+    assert_eq!((records(&kept), records(&deleted)), (1, 0));
 }
 
 #[actix_web::test]

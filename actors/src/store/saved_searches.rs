@@ -7,7 +7,7 @@
 //! candidate's words are confirmed against the listing's row in the listings' own index, with
 //! the query text the listing search renders.
 
-use super::schema::{saved_search_pending, saved_searches, users};
+use super::schema::{saved_search_alerts, saved_search_pending, saved_searches, users};
 use super::DbConnection;
 use crate::domain::saved_search::{Anchor, SavedSearchSpec, Trigger};
 use crate::domain::search::TextQuery;
@@ -113,7 +113,9 @@ pub fn list(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<SavedSearch>>
         .load(conn)
 }
 
-/// Deletes `user`'s saved search `id` (and its alert records); false if they have none.
+/// Deletes `user`'s saved search `id` and its alert records (the ledger has no foreign key to
+/// cascade: see migration `alert_records_without_foreign_keys`); false if they have none. Run
+/// it in a transaction.
 pub fn delete(conn: &mut DbConnection, user: i64, id: i64) -> QueryResult<bool> {
     let n = diesel::delete(
         saved_searches::table
@@ -121,6 +123,12 @@ pub fn delete(conn: &mut DbConnection, user: i64, id: i64) -> QueryResult<bool> 
             .filter(saved_searches::user_id.eq(user)),
     )
     .execute(conn)?;
+    if n == 1 {
+        diesel::delete(
+            saved_search_alerts::table.filter(saved_search_alerts::saved_search_id.eq(id)),
+        )
+        .execute(conn)?;
+    }
     Ok(n == 1)
 }
 
