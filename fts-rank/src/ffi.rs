@@ -134,9 +134,9 @@ unsafe fn score_row(
         let (mut phrase, mut column, mut offset) = (0, 0, 0);
         check!(api, xInst, fts, i, &mut phrase, &mut column, &mut offset);
         // Weights follow the query text: argument 1 weighs column 0.
-        let weight = match args.get(column as usize + 1) {
-            Some(&v) if column >= 0 => sql::sqlite3_value_double(v),
-            _ => 1.0,
+        let weight = match usize::try_from(column).ok().and_then(|c| args.get(c + 1)) {
+            Some(&v) => sql::sqlite3_value_double(v),
+            None => 1.0,
         };
         if let Some(f) = freq.get_mut(phrase as usize) {
             *f += weight;

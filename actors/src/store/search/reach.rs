@@ -107,7 +107,7 @@ pub(super) fn stepped<T>(
         }
         // One window sized by what the first read saw, then (if even that falls short) all.
         reach = match second_reach(width, found(&rows), wanted, span) {
-            Some(w) if first && w > width => {
+            Some(w) if first => {
                 width = w;
                 Reach::Above(ceiling - w)
             }
