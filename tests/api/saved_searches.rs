@@ -522,3 +522,87 @@ async fn one_listing_alerts_every_matching_search_once_with_its_own_notification
     }
     assert_eq!(alerts_in_inbox(&app.address, &seller).await, []);
 }
+
+/// One listing that 260 saved searches of 13 users match: more than one transaction writes
+/// them on PostgreSQL, and SQLite records them in one statement. Every search alerts its
+/// owner once, live and in the inbox; matching the listing again (left pending once more, as
+/// a process that died before its last commit leaves it) alerts nobody twice.
+#[actix_web::test]
+async fn a_listing_that_hundreds_of_searches_match_alerts_each_once() {
+    use bazaar_actors::domain::saved_search::Trigger;
+    use bazaar_actors::store::{self, saved_searches as rows};
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let mut owners = Vec::new();
+    let mut want: Vec<(i64, i64)> = Vec::new();
+    for n in 0..13 {
+        let owner = app.user(&format!("owner{n}")).await;
+        for i in 0..20 {
+            let body = match i % 4 {
+                0 => json!({"q": "gramophone"}),
+                1 => json!({"q": "walnut gramophone", "max_price": 90_000 + i}),
+                2 => json!({"category": "home", "name": format!("home {i}")}),
+                _ => json!({"q": "gramophones", "min_price": i}),
+            };
+            let s = save(&app, &owner, body).await;
+            want.push((s["id"].as_i64().unwrap(), owner.id));
+        }
+        owners.push(owner);
+    }
+    // Two owners watch live: one in each share of the owners.
+    let mut sockets = [
+        connect(&app, &owners[0]).await,
+        connect(&app, &owners[1]).await,
+    ];
+    let listing = app
+        .listing(
+            &seller,
+            json!({"title": "Walnut gramophone", "category": "home-decor",
+                   "price_cents": 40_000}),
+        )
+        .await;
+    let listing_id = listing["id"].as_i64().unwrap();
+    for (owner, ws) in owners.iter().zip(sockets.iter_mut()) {
+        let mut live = Vec::new();
+        for _ in 0..20 {
+            let (search, listing) = next_alert(ws, owner).await;
+            assert_eq!(listing, listing_id);
+            live.push(search);
+        }
+        live.sort_unstable();
+        let mut expected: Vec<i64> = want
+            .iter()
+            .filter(|w| w.1 == owner.id)
+            .map(|w| w.0)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(live, expected, "live alerts of {}", owner.id);
+    }
+    settled(&app.db).await;
+    // Again, as if the pending row had come back.
+    {
+        let mut conn = app.db.connect();
+        rows::mark_pending(&mut conn, listing_id, Trigger::Visible, store::now()).unwrap();
+    }
+    settled(&app.db).await;
+    for ws in sockets.iter_mut() {
+        ws.quiet(Duration::from_millis(300)).await;
+    }
+    let mut got = Vec::new();
+    for owner in &owners {
+        for (search, listing) in alerts_in_inbox(&app.address, owner).await {
+            assert_eq!(listing, listing_id);
+            got.push((search, owner.id));
+        }
+    }
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    let mut conn = app.db.connect();
+    let recorded: i64 = saved_search_alerts::table
+        .filter(saved_search_alerts::listing_id.eq(listing_id))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(recorded, 260);
+}

@@ -13,6 +13,16 @@
 //! two processes only one gets it), records each alert unless it was sent already (the unique
 //! (saved search, listing) row) and writes the notifications and their events. The events go
 //! to the broker after the commit, and on PostgreSQL to every process through the relay.
+//!
+//! On PostgreSQL a listing that alerts many searches ([`PARALLEL_MIN_ALERTS`]) has its alerts
+//! written by [`PARALLEL_WRITERS`] transactions side by side, one per share of the owners, each
+//! published as soon as it commits, while the transaction that took the pending row stays open
+//! and commits last. Every alert is still sent at most once, because the ledger row decides,
+//! not the pending row: if a share fails, or the process dies before the last commit, the
+//! pending row comes back and the next run writes only what no share recorded. The open
+//! transaction holds nothing but the pending row, whose only other taker is a matcher's first
+//! statement, so the shares never wait on a lock their own coordinator holds. The owners'
+//! shares are disjoint, so the shares lock different topics.
 
 use crate::broker::{Broker, Publish};
 use crate::domain::listing::ListingStatus;
@@ -32,6 +42,11 @@ const MATCH_BATCH: i64 = 64;
 /// Batches one run takes before it yields to the next run (so a backlog never holds a
 /// blocking thread for long).
 const MAX_BATCHES_PER_RUN: usize = 16;
+/// From this many alerts for one listing, PostgreSQL writes them in [`PARALLEL_WRITERS`]
+/// transactions side by side (fewer go in one: a second connection and thread cost more).
+const PARALLEL_MIN_ALERTS: usize = 256;
+/// How many transactions write a large listing's alerts on PostgreSQL.
+const PARALLEL_WRITERS: usize = 2;
 
 /// Wakes the matcher after a commit that left listings to match.
 #[derive(Debug, Message)]
@@ -145,7 +160,7 @@ fn drain(pool: &Pool, broker: &Broker) -> Result<bool, StoreError> {
         }
         let mut failed = false;
         for pending in &batch {
-            match match_one(&mut conn, pending) {
+            match match_one(pool, broker, &mut conn, pending) {
                 Ok(events) if events.is_empty() => {}
                 Ok(events) => broker.do_send(Publish { events }),
                 Err(e) => {
@@ -164,30 +179,103 @@ fn drain(pool: &Pool, broker: &Broker) -> Result<bool, StoreError> {
 }
 
 /// Matches one pending listing and, in one transaction, takes the pending row and writes the
-/// alerts not sent before. Returns the events to publish (none if another process took it).
-fn match_one(conn: &mut PooledConn, pending: &Pending) -> Result<Vec<Event>, StoreError> {
+/// alerts not sent before (on PostgreSQL, many of them in [`PARALLEL_WRITERS`] transactions,
+/// see the module's notes). Returns the events left to publish (none if another process took
+/// it, or if the shares published their own).
+fn match_one(
+    pool: &Pool,
+    broker: &Broker,
+    conn: &mut PooledConn,
+    pending: &Pending,
+) -> Result<Vec<Event>, StoreError> {
     let listing = listings::find(conn, pending.listing_id)?;
     let due = match &listing {
         Some(l) if l.status() == ListingStatus::Active => due_searches(conn, l, pending.trigger())?,
         _ => Vec::new(),
     };
+    // The shares take connections of their own besides this one.
+    let parallel = !pool.one_writer_at_a_time()
+        && pool.max_size() as usize > PARALLEL_WRITERS
+        && due.len() >= PARALLEL_MIN_ALERTS;
     conn.write_transaction(|conn| -> Result<Vec<Event>, StoreError> {
         if !saved_searches::claim(conn, pending.id)? {
             return Ok(Vec::new());
         }
-        let mut outbox = Outbox::default();
-        let now = store::now();
-        if let Some(l) = &listing {
-            let ids: Vec<i64> = due.iter().map(|s| s.id).collect();
-            let recorded: HashSet<i64> = saved_searches::record_alerts(conn, &ids, l.id, now)?
-                .into_iter()
-                .collect();
-            for search in due.iter().filter(|s| recorded.contains(&s.id)) {
-                outbox.saved_search_notification(UserId(search.user_id), search, l);
+        match &listing {
+            Some(l) if parallel => {
+                write_shares(pool, broker, l, &due)?;
+                Ok(Vec::new())
             }
+            Some(l) => write_alerts(conn, l, &due),
+            None => Ok(Vec::new()),
         }
-        Ok(outbox.flush(conn)?)
     })
+}
+
+/// Records the alerts of `due` for `l` that were not sent before and writes their
+/// notifications and events, in the caller's transaction; returns the events.
+fn write_alerts(
+    conn: &mut DbConnection,
+    l: &Listing,
+    due: &[SavedSearch],
+) -> Result<Vec<Event>, StoreError> {
+    let ids: Vec<i64> = due.iter().map(|s| s.id).collect();
+    let recorded: HashSet<i64> = saved_searches::record_alerts(conn, &ids, l.id, store::now())?
+        .into_iter()
+        .collect();
+    let mut outbox = Outbox::default();
+    for search in due.iter().filter(|s| recorded.contains(&s.id)) {
+        outbox.saved_search_notification(UserId(search.user_id), search, l);
+    }
+    Ok(outbox.flush(conn)?)
+}
+
+/// Writes `due`'s alerts in [`PARALLEL_WRITERS`] transactions side by side, one per share of
+/// the owners (`owner_shares`), each on a connection of its own and published when it commits.
+/// The first error is returned once every share has ended.
+fn write_shares(
+    pool: &Pool,
+    broker: &Broker,
+    l: &Listing,
+    due: &[SavedSearch],
+) -> Result<(), StoreError> {
+    let shares = owner_shares(due, PARALLEL_WRITERS);
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = shares
+            .iter()
+            .map(|share| {
+                scope.spawn(move || -> Result<(), StoreError> {
+                    let mut conn = pool.get()?;
+                    let events = conn.write_transaction(|c| write_alerts(c, l, share))?;
+                    if !events.is_empty() {
+                        broker.do_send(Publish { events });
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        // Every writer joined here (one that panicked is an error, not the scope's panic).
+        let ended: Vec<Result<(), StoreError>> = writers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(StoreError::Task("an alert writer panicked".into())))
+            })
+            .collect();
+        ended.into_iter().collect()
+    })
+}
+
+/// `due` in `n` shares by owner: all of one owner's searches in one share, so two shares never
+/// write to the same user's topic.
+fn owner_shares(due: &[SavedSearch], n: usize) -> Vec<Vec<SavedSearch>> {
+    let n = n.max(1);
+    let mut shares = vec![Vec::new(); n];
+    for search in due {
+        shares[search.user_id.rem_euclid(n as i64) as usize].push(search.clone());
+    }
+    shares.retain(|s| !s.is_empty());
+    shares
 }
 
 /// The saved searches `listing` alerts: those found through their anchors whose words match
@@ -217,4 +305,50 @@ fn due_searches(
         .is_some_and(|f| alert_due(trigger, UserId(search.user_id), &f, &facts))
     });
     Ok(due)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search(id: i64, user_id: i64) -> SavedSearch {
+        SavedSearch {
+            id,
+            user_id,
+            name: None,
+            query_text: Some("lamp".into()),
+            category: None,
+            condition: None,
+            min_price_cents: None,
+            max_price_cents: None,
+            anchor_key: None,
+            anchor_words: Some("lamp".into()),
+            match_text: None,
+            created_at: chrono::NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn each_owner_is_in_one_share_and_every_search_in_one() {
+        let due: Vec<SavedSearch> = (0..40).map(|i| search(i, 1 + i % 7)).collect();
+        let shares = owner_shares(&due, 2);
+        assert_eq!(shares.len(), 2);
+        let mut ids: Vec<i64> = shares.iter().flatten().map(|s| s.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (0..40).collect::<Vec<_>>());
+        for user in 1..=7 {
+            let holding = shares
+                .iter()
+                .filter(|share| share.iter().any(|s| s.user_id == user))
+                .count();
+            assert_eq!(holding, 1, "user {user} is in {holding} shares");
+        }
+    }
+
+    #[test]
+    fn empty_shares_are_left_out() {
+        let due = vec![search(1, 4), search(2, 4)];
+        assert_eq!(owner_shares(&due, 2).len(), 1);
+        assert!(owner_shares(&[], 2).is_empty());
+    }
 }

@@ -116,6 +116,11 @@ impl Pool {
         self.writers.is_some()
     }
 
+    /// The most connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.conns.max_size()
+    }
+
     pub fn state(&self) -> r2d2::State {
         self.conns.state()
     }

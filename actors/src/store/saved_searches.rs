@@ -7,6 +7,7 @@
 //! candidate's words are confirmed against the listing's row in the listings' own index, with
 //! the query text the listing search renders.
 
+use super::bulk::{json_rows, BULK_MIN_ROWS};
 use super::schema::{saved_search_alerts, saved_search_pending, saved_searches, users};
 use super::DbConnection;
 use crate::domain::saved_search::{Anchor, SavedSearchSpec, Trigger};
@@ -275,7 +276,8 @@ fn sqlite_matching(
 
 /// Records the alerts of `searches` for `listing`; returns those not sent before (the unique
 /// (saved search, listing) row decides, whichever process gets there first). PostgreSQL: one
-/// statement however many; SQLite: a kept statement per search, in-process.
+/// statement however many; SQLite: a kept statement per search, in-process, or from
+/// `bulk::BULK_MIN_ROWS` searches one statement (the ids as a JSON array).
 pub fn record_alerts(
     conn: &mut DbConnection,
     searches: &[i64],
@@ -301,6 +303,18 @@ pub fn record_alerts(
         .bind::<BigInt, _>(listing)
         .bind::<Timestamp, _>(now)
         .load::<Recorded>(pg)?
+        .into_iter()
+        .map(|r| r.saved_search_id)
+        .collect()),
+        DbConnection::Sqlite(lite) if searches.len() >= BULK_MIN_ROWS => Ok(diesel::sql_query(
+            "INSERT INTO saved_search_alerts (saved_search_id, listing_id, created_at) \
+             SELECT j.value, ?, ? FROM json_each(?) j WHERE true ON CONFLICT DO NOTHING \
+             RETURNING saved_search_id",
+        )
+        .bind::<BigInt, _>(listing)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(json_rows(&searches)?)
+        .load::<Recorded>(lite)?
         .into_iter()
         .map(|r| r.saved_search_id)
         .collect()),
