@@ -52,9 +52,9 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
     let cap = cap.max(0);
     let mut rows = match (&filter.text, matches!(conn, DbConnection::Postgresql(_))) {
         (Some(text), true) => {
-            let range = (reach::newest_id(conn)?, 1);
+            let span = reach::Span::whole(conn)?;
             let load = |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach);
-            reach::stepped(conn, text, range, cap + 1, load, |rows| rows.len() as i64)?
+            reach::stepped(conn, text, span, cap + 1, load, |rows| rows.len() as i64)?
         }
         _ => facet_rows(conn, filter, cap, Reach::Planner)?,
     };

@@ -60,8 +60,7 @@ pub(super) fn read(
         each(conn, reach)?;
         build(conn, filter, sort, after, limit, reach, false).load(conn)
     };
-    let (Some(range), Some(text)) = (stepped_range(conn, filter, sort, after)?, &filter.text)
-    else {
+    let (Some(span), Some(text)) = (stepped_span(conn, filter, sort, after)?, &filter.text) else {
         let reach = if sorted_by_value_with_few_matches(conn, filter, sort)? {
             Reach::All
         } else {
@@ -70,14 +69,65 @@ pub(super) fn read(
         return load(conn, reach);
     };
     match sort {
-        ListingSort::Relevance => stepped(conn, text, range, RELEVANCE_CANDIDATES, load, |rows| {
+        ListingSort::Relevance => stepped(conn, text, span, RELEVANCE_CANDIDATES, load, |rows| {
             rows.first().map_or(0, |r| r.candidates)
         }),
-        _ => stepped(conn, text, range, limit, load, |rows| rows.len() as i64),
+        _ => stepped(conn, text, span, limit, load, |rows| rows.len() as i64),
     }
 }
 
-/// Reads the newest matches of `text` between the ids of `range` (highest, lowest) in the
+/// The ids a stepped read may return (`ceiling` down to `lowest`), and whether PostgreSQL has
+/// statistics of the listings (else its estimates of words mean nothing, see
+/// [`expected_matches`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Span {
+    ceiling: i64,
+    lowest: i64,
+    analysed: bool,
+}
+
+impl Span {
+    /// Every id up to the newest: one round trip for both the newest id (an end of the primary
+    /// key) and the statistics' state (the server's activity statistics, microseconds). After
+    /// a crash those are reset and the search takes the bounded first read until the next
+    /// analyse.
+    pub(super) fn whole(conn: &mut DbConnection) -> QueryResult<Span> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            analysed: bool,
+        }
+        let mut sql = Sql::new(conn);
+        sql.push(
+            "SELECT COALESCE(MAX(id), 0) AS n, \
+             (pg_stat_get_last_analyze_time('listings'::regclass) IS NOT NULL \
+             OR pg_stat_get_last_autoanalyze_time('listings'::regclass) IS NOT NULL) AS analysed \
+             FROM listings",
+        );
+        let row = sql.load::<Row>(conn)?.pop();
+        Ok(Span {
+            ceiling: row.as_ref().map_or(0, |r| r.n),
+            lowest: 1,
+            analysed: row.is_some_and(|r| r.analysed),
+        })
+    }
+
+    /// The ids from `highest` down to `lowest`: a bound above the newest id (a cursor made by
+    /// hand) counts from the newest, or the first read would look where nothing is and send a
+    /// common word to the second.
+    fn between(conn: &mut DbConnection, highest: i64, lowest: i64) -> QueryResult<Span> {
+        let whole = Span::whole(conn)?;
+        Ok(Span {
+            ceiling: highest.min(whole.ceiling),
+            lowest,
+            ..whole
+        })
+    }
+}
+
+/// Reads the newest matches of `text` between the ids of `span` (highest, lowest) in the
 /// steps of [`Reach`] until a read finds `wanted` (as `found` counts them) or has read
 /// everything: every match at once when PostgreSQL's statistics expect few, otherwise the
 /// newest [`FIRST_REACH`] ids or the wider window the expected matches call for
@@ -86,13 +136,17 @@ pub(super) fn read(
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
     text: &TextQuery,
-    (ceiling, lowest): (i64, i64),
+    Span {
+        ceiling,
+        lowest,
+        analysed,
+    }: Span,
     wanted: i64,
     mut load: impl FnMut(&mut DbConnection, Reach) -> QueryResult<Vec<T>>,
     found: impl Fn(&[T]) -> i64,
 ) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
-    let expected = expected_matches(conn, text)?;
+    let expected = expected_matches(conn, text, analysed)?;
     let (mut reach, mut width) = if few_expected(expected) {
         (Reach::All, span)
     } else {
@@ -119,18 +173,10 @@ pub(super) fn stepped<T>(
 
 /// How many listings PostgreSQL's statistics expect `text` to match: the planner's estimate
 /// (an `EXPLAIN`, not run; a word outside the statistics at a fixed share of the table), or
-/// `i64::MAX` while the table has not been analysed (after a restore, say: every word is then
-/// taken at that share, and a pair of common words would pass for a rare one). The server's
-/// activity statistics tell that in microseconds; after a crash they are reset and the search
-/// takes the bounded first read until the next analyse.
-fn expected_matches(conn: &mut DbConnection, text: &TextQuery) -> QueryResult<i64> {
-    let mut sql = Sql::new(conn);
-    sql.push(
-        "SELECT COUNT(*) AS n FROM (SELECT 'listings'::regclass AS t) s \
-         WHERE pg_stat_get_last_analyze_time(s.t) IS NOT NULL \
-         OR pg_stat_get_last_autoanalyze_time(s.t) IS NOT NULL",
-    );
-    if sql.load::<Number>(conn)?.first().map_or(0, |r| r.n) == 0 {
+/// `i64::MAX` while the table has not been `analysed` (after a restore, say: every word is
+/// then taken at that share, and a pair of common words would pass for a rare one).
+fn expected_matches(conn: &mut DbConnection, text: &TextQuery, analysed: bool) -> QueryResult<i64> {
+    if !analysed {
         return Ok(i64::MAX);
     }
     let mut sql = Sql::new(conn);
@@ -165,10 +211,11 @@ fn sorted_by_value_with_few_matches(
     if !by_value || !matches!(conn, DbConnection::Postgresql(_)) {
         return Ok(false);
     }
-    if few_expected(expected_matches(conn, text)?) {
+    let span = Span::whole(conn)?;
+    if few_expected(expected_matches(conn, text, span.analysed)?) {
         return Ok(true);
     }
-    let ceiling = newest_id(conn)?;
+    let ceiling = span.ceiling;
     let few = few_matches_seen(FIRST_REACH, ceiling);
     let mut sql = Sql::new(conn);
     sql.push("SELECT COUNT(*) AS n FROM (SELECT 1");
@@ -180,30 +227,24 @@ fn sorted_by_value_with_few_matches(
     Ok(seen <= few)
 }
 
-/// The highest and lowest id a words query in newest order on PostgreSQL may return; `None`
-/// for any other search (one read, as the planner chooses).
-fn stepped_range(
+/// The ids a words query in newest order on PostgreSQL may return; `None` for any other
+/// search (one read, as the planner chooses).
+fn stepped_span(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     sort: ListingSort,
     after: Option<ListingPosition>,
-) -> QueryResult<Option<(i64, i64)>> {
+) -> QueryResult<Option<Span>> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
     if !pg || filter.text.is_none() {
         return Ok(None);
     }
-    // A cursor's bound above the newest id (one made by hand) would make the first read look
-    // where nothing is and send a common word to the second: it counts from the newest id.
-    let below = |conn: &mut DbConnection, bound: i64| -> QueryResult<i64> {
-        Ok(bound.min(newest_id(conn)?))
-    };
     Ok(match (sort, after) {
         (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => {
-            Some((below(conn, p.window_hi)?, p.window_lo))
+            Some(Span::between(conn, p.window_hi, p.window_lo)?)
         }
-        (ListingSort::Relevance, _) => Some((newest_id(conn)?, 1)),
-        (ListingSort::Newest, Some(p)) => Some((below(conn, p.id - 1)?, 1)),
-        (ListingSort::Newest, None) => Some((newest_id(conn)?, 1)),
+        (ListingSort::Newest, Some(p)) => Some(Span::between(conn, p.id - 1, 1)?),
+        (ListingSort::Relevance | ListingSort::Newest, _) => Some(Span::whole(conn)?),
         _ => None,
     })
 }
@@ -212,11 +253,4 @@ fn stepped_range(
 struct Number {
     #[diesel(sql_type = BigInt)]
     n: i64,
-}
-
-/// The highest listing id (0 with none): an end of the primary key.
-pub(super) fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
-    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
 }
