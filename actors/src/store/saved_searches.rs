@@ -293,8 +293,9 @@ pub fn record_alerts(
     if searches.is_empty() {
         return Ok(Vec::new());
     }
+    let ids = |rows: Vec<Recorded>| rows.into_iter().map(|r| r.saved_search_id).collect();
     match conn {
-        DbConnection::Postgresql(pg) => Ok(diesel::sql_query(
+        DbConnection::Postgresql(pg) => diesel::sql_query(
             "INSERT INTO saved_search_alerts (saved_search_id, listing_id, created_at) \
              SELECT s, $2, $3 FROM unnest($1::int8[]) AS s ON CONFLICT DO NOTHING \
              RETURNING saved_search_id",
@@ -302,11 +303,9 @@ pub fn record_alerts(
         .bind::<diesel::sql_types::Array<BigInt>, _>(searches)
         .bind::<BigInt, _>(listing)
         .bind::<Timestamp, _>(now)
-        .load::<Recorded>(pg)?
-        .into_iter()
-        .map(|r| r.saved_search_id)
-        .collect()),
-        DbConnection::Sqlite(lite) if searches.len() >= BULK_MIN_ROWS => Ok(diesel::sql_query(
+        .load::<Recorded>(pg)
+        .map(ids),
+        DbConnection::Sqlite(lite) if searches.len() >= BULK_MIN_ROWS => diesel::sql_query(
             "INSERT INTO saved_search_alerts (saved_search_id, listing_id, created_at) \
              SELECT j.value, ?, ? FROM json_each(?) j WHERE true ON CONFLICT DO NOTHING \
              RETURNING saved_search_id",
@@ -314,10 +313,8 @@ pub fn record_alerts(
         .bind::<BigInt, _>(listing)
         .bind::<Timestamp, _>(now)
         .bind::<Text, _>(json_rows(&searches)?)
-        .load::<Recorded>(lite)?
-        .into_iter()
-        .map(|r| r.saved_search_id)
-        .collect()),
+        .load::<Recorded>(lite)
+        .map(ids),
         DbConnection::Sqlite(lite) => {
             let mut recorded = Vec::with_capacity(searches.len());
             for &search in searches {
