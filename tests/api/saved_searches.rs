@@ -208,30 +208,46 @@ async fn a_matching_listing_alerts_the_owner_live_and_in_the_inbox_once() {
     assert_eq!(alerts_in_inbox(&app.address, &seller).await, []);
 }
 
-/// The alert ledger (one row per search and listing alerted) goes with its saved search.
+/// A deleted saved search's alert records stay in the ledger (keyed by listing, nothing finds
+/// one search's rows), so a search's id is never used again: a new search for the same words
+/// is alerted when the same listing drops into its range, not silenced by the old records.
 #[actix_web::test]
-async fn deleting_a_saved_search_deletes_its_alert_records() {
+async fn a_new_saved_search_is_not_silenced_by_a_deleted_ones_records() {
     let app = spawn_app().await;
     let buyer = app.user("buyer").await;
     let seller = app.user("seller").await;
-    let kept = save(&app, &buyer, json!({"q": "theremin"})).await;
     let deleted = save(&app, &buyer, json!({"q": "theremin"})).await;
-    app.listing(&seller, json!({"title": "Theremin", "price_cents": 40_000}))
+    let listing = app
+        .listing(&seller, json!({"title": "Theremin", "price_cents": 40_000}))
         .await;
     settled(&app.db).await;
-    let records = |search: &Value| {
-        let id = search["id"].as_i64().unwrap();
+    let listing_id = listing["id"].as_i64().unwrap();
+    let deleted_id = deleted["id"].as_i64().unwrap();
+    let records = |search: i64| {
         let mut conn = app.db.connect();
         saved_search_alerts::table
-            .filter(saved_search_alerts::saved_search_id.eq(id))
+            .filter(saved_search_alerts::saved_search_id.eq(search))
+            .filter(saved_search_alerts::listing_id.eq(listing_id))
             .count()
             .get_result::<i64>(&mut *conn)
             .expect("count records")
     };
-    assert_eq!((records(&kept), records(&deleted)), (1, 1));
-    let path = format!("{PATH}/{}", deleted["id"]);
+    assert_eq!(records(deleted_id), 1);
+    // The newest search is deleted: an id counter that reused the largest would reuse it.
+    let path = format!("{PATH}/{deleted_id}");
     assert_eq!(app.delete(&path, Some(&buyer.token)).await.status(), 204);
-    assert_eq!((records(&kept), records(&deleted)), (1, 0));
+    let renewed = save(&app, &buyer, json!({"q": "theremin", "max_price": 30_000})).await;
+    let renewed_id = renewed["id"].as_i64().unwrap();
+    assert!(renewed_id > deleted_id, "id {deleted_id} was used again");
+    let mut ws = connect(&app, &buyer).await;
+    app.set_price(&seller, &listing, 30_000).await;
+    assert_eq!(next_alert(&mut ws, &buyer).await, (renewed_id, listing_id));
+    settled(&app.db).await;
+    assert_eq!(records(renewed_id), 1);
+    assert_eq!(
+        alerts_in_inbox(&app.address, &buyer).await,
+        [(deleted_id, listing_id), (renewed_id, listing_id)]
+    );
 }
 
 #[actix_web::test]

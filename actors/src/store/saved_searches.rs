@@ -8,7 +8,7 @@
 //! the query text the listing search renders.
 
 use super::bulk::{json_rows, BULK_MIN_ROWS};
-use super::schema::{saved_search_alerts, saved_search_pending, saved_searches, users};
+use super::schema::{saved_search_pending, saved_searches, users};
 use super::DbConnection;
 use crate::domain::saved_search::{Anchor, SavedSearchSpec, Trigger};
 use crate::domain::search::TextQuery;
@@ -114,9 +114,9 @@ pub fn list(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<SavedSearch>>
         .load(conn)
 }
 
-/// Deletes `user`'s saved search `id` and its alert records (the ledger has no foreign key to
-/// cascade: see migration `alert_records_without_foreign_keys`); false if they have none. Run
-/// it in a transaction.
+/// Deletes `user`'s saved search `id`; false if they have none. Its alert records stay: the
+/// ledger is keyed by listing (migration `alert_ledger_by_listing`), and a search's id is never
+/// used again, so they can silence no other search.
 pub fn delete(conn: &mut DbConnection, user: i64, id: i64) -> QueryResult<bool> {
     let n = diesel::delete(
         saved_searches::table
@@ -124,12 +124,6 @@ pub fn delete(conn: &mut DbConnection, user: i64, id: i64) -> QueryResult<bool> 
             .filter(saved_searches::user_id.eq(user)),
     )
     .execute(conn)?;
-    if n == 1 {
-        diesel::delete(
-            saved_search_alerts::table.filter(saved_search_alerts::saved_search_id.eq(id)),
-        )
-        .execute(conn)?;
-    }
     Ok(n == 1)
 }
 

@@ -312,7 +312,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    saved_search_alerts (saved_search_id, listing_id) {
+    saved_search_alerts (listing_id, saved_search_id) {
         saved_search_id -> BigInt,
         listing_id -> BigInt,
         created_at -> Timestamp,
