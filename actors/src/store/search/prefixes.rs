@@ -14,6 +14,9 @@
 //! - SQLite: `search_tokens`, the terms of an FTS5 table of `search_words`' entries tokenized
 //!   as the listings are but unstemmed, read in the range the prefix begins.
 //!
+//! A prefix of 2 or 3 letters stays a prefix. SQLite's FTS5 answers it from a prefix index of
+//! its length (migration `search_prefix_index`): one term's postings, not a merge.
+//!
 //! Saved searches keep their prefix: a search saved for `jack` must match a `jackhammer`
 //! listed later. Only a search run now is spelled out, with the vocabulary of now.
 
