@@ -232,17 +232,22 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter) {
         // A draft is seen only by its seller (the caller makes sure there is a viewer).
         sql.push(" AND l.seller_id = ").int(f.viewer.unwrap_or(-1));
     }
-    // A suspended seller's listings are hidden while the suspension holds (served by the
-    // partial index `users_suspended`: only suspended users are looked at).
-    sql.push(
-        " AND NOT EXISTS (SELECT 1 FROM users su WHERE su.id = l.seller_id \
-         AND su.suspended_at IS NOT NULL AND (su.suspended_until IS NULL OR su.suspended_until > ",
-    );
-    sql.push(if sql.pg {
-        "(now() AT TIME ZONE 'UTC')))"
+    // A suspended seller's listings are hidden while the suspension holds; only suspended
+    // users are looked at, in the partial index `users_suspended`. PostgreSQL: an anti-join on
+    // that index. SQLite: the suspended ids as a list made once per statement from it; as a
+    // correlated `NOT EXISTS`, SQLite looked every candidate's seller up by primary key
+    // instead (the 1,001 rows of a facets read at 1M: 1.96 ms, 1.56 this way, 1.46 unchecked).
+    let suspended =
+        "su.suspended_at IS NOT NULL AND (su.suspended_until IS NULL OR su.suspended_until > ";
+    if sql.pg {
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM users su WHERE su.id = l.seller_id AND ")
+            .push(suspended)
+            .push("(now() AT TIME ZONE 'UTC')))");
     } else {
-        "strftime('%Y-%m-%d %H:%M:%f', 'now')))"
-    });
+        sql.push(" AND l.seller_id NOT IN (SELECT su.id FROM users su WHERE ")
+            .push(suspended)
+            .push("strftime('%Y-%m-%d %H:%M:%f', 'now')))");
+    }
     if let Some(t) = &f.text {
         if sql.pg {
             sql.push(" AND l.search_vector @@ tsq");
