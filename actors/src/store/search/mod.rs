@@ -139,6 +139,8 @@ struct Sql {
     pg: bool,
     text: String,
     binds: Vec<Bind>,
+    /// Where in `text` each parameter's placeholder begins.
+    marks: Vec<usize>,
 }
 
 impl Sql {
@@ -147,6 +149,7 @@ impl Sql {
             pg: matches!(conn, DbConnection::Postgresql(_)),
             text: String::new(),
             binds: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -157,6 +160,7 @@ impl Sql {
 
     fn bind(&mut self, b: Bind) -> &mut Self {
         self.binds.push(b);
+        self.marks.push(self.text.len());
         if self.pg {
             let _ = write!(self.text, "${}", self.binds.len());
         } else {
@@ -177,9 +181,9 @@ impl Sql {
     where
         T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
     {
-        macro_rules! run {
-            ($conn:expr, $backend:ty) => {{
-                let mut q = diesel::sql_query(self.text).into_boxed::<$backend>();
+        match conn {
+            DbConnection::Postgresql(c) => {
+                let mut q = diesel::sql_query(self.text).into_boxed::<diesel::pg::Pg>();
                 for b in self.binds {
                     q = match b {
                         Bind::Text(s) => q.bind::<Text, _>(s),
@@ -187,15 +191,55 @@ impl Sql {
                         Bind::Float(v) => q.bind::<Double, _>(v),
                     };
                 }
-                q.load::<T>($conn)
-            }};
-        }
-        match conn {
-            DbConnection::Postgresql(c) => run!(c, diesel::pg::Pg),
-            DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite),
+                q.load::<T>(c)
+            }
+            DbConnection::Sqlite(c) => Kept(&self).load(c),
         }
     }
 }
+
+/// A search's SQL as SQLite runs it: a statement Diesel prepares once per connection and keeps,
+/// keyed by its text (which names the filters used, never their values). SQLite plans a
+/// statement without looking at the values bound to it, so preparing it again for each request
+/// only repeated the parse and the planning. PostgreSQL's statements stay unnamed: its plans
+/// do depend on the values (how common the words are), so it plans each one anyway, and a
+/// kept plan made for one word could serve another badly.
+struct Kept<'a>(&'a Sql);
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for Kept<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        let Sql {
+            text, binds, marks, ..
+        } = self.0;
+        let mut from = 0;
+        for (at, bind) in marks.iter().zip(binds) {
+            out.push_sql(&text[from..*at]);
+            match bind {
+                Bind::Text(s) => out.push_bind_param::<Text, _>(s)?,
+                Bind::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
+                Bind::Float(v) => out.push_bind_param::<Double, _>(v)?,
+            }
+            // Diesel writes the placeholder (`?`) that `Sql::bind` wrote at `at`.
+            from = at + 1;
+        }
+        out.push_sql(&text[from..]);
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for Kept<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Kept<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<diesel::SqliteConnection> for Kept<'_> {}
 
 /// The text match's source: PostgreSQL needs the query in FROM (matched in WHERE), SQLite the
 /// FTS5 table joined (matched in WHERE).
