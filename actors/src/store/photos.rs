@@ -1,6 +1,8 @@
 //! Photo rows: a listing's photos in the seller's order, a page's photos in one query, the
 //! writes of the listing's actor, and the sweep's question (which stored keys rows still name).
 
+use super::bulk::json_rows;
+use super::prepared::PhotosOfListings;
 use super::schema::{photos, users};
 use super::DbConnection;
 use chrono::NaiveDateTime;
@@ -51,14 +53,21 @@ pub fn of_listings(
     if listings.is_empty() {
         return Ok(by_listing);
     }
-    let rows: Vec<Photo> = photos::table
-        .filter(photos::listing_id.eq_any(listings))
-        .order((
-            photos::listing_id.asc(),
-            photos::position.asc(),
-            photos::id.asc(),
-        ))
-        .load(conn)?;
+    let rows: Vec<Photo> = match conn {
+        DbConnection::Sqlite(lite) => PhotosOfListings {
+            listings: json_rows(&listings)?,
+        }
+        .load(lite)?,
+        // `= ANY($1)`: one text for any page already, kept by Diesel.
+        DbConnection::Postgresql(_) => photos::table
+            .filter(photos::listing_id.eq_any(listings))
+            .order((
+                photos::listing_id.asc(),
+                photos::position.asc(),
+                photos::id.asc(),
+            ))
+            .load(conn)?,
+    };
     for row in rows {
         by_listing.entry(row.listing_id).or_default().push(row);
     }

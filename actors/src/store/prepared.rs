@@ -9,7 +9,7 @@ use diesel::backend::Backend;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use diesel::QueryResult;
 
 /// What every kept statement needs besides its SQL: a query id of its own type (the cache
@@ -230,6 +230,32 @@ impl QueryFragment<Pg> for ReadEventRanges<'_> {
 kept_statement!(
     ReadEventRanges<'a>,
     returning(BigInt, Text, BigInt, Text, Text, Timestamp)
+);
+
+/// The photos of a page's listings, each listing's in order (SQLite): the ids as one JSON
+/// array that `json_each` unpacks, so the text is the same for any page and the statement is
+/// kept, where Diesel's `IN (?, ?, …)` was compiled again for every page read.
+#[derive(Debug, Clone)]
+pub struct PhotosOfListings {
+    /// The listing ids, a JSON array.
+    pub listings: String,
+}
+
+impl QueryFragment<diesel::sqlite::Sqlite> for PhotosOfListings {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT id, listing_id, position, width, height, full_key, medium_key, thumb_key, \
+             created_at FROM photos WHERE listing_id IN (SELECT value FROM json_each(",
+        );
+        out.push_bind_param::<Text, _>(&self.listings)?;
+        out.push_sql(")) ORDER BY listing_id, position, id");
+        Ok(())
+    }
+}
+
+kept_statement!(
+    PhotosOfListings,
+    returning(BigInt, BigInt, Integer, Integer, Integer, Text, Text, Text, Timestamp)
 );
 
 mod batch;
