@@ -72,12 +72,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.state();
-    state.metrics.pool_size.set(i64::from(pool.connections));
-    state
-        .metrics
-        .pool_in_use
-        .set(i64::from(pool.connections - pool.idle_connections));
+    let (open, idle) = state.pool.open_and_idle();
+    state.metrics.pool_size.set(i64::from(open));
+    state.metrics.pool_in_use.set(i64::from(open - idle));
     if let Some(relay) = &state.relay {
         state
             .metrics

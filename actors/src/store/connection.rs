@@ -27,6 +27,14 @@ pub enum DbConnection {
 #[derive(Clone, Debug)]
 pub struct Pool {
     pub(super) conns: r2d2::Pool<DbManager>,
+    /// SQLite: the connections reads are handed ([`Pool::read`]), read-only from the moment they
+    /// open and never switched. Switching one connection between reads and writes (`PRAGMA
+    /// query_only`) made SQLite throw away every statement it had compiled on it (a flag
+    /// pragma expires them all), so a connection shared by readers and writers compiled its
+    /// statements again after each switch, FTS5's own included. PostgreSQL keeps its
+    /// statements across `SET SESSION CHARACTERISTICS`, and a second pool would double its
+    /// connections: there reads and writes share `conns`.
+    pub(super) reads: Option<r2d2::Pool<DbManager>>,
     pub(super) writers: Option<Arc<SqliteWriters>>,
     /// How many connections have been found lost so far (shared with the manager's watches).
     pub(super) losses: Arc<AtomicU64>,
@@ -50,9 +58,12 @@ impl Pool {
     /// what ended one has usually ended all of them (a server restart, an administrator's
     /// kill), and a dead one handed out would fail its request. One that fails is dropped and
     /// the next one taken.
-    fn checkout(&self) -> Result<r2d2::PooledConnection<DbManager>, r2d2::Error> {
+    fn checkout(
+        &self,
+        from: &r2d2::Pool<DbManager>,
+    ) -> Result<r2d2::PooledConnection<DbManager>, r2d2::Error> {
         loop {
-            let mut conn = self.conns.get()?;
+            let mut conn = from.get()?;
             let losses = self.losses.load(Ordering::SeqCst);
             if conn.losses_seen == losses {
                 return Ok(conn);
@@ -68,7 +79,7 @@ impl Pool {
     /// A writable connection, waiting up to the pool's connection timeout for one to come free.
     pub fn get(&self) -> Result<PooledConn, r2d2::Error> {
         loop {
-            let mut conn = self.checkout()?;
+            let mut conn = self.checkout(&self.conns)?;
             // A connection that cannot leave read-only mode is marked broken, so the pool
             // drops it when it comes back; the next one is either writable already or new.
             if conn.set_read_only(false).is_ok() {
@@ -80,9 +91,11 @@ impl Pool {
         }
     }
 
-    /// A connection the database keeps from writing (see [`ReadConn`]).
+    /// A connection the database keeps from writing (see [`ReadConn`]): on SQLite one of the
+    /// read-only connections, on PostgreSQL a pooled one switched to read-only mode (if it
+    /// was not already).
     pub fn read(&self) -> Result<ReadConn, StoreError> {
-        let mut conn = self.checkout()?;
+        let mut conn = self.checkout(self.reads.as_ref().unwrap_or(&self.conns))?;
         conn.set_read_only(true)?;
         Ok(ReadConn { conn })
     }
@@ -116,13 +129,20 @@ impl Pool {
         self.writers.is_some()
     }
 
-    /// The most connections the pool opens.
+    /// The most connections the pool opens for writers (on PostgreSQL, for anyone).
     pub fn max_size(&self) -> u32 {
         self.conns.max_size()
     }
 
-    pub fn state(&self) -> r2d2::State {
-        self.conns.state()
+    /// How many connections are open, and how many of them are idle, readers' included.
+    pub fn open_and_idle(&self) -> (u32, u32) {
+        self.reads
+            .iter()
+            .chain(std::iter::once(&self.conns))
+            .map(|p| p.state())
+            .fold((0, 0), |(open, idle), s| {
+                (open + s.connections, idle + s.idle_connections)
+            })
     }
 }
 
@@ -148,8 +168,9 @@ pub struct PooledConn {
 /// A pooled connection for reads only, as the edges get it: it has no `write` nor
 /// `write_transaction`, and the database itself refuses its writes, since a `&mut
 /// DbConnection` could still run an INSERT: on PostgreSQL its session's transactions are READ
-/// ONLY, on SQLite `query_only` is on. The connection stays in that mode in the pool, so a run
-/// of reads pays for the switch once; [`Pool::get`] switches it back before a writer has it.
+/// ONLY, on SQLite `query_only` is on. A SQLite reader comes from connections that only ever
+/// read ([`Pool::reads`]). A PostgreSQL connection stays in that mode in the pool, so a run of
+/// reads pays for the switch once; [`Pool::get`] switches it back before a writer has it.
 /// Reads go through this one type so that a separate read pool (a replica) can later hand
 /// these out without touching the callers.
 pub struct ReadConn {
@@ -168,10 +189,16 @@ pub struct ManagedConn {
 }
 
 impl ManagedConn {
-    pub(super) fn new(conn: DbConnection, lost: Arc<AtomicBool>, losses_seen: u64) -> Self {
+    /// A connection just opened, `read_only` if it opened in read-only mode.
+    pub(super) fn new(
+        conn: DbConnection,
+        read_only: bool,
+        lost: Arc<AtomicBool>,
+        losses_seen: u64,
+    ) -> Self {
         ManagedConn {
             conn,
-            read_only: false,
+            read_only,
             broken: false,
             lost,
             losses_seen,

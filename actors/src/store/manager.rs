@@ -34,6 +34,8 @@ pub struct DbManager {
     losses: Arc<AtomicU64>,
     /// SQLite: the bound on the write-ahead log (also its `journal_size_limit`).
     sqlite_wal_max_bytes: u64,
+    /// SQLite: connections open in read-only mode (`query_only`), for the readers' pool.
+    read_only: bool,
 }
 
 impl DbManager {
@@ -74,6 +76,7 @@ impl DbManager {
             target,
             losses: Arc::default(),
             sqlite_wal_max_bytes: DEFAULT_SQLITE_WAL_MAX_BYTES,
+            read_only: false,
         })
     }
 
@@ -131,7 +134,7 @@ impl r2d2::ManageConnection for DbManager {
             lost: lost.clone(),
             losses: self.losses.clone(),
         });
-        Ok(ManagedConn::new(conn, lost, losses_seen))
+        Ok(ManagedConn::new(conn, self.read_only, lost, losses_seen))
     }
 
     fn is_valid(&self, conn: &mut ManagedConn) -> Result<(), ConnectError> {
@@ -170,8 +173,8 @@ impl DbManager {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {}; \
-                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
-                    self.sqlite_wal_max_bytes
+                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES}; PRAGMA query_only = {};",
+                    self.sqlite_wal_max_bytes, self.read_only
                 ))?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -221,13 +224,23 @@ pub fn connect_with(url: &str, options: PoolOptions) -> Result<Pool, StoreError>
         checkpoint_in_background(&manager, Arc::downgrade(writers))?;
     }
     let losses = manager.losses.clone();
-    let conns = r2d2::Pool::builder()
-        .max_size(options.size)
-        .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(10))
-        .build(manager)?;
+    let build = |manager| {
+        r2d2::Pool::builder()
+            .max_size(options.size)
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+    };
+    let reads = match manager.backend() {
+        Backend::Sqlite => Some(build(DbManager {
+            read_only: true,
+            ..manager.clone()
+        })?),
+        Backend::Postgres => None,
+    };
     Ok(Pool {
-        conns,
+        conns: build(manager)?,
+        reads,
         writers,
         losses,
     })
