@@ -135,8 +135,8 @@ fn facet_rows(
     } else {
         order_key(id, Reach::All)
     };
-    let _ = write!(sql.text, " ORDER BY {order} DESC LIMIT ");
-    sql.int(cap + 1);
+    let _ = write!(sql.text, " ORDER BY {order} DESC");
+    sql.limit(cap + 1);
     sql.load::<FacetRow>(conn)
 }
 

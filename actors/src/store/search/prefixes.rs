@@ -40,7 +40,7 @@ pub(super) fn spell_out_prefixes(conn: &mut DbConnection, text: &mut TextQuery) 
                 .push(" AND term < ")
                 .text_param(&format!("{prefix}{}", char::MAX));
         }
-        sql.push(" LIMIT ").int(PREFIX_EXPANSION_MAX as i64 + 1);
+        sql.limit(PREFIX_EXPANSION_MAX as i64 + 1);
         let mut words: Vec<String> = sql
             .load::<WordRow>(conn)?
             .into_iter()

@@ -222,7 +222,7 @@ fn sorted_by_value_with_few_matches(
     from_clause(&mut sql, filter.text.as_ref());
     where_clause(&mut sql, filter);
     reach_clause(&mut sql, Reach::Above(ceiling - FIRST_REACH));
-    sql.push(" LIMIT ").int(few + 1).push(") s");
+    sql.limit(few + 1).push(") s");
     let seen = sql.load::<Number>(conn)?.first().map_or(0, |r| r.n);
     Ok(seen <= few)
 }

@@ -64,8 +64,8 @@ pub(super) fn build(
         sql.int(p.window_hi);
     }
     reach_clause(&mut sql, reach);
-    let _ = write!(sql.text, " ORDER BY {} DESC LIMIT ", order_key(id, reach));
-    sql.int(RELEVANCE_CANDIDATES).push(ranked).push(") c) w");
+    let _ = write!(sql.text, " ORDER BY {} DESC", order_key(id, reach));
+    sql.limit(RELEVANCE_CANDIDATES).push(ranked).push(") c) w");
     if let Some(p) = after {
         sql.push(" WHERE (w.rank, w.id) < (")
             .bind(Bind::Float(p.rank))
@@ -73,8 +73,8 @@ pub(super) fn build(
             .int(p.id)
             .push(")");
     }
-    sql.push(" ORDER BY w.rank DESC, w.id DESC LIMIT ")
-        .int(limit)
+    sql.push(" ORDER BY w.rank DESC, w.id DESC")
+        .limit(limit)
         .push(") p JOIN listings l ON l.id = p.id ORDER BY p.rank DESC, p.id DESC");
     sql
 }
