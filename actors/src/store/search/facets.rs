@@ -105,9 +105,9 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
     let cap = cap.max(0);
     let mut rows = match (&filter.text, matches!(conn, DbConnection::Postgresql(_))) {
         (Some(text), true) => {
-            let span = reach::Span::whole(conn)?;
+            let span = reach::Span::whole(conn, text)?;
             let load = |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach);
-            reach::stepped(conn, text, span, cap + 1, load, |rows| rows.len() as i64)?
+            reach::stepped(conn, span, cap + 1, load, |rows| rows.len() as i64)?
         }
         _ => facet_rows(conn, filter, cap, Reach::Planner)?,
     };

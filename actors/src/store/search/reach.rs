@@ -60,7 +60,7 @@ pub(super) fn read(
         each(conn, reach)?;
         build(conn, filter, sort, after, limit, reach, false).load(conn)
     };
-    let (Some(span), Some(text)) = (stepped_span(conn, filter, sort, after)?, &filter.text) else {
+    let Some(span) = stepped_span(conn, filter, sort, after)? else {
         let reach = if sorted_by_value_with_few_matches(conn, filter, sort)? {
             Reach::All
         } else {
@@ -69,56 +69,62 @@ pub(super) fn read(
         return load(conn, reach);
     };
     match sort {
-        ListingSort::Relevance => stepped(conn, text, span, RELEVANCE_CANDIDATES, load, |rows| {
+        ListingSort::Relevance => stepped(conn, span, RELEVANCE_CANDIDATES, load, |rows| {
             rows.first().map_or(0, |r| r.candidates)
         }),
-        _ => stepped(conn, text, span, limit, load, |rows| rows.len() as i64),
+        _ => stepped(conn, span, limit, load, |rows| rows.len() as i64),
     }
 }
 
-/// The ids a stepped read may return (`ceiling` down to `lowest`), and whether PostgreSQL has
-/// statistics of the listings (else its estimates of words mean nothing, see
-/// [`expected_matches`]).
+/// The ids a stepped read may return (`ceiling` down to `lowest`), and how many listings
+/// PostgreSQL's statistics expect its words to match.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Span {
     ceiling: i64,
     lowest: i64,
-    analysed: bool,
+    /// The planner's estimate (an `EXPLAIN`, not run; a word outside the statistics at a fixed
+    /// share of the table), or `i64::MAX` while the table has not been analysed (after a
+    /// restore, say: every word is then taken at that share, and a pair of common words would
+    /// pass for a rare one).
+    expected: i64,
 }
 
 impl Span {
-    /// Every id up to the newest: one round trip for both the newest id (an end of the primary
-    /// key) and the statistics' state (the server's activity statistics, microseconds). After
-    /// a crash those are reset and the search takes the bounded first read until the next
-    /// analyse.
-    pub(super) fn whole(conn: &mut DbConnection) -> QueryResult<Span> {
+    /// Every id up to the newest, for `text`: one round trip, `search_span` (migration
+    /// `search_span`), for the newest id (an end of the primary key), the statistics' state
+    /// (the server's activity statistics, microseconds) and the planner's estimate of the
+    /// words. After a crash the activity statistics are reset and the search takes the bounded
+    /// first read until the next analyse.
+    pub(super) fn whole(conn: &mut DbConnection, text: &TextQuery) -> QueryResult<Span> {
         #[derive(QueryableByName)]
         struct Row {
             #[diesel(sql_type = BigInt)]
-            n: i64,
-            #[diesel(sql_type = diesel::sql_types::Bool)]
-            analysed: bool,
+            ceiling: i64,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            expected: Option<i64>,
         }
         let mut sql = Sql::new(conn);
-        sql.push(
-            "SELECT COALESCE(MAX(id), 0) AS n, \
-             (pg_stat_get_last_analyze_time('listings'::regclass) IS NOT NULL \
-             OR pg_stat_get_last_autoanalyze_time('listings'::regclass) IS NOT NULL) AS analysed \
-             FROM listings",
-        );
+        sql.push("SELECT ceiling, expected FROM search_span(")
+            .text_param(&text.to_tsquery())
+            .push(")");
         let row = sql.load::<Row>(conn)?.pop();
         Ok(Span {
-            ceiling: row.as_ref().map_or(0, |r| r.n),
+            ceiling: row.as_ref().map_or(0, |r| r.ceiling),
             lowest: 1,
-            analysed: row.is_some_and(|r| r.analysed),
+            expected: row.and_then(|r| r.expected).unwrap_or(i64::MAX),
         })
     }
 
     /// The ids from `highest` down to `lowest`: a bound above the newest id (a cursor made by
     /// hand) counts from the newest, or the first read would look where nothing is and send a
     /// common word to the second.
-    fn between(conn: &mut DbConnection, highest: i64, lowest: i64) -> QueryResult<Span> {
-        let whole = Span::whole(conn)?;
+    fn between(
+        conn: &mut DbConnection,
+        text: &TextQuery,
+        highest: i64,
+        lowest: i64,
+    ) -> QueryResult<Span> {
+        let whole = Span::whole(conn, text)?;
         Ok(Span {
             ceiling: highest.min(whole.ceiling),
             lowest,
@@ -127,7 +133,7 @@ impl Span {
     }
 }
 
-/// Reads the newest matches of `text` between the ids of `span` (highest, lowest) in the
+/// Reads the newest matches of a query's words between the ids of `span` (highest, lowest) in the
 /// steps of [`Reach`] until a read finds `wanted` (as `found` counts them) or has read
 /// everything: every match at once when PostgreSQL's statistics expect few, otherwise the
 /// newest [`FIRST_REACH`] ids or the wider window the expected matches call for
@@ -135,18 +141,16 @@ impl Span {
 /// `load` runs one read.
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
-    text: &TextQuery,
     Span {
         ceiling,
         lowest,
-        analysed,
+        expected,
     }: Span,
     wanted: i64,
     mut load: impl FnMut(&mut DbConnection, Reach) -> QueryResult<Vec<T>>,
     found: impl Fn(&[T]) -> i64,
 ) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
-    let expected = expected_matches(conn, text, analysed)?;
     let (mut reach, mut width) = if few_expected(expected) {
         (Reach::All, span)
     } else {
@@ -171,25 +175,6 @@ pub(super) fn stepped<T>(
     }
 }
 
-/// How many listings PostgreSQL's statistics expect `text` to match: the planner's estimate
-/// (an `EXPLAIN`, not run; a word outside the statistics at a fixed share of the table), or
-/// `i64::MAX` while the table has not been `analysed` (after a restore, say: every word is
-/// then taken at that share, and a pair of common words would pass for a rare one).
-fn expected_matches(conn: &mut DbConnection, text: &TextQuery, analysed: bool) -> QueryResult<i64> {
-    if !analysed {
-        return Ok(i64::MAX);
-    }
-    let mut sql = Sql::new(conn);
-    sql.push("EXPLAIN SELECT 1");
-    from_clause(&mut sql, Some(text));
-    sql.push(" WHERE l.search_vector @@ tsq");
-    let plan = sql.load::<PlanLine>(conn)?;
-    Ok(plan
-        .first()
-        .and_then(|top| plans::estimated_rows(&top.line))
-        .unwrap_or(i64::MAX))
-}
-
 /// Whether a words query sorted by price or likes on PostgreSQL has few matches, counted in
 /// the newest [`FIRST_REACH`] ids (a bounded walk). Few are read whole from the words' index
 /// and sorted ([`Reach::All`]); the planner would otherwise walk the price or likes index with
@@ -211,8 +196,8 @@ fn sorted_by_value_with_few_matches(
     if !by_value || !matches!(conn, DbConnection::Postgresql(_)) {
         return Ok(false);
     }
-    let span = Span::whole(conn)?;
-    if few_expected(expected_matches(conn, text, span.analysed)?) {
+    let span = Span::whole(conn, text)?;
+    if few_expected(span.expected) {
         return Ok(true);
     }
     let ceiling = span.ceiling;
@@ -236,15 +221,15 @@ fn stepped_span(
     after: Option<ListingPosition>,
 ) -> QueryResult<Option<Span>> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
-    if !pg || filter.text.is_none() {
+    let (true, Some(text)) = (pg, &filter.text) else {
         return Ok(None);
-    }
+    };
     Ok(match (sort, after) {
         (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => {
-            Some(Span::between(conn, p.window_hi, p.window_lo)?)
+            Some(Span::between(conn, text, p.window_hi, p.window_lo)?)
         }
-        (ListingSort::Newest, Some(p)) => Some(Span::between(conn, p.id - 1, 1)?),
-        (ListingSort::Relevance | ListingSort::Newest, _) => Some(Span::whole(conn)?),
+        (ListingSort::Newest, Some(p)) => Some(Span::between(conn, text, p.id - 1, 1)?),
+        (ListingSort::Relevance | ListingSort::Newest, _) => Some(Span::whole(conn, text)?),
         _ => None,
     })
 }
