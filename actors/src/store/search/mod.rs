@@ -38,7 +38,6 @@ mod typos;
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
 use reach::{order_key, reach_clause, read, Reach};
-pub use typos::correct_typos;
 use typos::corrected;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -20,32 +20,22 @@
 //! Saved searches keep their prefix: a search saved for `jack` must match a `jackhammer`
 //! listed later. Only a search run now is spelled out, with the vocabulary of now.
 
-use super::typos::WordRow;
+use super::typos::{Vocabulary, WordRow};
 use super::*;
 use crate::domain::category;
 use crate::domain::search::PREFIX_EXPANSION_MAX;
 
-pub(super) fn spell_out_prefixes(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResult<()> {
+pub(super) fn spell_out_prefixes(
+    conn: &mut DbConnection,
+    text: &mut TextQuery,
+    vocabulary: Option<&Vocabulary>,
+) -> QueryResult<()> {
     for (clause, prefix) in text.expandable_prefixes() {
-        let mut sql = Sql::new(conn);
-        if sql.pg {
-            sql.push("SELECT word FROM search_words WHERE word LIKE ")
-                .text_param(&prefix)
-                .push(" || '%'");
-        } else {
-            // Every term that begins with the prefix sorts between it and it followed by the
-            // last character there is.
-            sql.push("SELECT term AS word FROM search_tokens WHERE term >= ")
-                .text_param(&prefix)
-                .push(" AND term < ")
-                .text_param(&format!("{prefix}{}", char::MAX));
-        }
-        sql.limit(PREFIX_EXPANSION_MAX as i64 + 1);
-        let mut words: Vec<String> = sql
-            .load::<WordRow>(conn)?
-            .into_iter()
-            .map(|r| r.word)
-            .collect();
+        let read = vocabulary.and_then(|v| v.begun.iter().find(|(p, _)| *p == prefix));
+        let mut words: Vec<String> = match read {
+            Some((_, words)) => words.clone(),
+            None => vocabulary_of_prefix(conn, &prefix)?,
+        };
         words.extend(
             category::slug_words()
                 .filter(|w| w.starts_with(prefix.as_str()))
@@ -56,6 +46,30 @@ pub(super) fn spell_out_prefixes(conn: &mut DbConnection, text: &mut TextQuery) 
         text.expand_prefix(clause, &prefix, &words);
     }
     Ok(())
+}
+
+/// The words of the vocabulary that `prefix` begins, at most one more than
+/// [`PREFIX_EXPANSION_MAX`] (on PostgreSQL they usually come with the [`Vocabulary`]).
+fn vocabulary_of_prefix(conn: &mut DbConnection, prefix: &str) -> QueryResult<Vec<String>> {
+    let mut sql = Sql::new(conn);
+    if sql.pg {
+        sql.push("SELECT word FROM search_words WHERE word LIKE ")
+            .text_param(prefix)
+            .push(" || '%'");
+    } else {
+        // Every term that begins with the prefix sorts between it and it followed by the
+        // last character there is.
+        sql.push("SELECT term AS word FROM search_tokens WHERE term >= ")
+            .text_param(prefix)
+            .push(" AND term < ")
+            .text_param(&format!("{prefix}{}", char::MAX));
+    }
+    sql.limit(PREFIX_EXPANSION_MAX as i64 + 1);
+    Ok(sql
+        .load::<WordRow>(conn)?
+        .into_iter()
+        .map(|r| r.word)
+        .collect())
 }
 
 #[cfg(test)]
@@ -102,7 +116,7 @@ mod tests {
             ("blacksmi", r#"("blacksmi"*)"#),
         ] {
             let mut text = TextQuery::parse(typed).expect("a query");
-            spell_out_prefixes(&mut conn, &mut text).expect("vocabulary read");
+            spell_out_prefixes(&mut conn, &mut text, None).expect("vocabulary read");
             assert_eq!(text.to_fts5(), spelled, "{typed}");
         }
     }

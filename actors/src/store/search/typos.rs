@@ -3,6 +3,7 @@
 
 use super::prefixes::spell_out_prefixes;
 use super::*;
+use crate::domain::search::PREFIX_EXPANSION_MAX;
 
 /// Whether a row exists (its value is not read).
 #[derive(QueryableByName)]
@@ -25,26 +26,18 @@ pub(super) struct WordRow {
 /// distance (a GiST index reads them nearest first), any typo position. SQLite: its own
 /// `search_words` table (lowercased words, split by a trigger in SQL), read in the range of the
 /// word's first letter, so a typo in the first letter is not corrected there.
-pub fn correct_typos(conn: &mut DbConnection, text: &mut TextQuery) -> QueryResult<()> {
-    let candidates = text.typo_candidates();
-    // PostgreSQL: the known words among them (the usual case) in one probe of the primary
-    // key for all of them; only an unknown one reads its nearest neighbours.
-    let known_pg: Vec<String> = match conn {
-        DbConnection::Postgresql(pg) if !candidates.is_empty() => {
-            let typed: Vec<&str> = candidates.iter().map(|(_, t)| t.as_str()).collect();
-            diesel::sql_query("SELECT word FROM search_words WHERE word = ANY($1)")
-                .bind::<diesel::sql_types::Array<Text>, _>(&typed)
-                .load::<WordRow>(pg)?
-                .into_iter()
-                .map(|r| r.word)
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    for (clause, typed) in candidates {
+/// PostgreSQL's known words come with the query's [`Vocabulary`].
+pub(super) fn correct_typos(
+    conn: &mut DbConnection,
+    text: &mut TextQuery,
+    vocabulary: Option<&Vocabulary>,
+) -> QueryResult<()> {
+    for (clause, typed) in text.typo_candidates() {
         let mut sql = Sql::new(conn);
-        let known: Vec<String> = if sql.pg {
-            if known_pg.contains(&typed) {
+        let known: Vec<String> = if let Some(vocabulary) = vocabulary {
+            // PostgreSQL: the known words (the usual case) came with the vocabulary; only an
+            // unknown one reads its nearest neighbours.
+            if vocabulary.known.contains(&typed) {
                 continue;
             }
             sql.push("SELECT word FROM search_words ORDER BY word <-> ")
@@ -102,8 +95,81 @@ pub(super) fn corrected(
 ) -> QueryResult<ListingFilter> {
     let mut filter = filter.clone();
     if let Some(text) = filter.text.as_mut() {
-        correct_typos(conn, text)?;
-        spell_out_prefixes(conn, text)?;
+        let vocabulary = Vocabulary::of(conn, text)?;
+        correct_typos(conn, text, vocabulary.as_ref())?;
+        spell_out_prefixes(conn, text, vocabulary.as_ref())?;
     }
     Ok(filter)
+}
+
+/// What PostgreSQL's vocabulary (`search_words`) says of a query's words, read in one round
+/// trip before its typos and prefixes are looked at: which of its typo candidates are known
+/// words, and the words each of its long prefixes begins (at most one more than
+/// [`PREFIX_EXPANSION_MAX`]). A correction is never a prefix, so correcting typos leaves the
+/// prefixes as they were read. `None` on SQLite, whose two lookups read different tables (the
+/// FTS index, `search_tokens`) and stay apart.
+pub(super) struct Vocabulary {
+    known: Vec<String>,
+    pub(super) begun: Vec<(String, Vec<String>)>,
+}
+
+#[derive(QueryableByName)]
+struct VocabularyRow {
+    #[diesel(sql_type = Text)]
+    word: String,
+    /// The prefix it begins; none for a known typo candidate.
+    #[diesel(sql_type = Nullable<Text>)]
+    prefix: Option<String>,
+}
+
+impl Vocabulary {
+    fn of(conn: &mut DbConnection, text: &TextQuery) -> QueryResult<Option<Vocabulary>> {
+        if !matches!(conn, DbConnection::Postgresql(_)) {
+            return Ok(None);
+        }
+        let typed = text.typo_candidates();
+        let prefixes = text.expandable_prefixes();
+        let mut vocabulary = Vocabulary {
+            known: Vec::new(),
+            begun: prefixes
+                .iter()
+                .map(|(_, p)| (p.clone(), Vec::new()))
+                .collect(),
+        };
+        if typed.is_empty() && prefixes.is_empty() {
+            return Ok(Some(vocabulary));
+        }
+        let mut sql = Sql::new(conn);
+        // A known word is a probe of the primary key; a prefix's words, of the trigram index.
+        sql.push("SELECT word, CAST(NULL AS TEXT) AS prefix FROM search_words WHERE word IN (");
+        for (i, (_, word)) in typed.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).text_param(word);
+        }
+        if typed.is_empty() {
+            sql.push("NULL");
+        }
+        sql.push(")");
+        for (_, prefix) in &prefixes {
+            sql.push(" UNION ALL SELECT p.word, p.prefix FROM (SELECT word, ")
+                .text_param(prefix)
+                .push(" AS prefix FROM search_words WHERE word LIKE ")
+                .text_param(prefix)
+                .push(" || '%'")
+                .limit(PREFIX_EXPANSION_MAX as i64 + 1)
+                .push(") p");
+        }
+        for row in sql.load::<VocabularyRow>(conn)? {
+            match row.prefix {
+                None => vocabulary.known.push(row.word),
+                Some(prefix) => {
+                    if let Some((_, words)) =
+                        vocabulary.begun.iter_mut().find(|(p, _)| *p == prefix)
+                    {
+                        words.push(row.word);
+                    }
+                }
+            }
+        }
+        Ok(Some(vocabulary))
+    }
 }
