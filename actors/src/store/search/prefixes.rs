@@ -10,7 +10,7 @@
 //! description, accents folded, kept by triggers, and the words of the category slugs, which
 //! listings are matched against too:
 //! - PostgreSQL: `search_words` (words of 4 letters or more), a trigram index serving the
-//!   `LIKE 'prefix%'`;
+//!   `LIKE 'prefix%'`, read with the query's known words in one round trip (`Vocabulary`);
 //! - SQLite: `search_tokens`, the terms of an FTS5 table of `search_words`' entries tokenized
 //!   as the listings are but unstemmed, read in the range the prefix begins.
 //!
@@ -31,10 +31,9 @@ pub(super) fn spell_out_prefixes(
     vocabulary: Option<&Vocabulary>,
 ) -> QueryResult<()> {
     for (clause, prefix) in text.expandable_prefixes() {
-        let read = vocabulary.and_then(|v| v.begun.iter().find(|(p, _)| *p == prefix));
-        let mut words: Vec<String> = match read {
-            Some((_, words)) => words.clone(),
-            None => vocabulary_of_prefix(conn, &prefix)?,
+        let mut words: Vec<String> = match vocabulary {
+            Some(v) => v.begun_by(&prefix).to_vec(),
+            None => sqlite_terms_begun_by(conn, &prefix)?,
         };
         words.extend(
             category::slug_words()
@@ -48,22 +47,16 @@ pub(super) fn spell_out_prefixes(
     Ok(())
 }
 
-/// The words of the vocabulary that `prefix` begins, at most one more than
-/// [`PREFIX_EXPANSION_MAX`] (on PostgreSQL they usually come with the [`Vocabulary`]).
-fn vocabulary_of_prefix(conn: &mut DbConnection, prefix: &str) -> QueryResult<Vec<String>> {
+/// SQLite: the terms of the vocabulary that `prefix` begins, at most one more than
+/// [`PREFIX_EXPANSION_MAX`] (PostgreSQL's come with the query's [`Vocabulary`]). Every term
+/// that begins with the prefix sorts between it and it followed by the last character there
+/// is.
+fn sqlite_terms_begun_by(conn: &mut DbConnection, prefix: &str) -> QueryResult<Vec<String>> {
     let mut sql = Sql::new(conn);
-    if sql.pg {
-        sql.push("SELECT word FROM search_words WHERE word LIKE ")
-            .text_param(prefix)
-            .push(" || '%'");
-    } else {
-        // Every term that begins with the prefix sorts between it and it followed by the
-        // last character there is.
-        sql.push("SELECT term AS word FROM search_tokens WHERE term >= ")
-            .text_param(prefix)
-            .push(" AND term < ")
-            .text_param(&format!("{prefix}{}", char::MAX));
-    }
+    sql.push("SELECT term AS word FROM search_tokens WHERE term >= ")
+        .text_param(prefix)
+        .push(" AND term < ")
+        .text_param(&format!("{prefix}{}", char::MAX));
     sql.limit(PREFIX_EXPANSION_MAX as i64 + 1);
     Ok(sql
         .load::<WordRow>(conn)?

@@ -110,7 +110,7 @@ pub(super) fn corrected(
 /// FTS index, `search_tokens`) and stay apart.
 pub(super) struct Vocabulary {
     known: Vec<String>,
-    pub(super) begun: Vec<(String, Vec<String>)>,
+    begun: Vec<(String, Vec<String>)>,
 }
 
 #[derive(QueryableByName)]
@@ -123,6 +123,14 @@ struct VocabularyRow {
 }
 
 impl Vocabulary {
+    /// The words `prefix` begins (none if it was not among the query's prefixes).
+    pub(super) fn begun_by(&self, prefix: &str) -> &[String] {
+        self.begun
+            .iter()
+            .find(|(p, _)| p == prefix)
+            .map_or(&[], |(_, words)| words)
+    }
+
     fn of(conn: &mut DbConnection, text: &TextQuery) -> QueryResult<Option<Vocabulary>> {
         if !matches!(conn, DbConnection::Postgresql(_)) {
             return Ok(None);
