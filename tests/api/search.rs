@@ -772,6 +772,59 @@ fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
         bad.len(),
         bad.join("\n\n")
     );
+    // The reads were sized by `search_span`'s estimate, which must be the planner's own.
+    for text in plans::TEXTS.into_iter().flatten() {
+        let (from_span, from_explain) = span_and_explain(conn, text);
+        assert_eq!(from_span, from_explain, "{text}");
+    }
+}
+
+/// For `text`: the newest id and the estimate `search_span` answers, and the newest id and the
+/// estimate of an `EXPLAIN` of the words' match (PostgreSQL, analysed).
+fn span_and_explain(
+    conn: &mut bazaar_actors::store::DbConnection,
+    text: &str,
+) -> ((i64, Option<i64>), (i64, Option<i64>)) {
+    use bazaar_actors::domain::search::TextQuery;
+    use bazaar_actors::store::search::plans;
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Span {
+        #[diesel(sql_type = BigInt)]
+        ceiling: i64,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        expected: Option<i64>,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Newest {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let words = TextQuery::parse(text).expect("words").to_tsquery();
+    let span = diesel::sql_query("SELECT ceiling, expected FROM search_span($1)")
+        .bind::<Text, _>(&words)
+        .get_result::<Span>(conn)
+        .unwrap();
+    let plan = diesel::sql_query(
+        "EXPLAIN SELECT 1 FROM listings l, to_tsquery('bazaar_search', $1) tsq \
+         WHERE l.search_vector @@ tsq",
+    )
+    .bind::<Text, _>(&words)
+    .load::<Line>(conn)
+    .unwrap();
+    let newest = diesel::sql_query("SELECT MAX(id) AS id FROM listings")
+        .get_result::<Newest>(conn)
+        .unwrap();
+    (
+        (span.ceiling, span.expected),
+        (newest.id, plans::estimated_rows(&plan[0].line)),
+    )
 }
 
 /// `seed::catalogue` loads an empty table with its indexes dropped and built again after the
