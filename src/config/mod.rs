@@ -48,7 +48,8 @@ pub struct Settings {
     #[arg(long, env = "BAZAAR_SQLITE_WAL_MAX_BYTES", default_value_t = bazaar_actors::store::DEFAULT_SQLITE_WAL_MAX_BYTES, value_parser = clap::value_parser!(u64).range(4096..), global = true)]
     pub sqlite_wal_max_bytes: u64,
 
-    /// Most database connections open at once (bounds concurrent database work).
+    /// Most database connections open at once (bounds concurrent database work); on SQLite
+    /// as many again, read-only, for reads.
     #[arg(long, env = "BAZAAR_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub pool_size: u32,
 
