@@ -26,6 +26,20 @@ unsafe extern "C" fn register(
     _err: *mut *mut c_char,
     _routines: *const sql::sqlite3_api_routines,
 ) -> c_int {
+    let rc = sql::sqlite3_create_function_v2(
+        db,
+        c"bazaar_stable_plans".as_ptr(),
+        0,
+        sql::SQLITE_UTF8 | sql::SQLITE_DIRECTONLY,
+        ptr::null_mut(),
+        Some(stable_plans),
+        None,
+        None,
+        None,
+    );
+    if rc != sql::SQLITE_OK {
+        return rc;
+    }
     let api = fts5_api(db);
     if api.is_null() {
         // A build without FTS5 has nothing to rank; a query naming the function fails clearly.
@@ -72,6 +86,28 @@ unsafe fn fts5_api(db: *mut sql::sqlite3) -> *mut sql::fts5_api {
     }
     sql::sqlite3_finalize(stmt);
     api
+}
+
+/// `bazaar_stable_plans()`: turns on the connection's query planner stability guarantee
+/// (`SQLITE_DBCONFIG_ENABLE_QPSG`) and answers 1 (0 if SQLite refused). SQLite then plans a
+/// statement without the values bound to it, and so never marks a statement to be compiled
+/// again when a parameter is bound anew: without it every statement with a bound `LIMIT ?`
+/// (every Diesel `.limit(n)`) was compiled again on each run. It also stops SQLite from
+/// choosing a partial index by a bound value (`status = ?` for an index `WHERE status =
+/// 'open'`), which is why only connections that serve reads call it.
+unsafe extern "C" fn stable_plans(
+    ctx: *mut sql::sqlite3_context,
+    _n_args: c_int,
+    _args: *mut *mut sql::sqlite3_value,
+) {
+    let db = sql::sqlite3_context_db_handle(ctx);
+    let rc = sql::sqlite3_db_config(
+        db,
+        sql::SQLITE_DBCONFIG_ENABLE_QPSG,
+        1 as c_int,
+        ptr::null_mut::<c_int>(),
+    );
+    sql::sqlite3_result_int(ctx, c_int::from(rc == sql::SQLITE_OK));
 }
 
 unsafe extern "C" fn drop_cache(cache: *mut c_void) {

@@ -11,6 +11,10 @@
 //! MATCH text (it names the cache entry: pass the same text the MATCH gets) and a column
 //! without a weight weighs 1.
 //!
+//! The same hook adds `bazaar_stable_plans()`, which turns on a connection's query planner
+//! stability guarantee (see `ffi::stable_plans`): Diesel has no other way to reach the
+//! setting.
+//!
 //! Diesel does not expose a connection's raw handle, so [`install`] asks SQLite to add the
 //! function to every connection the process opens from then on (SQLite's auto-extension hook,
 //! run after FTS5 is set up on the connection). Each connection has its own cache, freed with

@@ -69,3 +69,42 @@ fn a_write_through_the_read_handle_is_refused_by_the_database() {
     assert_refused_as_read_only(read.batch_execute(&insert_user("again")), "a second read");
     assert_eq!(usernames(&mut read), ["writer"]);
 }
+
+/// SQLite plans a reader's statements without the values bound to them (its query planner
+/// stability guarantee, `bazaar_stable_plans`), so a bound `LIMIT ?` never makes it compile a
+/// statement again; a writer's plans still use them: the offers' expiry sweeper finds open
+/// offers through the partial index `offers_open_expiry` by a bound status, which a reader's
+/// plan cannot.
+#[test]
+fn sqlite_readers_plan_without_bound_values_and_writers_with_them() {
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let db = TestDb::create();
+    if db.is_postgres() {
+        return;
+    }
+    let pool = store::connect(db.url(), 1).expect("pool");
+    store::migrate(&mut pool.get().expect("connection")).expect("migrate");
+    let plan = |conn: &mut DbConnection| -> String {
+        diesel::sql_query(
+            "EXPLAIN QUERY PLAN SELECT id FROM offers WHERE status = ? AND expires_at <= ? \
+             ORDER BY expires_at LIMIT ?",
+        )
+        .bind::<diesel::sql_types::Text, _>("open")
+        .bind::<diesel::sql_types::Text, _>("2026-01-01 00:00:00")
+        .bind::<diesel::sql_types::BigInt, _>(10)
+        .load::<PlanStep>(conn)
+        .expect("plan")
+        .into_iter()
+        .map(|s| s.detail)
+        .collect::<Vec<_>>()
+        .join("; ")
+    };
+    let written = plan(&mut pool.get().expect("writer"));
+    assert!(written.contains("offers_open_expiry"), "writer: {written}");
+    let read = plan(&mut pool.read().expect("reader"));
+    assert!(!read.contains("offers_open_expiry"), "reader: {read}");
+}

@@ -173,9 +173,17 @@ impl DbManager {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {}; \
-                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES}; PRAGMA query_only = {};",
-                    self.sqlite_wal_max_bytes, self.read_only
+                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
+                    self.sqlite_wal_max_bytes
                 ))?;
+                if self.read_only {
+                    // Readers plan without the values bound (`bazaar_stable_plans`, crate
+                    // bazaar-fts-rank): SQLite 3.50 reads a bound `LIMIT ?` while compiling,
+                    // and compiled every Diesel `.limit(n)` read again on each run (73% of a
+                    // page of a user's ratings at 1M listings). Writers keep value-based plans:
+                    // the sweepers find open offers through a partial index by a bound status.
+                    conn.batch_execute("SELECT bazaar_stable_plans(); PRAGMA query_only = ON;")?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
         }
