@@ -181,6 +181,8 @@ impl Sql {
     /// statement to be compiled again whenever that parameter is bound anew: on every run (a
     /// quarter of the newest page's instructions at 1M listings went to compiling it again).
     /// `+?` is an expression it does not read ahead; the plans do not depend on the page size.
+    /// (Read-only connections now plan without bound values anyway, `bazaar_stable_plans`;
+    /// this keeps the search's statements from that cost on any connection.)
     fn limit(&mut self, n: i64) -> &mut Self {
         self.push(if self.pg { " LIMIT " } else { " LIMIT +" })
             .int(n)
