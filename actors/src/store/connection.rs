@@ -189,16 +189,10 @@ pub struct ManagedConn {
 }
 
 impl ManagedConn {
-    /// A connection just opened, `read_only` if it opened in read-only mode.
-    pub(super) fn new(
-        conn: DbConnection,
-        read_only: bool,
-        lost: Arc<AtomicBool>,
-        losses_seen: u64,
-    ) -> Self {
+    pub(super) fn new(conn: DbConnection, lost: Arc<AtomicBool>, losses_seen: u64) -> Self {
         ManagedConn {
             conn,
-            read_only,
+            read_only: false,
             broken: false,
             lost,
             losses_seen,
@@ -211,7 +205,7 @@ impl ManagedConn {
     }
 
     /// Puts the connection in (or out of) read-only mode, unless it is there already.
-    fn set_read_only(&mut self, on: bool) -> QueryResult<()> {
+    pub(super) fn set_read_only(&mut self, on: bool) -> QueryResult<()> {
         if self.read_only == on {
             return Ok(());
         }

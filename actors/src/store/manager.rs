@@ -34,7 +34,8 @@ pub struct DbManager {
     losses: Arc<AtomicU64>,
     /// SQLite: the bound on the write-ahead log (also its `journal_size_limit`).
     sqlite_wal_max_bytes: u64,
-    /// SQLite: connections open in read-only mode (`query_only`), for the readers' pool.
+    /// SQLite: connections for the readers' pool, read-only (`query_only`) from the start and
+    /// planning without bound values.
     read_only: bool,
 }
 
@@ -134,7 +135,12 @@ impl r2d2::ManageConnection for DbManager {
             lost: lost.clone(),
             losses: self.losses.clone(),
         });
-        Ok(ManagedConn::new(conn, self.read_only, lost, losses_seen))
+        let mut managed = ManagedConn::new(conn, lost, losses_seen);
+        if self.read_only {
+            // A reader is read-only from the start and never switched (`Pool::reads`).
+            managed.set_read_only(true)?;
+        }
+        Ok(managed)
     }
 
     fn is_valid(&self, conn: &mut ManagedConn) -> Result<(), ConnectError> {
@@ -182,7 +188,7 @@ impl DbManager {
                     // and compiled every Diesel `.limit(n)` read again on each run (73% of a
                     // page of a user's ratings at 1M listings). Writers keep value-based plans:
                     // the sweepers find open offers through a partial index by a bound status.
-                    conn.batch_execute("SELECT bazaar_stable_plans(); PRAGMA query_only = ON;")?;
+                    conn.batch_execute("SELECT bazaar_stable_plans()")?;
                 }
                 Ok(DbConnection::Sqlite(conn))
             }

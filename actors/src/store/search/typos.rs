@@ -149,16 +149,18 @@ impl Vocabulary {
         }
         let mut sql = Sql::new(conn);
         // A known word is a probe of the primary key; a prefix's words, of the trigram index.
-        sql.push("SELECT word, CAST(NULL AS TEXT) AS prefix FROM search_words WHERE word IN (");
-        for (i, (_, word)) in typed.iter().enumerate() {
-            sql.push(if i == 0 { "" } else { ", " }).text_param(word);
+        if !typed.is_empty() {
+            sql.push("SELECT word, CAST(NULL AS TEXT) AS prefix FROM search_words WHERE word IN (");
+            for (i, (_, word)) in typed.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " }).text_param(word);
+            }
+            sql.push(")");
         }
-        if typed.is_empty() {
-            sql.push("NULL");
-        }
-        sql.push(")");
         for (_, prefix) in &prefixes {
-            sql.push(" UNION ALL SELECT p.word, p.prefix FROM (SELECT word, ")
+            if !sql.text.is_empty() {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT p.word, p.prefix FROM (SELECT word, ")
                 .text_param(prefix)
                 .push(" AS prefix FROM search_words WHERE word LIKE ")
                 .text_param(prefix)
