@@ -11,7 +11,8 @@
 //! MATCH text (it names the cache entry: pass the same text the MATCH gets) and a column
 //! without a weight weighs 1.
 //!
-//! The same hook adds `bazaar_stable_plans()`, which turns on a connection's query planner
+//! The same hook adds the aggregate `bazaar_tally` (see [`Tally`]), which facets count with, and
+//! `bazaar_stable_plans()`, which turns on a connection's query planner
 //! stability guarantee (see `ffi::stable_plans`): Diesel has no other way to reach the
 //! setting.
 //!
@@ -24,8 +25,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 mod ffi;
+mod tally;
 
 pub use ffi::install;
+pub use tally::{Tally, MAX_VALUES, TALLY};
 
 /// The function's SQL name.
 pub const FUNCTION: &str = "bazaar_bm25";

@@ -20,11 +20,11 @@ pub struct Facets {
     pub max_price: Option<i64>,
 }
 
-/// One match as the facets count it: where it falls among the buckets, and its price.
+/// One match as PostgreSQL's facets count it: where it falls among the buckets, and its price.
 #[derive(QueryableByName)]
 struct FacetRow {
-    /// Read from the stored category: on SQLite `category_top` is computed on every read
-    /// (15% of a facets call at 1M listings).
+    /// Read from the stored category, as SQLite's tally reads it (there `category_top` is
+    /// computed on every read: 15% of a facets call at 1M listings).
     #[diesel(sql_type = Nullable<Text>)]
     category: Option<Place<TopCategories>>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -59,7 +59,9 @@ impl Buckets for Conditions {
 
 /// The bucket of `B` a text column's value falls in (`None`: none of them), decoded from the
 /// database's own bytes: a `String` per match and column cost 9% of a facets call at 1M
-/// listings on SQLite (an allocation and a copy, two thousand times).
+/// listings on SQLite (an allocation and a copy, two thousand times), when it still read the
+/// matches row by row. (Diesel asks for the SQLite decoding too, though only PostgreSQL's
+/// facets read rows.)
 struct Place<B>(Option<usize>, std::marker::PhantomData<B>);
 
 impl<B: Buckets> Place<B> {
@@ -91,44 +93,43 @@ impl<B: Buckets> diesel::deserialize::FromSql<Text, diesel::pg::Pg> for Place<B>
 /// then a window that should hold enough, or every match when few are expected) and each step
 /// takes its matches from the words' index (`l.id + 0`: no index gives that order), since a
 /// walk of the id index would test every listing it passes and the facets need all of a
-/// step's matches, not the first few.
+/// step's matches, not the first few. SQLite counts the matches where it reads them, with the
+/// aggregate `bazaar_tally` (crate `bazaar-fts-rank`), and answers one row.
 pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> QueryResult<Facets> {
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
-        return Ok(Facets {
-            categories: Vec::new(),
-            conditions: Vec::new(),
-            min_price: None,
-            max_price: None,
-        });
+        return Ok(Counts::default().facets(false));
     }
     let filter = &corrected(conn, filter)?;
     let cap = cap.max(0);
-    let mut rows = match (&filter.text, matches!(conn, DbConnection::Postgresql(_))) {
-        (Some(text), true) => {
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        return sqlite_facets(conn, filter, cap);
+    }
+    let mut rows = match &filter.text {
+        Some(text) => {
             let span = reach::Span::whole(conn, text)?;
             let load = |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach);
             reach::stepped(conn, span, cap + 1, load, |rows| rows.len() as i64)?
         }
-        _ => facet_rows(conn, filter, cap, Reach::Planner)?,
+        None => facet_rows(conn, filter, cap, Reach::Planner)?,
     };
     let capped = rows.len() as i64 > cap;
     rows.truncate(cap as usize);
-    Ok(count(&rows, capped))
+    let mut counts = Counts::default();
+    for row in &rows {
+        counts.category(row.category.as_ref(), 1);
+        counts.condition(row.condition.as_ref(), 1);
+        counts.price(Some(row.price_cents));
+    }
+    Ok(counts.facets(capped))
 }
 
-/// The newest `cap + 1` matches within `reach`: their top-level category, condition and price.
-fn facet_rows(
-    conn: &mut DbConnection,
-    filter: &ListingFilter,
-    cap: i64,
-    reach: Reach,
-) -> QueryResult<Vec<FacetRow>> {
-    let mut sql = Sql::new(conn);
-    let id = id_col(&sql, filter.text.is_some());
+/// `SELECT` of the newest `cap + 1` matches within `reach`: their category, condition and price.
+fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach) {
+    let id = id_col(sql, filter.text.is_some());
     sql.push("SELECT l.category, l.condition, l.price_cents");
-    from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter);
-    reach_clause(&mut sql, reach);
+    from_clause(sql, filter.text.as_ref());
+    where_clause(sql, filter);
+    reach_clause(sql, reach);
     // Each step of `Reach` takes its matches from the words' index: in no index's order.
     let order = if reach == Reach::Planner {
         id.to_owned()
@@ -137,35 +138,109 @@ fn facet_rows(
     };
     let _ = write!(sql.text, " ORDER BY {order} DESC");
     sql.limit(cap + 1);
+}
+
+/// The newest `cap + 1` matches within `reach`, a row each (PostgreSQL).
+fn facet_rows(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    cap: i64,
+    reach: Reach,
+) -> QueryResult<Vec<FacetRow>> {
+    let mut sql = Sql::new(conn);
+    newest_matches(&mut sql, filter, cap, reach);
     sql.load::<FacetRow>(conn)
 }
 
-/// Counts per top-level category (in the tree's order) and per condition (in
-/// [`CONDITIONS`]' order), buckets with none left out, and the price range: one pass over the
-/// rows.
-fn count(rows: &[FacetRow], capped: bool) -> Facets {
-    let mut per_top = vec![0; category::TREE.len()];
-    let mut per_condition = vec![0; CONDITIONS.len()];
-    for row in rows {
-        if let Some(Place(Some(i), _)) = row.category {
-            per_top[i] += 1;
-        }
-        if let Some(Place(Some(i), _)) = row.condition {
-            per_condition[i] += 1;
+/// SQLite: the newest `cap + 1` matches counted by `bazaar_tally` as SQLite reads them (the
+/// subquery hands them over newest first, so the tally's first `cap` are the newest), one row
+/// back instead of a thousand.
+fn sqlite_facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> QueryResult<Facets> {
+    #[derive(QueryableByName)]
+    struct Answer {
+        #[diesel(sql_type = Text)]
+        tally: String,
+    }
+    let mut sql = Sql::new(conn);
+    let _ = write!(sql.text, "SELECT {}(", bazaar_fts_rank::TALLY);
+    sql.int(cap)
+        .push(", m.price_cents, m.category, m.condition) AS tally FROM (");
+    newest_matches(&mut sql, filter, cap, Reach::Planner);
+    sql.push(") m");
+    let answer = sql.load::<Answer>(conn)?.pop();
+    let tally: bazaar_fts_rank::Tally = match answer {
+        Some(a) => serde_json::from_str(&a.tally)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+        None => Default::default(),
+    };
+    let mut counts = Counts::default();
+    let mut columns = tally.values.iter();
+    for (value, n) in columns.next().into_iter().flatten() {
+        counts.category(Some(&Place::of(value)), *n);
+    }
+    for (value, n) in columns.next().into_iter().flatten() {
+        counts.condition(Some(&Place::of(value)), *n);
+    }
+    counts.price(tally.min);
+    counts.price(tally.max);
+    Ok(counts.facets(tally.rows > cap))
+}
+
+/// Matches counted per top-level category (in the tree's order) and per condition (in
+/// [`CONDITIONS`]' order), and their price range.
+struct Counts {
+    per_top: Vec<i64>,
+    per_condition: Vec<i64>,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+}
+
+impl Default for Counts {
+    fn default() -> Self {
+        Counts {
+            per_top: vec![0; category::TREE.len()],
+            per_condition: vec![0; CONDITIONS.len()],
+            min_price: None,
+            max_price: None,
         }
     }
-    let buckets = |values: &mut dyn Iterator<Item = &str>, counts: &[i64]| {
-        values
-            .zip(counts)
-            .filter(|(_, n)| **n > 0)
-            .map(|(value, n)| (value.to_owned(), CappedCount { count: *n, capped }))
-            .collect()
-    };
-    Facets {
-        categories: buckets(&mut category::TREE.iter().map(|t| t.slug), &per_top),
-        conditions: buckets(&mut CONDITIONS.iter().copied(), &per_condition),
-        min_price: rows.iter().map(|r| r.price_cents).min(),
-        max_price: rows.iter().map(|r| r.price_cents).max(),
+}
+
+impl Counts {
+    fn category(&mut self, place: Option<&Place<TopCategories>>, n: i64) {
+        if let Some(Place(Some(i), _)) = place {
+            self.per_top[*i] += n;
+        }
+    }
+
+    fn condition(&mut self, place: Option<&Place<Conditions>>, n: i64) {
+        if let Some(Place(Some(i), _)) = place {
+            self.per_condition[*i] += n;
+        }
+    }
+
+    fn price(&mut self, price: Option<i64>) {
+        if let Some(p) = price {
+            self.min_price = Some(self.min_price.map_or(p, |m| m.min(p)));
+            self.max_price = Some(self.max_price.map_or(p, |m| m.max(p)));
+        }
+    }
+
+    /// The facets, buckets with none left out, every count marked `capped` or none.
+    fn facets(self, capped: bool) -> Facets {
+        let buckets = |values: &mut dyn Iterator<Item = &str>, counts: &[i64]| {
+            values
+                .zip(counts)
+                .filter(|(_, n)| **n > 0)
+                .map(|(value, n)| (value.to_owned(), CappedCount { count: *n, capped }))
+                .collect()
+        };
+        Facets {
+            categories: buckets(&mut category::TREE.iter().map(|t| t.slug), &self.per_top),
+            conditions: buckets(&mut CONDITIONS.iter().copied(), &self.per_condition),
+            min_price: self.min_price,
+            max_price: self.max_price,
+        }
     }
 }
 
