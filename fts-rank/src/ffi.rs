@@ -1,7 +1,7 @@
 //! The function's registration and body, through SQLite's C API. Every pointer here comes from
 //! SQLite for the duration of the call it is passed to.
 
-use crate::{IdfCache, QueryStats, Tally, CACHE_CAPACITY, IDF_TTL};
+use crate::{document_length, IdfCache, QueryStats, Tally, CACHE_CAPACITY, IDF_TTL};
 use libsqlite3_sys as sql;
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
@@ -156,20 +156,7 @@ unsafe extern "C" fn tally_step(
         .get(1)
         .filter(|&&v| sql::sqlite3_value_type(v) != sql::SQLITE_NULL)
         .map(|&v| sql::sqlite3_value_int64(v));
-    // Read as a blob: the same bytes, where `sqlite3_value_text` first copies a column's text
-    // to end it with a NUL (an eighth of a facets call).
-    let texts = args.get(2..).unwrap_or_default().iter().map(|&v| {
-        if sql::sqlite3_value_type(v) == sql::SQLITE_NULL {
-            return None;
-        }
-        let bytes = sql::sqlite3_value_blob(v).cast::<u8>();
-        let len = sql::sqlite3_value_bytes(v).max(0) as usize;
-        Some(if bytes.is_null() || len == 0 {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts(bytes, len)
-        })
-    });
+    let texts = args.get(2..).unwrap_or_default().iter().map(|&v| bytes(v));
     (**slot).add(cap, number, texts);
 }
 
@@ -193,6 +180,30 @@ unsafe extern "C" fn tally_final(ctx: *mut sql::sqlite3_context) {
         ),
         Err(_) => sql::sqlite3_result_error_code(ctx, sql::SQLITE_ERROR),
     }
+}
+
+/// A BLOB argument's bytes; `None` for any other type (NULL: the caller has none).
+unsafe fn blob<'a>(v: *mut sql::sqlite3_value) -> Option<&'a [u8]> {
+    if sql::sqlite3_value_type(v) == sql::SQLITE_BLOB {
+        bytes(v)
+    } else {
+        None
+    }
+}
+
+/// A value's bytes (`None`: NULL), read as a blob: a text column's bytes as they are, where
+/// `sqlite3_value_text` first copies them to end them with a NUL (an eighth of a facets call).
+unsafe fn bytes<'a>(v: *mut sql::sqlite3_value) -> Option<&'a [u8]> {
+    if sql::sqlite3_value_type(v) == sql::SQLITE_NULL {
+        return None;
+    }
+    let bytes = sql::sqlite3_value_blob(v).cast::<u8>();
+    let len = sql::sqlite3_value_bytes(v).max(0) as usize;
+    Some(if bytes.is_null() || len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(bytes, len)
+    })
 }
 
 /// A function's arguments as SQLite passes them.
@@ -262,8 +273,8 @@ unsafe fn score_row(
     for i in 0..n_inst {
         let (mut phrase, mut column, mut offset) = (0, 0, 0);
         check!(api, xInst, fts, i, &mut phrase, &mut column, &mut offset);
-        // Weights follow the query text: argument 1 weighs column 0.
-        let weight = match usize::try_from(column).ok().and_then(|c| args.get(c + 1)) {
+        // Weights follow the query text and the sizes: argument 2 weighs column 0.
+        let weight = match usize::try_from(column).ok().and_then(|c| args.get(c + 2)) {
             Some(&v) => sql::sqlite3_value_double(v),
             None => 1.0,
         };
@@ -271,8 +282,14 @@ unsafe fn score_row(
             *f += weight;
         }
     }
-    let mut doc_len: c_int = 0;
-    check!(api, xColumnSize, fts, -1, &mut doc_len);
+    let doc_len = match args.get(1).and_then(|&v| blob(v)).and_then(document_length) {
+        Some(n) => n,
+        None => {
+            let mut n: c_int = 0;
+            check!(api, xColumnSize, fts, -1, &mut n);
+            i64::from(n)
+        }
+    };
     Ok(stats.score(&freq, doc_len as f64))
 }
 

@@ -52,15 +52,23 @@ fn connection() -> SqliteConnection {
     c
 }
 
-fn scores(c: &mut SqliteConnection, query: &str) -> Vec<Scores> {
-    diesel::sql_query(
-        "SELECT bazaar_bm25(docs, ?, 10.0, 2.0, 1.0) AS ours, -bm25(docs, 10.0, 2.0, 1.0) AS theirs \
-         FROM docs WHERE docs MATCH ? ORDER BY rowid",
-    )
+/// Each match's score, ours and bm25's: ours given each row's sizes from the `docs_docsize`
+/// shadow table, or (`sizes` false) NULL, so that it asks FTS5 for them.
+fn scored(c: &mut SqliteConnection, query: &str, sizes: bool) -> Vec<Scores> {
+    let sizes = if sizes { "d.sz" } else { "NULL" };
+    diesel::sql_query(format!(
+        "SELECT bazaar_bm25(docs, ?, {sizes}, 10.0, 2.0, 1.0) AS ours, \
+         -bm25(docs, 10.0, 2.0, 1.0) AS theirs \
+         FROM docs JOIN docs_docsize d ON d.id = docs.rowid WHERE docs MATCH ? ORDER BY docs.rowid"
+    ))
     .bind::<Text, _>(query)
     .bind::<Text, _>(query)
     .load(c)
     .unwrap()
+}
+
+fn scores(c: &mut SqliteConnection, query: &str) -> Vec<Scores> {
+    scored(c, query, true)
 }
 
 #[test]
@@ -76,7 +84,9 @@ fn it_scores_every_row_as_bm25_does_for_words_prefixes_and_pairs() {
     ] {
         let rows = scores(&mut c, query);
         assert!(!rows.is_empty(), "{query} matches");
-        for r in &rows {
+        let asked = scored(&mut c, query, false);
+        assert_eq!(asked.len(), rows.len());
+        for r in rows.iter().chain(&asked) {
             assert!(
                 (r.ours - r.theirs).abs() < 1e-9,
                 "{query}: {} against bm25's {}",

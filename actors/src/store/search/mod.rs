@@ -120,12 +120,20 @@ const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.
     l.auto_drop_interval_secs, l.auto_drop_floor_cents, l.next_price_drop_at";
 
 /// SQLite's relevance: FTS5's bm25 (higher is better) with the query's IDF kept a while on the
-/// connection (`bazaar-fts-rank`), weighing title, description, category.
-fn push_bm25(sql: &mut Sql, text: &TextQuery) {
+/// connection (`bazaar-fts-rank`), weighing title, description, category. `sizes` is the row's
+/// sizes from FTS5's `listings_fts_docsize` (see [`DOCSIZE_JOIN`]), or `NULL` to have FTS5 read
+/// them.
+fn push_bm25(sql: &mut Sql, text: &TextQuery, sizes: &str) {
     sql.push("bazaar_bm25(listings_fts, ")
         .text_param(&text.to_fts5())
+        .push(", ")
+        .push(sizes)
         .push(", 10.0, 2.0, 1.0)");
 }
+
+/// The join that gives `bazaar_bm25` each match's sizes (`ds.sz`, its length in tokens per
+/// column) as one more b-tree lookup, not a blob handle of FTS5's own per row.
+const DOCSIZE_JOIN: &str = " JOIN listings_fts_docsize ds ON ds.id = listings_fts.rowid";
 
 enum Bind {
     Text(String),
@@ -440,7 +448,7 @@ struct RankRow {
 fn sqlite_rank_now(conn: &mut DbConnection, text: &TextQuery, id: i64) -> QueryResult<Option<f64>> {
     let mut sql = Sql::new(conn);
     sql.push("SELECT ");
-    push_bm25(&mut sql, text);
+    push_bm25(&mut sql, text, "NULL");
     sql.push(" AS rank FROM listings_fts WHERE listings_fts MATCH ")
         .text_param(&text.to_fts5())
         .push(" AND rowid = ")

@@ -51,11 +51,14 @@ pub(super) fn build(
         ") d"
     } else {
         sql.push("(SELECT listings_fts.rowid AS id, ");
-        push_bm25(&mut sql, text);
+        push_bm25(&mut sql, text, "ds.sz");
         sql.push(" AS rank");
         ""
     };
     from_clause(&mut sql, Some(text));
+    if !sql.pg {
+        sql.push(DOCSIZE_JOIN);
+    }
     where_clause(&mut sql, filter);
     if let Some(p) = after.filter(|p| p.window_hi > 0) {
         let _ = write!(sql.text, " AND {id} >= ");
