@@ -191,8 +191,8 @@ unsafe fn blob<'a>(v: *mut sql::sqlite3_value) -> Option<&'a [u8]> {
     }
 }
 
-/// A value's bytes (`None`: NULL), read as a blob: a text column's bytes as they are, where
-/// `sqlite3_value_text` first copies them to end them with a NUL (an eighth of a facets call).
+/// A value's bytes (`None`: NULL), read as a blob: a text's bytes as they are, with no
+/// conversion and no terminating NUL asked for.
 unsafe fn bytes<'a>(v: *mut sql::sqlite3_value) -> Option<&'a [u8]> {
     if sql::sqlite3_value_type(v) == sql::SQLITE_NULL {
         return None;
