@@ -8,19 +8,24 @@ use std::ptr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Adds `bazaar_bm25` to every SQLite connection this process opens from now on (SQLite
-/// ignores a second call). Returns SQLite's error code if the hook could not be added.
+/// Adds `bazaar_bm25`, `bazaar_tally` and `bazaar_stable_plans` to every SQLite connection this
+/// process opens from now on (SQLite ignores a second call). Returns SQLite's error code if the
+/// hook could not be added.
 ///
-/// Called before SQLite's first connection in the process, it also puts SQLite in multi-thread
-/// mode: no mutex around each call on a connection. The bundled SQLite is built serialized,
-/// so every `sqlite3_step`, bind and column read locked and unlocked its connection's mutex
-/// (5.5% of a facets call at 1M listings); a pooled connection is only ever used by one thread
-/// at a time (Diesel's connection is not `Sync`), which is all multi-thread mode asks. Once
-/// SQLite has started, it refuses the change (`SQLITE_MISUSE`) and stays serialized: slower,
-/// never wrong.
+/// The first call in the process, if it comes before SQLite's first connection, also puts
+/// SQLite in multi-thread mode: no mutex around each call on a connection. The bundled SQLite
+/// is built serialized, so every `sqlite3_step`, bind and column read locked and unlocked its
+/// connection's mutex (5.5% of a facets call at 1M listings); a pooled connection is only ever
+/// used by one thread at a time (Diesel's connection is not `Sync`), which is all multi-thread
+/// mode asks. Once SQLite has started, it refuses the change (`SQLITE_MISUSE`) and stays
+/// serialized: slower, never wrong. Only the first call tries, since `sqlite3_config` must not
+/// run while another thread is inside SQLite, as later calls' could.
 pub fn install() -> Result<(), i32> {
+    static MODE: std::sync::Once = std::sync::Once::new();
     // SAFETY: `sqlite3_config` only records the mode before SQLite starts and refuses after.
-    unsafe { sql::sqlite3_config(sql::SQLITE_CONFIG_MULTITHREAD) };
+    MODE.call_once(|| unsafe {
+        sql::sqlite3_config(sql::SQLITE_CONFIG_MULTITHREAD);
+    });
     // SAFETY: `register` has the signature SQLite's auto-extension hook calls.
     let rc = unsafe { sql::sqlite3_auto_extension(Some(register)) };
     if rc == sql::SQLITE_OK {
