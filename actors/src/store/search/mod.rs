@@ -132,8 +132,10 @@ fn push_bm25(sql: &mut Sql, text: &TextQuery, sizes: &str) {
 }
 
 /// The join that gives `bazaar_bm25` each match's sizes (`ds.sz`, its length in tokens per
-/// column) as one more b-tree lookup, not a blob handle of FTS5's own per row.
-const DOCSIZE_JOIN: &str = " JOIN listings_fts_docsize ds ON ds.id = listings_fts.rowid";
+/// column) as one more b-tree lookup, not a blob handle of FTS5's own per row. An outer join:
+/// a row without sizes (FTS5 writes them with every row) would still be found, its sizes then
+/// read by FTS5 itself.
+const DOCSIZE_JOIN: &str = " LEFT JOIN listings_fts_docsize ds ON ds.id = listings_fts.rowid";
 
 enum Bind {
     Text(String),
