@@ -50,7 +50,7 @@ pub(super) fn correct_typos(
         } else {
             // Known = the vocabulary has it as typed (a probe of its primary key: the usual
             // case), or else the index has it after stemming ("jackets"; one lookup of the
-            // FTS5 index, which opens the word's postings in every segment: 4% of a common
+            // FTS5 index, which opens the word's postings in every segment: 2% of a common
             // word's search at 1M listings when it was the only check). Only an unknown word
             // reads the vocabulary's range.
             sql.push("SELECT 1 AS n FROM search_words WHERE word = ")
