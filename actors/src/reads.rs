@@ -1,5 +1,5 @@
 //! The reads a socket session needs, as core functions: a topic's history after a seq, whether
-//! a user may see a listing, a conversation's parties. Each runs on the blocking pool (Diesel
+//! a user may see a listing, a conversation's parties, whether a block keeps two users apart. Each runs on the blocking pool (Diesel
 //! blocks) and writes nothing; the edges call these instead of reaching into `store`.
 
 use crate::chat::{conversation_of, ChatError};
@@ -7,7 +7,7 @@ use crate::domain::chat::Parties;
 use crate::domain::listing::visible_to;
 use crate::domain::{ConversationId, ListingId, UserId};
 use crate::store::models::Event;
-use crate::store::{events, listings, Pool, StoreError};
+use crate::store::{blocks, events, listings, Pool, StoreError};
 use std::future::Future;
 
 /// A topic's head (its last seq, 0 if none) and, when `since` is given and behind it, the
@@ -53,4 +53,15 @@ pub fn conversation_parties(
     conversation: ConversationId,
 ) -> impl Future<Output = Result<Parties, ChatError>> + 'static {
     pool.run_read(move |conn| conversation_of(conn, user, conversation).map(|c| c.parties()))
+}
+
+/// Whether one of `a` and `b` blocked the other. Asked for each typing indicator (rate-limited
+/// per conversation): a block made while the conversation is open stops them at once, as it
+/// stops messages.
+pub fn kept_apart(
+    pool: &Pool,
+    a: UserId,
+    b: UserId,
+) -> impl Future<Output = Result<bool, ChatError>> + 'static {
+    pool.run_read(move |conn| Ok(blocks::between(conn, a.0, b.0)?))
 }

@@ -191,7 +191,8 @@ impl WsSession {
         );
     }
 
-    /// Typing is relayed to the other party, never stored, and rate-limited per conversation.
+    /// Typing is relayed to the other party, never stored, and rate-limited per conversation;
+    /// between users kept apart by a block it is refused, as a message is.
     fn relay_typing(
         &mut self,
         ctx: &mut Ctx,
@@ -212,13 +213,21 @@ impl WsSession {
                 "typing indicators are limited to one a second".into(),
             );
         }
-        if let Some(other) = parties.other(self.user) {
-            self.state.broker.do_send(PublishEphemeral {
-                topic: user_topic(other),
-                event_type: CHAT_TYPING.to_owned(),
-                data: json!({ "conversation_id": conversation, "user_id": self.user }),
-            });
-        }
+        let Some(other) = parties.other(self.user) else {
+            return;
+        };
+        let apart = reads::kept_apart(&self.state.pool, self.user, other);
+        ctx.spawn(
+            fut::wrap_future::<_, Self>(apart).map(move |result, act, ctx| match result {
+                Ok(false) => act.state.broker.do_send(PublishEphemeral {
+                    topic: user_topic(other),
+                    event_type: CHAT_TYPING.to_owned(),
+                    data: json!({ "conversation_id": conversation, "user_id": act.user }),
+                }),
+                Ok(true) => act.chat_refusal(ctx, "chat.typing", reference, &ChatError::Blocked),
+                Err(e) => act.chat_refusal(ctx, "chat.typing", reference, &e),
+            }),
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 //! made, unblocking restoring everything, and orders made before a block still completing.
 
 use crate::helpers::*;
-use crate::ws_helpers::connect;
+use crate::ws_helpers::{connect, WsClient};
 use bazaar_actors::store::{self, blocks, DbConnection};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -29,6 +29,16 @@ async fn unblock(app: &TestApp, who: &TestUser, whom: &TestUser) {
 async fn refused_as_blocked(response: reqwest::Response) {
     let body = problem(response, 403).await;
     assert_eq!(body["type"], "/problems/blocked", "{body}");
+}
+
+/// Asserts the socket's answer to the frame with `reference` is the error `blocked`.
+async fn socket_refused_as_blocked(ws: &mut WsClient, reference: i64) {
+    let answer = ws.until(|f| f["ref"] == reference).await;
+    assert_eq!(
+        (answer["type"].as_str(), answer["code"].as_str()),
+        (Some("error"), Some("blocked")),
+        "{answer}"
+    );
 }
 
 async fn make_offer(
@@ -167,6 +177,11 @@ async fn every_action_is_refused_then_restored(blocker_is_buyer: bool) {
     .await;
     let send_path = format!("/api/v1/conversations/{}/messages", conv["id"]);
     let mut ws = connect(&app, &buyer).await;
+    let mut seller_ws = connect(&app, &seller).await;
+    // The session knows the conversation's parties before the block is made.
+    ws.send(json!({"op": "chat.typing", "conversation_id": conv["id"]}))
+        .await;
+    seller_ws.until(|f| f["event"] == "chat.typing").await;
 
     let (blocker, blocked) = if blocker_is_buyer {
         (&buyer, &seller)
@@ -186,12 +201,11 @@ async fn every_action_is_refused_then_restored(blocker_is_buyer: bool) {
                    "body": "hello?", "ref": 1}),
     )
     .await;
-    let answer = ws.until(|f| f["ref"] == 1).await;
-    assert_eq!(
-        (answer["type"].as_str(), answer["code"].as_str()),
-        (Some("error"), Some("blocked")),
-        "{answer}"
-    );
+    socket_refused_as_blocked(&mut ws, 1).await;
+    // Nor is typing relayed.
+    ws.send(json!({"op": "chat.typing", "conversation_id": conv["id"], "ref": 2}))
+        .await;
+    socket_refused_as_blocked(&mut ws, 2).await;
 
     // No offer, no purchase.
     refused_as_blocked(make_offer(&app, &buyer, &listing, 8_000).await).await;
@@ -212,6 +226,14 @@ async fn every_action_is_refused_then_restored(blocker_is_buyer: bool) {
     .await;
     let body = json!({"body": "still there?", "client_msg_id": "after"});
     json_of(app.post(&send_path, Some(&buyer.token), &body).await, 201).await;
+    // The seller's socket got the message, and no typing from while they were apart.
+    let first = seller_ws
+        .until(|f| f["event"] == "chat.message" || f["event"] == "chat.typing")
+        .await;
+    assert_eq!(first["event"], "chat.message", "{first}");
+    ws.send(json!({"op": "chat.typing", "conversation_id": conv["id"]}))
+        .await;
+    seller_ws.until(|f| f["event"] == "chat.typing").await;
     json_of(make_offer(&app, &buyer, &listing, 8_000).await, 201).await;
     json_of(app.post(&buy, Some(&buyer.token), &json!({})).await, 201).await;
     app.assert_ledger_balanced();
