@@ -77,9 +77,7 @@ pub fn few_matches_seen(first: i64, span: i64) -> i64 {
 /// a wide first read would cost more than the narrow one it spares (the id range alone: ~4 ms
 /// for 60,000 ids at 1M). At most `span`.
 pub fn first_reach(expected: i64, wanted: i64, span: i64) -> i64 {
-    let known =
-        expected > 0 && expected.saturating_mul(100) >= span.saturating_mul(KNOWN_WORD_MIN_PERCENT);
-    let sized = if known {
+    let sized = if known_word(expected, span) {
         wanted.saturating_mul(span).saturating_mul(3) / expected.saturating_mul(2)
     } else {
         FIRST_REACH
@@ -90,6 +88,16 @@ pub fn first_reach(expected: i64, wanted: i64, span: i64) -> i64 {
 /// The smallest estimate, as a share of the ids, that [`first_reach`] takes for the statistics'
 /// own (twice the share PostgreSQL gives a word it has no statistics for).
 pub const KNOWN_WORD_MIN_PERCENT: i64 = 1;
+
+/// Whether PostgreSQL's estimate of `expected` matches among `span` ids is the statistics' own
+/// knowledge of the words (at least [`KNOWN_WORD_MIN_PERCENT`]), not the fixed share it gives
+/// words it has no statistics for: [`first_reach`] then sizes the first read to hold enough.
+/// `i64::MAX` (no estimate: the listings were never analysed) is no knowledge.
+pub fn known_word(expected: i64, span: i64) -> bool {
+    expected > 0
+        && expected < i64::MAX
+        && expected.saturating_mul(100) >= span.saturating_mul(KNOWN_WORD_MIN_PERCENT)
+}
 
 /// What the second read of a words query in newest order covers, after the first read of the
 /// newest `first` ids (of `span` the query may return) found `found` matches and `wanted` are
@@ -478,6 +486,18 @@ mod tests {
         // Enough expected in all, but the window would be the whole span.
         assert_eq!(second_reach(10_000, 60, 200, 40_000), None);
         assert_eq!(second_reach(0, 5, 200, 1_000_000), None);
+    }
+
+    #[test]
+    fn a_word_is_known_from_one_percent_of_the_ids_and_an_estimate() {
+        assert!(known_word(60_000, 1_000_000));
+        assert!(known_word(10_000, 1_000_000));
+        // PostgreSQL's share for a word outside its statistics (0.5%), and less.
+        assert!(!known_word(5_000, 1_000_000));
+        assert!(!known_word(9_999, 1_000_000));
+        assert!(!known_word(0, 1_000_000));
+        // No estimate at all.
+        assert!(!known_word(i64::MAX, 1_000_000));
     }
 
     #[test]

@@ -23,12 +23,9 @@ pub(super) fn build(
     after: Option<ListingPosition>,
     limit: i64,
     reach: Reach,
-    explain: bool,
 ) -> Sql {
     let mut sql = Sql::new(conn);
-    if explain {
-        sql.push("EXPLAIN ");
-    }
+    sql.generic = plans_generically(&sql, filter, reach);
     let id = id_col(&sql, true);
     // Innermost: the candidates and their rank; then their id range; then the page, taken
     // before the join so only its rows are read in full.
@@ -46,8 +43,14 @@ pub(super) fn build(
     let ranked = if sql.pg {
         sql.push(
             "(SELECT d.id, CAST(ts_rank(d.v, d.q) AS DOUBLE PRECISION) AS rank FROM \
-             (SELECT l.id AS id, l.search_vector AS v, tsq AS q",
+             (SELECT l.id AS id, l.search_vector AS v, ",
         );
+        if sql.generic {
+            push_tsquery(&mut sql, text);
+        } else {
+            sql.push("tsq");
+        }
+        sql.push(" AS q");
         ") d"
     } else {
         sql.push("(SELECT listings_fts.rowid AS id, ");
