@@ -328,6 +328,15 @@ pub struct Settings {
     )]
     pub limit_tickets_per_address: RateQuota,
 
+    /// Searches and browses per client address (`GET /listings`, `GET /listings/facets`).
+    #[arg(
+        long,
+        env = "BAZAAR_LIMIT_SEARCHES_PER_ADDRESS",
+        default_value = "20/sec",
+        global = true
+    )]
+    pub limit_searches_per_address: RateQuota,
+
     /// Listings created per user.
     #[arg(
         long,

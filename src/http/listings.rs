@@ -226,6 +226,7 @@ pub enum SortName {
         (status = 200, description = "A page of listings", body = Page<ListingBody>),
         QueryErrors,
         AuthErrors,
+        RateLimited,
         Unavailable,
     )
 )]
@@ -233,8 +234,12 @@ pub enum SortName {
 pub async fn list_listings(
     state: web::Data<AppState>,
     caller: MaybeCaller,
+    address: crate::limits::ClientAddr,
     query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::SearchesPerAddress, address)?;
     let mut p = Params::new(query.into_inner());
     let viewer = caller.id();
     let request = search::parse_search(&mut p, viewer.map(|v| v.0));

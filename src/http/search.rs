@@ -1,7 +1,7 @@
 //! Search and browse: the query parameters `GET /listings` and its facets share, the facets,
 //! and the category tree.
 
-use super::docs::{AuthErrors, QueryErrors, Unavailable};
+use super::docs::{AuthErrors, QueryErrors, RateLimited, Unavailable};
 use super::listings::{Condition, StatusName};
 use super::{db, decode_cursor, MaybeCaller, Params, QueryParams};
 use crate::app::AppState;
@@ -219,6 +219,7 @@ pub struct FacetsBody {
             describe the newest 1,000 and each count is a string \"N+\" (at least N match)", body = FacetsBody),
         QueryErrors,
         AuthErrors,
+        RateLimited,
         Unavailable,
     )
 )]
@@ -226,8 +227,12 @@ pub struct FacetsBody {
 pub async fn listing_facets(
     state: web::Data<AppState>,
     caller: MaybeCaller,
+    address: crate::limits::ClientAddr,
     query: web::Query<QueryParams>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(crate::limits::Limit::SearchesPerAddress, address)?;
     let mut p = Params::new(query.into_inner());
     let request = parse_search(&mut p, caller.id().map(|v| v.0));
     p.finish()?;

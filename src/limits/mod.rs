@@ -40,6 +40,7 @@ pub enum Limit {
     LoginsPerAddress,
     RegistrationsPerAddress,
     TicketsPerAddress,
+    SearchesPerAddress,
     ListingsPerUser,
     OffersPerUser,
     PurchasesPerUser,
@@ -50,11 +51,12 @@ pub enum Limit {
 }
 
 impl Limit {
-    pub const ALL: [Limit; 11] = [
+    pub const ALL: [Limit; 12] = [
         Limit::LoginsPerUsername,
         Limit::LoginsPerAddress,
         Limit::RegistrationsPerAddress,
         Limit::TicketsPerAddress,
+        Limit::SearchesPerAddress,
         Limit::ListingsPerUser,
         Limit::OffersPerUser,
         Limit::PurchasesPerUser,
@@ -70,6 +72,7 @@ impl Limit {
             Limit::LoginsPerAddress => "logins_per_address",
             Limit::RegistrationsPerAddress => "registrations_per_address",
             Limit::TicketsPerAddress => "tickets_per_address",
+            Limit::SearchesPerAddress => "searches_per_address",
             Limit::ListingsPerUser => "listings_per_user",
             Limit::OffersPerUser => "offers_per_user",
             Limit::PurchasesPerUser => "purchases_per_user",
@@ -87,6 +90,7 @@ impl Limit {
             Limit::LoginsPerAddress => "login attempts from this address",
             Limit::RegistrationsPerAddress => "registrations from this address",
             Limit::TicketsPerAddress => "socket tickets from this address",
+            Limit::SearchesPerAddress => "searches from this address",
             Limit::ListingsPerUser => "listings created",
             Limit::OffersPerUser => "offers made",
             Limit::PurchasesPerUser => "purchases",
@@ -103,6 +107,7 @@ impl Limit {
             Limit::LoginsPerAddress => s.limit_logins_per_address,
             Limit::RegistrationsPerAddress => s.limit_registrations_per_address,
             Limit::TicketsPerAddress => s.limit_tickets_per_address,
+            Limit::SearchesPerAddress => s.limit_searches_per_address,
             Limit::ListingsPerUser => s.limit_listings_per_user,
             Limit::OffersPerUser => s.limit_offers_per_user,
             Limit::PurchasesPerUser => s.limit_purchases_per_user,

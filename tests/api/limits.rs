@@ -152,6 +152,36 @@ async fn registrations_and_tickets_are_limited_per_address() {
 }
 
 #[actix_web::test]
+async fn searches_and_their_facets_are_limited_per_address() {
+    let app = spawn_limited(|s| s.limit_searches_per_address = "3/hour".parse().unwrap()).await;
+    let user = app.users_fast("s", 1).remove(0);
+    json_of(app.get("/api/v1/listings?q=lamp", None).await, 200).await;
+    json_of(app.get("/api/v1/listings/facets?q=lamp", None).await, 200).await;
+    // Signed in or not, from the same address: one allowance.
+    json_of(
+        app.get("/api/v1/listings?sort=price_asc", Some(&user.token))
+            .await,
+        200,
+    )
+    .await;
+    let (_, body) = too_many(app.get("/api/v1/listings?q=lamp", None).await).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("searches"),
+        "{body}"
+    );
+    too_many(app.get("/api/v1/listings/facets", Some(&user.token)).await).await;
+    assert_eq!(limited_count(&app, "searches_per_address").await, 2);
+    // A listing by id is not a search.
+    let listing = app.listing(&user, json!({})).await;
+    json_of(
+        app.get(&format!("/api/v1/listings/{}", listing["id"]), None)
+            .await,
+        200,
+    )
+    .await;
+}
+
+#[actix_web::test]
 async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
     let tickets = "2/hour";
     // The test client (127.0.0.1) is not a trusted proxy: its header is ignored.
