@@ -123,6 +123,22 @@ pub async fn claim(
     .await
 }
 
+/// The response already stored for `user`'s `key` used with the request `fingerprint`, if
+/// that request was answered. Claims nothing: a request refused before it may claim its key
+/// (over a rate limit) still replays an earlier answer.
+pub async fn stored_answer(
+    pool: &Pool,
+    user: UserId,
+    key: String,
+    fingerprint: String,
+) -> Result<Option<StoredResponse>, StoreError> {
+    pool.run_read(move |conn| {
+        Ok(keys::answer_of(conn, user.0, &key, &fingerprint)?
+            .map(|(status, body)| StoredResponse { status, body }))
+    })
+    .await
+}
+
 /// Stores the response of a claimed request that had no effect (a refusal), for every repeat
 /// to replay; nothing if the claim no longer holds the key.
 pub async fn answer(pool: &Pool, held: Held, response: StoredResponse) -> Result<(), StoreError> {

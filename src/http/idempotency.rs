@@ -46,15 +46,30 @@ fn respond(status: StatusCode, body: String) -> HttpResponse {
 /// body stored in the effect's transaction and the body answered, so a replay is byte for byte.
 pub type Render<T> = fn(&T) -> Result<Reply, ApiError>;
 
+/// The stored response of an earlier request with the same key, marked as such.
+fn replayed(status: u16, body: String) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = respond(status, body);
+    response.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+        actix_web::http::header::HeaderValue::from_static("true"),
+    );
+    response
+}
+
 /// Runs `work` once per (caller, Idempotency-Key); without the header it simply runs it.
 /// `request` is what identifies the request besides its method and path (its parsed body).
-/// `work` gets the key's [`KeyCompletion`] and passes it to the core command, whose transaction
-/// stores the response (made by `render`) together with the effect.
+/// `allowed` is the caller's rate limit for such requests: when it refuses, nothing runs, but
+/// a repeat of a request already answered still gets that answer (a client retrying to learn
+/// what became of its purchase is told, not sent away with a 429). `work` gets the key's
+/// [`KeyCompletion`] and passes it to the core command, whose transaction stores the response
+/// (made by `render`) together with the effect.
 pub async fn once<R, T, F, Fut>(
     state: &AppState,
     req: &HttpRequest,
     caller: &Caller,
     request: &R,
+    allowed: Result<(), ApiError>,
     render: Render<T>,
     work: F,
 ) -> Result<HttpResponse, ApiError>
@@ -65,6 +80,7 @@ where
     Fut: Future<Output = Result<T, ApiError>>,
 {
     let Some(key) = req.headers().get(HEADER) else {
+        allowed?;
         let reply = render(&work(None).await?)?;
         return Ok(respond(reply.status, reply.body));
     };
@@ -76,6 +92,12 @@ where
         ));
     }
     let fingerprint = fingerprint(req, request)?;
+    if let Err(refused) = allowed {
+        return match keys::stored_answer(&state.pool, caller.id(), key, fingerprint).await? {
+            Some(stored) => Ok(replayed(stored.status, stored.body)),
+            None => Err(refused),
+        };
+    }
     let lease = state.settings.idempotency_lease();
     let held = match keys::claim(&state.pool, caller.id(), key, fingerprint, lease).await? {
         Claim::Run { held, taken_over } => {
@@ -87,15 +109,7 @@ where
             }
             held
         }
-        Claim::Replay { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response = respond(status, body);
-            response.headers_mut().insert(
-                actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
-                actix_web::http::header::HeaderValue::from_static("true"),
-            );
-            return Ok(response);
-        }
+        Claim::Replay { status, body } => return Ok(replayed(status, body)),
         Claim::InProgress { lease_left } => {
             return Err(ApiError::InProgress {
                 detail: format!(

@@ -89,9 +89,10 @@ pub async fn create_offer(
     req: HttpRequest,
     body: JsonBody<OfferBody>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    let allowed = state
         .limits
-        .check(crate::limits::Limit::OffersPerUser, caller.id())?;
+        .check(crate::limits::Limit::OffersPerUser, caller.id())
+        .map_err(ApiError::from);
     let body = body.0;
     let amount = check_amount(body.amount_cents)?;
     let quantity = body.quantity.unwrap_or(1);
@@ -103,6 +104,7 @@ pub async fn create_offer(
         &req,
         &caller,
         &body,
+        allowed,
         created_offer,
         |key| async move {
             let command = PlaceOffer {
@@ -287,6 +289,7 @@ pub async fn accept_offer(
         &req,
         &caller,
         &id,
+        Ok(()),
         accepted_offer,
         |key| async move { act(app, who, id, OfferAction::Accept, key).await },
     )

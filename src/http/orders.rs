@@ -109,9 +109,10 @@ pub async fn purchase_listing(
     req: HttpRequest,
     body: OptionalJsonBody<PurchaseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    let allowed = state
         .limits
-        .check(crate::limits::Limit::PurchasesPerUser, caller.id())?;
+        .check(crate::limits::Limit::PurchasesPerUser, caller.id())
+        .map_err(ApiError::from);
     let body = body.0.unwrap_or_default();
     let quantity = body.quantity.unwrap_or(1);
     in_range(quantity, 1, QUANTITY.1).map_err(|m| ApiError::invalid("quantity", m))?;
@@ -126,6 +127,7 @@ pub async fn purchase_listing(
         &req,
         &caller,
         &body,
+        allowed,
         created_order,
         |key| async move {
             let command = Purchase {

@@ -152,7 +152,7 @@ async fn move_money(
 ) -> Result<HttpResponse, ApiError> {
     let amount = check_amount(body.amount_cents)?;
     let (pool, user) = (&state.pool, caller.id());
-    idempotency::once(state, req, caller, body, posted, |key| async move {
+    idempotency::once(state, req, caller, body, Ok(()), posted, |key| async move {
         Ok(wallets::move_money(pool, user, kind, amount, key).await?)
     })
     .await

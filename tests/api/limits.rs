@@ -6,6 +6,8 @@
 use crate::helpers::*;
 use crate::ws_helpers::*;
 use bazaar::config::{Settings, Switch};
+use bazaar_actors::store::schema::idempotency_keys as k;
+use diesel::prelude::*;
 use reqwest::Response;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -230,14 +232,63 @@ async fn purchases_are_limited_per_user() {
     assert!(body["detail"].as_str().unwrap().contains("purchases"));
     // Another buyer is not affected, and nothing was sold by the refused attempt.
     app.buy_one(&other, &listing).await;
-    let left = json_of(
-        app.get(&format!("/api/v1/listings/{}", listing["id"]), None)
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(left["quantity"], 7, "{left}");
+    assert_eq!(quantity_left(&app, &listing).await, 7);
     assert_eq!(limited_count(&app, "purchases_per_user").await, 1);
+}
+
+async fn quantity_left(app: &TestApp, listing: &Value) -> i64 {
+    let path = format!("/api/v1/listings/{}", listing["id"]);
+    let now = json_of(app.get(&path, None).await, 200).await;
+    now["quantity"].as_i64().expect("a quantity")
+}
+
+/// A purchase with an Idempotency-Key.
+async fn keyed_purchase(app: &TestApp, buyer: &TestUser, listing: &Value, key: &str) -> Response {
+    let path = format!("/api/v1/listings/{}/purchase", listing["id"]);
+    app.request(reqwest::Method::POST, &path, Some(&buyer.token))
+        .header("idempotency-key", key)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request")
+}
+
+#[actix_web::test]
+async fn a_repeat_of_an_answered_request_is_replayed_even_over_the_limit() {
+    let app = spawn_limited(|s| s.limit_purchases_per_user = "1/hour".parse().unwrap()).await;
+    let mut users = app.users_fast("r", 2);
+    let (seller, buyer) = (users.remove(0), users.remove(0));
+    app.deposit(&buyer, 100_000).await;
+    let listing = app
+        .listing(&seller, json!({ "price_cents": 1_000, "quantity": 10 }))
+        .await;
+    let first = keyed_purchase(&app, &buyer, &listing, "k1").await;
+    assert_eq!(first.status(), 201);
+    let first = first.text().await.unwrap();
+    // The buyer is at the limit now. Retrying the same purchase tells them what became of it…
+    let again = keyed_purchase(&app, &buyer, &listing, "k1").await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    assert_eq!(again.text().await.unwrap(), first);
+    // …while a new purchase, keyed or not, is refused and buys nothing.
+    too_many(keyed_purchase(&app, &buyer, &listing, "k2").await).await;
+    let path = format!("/api/v1/listings/{}/purchase", listing["id"]);
+    too_many(app.post(&path, Some(&buyer.token), &json!({})).await).await;
+    assert_eq!(quantity_left(&app, &listing).await, 9);
+    // The refused key was not taken: once allowed again it would run.
+    let mut conn = app.db.connect();
+    let claimed: i64 = k::table
+        .filter(k::key.eq("k2"))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(claimed, 0);
 }
 
 #[actix_web::test]

@@ -124,6 +124,24 @@ pub fn claim(
     })
 }
 
+/// The response stored for `user_id`'s `key` when it was used for the request `fingerprint`
+/// and answered (status, body); a read, claiming nothing.
+pub fn answer_of(
+    conn: &mut DbConnection,
+    user_id: i64,
+    key: &str,
+    fingerprint: &str,
+) -> QueryResult<Option<(u16, String)>> {
+    let row: Option<IdempotencyKey> = idempotency_keys::table
+        .filter(idempotency_keys::user_id.eq(user_id))
+        .filter(idempotency_keys::key.eq(key))
+        .first(conn)
+        .optional()?;
+    Ok(row
+        .filter(|r| r.fingerprint == fingerprint)
+        .and_then(|r| Some((u16::try_from(r.status?).ok()?, r.body.unwrap_or_default()))))
+}
+
 /// A token no other claim has (63 random bits).
 fn new_token() -> i64 {
     rand::random::<i64>() & i64::MAX
