@@ -328,14 +328,15 @@ pub struct Settings {
     )]
     pub limit_tickets_per_address: RateQuota,
 
-    /// Searches and browses per client address (`GET /listings`, `GET /listings/facets`).
+    /// Searches, browses and profile views per client address (`GET /listings`,
+    /// `GET /listings/facets`, `GET /users/{id}`).
     #[arg(
         long,
-        env = "BAZAAR_LIMIT_SEARCHES_PER_ADDRESS",
+        env = "BAZAAR_LIMIT_BROWSING_PER_ADDRESS",
         default_value = "20/sec",
         global = true
     )]
-    pub limit_searches_per_address: RateQuota,
+    pub limit_browsing_per_address: RateQuota,
 
     /// Listings created per user.
     #[arg(

@@ -239,7 +239,7 @@ pub async fn list_listings(
 ) -> Result<HttpResponse, ApiError> {
     state
         .limits
-        .check(crate::limits::Limit::SearchesPerAddress, address)?;
+        .check(crate::limits::Limit::BrowsingPerAddress, address)?;
     let mut p = Params::new(query.into_inner());
     let viewer = caller.id();
     let request = search::parse_search(&mut p, viewer.map(|v| v.0));

@@ -3,7 +3,7 @@
 //! are to everyone but them: a marketplace does not show a seller it has taken down.
 
 use super::avatars::AvatarBody;
-use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, Unavailable};
+use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, RateLimited, Unavailable};
 use super::users::UserBody;
 use super::{before_cursor, db, paginate, utc, Caller, JsonBody, Page, Params, QueryParams};
 use crate::app::AppState;
@@ -90,14 +90,20 @@ async fn visible_user(
     responses(
         (status = 200, description = "The profile", body = ProfileBody),
         (status = 404, description = "No such user, or the user is suspended", body = Problem),
+        RateLimited,
         Unavailable,
     )
 )]
 #[get("/api/v1/users/{id}")]
 pub async fn get_user_profile(
     state: web::Data<AppState>,
+    address: crate::limits::ClientAddr,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    // Its figures count the seller's listings and sales: a large seller's cost a read each.
+    state
+        .limits
+        .check(crate::limits::Limit::BrowsingPerAddress, address)?;
     let user = visible_user(&state, id.into_inner()).await?;
     let user_id = user.id;
     let figures = db(&state, move |conn| {

@@ -232,7 +232,7 @@ pub async fn listing_facets(
 ) -> Result<HttpResponse, ApiError> {
     state
         .limits
-        .check(crate::limits::Limit::SearchesPerAddress, address)?;
+        .check(crate::limits::Limit::BrowsingPerAddress, address)?;
     let mut p = Params::new(query.into_inner());
     let request = parse_search(&mut p, caller.id().map(|v| v.0));
     p.finish()?;

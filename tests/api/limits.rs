@@ -154,8 +154,8 @@ async fn registrations_and_tickets_are_limited_per_address() {
 }
 
 #[actix_web::test]
-async fn searches_and_their_facets_are_limited_per_address() {
-    let app = spawn_limited(|s| s.limit_searches_per_address = "3/hour".parse().unwrap()).await;
+async fn searches_facets_and_profiles_are_limited_per_address_together() {
+    let app = spawn_limited(|s| s.limit_browsing_per_address = "3/hour".parse().unwrap()).await;
     let user = app.users_fast("s", 1).remove(0);
     json_of(app.get("/api/v1/listings?q=lamp", None).await, 200).await;
     json_of(app.get("/api/v1/listings/facets?q=lamp", None).await, 200).await;
@@ -172,7 +172,8 @@ async fn searches_and_their_facets_are_limited_per_address() {
         "{body}"
     );
     too_many(app.get("/api/v1/listings/facets", Some(&user.token)).await).await;
-    assert_eq!(limited_count(&app, "searches_per_address").await, 2);
+    too_many(app.get(&format!("/api/v1/users/{}", user.id), None).await).await;
+    assert_eq!(limited_count(&app, "browsing_per_address").await, 3);
     // A listing by id is not a search.
     let listing = app.listing(&user, json!({})).await;
     json_of(
