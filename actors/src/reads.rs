@@ -1,6 +1,7 @@
 //! The reads a socket session needs, as core functions: a topic's history after a seq, whether
-//! a user may see a listing, a conversation's parties, whether a block keeps two users apart. Each runs on the blocking pool (Diesel
-//! blocks) and writes nothing; the edges call these instead of reaching into `store`.
+//! a user may see a listing, a conversation's parties, whether a block keeps two users apart.
+//! Each runs on the blocking pool (Diesel blocks) and writes nothing; the edges call these
+//! instead of reaching into `store`.
 
 use crate::chat::{conversation_of, ChatError};
 use crate::domain::chat::Parties;

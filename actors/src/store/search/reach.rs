@@ -59,9 +59,10 @@ pub(super) fn order_key(column: &str, reach: Reach) -> String {
 /// only cost time: at 1M listings a rare word's page spent 1.8 ms of its 3.3 ms in PostgreSQL
 /// parsing and planning its two reads. The first look at the newest ids for a word that may be
 /// rare stays planned with its values: a rare word is best found there through the words'
-/// index (0.4 ms), where the generic walk read all 10,000 ids (4.8 ms). The filters' combinations stay
-/// planned with their values (how common a category or a price range is changes the plan),
-/// and unnamed, so a client cannot fill the connections' statement caches with them.
+/// index (0.4 ms), where the generic walk read all 10,000 ids (4.8 ms). The filters'
+/// combinations stay planned with their values (how common a category or a price range is
+/// changes the plan), and unnamed, so a client cannot fill the connections' statement caches
+/// with them.
 pub(super) fn plans_generically(sql: &Sql, filter: &ListingFilter, reach: Reach) -> bool {
     sql.pg
         && filter.text.is_some()
