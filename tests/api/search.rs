@@ -748,6 +748,7 @@ fn any_text_is_a_valid_query_on_the_database() {
 /// at 1,000,000 and prints it.
 #[test]
 fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
+    use bazaar_actors::domain::search::TextQuery;
     use bazaar_actors::store::{self, search::plans, DbConnection};
     const LISTINGS: i64 = 100_000;
     let db = TestDb::create();
@@ -772,20 +773,77 @@ fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
         bad.len(),
         bad.join("\n\n")
     );
-    // The reads were sized by `search_span`'s estimate, which must be the planner's own.
+    // The reads were sized by `search_span`'s estimate, which must be the planner's own, as
+    // made for these words or as kept on the session since (the check above asked for each).
     for text in plans::TEXTS.into_iter().flatten() {
-        let (from_span, from_explain) = span_and_explain(conn, text);
+        let words = TextQuery::parse(text).expect("words").to_tsquery();
+        let (from_span, from_explain) = span_and_explain(conn, &words);
         assert_eq!(from_span, from_explain, "{text}");
     }
+    // A slot of the session keeps one query's estimate: words that fall in the same slot are
+    // estimated afresh, never answered with the other's.
+    let [common, rare] = same_slot(conn, ["black", plans::RARE_WORD]);
+    let (common_estimate, rare_estimate) = (
+        span_and_explain(conn, &common).1,
+        span_and_explain(conn, &rare).1,
+    );
+    assert_ne!(common_estimate, rare_estimate, "{common} and {rare}");
+    for words in [&common, &rare, &common, &rare, &rare] {
+        let (from_span, from_explain) = span_and_explain(conn, words);
+        assert_eq!(from_span, from_explain, "{words}");
+    }
+    // The last one was answered from its slot, which holds it (expiry:estimate:words).
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kept: String,
+    }
+    let kept = diesel::sql_query(
+        "SELECT current_setting('bazaar.search_span_' || (hashtext($1) & 63)) AS kept",
+    )
+    .bind::<diesel::sql_types::Text, _>(&rare)
+    .get_result::<Kept>(conn)
+    .unwrap()
+    .kept;
+    let estimate = rare_estimate.1.expect("an estimate");
+    assert!(kept.ends_with(&format!(":{estimate}:{rare}")), "{kept}");
 }
 
-/// For `text`: the newest id and the estimate `search_span` answers, and the newest id and the
-/// estimate of an `EXPLAIN` of the words' match (PostgreSQL, analysed).
+/// Two `tsquery`s, one of each word OR'ed with a word of no listing, that `search_span` keeps
+/// in the same one of its 64 slots (slot = `hashtext(words) & 63`).
+fn same_slot(conn: &mut bazaar_actors::store::DbConnection, words: [&str; 2]) -> [String; 2] {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Slot {
+        #[diesel(sql_type = BigInt)]
+        slot: i64,
+    }
+    let mut slot_of = |q: &str| {
+        diesel::sql_query("SELECT CAST(hashtext($1) & 63 AS BIGINT) AS slot")
+            .bind::<Text, _>(q)
+            .get_result::<Slot>(conn)
+            .unwrap()
+            .slot
+    };
+    let spelled = |word: &str, n: usize| format!("'{word}' | 'zqxv{n}'");
+    let firsts: Vec<i64> = (0..64).map(|n| slot_of(&spelled(words[0], n))).collect();
+    for m in 0..256 {
+        let second = spelled(words[1], m);
+        if let Some(n) = firsts.iter().position(|s| *s == slot_of(&second)) {
+            return [spelled(words[0], n), second];
+        }
+    }
+    panic!("no two queries in one slot");
+}
+
+/// For `words` (a `tsquery`): the newest id and the estimate `search_span` answers, and the
+/// newest id and the estimate of an `EXPLAIN` of the words' match (PostgreSQL, analysed).
 fn span_and_explain(
     conn: &mut bazaar_actors::store::DbConnection,
-    text: &str,
+    words: &str,
 ) -> ((i64, Option<i64>), (i64, Option<i64>)) {
-    use bazaar_actors::domain::search::TextQuery;
     use bazaar_actors::store::search::plans;
     use diesel::sql_types::{BigInt, Nullable, Text};
     use diesel::RunQueryDsl;
@@ -806,16 +864,15 @@ fn span_and_explain(
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    let words = TextQuery::parse(text).expect("words").to_tsquery();
     let span = diesel::sql_query("SELECT ceiling, expected FROM search_span($1)")
-        .bind::<Text, _>(&words)
+        .bind::<Text, _>(words)
         .get_result::<Span>(conn)
         .unwrap();
     let plan = diesel::sql_query(
         "EXPLAIN SELECT 1 FROM listings l, to_tsquery('bazaar_search', $1) tsq \
          WHERE l.search_vector @@ tsq",
     )
-    .bind::<Text, _>(&words)
+    .bind::<Text, _>(words)
     .load::<Line>(conn)
     .unwrap();
     let newest = diesel::sql_query("SELECT MAX(id) AS id FROM listings")

@@ -150,6 +150,9 @@ struct Sql {
     /// PostgreSQL: written to be planned once without its values and kept prepared on the
     /// connection (see `reach::plans_generically`); run it in that mode (`reach::PlanMode`).
     generic: bool,
+    /// PostgreSQL: kept prepared on the connection and planned as PostgreSQL's plan cache
+    /// chooses ([`Sql::kept`]).
+    kept: bool,
     text: String,
     binds: Vec<Bind>,
     /// Where in `text` each parameter's placeholder begins.
@@ -161,10 +164,23 @@ impl Sql {
         Sql {
             pg: matches!(conn, DbConnection::Postgresql(_)),
             generic: false,
+            kept: false,
             text: String::new(),
             binds: Vec::new(),
             marks: Vec::new(),
         }
+    }
+
+    /// Keeps the statement prepared on a PostgreSQL connection, as SQLite keeps every one: for
+    /// a statement whose best plan hangs on no value bound to it, and whose text takes a few
+    /// shapes at most (so a client cannot fill the connections' statement caches). Each run
+    /// then skips the parse, and the planning too once PostgreSQL's plan cache settles on the
+    /// generic plan (after five runs, when that plan costs no more than the custom ones):
+    /// the vocabulary's lookups before a words search cost 0.28 ms of parse and plan against
+    /// 0.03 ms of execution at 1M listings.
+    fn kept(&mut self) -> &mut Self {
+        self.kept = true;
+        self
     }
 
     fn push(&mut self, s: &str) -> &mut Self {
@@ -208,7 +224,7 @@ impl Sql {
         T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
     {
         match conn {
-            DbConnection::Postgresql(c) if self.generic => Kept(&self).load(c),
+            DbConnection::Postgresql(c) if self.generic || self.kept => Kept(&self).load(c),
             DbConnection::Postgresql(c) => {
                 let mut q = diesel::sql_query(self.text).into_boxed::<diesel::pg::Pg>();
                 for b in self.binds {
@@ -230,7 +246,8 @@ impl Sql {
 /// looking at the values bound to it, so preparing it again for each request only repeated the
 /// parse and the planning: every SQLite search runs kept. PostgreSQL's plans do depend on the
 /// values (how common the words are), so its statements stay unnamed and are planned at each
-/// run, except those written to be planned once without their values (`Sql::generic`).
+/// run, except those written to be planned once without their values (`Sql::generic`) and the
+/// lookups whose plans hang on no value (`Sql::kept`).
 struct Kept<'a>(&'a Sql);
 
 impl<DB> diesel::query_builder::QueryFragment<DB> for Kept<'_>

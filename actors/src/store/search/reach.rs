@@ -171,7 +171,8 @@ impl Span {
             expected: Option<i64>,
         }
         let mut sql = Sql::new(conn);
-        sql.push("SELECT ceiling, expected FROM search_span(")
+        sql.kept()
+            .push("SELECT ceiling, expected FROM search_span(")
             .text_param(&text.to_tsquery())
             .push(")");
         let row = sql.load::<Row>(conn)?.pop();

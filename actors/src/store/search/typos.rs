@@ -40,7 +40,8 @@ pub(super) fn correct_typos(
             if vocabulary.known.contains(&typed) {
                 continue;
             }
-            sql.push("SELECT word FROM search_words ORDER BY word <-> ")
+            sql.kept()
+                .push("SELECT word FROM search_words ORDER BY word <-> ")
                 .text_param(&typed)
                 .push(" LIMIT 30");
             sql.load::<WordRow>(conn)?
@@ -156,8 +157,10 @@ impl Vocabulary {
         if typed.is_empty() && prefixes.is_empty() {
             return Ok(Some(vocabulary));
         }
-        let mut sql = Sql::new(conn);
         // A known word is a probe of the primary key; a prefix's words, of the trigram index.
+        // At most `TYPO_MAX_WORDS` candidates and one prefix: a few shapes, each kept.
+        let mut sql = Sql::new(conn);
+        sql.kept();
         if !typed.is_empty() {
             sql.push("SELECT word, CAST(NULL AS TEXT) AS prefix FROM search_words WHERE word IN (");
             for (i, (_, word)) in typed.iter().enumerate() {
