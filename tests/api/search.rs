@@ -173,6 +173,57 @@ async fn one_typo_in_a_long_word_still_finds_it() {
     assert_eq!(found(&app, "table ").await, [c.cafe]);
 }
 
+/// A word no listing holds any more is forgotten by the vocabulary, a little of which the
+/// timekeeper sweeps at every tick: a typo in a title, once corrected by its seller, no longer
+/// counts as a known word, so searches for it are corrected again (before the sweep a known
+/// word stayed known for good, and "camra" found only listings that still said "camra"). A
+/// word another listing still holds is kept.
+#[actix_web::test]
+async fn a_word_no_listing_holds_any_more_is_forgotten_and_its_typos_corrected_again() {
+    let app = spawn_app_with(|s| s.timer_interval_ms = 50).await;
+    let seller = app.user("seller").await;
+    let bag = id(&app.listing(&seller, json!({"title": "Camra bag"})).await);
+    let strap = id(&app
+        .listing(&seller, json!({"title": "Blue camra strap"}))
+        .await);
+    let retitle = |listing: i64, title: &'static str| {
+        let (app, token) = (&app, seller.token.clone());
+        async move {
+            json_of(
+                app.patch(
+                    &format!("/api/v1/listings/{listing}"),
+                    Some(&token),
+                    &json!({ "title": title }),
+                )
+                .await,
+                200,
+            )
+            .await;
+        }
+    };
+    retitle(bag, "Camera bag").await;
+    // The strap still says "camra": the word is known and taken as typed, however many times
+    // the sweep goes over the vocabulary (a tick every 50 ms).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(found(&app, "camra").await, [strap]);
+    assert_eq!(found(&app, "camera").await, [bag]);
+    retitle(strap, "Blue camera strap").await;
+    let mut camra = Vec::new();
+    for _ in 0..200 {
+        camra = found(&app, "camra").await;
+        if camra.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let camra: HashSet<i64> = camra.into_iter().collect();
+    assert_eq!(
+        camra,
+        HashSet::from([bag, strap]),
+        "camra is corrected again"
+    );
+}
+
 #[actix_web::test]
 async fn rows_written_in_plain_sql_are_searchable_at_once() {
     let app = spawn_app().await;

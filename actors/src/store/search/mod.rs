@@ -26,10 +26,12 @@ use crate::domain::listing::{ListingStatus, CONDITIONS};
 use crate::domain::search::{SearchFilters, TextQuery};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::query_builder::SqlQuery;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
 
 mod facets;
+mod forget;
 pub mod plans;
 mod prefixes;
 mod reach;
@@ -38,6 +40,7 @@ mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
+pub use forget::{forget_words, unheld_words, Checked};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
 use typos::corrected;
 
@@ -225,19 +228,31 @@ impl Sql {
     {
         match conn {
             DbConnection::Postgresql(c) if self.generic || self.kept => Kept(&self).load(c),
-            DbConnection::Postgresql(c) => {
-                let mut q = diesel::sql_query(self.text).into_boxed::<diesel::pg::Pg>();
-                for b in self.binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind::<Text, _>(s),
-                        Bind::Int(v) => q.bind::<BigInt, _>(v),
-                        Bind::Float(v) => q.bind::<Double, _>(v),
-                    };
-                }
-                q.load::<T>(c)
-            }
+            DbConnection::Postgresql(c) => self.unnamed().load::<T>(c),
             DbConnection::Sqlite(c) => Kept(&self).load(c),
         }
+    }
+
+    /// Runs a statement that answers no rows (a write); the number of rows it changed.
+    fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
+        match conn {
+            DbConnection::Postgresql(c) if self.generic || self.kept => Kept(&self).execute(c),
+            DbConnection::Postgresql(c) => self.unnamed().execute(c),
+            DbConnection::Sqlite(c) => Kept(&self).execute(c),
+        }
+    }
+
+    /// The statement as PostgreSQL runs it unnamed: parsed and planned with its values.
+    fn unnamed(self) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, SqlQuery> {
+        let mut q = diesel::sql_query(self.text).into_boxed::<diesel::pg::Pg>();
+        for b in self.binds {
+            q = match b {
+                Bind::Text(s) => q.bind::<Text, _>(s),
+                Bind::Int(v) => q.bind::<BigInt, _>(v),
+                Bind::Float(v) => q.bind::<Double, _>(v),
+            };
+        }
+        q
     }
 }
 

@@ -1,0 +1,147 @@
+//! The vocabulary forgets the words no listing holds any more.
+//!
+//! `search_words` (both backends) is kept by triggers that only ever add: a word stays after
+//! the last listing that held it was edited. A word the vocabulary knows is never corrected
+//! (`typos`), so a listing once titled "Camra bag" and corrected since would keep every later
+//! search for "camra" from finding "camera"; and a client editing its listings over and over
+//! would grow the vocabulary without bound. So the vocabulary is swept in word order, a little
+//! at each of the timekeeper's ticks ([`unheld_words`], then [`forget_words`]), and a word
+//! the listings' own index no longer finds is deleted. The index is asked for the word as it
+//! reads a listing's text: PostgreSQL the GIN index for `plainto_tsquery` of the word, SQLite
+//! FTS5 for the word as a phrase. Either finds every listing that holds the word (and perhaps
+//! others, with the same stems): a word still held is never forgotten. A word the index
+//! cannot look for (on PostgreSQL, a stop word) counts as held.
+//!
+//! A listing written while its word is being forgotten (after the check's snapshot, before the
+//! delete) finds the word still there and adds nothing, so the word is gone though held. It
+//! then counts as unknown (its typos get alternatives, ranked below it) and a prefix is not
+//! spelled out as it, until a listing written later adds it again. SQLite's prefix
+//! vocabulary (`search_words_fts`, whose terms `search_tokens` lists) keeps what it has: its
+//! words only ever widen a prefix's spelling, they hide nothing.
+
+use super::typos::WordRow;
+use super::*;
+use std::time::{Duration, Instant};
+
+/// Words read ahead per sweep; how many of them are checked depends on the time allowed.
+const READ_AHEAD: i64 = 64;
+
+/// What one step of the sweep found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// The words checked that no listing holds.
+    pub unheld: Vec<String>,
+    /// Where the next step begins (after this word); empty: from the first word again.
+    pub next: String,
+}
+
+/// Checks the vocabulary's words after `after`, in order, for as long as `budget` allows (at
+/// least one), and answers the ones no listing holds. PostgreSQL looks each word up in the GIN
+/// index only (see [`held`]); a common word costs its whole posting list there (~6 ms for a
+/// word in 6% of 1M listings), a rare one a few microseconds.
+pub fn unheld_words(
+    conn: &mut DbConnection,
+    after: &str,
+    budget: Duration,
+) -> QueryResult<Checked> {
+    let started = Instant::now();
+    let mut sql = Sql::new(conn);
+    sql.kept()
+        .push("SELECT word FROM search_words WHERE word > ")
+        .text_param(after)
+        .push(" ORDER BY word")
+        .limit(READ_AHEAD);
+    let words: Vec<String> = sql
+        .load::<WordRow>(conn)?
+        .into_iter()
+        .map(|r| r.word)
+        .collect();
+    let whole_rest = (words.len() as i64) < READ_AHEAD;
+    in_index_lookups(conn, |conn| {
+        let mut checked = Checked::default();
+        for word in &words {
+            if !checked.next.is_empty() && started.elapsed() >= budget {
+                return Ok(checked);
+            }
+            let mut sql = Sql::new(conn);
+            sql.push("SELECT CAST(CASE WHEN ");
+            held(&mut sql, Some(word));
+            sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS n");
+            if sql.load::<Number>(conn)?.first().is_some_and(|r| r.n == 0) {
+                checked.unheld.push(word.clone());
+            }
+            checked.next.clone_from(word);
+        }
+        if whole_rest {
+            checked.next.clear();
+        }
+        Ok(checked)
+    })
+}
+
+/// Deletes those of `words` that no listing holds now (checked again, so a word a listing took
+/// up since [`unheld_words`] stays). Answers how many went. SQLite: run it as a write.
+pub fn forget_words(conn: &mut DbConnection, words: &[String]) -> QueryResult<usize> {
+    if words.is_empty() {
+        return Ok(0);
+    }
+    in_index_lookups(conn, |conn| {
+        let mut sql = Sql::new(conn);
+        sql.push("DELETE FROM search_words WHERE word IN (");
+        for (i, word) in words.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).text_param(word);
+        }
+        sql.push(") AND NOT ");
+        held(&mut sql, None);
+        sql.execute(conn)
+    })
+}
+
+/// Whether some listing holds `word` (a parameter), or the row's `search_words.word`, as the
+/// listings' index finds it: a condition.
+fn held(sql: &mut Sql, word: Option<&str>) {
+    let word_sql = |sql: &mut Sql| match word {
+        Some(w) => {
+            sql.text_param(w);
+        }
+        None => {
+            sql.push("search_words.word");
+        }
+    };
+    if sql.pg {
+        sql.push("(numnode(plainto_tsquery('bazaar_search', ");
+        word_sql(sql);
+        sql.push(")) = 0 OR EXISTS (SELECT 1 FROM listings l WHERE l.search_vector @@ ");
+        sql.push("plainto_tsquery('bazaar_search', ");
+        word_sql(sql);
+        sql.push(")))");
+    } else {
+        sql.push("EXISTS (SELECT 1 FROM listings_fts WHERE listings_fts MATCH '\"' || replace(");
+        word_sql(sql);
+        sql.push(", '\"', '\"\"') || '\"')");
+    }
+}
+
+/// Runs `f` so that PostgreSQL answers [`held`] from the GIN index: in a transaction that rules
+/// out the table's scan and the id index's walk. It takes any word outside its statistics for
+/// 0.5% of the listings and would look for the first match by walking the table, which for a
+/// word no listing holds reads every row (333 ms at 1M listings). SQLite's FTS5 is the only way
+/// it has to match: `f` runs as it is.
+fn in_index_lookups<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    if !matches!(conn, DbConnection::Postgresql(_)) {
+        return f(conn);
+    }
+    conn.transaction(|conn| {
+        conn.batch_execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")?;
+        f(conn)
+    })
+}
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
