@@ -6,7 +6,8 @@
 //!
 //! Each tick also sweeps a little of the search vocabulary: the words no listing holds any
 //! more are forgotten (`store::search::unheld_words`, for at most [`VOCABULARY_SWEEP_BUDGET`]
-//! a tick). Every process sweeps on its own, from the first word.
+//! a tick); after a whole pass it rests [`VOCABULARY_PASS_REST_TICKS`] ticks. Every process
+//! sweeps on its own, from the first word.
 
 use crate::directory::{send_to_listing, Directory};
 use crate::domain::offer::{OfferAction, Party};
@@ -25,6 +26,9 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The time a tick spends checking vocabulary words (at 1M listings a rare word takes
 /// microseconds, a word in 6% of the listings ~6 ms: a pass over a million words in hours).
 const VOCABULARY_SWEEP_BUDGET: Duration = Duration::from_millis(5);
+/// Ticks without sweeping after a pass over the whole vocabulary (a minute at the default
+/// interval), so a small vocabulary is not checked over and over.
+const VOCABULARY_PASS_REST_TICKS: u32 = 60;
 
 pub struct Timekeeper {
     pool: Pool,
@@ -34,6 +38,8 @@ pub struct Timekeeper {
     last_purge: Option<Instant>,
     /// Where the vocabulary's sweep goes on (after this word; empty: from the first).
     vocabulary_after: String,
+    /// Ticks left before the next pass over the vocabulary begins.
+    vocabulary_rest: u32,
 }
 
 impl Timekeeper {
@@ -45,6 +51,7 @@ impl Timekeeper {
             busy: false,
             last_purge: None,
             vocabulary_after: String::new(),
+            vocabulary_rest: 0,
         }
     }
 
@@ -58,11 +65,16 @@ impl Timekeeper {
             self.last_purge = Some(Instant::now());
         }
         let (pool, directory) = (self.pool.clone(), self.directory.clone());
-        let after = self.vocabulary_after.clone();
+        let after = if self.vocabulary_rest > 0 {
+            self.vocabulary_rest -= 1;
+            None
+        } else {
+            Some(self.vocabulary_after.clone())
+        };
         let work = async move {
             let read = tokio::task::spawn_blocking(move || {
                 let due = due_deadlines(&pool, purge);
-                (due, sweep_vocabulary(&pool, after))
+                (due, after.and_then(|after| sweep_vocabulary(&pool, after)))
             })
             .await;
             match read {
@@ -81,6 +93,9 @@ impl Timekeeper {
         };
         ctx.spawn(fut::wrap_future::<_, Self>(work).map(|next, act, _| {
             if let Some(next) = next {
+                if next.is_empty() {
+                    act.vocabulary_rest = VOCABULARY_PASS_REST_TICKS;
+                }
                 act.vocabulary_after = next;
             }
             act.busy = false;
@@ -143,6 +158,9 @@ fn sweep_vocabulary(pool: &Pool, after: String) -> Option<String> {
     let swept = (|| -> Result<String, store::StoreError> {
         let mut conn = pool.get()?;
         let checked = search::unheld_words(&mut conn, &after, VOCABULARY_SWEEP_BUDGET)?;
+        if checked.unheld.is_empty() {
+            return Ok(checked.next);
+        }
         let forgotten = conn.write(|conn| search::forget_words(conn, &checked.unheld))?;
         if forgotten > 0 {
             tracing::info!(
