@@ -145,3 +145,66 @@ struct Number {
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{add_listing, sqlite_with_listings};
+    use super::*;
+
+    /// On SQLite: with no time allowed a step checks one word and says where to go on; a word
+    /// some listing holds is kept whatever punctuation glues it, accents or quotes included,
+    /// and a word none holds (one edited away, or an entry FTS5 finds no token in) goes.
+    #[test]
+    fn a_sweep_goes_word_by_word_and_forgets_only_the_words_no_listing_holds() {
+        let (_dir, mut conn) =
+            sqlite_with_listings(&["Camra bag", "x#blackstone kettle", "Crème d''or mug"]);
+        conn.batch_execute(
+            "UPDATE listings SET title = 'Camera bag' WHERE title = 'Camra bag'; \
+             INSERT INTO search_words (word) VALUES ('###'), ('ghostword')",
+        )
+        .expect("an edit and two entries no listing holds");
+        let words = |conn: &mut DbConnection| -> Vec<String> {
+            let mut sql = Sql::new(conn);
+            sql.push("SELECT word FROM search_words ORDER BY word");
+            sql.load::<WordRow>(conn)
+                .expect("vocabulary")
+                .into_iter()
+                .map(|r| r.word)
+                .collect()
+        };
+        let before = words(&mut conn);
+        for word in [
+            "camra",
+            "camera",
+            "x#blackstone",
+            "crème",
+            "d'or",
+            "###",
+            "ghostword",
+        ] {
+            assert!(before.contains(&word.to_owned()), "{word} in {before:?}");
+        }
+
+        let first = unheld_words(&mut conn, "", Duration::ZERO).expect("a step");
+        assert_eq!(first.next, before[0], "one word checked");
+        let mut unheld = first.unheld;
+        let mut after = first.next;
+        let mut steps = 1;
+        while !after.is_empty() {
+            let step = unheld_words(&mut conn, &after, Duration::ZERO).expect("a step");
+            unheld.extend(step.unheld);
+            after = step.next;
+            steps += 1;
+        }
+        assert_eq!(steps, before.len(), "a step per word, then the end");
+        unheld.sort();
+        assert_eq!(unheld, ["###", "camra", "ghostword"]);
+
+        // A listing takes a word up again between the check and the delete: it stays.
+        add_listing(&mut conn, "Ghostword lamp");
+        assert_eq!(forget_words(&mut conn, &unheld).expect("forget"), 2);
+        let after: Vec<String> = words(&mut conn);
+        let gone: Vec<&String> = before.iter().filter(|w| !after.contains(w)).collect();
+        assert_eq!(gone, ["###", "camra"]);
+    }
+}

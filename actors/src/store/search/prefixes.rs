@@ -67,39 +67,20 @@ fn sqlite_terms_begun_by(conn: &mut DbConnection, prefix: &str) -> QueryResult<V
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::sqlite_with_listings;
     use super::*;
-    use crate::store::{connect, migrate};
-    use diesel::connection::SimpleConnection;
 
     /// SQLite's vocabulary comes from FTS5's own tokenizer: a word is found whatever glues it to
     /// its neighbours, whatever its case and accents, even in text that holds a control
     /// character, and it is found as the word (the prefix is gone from the query).
     #[test]
     fn sqlite_spells_a_prefix_out_as_every_word_it_begins_in_text_written_in_plain_sql() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("prefixes.db").display());
-        let pool = connect(&url, 1).expect("pool");
-        let mut conn = pool.get().expect("connection");
-        migrate(&mut conn).expect("migrations");
-        conn.batch_execute(
-            "INSERT INTO users (id, username, display_name, password_hash, created_at, role, bio) \
-             VALUES (1, 'seller', 'Seller', 'x', '2026-01-01 00:00:00', 'user', '')",
-        )
-        .expect("seller");
-        for title in [
+        let (_dir, mut conn) = sqlite_with_listings(&[
             "x#Blackstone kettle",
             "ÉCLAIRS\u{1}tin",
             "Crème BRÛLÉE dish",
             "Blackbird",
-        ] {
-            conn.batch_execute(&format!(
-                "INSERT INTO listings (seller_id, title, description, category, price_cents, \
-                 currency, quantity, status, version, created_at, updated_at) VALUES (1, \
-                 '{title}', 'Plain', 'other', 100, 'EUR', 1, 'active', 1, \
-                 '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-            ))
-            .expect("listing");
-        }
+        ]);
         for (typed, spelled) in [
             ("blackst", r#"("blackstone")"#),
             ("blac", r#"(("blackbird" OR "blackstone"))"#),
