@@ -15,9 +15,8 @@
 //! A listing written while its word is being forgotten (after the check's snapshot, before the
 //! delete) finds the word still there and adds nothing, so the word is gone though held. It
 //! then counts as unknown (its typos get alternatives, ranked below it) and a prefix is not
-//! spelled out as it, until a listing written later adds it again. SQLite's prefix
-//! vocabulary (`search_words_fts`, whose terms `search_tokens` lists) keeps what it has: its
-//! words only ever widen a prefix's spelling, they hide nothing.
+//! spelled out as it, until a listing written later adds it again. On SQLite a forgotten word
+//! also leaves the prefix vocabulary (`search_words_fts`, whose terms `search_tokens` lists).
 
 use super::typos::WordRow;
 use super::*;
@@ -80,7 +79,8 @@ pub fn unheld_words(
 }
 
 /// Deletes those of `words` that no listing holds now (checked again, so a word a listing took
-/// up since [`unheld_words`] stays). Answers how many went. SQLite: run it as a write.
+/// up since [`unheld_words`] stays), on SQLite from the prefix vocabulary too. Answers how many
+/// went. SQLite: run it as a write.
 pub fn forget_words(conn: &mut DbConnection, words: &[String]) -> QueryResult<usize> {
     if words.is_empty() {
         return Ok(0);
@@ -93,8 +93,41 @@ pub fn forget_words(conn: &mut DbConnection, words: &[String]) -> QueryResult<us
         }
         sql.push(") AND NOT ");
         held(&mut sql, None);
-        sql.execute(conn)
+        sql.push(" RETURNING word");
+        let pg = sql.pg;
+        let gone = sql.load::<WordRow>(conn)?;
+        if !pg {
+            for row in &gone {
+                forget_prefix_entry(conn, &row.word)?;
+            }
+        }
+        Ok(gone.len())
     })
+}
+
+/// SQLite: deletes `word`'s entry from the prefix vocabulary (`search_words_fts`, whose terms
+/// `search_tokens` lists). An FTS5 table finds a row by its tokens only (`detail = none`: each
+/// on its own, no phrases), so the entry is looked up by the word's runs of letters and digits
+/// (how FTS5's unicode61 splits it, near enough) and then by its text: an entry this split
+/// gets wrong is not found and stays, which only leaves its words among a prefix's spellings.
+fn forget_prefix_entry(conn: &mut DbConnection, word: &str) -> QueryResult<()> {
+    let tokens: Vec<String> = word
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("\"{t}\""))
+        .collect();
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new(conn);
+    sql.push("DELETE FROM search_words_fts WHERE rowid IN (SELECT rowid FROM search_words_fts ")
+        .push("WHERE search_words_fts MATCH ")
+        .text_param(&tokens.join(" AND "))
+        .push(" AND word = ")
+        .text_param(word)
+        .push(")");
+    sql.execute(conn)?;
+    Ok(())
 }
 
 /// Whether some listing holds `word` (a parameter), or the row's `search_words.word`, as the
@@ -206,5 +239,21 @@ mod tests {
         let after: Vec<String> = words(&mut conn);
         let gone: Vec<&String> = before.iter().filter(|w| !after.contains(w)).collect();
         assert_eq!(gone, ["###", "camra"]);
+        // Nor is "camra" a term of the prefix vocabulary any more; "camera" and "ghostword" are.
+        let mut terms = |from: &str, to: &str| -> Vec<String> {
+            let mut sql = Sql::new(&conn);
+            sql.push("SELECT term AS word FROM search_tokens WHERE term >= ")
+                .text_param(from)
+                .push(" AND term < ")
+                .text_param(to)
+                .push(" ORDER BY term");
+            sql.load::<WordRow>(&mut conn)
+                .expect("terms")
+                .into_iter()
+                .map(|r| r.word)
+                .collect()
+        };
+        assert_eq!(terms("cam", "can"), ["camera"]);
+        assert_eq!(terms("ghost", "ghosu"), ["ghostword"]);
     }
 }
