@@ -26,7 +26,6 @@ use crate::domain::listing::{ListingStatus, CONDITIONS};
 use crate::domain::search::{SearchFilters, TextQuery};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::query_builder::SqlQuery;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
 
@@ -36,12 +35,16 @@ pub mod plans;
 mod prefixes;
 mod reach;
 mod relevance;
+mod sql;
+#[cfg(test)]
+mod testing;
 mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, unheld_words, Checked};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
+use sql::{Bind, Number, Sql};
 use typos::corrected;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,183 +143,6 @@ fn push_bm25(sql: &mut Sql, text: &TextQuery, sizes: &str) {
 /// a row without sizes (FTS5 writes them with every row) would still be found, its sizes then
 /// read by FTS5 itself.
 const DOCSIZE_JOIN: &str = " LEFT JOIN listings_fts_docsize ds ON ds.id = listings_fts.rowid";
-
-enum Bind {
-    Text(String),
-    Int(i64),
-    Float(f64),
-}
-
-/// SQL text with its parameters, placeholders in the backend's style.
-struct Sql {
-    pg: bool,
-    /// PostgreSQL: written to be planned once without its values and kept prepared on the
-    /// connection (see `reach::plans_generically`); run it in that mode (`reach::PlanMode`).
-    generic: bool,
-    /// PostgreSQL: kept prepared on the connection and planned as PostgreSQL's plan cache
-    /// chooses ([`Sql::kept`]).
-    kept: bool,
-    text: String,
-    binds: Vec<Bind>,
-    /// Where in `text` each parameter's placeholder begins.
-    marks: Vec<usize>,
-}
-
-impl Sql {
-    fn new(conn: &DbConnection) -> Sql {
-        Sql {
-            pg: matches!(conn, DbConnection::Postgresql(_)),
-            generic: false,
-            kept: false,
-            text: String::new(),
-            binds: Vec::new(),
-            marks: Vec::new(),
-        }
-    }
-
-    /// Keeps the statement prepared on a PostgreSQL connection, as SQLite keeps every one: for
-    /// a statement whose best plan hangs on no value bound to it, and whose text takes a few
-    /// shapes at most (so a client cannot fill the connections' statement caches). Each run
-    /// then skips the parse, and the planning too once PostgreSQL's plan cache settles on the
-    /// generic plan (after five runs, when that plan costs no more than the custom ones):
-    /// the vocabulary's lookups before a words search cost 0.28 ms of parse and plan against
-    /// 0.03 ms of execution at 1M listings.
-    fn kept(&mut self) -> &mut Self {
-        self.kept = true;
-        self
-    }
-
-    fn push(&mut self, s: &str) -> &mut Self {
-        self.text.push_str(s);
-        self
-    }
-
-    fn bind(&mut self, b: Bind) -> &mut Self {
-        self.binds.push(b);
-        self.marks.push(self.text.len());
-        if self.pg {
-            let _ = write!(self.text, "${}", self.binds.len());
-        } else {
-            self.text.push('?');
-        }
-        self
-    }
-
-    fn text_param(&mut self, s: &str) -> &mut Self {
-        self.bind(Bind::Text(s.to_owned()))
-    }
-
-    fn int(&mut self, v: i64) -> &mut Self {
-        self.bind(Bind::Int(v))
-    }
-
-    /// ` LIMIT n`, `n` bound. On SQLite written `LIMIT +?`: SQLite (3.50) reads the value bound
-    /// to a plain `LIMIT ?` while it compiles the statement, to size the plan, and so marks the
-    /// statement to be compiled again whenever that parameter is bound anew: on every run (a
-    /// quarter of the newest page's instructions at 1M listings went to compiling it again).
-    /// `+?` is an expression it does not read ahead; the plans do not depend on the page size.
-    /// (Read-only connections now plan without bound values anyway, `bazaar_stable_plans`;
-    /// this keeps the search's statements from that cost on any connection.)
-    fn limit(&mut self, n: i64) -> &mut Self {
-        self.push(if self.pg { " LIMIT " } else { " LIMIT +" })
-            .int(n)
-    }
-
-    fn load<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
-    where
-        T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
-    {
-        match conn {
-            DbConnection::Postgresql(c) if self.generic || self.kept => Kept(&self).load(c),
-            DbConnection::Postgresql(c) => self.unnamed().load::<T>(c),
-            DbConnection::Sqlite(c) => Kept(&self).load(c),
-        }
-    }
-
-    /// Runs a statement that answers no rows (a write); the number of rows it changed.
-    fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
-        match conn {
-            DbConnection::Postgresql(c) if self.generic || self.kept => Kept(&self).execute(c),
-            DbConnection::Postgresql(c) => self.unnamed().execute(c),
-            DbConnection::Sqlite(c) => Kept(&self).execute(c),
-        }
-    }
-
-    /// The statement as PostgreSQL runs it unnamed: parsed and planned with its values.
-    fn unnamed(self) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, SqlQuery> {
-        let mut q = diesel::sql_query(self.text).into_boxed::<diesel::pg::Pg>();
-        for b in self.binds {
-            q = match b {
-                Bind::Text(s) => q.bind::<Text, _>(s),
-                Bind::Int(v) => q.bind::<BigInt, _>(v),
-                Bind::Float(v) => q.bind::<Double, _>(v),
-            };
-        }
-        q
-    }
-}
-
-/// A search's SQL as a statement Diesel prepares once per connection and keeps, keyed by its
-/// text (which names the filters used, never their values). SQLite plans a statement without
-/// looking at the values bound to it, so preparing it again for each request only repeated the
-/// parse and the planning: every SQLite search runs kept. PostgreSQL's plans do depend on the
-/// values (how common the words are), so its statements stay unnamed and are planned at each
-/// run, except those written to be planned once without their values (`Sql::generic`) and the
-/// lookups whose plans hang on no value (`Sql::kept`).
-struct Kept<'a>(&'a Sql);
-
-impl<DB> diesel::query_builder::QueryFragment<DB> for Kept<'_>
-where
-    DB: diesel::backend::Backend
-        + diesel::sql_types::HasSqlType<Text>
-        + diesel::sql_types::HasSqlType<BigInt>
-        + diesel::sql_types::HasSqlType<Double>,
-    String: diesel::serialize::ToSql<Text, DB>,
-    i64: diesel::serialize::ToSql<BigInt, DB>,
-    f64: diesel::serialize::ToSql<Double, DB>,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> QueryResult<()> {
-        let Sql {
-            text, binds, marks, ..
-        } = self.0;
-        let mut from = 0;
-        for (at, bind) in marks.iter().zip(binds) {
-            out.push_sql(&text[from..*at]);
-            match bind {
-                Bind::Text(s) => out.push_bind_param::<Text, _>(s)?,
-                Bind::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
-                Bind::Float(v) => out.push_bind_param::<Double, _>(v)?,
-            }
-            // Diesel writes the placeholder (`?`, `$n`) that `Sql::bind` wrote at `at`.
-            from = at + placeholder_len(&text[*at..]);
-        }
-        out.push_sql(&text[from..]);
-        Ok(())
-    }
-}
-
-/// The length of the placeholder `text` begins with: `?`, or `$` and its number.
-fn placeholder_len(text: &str) -> usize {
-    match text.strip_prefix('$') {
-        Some(rest) => 1 + rest.bytes().take_while(u8::is_ascii_digit).count(),
-        None => 1,
-    }
-}
-
-impl diesel::query_builder::QueryId for Kept<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl diesel::query_builder::Query for Kept<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl RunQueryDsl<diesel::SqliteConnection> for Kept<'_> {}
-impl RunQueryDsl<diesel::PgConnection> for Kept<'_> {}
 
 /// The text match's source: PostgreSQL needs the query in FROM (matched in WHERE; planned
 /// generically, the query is a sub-select of its own, [`push_tsquery`]), SQLite the FTS5 table
@@ -536,63 +362,6 @@ fn sqlite_rank_now(conn: &mut DbConnection, text: &TextQuery, id: i64) -> QueryR
     Ok(sql.load::<RankRow>(conn)?.first().map(|r| r.rank))
 }
 
-#[derive(QueryableByName)]
-struct PlanLine {
-    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-    line: String,
-}
-
-impl Sql {
-    /// PostgreSQL's plan for this statement as it would run (EXPLAIN, not run), one line per
-    /// node. A generic statement's plan is the one made without its values: it is prepared by
-    /// name and explained with `EXPLAIN EXECUTE` (the connection in generic mode, as `read`
-    /// leaves it for such a read); explained directly, PostgreSQL would plan it with its values.
-    fn explain(mut self, conn: &mut DbConnection) -> QueryResult<String> {
-        const NAME: &str = "bazaar_plan_check";
-        let lines = if self.generic {
-            let types: Vec<&str> = self.binds.iter().map(Bind::pg_type).collect();
-            let values: Vec<String> = self.binds.iter().map(Bind::literal).collect();
-            conn.batch_execute(&format!(
-                "PREPARE {NAME}({}) AS {}",
-                types.join(", "),
-                self.text
-            ))?;
-            let lines = diesel::sql_query(format!("EXPLAIN EXECUTE {NAME}({})", values.join(", ")))
-                .load::<PlanLine>(conn);
-            conn.batch_execute(&format!("DEALLOCATE {NAME}"))?;
-            lines?
-        } else {
-            self.text.insert_str(0, "EXPLAIN ");
-            self.load::<PlanLine>(conn)?
-        };
-        Ok(lines
-            .into_iter()
-            .map(|l| l.line)
-            .collect::<Vec<_>>()
-            .join("\n"))
-    }
-}
-
-impl Bind {
-    /// The PostgreSQL type it is bound as.
-    fn pg_type(&self) -> &'static str {
-        match self {
-            Bind::Text(_) => "text",
-            Bind::Int(_) => "bigint",
-            Bind::Float(_) => "double precision",
-        }
-    }
-
-    /// The value as a PostgreSQL literal (for `EXPLAIN EXECUTE` only).
-    fn literal(&self) -> String {
-        match self {
-            Bind::Text(s) => format!("'{}'", s.replace('\'', "''")),
-            Bind::Int(v) => v.to_string(),
-            Bind::Float(v) => format!("'{v:?}'::double precision"),
-        }
-    }
-}
-
 /// PostgreSQL's plan for a search as [`search`] runs it (typos corrected; EXPLAIN, not run),
 /// one line per node; with several reads (as [`search`] ran them just now: the reads are made
 /// to decide on the next), each one's plan, [`NEXT_STEP`] between them.
@@ -615,41 +384,3 @@ pub fn explain_pg(
 
 /// Separates the plans of a search's reads in [`explain_pg`]'s answer.
 pub const NEXT_STEP: &str = "-- then, as the read before found too few:";
-
-/// For the store's own tests of search on SQLite.
-#[cfg(test)]
-mod testing {
-    use crate::store::{connect, migrate, PooledConn};
-    use diesel::connection::SimpleConnection;
-
-    /// A migrated SQLite database in a temporary directory (kept while the first value lives)
-    /// with one seller and an active listing per title (description "Plain"), written in plain
-    /// SQL so only the database's own triggers run.
-    pub(super) fn sqlite_with_listings(titles: &[&str]) -> (tempfile::TempDir, PooledConn) {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("search.db").display());
-        let pool = connect(&url, 1).expect("pool");
-        let mut conn = pool.get().expect("connection");
-        migrate(&mut conn).expect("migrations");
-        conn.batch_execute(
-            "INSERT INTO users (id, username, display_name, password_hash, created_at, role, bio) \
-             VALUES (1, 'seller', 'Seller', 'x', '2026-01-01 00:00:00', 'user', '')",
-        )
-        .expect("seller");
-        for title in titles {
-            add_listing(&mut conn, title);
-        }
-        (dir, conn)
-    }
-
-    /// One more active listing of the seller, titled `title` (quotes doubled by the caller).
-    pub(super) fn add_listing(conn: &mut PooledConn, title: &str) {
-        conn.batch_execute(&format!(
-            "INSERT INTO listings (seller_id, title, description, category, price_cents, \
-             currency, quantity, status, version, created_at, updated_at) VALUES (1, \
-             '{title}', 'Plain', 'other', 100, 'EUR', 1, 'active', 1, \
-             '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-        ))
-        .expect("listing");
-    }
-}

@@ -312,9 +312,3 @@ fn stepped_span(
         _ => None,
     })
 }
-
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}

@@ -5,14 +5,6 @@ use super::prefixes::spell_out_prefixes;
 use super::*;
 use crate::domain::search::PREFIX_EXPANSION_MAX;
 
-/// Whether a row exists (its value is not read).
-#[derive(QueryableByName)]
-struct OneRow {
-    #[diesel(sql_type = BigInt)]
-    #[allow(dead_code)]
-    n: i64,
-}
-
 #[derive(QueryableByName)]
 pub(super) struct WordRow {
     #[diesel(sql_type = Text)]
@@ -56,14 +48,14 @@ pub(super) fn correct_typos(
             // reads the vocabulary's range.
             sql.push("SELECT 1 AS n FROM search_words WHERE word = ")
                 .text_param(&typed);
-            if !sql.load::<OneRow>(conn)?.is_empty() {
+            if !sql.load::<Number>(conn)?.is_empty() {
                 continue;
             }
             let mut sql = Sql::new(conn);
             sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
                 .text_param(&format!("\"{typed}\""))
                 .push(" LIMIT 1");
-            if !sql.load::<OneRow>(conn)?.is_empty() {
+            if !sql.load::<Number>(conn)?.is_empty() {
                 continue;
             }
             let mut sql = Sql::new(conn);
