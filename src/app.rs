@@ -30,6 +30,7 @@ use bazaar_actors::saved_searches::{AlertBell, AlertMatcher};
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::{CloseAll, Users};
+use bazaar_actors::vocabulary_sweep::VocabularySweeper;
 use bazaar_actors::{Directory, DirectorySettings};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -230,6 +231,8 @@ impl Application {
         )
         .start();
         Timekeeper::new(pool.clone(), directory.clone(), settings.timer_interval()).start();
+        // A vocabulary sweep step every 5 ticks of the timekeeper.
+        VocabularySweeper::new(pool.clone(), settings.timer_interval() * 5).start();
         let chat = ChatWriter::new(pool.clone(), broker.clone(), settings.chat()).start();
         let node_id = settings
             .node_id

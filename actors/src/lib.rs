@@ -12,6 +12,7 @@
 //! - [`directory`]: activates per-listing actors on first use; they passivate when idle.
 //! - [`relay`]: carries events between processes through PostgreSQL (LISTEN/NOTIFY + table).
 //! - [`timers`]: `Timekeeper`, which fires stored deadlines (offer expiry, auto-completion).
+//! - [`vocabulary_sweep`]: `VocabularySweeper`, which forgets search words no listing holds.
 //! - [`group_commit`]: the queue of commands waiting for the next batch, and their replies.
 //! - [`listing_cache`]: listing rows recently read, forgotten by every write.
 //! - [`logins`]: bearer tokens recently found live, forgotten on logout.
@@ -45,6 +46,7 @@ pub mod saved_searches;
 pub mod store;
 pub mod timers;
 pub mod user;
+pub mod vocabulary_sweep;
 pub mod wallet;
 
 pub use directory::{Directory, DirectorySettings};

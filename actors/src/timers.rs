@@ -3,19 +3,13 @@
 //! `next_price_drop_at`, open disputes past `escalate_at`) and sends each to its listing's actor as a system command. The command re-checks the deadline against the
 //! database, so a deadline fires once however many ticks or processes see it; deadlines that
 //! passed while the server was down fire at the first tick after start-up.
-//!
-//! Each tick also sweeps a little of the search vocabulary: the words no listing holds any
-//! more are forgotten (`store::search::unheld_words`: a step of at most
-//! [`VOCABULARY_SWEEP_BUDGET`] every [`VOCABULARY_STEP_EVERY_TICKS`] ticks; after a whole pass
-//! it rests [`VOCABULARY_PASS_REST_TICKS`] ticks). Every process sweeps on its own, from the
-//! first word.
 
 use crate::directory::{send_to_listing, Directory};
 use crate::domain::offer::{OfferAction, Party};
 use crate::domain::order::OrderAction;
 use crate::domain::{ListingId, OfferId, OrderId};
 use crate::listing::{ActOnOffer, ActOnOrder, DropPriceOnSchedule, EscalateDispute, ListingError};
-use crate::store::{self, disputes, idempotency, listings, offers, orders, search, Pool};
+use crate::store::{self, disputes, idempotency, listings, offers, orders, Pool};
 use actix::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -24,15 +18,6 @@ const BATCH: i64 = 500;
 /// Idempotency keys are kept at least this long.
 pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 48;
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
-/// The time a step of the sweep spends checking vocabulary words, at least one (at 1M listings
-/// on PostgreSQL a word few listings hold takes ~0.05 ms, one in 6% of them ~6 ms).
-const VOCABULARY_SWEEP_BUDGET: Duration = Duration::from_millis(5);
-/// A step of the sweep every this many ticks: on the 1M catalogue, whose ~170 words are all
-/// common, a step every tick cost PostgreSQL 1.1% of a core.
-const VOCABULARY_STEP_EVERY_TICKS: u32 = 5;
-/// Ticks without sweeping after a pass over the whole vocabulary (a minute at the default
-/// interval), so a small vocabulary is not checked over and over.
-const VOCABULARY_PASS_REST_TICKS: u32 = 60;
 
 pub struct Timekeeper {
     pool: Pool,
@@ -40,10 +25,6 @@ pub struct Timekeeper {
     interval: Duration,
     busy: bool,
     last_purge: Option<Instant>,
-    /// Where the vocabulary's sweep goes on (after this word; empty: from the first).
-    vocabulary_after: String,
-    /// Ticks left before the sweep's next step.
-    vocabulary_rest: u32,
 }
 
 impl Timekeeper {
@@ -54,8 +35,6 @@ impl Timekeeper {
             interval,
             busy: false,
             last_purge: None,
-            vocabulary_after: String::new(),
-            vocabulary_rest: 0,
         }
     }
 
@@ -69,43 +48,15 @@ impl Timekeeper {
             self.last_purge = Some(Instant::now());
         }
         let (pool, directory) = (self.pool.clone(), self.directory.clone());
-        let after = if self.vocabulary_rest > 0 {
-            self.vocabulary_rest -= 1;
-            None
-        } else {
-            Some(self.vocabulary_after.clone())
-        };
         let work = async move {
-            let read = tokio::task::spawn_blocking(move || {
-                let due = due_deadlines(&pool, purge);
-                (due, after.and_then(|after| sweep_vocabulary(&pool, after)))
-            })
-            .await;
-            match read {
-                Ok((due, next)) => {
-                    match due {
-                        Ok(due) => fire(&directory, due).await,
-                        Err(e) => tracing::error!(error = %e, "reading due deadlines failed"),
-                    }
-                    next
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "reading due deadlines panicked");
-                    None
-                }
+            let due = tokio::task::spawn_blocking(move || due_deadlines(&pool, purge)).await;
+            match due {
+                Ok(Ok(due)) => fire(&directory, due).await,
+                Ok(Err(e)) => tracing::error!(error = %e, "reading due deadlines failed"),
+                Err(e) => tracing::error!(error = %e, "reading due deadlines panicked"),
             }
         };
-        ctx.spawn(fut::wrap_future::<_, Self>(work).map(|next, act, _| {
-            if let Some(next) = next {
-                act.vocabulary_rest = if next.is_empty() {
-                    VOCABULARY_PASS_REST_TICKS
-                } else {
-                    VOCABULARY_STEP_EVERY_TICKS - 1
-                };
-                act.vocabulary_after = next;
-            }
-            act.busy = false;
-        }));
+        ctx.spawn(fut::wrap_future::<_, Self>(work).map(|(), act, _| act.busy = false));
     }
 }
 
@@ -156,29 +107,6 @@ fn due_deadlines(pool: &Pool, purge: bool) -> Result<Deadlines, store::StoreErro
             .map(|(order, listing)| (OrderId(order), ListingId(listing)))
             .collect(),
     })
-}
-
-/// One step of the vocabulary's sweep after `after`: the words checked that no listing holds
-/// are forgotten. Answers where the next step goes on (`None`: it failed, and is logged).
-fn sweep_vocabulary(pool: &Pool, after: String) -> Option<String> {
-    let swept = (|| -> Result<String, store::StoreError> {
-        let mut conn = pool.get()?;
-        let checked = search::unheld_words(&mut conn, &after, VOCABULARY_SWEEP_BUDGET)?;
-        if checked.unheld.is_empty() {
-            return Ok(checked.next);
-        }
-        let forgotten = conn.write(|conn| search::forget_words(conn, &checked.unheld))?;
-        if forgotten > 0 {
-            tracing::info!(
-                forgotten,
-                "search words no listing holds any more were forgotten"
-            );
-        }
-        Ok(checked.next)
-    })();
-    swept
-        .map_err(|e| tracing::warn!(error = %e, "sweeping the search vocabulary failed"))
-        .ok()
 }
 
 async fn fire(directory: &Addr<Directory>, due: Deadlines) {

@@ -174,7 +174,7 @@ async fn one_typo_in_a_long_word_still_finds_it() {
 }
 
 /// A word no listing holds any more is forgotten by the vocabulary, a little of which the
-/// timekeeper sweeps at every tick: a typo in a title, once corrected by its seller, no longer
+/// server sweeps a step at a time: a typo in a title, once corrected by its seller, no longer
 /// counts as a known word, so searches for it are corrected again (before the sweep a known
 /// word stayed known for good, and "camra" found only listings that still said "camra"). A
 /// word another listing still holds is kept.
@@ -203,7 +203,7 @@ async fn a_word_no_listing_holds_any_more_is_forgotten_and_its_typos_corrected_a
     };
     retitle(bag, "Camera bag").await;
     // The strap still says "camra": the word is known and taken as typed, however many times
-    // the sweep goes over the vocabulary (a tick every 50 ms).
+    // the sweep goes over the vocabulary (a step every 250 ms: five 50 ms timer intervals).
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(found(&app, "camra").await, [strap]);
     assert_eq!(found(&app, "camera").await, [bag]);

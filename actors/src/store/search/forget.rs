@@ -5,7 +5,7 @@
 //! (`typos`), so a listing once titled "Camra bag" and corrected since would keep every later
 //! search for "camra" from finding "camera"; and a client editing its listings over and over
 //! would grow the vocabulary without bound. So the vocabulary is swept in word order, a little
-//! at each of the timekeeper's ticks ([`unheld_words`], then [`forget_words`]), and a word
+//! at each step of the `VocabularySweeper` ([`unheld_words`], then [`forget_words`]), and a word
 //! the listings' own index no longer finds is deleted. The index is asked for the word as it
 //! reads a listing's text: PostgreSQL the GIN index for `plainto_tsquery` of the word, SQLite
 //! FTS5 for the word as a phrase. Either finds every listing that holds the word (and perhaps
@@ -171,12 +171,6 @@ fn in_index_lookups<T>(
         conn.batch_execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")?;
         f(conn)
     })
-}
-
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 #[cfg(test)]
