@@ -70,11 +70,7 @@ pub fn claim(
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e),
         }
-        let existing: Option<IdempotencyKey> = idempotency_keys::table
-            .filter(idempotency_keys::user_id.eq(user_id))
-            .filter(idempotency_keys::key.eq(key))
-            .first(conn)
-            .optional()?;
+        let existing = key_row(conn, user_id, key)?;
         let seen = existing.as_ref().map(|row| ExistingKey {
             fingerprint: &row.fingerprint,
             answered: row.status.is_some(),
@@ -84,13 +80,8 @@ pub fn claim(
             // The row went away (released) since the insert failed: insert again.
             (ClaimDecision::Fresh, _) | (_, None) => continue,
             (ClaimDecision::Replay, Some(row)) => {
-                return Ok(Claim::Replay {
-                    status: row
-                        .status
-                        .and_then(|s| u16::try_from(s).ok())
-                        .unwrap_or(500),
-                    body: row.body.unwrap_or_default(),
-                })
+                let (status, body) = stored_response(row).unwrap_or((500, String::new()));
+                return Ok(Claim::Replay { status, body });
             }
             (ClaimDecision::Mismatch, Some(_)) => return Ok(Claim::Mismatch),
             (ClaimDecision::InProgress { lease_left }, Some(_)) => {
@@ -132,14 +123,32 @@ pub fn answer_of(
     key: &str,
     fingerprint: &str,
 ) -> QueryResult<Option<(u16, String)>> {
-    let row: Option<IdempotencyKey> = idempotency_keys::table
+    Ok(key_row(conn, user_id, key)?
+        .filter(|r| r.fingerprint == fingerprint)
+        .and_then(stored_response))
+}
+
+/// `user_id`'s row for `key`, if the key was ever claimed.
+fn key_row(
+    conn: &mut DbConnection,
+    user_id: i64,
+    key: &str,
+) -> QueryResult<Option<IdempotencyKey>> {
+    idempotency_keys::table
         .filter(idempotency_keys::user_id.eq(user_id))
         .filter(idempotency_keys::key.eq(key))
         .first(conn)
-        .optional()?;
-    Ok(row
-        .filter(|r| r.fingerprint == fingerprint)
-        .and_then(|r| Some((u16::try_from(r.status?).ok()?, r.body.unwrap_or_default()))))
+        .optional()
+}
+
+/// The response stored in a key's row (status, body), if it was answered; a status that is not
+/// an HTTP one reads as 500.
+fn stored_response(row: IdempotencyKey) -> Option<(u16, String)> {
+    let status = row.status?;
+    Some((
+        u16::try_from(status).unwrap_or(500),
+        row.body.unwrap_or_default(),
+    ))
 }
 
 /// A token no other claim has (63 random bits).
