@@ -204,6 +204,7 @@ impl Application {
         let options = store::PoolOptions {
             size: settings.pool_size,
             sqlite_wal_max_bytes: settings.sqlite_wal_max_bytes,
+            search_concurrency: settings.search_concurrency(),
         };
         let pool = web::block(move || -> anyhow::Result<Pool> {
             let pool = store::connect_with(&url, options)?;

@@ -49,6 +49,13 @@ impl Settings {
         }
     }
 
+    /// Searches running in the database at once: the flag, or one per core.
+    pub fn search_concurrency(&self) -> u32 {
+        self.search_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, |n| n.get().try_into().unwrap_or(2))
+        })
+    }
+
     /// Password-hashing threads: the flag, or one per core.
     pub fn hash_threads(&self) -> usize {
         self.hash_threads.map_or_else(

@@ -53,6 +53,13 @@ pub struct Settings {
     #[arg(long, env = "BAZAAR_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub pool_size: u32,
 
+    /// Most searches and facets (`GET /listings`, `/listings/facets`) running in the database
+    /// at once; more wait their turn, in order (default: one per core of this machine, right
+    /// when the database shares them; else the database's cores over the server processes
+    /// sharing it).
+    #[arg(long, env = "BAZAAR_SEARCH_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub search_concurrency: Option<u32>,
+
     /// Log format. Filter with RUST_LOG (default: info).
     #[arg(long, env = "BAZAAR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

@@ -2,7 +2,8 @@
 
 use super::docs::{AuthErrors, JsonBodyErrors, QueryErrors, RateLimited, Unavailable};
 use super::{
-    db, encode_cursor, paginate, search, Caller, JsonBody, MaybeCaller, Page, Params, QueryParams,
+    db, encode_cursor, paginate, search, search_db, Caller, JsonBody, MaybeCaller, Page, Params,
+    QueryParams,
 };
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
@@ -251,7 +252,7 @@ pub async fn list_listings(
         Default::default()
     } else {
         let filter = request.filter;
-        db(&state, move |conn| {
+        search_db(&state, move |conn| {
             let rows = listings::search(conn, &filter, sort, after, limit + 1)?;
             // One query for the page's photos (the row past the page included: cheap).
             let ids: Vec<i64> = rows.iter().map(|f| f.listing.id).collect();

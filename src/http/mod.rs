@@ -62,8 +62,30 @@ where
     F: FnOnce(&mut ReadConn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    read_on(state, store::Pool::read, f).await
+}
+
+/// [`db`] for a search or its facets: on a connection of the searches' own, so that at most
+/// `--search-concurrency` run at once and the rest wait their turn (`Pool::searches`).
+pub async fn search_db<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut ReadConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    read_on(state, store::Pool::search_read, f).await
+}
+
+async fn read_on<T, F>(
+    state: &AppState,
+    connection: fn(&store::Pool) -> Result<ReadConn, store::StoreError>,
+    f: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut ReadConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
     let pool = state.pool.clone();
-    web::block(move || f(&mut pool.read()?)).await?
+    web::block(move || f(&mut connection(&pool)?)).await?
 }
 
 /// RFC 3339 UTC, as every time on the wire.

@@ -3,7 +3,7 @@
 
 use super::docs::{AuthErrors, QueryErrors, RateLimited, Unavailable};
 use super::listings::{Condition, StatusName};
-use super::{db, decode_cursor, MaybeCaller, Params, QueryParams};
+use super::{decode_cursor, search_db, MaybeCaller, Params, QueryParams};
 use crate::app::AppState;
 use crate::error::ApiError;
 use actix_web::{get, web, HttpResponse};
@@ -241,7 +241,7 @@ pub async fn listing_facets(
     } else {
         let filter = request.filter;
         Some(
-            db(&state, move |conn| {
+            search_db(&state, move |conn| {
                 Ok(search::facets(conn, &filter, FACET_COUNT_CAP)?)
             })
             .await?,

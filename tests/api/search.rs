@@ -571,6 +571,39 @@ async fn facets_count_matches_and_add_up() {
     .await;
 }
 
+/// With one search connection (`--search-concurrency 1`) searches and facets asked at once
+/// take turns on it: every one is answered, each as it is when asked alone.
+#[actix_web::test]
+async fn searches_past_the_search_concurrency_wait_their_turn_and_are_all_answered() {
+    let app = spawn_app_with(|s| s.search_concurrency = Some(1)).await;
+    let seller = app.user("seller").await;
+    corpus(&app, &seller).await;
+    let paths = [
+        "/api/v1/listings?q=jacket",
+        "/api/v1/listings?q=camera&sort=price_asc",
+        "/api/v1/listings?category=fashion&sort=newest",
+        "/api/v1/listings/facets?q=jacket",
+        "/api/v1/listings/facets",
+    ];
+    let mut alone = Vec::new();
+    for path in paths {
+        alone.push(json_of(app.get(path, None).await, 200).await);
+    }
+    let at_once = futures::future::join_all((0..30).map(|n| {
+        let app = &app;
+        async move { json_of(app.get(paths[n % paths.len()], None).await, 200).await }
+    }))
+    .await;
+    for (n, answer) in at_once.iter().enumerate() {
+        assert_eq!(
+            answer,
+            &alone[n % paths.len()],
+            "{}",
+            paths[n % paths.len()]
+        );
+    }
+}
+
 #[actix_web::test]
 async fn hostile_queries_are_422_or_answered_never_5xx() {
     let app = spawn_app().await;

@@ -203,6 +203,8 @@ pub struct PoolOptions {
     pub size: u32,
     /// SQLite: the write-ahead log is truncated before a write once it is larger than this.
     pub sqlite_wal_max_bytes: u64,
+    /// Most searches running in the database at once (`Pool::searches`).
+    pub search_concurrency: u32,
 }
 
 /// [`connect_with`] a pool of `size` connections and the other options' defaults.
@@ -212,6 +214,7 @@ pub fn connect(url: &str, size: u32) -> Result<Pool, StoreError> {
         PoolOptions {
             size,
             sqlite_wal_max_bytes: DEFAULT_SQLITE_WAL_MAX_BYTES,
+            search_concurrency: size,
         },
     )
 }
@@ -238,23 +241,26 @@ pub fn connect_with(url: &str, options: PoolOptions) -> Result<Pool, StoreError>
         checkpoint_in_background(&manager, Arc::downgrade(writers))?;
     }
     let losses = manager.losses.clone();
-    let build = |manager| {
+    let build = |manager, size| {
         r2d2::Pool::builder()
-            .max_size(options.size)
+            .max_size(size)
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
     };
+    let reader = DbManager {
+        read_only: true,
+        ..manager.clone()
+    };
     let reads = match manager.backend() {
-        Backend::Sqlite => Some(build(DbManager {
-            read_only: true,
-            ..manager.clone()
-        })?),
+        Backend::Sqlite => Some(build(reader.clone(), options.size)?),
         Backend::Postgres => None,
     };
+    let searches = build(reader, options.search_concurrency.max(1))?;
     Ok(Pool {
-        conns: build(manager)?,
+        conns: build(manager, options.size)?,
         reads,
+        searches,
         writers,
         losses,
     })
@@ -417,6 +423,7 @@ mod tests {
         let options = PoolOptions {
             size: 2,
             sqlite_wal_max_bytes: 1 << 40,
+            search_concurrency: 1,
         };
         let pool = connect_with(&url, options).expect("pool");
         let mut conn = pool.get().expect("connection");
