@@ -108,7 +108,8 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
         Some(text) => {
             let span = reach::Span::whole(conn, text)?;
             let load = |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach);
-            reach::stepped(conn, span, cap + 1, load, |rows| rows.len() as i64)?
+            let count = |conn: &mut DbConnection, look: reach::FirstLook| look.count(conn, filter);
+            reach::stepped(conn, span, cap + 1, load, count, |rows| rows.len() as i64)?
         }
         None => facet_rows(conn, filter, cap, Reach::Planner)?,
     };

@@ -374,9 +374,8 @@ pub fn explain_pg(
 ) -> QueryResult<String> {
     let filter = &corrected(conn, filter)?;
     let mut plans = Vec::new();
-    read(conn, filter, sort, after, limit, |conn, reach| {
-        let sql = build(conn, filter, sort, after, limit, reach);
-        plans.push(sql.explain(conn)?);
+    read(conn, filter, sort, after, limit, |conn, sql| {
+        plans.push(sql.clone().explain(conn)?);
         Ok(())
     })?;
     Ok(plans.join(&format!("\n{NEXT_STEP}\n")))

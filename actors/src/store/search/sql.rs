@@ -8,6 +8,7 @@ use diesel::query_builder::SqlQuery;
 use diesel::sql_types::{BigInt, Double, Text};
 use std::fmt::Write;
 
+#[derive(Clone)]
 pub(super) enum Bind {
     Text(String),
     Int(i64),
@@ -15,6 +16,7 @@ pub(super) enum Bind {
 }
 
 /// SQL text with its parameters, placeholders in the backend's style.
+#[derive(Clone)]
 pub(super) struct Sql {
     pub(super) pg: bool,
     /// PostgreSQL: written to be planned once without its values and kept prepared on the
