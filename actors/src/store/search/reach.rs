@@ -388,3 +388,57 @@ fn stepped_span(
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words outside the statistics (estimated at 0.5% of 1M ids): the first look at the
+    /// newest 10,000 ids only counts, and what it counts decides the one read that follows.
+    #[test]
+    fn a_first_look_counts_and_the_read_it_calls_for_follows() {
+        let mut conn = DbConnection::Sqlite(
+            diesel::SqliteConnection::establish(":memory:").expect("a connection"),
+        );
+        let span = Span {
+            ceiling: 1_000_000,
+            lowest: 1,
+            expected: 5_000,
+        };
+        let window = |floor| Reach::Above {
+            floor,
+            enough: true,
+        };
+        for (seen, read) in [
+            // None: every match, from the words' index.
+            (0, Reach::All),
+            // A few: a window sized by the density seen (100 in 10,000 ids, 200 wanted,
+            // half as many again).
+            (100, window(970_000)),
+            // Enough: the same window, walked until the page is full.
+            (200, window(990_000)),
+        ] {
+            let mut reads = Vec::new();
+            let rows = stepped(
+                &mut conn,
+                span,
+                200,
+                |_, reach| {
+                    reads.push(reach);
+                    Ok(vec![(); 200])
+                },
+                |_, look| {
+                    assert_eq!(
+                        (look.floor, look.ceiling, look.wanted),
+                        (990_000, 1_000_000, 200)
+                    );
+                    Ok(seen)
+                },
+                |rows| rows.len() as i64,
+            )
+            .expect("read");
+            assert_eq!(rows.len(), 200);
+            assert_eq!(reads, vec![read], "{seen} seen");
+        }
+    }
+}
