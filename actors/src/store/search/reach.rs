@@ -94,7 +94,8 @@ impl PlanMode {
 }
 
 /// Runs a search: one read, or on PostgreSQL with words in newest order the reads of
-/// [`Reach`], each announced to `each` before it runs (the plan check explains it).
+/// [`Reach`] (a first look's count included), each one's SQL announced to `each` before it
+/// runs (the plan check explains it).
 pub(super) fn read(
     conn: &mut DbConnection,
     filter: &ListingFilter,
