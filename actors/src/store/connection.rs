@@ -105,7 +105,12 @@ impl Pool {
     /// read-only connections, on PostgreSQL a pooled one switched to read-only mode (if it
     /// was not already).
     pub fn read(&self) -> Result<ReadConn, StoreError> {
-        let mut conn = self.checkout(self.reads.as_ref().unwrap_or(&self.conns))?;
+        self.read_from(self.reads.as_ref().unwrap_or(&self.conns))
+    }
+
+    /// A connection of `from` in read-only mode (switched to it if it was not already).
+    fn read_from(&self, from: &r2d2::Pool<DbManager>) -> Result<ReadConn, StoreError> {
+        let mut conn = self.checkout(from)?;
         conn.set_read_only(true)?;
         Ok(ReadConn { conn })
     }
@@ -124,9 +129,7 @@ impl Pool {
 
     /// A connection for a search (see [`Pool::searches`]), read-only as [`Pool::read`]'s.
     pub fn search_read(&self) -> Result<ReadConn, StoreError> {
-        let mut conn = self.checkout(&self.searches)?;
-        conn.set_read_only(true)?;
-        Ok(ReadConn { conn })
+        self.read_from(&self.searches)
     }
 
     /// Like [`Pool::run`] for reads: `f` gets a [`ReadConn`].

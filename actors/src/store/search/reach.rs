@@ -309,6 +309,7 @@ pub(super) struct FirstLook {
 }
 
 impl FirstLook {
+    /// `SELECT COUNT(*)` of the matches among the look's ids, at most `wanted`.
     pub(super) fn sql(self, conn: &DbConnection, filter: &ListingFilter) -> Sql {
         let mut sql = Sql::new(conn);
         sql.push("SELECT COUNT(*) AS n FROM (SELECT 1");
@@ -322,14 +323,14 @@ impl FirstLook {
         sql
     }
 
+    /// The matches `sql` (this look's [`FirstLook::sql`]) counted.
     pub(super) fn seen(sql: Sql, conn: &mut DbConnection) -> QueryResult<i64> {
         Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
     }
 
-    /// The count, run.
+    /// The count, run (no plan check looking on).
     pub(super) fn count(self, conn: &mut DbConnection, filter: &ListingFilter) -> QueryResult<i64> {
-        let sql = self.sql(conn, filter);
-        Self::seen(sql, conn)
+        Self::seen(self.sql(conn, filter), conn)
     }
 }
 
