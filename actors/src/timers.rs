@@ -47,13 +47,13 @@ impl Timekeeper {
         if purge {
             self.last_purge = Some(Instant::now());
         }
-        let (pool, directory) = (self.pool.clone(), self.directory.clone());
+        let directory = self.directory.clone();
+        let due = self.pool.background("reading due deadlines", move |pool| {
+            due_deadlines(pool, purge)
+        });
         let work = async move {
-            let due = tokio::task::spawn_blocking(move || due_deadlines(&pool, purge)).await;
-            match due {
-                Ok(Ok(due)) => fire(&directory, due).await,
-                Ok(Err(e)) => tracing::error!(error = %e, "reading due deadlines failed"),
-                Err(e) => tracing::error!(error = %e, "reading due deadlines panicked"),
+            if let Some(due) = due.await {
+                fire(&directory, due).await;
             }
         };
         ctx.spawn(fut::wrap_future::<_, Self>(work).map(|(), act, _| act.busy = false));

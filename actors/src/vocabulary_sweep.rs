@@ -1,7 +1,8 @@
 //! `VocabularySweeper`: forgets the search vocabulary's words no listing holds any more
 //! (`store::search::forget` says why and how), a step at a time in word order: each step
 //! checks words for at most [`STEP_BUDGET`]; after a whole pass it rests
-//! [`PASS_REST_STEPS`] steps. Every process sweeps on its own, from the first word.
+//! [`PASS_REST_STEPS`] steps. Every process sweeps on its own, from the first word; on
+//! PostgreSQL a word goes at its second sighting, [`GRACE_STEPS`] intervals after the first.
 
 use crate::store::{self, search, Pool};
 use actix::prelude::*;
@@ -13,6 +14,10 @@ const STEP_BUDGET: Duration = Duration::from_millis(5);
 /// Steps skipped after a pass over the whole vocabulary, so a small vocabulary is not checked
 /// over and over.
 const PASS_REST_STEPS: u32 = 12;
+/// On PostgreSQL a word is forgotten when found unheld twice, at least this many steps'
+/// intervals apart (`store::search::forget` says why): the longest a listing's write may take
+/// between adding its words and committing (40 s at the default interval of 5 s).
+const GRACE_STEPS: u32 = 8;
 
 pub struct VocabularySweeper {
     pool: Pool,
@@ -46,20 +51,12 @@ impl VocabularySweeper {
             return;
         }
         self.busy = true;
-        let (pool, after) = (self.pool.clone(), self.after.clone());
-        let work = async move {
-            match tokio::task::spawn_blocking(move || sweep(&pool, &after)).await {
-                Ok(Ok(next)) => Some(next),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "sweeping the search vocabulary failed");
-                    None
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "sweeping the search vocabulary panicked");
-                    None
-                }
-            }
-        };
+        let (after, grace) = (self.after.clone(), self.interval * GRACE_STEPS);
+        let work = self
+            .pool
+            .background("sweeping the search vocabulary", move |pool| {
+                sweep(pool, &after, grace)
+            });
         ctx.spawn(fut::wrap_future::<_, Self>(work).map(|next, act, _| {
             if let Some(next) = next {
                 if next.is_empty() {
@@ -80,13 +77,14 @@ impl Actor for VocabularySweeper {
     }
 }
 
-/// One step after `after`: the words checked that no listing holds are forgotten. Answers
-/// where the next step goes on.
-fn sweep(pool: &Pool, after: &str) -> Result<String, store::StoreError> {
+/// One step after `after`: the words checked that no listing holds are forgotten (on
+/// PostgreSQL: marked, or forgotten if marked at least `grace` ago). Answers where the next
+/// step goes on.
+fn sweep(pool: &Pool, after: &str, grace: Duration) -> Result<String, store::StoreError> {
     let mut conn = pool.get()?;
     let checked = search::unheld_words(&mut conn, after, STEP_BUDGET)?;
     if !checked.unheld.is_empty() {
-        let forgotten = conn.write(|conn| search::forget_words(conn, &checked.unheld))?;
+        let forgotten = conn.write(|conn| search::forget_words(conn, &checked.unheld, grace))?;
         if forgotten > 0 {
             tracing::info!(
                 forgotten,

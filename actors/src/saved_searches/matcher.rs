@@ -108,21 +108,13 @@ impl AlertMatcher {
         }
         self.busy = true;
         self.again = false;
-        let (pool, broker) = (self.pool.clone(), self.broker.clone());
-        let work = tokio::task::spawn_blocking(move || drain(&pool, &broker));
-        ctx.spawn(fut::wrap_future::<_, Self>(work).map(|joined, act, ctx| {
+        let broker = self.broker.clone();
+        let work = self
+            .pool
+            .background("matching saved searches", move |pool| drain(pool, &broker));
+        ctx.spawn(fut::wrap_future::<_, Self>(work).map(|more, act, ctx| {
             act.busy = false;
-            let more = match joined {
-                Ok(Ok(more)) => more,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "matching saved searches failed");
-                    false
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "matching saved searches panicked");
-                    false
-                }
-            };
+            let more = more.unwrap_or(false);
             if more || act.again {
                 act.run(ctx);
             }

@@ -143,6 +143,26 @@ impl Pool {
         on_blocking_pool(move || f(&mut pool.read()?))
     }
 
+    /// Runs a step of a background job (the sweeps and matchers timers start) on the blocking
+    /// pool, `f` getting the pool to take its connections from: its answer, or `None` once
+    /// the error, or the panic, has been logged with `job`, which names the step.
+    pub fn background<T, F>(&self, job: &'static str, f: F) -> impl Future<Output = Option<T>>
+    where
+        F: FnOnce(&Pool) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.clone();
+        async move {
+            match on_blocking_pool(move || f(&pool)).await {
+                Ok(answer) => Some(answer),
+                Err(e) => {
+                    tracing::error!(error = %e, job, "a background job failed");
+                    None
+                }
+            }
+        }
+    }
+
     /// True when the database takes one writer at a time (SQLite): batching writes is then
     /// the only way to more of them; PostgreSQL runs independent writers side by side.
     pub fn one_writer_at_a_time(&self) -> bool {

@@ -12,11 +12,18 @@
 //! others, with the same stems): a word still held is never forgotten. A word the index
 //! cannot look for (on PostgreSQL, a stop word) counts as held.
 //!
-//! A listing written while its word is being forgotten (after the check's snapshot, before the
-//! delete) finds the word still there and adds nothing, so the word is gone though held. It
-//! then counts as unknown (its typos get alternatives, ranked below it) and a prefix is not
-//! spelled out as it, until a listing written later adds it again. On SQLite a forgotten word
-//! also leaves the prefix vocabulary (`search_words_fts`, whose terms `search_tokens` lists).
+//! A listing written while its word is being forgotten must not lose it. On SQLite the delete
+//! runs in the one writer, after every listing write it could race, and checks the word there.
+//! On PostgreSQL a listing's trigger finds the word still there and adds nothing, while the
+//! sweep's check, from a snapshot taken before that listing commits, finds the word unheld. So
+//! PostgreSQL forgets a word in two sightings (migration `search_words_unheld_since`): the
+//! first marks it, the second, at least `grace` later, deletes it if it is still marked and
+//! unheld. A listing's trigger clears the marks of the words it holds, taking those rows' locks
+//! first (in word order), and the sweep skips a row whose lock a writer holds: whichever comes
+//! first, the word stays or the listing adds it again. A listing whose trigger ran before the
+//! mark committed long before the second sighting, which sees it (`grace` must exceed the
+//! longest a listing's write takes). On SQLite a forgotten word also leaves the prefix
+//! vocabulary (`search_words_fts`, whose terms `search_tokens` lists).
 
 use super::typos::WordRow;
 use super::*;
@@ -78,31 +85,59 @@ pub fn unheld_words(
     })
 }
 
-/// Deletes those of `words` that no listing holds now (checked again, so a word a listing took
-/// up since [`unheld_words`] stays), on SQLite from the prefix vocabulary too. Answers how many
-/// went. SQLite: run it as a write.
-pub fn forget_words(conn: &mut DbConnection, words: &[String]) -> QueryResult<usize> {
+/// Forgets those of `words` that no listing holds now (checked again, so a word a listing took
+/// up since [`unheld_words`] stays), on SQLite from the prefix vocabulary too; answers how
+/// many went. SQLite: at once (run it as a write). PostgreSQL: those marked unheld at least
+/// `grace` ago go, the others are marked (see the module's doc).
+pub fn forget_words(
+    conn: &mut DbConnection,
+    words: &[String],
+    grace: std::time::Duration,
+) -> QueryResult<usize> {
     if words.is_empty() {
         return Ok(0);
     }
     in_index_lookups(conn, |conn| {
         let mut sql = Sql::new(conn);
+        let pg = sql.pg;
         sql.push("DELETE FROM search_words WHERE word IN (");
-        for (i, word) in words.iter().enumerate() {
-            sql.push(if i == 0 { "" } else { ", " }).text_param(word);
+        if pg {
+            // Marked long enough, and not being cleared by a listing's write right now.
+            sql.push("SELECT word FROM search_words WHERE word IN (");
+            push_words(&mut sql, words);
+            sql.push(") AND unheld_since <= (now() AT TIME ZONE 'UTC') - ")
+                .int(grace.as_millis().try_into().unwrap_or(i64::MAX))
+                .push(" * INTERVAL '1 millisecond' ORDER BY word FOR UPDATE SKIP LOCKED");
+        } else {
+            push_words(&mut sql, words);
         }
         sql.push(") AND NOT ");
         held(&mut sql, None);
         sql.push(" RETURNING word");
-        let pg = sql.pg;
         let gone = sql.load::<WordRow>(conn)?;
-        if !pg {
+        if pg {
+            let mut sql = Sql::new(conn);
+            sql.push(
+                "UPDATE search_words SET unheld_since = (now() AT TIME ZONE 'UTC') \
+                 WHERE word IN (SELECT word FROM search_words WHERE word IN (",
+            );
+            push_words(&mut sql, words);
+            sql.push(") AND unheld_since IS NULL ORDER BY word FOR UPDATE SKIP LOCKED)");
+            sql.execute(conn)?;
+        } else {
             for row in &gone {
                 forget_prefix_entry(conn, &row.word)?;
             }
         }
         Ok(gone.len())
     })
+}
+
+/// `words` as parameters, comma-separated.
+fn push_words(sql: &mut Sql, words: &[String]) {
+    for (i, word) in words.iter().enumerate() {
+        sql.push(if i == 0 { "" } else { ", " }).text_param(word);
+    }
 }
 
 /// SQLite: deletes `word`'s entry from the prefix vocabulary (`search_words_fts`, whose terms
@@ -229,7 +264,10 @@ mod tests {
 
         // A listing takes a word up again between the check and the delete: it stays.
         add_listing(&mut conn, "Ghostword lamp");
-        assert_eq!(forget_words(&mut conn, &unheld).expect("forget"), 2);
+        assert_eq!(
+            forget_words(&mut conn, &unheld, Duration::ZERO).expect("forget"),
+            2
+        );
         let after: Vec<String> = words(&mut conn);
         let gone: Vec<&String> = before.iter().filter(|w| !after.contains(w)).collect();
         assert_eq!(gone, ["###", "camra"]);
