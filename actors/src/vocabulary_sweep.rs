@@ -1,4 +1,5 @@
-//! `VocabularySweeper`: forgets the search vocabulary's words no listing holds any more
+//! `VocabularySweeper`: counts the active listings that hold each word of the search
+//! vocabulary (for typo corrections) and forgets the words no listing holds any more
 //! (`store::search::forget` says why and how), a step at a time in word order: each step
 //! checks words for at most [`STEP_BUDGET`]; after a whole pass it rests
 //! [`PASS_REST_STEPS`] steps. Every process sweeps on its own, from the first word; on
@@ -83,6 +84,9 @@ impl Actor for VocabularySweeper {
 fn sweep(pool: &Pool, after: &str, grace: Duration) -> Result<String, store::StoreError> {
     let mut conn = pool.get()?;
     let checked = search::unheld_words(&mut conn, after, STEP_BUDGET)?;
+    if !checked.recounted.is_empty() {
+        conn.write(|conn| search::record_counts(conn, &checked.recounted))?;
+    }
     if !checked.unheld.is_empty() {
         let forgotten = conn.write(|conn| search::forget_words(conn, &checked.unheld, grace))?;
         if forgotten > 0 {

@@ -212,6 +212,7 @@ pub fn listing_words(title: &str, description: &str, category: Option<&str>) -> 
     (!words.is_empty()).then(|| TextQuery {
         clauses: vec![words],
         excluded: Vec::new(),
+        typed: None,
     })
 }
 

@@ -119,6 +119,31 @@ pub const TYPO_MIN_CHARS: usize = 5;
 pub const TYPO_MAX_WORDS: usize = 4;
 pub const TYPO_MAX_CORRECTIONS: usize = 3;
 
+/// How far the vocabulary sweep counts the active listings that hold a word: enough to tell a
+/// word a few listings hold from one many do.
+pub const WORD_COUNT_CAP: i64 = 100;
+/// A word some active listings hold is still corrected to a neighbour (one edit away) that at
+/// least this many times as many hold, and at least [`POPULAR_MIN_LISTINGS`]: "camra", in one
+/// listing's title, is a typo of "camera", in thousands; "block" is not one of "black".
+pub const POPULAR_FACTOR: i64 = 10;
+pub const POPULAR_MIN_LISTINGS: i64 = 10;
+
+/// Whether a word that `held` active listings hold (as the sweep last counted them, capped at
+/// [`WORD_COUNT_CAP`]) may have a neighbour popular enough to be corrected to.
+pub fn may_have_popular_neighbours(held: i64) -> bool {
+    held.saturating_mul(POPULAR_FACTOR) <= WORD_COUNT_CAP
+}
+
+/// Whether a neighbour that `neighbour` active listings hold is a correction of a word that
+/// `held` hold: any neighbour some listing shows if no active listing holds the word (only
+/// drafts or listings sold, closed or removed do), else a popular one (see [`POPULAR_FACTOR`]).
+pub fn is_popular_neighbour(held: i64, neighbour: i64) -> bool {
+    if held <= 0 {
+        return neighbour > 0;
+    }
+    neighbour >= POPULAR_MIN_LISTINGS.max(held.saturating_mul(POPULAR_FACTOR))
+}
+
 /// Checks `q` as a client sent it: at most [`QUERY_MAX_CHARS`] characters, no NUL.
 pub fn validate_query_text(q: &str) -> Result<(), String> {
     if q.contains('\0') {
@@ -161,6 +186,9 @@ impl Word {
 pub struct TextQuery {
     pub clauses: Vec<Vec<Word>>,
     pub excluded: Vec<Vec<Word>>,
+    /// Set when words that some listings hold were given popular neighbours: the query without
+    /// those neighbours, whose matches rank above the ones only a neighbour brings.
+    pub typed: Option<Box<TextQuery>>,
 }
 
 enum Chunk {
@@ -240,7 +268,11 @@ impl TextQuery {
             }
         }
         excluded.retain(|g| !g.is_empty());
-        (!clauses.is_empty()).then_some(TextQuery { clauses, excluded })
+        (!clauses.is_empty()).then_some(TextQuery {
+            clauses,
+            excluded,
+            typed: None,
+        })
     }
 
     /// The query as PostgreSQL `to_tsquery` text (to be bound as a parameter, parsed with the
@@ -674,6 +706,34 @@ mod tests {
         f.max_price = Some(499);
         assert!(!f.admits(&facts));
         assert!(CategoryFilter::parse("nope").is_err());
+    }
+
+    #[test]
+    fn a_held_word_is_corrected_only_to_a_far_more_popular_neighbour() {
+        // No active listing holds it: any neighbour one does.
+        assert!(is_popular_neighbour(0, 1));
+        assert!(!is_popular_neighbour(0, 0));
+        // One listing's typo against a word many hold.
+        assert!(is_popular_neighbour(1, WORD_COUNT_CAP));
+        assert!(is_popular_neighbour(1, POPULAR_MIN_LISTINGS));
+        assert!(!is_popular_neighbour(1, POPULAR_MIN_LISTINGS - 1));
+        assert!(is_popular_neighbour(3, 30));
+        assert!(!is_popular_neighbour(3, 29));
+        // Two words held alike are both words.
+        assert!(!is_popular_neighbour(40, WORD_COUNT_CAP));
+        assert!(may_have_popular_neighbours(0));
+        assert!(may_have_popular_neighbours(WORD_COUNT_CAP / POPULAR_FACTOR));
+        assert!(!may_have_popular_neighbours(
+            WORD_COUNT_CAP / POPULAR_FACTOR + 1
+        ));
+        // A word that may have one has one at the cap.
+        for held in 0..=WORD_COUNT_CAP {
+            assert_eq!(
+                may_have_popular_neighbours(held),
+                is_popular_neighbour(held, WORD_COUNT_CAP),
+                "{held}"
+            );
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@
 
 use super::typos::WordRow;
 use super::*;
+use crate::domain::search::WORD_COUNT_CAP;
 use std::time::{Duration, Instant};
 
 /// Words read ahead per sweep; how many of them are checked depends on the time allowed.
@@ -37,14 +38,37 @@ const READ_AHEAD: i64 = 64;
 pub struct Checked {
     /// The words checked that no listing holds.
     pub unheld: Vec<String>,
+    /// The words checked whose count of active listings (capped at [`WORD_COUNT_CAP`]) is not
+    /// the one the vocabulary has: the word and its count now.
+    pub recounted: Vec<(String, i64)>,
     /// Where the next step begins (after this word); empty: from the first word again.
     pub next: String,
 }
 
+/// A vocabulary word as the sweep reads it: the word and the count it has.
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = Text)]
+    word: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    listings: Option<i64>,
+}
+
+/// One word looked up in the listings' index: whether any listing holds it, and how many
+/// active ones do (up to [`WORD_COUNT_CAP`]).
+#[derive(QueryableByName)]
+struct Sighting {
+    #[diesel(sql_type = BigInt)]
+    held: i64,
+    #[diesel(sql_type = BigInt)]
+    listings: i64,
+}
+
 /// Checks the vocabulary's words after `after`, in order, for as long as `budget` allows (at
-/// least one), and answers the ones no listing holds. PostgreSQL looks each word up in the GIN
-/// index only (see [`held`]); a common word costs its whole posting list there (~6 ms for a
-/// word in 6% of 1M listings), a rare one a few microseconds.
+/// least one): answers the ones no listing holds, and counts the active listings that hold the
+/// others. PostgreSQL looks each word up in the GIN index (see [`held`]); a common word costs
+/// its whole posting list there (~6 ms for a word in 6% of 1M listings), a rare one a few
+/// microseconds; the count reads at most [`WORD_COUNT_CAP`] of its listings.
 pub fn unheld_words(
     conn: &mut DbConnection,
     after: &str,
@@ -53,28 +77,41 @@ pub fn unheld_words(
     let started = Instant::now();
     let mut sql = Sql::new(conn);
     sql.kept()
-        .push("SELECT word FROM search_words WHERE word > ")
+        .push("SELECT word, listings FROM search_words WHERE word > ")
         .text_param(after)
         .push(" ORDER BY word")
         .limit(READ_AHEAD);
-    let words: Vec<String> = sql
-        .load::<WordRow>(conn)?
-        .into_iter()
-        .map(|r| r.word)
-        .collect();
+    let words = sql.load::<Counted>(conn)?;
     let whole_rest = (words.len() as i64) < READ_AHEAD;
     in_index_lookups(conn, |conn| {
         let mut checked = Checked::default();
-        for word in &words {
+        for Counted { word, listings } in &words {
             if !checked.next.is_empty() && started.elapsed() >= budget {
                 return Ok(checked);
             }
             let mut sql = Sql::new(conn);
             sql.push("SELECT CAST(CASE WHEN ");
             held(&mut sql, Some(word));
-            sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS n");
-            if sql.load::<Number>(conn)?.first().is_some_and(|r| r.n == 0) {
-                checked.unheld.push(word.clone());
+            sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS held, (SELECT COUNT(*) FROM (SELECT 1");
+            if sql.pg {
+                sql.push(" FROM listings l WHERE l.search_vector @@ ")
+                    .push("plainto_tsquery('bazaar_search', ")
+                    .text_param(word)
+                    .push(")");
+            } else {
+                sql.push(" FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid ")
+                    .push("WHERE listings_fts MATCH ")
+                    .text_param(&format!("\"{}\"", word.replace('"', "\"\"")));
+            }
+            sql.push(" AND l.status = 'active'")
+                .limit(WORD_COUNT_CAP)
+                .push(") c) AS listings");
+            if let Some(seen) = sql.load::<Sighting>(conn)?.first() {
+                if seen.held == 0 {
+                    checked.unheld.push(word.clone());
+                } else if *listings != Some(seen.listings) {
+                    checked.recounted.push((word.clone(), seen.listings));
+                }
             }
             checked.next.clone_from(word);
         }
@@ -83,6 +120,20 @@ pub fn unheld_words(
         }
         Ok(checked)
     })
+}
+
+/// Keeps the counts [`unheld_words`] found. SQLite: run it as a write.
+pub fn record_counts(conn: &mut DbConnection, recounted: &[(String, i64)]) -> QueryResult<()> {
+    for (word, listings) in recounted {
+        let mut sql = Sql::new(conn);
+        sql.kept()
+            .push("UPDATE search_words SET listings = ")
+            .int(*listings)
+            .push(" WHERE word = ")
+            .text_param(word);
+        sql.execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Forgets those of `words` that no listing holds now (checked again, so a word a listing took

@@ -42,7 +42,7 @@ mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
-pub use forget::{forget_words, unheld_words, Checked};
+pub use forget::{forget_words, record_counts, unheld_words, Checked};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
@@ -127,16 +127,32 @@ const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.
     l.auto_drop_interval_secs, l.auto_drop_floor_cents, l.next_price_drop_at";
 
 /// SQLite's relevance: FTS5's bm25 (higher is better) with the query's IDF kept a while on the
-/// connection (`bazaar-fts-rank`), weighing title, description, category. `sizes` is the row's
+/// connection (`bazaar-fts-rank`), weighing title, description, category; less
+/// [`BELOW_TYPED`] for a match only a popular neighbour of a word brings. `sizes` is the row's
 /// sizes from FTS5's `listings_fts_docsize` (see [`DOCSIZE_JOIN`]), or `NULL` to have FTS5 read
 /// them.
 fn push_bm25(sql: &mut Sql, text: &TextQuery, sizes: &str) {
-    sql.push("bazaar_bm25(listings_fts, ")
+    sql.push("(bazaar_bm25(listings_fts, ")
         .text_param(&text.to_fts5())
         .push(", ")
         .push(sizes)
         .push(", 10.0, 2.0, 1.0)");
+    if let Some(typed) = &text.typed {
+        // The query as typed matches few listings (its corrected words are rare): SQLite lists
+        // them once per statement.
+        sql.push(" - CASE WHEN listings_fts.rowid IN (SELECT rowid FROM listings_fts WHERE ")
+            .push("listings_fts MATCH ")
+            .text_param(&typed.to_fts5());
+        let _ = write!(sql.text, ") THEN 0 ELSE {BELOW_TYPED} END");
+    }
+    sql.push(")");
 }
+
+/// What a match loses in relevance when only the popular neighbours of the query's words bring
+/// it, not the words as typed ([`TextQuery::typed`]): more than any rank is worth (`ts_rank` is
+/// at most 1; bm25 here stays in the hundreds), so it ranks below every match of the words as
+/// typed, and among the others as before.
+const BELOW_TYPED: f64 = 1_000_000.0;
 
 /// The join that gives `bazaar_bm25` each match's sizes (`ds.sz`, its length in tokens per
 /// column) as one more b-tree lookup, not a blob handle of FTS5's own per row. An outer join:

@@ -41,10 +41,13 @@ pub(super) fn build(
     // words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
     // inside the FTS5 query that finds them.
     let ranked = if sql.pg {
-        sql.push(
-            "(SELECT d.id, CAST(ts_rank(d.v, d.q) AS DOUBLE PRECISION) AS rank FROM \
-             (SELECT l.id AS id, l.search_vector AS v, ",
-        );
+        sql.push("(SELECT d.id, CAST(ts_rank(d.v, d.q) AS DOUBLE PRECISION)");
+        if let Some(typed) = &text.typed {
+            sql.push(" - CASE WHEN d.v @@ ");
+            push_tsquery(&mut sql, typed);
+            let _ = write!(sql.text, " THEN 0 ELSE {BELOW_TYPED} END");
+        }
+        sql.push(" AS rank FROM (SELECT l.id AS id, l.search_vector AS v, ");
         if sql.generic {
             push_tsquery(&mut sql, text);
         } else {

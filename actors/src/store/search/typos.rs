@@ -1,9 +1,11 @@
-//! Typo tolerance: a word of 5+ letters no listing contains gets the known words one edit
-//! away as alternatives.
+//! Typo tolerance: a word of 5+ letters no listing contains, or that far fewer listings hold
+//! than a word one edit away, gets the known words one edit away as alternatives.
 
 use super::prefixes::spell_out_prefixes;
 use super::*;
-use crate::domain::search::PREFIX_EXPANSION_MAX;
+use crate::domain::search::{
+    is_popular_neighbour, may_have_popular_neighbours, PREFIX_EXPANSION_MAX,
+};
 
 #[derive(QueryableByName)]
 pub(super) struct WordRow {
@@ -11,82 +13,149 @@ pub(super) struct WordRow {
     pub(super) word: String,
 }
 
-/// Typo tolerance: each word of 5+ letters that the catalogue's vocabulary does not know gets
-/// the known words one edit away as alternatives. Only unknown words are corrected, so a
-/// correction never competes with an exact match of the same word. PostgreSQL: the
-/// `search_words` table (unstemmed words, kept by triggers), the 30 nearest by trigram
-/// distance (a GiST index reads them nearest first), any typo position. SQLite: its own
-/// `search_words` table (lowercased words, split by a trigger in SQL), read in the range of the
-/// word's first letter, so a typo in the first letter is not corrected there.
-/// PostgreSQL's known words come with the query's [`Vocabulary`].
+/// A word of the vocabulary and how many active listings hold it, as the sweep last counted
+/// them (`None`: not yet).
+#[derive(QueryableByName)]
+struct Neighbour {
+    #[diesel(sql_type = Text)]
+    word: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    listings: Option<i64>,
+}
+
+/// What the vocabulary says of a word typed.
+enum Typed {
+    /// No listing holds it (as typed or stemmed): any neighbour is a correction.
+    Unknown,
+    /// Listings hold it, so few active ones (`listings`) that a far more popular neighbour is a
+    /// correction too ([`is_popular_neighbour`]).
+    Rare { listings: i64 },
+    /// Taken as typed.
+    Known,
+}
+
+impl Typed {
+    fn of(listings: Option<i64>) -> Typed {
+        match listings {
+            Some(n) if may_have_popular_neighbours(n) => Typed::Rare { listings: n },
+            _ => Typed::Known,
+        }
+    }
+
+    /// Whether `neighbour` is a correction of a word of this kind.
+    fn corrected_to(&self, neighbour: &Neighbour) -> bool {
+        match self {
+            Typed::Unknown => true,
+            Typed::Rare { listings } => {
+                is_popular_neighbour(*listings, neighbour.listings.unwrap_or(0))
+            }
+            Typed::Known => false,
+        }
+    }
+}
+
+/// A word's corrections found: its clause, the word as typed, the known words one edit away.
+type Corrections = (usize, String, Vec<String>);
+
+/// Typo tolerance: each word of 5+ letters gets the known words one edit away as alternatives
+/// when the catalogue's vocabulary does not know it, or when only a few active listings hold
+/// it and a neighbour far more hold ([`is_popular_neighbour`]: "camra", one listing's typo, is
+/// also "camera"; a word no active listing holds is corrected like an unknown one; a word the
+/// sweep has not counted yet is taken as typed). An unknown word's corrections are added to
+/// `text` here; a held word's are answered, to be added once the query as typed is kept (its
+/// matches rank above theirs). PostgreSQL: the `search_words` table (unstemmed words, kept by
+/// triggers), the 30 nearest by trigram distance (a GiST index reads them nearest first), any
+/// typo position. SQLite: its own `search_words` table (lowercased words, split by a trigger
+/// in SQL), read in the range of the word's first letter, so a typo in the first letter is not
+/// corrected there. PostgreSQL's known words come with the query's [`Vocabulary`].
 pub(super) fn correct_typos(
     conn: &mut DbConnection,
     text: &mut TextQuery,
     vocabulary: Option<&Vocabulary>,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<Corrections>> {
+    let mut held = Vec::new();
     for (clause, typed) in text.typo_candidates() {
-        let mut sql = Sql::new(conn);
-        let known: Vec<String> = if let Some(vocabulary) = vocabulary {
-            // PostgreSQL: the known words (the usual case) came with the vocabulary; only an
-            // unknown one reads its nearest neighbours.
-            if vocabulary.known.contains(&typed) {
-                continue;
-            }
-            sql.kept()
-                .push("SELECT word FROM search_words ORDER BY word <-> ")
-                .text_param(&typed)
-                .push(" LIMIT 30");
-            sql.load::<WordRow>(conn)?
-                .into_iter()
-                .map(|r| r.word)
-                .collect()
-        } else {
-            // Known = the vocabulary has it as typed (a probe of its primary key: the usual
-            // case), or else the index has it after stemming ("jackets"; one lookup of the
-            // FTS5 index, which opens the word's postings in every segment: 2% of a common
-            // word's search at 1M listings when it was the only check). Only an unknown word
-            // reads the vocabulary's range.
-            sql.push("SELECT 1 AS n FROM search_words WHERE word = ")
-                .text_param(&typed);
-            if !sql.load::<Number>(conn)?.is_empty() {
-                continue;
-            }
-            let mut sql = Sql::new(conn);
-            sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
-                .text_param(&format!("\"{typed}\""))
-                .push(" LIMIT 1");
-            if !sql.load::<Number>(conn)?.is_empty() {
-                continue;
-            }
-            let mut sql = Sql::new(conn);
-            let first: String = typed.chars().take(1).collect();
-            let after_first = first
-                .chars()
-                .next()
-                .and_then(|c| char::from_u32(c as u32 + 1))
-                .map(String::from)
-                .unwrap_or_default();
-            let len = typed.chars().count() as i64;
-            sql.push("SELECT word FROM search_words WHERE word >= ")
-                .text_param(&first)
-                .push(" AND word < ")
-                .text_param(&after_first)
-                .push(" AND length(word) BETWEEN ")
-                .int(len - 2)
-                .push(" AND ")
-                .int(len + 1)
-                .push(" LIMIT 5000");
-            sql.load::<WordRow>(conn)?
-                .into_iter()
-                .map(|r| r.word)
-                .collect()
+        let kind = match vocabulary {
+            // PostgreSQL: the known words (the usual case) came with the vocabulary.
+            Some(vocabulary) => match vocabulary.known.iter().find(|(w, _)| *w == typed) {
+                Some((_, listings)) => Typed::of(*listings),
+                None => Typed::Unknown,
+            },
+            None => sqlite_typed(conn, &typed)?,
         };
-        if known.contains(&typed) {
+        if matches!(kind, Typed::Known) {
             continue;
         }
-        text.add_corrections(clause, &typed, &known);
+        let neighbours = if vocabulary.is_some() {
+            let mut sql = Sql::new(conn);
+            sql.kept()
+                .push("SELECT word, listings FROM search_words ORDER BY word <-> ")
+                .text_param(&typed)
+                .push(" LIMIT 30");
+            sql.load::<Neighbour>(conn)?
+        } else {
+            sqlite_neighbours(conn, &typed)?
+        };
+        if matches!(kind, Typed::Unknown) && neighbours.iter().any(|n| n.word == typed) {
+            continue;
+        }
+        let known: Vec<String> = neighbours
+            .into_iter()
+            .filter(|n| n.word != typed && kind.corrected_to(n))
+            .map(|n| n.word)
+            .collect();
+        match kind {
+            Typed::Unknown => text.add_corrections(clause, &typed, &known),
+            _ => held.push((clause, typed, known)),
+        }
     }
-    Ok(())
+    Ok(held)
+}
+
+/// SQLite: what the vocabulary says of `typed`. Known = the vocabulary has it as typed (a probe
+/// of its primary key: the usual case), or else the index has it after stemming ("jackets";
+/// one lookup of the FTS5 index, which opens the word's postings in every segment: 2% of a
+/// common word's search at 1M listings when it was the only check).
+fn sqlite_typed(conn: &mut DbConnection, typed: &str) -> QueryResult<Typed> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT word, listings FROM search_words WHERE word = ")
+        .text_param(typed);
+    if let Some(row) = sql.load::<Neighbour>(conn)?.pop() {
+        return Ok(Typed::of(row.listings));
+    }
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
+        .text_param(&format!("\"{typed}\""))
+        .push(" LIMIT 1");
+    Ok(if sql.load::<Number>(conn)?.is_empty() {
+        Typed::Unknown
+    } else {
+        Typed::Known
+    })
+}
+
+/// SQLite: the vocabulary's words that may be one edit from `typed`: its first letter's range,
+/// lengths one shorter to one longer (and one more below, as before).
+fn sqlite_neighbours(conn: &mut DbConnection, typed: &str) -> QueryResult<Vec<Neighbour>> {
+    let mut sql = Sql::new(conn);
+    let first: String = typed.chars().take(1).collect();
+    let after_first = first
+        .chars()
+        .next()
+        .and_then(|c| char::from_u32(c as u32 + 1))
+        .map(String::from)
+        .unwrap_or_default();
+    let len = typed.chars().count() as i64;
+    sql.push("SELECT word, listings FROM search_words WHERE word >= ")
+        .text_param(&first)
+        .push(" AND word < ")
+        .text_param(&after_first)
+        .push(" AND length(word) BETWEEN ")
+        .int(len - 2)
+        .push(" AND ")
+        .int(len + 1)
+        .push(" LIMIT 5000");
+    sql.load::<Neighbour>(conn)
 }
 
 /// The filter with its words' typos corrected (see [`correct_typos`]) and its long prefixes
@@ -98,8 +167,15 @@ pub(super) fn corrected(
     let mut filter = filter.clone();
     if let Some(text) = filter.text.as_mut() {
         let vocabulary = Vocabulary::of(conn, text)?;
-        correct_typos(conn, text, vocabulary.as_ref())?;
+        let held = correct_typos(conn, text, vocabulary.as_ref())?;
         spell_out_prefixes(conn, text, vocabulary.as_ref())?;
+        let held: Vec<Corrections> = held.into_iter().filter(|(_, _, k)| !k.is_empty()).collect();
+        if !held.is_empty() {
+            text.typed = Some(Box::new(text.clone()));
+            for (clause, typed, known) in held {
+                text.add_corrections(clause, &typed, &known);
+            }
+        }
     }
     Ok(filter)
 }
@@ -111,7 +187,8 @@ pub(super) fn corrected(
 /// prefixes as they were read. `None` on SQLite, whose two lookups read different tables (the
 /// FTS index, `search_tokens`) and stay apart.
 pub(super) struct Vocabulary {
-    known: Vec<String>,
+    /// The typo candidates the vocabulary has, with their count of active listings.
+    known: Vec<(String, Option<i64>)>,
     begun: Vec<(String, Vec<String>)>,
 }
 
@@ -122,6 +199,9 @@ struct VocabularyRow {
     /// The prefix it begins; none for a known typo candidate.
     #[diesel(sql_type = Nullable<Text>)]
     prefix: Option<String>,
+    /// A known typo candidate's count of active listings (see [`correct_typos`]).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    listings: Option<i64>,
 }
 
 impl Vocabulary {
@@ -154,7 +234,10 @@ impl Vocabulary {
         let mut sql = Sql::new(conn);
         sql.kept();
         if !typed.is_empty() {
-            sql.push("SELECT word, CAST(NULL AS TEXT) AS prefix FROM search_words WHERE word IN (");
+            sql.push(
+                "SELECT word, CAST(NULL AS TEXT) AS prefix, listings FROM search_words \
+                 WHERE word IN (",
+            );
             for (i, (_, word)) in typed.iter().enumerate() {
                 sql.push(if i == 0 { "" } else { ", " }).text_param(word);
             }
@@ -164,17 +247,19 @@ impl Vocabulary {
             if !sql.text.is_empty() {
                 sql.push(" UNION ALL ");
             }
-            sql.push("SELECT p.word, p.prefix FROM (SELECT word, ")
-                .text_param(prefix)
-                .push(" AS prefix FROM search_words WHERE word LIKE ")
-                .text_param(prefix)
-                .push(" || '%'")
-                .limit(PREFIX_EXPANSION_MAX as i64 + 1)
-                .push(") p");
+            sql.push(
+                "SELECT p.word, p.prefix, CAST(NULL AS BIGINT) AS listings FROM (SELECT word, ",
+            )
+            .text_param(prefix)
+            .push(" AS prefix FROM search_words WHERE word LIKE ")
+            .text_param(prefix)
+            .push(" || '%'")
+            .limit(PREFIX_EXPANSION_MAX as i64 + 1)
+            .push(") p");
         }
         for row in sql.load::<VocabularyRow>(conn)? {
             match row.prefix {
-                None => vocabulary.known.push(row.word),
+                None => vocabulary.known.push((row.word, row.listings)),
                 Some(prefix) => {
                     if let Some((_, words)) =
                         vocabulary.begun.iter_mut().find(|(p, _)| *p == prefix)
