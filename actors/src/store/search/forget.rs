@@ -12,6 +12,12 @@
 //! others, with the same stems): a word still held is never forgotten. A word the index
 //! cannot look for (on PostgreSQL, a stop word) counts as held.
 //!
+//! The same sweep counts the active listings that hold each word it finds held (up to
+//! [`WORD_COUNT_CAP`]) and keeps, with the word, the neighbours a search for it should also
+//! look for ([`corrections`]): at volume a typo is held too ("camra" in one title), and a word
+//! only closed or sold listings hold finds nothing anyone can buy. A search reads them with the
+//! word (`typos`), so none of this is on the request path.
+//!
 //! A listing written while its word is being forgotten must not lose it. On SQLite the delete
 //! runs in the one writer, after every listing write it could race, and checks the word there.
 //! On PostgreSQL a listing's trigger finds the word still there and adds nothing, while the
@@ -25,9 +31,13 @@
 //! longest a listing's write takes). On SQLite a forgotten word also leaves the prefix
 //! vocabulary (`search_words_fts`, whose terms `search_tokens` lists).
 
-use super::typos::WordRow;
+use super::typos::{neighbours, WordRow};
 use super::*;
-use crate::domain::search::WORD_COUNT_CAP;
+use crate::domain::search::{
+    is_popular_neighbour, may_have_popular_neighbours, within_one_edit, TYPO_MAX_CORRECTIONS,
+    TYPO_MIN_CHARS, WORD_COUNT_CAP,
+};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Words read ahead per sweep; how many of them are checked depends on the time allowed.
@@ -38,20 +48,22 @@ const READ_AHEAD: i64 = 64;
 pub struct Checked {
     /// The words checked that no listing holds.
     pub unheld: Vec<String>,
-    /// The words checked whose count of active listings (capped at [`WORD_COUNT_CAP`]) is not
-    /// the one the vocabulary has: the word and its count now.
-    pub recounted: Vec<(String, i64)>,
+    /// The words checked whose count or corrections are not the ones the vocabulary has.
+    pub recounted: Vec<Recount>,
     /// Where the next step begins (after this word); empty: from the first word again.
     pub next: String,
 }
 
-/// A vocabulary word as the sweep reads it: the word and the count it has.
-#[derive(QueryableByName)]
-struct Counted {
+/// A word as the sweep found it: how many active listings hold it (up to [`WORD_COUNT_CAP`])
+/// and the neighbours a search for it also looks for, space-separated (see [`corrections`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, QueryableByName)]
+pub struct Recount {
     #[diesel(sql_type = Text)]
-    word: String,
+    pub word: String,
     #[diesel(sql_type = Nullable<BigInt>)]
-    listings: Option<i64>,
+    pub listings: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub corrections: Option<String>,
 }
 
 /// One word looked up in the listings' index: whether any listing holds it, and how many
@@ -65,10 +77,11 @@ struct Sighting {
 }
 
 /// Checks the vocabulary's words after `after`, in order, for as long as `budget` allows (at
-/// least one): answers the ones no listing holds, and counts the active listings that hold the
-/// others. PostgreSQL looks each word up in the GIN index (see [`held`]); a common word costs
-/// its whole posting list there (~6 ms for a word in 6% of 1M listings), a rare one a few
-/// microseconds; the count reads at most [`WORD_COUNT_CAP`] of its listings.
+/// least one): answers the ones no listing holds, and for the others how many active listings
+/// hold them and their [`corrections`], where those changed. PostgreSQL looks each word up in
+/// the GIN index (see [`held`]); a common word costs its whole posting list there (~6 ms for a
+/// word in 6% of 1M listings), a rare one a few microseconds; the count reads at most
+/// [`WORD_COUNT_CAP`] of its listings.
 pub fn unheld_words(
     conn: &mut DbConnection,
     after: &str,
@@ -77,60 +90,114 @@ pub fn unheld_words(
     let started = Instant::now();
     let mut sql = Sql::new(conn);
     sql.kept()
-        .push("SELECT word, listings FROM search_words WHERE word > ")
+        .push("SELECT word, listings, corrections FROM search_words WHERE word > ")
         .text_param(after)
         .push(" ORDER BY word")
         .limit(READ_AHEAD);
-    let words = sql.load::<Counted>(conn)?;
+    let words = sql.load::<Recount>(conn)?;
     let whole_rest = (words.len() as i64) < READ_AHEAD;
-    in_index_lookups(conn, |conn| {
+    let (mut checked, counted) = in_index_lookups(conn, |conn| {
         let mut checked = Checked::default();
-        for Counted { word, listings } in &words {
+        let mut counted = Vec::new();
+        for kept in &words {
             if !checked.next.is_empty() && started.elapsed() >= budget {
-                return Ok(checked);
+                break;
             }
-            let mut sql = Sql::new(conn);
-            sql.push("SELECT CAST(CASE WHEN ");
-            held(&mut sql, Some(word));
-            sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS held, (SELECT COUNT(*) FROM (SELECT 1");
-            if sql.pg {
-                sql.push(" FROM listings l WHERE l.search_vector @@ ")
-                    .push("plainto_tsquery('bazaar_search', ")
-                    .text_param(word)
-                    .push(")");
+            let seen = sighting(conn, &kept.word)?;
+            if seen.held == 0 {
+                checked.unheld.push(kept.word.clone());
             } else {
-                sql.push(" FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid ")
-                    .push("WHERE listings_fts MATCH ")
-                    .text_param(&format!("\"{}\"", word.replace('"', "\"\"")));
+                counted.push((kept, seen.listings));
             }
-            sql.push(" AND l.status = 'active'")
-                .limit(WORD_COUNT_CAP)
-                .push(") c) AS listings");
-            if let Some(seen) = sql.load::<Sighting>(conn)?.first() {
-                if seen.held == 0 {
-                    checked.unheld.push(word.clone());
-                } else if *listings != Some(seen.listings) {
-                    checked.recounted.push((word.clone(), seen.listings));
-                }
-            }
-            checked.next.clone_from(word);
+            checked.next.clone_from(&kept.word);
         }
-        if whole_rest {
-            checked.next.clear();
+        Ok((checked, counted))
+    })?;
+    // Out of the index-only transaction: PostgreSQL reads a word's neighbours nearest first
+    // from its GiST index.
+    let now: HashMap<&str, i64> = counted.iter().map(|(k, n)| (k.word.as_str(), *n)).collect();
+    for (kept, listings) in &counted {
+        let found = Recount {
+            word: kept.word.clone(),
+            listings: Some(*listings),
+            corrections: corrections(conn, &kept.word, *listings, &now)?,
+        };
+        if found != **kept {
+            checked.recounted.push(found);
         }
-        Ok(checked)
-    })
+    }
+    if whole_rest && checked.next == words.last().map_or("", |w| w.word.as_str()) {
+        checked.next.clear();
+    }
+    Ok(checked)
 }
 
-/// Keeps the counts [`unheld_words`] found. SQLite: run it as a write.
-pub fn record_counts(conn: &mut DbConnection, recounted: &[(String, i64)]) -> QueryResult<()> {
-    for (word, listings) in recounted {
+/// Whether any listing holds `word`, and how many active ones (up to [`WORD_COUNT_CAP`]).
+fn sighting(conn: &mut DbConnection, word: &str) -> QueryResult<Sighting> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT CAST(CASE WHEN ");
+    held(&mut sql, Some(word));
+    sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS held, (SELECT COUNT(*) FROM (SELECT 1");
+    if sql.pg {
+        sql.push(" FROM listings l WHERE l.search_vector @@ ")
+            .push("plainto_tsquery('bazaar_search', ")
+            .text_param(word)
+            .push(")");
+    } else {
+        sql.push(" FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid ")
+            .push("WHERE listings_fts MATCH ")
+            .text_param(&format!("\"{}\"", word.replace('"', "\"\"")));
+    }
+    sql.push(" AND l.status = 'active'")
+        .limit(WORD_COUNT_CAP)
+        .push(") c) AS listings");
+    let seen = sql.load::<Sighting>(conn)?.pop();
+    Ok(seen.unwrap_or(Sighting {
+        held: 1,
+        listings: 0,
+    }))
+}
+
+/// The neighbours one edit away that a search for `word`, which `listings` active listings
+/// hold, also looks for ([`is_popular_neighbour`]; at most [`TYPO_MAX_CORRECTIONS`], nearest
+/// first), space-separated; `None` when there are none. A neighbour's count is the one this
+/// step found (`now`), else the one the vocabulary keeps.
+fn corrections(
+    conn: &mut DbConnection,
+    word: &str,
+    listings: i64,
+    now: &HashMap<&str, i64>,
+) -> QueryResult<Option<String>> {
+    if !may_have_popular_neighbours(listings) || word.chars().count() < TYPO_MIN_CHARS {
+        return Ok(None);
+    }
+    let popular: Vec<String> = neighbours(conn, word)?
+        .into_iter()
+        .filter(|n| {
+            let theirs = now.get(n.word.as_str()).copied().or(n.listings);
+            n.word != word
+                && within_one_edit(word, &n.word)
+                && is_popular_neighbour(listings, theirs.unwrap_or(0))
+        })
+        .map(|n| n.word)
+        .take(TYPO_MAX_CORRECTIONS)
+        .collect();
+    Ok((!popular.is_empty()).then(|| popular.join(" ")))
+}
+
+/// Keeps what [`unheld_words`] found of the words it recounted. SQLite: run it as a write.
+pub fn record_counts(conn: &mut DbConnection, recounted: &[Recount]) -> QueryResult<()> {
+    for found in recounted {
         let mut sql = Sql::new(conn);
         sql.kept()
             .push("UPDATE search_words SET listings = ")
-            .int(*listings)
-            .push(" WHERE word = ")
-            .text_param(word);
+            .int(found.listings.unwrap_or(0))
+            .push(", corrections = ");
+        match &found.corrections {
+            Some(c) => sql.text_param(c),
+            None => sql.push("NULL"),
+        };
+        sql.push(" WHERE word = ").text_param(&found.word);
         sql.execute(conn)?;
     }
     Ok(())
@@ -263,6 +330,29 @@ fn in_index_lookups<T>(
 mod tests {
     use super::super::testing::{add_listing, sqlite_with_listings};
     use super::*;
+
+    /// On SQLite: a sweep counts the active listings that hold each word and keeps, for one a
+    /// single listing holds, the neighbour ten holding it; a recount that finds the same
+    /// answers nothing to write.
+    #[test]
+    fn a_sweep_counts_the_words_and_finds_a_rare_ones_popular_neighbours() {
+        let mut titles = vec!["Camra bag".to_owned()];
+        titles.extend((0..10).map(|i| format!("Camera {i}")));
+        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+        let (_dir, mut conn) = sqlite_with_listings(&titles);
+        let step = unheld_words(&mut conn, "", Duration::from_secs(60)).expect("a step");
+        assert!(step.unheld.is_empty());
+        let found = |word: &str| step.recounted.iter().find(|r| r.word == word).cloned();
+        let camra = found("camra").expect("camra counted");
+        assert_eq!(camra.listings, Some(1));
+        assert_eq!(camra.corrections.as_deref(), Some("camera"));
+        let camera = found("camera").expect("camera counted");
+        assert_eq!(camera.listings, Some(10));
+        assert_eq!(camera.corrections, None, "not a typo of camra");
+        record_counts(&mut conn, &step.recounted).expect("kept");
+        let again = unheld_words(&mut conn, "", Duration::from_secs(60)).expect("a step");
+        assert_eq!(again.recounted, Vec::new());
+    }
 
     /// On SQLite: with no time allowed a step checks one word and says where to go on; a word
     /// some listing holds is kept whatever punctuation glues it, accents or quotes included,

@@ -42,7 +42,7 @@ mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
-pub use forget::{forget_words, record_counts, unheld_words, Checked};
+pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
 use sql::{Bind, Number, Sql};
 use typos::corrected;

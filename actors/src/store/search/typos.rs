@@ -3,9 +3,7 @@
 
 use super::prefixes::spell_out_prefixes;
 use super::*;
-use crate::domain::search::{
-    is_popular_neighbour, may_have_popular_neighbours, PREFIX_EXPANSION_MAX,
-};
+use crate::domain::search::PREFIX_EXPANSION_MAX;
 
 #[derive(QueryableByName)]
 pub(super) struct WordRow {
@@ -16,58 +14,33 @@ pub(super) struct WordRow {
 /// A word of the vocabulary and how many active listings hold it, as the sweep last counted
 /// them (`None`: not yet).
 #[derive(QueryableByName)]
-struct Neighbour {
+pub(super) struct Neighbour {
     #[diesel(sql_type = Text)]
-    word: String,
+    pub(super) word: String,
     #[diesel(sql_type = Nullable<BigInt>)]
-    listings: Option<i64>,
+    pub(super) listings: Option<i64>,
 }
 
 /// What the vocabulary says of a word typed.
 enum Typed {
-    /// No listing holds it (as typed or stemmed): any neighbour is a correction.
+    /// No listing holds it (as typed or stemmed): its neighbours are looked up now.
     Unknown,
-    /// Listings hold it, so few active ones (`listings`) that a far more popular neighbour is a
-    /// correction too ([`is_popular_neighbour`]).
-    Rare { listings: i64 },
-    /// Taken as typed.
-    Known,
-}
-
-impl Typed {
-    fn of(listings: Option<i64>) -> Typed {
-        match listings {
-            Some(n) if may_have_popular_neighbours(n) => Typed::Rare { listings: n },
-            _ => Typed::Known,
-        }
-    }
-
-    /// Whether `neighbour` is a correction of a word of this kind.
-    fn corrected_to(&self, neighbour: &Neighbour) -> bool {
-        match self {
-            Typed::Unknown => true,
-            Typed::Rare { listings } => {
-                is_popular_neighbour(*listings, neighbour.listings.unwrap_or(0))
-            }
-            Typed::Known => false,
-        }
-    }
+    /// Listings hold it: the neighbours the sweep found it should be corrected to (none for
+    /// most words, see `forget::corrections`), as the vocabulary keeps them, space-separated.
+    Known(Option<String>),
 }
 
 /// A word's corrections found: its clause, the word as typed, the known words one edit away.
 type Corrections = (usize, String, Vec<String>);
 
 /// Typo tolerance: each word of 5+ letters gets the known words one edit away as alternatives
-/// when the catalogue's vocabulary does not know it, or when only a few active listings hold
-/// it and a neighbour far more hold ([`is_popular_neighbour`]: "camra", one listing's typo, is
-/// also "camera"; a word no active listing holds is corrected like an unknown one; a word the
-/// sweep has not counted yet is taken as typed). An unknown word's corrections are added to
-/// `text` here; a held word's are answered, to be added once the query as typed is kept (its
-/// matches rank above theirs). PostgreSQL: the `search_words` table (unstemmed words, kept by
-/// triggers), the 30 nearest by trigram distance (a GiST index reads them nearest first), any
-/// typo position. SQLite: its own `search_words` table (lowercased words, split by a trigger
-/// in SQL), read in the range of the word's first letter, so a typo in the first letter is not
-/// corrected there. PostgreSQL's known words come with the query's [`Vocabulary`].
+/// when the catalogue's vocabulary does not know it, or when the vocabulary sweep found it
+/// held by a few active listings and a neighbour by far more ("camra", one listing's typo, is
+/// also "camera"), or by none and a neighbour by some (`forget::corrections`; a word the sweep
+/// has not looked at yet is taken as typed). An unknown word's corrections are added to `text`
+/// here; a held word's are answered, to be added once the query as typed is kept (its matches
+/// rank above theirs). An unknown word's neighbours (see [`neighbours`]) are read now; a held
+/// word's come with it. PostgreSQL's known words come with the query's [`Vocabulary`].
 pub(super) fn correct_typos(
     conn: &mut DbConnection,
     text: &mut TextQuery,
@@ -76,37 +49,32 @@ pub(super) fn correct_typos(
     let mut held = Vec::new();
     for (clause, typed) in text.typo_candidates() {
         let kind = match vocabulary {
-            // PostgreSQL: the known words (the usual case) came with the vocabulary.
             Some(vocabulary) => match vocabulary.known.iter().find(|(w, _)| *w == typed) {
-                Some((_, listings)) => Typed::of(*listings),
+                Some((_, corrections)) => Typed::Known(corrections.clone()),
                 None => Typed::Unknown,
             },
             None => sqlite_typed(conn, &typed)?,
         };
-        if matches!(kind, Typed::Known) {
-            continue;
-        }
-        let neighbours = if vocabulary.is_some() {
-            let mut sql = Sql::new(conn);
-            sql.kept()
-                .push("SELECT word, listings FROM search_words ORDER BY word <-> ")
-                .text_param(&typed)
-                .push(" LIMIT 30");
-            sql.load::<Neighbour>(conn)?
-        } else {
-            sqlite_neighbours(conn, &typed)?
-        };
-        if matches!(kind, Typed::Unknown) && neighbours.iter().any(|n| n.word == typed) {
-            continue;
-        }
-        let known: Vec<String> = neighbours
-            .into_iter()
-            .filter(|n| n.word != typed && kind.corrected_to(n))
-            .map(|n| n.word)
-            .collect();
         match kind {
-            Typed::Unknown => text.add_corrections(clause, &typed, &known),
-            _ => held.push((clause, typed, known)),
+            Typed::Known(corrections) => {
+                let words: Vec<String> = corrections
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                if !words.is_empty() {
+                    held.push((clause, typed, words));
+                }
+            }
+            Typed::Unknown => {
+                let known: Vec<String> = neighbours(conn, &typed)?
+                    .into_iter()
+                    .map(|n| n.word)
+                    .collect();
+                if !known.contains(&typed) {
+                    text.add_corrections(clause, &typed, &known);
+                }
+            }
         }
     }
     Ok(held)
@@ -118,10 +86,10 @@ pub(super) fn correct_typos(
 /// common word's search at 1M listings when it was the only check).
 fn sqlite_typed(conn: &mut DbConnection, typed: &str) -> QueryResult<Typed> {
     let mut sql = Sql::new(conn);
-    sql.push("SELECT word, listings FROM search_words WHERE word = ")
+    sql.push("SELECT corrections FROM search_words WHERE word = ")
         .text_param(typed);
-    if let Some(row) = sql.load::<Neighbour>(conn)?.pop() {
-        return Ok(Typed::of(row.listings));
+    if let Some(row) = sql.load::<KeptCorrections>(conn)?.pop() {
+        return Ok(Typed::Known(row.corrections));
     }
     let mut sql = Sql::new(conn);
     sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
@@ -130,14 +98,29 @@ fn sqlite_typed(conn: &mut DbConnection, typed: &str) -> QueryResult<Typed> {
     Ok(if sql.load::<Number>(conn)?.is_empty() {
         Typed::Unknown
     } else {
-        Typed::Known
+        Typed::Known(None)
     })
 }
 
-/// SQLite: the vocabulary's words that may be one edit from `typed`: its first letter's range,
-/// lengths one shorter to one longer (and one more below, as before).
-fn sqlite_neighbours(conn: &mut DbConnection, typed: &str) -> QueryResult<Vec<Neighbour>> {
+#[derive(QueryableByName)]
+struct KeptCorrections {
+    #[diesel(sql_type = Nullable<Text>)]
+    corrections: Option<String>,
+}
+
+/// The vocabulary's words that may be one edit from `typed`, with their counts. PostgreSQL: the
+/// 30 nearest by trigram distance (a GiST index reads them nearest first), any typo position.
+/// SQLite: the range of the word's first letter (a typo there is not corrected), lengths two
+/// shorter to one longer, at most 5,000.
+pub(super) fn neighbours(conn: &mut DbConnection, typed: &str) -> QueryResult<Vec<Neighbour>> {
     let mut sql = Sql::new(conn);
+    if sql.pg {
+        sql.kept()
+            .push("SELECT word, listings FROM search_words ORDER BY word <-> ")
+            .text_param(typed)
+            .push(" LIMIT 30");
+        return sql.load::<Neighbour>(conn);
+    }
     let first: String = typed.chars().take(1).collect();
     let after_first = first
         .chars()
@@ -187,8 +170,8 @@ pub(super) fn corrected(
 /// prefixes as they were read. `None` on SQLite, whose two lookups read different tables (the
 /// FTS index, `search_tokens`) and stay apart.
 pub(super) struct Vocabulary {
-    /// The typo candidates the vocabulary has, with their count of active listings.
-    known: Vec<(String, Option<i64>)>,
+    /// The typo candidates the vocabulary has, with the corrections the sweep found for them.
+    known: Vec<(String, Option<String>)>,
     begun: Vec<(String, Vec<String>)>,
 }
 
@@ -199,9 +182,9 @@ struct VocabularyRow {
     /// The prefix it begins; none for a known typo candidate.
     #[diesel(sql_type = Nullable<Text>)]
     prefix: Option<String>,
-    /// A known typo candidate's count of active listings (see [`correct_typos`]).
-    #[diesel(sql_type = Nullable<BigInt>)]
-    listings: Option<i64>,
+    /// A known typo candidate's corrections (see [`correct_typos`]).
+    #[diesel(sql_type = Nullable<Text>)]
+    corrections: Option<String>,
 }
 
 impl Vocabulary {
@@ -235,7 +218,7 @@ impl Vocabulary {
         sql.kept();
         if !typed.is_empty() {
             sql.push(
-                "SELECT word, CAST(NULL AS TEXT) AS prefix, listings FROM search_words \
+                "SELECT word, CAST(NULL AS TEXT) AS prefix, corrections FROM search_words \
                  WHERE word IN (",
             );
             for (i, (_, word)) in typed.iter().enumerate() {
@@ -248,7 +231,7 @@ impl Vocabulary {
                 sql.push(" UNION ALL ");
             }
             sql.push(
-                "SELECT p.word, p.prefix, CAST(NULL AS BIGINT) AS listings FROM (SELECT word, ",
+                "SELECT p.word, p.prefix, CAST(NULL AS TEXT) AS corrections FROM (SELECT word, ",
             )
             .text_param(prefix)
             .push(" AS prefix FROM search_words WHERE word LIKE ")
@@ -259,7 +242,7 @@ impl Vocabulary {
         }
         for row in sql.load::<VocabularyRow>(conn)? {
             match row.prefix {
-                None => vocabulary.known.push((row.word, row.listings)),
+                None => vocabulary.known.push((row.word, row.corrections)),
                 Some(prefix) => {
                     if let Some((_, words)) =
                         vocabulary.begun.iter_mut().find(|(p, _)| *p == prefix)
