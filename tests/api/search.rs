@@ -235,6 +235,20 @@ async fn a_word_few_listings_hold_is_also_corrected_to_a_far_more_popular_one() 
     assert_eq!(found(&app, "black ").await, [flask]);
 }
 
+/// `seller` retitles `listing` (200).
+async fn retitle(app: &TestApp, seller: &TestUser, listing: i64, title: &str) {
+    json_of(
+        app.patch(
+            &format!("/api/v1/listings/{listing}"),
+            Some(&seller.token),
+            &json!({ "title": title }),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
 /// What `q` finds once it finds `n` listings, or after 20 s.
 async fn found_eventually(app: &TestApp, q: &str, n: usize) -> Vec<i64> {
     let mut ids = Vec::new();
@@ -261,28 +275,13 @@ async fn a_word_no_listing_holds_any_more_is_forgotten_and_its_typos_corrected_a
     let strap = id(&app
         .listing(&seller, json!({"title": "Blue camra strap"}))
         .await);
-    let retitle = |listing: i64, title: &'static str| {
-        let (app, token) = (&app, seller.token.clone());
-        async move {
-            json_of(
-                app.patch(
-                    &format!("/api/v1/listings/{listing}"),
-                    Some(&token),
-                    &json!({ "title": title }),
-                )
-                .await,
-                200,
-            )
-            .await;
-        }
-    };
-    retitle(bag, "Camera bag").await;
+    retitle(&app, &seller, bag, "Camera bag").await;
     // The strap still says "camra": the word is known and taken as typed, however many times
     // the sweep goes over the vocabulary (a step every 250 ms: five 50 ms timer intervals).
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(found(&app, "camra").await, [strap]);
     assert_eq!(found(&app, "camera").await, [bag]);
-    retitle(strap, "Blue camera strap").await;
+    retitle(&app, &seller, strap, "Blue camera strap").await;
     // PostgreSQL forgets a word at its second sighting unheld, 2 s (8 steps) or more after the
     // first: up to two passes (~3.5 s each) and the grace; 20 s allowed.
     let camra: HashSet<i64> = found_eventually(&app, "camra", 2)
@@ -312,16 +311,7 @@ async fn a_word_a_listing_takes_up_while_the_sweep_forgets_it_stays_known() {
     let lamp = id(&app
         .listing(&seller, json!({"title": "Ghostword lamp"}))
         .await);
-    json_of(
-        app.patch(
-            &format!("/api/v1/listings/{lamp}"),
-            Some(&seller.token),
-            &json!({ "title": "Plain lamp" }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    retitle(&app, &seller, lamp, "Plain lamp").await;
     let mut writer = app.db.connect();
     writer
         .batch_execute(&format!(

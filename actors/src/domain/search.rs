@@ -134,14 +134,19 @@ pub fn may_have_popular_neighbours(held: i64) -> bool {
     held.saturating_mul(POPULAR_FACTOR) <= WORD_COUNT_CAP
 }
 
-/// Whether a neighbour that `neighbour` active listings hold is a correction of a word that
-/// `held` hold: any neighbour some listing shows if no active listing holds the word (only
-/// drafts or listings sold, closed or removed do), else a popular one (see [`POPULAR_FACTOR`]).
-pub fn is_popular_neighbour(held: i64, neighbour: i64) -> bool {
+/// Whether `neighbour` (one edit away), which `theirs` active listings hold, is a correction of
+/// `word`, which `held` hold: any neighbour some listing shows if no active listing holds the
+/// word (only drafts or listings sold, closed or removed do), else a popular one (see
+/// [`POPULAR_FACTOR`]) unless either has a digit: "iphone11" is not a typo of "iphone12", however
+/// many more listings hold that.
+pub fn is_popular_neighbour(word: &str, held: i64, neighbour: &str, theirs: i64) -> bool {
     if held <= 0 {
-        return neighbour > 0;
+        return theirs > 0;
     }
-    neighbour >= POPULAR_MIN_LISTINGS.max(held.saturating_mul(POPULAR_FACTOR))
+    let digit = |w: &str| w.chars().any(|c| c.is_numeric());
+    !digit(word)
+        && !digit(neighbour)
+        && theirs >= POPULAR_MIN_LISTINGS.max(held.saturating_mul(POPULAR_FACTOR))
 }
 
 /// Checks `q` as a client sent it: at most [`QUERY_MAX_CHARS`] characters, no NUL.
@@ -710,17 +715,31 @@ mod tests {
 
     #[test]
     fn a_held_word_is_corrected_only_to_a_far_more_popular_neighbour() {
-        // No active listing holds it: any neighbour one does.
-        assert!(is_popular_neighbour(0, 1));
-        assert!(!is_popular_neighbour(0, 0));
+        let popular = |held, theirs| is_popular_neighbour("camra", held, "camera", theirs);
+        // No active listing holds it: any neighbour one does, digits or not.
+        assert!(popular(0, 1));
+        assert!(!popular(0, 0));
+        assert!(is_popular_neighbour("iphone7", 0, "iphone8", 1));
         // One listing's typo against a word many hold.
-        assert!(is_popular_neighbour(1, WORD_COUNT_CAP));
-        assert!(is_popular_neighbour(1, POPULAR_MIN_LISTINGS));
-        assert!(!is_popular_neighbour(1, POPULAR_MIN_LISTINGS - 1));
-        assert!(is_popular_neighbour(3, 30));
-        assert!(!is_popular_neighbour(3, 29));
-        // Two words held alike are both words.
-        assert!(!is_popular_neighbour(40, WORD_COUNT_CAP));
+        assert!(popular(1, WORD_COUNT_CAP));
+        assert!(popular(1, POPULAR_MIN_LISTINGS));
+        assert!(!popular(1, POPULAR_MIN_LISTINGS - 1));
+        assert!(popular(3, 30));
+        assert!(!popular(3, 29));
+        // Two words held alike are both words; so are two model numbers.
+        assert!(!popular(40, WORD_COUNT_CAP));
+        assert!(!is_popular_neighbour(
+            "iphone11",
+            1,
+            "iphone12",
+            WORD_COUNT_CAP
+        ));
+        assert!(!is_popular_neighbour(
+            "3dprint",
+            1,
+            "3dpriny",
+            WORD_COUNT_CAP
+        ));
         assert!(may_have_popular_neighbours(0));
         assert!(may_have_popular_neighbours(WORD_COUNT_CAP / POPULAR_FACTOR));
         assert!(!may_have_popular_neighbours(
@@ -730,7 +749,7 @@ mod tests {
         for held in 0..=WORD_COUNT_CAP {
             assert_eq!(
                 may_have_popular_neighbours(held),
-                is_popular_neighbour(held, WORD_COUNT_CAP),
+                popular(held, WORD_COUNT_CAP),
                 "{held}"
             );
         }

@@ -177,7 +177,7 @@ fn corrections(
             let theirs = now.get(n.word.as_str()).copied().or(n.listings);
             n.word != word
                 && within_one_edit(word, &n.word)
-                && is_popular_neighbour(listings, theirs.unwrap_or(0))
+                && is_popular_neighbour(word, listings, &n.word, theirs.unwrap_or(0))
         })
         .map(|n| n.word)
         .take(TYPO_MAX_CORRECTIONS)

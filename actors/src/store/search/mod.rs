@@ -138,10 +138,10 @@ fn push_bm25(sql: &mut Sql, text: &TextQuery, sizes: &str) {
         .push(sizes)
         .push(", 10.0, 2.0, 1.0)");
     if let Some(typed) = &text.typed {
-        // The query as typed matches few listings (its corrected words are rare): SQLite lists
-        // them once per statement.
-        sql.push(" - CASE WHEN listings_fts.rowid IN (SELECT rowid FROM listings_fts WHERE ")
-            .push("listings_fts MATCH ")
+        // Row by row (FTS5 seeks the typed words' postings to the row): bounded by the rows
+        // ranked, however many listings of any status the typed words have.
+        sql.push(" - CASE WHEN EXISTS (SELECT 1 FROM listings_fts t WHERE ")
+            .push("t.rowid = listings_fts.rowid AND t.listings_fts MATCH ")
             .text_param(&typed.to_fts5());
         let _ = write!(sql.text, ") THEN 0 ELSE {BELOW_TYPED} END");
     }

@@ -27,7 +27,7 @@ enum Typed {
     Unknown,
     /// Listings hold it: the neighbours the sweep found it should be corrected to (none for
     /// most words, see `forget::corrections`), as the vocabulary keeps them, space-separated.
-    Known(Option<String>),
+    Known(Kept),
 }
 
 /// A word's corrections found: its clause, the word as typed, the known words one edit away.
@@ -37,9 +37,9 @@ type Corrections = (usize, String, Vec<String>);
 /// when the catalogue's vocabulary does not know it, or when the vocabulary sweep found it
 /// held by a few active listings and a neighbour by far more ("camra", one listing's typo, is
 /// also "camera"), or by none and a neighbour by some (`forget::corrections`; a word the sweep
-/// has not looked at yet is taken as typed). An unknown word's corrections are added to `text`
-/// here; a held word's are answered, to be added once the query as typed is kept (its matches
-/// rank above theirs). An unknown word's neighbours (see [`neighbours`]) are read now; a held
+/// has not looked at yet is taken as typed). The corrections of an unknown word, or of one no
+/// active listing holds, are added to `text` here; those of a word some do are answered, to be
+/// added once the query as typed is kept (its matches rank above theirs). An unknown word's neighbours (see [`neighbours`]) are read now; a held
 /// word's come with it. PostgreSQL's known words come with the query's [`Vocabulary`].
 pub(super) fn correct_typos(
     conn: &mut DbConnection,
@@ -50,19 +50,23 @@ pub(super) fn correct_typos(
     for (clause, typed) in text.typo_candidates() {
         let kind = match vocabulary {
             Some(vocabulary) => match vocabulary.known.iter().find(|(w, _)| *w == typed) {
-                Some((_, corrections)) => Typed::Known(corrections.clone()),
+                Some((_, kept)) => Typed::Known(kept.clone()),
                 None => Typed::Unknown,
             },
             None => sqlite_typed(conn, &typed)?,
         };
         match kind {
-            Typed::Known(corrections) => {
-                let words: Vec<String> = corrections
+            Typed::Known(kept) => {
+                let words: Vec<String> = kept
+                    .corrections
                     .unwrap_or_default()
                     .split_whitespace()
                     .map(str::to_owned)
                     .collect();
-                if !words.is_empty() {
+                if kept.listings == Some(0) {
+                    // No active listing holds the word: nothing to rank above the corrections.
+                    text.add_corrections(clause, &typed, &words);
+                } else if !words.is_empty() {
                     held.push((clause, typed, words));
                 }
             }
@@ -86,10 +90,10 @@ pub(super) fn correct_typos(
 /// common word's search at 1M listings when it was the only check).
 fn sqlite_typed(conn: &mut DbConnection, typed: &str) -> QueryResult<Typed> {
     let mut sql = Sql::new(conn);
-    sql.push("SELECT corrections FROM search_words WHERE word = ")
+    sql.push("SELECT listings, corrections FROM search_words WHERE word = ")
         .text_param(typed);
-    if let Some(row) = sql.load::<KeptCorrections>(conn)?.pop() {
-        return Ok(Typed::Known(row.corrections));
+    if let Some(kept) = sql.load::<Kept>(conn)?.pop() {
+        return Ok(Typed::Known(kept));
     }
     let mut sql = Sql::new(conn);
     sql.push("SELECT 1 AS n FROM listings_fts WHERE listings_fts MATCH ")
@@ -98,12 +102,15 @@ fn sqlite_typed(conn: &mut DbConnection, typed: &str) -> QueryResult<Typed> {
     Ok(if sql.load::<Number>(conn)?.is_empty() {
         Typed::Unknown
     } else {
-        Typed::Known(None)
+        Typed::Known(Kept::default())
     })
 }
 
-#[derive(QueryableByName)]
-struct KeptCorrections {
+/// What the sweep last found of a word (`search_words.listings`, `.corrections`).
+#[derive(Clone, Default, QueryableByName)]
+pub(super) struct Kept {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    listings: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
     corrections: Option<String>,
 }
@@ -170,8 +177,8 @@ pub(super) fn corrected(
 /// prefixes as they were read. `None` on SQLite, whose two lookups read different tables (the
 /// FTS index, `search_tokens`) and stay apart.
 pub(super) struct Vocabulary {
-    /// The typo candidates the vocabulary has, with the corrections the sweep found for them.
-    known: Vec<(String, Option<String>)>,
+    /// The typo candidates the vocabulary has, with what the sweep found of them.
+    known: Vec<(String, Kept)>,
     begun: Vec<(String, Vec<String>)>,
 }
 
@@ -182,9 +189,9 @@ struct VocabularyRow {
     /// The prefix it begins; none for a known typo candidate.
     #[diesel(sql_type = Nullable<Text>)]
     prefix: Option<String>,
-    /// A known typo candidate's corrections (see [`correct_typos`]).
-    #[diesel(sql_type = Nullable<Text>)]
-    corrections: Option<String>,
+    /// What the sweep found of a known typo candidate (see [`correct_typos`]).
+    #[diesel(embed)]
+    kept: Kept,
 }
 
 impl Vocabulary {
@@ -218,8 +225,8 @@ impl Vocabulary {
         sql.kept();
         if !typed.is_empty() {
             sql.push(
-                "SELECT word, CAST(NULL AS TEXT) AS prefix, corrections FROM search_words \
-                 WHERE word IN (",
+                "SELECT word, CAST(NULL AS TEXT) AS prefix, listings, corrections \
+                 FROM search_words WHERE word IN (",
             );
             for (i, (_, word)) in typed.iter().enumerate() {
                 sql.push(if i == 0 { "" } else { ", " }).text_param(word);
@@ -231,7 +238,8 @@ impl Vocabulary {
                 sql.push(" UNION ALL ");
             }
             sql.push(
-                "SELECT p.word, p.prefix, CAST(NULL AS TEXT) AS corrections FROM (SELECT word, ",
+                "SELECT p.word, p.prefix, CAST(NULL AS BIGINT) AS listings, \
+                 CAST(NULL AS TEXT) AS corrections FROM (SELECT word, ",
             )
             .text_param(prefix)
             .push(" AS prefix FROM search_words WHERE word LIKE ")
@@ -242,7 +250,7 @@ impl Vocabulary {
         }
         for row in sql.load::<VocabularyRow>(conn)? {
             match row.prefix {
-                None => vocabulary.known.push((row.word, row.corrections)),
+                None => vocabulary.known.push((row.word, row.kept)),
                 Some(prefix) => {
                     if let Some((_, words)) =
                         vocabulary.begun.iter_mut().find(|(p, _)| *p == prefix)
