@@ -209,7 +209,8 @@ pub enum SortName {
     security((), ("bearer" = [])),
     params(
         ("q" = Option<String>, Query, max_length = 200, pattern = "^[^\\x00]*$", description = "Words: all required, in any order, \
-            stemmed (jackets finds jacket), accents ignored, the last word a prefix, one typo forgiven in a word of 5+ letters; \
+            stemmed (jackets finds jacket), accents ignored, the last word a prefix, one typo forgiven in a word of 5+ letters \
+            (also in one a few listings hold when a word an edit away is held by ten times as many: its own matches first); \
             `a OR b`, `-word` excludes. Matches title (ranked highest), description and category (empty: no filter)"),
         ("category" = inline(Option<search::CategoryFilterSlug>), Query),
         ("condition" = inline(Option<Condition>), Query),

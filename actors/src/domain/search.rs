@@ -128,10 +128,14 @@ pub const WORD_COUNT_CAP: i64 = 100;
 pub const POPULAR_FACTOR: i64 = 10;
 pub const POPULAR_MIN_LISTINGS: i64 = 10;
 
-/// Whether a word that `held` active listings hold (as the sweep last counted them, capped at
-/// [`WORD_COUNT_CAP`]) may have a neighbour popular enough to be corrected to.
-pub fn may_have_popular_neighbours(held: i64) -> bool {
-    held.saturating_mul(POPULAR_FACTOR) <= WORD_COUNT_CAP
+/// Whether `word`, which `held` active listings hold (as the sweep last counted them, capped
+/// at [`WORD_COUNT_CAP`]), may have a neighbour it is corrected to ([`is_popular_neighbour`]).
+pub fn may_have_popular_neighbours(word: &str, held: i64) -> bool {
+    held <= 0 || (!has_digit(word) && held.saturating_mul(POPULAR_FACTOR) <= WORD_COUNT_CAP)
+}
+
+fn has_digit(word: &str) -> bool {
+    word.chars().any(char::is_numeric)
 }
 
 /// Whether `neighbour` (one edit away), which `theirs` active listings hold, is a correction of
@@ -143,9 +147,8 @@ pub fn is_popular_neighbour(word: &str, held: i64, neighbour: &str, theirs: i64)
     if held <= 0 {
         return theirs > 0;
     }
-    let digit = |w: &str| w.chars().any(|c| c.is_numeric());
-    !digit(word)
-        && !digit(neighbour)
+    !has_digit(word)
+        && !has_digit(neighbour)
         && theirs >= POPULAR_MIN_LISTINGS.max(held.saturating_mul(POPULAR_FACTOR))
 }
 
@@ -740,15 +743,21 @@ mod tests {
             "3dpriny",
             WORD_COUNT_CAP
         ));
-        assert!(may_have_popular_neighbours(0));
-        assert!(may_have_popular_neighbours(WORD_COUNT_CAP / POPULAR_FACTOR));
+        assert!(may_have_popular_neighbours("camra", 0));
+        assert!(may_have_popular_neighbours(
+            "camra",
+            WORD_COUNT_CAP / POPULAR_FACTOR
+        ));
         assert!(!may_have_popular_neighbours(
+            "camra",
             WORD_COUNT_CAP / POPULAR_FACTOR + 1
         ));
+        assert!(!may_have_popular_neighbours("iphone11", 1));
+        assert!(may_have_popular_neighbours("iphone7", 0));
         // A word that may have one has one at the cap.
         for held in 0..=WORD_COUNT_CAP {
             assert_eq!(
-                may_have_popular_neighbours(held),
+                may_have_popular_neighbours("camra", held),
                 popular(held, WORD_COUNT_CAP),
                 "{held}"
             );

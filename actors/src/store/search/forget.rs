@@ -168,7 +168,7 @@ fn corrections(
     listings: i64,
     now: &HashMap<&str, i64>,
 ) -> QueryResult<Option<String>> {
-    if !may_have_popular_neighbours(listings) || word.chars().count() < TYPO_MIN_CHARS {
+    if !may_have_popular_neighbours(word, listings) || word.chars().count() < TYPO_MIN_CHARS {
         return Ok(None);
     }
     let popular: Vec<String> = neighbours(conn, word)?
