@@ -185,8 +185,13 @@ fn corrections(
     Ok((!popular.is_empty()).then(|| popular.join(" ")))
 }
 
-/// Keeps what [`unheld_words`] found of the words it recounted. SQLite: run it as a write.
+/// Keeps what [`unheld_words`] found of the words it recounted, in one transaction. SQLite: run
+/// it as a write.
 pub fn record_counts(conn: &mut DbConnection, recounted: &[Recount]) -> QueryResult<()> {
+    conn.transaction(|conn| recount_each(conn, recounted))
+}
+
+fn recount_each(conn: &mut DbConnection, recounted: &[Recount]) -> QueryResult<()> {
     for found in recounted {
         let mut sql = Sql::new(conn);
         sql.kept()
