@@ -39,8 +39,9 @@ type Corrections = (usize, String, Vec<String>);
 /// also "camera"), or by none and a neighbour by some (`forget::corrections`; a word the sweep
 /// has not looked at yet is taken as typed). The corrections of an unknown word, or of one no
 /// active listing holds, are added to `text` here; those of a word some do are answered, to be
-/// added once the query as typed is kept (its matches rank above theirs). An unknown word's neighbours (see [`neighbours`]) are read now; a held
-/// word's come with it. PostgreSQL's known words come with the query's [`Vocabulary`].
+/// added once the query as typed is kept (its matches rank above theirs). An unknown word's
+/// neighbours (see [`neighbours`]) are read now; a held word's come with it. PostgreSQL's known
+/// words come with the query's [`Vocabulary`].
 pub(super) fn correct_typos(
     conn: &mut DbConnection,
     text: &mut TextQuery,
