@@ -84,11 +84,11 @@ impl Actor for VocabularySweeper {
 fn sweep(pool: &Pool, after: &str, grace: Duration) -> Result<String, store::StoreError> {
     let mut conn = pool.get()?;
     let checked = search::unheld_words(&mut conn, after, STEP_BUDGET)?;
-    if !checked.recounted.is_empty() {
-        conn.write(|conn| search::record_counts(conn, &checked.recounted))?;
-    }
-    if !checked.unheld.is_empty() {
-        let forgotten = conn.write(|conn| search::forget_words(conn, &checked.unheld, grace))?;
+    if !checked.recounted.is_empty() || !checked.unheld.is_empty() {
+        let forgotten = conn.write(|conn| {
+            search::record_counts(conn, &checked.recounted)?;
+            search::forget_words(conn, &checked.unheld, grace)
+        })?;
         if forgotten > 0 {
             tracing::info!(
                 forgotten,

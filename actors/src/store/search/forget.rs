@@ -137,25 +137,23 @@ pub fn unheld_words(
     Ok(checked)
 }
 
-/// Whether any listing holds `word`, and how many active ones (up to [`WORD_COUNT_CAP`]).
+/// How many active listings hold `word` (up to [`WORD_COUNT_CAP`]), and whether any listing
+/// does, asked of the listings' index only when no active one does (both backends stop an
+/// `OR` at its first true side; a common word's postings are then read once).
 fn sighting(conn: &mut DbConnection, word: &str) -> QueryResult<Sighting> {
     let mut sql = Sql::new(conn);
-    sql.push("SELECT CAST(CASE WHEN ");
+    sql.push("SELECT c.n AS listings, CAST(CASE WHEN c.n > 0 OR ");
     held(&mut sql, Some(word));
-    sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS held, (SELECT COUNT(*) FROM (SELECT 1");
-    if sql.pg {
-        sql.push(" FROM listings l WHERE l.search_vector @@ ")
-            .push("plainto_tsquery('bazaar_search', ")
-            .text_param(word)
-            .push(")");
+    sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS held FROM (SELECT COUNT(*) AS n FROM (SELECT 1");
+    sql.push(if sql.pg {
+        " FROM listings l WHERE "
     } else {
-        sql.push(" FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid ")
-            .push("WHERE listings_fts MATCH ")
-            .text_param(&format!("\"{}\"", word.replace('"', "\"\"")));
-    }
+        " FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid WHERE "
+    });
+    push_word_match(&mut sql, Some(word));
     sql.push(" AND l.status = 'active'")
         .limit(WORD_COUNT_CAP)
-        .push(") c) AS listings");
+        .push(") x) c");
     let seen = sql.load::<Sighting>(conn)?.pop();
     Ok(seen.unwrap_or(Sighting {
         held: 1,
@@ -193,6 +191,9 @@ fn corrections(
 /// Keeps what [`unheld_words`] found of the words it recounted, in one transaction. SQLite: run
 /// it as a write.
 pub fn record_counts(conn: &mut DbConnection, recounted: &[Recount]) -> QueryResult<()> {
+    if recounted.is_empty() {
+        return Ok(());
+    }
     conn.transaction(|conn| recount_each(conn, recounted))
 }
 
@@ -231,11 +232,11 @@ pub fn forget_words(
         sql.push("DELETE FROM search_words WHERE word IN (");
         if pg {
             // Marked long enough, and not being cleared by a listing's write right now.
-            sql.push("SELECT word FROM search_words WHERE word IN (");
-            push_words(&mut sql, words);
-            sql.push(") AND unheld_since <= (now() AT TIME ZONE 'UTC') - ")
-                .int(grace.as_millis().try_into().unwrap_or(i64::MAX))
-                .push(" * INTERVAL '1 millisecond' ORDER BY word FOR UPDATE SKIP LOCKED");
+            push_unlocked(&mut sql, words, |sql| {
+                sql.push("unheld_since <= (now() AT TIME ZONE 'UTC') - ")
+                    .int(grace.as_millis().try_into().unwrap_or(i64::MAX))
+                    .push(" * INTERVAL '1 millisecond'");
+            });
         } else {
             push_words(&mut sql, words);
         }
@@ -245,12 +246,12 @@ pub fn forget_words(
         let gone = sql.load::<WordRow>(conn)?;
         if pg {
             let mut sql = Sql::new(conn);
-            sql.push(
-                "UPDATE search_words SET unheld_since = (now() AT TIME ZONE 'UTC') \
-                 WHERE word IN (SELECT word FROM search_words WHERE word IN (",
-            );
-            push_words(&mut sql, words);
-            sql.push(") AND unheld_since IS NULL ORDER BY word FOR UPDATE SKIP LOCKED)");
+            sql.push("UPDATE search_words SET unheld_since = (now() AT TIME ZONE 'UTC') ")
+                .push("WHERE word IN (");
+            push_unlocked(&mut sql, words, |sql| {
+                sql.push("unheld_since IS NULL");
+            });
+            sql.push(")");
             sql.execute(conn)?;
         } else {
             for row in &gone {
@@ -259,6 +260,17 @@ pub fn forget_words(
         }
         Ok(gone.len())
     })
+}
+
+/// PostgreSQL: `SELECT` of those of `words` whose row meets `condition` and no one else has
+/// locked, locking them in word order (a listing's trigger locks the marked ones it clears in
+/// that order too; skipping them, the sweep never waits for a writer).
+fn push_unlocked(sql: &mut Sql, words: &[String], condition: impl FnOnce(&mut Sql)) {
+    sql.push("SELECT word FROM search_words WHERE word IN (");
+    push_words(sql, words);
+    sql.push(") AND ");
+    condition(sql);
+    sql.push(" ORDER BY word FOR UPDATE SKIP LOCKED");
 }
 
 /// `words` as parameters, comma-separated.
@@ -296,25 +308,41 @@ fn forget_prefix_entry(conn: &mut DbConnection, word: &str) -> QueryResult<()> {
 /// Whether some listing holds `word` (a parameter), or the row's `search_words.word`, as the
 /// listings' index finds it: a condition.
 fn held(sql: &mut Sql, word: Option<&str>) {
-    let word_sql = |sql: &mut Sql| match word {
+    if sql.pg {
+        sql.push("(numnode(plainto_tsquery('bazaar_search', ");
+        push_word(sql, word);
+        sql.push(")) = 0 OR EXISTS (SELECT 1 FROM listings l WHERE ");
+    } else {
+        sql.push("(EXISTS (SELECT 1 FROM listings_fts WHERE ");
+    }
+    push_word_match(sql, word);
+    sql.push("))");
+}
+
+/// The listings' index matching `word` (a parameter), or the row's `search_words.word`, as it
+/// reads a listing's text: PostgreSQL `l.search_vector` against `plainto_tsquery` of it,
+/// SQLite `listings_fts` against it as a phrase.
+fn push_word_match(sql: &mut Sql, word: Option<&str>) {
+    if sql.pg {
+        sql.push("l.search_vector @@ plainto_tsquery('bazaar_search', ");
+        push_word(sql, word);
+        sql.push(")");
+    } else {
+        sql.push("listings_fts MATCH '\"' || replace(");
+        push_word(sql, word);
+        sql.push(", '\"', '\"\"') || '\"'");
+    }
+}
+
+/// `word` as a parameter, or the row's `search_words.word`.
+fn push_word(sql: &mut Sql, word: Option<&str>) {
+    match word {
         Some(w) => {
             sql.text_param(w);
         }
         None => {
             sql.push("search_words.word");
         }
-    };
-    if sql.pg {
-        sql.push("(numnode(plainto_tsquery('bazaar_search', ");
-        word_sql(sql);
-        sql.push(")) = 0 OR EXISTS (SELECT 1 FROM listings l WHERE l.search_vector @@ ");
-        sql.push("plainto_tsquery('bazaar_search', ");
-        word_sql(sql);
-        sql.push(")))");
-    } else {
-        sql.push("EXISTS (SELECT 1 FROM listings_fts WHERE listings_fts MATCH '\"' || replace(");
-        word_sql(sql);
-        sql.push(", '\"', '\"\"') || '\"')");
     }
 }
 
