@@ -160,7 +160,6 @@ pub(super) fn corrected(
         let vocabulary = Vocabulary::of(conn, text)?;
         let held = correct_typos(conn, text, vocabulary.as_ref())?;
         spell_out_prefixes(conn, text, vocabulary.as_ref())?;
-        let held: Vec<Corrections> = held.into_iter().filter(|(_, _, k)| !k.is_empty()).collect();
         if !held.is_empty() {
             text.typed = Some(Box::new(text.clone()));
             for (clause, typed, known) in held {
