@@ -1,9 +1,11 @@
 //! `VocabularySweeper`: counts the active listings that hold each word of the search
 //! vocabulary (for typo corrections) and forgets the words no listing holds any more
 //! (`store::search::forget` says why and how), a step at a time in word order: each step
-//! checks words for at most [`STEP_BUDGET`]; after a whole pass it rests
-//! [`PASS_REST_STEPS`] steps. Every process sweeps on its own, from the first word; on
-//! PostgreSQL a word goes at its second sighting, [`GRACE_STEPS`] intervals after the first.
+//! checks words for at most [`STEP_BUDGET`], the words not counted yet first (a new
+//! listing's typo is corrected at the next step, not when the pass comes round); after a
+//! whole pass it rests [`PASS_REST_STEPS`] steps. Every process sweeps on its own, from the
+//! first word; on PostgreSQL a word goes at its second sighting, [`GRACE_STEPS`] intervals
+//! after the first.
 
 use crate::store::{self, search, Pool};
 use actix::prelude::*;

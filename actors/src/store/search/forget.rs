@@ -37,7 +37,7 @@ use crate::domain::search::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, TYPO_MAX_CORRECTIONS,
     TYPO_MIN_CHARS, WORD_COUNT_CAP,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// Words read ahead per sweep; how many of them are checked depends on the time allowed.
@@ -76,65 +76,109 @@ struct Sighting {
     listings: i64,
 }
 
-/// Checks the vocabulary's words after `after`, in order, for as long as `budget` allows (at
-/// least one): answers the ones no listing holds, and for the others how many active listings
-/// hold them and their [`corrections`], where those changed. PostgreSQL looks each word up in
-/// the GIN index (see [`held`]); a common word costs its whole posting list there (~6 ms for a
-/// word in 6% of 1M listings), a rare one a few microseconds; the count reads at most
-/// [`WORD_COUNT_CAP`] of its listings.
+/// Checks the words the sweep has not counted yet (new ones, mostly: a typo in a new title is
+/// corrected within a step, wherever the pass is), then the vocabulary's words after `after`,
+/// in order, for as long as `budget` allows (at least one): answers the ones no listing holds,
+/// and for the others how many active listings hold them and their [`corrections`], where
+/// those changed. PostgreSQL looks each word up in the GIN index (see [`held`]); a common word
+/// costs its whole posting list there (~6 ms for a word in 6% of 1M listings), a rare one a
+/// few microseconds; the count reads at most [`WORD_COUNT_CAP`] of its listings.
 pub fn unheld_words(
     conn: &mut DbConnection,
     after: &str,
     budget: Duration,
 ) -> QueryResult<Checked> {
     let started = Instant::now();
-    let mut sql = Sql::new(conn);
-    sql.kept()
-        .push("SELECT word, listings, corrections FROM search_words WHERE word > ")
-        .text_param(after)
-        .push(" ORDER BY word")
-        .limit(READ_AHEAD);
-    let words = sql.load::<Recount>(conn)?;
-    let whole_rest = (words.len() as i64) < READ_AHEAD;
-    let (mut checked, counted) = in_index_lookups(conn, |conn| {
-        let mut checked = Checked::default();
+    let uncounted = words_to_check(conn, None)?;
+    let pass = words_to_check(conn, Some(after))?;
+    let whole_rest = (pass.len() as i64) < READ_AHEAD;
+    let mut checked = Checked {
+        next: after.to_owned(),
+        ..Checked::default()
+    };
+    let counted = in_index_lookups(conn, |conn| {
         let mut counted = Vec::new();
-        for kept in &words {
-            if !checked.next.is_empty() && started.elapsed() >= budget {
-                break;
-            }
+        let mut look = |kept: &Recount, in_pass: bool| -> QueryResult<()> {
             let seen = sighting(conn, &kept.word)?;
             if seen.held == 0 {
                 checked.unheld.push(kept.word.clone());
             } else {
-                counted.push((kept, seen.listings));
+                counted.push((kept.clone(), seen.listings, in_pass));
+            }
+            Ok(())
+        };
+        // The words not counted yet take up to half the budget (at least one), the pass the
+        // rest (at least one word), so new words never hold the pass up for long.
+        let mut first_looked = HashSet::new();
+        for (i, kept) in uncounted.iter().enumerate() {
+            if i > 0 && started.elapsed() >= budget / 2 {
+                break;
+            }
+            look(kept, false)?;
+            first_looked.insert(kept.word.as_str());
+        }
+        for (i, kept) in pass.iter().enumerate() {
+            if i > 0 && started.elapsed() >= budget {
+                break;
+            }
+            if !first_looked.contains(kept.word.as_str()) {
+                look(kept, true)?;
             }
             checked.next.clone_from(&kept.word);
         }
-        Ok((checked, counted))
+        Ok(counted)
     })?;
     // Out of the index-only transaction: PostgreSQL reads a word's neighbours nearest first
-    // from its GiST index. Past twice the budget the rest wait for the next step, which goes
-    // on after the last word recounted (looking at the words after it again).
-    let now: HashMap<&str, i64> = counted.iter().map(|(k, n)| (k.word.as_str(), *n)).collect();
-    for (i, (kept, listings)) in counted.iter().enumerate() {
+    // from its GiST index. Past twice the budget the rest wait for the next step (the first
+    // word of each kind is always done), which goes on after the last word of the pass
+    // recounted (looking at the words after it again).
+    let now: HashMap<&str, i64> = counted
+        .iter()
+        .map(|(k, n, _)| (k.word.as_str(), *n))
+        .collect();
+    let mut last_of_pass: Option<&str> = None;
+    for (i, (kept, listings, in_pass)) in counted.iter().enumerate() {
         if i > 0 && started.elapsed() >= budget * 2 {
-            checked.next.clone_from(&counted[i - 1].0.word);
-            break;
+            match (in_pass, last_of_pass) {
+                (false, _) => continue,
+                (true, Some(last)) => {
+                    checked.next = last.to_owned();
+                    break;
+                }
+                (true, None) => {}
+            }
         }
         let found = Recount {
             word: kept.word.clone(),
             listings: Some(*listings),
             corrections: corrections(conn, &kept.word, *listings, &now)?,
         };
-        if found != **kept {
+        if found != *kept {
             checked.recounted.push(found);
         }
+        if *in_pass {
+            last_of_pass = Some(&kept.word);
+        }
     }
-    if whole_rest && checked.next == words.last().map_or("", |w| w.word.as_str()) {
+    if whole_rest && pass.last().is_none_or(|w| w.word == checked.next) {
         checked.next.clear();
     }
     Ok(checked)
+}
+
+/// The next words a step looks at, in word order: those after `after` (the pass), or with
+/// `None` those not counted yet (PostgreSQL: nor marked unheld, which the pass sees to).
+fn words_to_check(conn: &mut DbConnection, after: Option<&str>) -> QueryResult<Vec<Recount>> {
+    let mut sql = Sql::new(conn);
+    sql.kept()
+        .push("SELECT word, listings, corrections FROM search_words WHERE ");
+    match after {
+        Some(after) => sql.push("word > ").text_param(after),
+        None if sql.pg => sql.push("listings IS NULL AND unheld_since IS NULL"),
+        None => sql.push("listings IS NULL"),
+    };
+    sql.push(" ORDER BY word").limit(READ_AHEAD);
+    sql.load::<Recount>(conn)
 }
 
 /// How many active listings hold `word` (up to [`WORD_COUNT_CAP`]), and whether any listing
@@ -392,6 +436,35 @@ mod tests {
         assert_eq!(again.recounted, Vec::new());
     }
 
+    /// On SQLite: a step looks at the words not counted yet first, wherever the pass is: a
+    /// typo a new listing brings is corrected at the next step, not when the pass comes round.
+    #[test]
+    fn a_step_counts_the_new_words_first_wherever_the_pass_is() {
+        let mut titles: Vec<String> = (0..10).map(|i| format!("Camera {i}")).collect();
+        titles.push("Zebra lamp".to_owned());
+        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+        let (_dir, mut conn) = sqlite_with_listings(&titles);
+        let counted = unheld_words(&mut conn, "", Duration::from_secs(60)).expect("a step");
+        record_counts(&mut conn, &counted.recounted).expect("kept");
+
+        add_listing(&mut conn, "Camra");
+        // The pass is at "lamp", past "camra": it would come round to it after "zebra".
+        let step = unheld_words(&mut conn, "lamp", Duration::ZERO).expect("a step");
+        let camra = step.recounted.iter().find(|r| r.word == "camra");
+        assert_eq!(
+            camra.map(|r| (r.listings, r.corrections.as_deref())),
+            Some((Some(1), Some("camera"))),
+            "{step:?}"
+        );
+        assert_eq!(step.next, "plain", "and the pass goes on by one word");
+        record_counts(&mut conn, &step.recounted).expect("kept");
+        let again = unheld_words(&mut conn, "lamp", Duration::ZERO).expect("a step");
+        assert!(
+            again.recounted.iter().all(|r| r.word != "camra"),
+            "{again:?}"
+        );
+    }
+
     /// On SQLite: with no time allowed a step checks one word and says where to go on; a word
     /// some listing holds is kept whatever punctuation glues it, accents or quotes included,
     /// and a word none holds (one edited away, or an entry FTS5 finds no token in) goes.
@@ -426,19 +499,25 @@ mod tests {
             assert!(before.contains(&word.to_owned()), "{word} in {before:?}");
         }
 
+        // Every word is new here (not counted yet), so each step also looks at the first of
+        // those; counts are kept after each step, as the sweeper does, so the words still
+        // uncounted are the unheld ones.
         let first = unheld_words(&mut conn, "", Duration::ZERO).expect("a step");
-        assert_eq!(first.next, before[0], "one word checked");
+        assert_eq!(first.next, before[0], "one word of the pass checked");
+        record_counts(&mut conn, &first.recounted).expect("kept");
         let mut unheld = first.unheld;
         let mut after = first.next;
         let mut steps = 1;
         while !after.is_empty() {
             let step = unheld_words(&mut conn, &after, Duration::ZERO).expect("a step");
+            record_counts(&mut conn, &step.recounted).expect("kept");
             unheld.extend(step.unheld);
             after = step.next;
             steps += 1;
         }
         assert_eq!(steps, before.len(), "a step per word, then the end");
         unheld.sort();
+        unheld.dedup();
         assert_eq!(unheld, ["###", "camra", "ghostword"]);
 
         // A listing takes a word up again between the check and the delete: it stays.
