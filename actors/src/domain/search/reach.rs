@@ -1,0 +1,156 @@
+//! How a words query in newest order reads its matches (PostgreSQL, `store::search::Reach`):
+//! how many of the newest ids the first read covers, and whether the second takes every match
+//! from the words' index or a window of the newest ids, from the planner's estimate and what
+//! the first read saw.
+
+/// `sort=relevance` ranks at most this many matches: the newest ones (filters applied). A word
+/// in tens of thousands of listings would otherwise be scored on every one of them, and a
+/// common word's page costs in proportion to it (at 1M listings on PostgreSQL "black" took
+/// 8.8 ms at 1,000 and 1.5 ms at 200). PostgreSQL reads them in two bounded steps
+/// (`store::search::Reach`), so a rare word no longer needs a large set to keep the planner
+/// off a walk of the whole table (BENCHMARKS.md, "Saved-search alerts and search, round 2").
+pub const RELEVANCE_CANDIDATES: i64 = 200;
+
+/// A words query in newest order first reads only the newest this many ids (PostgreSQL; see
+/// `store::search::Reach`).
+pub const FIRST_REACH: i64 = 10_000;
+
+/// Up to about this many matches in all, the second read of a words query takes every match
+/// from the words' index; with more, it walks a window of the newest ids sized to hold enough.
+/// At 1M listings on PostgreSQL a match fetched from the index costs ~5 µs and a row walked
+/// ~0.5 µs, so the two cost about the same here (~25 ms) and each is cheaper on its side.
+pub const INDEX_READ_MAX_MATCHES: i64 = 5_000;
+
+/// Whether the matches PostgreSQL's statistics expect a query's words to have (the planner's
+/// estimate) are few enough to read every one of them from the words' index straight away,
+/// without first looking at the newest ids. A word the statistics do not know is estimated at
+/// a fixed share of the table (0.5%: 5,000 at 1M listings), which does not count as few: it
+/// may be rare or merely unsampled, and the bounded first read tells which.
+pub fn few_expected(expected: i64) -> bool {
+    expected < INDEX_READ_MAX_MATCHES
+}
+
+/// The most matches the newest `first` ids (of `span` a query may return) can hold for the
+/// words to count as few: about [`INDEX_READ_MAX_MATCHES`] or fewer expected in all, at the
+/// density seen there. Few matches are read whole from the words' index; more are found by
+/// walking an index in the page's order.
+pub fn few_matches_seen(first: i64, span: i64) -> i64 {
+    if first <= 0 {
+        return 0;
+    }
+    INDEX_READ_MAX_MATCHES.saturating_mul(first) / span.max(first)
+}
+
+/// How many of the newest ids the first read of a words query in newest order covers, when
+/// PostgreSQL's statistics expect `expected` matches among the `span` ids it may return and
+/// `wanted` are needed: [`FIRST_REACH`], or wider when at the expected density that would hold
+/// fewer than half as many again as wanted (the facets' 1,001 matches of a word in 1.6% of the
+/// listings: ~94,000 ids, which a first read of 10,000 would only have found out, at the cost of
+/// a read). Filters only thin the matches out, so the estimate never makes it wider than needed.
+/// Only an estimate of at least [`KNOWN_WORD_MIN_PERCENT`] of the ids widens it: PostgreSQL
+/// puts a word outside its statistics at 0.5% of the table, and such a word may be rare, when
+/// a wide first read would cost more than the narrow one it spares (the id range alone: ~4 ms
+/// for 60,000 ids at 1M). At most `span`.
+pub fn first_reach(expected: i64, wanted: i64, span: i64) -> i64 {
+    let sized = if known_word(expected, span) {
+        wanted.saturating_mul(span).saturating_mul(3) / expected.saturating_mul(2)
+    } else {
+        FIRST_REACH
+    };
+    sized.max(FIRST_REACH).min(span.max(1))
+}
+
+/// The smallest estimate, as a share of the ids, that [`first_reach`] takes for the statistics'
+/// own (twice the share PostgreSQL gives a word it has no statistics for).
+pub const KNOWN_WORD_MIN_PERCENT: i64 = 1;
+
+/// Whether PostgreSQL's estimate of `expected` matches among `span` ids is the statistics' own
+/// knowledge of the words (at least [`KNOWN_WORD_MIN_PERCENT`]), not the fixed share it gives
+/// words it has no statistics for: [`first_reach`] then sizes the first read to hold enough.
+/// `i64::MAX` (no estimate: the listings were never analysed) is no knowledge.
+pub fn known_word(expected: i64, span: i64) -> bool {
+    expected > 0
+        && expected < i64::MAX
+        && expected.saturating_mul(100) >= span.saturating_mul(KNOWN_WORD_MIN_PERCENT)
+}
+
+/// What the second read of a words query in newest order covers, after the first read of the
+/// newest `first` ids (of `span` the query may return) found `found` matches and `wanted` are
+/// needed: `Some(width)`, the newest `width` ids, wide enough to hold half as many again as
+/// wanted at the density the first read saw; `None`, every match (none seen, few expected in
+/// all, or the window would cover everything anyway).
+pub fn second_reach(first: i64, found: i64, wanted: i64, span: i64) -> Option<i64> {
+    if first <= 0 || found <= few_matches_seen(first, span) {
+        return None;
+    }
+    let width = wanted.saturating_mul(first).saturating_mul(3) / found.saturating_mul(2);
+    (width < span).then_some(width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_second_read_takes_every_match_of_a_rare_word_and_a_window_for_a_common_one() {
+        // Nothing in the newest ids, or few in all: every match, from the index.
+        assert_eq!(second_reach(10_000, 0, 200, 1_000_000), None);
+        assert_eq!(second_reach(10_000, 6, 200, 1_000_000), None);
+        assert_eq!(second_reach(10_000, 50, 200, 1_000_000), None);
+        // 150 of 200 in the newest 10,000 (1.5%, ~15,000 in all): 20,000 ids hold ~300.
+        assert_eq!(second_reach(10_000, 150, 200, 1_000_000), Some(20_000));
+        // Enough expected in all, but the window would be the whole span.
+        assert_eq!(second_reach(10_000, 60, 200, 40_000), None);
+        assert_eq!(second_reach(0, 5, 200, 1_000_000), None);
+    }
+
+    #[test]
+    fn a_word_is_known_from_one_percent_of_the_ids_and_an_estimate() {
+        assert!(known_word(60_000, 1_000_000));
+        assert!(known_word(10_000, 1_000_000));
+        // PostgreSQL's share for a word outside its statistics (0.5%), and less.
+        assert!(!known_word(5_000, 1_000_000));
+        assert!(!known_word(9_999, 1_000_000));
+        assert!(!known_word(0, 1_000_000));
+        // No estimate at all.
+        assert!(!known_word(i64::MAX, 1_000_000));
+    }
+
+    #[test]
+    fn the_first_read_is_wide_enough_for_the_matches_the_statistics_expect() {
+        // Relevance's 200 candidates of a word in 6% of a million: the newest 10,000 suffice.
+        assert_eq!(first_reach(60_000, 200, 1_000_000), FIRST_REACH);
+        // The facets' 1,001 matches of a word in 1.6%: 1,001 / 0.016 × 1.5 ids.
+        assert_eq!(first_reach(16_000, 1_001, 1_000_000), 93_843);
+        // Not analysed (no estimate) or nothing expected: the fixed first read.
+        assert_eq!(first_reach(i64::MAX, 1_001, 1_000_000), FIRST_REACH);
+        assert_eq!(first_reach(0, 1_001, 1_000_000), FIRST_REACH);
+        // A word outside the statistics (0.5%) or under 1%: the fixed first read.
+        assert_eq!(first_reach(5_001, 200, 1_000_000), FIRST_REACH);
+        assert_eq!(first_reach(9_999, 1_001, 1_000_000), FIRST_REACH);
+        assert_eq!(first_reach(100, 1_001, 100_000), FIRST_REACH);
+        // Never past the ids there are.
+        assert_eq!(first_reach(6_000, 1_001, 100_000), 25_025);
+        assert_eq!(first_reach(100, 1_001, 5_000), 5_000);
+        assert_eq!(first_reach(10, 1_001, 5_000), 5_000);
+    }
+
+    #[test]
+    fn few_matches_are_those_that_would_make_about_five_thousand_in_all() {
+        // At 1M ids, 50 in the newest 10,000 are ~5,000 in all.
+        assert_eq!(few_matches_seen(10_000, 1_000_000), 50);
+        // When the newest ids are all there is, what was seen is all there is.
+        assert_eq!(few_matches_seen(10_000, 4_000), INDEX_READ_MAX_MATCHES);
+        assert_eq!(few_matches_seen(0, 1_000_000), 0);
+    }
+
+    #[test]
+    fn few_expected_matches_are_read_whole_but_an_unknown_word_is_looked_at_first() {
+        // "leather & jacket" at 1M listings: the planner expects 1,083.
+        assert!(few_expected(1_083));
+        // A word outside the statistics: 0.5% of 1M listings (and a row for rounding).
+        assert!(!few_expected(5_001));
+        assert!(!few_expected(INDEX_READ_MAX_MATCHES));
+        assert!(!few_expected(67_184));
+    }
+}
