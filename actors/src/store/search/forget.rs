@@ -163,6 +163,9 @@ pub fn unheld_words(
     if whole_rest && pass.last().is_none_or(|w| w.word == checked.next) {
         checked.next.clear();
     }
+    // Written in word order, the order in which a listing's trigger (PostgreSQL) locks the
+    // marked words it clears: the new words came first, so the two could otherwise deadlock.
+    checked.recounted.sort_by(|a, b| a.word.cmp(&b.word));
     Ok(checked)
 }
 
