@@ -10,11 +10,13 @@
 //! Pages are keyset pages on a total order (the sort key, then the id), so inserting rows
 //! between pages never skips or repeats one. Relevance ranks a bounded candidate set (see
 //! `relevance.rs`): the newest [`RELEVANCE_CANDIDATES`] matches, whose id range the cursor
-//! carries so later pages rank the same set. PostgreSQL's rank depends only on the row and the
-//! query, so a stored rank is a stable boundary. SQLite's bm25 depends on the collection's
-//! statistics, which an insert moves: the boundary is the last row's rank recomputed now (the
-//! stored one only if that row no longer matches), so a uniform shift of every score moves
-//! nothing; only two rows whose order flips between the pages can move.
+//! carries so later pages rank the same set. The boundary is the last row's rank recomputed
+//! now (the stored one only if that row no longer matches): SQLite's bm25 depends on the
+//! collection's statistics, which an insert moves, and PostgreSQL's `ts_rank` on the query,
+//! which a new word can change between pages (a prefix spelled out as one more word divides
+//! every rank: `ts_rank` averages over a clause's alternatives; a correction the sweep adds
+//! shifts them). So a uniform change of every score moves nothing; only two rows whose order
+//! flips between the pages can move.
 //!
 //! Without relevance no rank is computed (the other sorts do not need it), and on SQLite the
 //! FTS5 table is joined directly, so the planner can walk it in rowid order and stop early.

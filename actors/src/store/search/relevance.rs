@@ -41,12 +41,10 @@ pub(super) fn build(
     // words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
     // inside the FTS5 query that finds them.
     let ranked = if sql.pg {
-        sql.push("(SELECT d.id, CAST(ts_rank(d.v, d.q) AS DOUBLE PRECISION)");
-        if let Some(typed) = &text.typed {
-            sql.push(" - CASE WHEN d.v @@ ");
-            push_tsquery(&mut sql, typed);
-            let _ = write!(sql.text, " THEN 0 ELSE {BELOW_TYPED} END");
-        }
+        sql.push("(SELECT d.id, ");
+        push_pg_rank(&mut sql, text, "d.v", |sql| {
+            sql.push("d.q");
+        });
         sql.push(" AS rank FROM (SELECT l.id AS id, l.search_vector AS v, ");
         if sql.generic {
             push_tsquery(&mut sql, text);
@@ -76,14 +74,41 @@ pub(super) fn build(
     let _ = write!(sql.text, " ORDER BY {} DESC", order_key(id, reach));
     sql.limit(RELEVANCE_CANDIDATES).push(ranked).push(") c) w");
     if let Some(p) = after {
-        sql.push(" WHERE (w.rank, w.id) < (")
-            .bind(Bind::Float(p.rank))
-            .push(", ")
-            .int(p.id)
-            .push(")");
+        sql.push(" WHERE (w.rank, w.id) < (");
+        if sql.pg {
+            // The last row's rank now (the query may have changed since: a word spelled out
+            // for a prefix or a correction added divides or shifts every rank), else as it was.
+            sql.push("COALESCE((SELECT CASE WHEN b.search_vector @@ ");
+            push_tsquery(&mut sql, text);
+            sql.push(" THEN ");
+            push_pg_rank(&mut sql, text, "b.search_vector", |sql| {
+                push_tsquery(sql, text)
+            });
+            sql.push(" END FROM listings b WHERE b.id = ")
+                .int(p.id)
+                .push("), ");
+        }
+        sql.bind(Bind::Float(p.rank));
+        if sql.pg {
+            sql.push(")");
+        }
+        sql.push(", ").int(p.id).push(")");
     }
     sql.push(" ORDER BY w.rank DESC, w.id DESC")
         .limit(limit)
         .push(") p JOIN listings l ON l.id = p.id ORDER BY p.rank DESC, p.id DESC");
     sql
+}
+
+/// PostgreSQL's rank of the vector `v` for `text` (`q`: the query as a tsquery): `ts_rank`, less
+/// [`BELOW_TYPED`] where the query as typed does not match when corrections were added.
+fn push_pg_rank(sql: &mut Sql, text: &TextQuery, v: &str, q: impl FnOnce(&mut Sql)) {
+    let _ = write!(sql.text, "CAST(ts_rank({v}, ");
+    q(sql);
+    sql.push(") AS DOUBLE PRECISION)");
+    if let Some(typed) = &text.typed {
+        let _ = write!(sql.text, " - CASE WHEN {v} @@ ");
+        push_tsquery(sql, typed);
+        let _ = write!(sql.text, " THEN 0 ELSE {BELOW_TYPED} END");
+    }
 }
