@@ -4,6 +4,7 @@
 //! table per run (`--json FILE` writes the figures).
 
 mod harness;
+mod report;
 mod scenarios;
 mod servers;
 
