@@ -155,6 +155,15 @@ impl r2d2::ManageConnection for DbManager {
     }
 }
 
+/// SQLite: turns on the connection's query planner stability guarantee; answers 1 (0: refused).
+const STABLE_PLANS: &str = "SELECT bazaar_stable_plans() AS \"on\"";
+
+#[derive(QueryableByName)]
+struct Stable {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    on: i32,
+}
+
 /// SQLite: how much of the database file each connection reads through the shared mapping
 /// (address space, not memory: the pages are the OS's file cache).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
@@ -188,7 +197,13 @@ impl DbManager {
                     // and compiled every Diesel `.limit(n)` read again on each run (73% of a
                     // page of a user's ratings at 1M listings). Writers keep value-based plans:
                     // the sweepers find open offers through a partial index by a bound status.
-                    conn.batch_execute("SELECT bazaar_stable_plans()")?;
+                    let stable = diesel::sql_query(STABLE_PLANS).get_result::<Stable>(&mut conn)?;
+                    if stable.on != 1 {
+                        tracing::warn!(
+                            "SQLite refused its query planner stability guarantee: reads with a \
+                             bound LIMIT are compiled again on every run"
+                        );
+                    }
                 }
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -414,6 +429,20 @@ pub fn revert_to(conn: &mut DbConnection, version: &str) -> Result<(), StoreErro
 mod tests {
     use super::*;
     use std::time::Instant;
+
+    /// SQLite's readers plan without the values bound: the guarantee is on (and turning it on
+    /// again answers 1 too), so a bound `LIMIT ?` does not make a read compile again each run.
+    #[test]
+    fn sqlite_readers_have_the_query_planner_stability_guarantee() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("stable.db").display());
+        let pool = connect(&url, 2).expect("pool");
+        let mut reader = pool.read().expect("a reader");
+        let stable = diesel::sql_query(STABLE_PLANS)
+            .get_result::<Stable>(&mut *reader)
+            .expect("answered");
+        assert_eq!(stable.on, 1);
+    }
 
     #[test]
     fn steady_writes_rewind_the_sqlite_log_long_before_its_bound() {
