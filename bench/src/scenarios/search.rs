@@ -1,7 +1,8 @@
 //! `search`: a synthetic catalogue of `listings` (`bazaar::seed::catalogue`, what `bazaar seed`
 //! loads), then each kind of search and browse request measured on its own by `connections`
 //! clients for `seconds`: a rare word, a common word, two words, a typo, a prefix, a category
-//! sorted by price, an empty category sorted by price, facets, page 50 by cursor; baseline in
+//! sorted by price, an empty category sorted by price, facets, page 50 by cursor, a common
+//! word's second relevance page by cursor; baseline in
 //! the same run: the unfiltered newest page. Before this scenario existed `q` was a LIKE scan
 //! (issue 12 measured 0.9 s per rare-word search at 1M listings on PostgreSQL, 0.54 s on
 //! SQLite); that path is gone, so its figures are quoted in BENCHMARKS.md, not re-measured.
@@ -38,6 +39,10 @@ const KINDS: &[(&str, &str)] = &[
     ),
     ("facets", "listings/facets?q=jacket"),
 ];
+
+/// A relevance page after the first: the cursor's candidates ranked again and the boundary
+/// (the last row's rank now) found.
+const RELEVANCE_PAGED: &str = "listings?q=black&limit=20";
 
 pub async fn run(
     c: &Common,
@@ -91,10 +96,17 @@ pub async fn run(
     let duration = Duration::from_secs(seconds);
 
     let page_50 = cursor_of_page(&format!("{base}listings?limit=20"), 50).await?;
+    let relevance_2 = cursor_of_page(&format!("{base}{RELEVANCE_PAGED}"), 2).await?;
     let mut urls: Vec<(String, String)> = KINDS
         .iter()
         .map(|(name, q)| ((*name).to_owned(), format!("{base}{q}")))
         .collect();
+    if let Some(cursor) = relevance_2 {
+        urls.push((
+            "common word, page 2 by cursor".to_owned(),
+            format!("{base}{RELEVANCE_PAGED}&cursor={cursor}"),
+        ));
+    }
     if let Some(cursor) = page_50 {
         urls.push((
             "page 50 by cursor".to_owned(),
