@@ -337,20 +337,13 @@ pub fn search(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     sort: ListingSort,
-    mut after: Option<ListingPosition>,
+    after: Option<ListingPosition>,
     limit: i64,
 ) -> QueryResult<Vec<Found>> {
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Vec::new());
     }
     let filter = &corrected(conn, filter)?;
-    if let (Some(p), Some(text), DbConnection::Sqlite(_), ListingSort::Relevance) =
-        (after.as_mut(), &filter.text, &*conn, sort)
-    {
-        if let Some(now) = sqlite_rank_now(conn, text, p.id)? {
-            p.rank = now;
-        }
-    }
     let mut rows = read(conn, filter, sort, after, limit, |_, _| Ok(()))?;
     // Later pages keep ranking the first page's candidates: carry its range on unchanged.
     if let Some(p) = after.filter(|p| p.window_hi > 0 && sort == ListingSort::Relevance) {
@@ -360,24 +353,6 @@ pub fn search(
         }
     }
     Ok(rows)
-}
-
-#[derive(QueryableByName)]
-struct RankRow {
-    #[diesel(sql_type = Double)]
-    rank: f64,
-}
-
-/// The bm25 rank `id` has for `text` with the collection as it is now (SQLite).
-fn sqlite_rank_now(conn: &mut DbConnection, text: &TextQuery, id: i64) -> QueryResult<Option<f64>> {
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT ");
-    push_bm25(&mut sql, text, "NULL");
-    sql.push(" AS rank FROM listings_fts WHERE listings_fts MATCH ")
-        .text_param(&text.to_fts5())
-        .push(" AND rowid = ")
-        .int(id);
-    Ok(sql.load::<RankRow>(conn)?.first().map(|r| r.rank))
 }
 
 /// PostgreSQL's plan for a search as [`search`] runs it (typos corrected; EXPLAIN, not run),

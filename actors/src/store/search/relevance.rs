@@ -74,25 +74,31 @@ pub(super) fn build(
     let _ = write!(sql.text, " ORDER BY {} DESC", order_key(id, reach));
     sql.limit(RELEVANCE_CANDIDATES).push(ranked).push(") c) w");
     if let Some(p) = after {
-        sql.push(" WHERE (w.rank, w.id) < (");
+        // The last row's rank now, else as it was (that row no longer matches): bm25 moves with
+        // the collection's statistics, and `ts_rank` with the query, which a new word may have
+        // changed since (a word spelled out for a prefix or a correction added divides or
+        // shifts every rank).
+        sql.push(" WHERE (w.rank, w.id) < (COALESCE((SELECT ");
         if sql.pg {
-            // The last row's rank now (the query may have changed since: a word spelled out
-            // for a prefix or a correction added divides or shifts every rank), else as it was.
-            sql.push("COALESCE((SELECT CASE WHEN b.search_vector @@ ");
+            sql.push("CASE WHEN b.search_vector @@ ");
             push_tsquery(&mut sql, text);
             sql.push(" THEN ");
             push_pg_rank(&mut sql, text, "b.search_vector", |sql| {
                 push_tsquery(sql, text)
             });
-            sql.push(" END FROM listings b WHERE b.id = ")
-                .int(p.id)
-                .push("), ");
+            sql.push(" END FROM listings b WHERE b.id = ").int(p.id);
+        } else {
+            push_bm25(&mut sql, text, "NULL");
+            sql.push(" FROM listings_fts WHERE listings_fts MATCH ")
+                .text_param(&text.to_fts5())
+                .push(" AND listings_fts.rowid = ")
+                .int(p.id);
         }
-        sql.bind(Bind::Float(p.rank));
-        if sql.pg {
-            sql.push(")");
-        }
-        sql.push(", ").int(p.id).push(")");
+        sql.push("), ")
+            .bind(Bind::Float(p.rank))
+            .push("), ")
+            .int(p.id)
+            .push(")");
     }
     sql.push(" ORDER BY w.rank DESC, w.id DESC")
         .limit(limit)
