@@ -49,19 +49,19 @@ impl VocabularySweeper {
         if self.busy {
             return;
         }
-        if self.rest > 0 {
-            self.rest -= 1;
-            return;
-        }
+        // A resting pass still lets the step count the new words.
+        let resting = self.rest > 0;
+        self.rest = self.rest.saturating_sub(1);
         self.busy = true;
-        let (after, grace) = (self.after.clone(), self.interval * GRACE_STEPS);
+        let after = (!resting).then(|| self.after.clone());
+        let grace = self.interval * GRACE_STEPS;
         let work = self
             .pool
             .background("sweeping the search vocabulary", move |pool| {
-                sweep(pool, &after, grace)
+                sweep(pool, after.as_deref(), grace)
             });
-        ctx.spawn(fut::wrap_future::<_, Self>(work).map(|next, act, _| {
-            if let Some(next) = next {
+        ctx.spawn(fut::wrap_future::<_, Self>(work).map(move |next, act, _| {
+            if let (Some(next), false) = (next, resting) {
                 if next.is_empty() {
                     act.rest = PASS_REST_STEPS;
                 }
@@ -80,10 +80,10 @@ impl Actor for VocabularySweeper {
     }
 }
 
-/// One step after `after`: the words checked that no listing holds are forgotten (on
-/// PostgreSQL: marked, or forgotten if marked at least `grace` ago). Answers where the next
-/// step goes on.
-fn sweep(pool: &Pool, after: &str, grace: Duration) -> Result<String, store::StoreError> {
+/// One step: the new words, then the pass after `after` (`None`: resting); the words checked
+/// that no listing holds are forgotten (on PostgreSQL: marked, or forgotten if marked at least
+/// `grace` ago). Answers where the pass goes on.
+fn sweep(pool: &Pool, after: Option<&str>, grace: Duration) -> Result<String, store::StoreError> {
     let mut conn = pool.get()?;
     let checked = search::unheld_words(&mut conn, after, STEP_BUDGET)?;
     if !checked.recounted.is_empty() || !checked.unheld.is_empty() {

@@ -77,21 +77,26 @@ struct Sighting {
 }
 
 /// Checks the words the sweep has not counted yet (new ones, mostly: a typo in a new title is
-/// corrected within a step, wherever the pass is), then the vocabulary's words after `after`,
-/// in order, for as long as `budget` allows (at least one): answers the ones no listing holds,
+/// corrected within a step, wherever the pass is), then, with `Some(after)`, the vocabulary's
+/// words after it, in order (`None`: the pass rests), for as long as `budget` allows (at least
+/// one): answers the ones no listing holds,
 /// and for the others how many active listings hold them and their [`corrections`], where
 /// those changed. PostgreSQL looks each word up in the GIN index (see [`held`]); a common word
 /// costs its whole posting list there (~6 ms for a word in 6% of 1M listings), a rare one a
 /// few microseconds; the count reads at most [`WORD_COUNT_CAP`] of its listings.
 pub fn unheld_words(
     conn: &mut DbConnection,
-    after: &str,
+    pass_after: Option<&str>,
     budget: Duration,
 ) -> QueryResult<Checked> {
     let started = Instant::now();
     let uncounted = words_to_check(conn, None)?;
-    let pass = words_to_check(conn, Some(after))?;
-    let whole_rest = (pass.len() as i64) < READ_AHEAD;
+    let after = pass_after.unwrap_or_default();
+    let pass = match pass_after {
+        Some(after) => words_to_check(conn, Some(after))?,
+        None => Vec::new(),
+    };
+    let whole_rest = pass_after.is_some() && (pass.len() as i64) < READ_AHEAD;
     let mut checked = Checked {
         next: after.to_owned(),
         ..Checked::default()
@@ -425,7 +430,7 @@ mod tests {
         titles.extend((0..10).map(|i| format!("Camera {i}")));
         let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
         let (_dir, mut conn) = sqlite_with_listings(&titles);
-        let step = unheld_words(&mut conn, "", Duration::from_secs(60)).expect("a step");
+        let step = unheld_words(&mut conn, Some(""), Duration::from_secs(60)).expect("a step");
         assert!(step.unheld.is_empty());
         let found = |word: &str| step.recounted.iter().find(|r| r.word == word).cloned();
         let camra = found("camra").expect("camra counted");
@@ -435,7 +440,7 @@ mod tests {
         assert_eq!(camera.listings, Some(10));
         assert_eq!(camera.corrections, None, "not a typo of camra");
         record_counts(&mut conn, &step.recounted).expect("kept");
-        let again = unheld_words(&mut conn, "", Duration::from_secs(60)).expect("a step");
+        let again = unheld_words(&mut conn, Some(""), Duration::from_secs(60)).expect("a step");
         assert_eq!(again.recounted, Vec::new());
     }
 
@@ -447,12 +452,12 @@ mod tests {
         titles.push("Zebra lamp".to_owned());
         let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
         let (_dir, mut conn) = sqlite_with_listings(&titles);
-        let counted = unheld_words(&mut conn, "", Duration::from_secs(60)).expect("a step");
+        let counted = unheld_words(&mut conn, Some(""), Duration::from_secs(60)).expect("a step");
         record_counts(&mut conn, &counted.recounted).expect("kept");
 
         add_listing(&mut conn, "Camra");
         // The pass is at "lamp", past "camra": it would come round to it after "zebra".
-        let step = unheld_words(&mut conn, "lamp", Duration::ZERO).expect("a step");
+        let step = unheld_words(&mut conn, Some("lamp"), Duration::ZERO).expect("a step");
         let camra = step.recounted.iter().find(|r| r.word == "camra");
         assert_eq!(
             camra.map(|r| (r.listings, r.corrections.as_deref())),
@@ -461,11 +466,17 @@ mod tests {
         );
         assert_eq!(step.next, "plain", "and the pass goes on by one word");
         record_counts(&mut conn, &step.recounted).expect("kept");
-        let again = unheld_words(&mut conn, "lamp", Duration::ZERO).expect("a step");
+        let again = unheld_words(&mut conn, Some("lamp"), Duration::ZERO).expect("a step");
         assert!(
             again.recounted.iter().all(|r| r.word != "camra"),
             "{again:?}"
         );
+
+        // While the pass rests (after a whole one), a step still counts the new words.
+        add_listing(&mut conn, "Lensss");
+        let resting = unheld_words(&mut conn, None, Duration::ZERO).expect("a step");
+        let lensss = resting.recounted.iter().find(|r| r.word == "lensss");
+        assert_eq!(lensss.map(|r| r.listings), Some(Some(1)), "{resting:?}");
     }
 
     /// On SQLite: with no time allowed a step checks one word and says where to go on; a word
@@ -505,14 +516,14 @@ mod tests {
         // Every word is new here (not counted yet), so each step also looks at the first of
         // those; counts are kept after each step, as the sweeper does, so the words still
         // uncounted are the unheld ones.
-        let first = unheld_words(&mut conn, "", Duration::ZERO).expect("a step");
+        let first = unheld_words(&mut conn, Some(""), Duration::ZERO).expect("a step");
         assert_eq!(first.next, before[0], "one word of the pass checked");
         record_counts(&mut conn, &first.recounted).expect("kept");
         let mut unheld = first.unheld;
         let mut after = first.next;
         let mut steps = 1;
         while !after.is_empty() {
-            let step = unheld_words(&mut conn, &after, Duration::ZERO).expect("a step");
+            let step = unheld_words(&mut conn, Some(&after), Duration::ZERO).expect("a step");
             record_counts(&mut conn, &step.recounted).expect("kept");
             unheld.extend(step.unheld);
             after = step.next;
