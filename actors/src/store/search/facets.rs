@@ -129,9 +129,10 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
     let id = id_col(sql, filter.text.is_some());
     sql.push("SELECT l.category, l.condition, l.price_cents");
     from_clause(sql, filter.text.as_ref());
-    where_clause(sql, filter);
+    where_clause(sql, filter, reach);
     reach_clause(sql, reach);
-    // Each step of `Reach` takes its matches from the words' index: in no index's order.
+    // Each step of `Reach` takes its matches from the words' index or the era index: in no
+    // index's order.
     let order = if reach == Reach::Planner {
         id.to_owned()
     } else {

@@ -45,7 +45,7 @@ mod typos;
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
-use reach::{order_key, plans_generically, reach_clause, read, Reach};
+use reach::{order_key, plans_generically, reach_clause, read, text_match, Reach};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
 
@@ -204,8 +204,8 @@ fn id_col(sql: &Sql, text: bool) -> &'static str {
     }
 }
 
-/// `WHERE …` for everything but the keyset.
-fn where_clause(sql: &mut Sql, f: &ListingFilter) {
+/// `WHERE …` for everything but the keyset, the words matched as `reach` reads them.
+fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
     sql.push(" WHERE l.status = ");
     if sql.generic {
         // A constant of the enum, so that the plan knows how common the status is: with a
@@ -236,15 +236,17 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter) {
             .push("strftime('%Y-%m-%d %H:%M:%f', 'now')))");
     }
     if let Some(t) = &f.text {
-        if sql.generic {
-            sql.push(" AND l.search_vector @@ ");
-            push_tsquery(sql, t);
-        } else if sql.pg {
-            sql.push(" AND l.search_vector @@ tsq");
-        } else {
-            sql.push(" AND listings_fts MATCH ")
-                .text_param(&t.to_fts5());
-        }
+        text_match(sql, t, reach, |sql| {
+            if sql.generic {
+                sql.push(" AND l.search_vector @@ ");
+                push_tsquery(sql, t);
+            } else if sql.pg {
+                sql.push(" AND l.search_vector @@ tsq");
+            } else {
+                sql.push(" AND listings_fts MATCH ")
+                    .text_param(&t.to_fts5());
+            }
+        });
     }
     let s = &f.filters;
     if let Some(c) = &s.category {
@@ -290,13 +292,13 @@ fn build(
          CAST(0 AS BIGINT) AS candidates"
     );
     from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter);
+    where_clause(&mut sql, filter, reach);
     reach_clause(&mut sql, reach);
     if let Some(p) = after {
         match sort {
             // Relevance without words is the newest order (the HTTP layer refuses it).
             ListingSort::Newest | ListingSort::Relevance => {
-                let _ = write!(sql.text, " AND {id} < ");
+                let _ = write!(sql.text, " AND {} < ", reach.id_bound(id));
                 sql.int(p.id)
             }
             ListingSort::PriceAsc => sql

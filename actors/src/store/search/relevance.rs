@@ -63,11 +63,12 @@ pub(super) fn build(
     if !sql.pg {
         sql.push(DOCSIZE_JOIN);
     }
-    where_clause(&mut sql, filter);
+    where_clause(&mut sql, filter, reach);
     if let Some(p) = after.filter(|p| p.window_hi > 0) {
-        let _ = write!(sql.text, " AND {id} >= ");
+        let bound = reach.id_bound(id);
+        let _ = write!(sql.text, " AND {bound} >= ");
         sql.int(p.window_lo);
-        let _ = write!(sql.text, " AND {id} <= ");
+        let _ = write!(sql.text, " AND {bound} <= ");
         sql.int(p.window_hi);
     }
     reach_clause(&mut sql, reach);
