@@ -158,6 +158,36 @@ impl PlanMode {
     }
 }
 
+/// Runs a read's SQL: switches the connection to the read's plan mode and announces it (see
+/// [`in_plan_modes`]).
+pub(super) type Run<'a> = &'a dyn Fn(&mut DbConnection, &Sql) -> QueryResult<()>;
+
+/// Runs `reads` (the reads of one search or facets call), handing them the [`Run`] each read
+/// calls before it runs: it switches the connection to that read's plan mode ([`PlanMode`])
+/// and announces the SQL to `each` (the plan check explains it). The connection is back to
+/// planning with values afterwards, whatever happened.
+pub(super) fn in_plan_modes<T>(
+    conn: &mut DbConnection,
+    each: impl FnMut(&mut DbConnection, &Sql) -> QueryResult<()>,
+    reads: impl FnOnce(&mut DbConnection, Run) -> QueryResult<T>,
+) -> QueryResult<T> {
+    // Every read switches the mode and is announced to `each`, one at a time.
+    let turn = std::cell::RefCell::new((PlanMode::default(), each));
+    let result = {
+        let run = |conn: &mut DbConnection, sql: &Sql| -> QueryResult<()> {
+            let (mode, each) = &mut *turn.borrow_mut();
+            mode.switch(conn, sql.generic)?;
+            each(conn, sql)
+        };
+        reads(conn, &run)
+    };
+    let (mut mode, _) = turn.into_inner();
+    let back = mode.switch(conn, false);
+    let value = result?;
+    back?;
+    Ok(value)
+}
+
 /// Runs a search: one read, or on PostgreSQL with words in newest order the reads of
 /// [`Reach`] (a first look's count included), each one's SQL announced to `each` before it
 /// runs (the plan check explains it).
@@ -169,31 +199,20 @@ pub(super) fn read(
     limit: i64,
     each: impl FnMut(&mut DbConnection, &Sql) -> QueryResult<()>,
 ) -> QueryResult<Vec<Found>> {
-    let mut mode = PlanMode::default();
-    let rows = read_in(conn, filter, sort, after, limit, &mut mode, each);
-    let back = mode.switch(conn, false);
-    let rows = rows?;
-    back?;
-    Ok(rows)
+    in_plan_modes(conn, each, |conn, run| {
+        read_in(conn, filter, sort, after, limit, run)
+    })
 }
 
-/// [`read`], switching `mode` to each read's.
+/// [`read`], each read run by `run`.
 fn read_in(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     sort: ListingSort,
     after: Option<ListingPosition>,
     limit: i64,
-    mode: &mut PlanMode,
-    each: impl FnMut(&mut DbConnection, &Sql) -> QueryResult<()>,
+    run: Run,
 ) -> QueryResult<Vec<Found>> {
-    // Both kinds of read switch the mode and are announced to `each`, one at a time.
-    let turn = std::cell::RefCell::new((mode, each));
-    let run = |conn: &mut DbConnection, sql: &Sql| -> QueryResult<()> {
-        let (mode, each) = &mut *turn.borrow_mut();
-        mode.switch(conn, sql.generic)?;
-        each(conn, sql)
-    };
     let load = |conn: &mut DbConnection, reach: Reach| -> QueryResult<Vec<Found>> {
         let sql = build(conn, filter, sort, after, limit, reach);
         run(conn, &sql)?;
