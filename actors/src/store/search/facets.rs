@@ -117,7 +117,10 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                     run(conn, &sql)?;
                     reach::FirstLook::seen(sql, conn)
                 };
-                reach::stepped(conn, span, cap + 1, load, count, |rows| rows.len() as i64)
+                let eras = reach::eras_serve(filter);
+                reach::stepped(conn, span, cap + 1, eras, load, count, |rows| {
+                    rows.len() as i64
+                })
             },
         )?,
         None => facet_rows(conn, filter, cap, Reach::Planner, &|_, _| Ok(()))?,

@@ -132,8 +132,29 @@ pub(super) fn plans_generically(sql: &Sql, filter: &ListingFilter, reach: Reach)
             reach,
             Reach::All | Reach::Eras { .. } | Reach::Above { enough: true, .. }
         )
-        && filter.status != ListingStatus::Draft
-        && filter.filters == SearchFilters::default()
+        && unfiltered(filter)
+}
+
+/// Whether a words read on PostgreSQL has no filter but a status other than draft: only such
+/// reads are planned generically ([`plans_generically`]).
+fn unfiltered(filter: &ListingFilter) -> bool {
+    filter.status != ListingStatus::Draft && filter.filters == SearchFilters::default()
+}
+
+/// Whether the windows of a words read on PostgreSQL may be read by eras ([`Reach::Eras`]): not
+/// when a filter has an index of its own bounded by the id (a category's, a condition's, a
+/// seller's, a seller's drafts), which serves a window better. Read by eras, the window's ids
+/// are no index condition, and the planner intersected the era index's matches with a whole
+/// category (facets of "black" in fashion at 1M: 149,000 entries, 22.7 ms, where the words'
+/// index and the category's ids above the floor took 10.3; 57 → 98 facets/s, and a search of
+/// "jacket" in fashion 141 → 605/s). A price range has no such index: by eras, facets of
+/// "jacket" from 50.00 answered 702/s, 266 otherwise.
+pub(super) fn eras_serve(filter: &ListingFilter) -> bool {
+    let f = &filter.filters;
+    filter.status != ListingStatus::Draft
+        && f.category.is_none()
+        && f.condition.is_none()
+        && f.seller_id.is_none()
 }
 
 /// How the connection plans the statements it runs (PostgreSQL's `plan_cache_mode`): with
@@ -231,11 +252,20 @@ fn read_in(
         };
         return load(conn, reach);
     };
+    let eras = eras_serve(filter);
     match sort {
-        ListingSort::Relevance => stepped(conn, span, RELEVANCE_CANDIDATES, load, count, |rows| {
-            rows.first().map_or(0, |r| r.candidates)
+        ListingSort::Relevance => stepped(
+            conn,
+            span,
+            RELEVANCE_CANDIDATES,
+            eras,
+            load,
+            count,
+            |rows| rows.first().map_or(0, |r| r.candidates),
+        ),
+        _ => stepped(conn, span, limit, eras, load, count, |rows| {
+            rows.len() as i64
         }),
-        _ => stepped(conn, span, limit, load, count, |rows| rows.len() as i64),
     }
 }
 
@@ -304,7 +334,8 @@ impl Span {
 /// (`domain::search::first_reach`), then a window sized by what that found, then every match.
 /// `load` runs one read. A first look at the newest ids for words the statistics do not know
 /// only counts its matches (`count`, see [`FirstLook`]), and the read that follows is the one
-/// the count calls for: the same window, known now to hold enough, or the second step.
+/// the count calls for: the same window, known now to hold enough, or the second step. With
+/// `eras` ([`eras_serve`]), a window at least an era wide is read by eras.
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
     Span {
@@ -313,6 +344,7 @@ pub(super) fn stepped<T>(
         expected,
     }: Span,
     wanted: i64,
+    eras: bool,
     mut load: impl FnMut(&mut DbConnection, Reach) -> QueryResult<Vec<T>>,
     mut count: impl FnMut(&mut DbConnection, FirstLook) -> QueryResult<i64>,
     found: impl Fn(&[T]) -> i64,
@@ -349,7 +381,8 @@ pub(super) fn stepped<T>(
         first = false;
     }
     loop {
-        let rows = load(conn, reach.windowed(ceiling))?;
+        let read = if eras { reach.windowed(ceiling) } else { reach };
+        let rows = load(conn, read)?;
         if reach == Reach::All || width >= span || found(&rows) >= wanted {
             return Ok(rows);
         }
@@ -515,6 +548,7 @@ mod tests {
                 &mut conn,
                 span,
                 200,
+                true,
                 |_, reach| {
                     reads.push(reach);
                     Ok(vec![(); 200])
