@@ -120,6 +120,29 @@ pub fn read_by_eras(floor: i64, ceiling: i64) -> bool {
     ceiling - floor >= ERA_IDS && eras(floor + 1, ceiling) <= ERA_READ_MAX
 }
 
+/// The floor of a read by eras of the ids above `floor` up to `ceiling` (of a span whose lowest
+/// id is `lowest`). The era index yields whole eras, and the part of the lowest era below the
+/// window was fetched only to be filtered out (at 1M, the facets' window of "jacket": ~250 of
+/// ~1,740 rows). So the window ends on an era's edge: the one above `floor` when the window
+/// keeps at least four fifths of its width (it was sized to hold half as many again as
+/// wanted, so it still holds a fifth more; if not, the next read is wider) and does not reach
+/// the span's lowest id (such a read is the last, and must cover it all); otherwise the one
+/// below, the lowest era read whole (the same rows fetched, its matches kept).
+pub fn era_floor(floor: i64, ceiling: i64, lowest: i64) -> i64 {
+    let first = floor + 1;
+    if first % ERA_IDS == 0 {
+        return floor;
+    }
+    let era = first >> ERA_BITS;
+    let above = ((era + 1) << ERA_BITS) - 1;
+    let width = ceiling - floor;
+    if floor >= lowest && (ceiling - above) * 5 >= width * 4 {
+        above
+    } else {
+        (era << ERA_BITS) - 1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +227,19 @@ mod tests {
         // Sixteen eras, and seventeen: the words' own index then.
         assert!(read_by_eras(753_663, 1_000_000));
         assert!(!read_by_eras(753_662, 1_000_000));
+    }
+
+    #[test]
+    fn a_read_by_eras_ends_on_an_era_edge_above_when_enough_of_the_window_is_left() {
+        // Era 54 is 884,736..=901,119. The facets' window of "jacket": 99,430 ids.
+        assert_eq!(era_floor(900_570, 1_000_000, 1), 901_119);
+        // Two eras wide, the edge above would leave too little: the lowest era read whole.
+        assert_eq!(era_floor(970_000, 1_000_000, 1), 966_655);
+        // Already on an edge.
+        assert_eq!(era_floor(901_119, 1_000_000, 1), 901_119);
+        // A window down to the span's lowest id is the last read: it must cover all of it.
+        assert_eq!(era_floor(0, 100_000, 1), -1);
+        assert_eq!(era_floor(900_570, 1_000_000, 900_571), 884_735);
+        assert_eq!(era_floor(900_570, 1_000_000, 900_570), 901_119);
     }
 }

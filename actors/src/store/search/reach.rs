@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::domain::search::{
-    few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach,
+    era_floor, few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach,
 };
 
 /// Which ids a words query in newest order (`sort=newest`, and the candidates of
@@ -42,13 +42,15 @@ pub(super) enum Reach {
 }
 
 impl Reach {
-    /// The read of `reach` over ids up to `ceiling`: a window at least an era wide is read by
-    /// eras, any other as it is.
-    fn windowed(self, ceiling: i64) -> Reach {
+    /// The read of `reach` over ids up to `ceiling` (of a span down to `lowest`): a window at
+    /// least an era wide is read by eras, ending on an era's edge
+    /// (`domain::search::era_floor`), any other as it is.
+    fn windowed(self, ceiling: i64, lowest: i64) -> Reach {
         match self {
-            Reach::Above { floor, .. } if read_by_eras(floor, ceiling) => {
-                Reach::Eras { floor, ceiling }
-            }
+            Reach::Above { floor, .. } if read_by_eras(floor, ceiling) => Reach::Eras {
+                floor: era_floor(floor, ceiling, lowest),
+                ceiling,
+            },
             other => other,
         }
     }
@@ -381,7 +383,11 @@ pub(super) fn stepped<T>(
         first = false;
     }
     loop {
-        let read = if eras { reach.windowed(ceiling) } else { reach };
+        let read = if eras {
+            reach.windowed(ceiling, lowest)
+        } else {
+            reach
+        };
         let rows = load(conn, read)?;
         if reach == Reach::All || width >= span || found(&rows) >= wanted {
             return Ok(rows);
@@ -532,11 +538,11 @@ mod tests {
             // None: every match, from the words' index.
             (0, Reach::All),
             // A few: a window sized by the density seen (100 in 10,000 ids, 200 wanted,
-            // half as many again), two eras wide: read by eras.
+            // half as many again), two eras wide: read by eras, the lowest era whole.
             (
                 100,
                 Reach::Eras {
-                    floor: 970_000,
+                    floor: 966_655,
                     ceiling: 1_000_000,
                 },
             ),
