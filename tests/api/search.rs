@@ -1085,7 +1085,8 @@ fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
 /// (migration `search_eras`): on 100,000 listings, analysed, the newest 1,001 matches of a word
 /// in ~6% of them (the facets' read: a window of ~24,000 ids, two eras) are read by eras, as
 /// the plan shows, and they, and the facets counted from them, are exactly the newest matches
-/// the words' own index finds. A prefix and a word with an excluded one likewise.
+/// the words' own index finds. A prefix and a word with an excluded one likewise; and listing
+/// by listing the era index matches what the words' index matches, a phrase included.
 #[test]
 fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
     use bazaar_actors::domain::listing::ListingStatus;
@@ -1115,6 +1116,36 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
     store::migrate(conn).unwrap();
     bazaar::seed::catalogue(conn, 100_000).unwrap();
     conn.batch_execute("ANALYZE listings").unwrap();
+    // Listing by listing, the era index's match is the words' own: a word, a prefix, an
+    // excluded word, either of two words, and a word PostgreSQL's parser splits into a phrase
+    // (`²` is a digit to Rust and a separator to the parser: `'leather' <-> 'jacket'`).
+    #[derive(diesel::QueryableByName)]
+    struct Agreement {
+        #[diesel(sql_type = BigInt)]
+        plain: i64,
+        #[diesel(sql_type = BigInt)]
+        differ: i64,
+    }
+    for text in [
+        "leather",
+        "leath",
+        "leather -jacket",
+        "black OR red leather",
+        "leather²jacket",
+    ] {
+        let words = TextQuery::parse(text).expect("words").to_tsquery();
+        let agreement: Agreement = diesel::sql_query(
+            "SELECT COUNT(*) FILTER (WHERE search_vector @@ q) AS plain, \
+             COUNT(*) FILTER (WHERE (search_vector @@ q) \
+               <> (search_eras(id, search_vector) @@ search_era_query(q, id, id))) AS differ \
+             FROM listings, to_tsquery('bazaar_search', $1) q WHERE id <= 20000",
+        )
+        .bind::<Text, _>(&words)
+        .get_result(conn)
+        .unwrap();
+        assert!(agreement.plain > 0, "{text} ({words}): no match to compare");
+        assert_eq!(agreement.differ, 0, "{text} ({words})");
+    }
     for text in ["leather", "leath", "leather -jacket"] {
         let filter = search::ListingFilter {
             text: TextQuery::parse(text),
