@@ -105,7 +105,7 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
         return sqlite_facets(conn, filter, cap);
     }
     let mut rows = match &filter.text {
-        Some(text) => reach::in_plan_modes(
+        Some(text) => plan_mode::in_plan_modes(
             conn,
             |_, _| Ok(()),
             |conn, run| {
@@ -117,7 +117,7 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                     run(conn, &sql)?;
                     reach::FirstLook::seen(sql, conn)
                 };
-                let eras = reach::eras_serve(filter);
+                let eras = eras::eras_serve(filter);
                 reach::stepped(conn, span, cap + 1, eras, load, count, |rows| {
                     rows.len() as i64
                 })
@@ -166,7 +166,7 @@ fn facet_rows(
     filter: &ListingFilter,
     cap: i64,
     reach: Reach,
-    run: reach::Run,
+    run: plan_mode::Run,
 ) -> QueryResult<Vec<FacetRow>> {
     let mut sql = Sql::new(conn);
     newest_matches(&mut sql, filter, cap, reach);

@@ -31,8 +31,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
 
+mod eras;
 mod facets;
 mod forget;
+mod plan_mode;
 pub mod plans;
 mod prefixes;
 mod reach;
@@ -43,9 +45,10 @@ mod testing;
 mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
+use eras::text_match;
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
-use reach::{order_key, plans_generically, reach_clause, read, text_match, Reach};
+use reach::{order_key, plans_generically, reach_clause, read, Reach};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
 

@@ -3,9 +3,10 @@
 //! then only what is needed; sorted by price or likes, few matches read from the words' index.
 //! SQLite and searches without words take one read, as the planner chooses.
 
+use super::plan_mode::{in_plan_modes, Run};
 use super::*;
 use crate::domain::search::{
-    era_floor, few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach,
+    few_expected, few_matches_seen, first_reach, known_word, second_reach,
 };
 
 /// Which ids a words query in newest order (`sort=newest`, and the candidates of
@@ -39,54 +40,6 @@ pub(super) enum Reach {
     /// pass every listing in it until enough match; the words' own index would yield every
     /// match of the words, in any era.
     Eras { floor: i64, ceiling: i64 },
-}
-
-impl Reach {
-    /// The read of `reach` over ids up to `ceiling` (of a span down to `lowest`): a window at
-    /// least an era wide is read by eras, ending on an era's edge
-    /// (`domain::search::era_floor`), any other as it is.
-    fn windowed(self, ceiling: i64, lowest: i64) -> Reach {
-        match self {
-            Reach::Above { floor, .. } if read_by_eras(floor, ceiling) => Reach::Eras {
-                floor: era_floor(floor, ceiling, lowest),
-                ceiling,
-            },
-            other => other,
-        }
-    }
-
-    /// `column` (the id) where a bound on it is compared: for a read by eras one no index
-    /// gives, so the planner does not intersect the era index's matches with a range of the
-    /// id index (which costs more than the matches it would spare: 4 ms for 100,000 ids).
-    pub(super) fn id_bound(self, column: &str) -> String {
-        match self {
-            Reach::Eras { .. } => order_key(column, self),
-            _ => column.to_owned(),
-        }
-    }
-}
-
-/// The words' match as `reach` reads it: the era index's for a read by eras (see
-/// [`Reach::Eras`]), otherwise `plain` (the words' index).
-pub(super) fn text_match(
-    sql: &mut Sql,
-    text: &TextQuery,
-    reach: Reach,
-    plain: impl FnOnce(&mut Sql),
-) {
-    match reach {
-        Reach::Eras { floor, ceiling } => {
-            sql.push(" AND search_eras(l.id, l.search_vector) @@ (SELECT search_era_query(")
-                .push("to_tsquery('bazaar_search', ")
-                .text_param(&text.to_tsquery())
-                .push("), ")
-                .int(floor + 1)
-                .push(", ")
-                .int(ceiling)
-                .push("))");
-        }
-        _ => plain(sql),
-    }
 }
 
 /// ` AND …` restricting the ids to `reach`.
@@ -143,74 +96,6 @@ fn unfiltered(filter: &ListingFilter) -> bool {
     filter.status != ListingStatus::Draft && filter.filters == SearchFilters::default()
 }
 
-/// Whether the windows of a words read on PostgreSQL may be read by eras ([`Reach::Eras`]): not
-/// when a filter has an index of its own bounded by the id (a category's, a condition's, a
-/// seller's, a seller's drafts), which serves a window better. Read by eras, the window's ids
-/// are no index condition, and the planner intersected the era index's matches with a whole
-/// category (facets of "black" in fashion at 1M: 149,000 entries, 22.7 ms, where the words'
-/// index and the category's ids above the floor took 10.3; 57 → 98 facets/s, and a search of
-/// "jacket" in fashion 141 → 605/s). A price range has no such index: by eras, facets of
-/// "jacket" from 50.00 answered 702/s, 266 otherwise.
-pub(super) fn eras_serve(filter: &ListingFilter) -> bool {
-    let f = &filter.filters;
-    filter.status != ListingStatus::Draft
-        && f.category.is_none()
-        && f.condition.is_none()
-        && f.seller_id.is_none()
-}
-
-/// How the connection plans the statements it runs (PostgreSQL's `plan_cache_mode`): with
-/// their values, as always, or generically while generic reads run. Generic reads switch it,
-/// and [`read`] switches it back before the connection serves anything else.
-#[derive(Default)]
-struct PlanMode {
-    generic: bool,
-}
-
-impl PlanMode {
-    fn switch(&mut self, conn: &mut DbConnection, generic: bool) -> QueryResult<()> {
-        if self.generic != generic {
-            conn.batch_execute(if generic {
-                "SET plan_cache_mode = force_generic_plan"
-            } else {
-                "RESET plan_cache_mode"
-            })?;
-            self.generic = generic;
-        }
-        Ok(())
-    }
-}
-
-/// Runs a read's SQL: switches the connection to the read's plan mode and announces it (see
-/// [`in_plan_modes`]).
-pub(super) type Run<'a> = &'a dyn Fn(&mut DbConnection, &Sql) -> QueryResult<()>;
-
-/// Runs `reads` (the reads of one search or facets call), handing them the [`Run`] each read
-/// calls before it runs: it switches the connection to that read's plan mode ([`PlanMode`])
-/// and announces the SQL to `each` (the plan check explains it). The connection is back to
-/// planning with values afterwards, whatever happened.
-pub(super) fn in_plan_modes<T>(
-    conn: &mut DbConnection,
-    each: impl FnMut(&mut DbConnection, &Sql) -> QueryResult<()>,
-    reads: impl FnOnce(&mut DbConnection, Run) -> QueryResult<T>,
-) -> QueryResult<T> {
-    // Every read switches the mode and is announced to `each`, one at a time.
-    let turn = std::cell::RefCell::new((PlanMode::default(), each));
-    let result = {
-        let run = |conn: &mut DbConnection, sql: &Sql| -> QueryResult<()> {
-            let (mode, each) = &mut *turn.borrow_mut();
-            mode.switch(conn, sql.generic)?;
-            each(conn, sql)
-        };
-        reads(conn, &run)
-    };
-    let (mut mode, _) = turn.into_inner();
-    let back = mode.switch(conn, false);
-    let value = result?;
-    back?;
-    Ok(value)
-}
-
 /// Runs a search: one read, or on PostgreSQL with words in newest order the reads of
 /// [`Reach`] (a first look's count included), each one's SQL announced to `each` before it
 /// runs (the plan check explains it).
@@ -254,7 +139,7 @@ fn read_in(
         };
         return load(conn, reach);
     };
-    let eras = eras_serve(filter);
+    let eras = super::eras::eras_serve(filter);
     match sort {
         ListingSort::Relevance => stepped(
             conn,
@@ -337,7 +222,7 @@ impl Span {
 /// `load` runs one read. A first look at the newest ids for words the statistics do not know
 /// only counts its matches (`count`, see [`FirstLook`]), and the read that follows is the one
 /// the count calls for: the same window, known now to hold enough, or the second step. With
-/// `eras` ([`eras_serve`]), a window at least an era wide is read by eras.
+/// `eras` (`eras::eras_serve`), a window at least an era wide is read by eras.
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
     Span {

@@ -20,7 +20,7 @@ pub(super) enum Bind {
 pub(super) struct Sql {
     pub(super) pg: bool,
     /// PostgreSQL: written to be planned once without its values and kept prepared on the
-    /// connection (see `reach::plans_generically`); run it in that mode (`reach::PlanMode`).
+    /// connection (see `reach::plans_generically`); run it in that mode (`plan_mode::PlanMode`).
     pub(super) generic: bool,
     /// PostgreSQL: kept prepared on the connection and planned as PostgreSQL's plan cache
     /// chooses ([`Sql::kept`]).
