@@ -31,27 +31,17 @@ impl Reach {
     }
 }
 
-/// The words' match as `reach` reads it: the era index's for a read by eras (see
-/// [`Reach::Eras`]), otherwise `plain` (the words' index).
-pub(super) fn text_match(
-    sql: &mut Sql,
-    text: &TextQuery,
-    reach: Reach,
-    plain: impl FnOnce(&mut Sql),
-) {
-    match reach {
-        Reach::Eras { floor, ceiling } => {
-            sql.push(" AND search_eras(l.id, l.search_vector) @@ (SELECT search_era_query(")
-                .push("to_tsquery('bazaar_search', ")
-                .text_param(&text.to_tsquery())
-                .push("), ")
-                .int(floor + 1)
-                .push(", ")
-                .int(ceiling)
-                .push("))");
-        }
-        _ => plain(sql),
-    }
+/// ` AND …` matching `text` through the era index over the eras of the ids above `floor` up to
+/// `ceiling` (see [`Reach::Eras`]).
+pub(super) fn push_era_match(sql: &mut Sql, text: &TextQuery, floor: i64, ceiling: i64) {
+    sql.push(" AND search_eras(l.id, l.search_vector) @@ (SELECT search_era_query(")
+        .push("to_tsquery('bazaar_search', ")
+        .text_param(&text.to_tsquery())
+        .push("), ")
+        .int(floor + 1)
+        .push(", ")
+        .int(ceiling)
+        .push("))");
 }
 
 /// Whether the windows of a words read on PostgreSQL may be read by eras ([`Reach::Eras`]): not

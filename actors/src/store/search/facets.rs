@@ -112,11 +112,8 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                 let span = reach::Span::whole(conn, text)?;
                 let load =
                     |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach, run);
-                let count = |conn: &mut DbConnection, look: reach::FirstLook| {
-                    let sql = look.sql(conn, filter);
-                    run(conn, &sql)?;
-                    reach::FirstLook::seen(sql, conn)
-                };
+                let count =
+                    |conn: &mut DbConnection, look: reach::FirstLook| look.count(conn, filter, run);
                 let eras = eras::eras_serve(filter);
                 reach::stepped(conn, span, cap + 1, eras, load, count, |rows| {
                     rows.len() as i64

@@ -45,7 +45,7 @@ mod testing;
 mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
-use eras::text_match;
+use eras::push_era_match;
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
@@ -238,18 +238,20 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
             .push(suspended)
             .push("strftime('%Y-%m-%d %H:%M:%f', 'now')))");
     }
-    if let Some(t) = &f.text {
-        text_match(sql, t, reach, |sql| {
-            if sql.generic {
-                sql.push(" AND l.search_vector @@ ");
-                push_tsquery(sql, t);
-            } else if sql.pg {
-                sql.push(" AND l.search_vector @@ tsq");
-            } else {
-                sql.push(" AND listings_fts MATCH ")
-                    .text_param(&t.to_fts5());
-            }
-        });
+    match (&f.text, reach) {
+        (Some(t), Reach::Eras { floor, ceiling }) => push_era_match(sql, t, floor, ceiling),
+        (Some(t), _) if sql.generic => {
+            sql.push(" AND l.search_vector @@ ");
+            push_tsquery(sql, t);
+        }
+        (Some(_), _) if sql.pg => {
+            sql.push(" AND l.search_vector @@ tsq");
+        }
+        (Some(t), _) => {
+            sql.push(" AND listings_fts MATCH ")
+                .text_param(&t.to_fts5());
+        }
+        (None, _) => {}
     }
     let s = &f.filters;
     if let Some(c) = &s.category {

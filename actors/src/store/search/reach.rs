@@ -126,11 +126,7 @@ fn read_in(
         run(conn, &sql)?;
         sql.load(conn)
     };
-    let count = |conn: &mut DbConnection, look: FirstLook| -> QueryResult<i64> {
-        let sql = look.sql(conn, filter);
-        run(conn, &sql)?;
-        FirstLook::seen(sql, conn)
-    };
+    let count = |conn: &mut DbConnection, look: FirstLook| look.count(conn, filter, run);
     let Some(span) = stepped_span(conn, filter, sort, after)? else {
         let reach = if sorted_by_value_with_few_matches(conn, filter, sort)? {
             Reach::All
@@ -331,14 +327,16 @@ impl FirstLook {
         sql
     }
 
-    /// The matches `sql` (this look's [`FirstLook::sql`]) counted.
-    pub(super) fn seen(sql: Sql, conn: &mut DbConnection) -> QueryResult<i64> {
+    /// The count, its SQL handed to `run` first (see [`Run`]).
+    pub(super) fn count(
+        self,
+        conn: &mut DbConnection,
+        filter: &ListingFilter,
+        run: Run,
+    ) -> QueryResult<i64> {
+        let sql = self.sql(conn, filter);
+        run(conn, &sql)?;
         Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
-    }
-
-    /// The count, run (no plan check looking on).
-    pub(super) fn count(self, conn: &mut DbConnection, filter: &ListingFilter) -> QueryResult<i64> {
-        Self::seen(self.sql(conn, filter), conn)
     }
 }
 
@@ -374,7 +372,7 @@ fn sorted_by_value_with_few_matches(
         ceiling,
         wanted: few + 1,
     };
-    Ok(look.count(conn, filter)? <= few)
+    Ok(look.count(conn, filter, &|_, _| Ok(()))? <= few)
 }
 
 /// The ids a words query in newest order on PostgreSQL may return; `None` for any other
