@@ -1091,31 +1091,15 @@ fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
 fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
     use bazaar_actors::domain::listing::ListingStatus;
     use bazaar_actors::domain::search::TextQuery;
-    use bazaar_actors::store::{self, search, DbConnection};
-    use diesel::sql_types::{BigInt, Nullable, Text};
+    use bazaar_actors::store::{search, DbConnection};
+    use diesel::sql_types::{BigInt, Text};
     use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Match {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-        #[diesel(sql_type = Nullable<Text>)]
-        category_top: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        condition: Option<String>,
-        #[diesel(sql_type = BigInt)]
-        price_cents: i64,
-    }
     const WANTED: i64 = 1_001;
-    let db = TestDb::create();
-    if !db.is_postgres() {
-        eprintln!("the era index is PostgreSQL's (set {PG_ENV})");
+    let Some(db) = catalogue_of_eras() else {
         return;
-    }
+    };
     let mut conn = db.connect();
     let conn: &mut DbConnection = &mut conn;
-    store::migrate(conn).unwrap();
-    bazaar::seed::catalogue(conn, 100_000).unwrap();
-    conn.batch_execute("ANALYZE listings").unwrap();
     // Listing by listing, the era index's match is the words' own: a word, a prefix, an
     // excluded word, either of two words, and a word PostgreSQL's parser splits into a phrase
     // (`²` is a digit to Rust and a separator to the parser: `'leather' <-> 'jacket'`).
@@ -1153,17 +1137,7 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
             status: ListingStatus::Active,
             viewer: None,
         };
-        let words = filter.text.as_ref().expect("words").to_tsquery();
-        // The newest matches as the words' own index finds them (no seller is suspended).
-        let newest: Vec<Match> = diesel::sql_query(
-            "SELECT id, category_top, condition, price_cents FROM listings \
-             WHERE status = 'active' AND search_vector @@ to_tsquery('bazaar_search', $1) \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind::<Text, _>(&words)
-        .bind::<BigInt, _>(WANTED)
-        .load(conn)
-        .unwrap();
+        let newest = newest_matches(conn, &filter, WANTED);
         assert_eq!(newest.len() as i64, WANTED, "{text}: a word this common");
         let plan =
             search::explain_pg(conn, &filter, search::ListingSort::Newest, None, WANTED).unwrap();
@@ -1173,28 +1147,181 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
         let found: Vec<i64> = found.iter().map(|f| f.listing.id).collect();
         let expected: Vec<i64> = newest.iter().map(|m| m.id).collect();
         assert_eq!(found, expected, "{text}");
-        // The facets: the newest 1,000 counted, every count capped (a 1,001st exists).
-        let facets = search::facets(conn, &filter, WANTED - 1).unwrap();
-        let counted = &newest[..newest.len() - 1];
-        let mut per_top: HashMap<String, i64> = HashMap::new();
-        let mut per_condition: HashMap<String, i64> = HashMap::new();
-        for m in counted {
-            if let Some(top) = &m.category_top {
-                *per_top.entry(top.clone()).or_default() += 1;
-            }
-            if let Some(condition) = &m.condition {
-                *per_condition.entry(condition.clone()).or_default() += 1;
-            }
+        facets_count_exactly(conn, &filter, &newest, WANTED - 1);
+    }
+}
+
+/// On PostgreSQL (the era index is its own), a database of 100,000 catalogue listings
+/// (seven eras of 16,384 ids), analysed; `None` on SQLite.
+fn catalogue_of_eras() -> Option<TestDb> {
+    let db = TestDb::create();
+    if !db.is_postgres() {
+        eprintln!("the era index is PostgreSQL's (set {PG_ENV})");
+        return None;
+    }
+    let mut conn = db.connect();
+    let conn: &mut bazaar_actors::store::DbConnection = &mut conn;
+    bazaar_actors::store::migrate(conn).unwrap();
+    bazaar::seed::catalogue(conn, 100_000).unwrap();
+    conn.batch_execute("ANALYZE listings").unwrap();
+    Some(db)
+}
+
+/// A match as the words' own index finds it, with what the facets count.
+#[derive(diesel::QueryableByName)]
+struct Match {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    category_top: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    condition: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    price_cents: i64,
+}
+
+/// The newest `wanted` active matches of `filter`'s words as the words' own index finds them,
+/// newest first (no seller is suspended, no other filter).
+fn newest_matches(
+    conn: &mut bazaar_actors::store::DbConnection,
+    filter: &bazaar_actors::store::search::ListingFilter,
+    wanted: i64,
+) -> Vec<Match> {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::RunQueryDsl;
+    let words = filter.text.as_ref().expect("words").to_tsquery();
+    diesel::sql_query(
+        "SELECT id, category_top, condition, price_cents FROM listings \
+         WHERE status = 'active' AND search_vector @@ to_tsquery('bazaar_search', $1) \
+         ORDER BY id DESC LIMIT $2",
+    )
+    .bind::<Text, _>(&words)
+    .bind::<BigInt, _>(wanted)
+    .load(conn)
+    .unwrap()
+}
+
+/// `filter`'s facets, capped at `cap`, count exactly the newest `cap` of `newest` (the newest
+/// matches, newest first), every count marked capped when there are more.
+fn facets_count_exactly(
+    conn: &mut bazaar_actors::store::DbConnection,
+    filter: &bazaar_actors::store::search::ListingFilter,
+    newest: &[Match],
+    cap: i64,
+) {
+    use bazaar_actors::store::search;
+    let text = filter.text.as_ref().expect("words").to_tsquery();
+    let facets = search::facets(conn, filter, cap).unwrap();
+    let capped = newest.len() as i64 > cap;
+    let counted = &newest[..newest.len().min(cap as usize)];
+    let mut per_top: HashMap<String, i64> = HashMap::new();
+    let mut per_condition: HashMap<String, i64> = HashMap::new();
+    for m in counted {
+        if let Some(top) = &m.category_top {
+            *per_top.entry(top.clone()).or_default() += 1;
         }
-        let read = |buckets: &[(String, search::CappedCount)]| -> HashMap<String, i64> {
-            assert!(buckets.iter().all(|(_, c)| c.capped), "{text}: {buckets:?}");
-            buckets.iter().map(|(v, c)| (v.clone(), c.count)).collect()
-        };
-        assert_eq!(read(&facets.categories), per_top, "{text}");
-        assert_eq!(read(&facets.conditions), per_condition, "{text}");
-        let prices = counted.iter().map(|m| m.price_cents);
-        assert_eq!(facets.min_price, prices.clone().min(), "{text}");
-        assert_eq!(facets.max_price, prices.max(), "{text}");
+        if let Some(condition) = &m.condition {
+            *per_condition.entry(condition.clone()).or_default() += 1;
+        }
+    }
+    let read = |buckets: &[(String, search::CappedCount)]| -> HashMap<String, i64> {
+        assert!(
+            buckets.iter().all(|(_, c)| c.capped == capped),
+            "{text}: {buckets:?}"
+        );
+        buckets.iter().map(|(v, c)| (v.clone(), c.count)).collect()
+    };
+    assert_eq!(read(&facets.categories), per_top, "{text}");
+    assert_eq!(read(&facets.conditions), per_condition, "{text}");
+    let prices = counted.iter().map(|m| m.price_cents);
+    assert_eq!(facets.min_price, prices.clone().min(), "{text}");
+    assert_eq!(facets.max_price, prices.max(), "{text}");
+}
+
+/// PostgreSQL, 100,000 listings (seven eras of 16,384 ids) analysed: words the statistics do
+/// not know for common (two words, a prefix, an excluded word, a rare word) are read in one
+/// descent through the eras, as the plan shows (the series of eras, the era index), and the
+/// newest pages by cursor, relevance's candidates and the facets are exactly the newest
+/// matches of the words' own index. Then again with 2,000 listings copied to ids 300,050 to
+/// 400,000 (eras 18 to 24): a descent names 16 eras at most (24 down to 9, seven of them
+/// empty), and the older ids' matches come from the words' index in the same read.
+#[test]
+fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
+    use bazaar_actors::domain::listing::ListingStatus;
+    use bazaar_actors::domain::search::{TextQuery, RELEVANCE_CANDIDATES};
+    use bazaar_actors::store::{search, DbConnection};
+    use search::ListingSort::{Newest, Relevance};
+    let Some(db) = catalogue_of_eras() else {
+        return;
+    };
+    let mut conn = db.connect();
+    let conn: &mut DbConnection = &mut conn;
+    for copied in [false, true] {
+        if copied {
+            conn.batch_execute(
+                "INSERT INTO listings (id, seller_id, title, description, category, condition, \
+                 price_cents, currency, quantity, status, version, created_at, updated_at) \
+                 SELECT id + 300000, seller_id, title, description, category, condition, \
+                 price_cents, currency, quantity, status, version, created_at, updated_at \
+                 FROM listings WHERE id % 50 = 0; ANALYZE listings",
+            )
+            .unwrap();
+        }
+        for text in [
+            "leather jacket",
+            "leather jack",
+            "leather jacket -black",
+            "quokka",
+        ] {
+            let filter = search::ListingFilter {
+                text: TextQuery::parse(text),
+                filters: Default::default(),
+                status: ListingStatus::Active,
+                viewer: None,
+            };
+            let newest = newest_matches(conn, &filter, 1_001);
+            assert!(!newest.is_empty(), "{text}: no match to compare");
+            let ids: Vec<i64> = newest.iter().map(|m| m.id).collect();
+            let plan = search::explain_pg(conn, &filter, Newest, None, 20).unwrap();
+            assert!(
+                plan.contains("generate_series") && plan.contains("listings_search_eras"),
+                "{text} (copied: {copied}):\n{plan}"
+            );
+            assert_eq!(
+                plan.contains("listings_search "),
+                copied,
+                "{text} (copied: {copied}): the older ids' read\n{plan}"
+            );
+            // The newest order, three pages of 20 by cursor.
+            let mut paged = Vec::new();
+            let mut after = None;
+            for _ in 0..3 {
+                let page = search::search(conn, &filter, Newest, after, 20).unwrap();
+                paged.extend(page.iter().map(|f| f.listing.id));
+                let Some(last) = page.last().filter(|_| page.len() == 20) else {
+                    break;
+                };
+                after = Some(search::ListingPosition {
+                    id: last.listing.id,
+                    ..Default::default()
+                });
+            }
+            assert_eq!(paged, ids[..ids.len().min(60)], "{text} (copied: {copied})");
+            // Relevance ranks exactly the newest 200 matches.
+            let candidates = &ids[..ids.len().min(RELEVANCE_CANDIDATES as usize)];
+            let page = search::search(conn, &filter, Relevance, None, 20).unwrap();
+            let first = page.first().expect("a page");
+            assert_eq!(
+                (first.window_lo, first.window_hi, first.candidates),
+                (
+                    *candidates.last().unwrap(),
+                    candidates[0],
+                    candidates.len() as i64
+                ),
+                "{text} (copied: {copied})"
+            );
+            facets_count_exactly(conn, &filter, &newest, 1_000);
+        }
     }
 }
 

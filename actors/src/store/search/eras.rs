@@ -4,7 +4,7 @@
 
 use super::reach::{order_key, Reach};
 use super::*;
-use crate::domain::search::{era_floor, read_by_eras};
+use crate::domain::search::{descent, era_floor, read_by_eras, ERA_BITS};
 
 impl Reach {
     /// The read of `reach` over ids up to `ceiling` (of a span down to `lowest`): a window at
@@ -25,8 +25,11 @@ impl Reach {
     /// id index (which costs more than the matches it would spare: 4 ms for 100,000 ids).
     pub(super) fn id_bound(self, column: &str) -> String {
         match self {
-            Reach::Eras { .. } => order_key(column, self),
-            _ => column.to_owned(),
+            Reach::Eras { .. }
+            | Reach::Descent { .. }
+            | Reach::Era { .. }
+            | Reach::Older { .. } => order_key(column, self),
+            Reach::Planner | Reach::Above { .. } | Reach::All => column.to_owned(),
         }
     }
 }
@@ -42,6 +45,51 @@ pub(super) fn push_era_match(sql: &mut Sql, text: &TextQuery, floor: i64, ceilin
         .push(", ")
         .int(ceiling)
         .push("))");
+}
+
+/// ` AND …` matching `text` through the era index in the one era `e` of a descent's series
+/// ([`push_descent`]): the query of that era is made once per era, as the index scan starts.
+pub(super) fn push_era_match_of_e(sql: &mut Sql, text: &TextQuery) {
+    sql.push(" AND search_eras(l.id, l.search_vector) @@ search_era_query((SELECT ")
+        .push("to_tsquery('bazaar_search', ")
+        .text_param(&text.to_tsquery());
+    let _ = write!(sql.text, ")), e << {ERA_BITS}, e << {ERA_BITS})");
+}
+
+/// The newest `wanted` matches of the ids `lowest` to `ceiling`, newest first, read era by era
+/// ([`Reach::Descent`]): `select` writes one read's `SELECT … FROM … WHERE …` for the reach it
+/// is given (an era, then the older ids), and this adds the order, the limits and the series
+/// of eras. PostgreSQL runs the lateral read once per era of the series, in the series' order
+/// (a nested loop over it: the era is the lateral's parameter), and stops as soon as the
+/// outer `LIMIT` has its rows; the older ids' branch of the `UNION ALL` runs only if the eras
+/// fell short. Each era's read is a top-N sort of that era's matches. So the rows come newest
+/// first: the tests compare them with the words' own index's newest matches. The limits are
+/// written out, not bound: with a bound limit a generic plan expects a tenth of the rows of
+/// every era (as many as the series' default thousand), a cost that set off JIT compiling.
+pub(super) fn push_descent(
+    sql: &mut Sql,
+    ceiling: i64,
+    lowest: i64,
+    wanted: i64,
+    select: impl Fn(&mut Sql, Reach),
+) {
+    let eras = descent(ceiling, lowest);
+    sql.push("SELECT m.* FROM ((SELECT m.* FROM generate_series(")
+        .int(eras.top)
+        .push(", ")
+        .int(eras.stop)
+        .push(", -1) e, LATERAL (");
+    select(sql, Reach::Era { ceiling, lowest });
+    let _ = write!(
+        sql.text,
+        " ORDER BY l.id + 0 DESC LIMIT {wanted}) m LIMIT {wanted})"
+    );
+    if let Some(below) = eras.below {
+        sql.push(" UNION ALL (");
+        select(sql, Reach::Older { below, lowest });
+        let _ = write!(sql.text, " ORDER BY l.id + 0 DESC LIMIT {wanted})");
+    }
+    let _ = write!(sql.text, ") m LIMIT {wanted}");
 }
 
 /// Whether the windows of a words read on PostgreSQL may be read by eras ([`Reach::Eras`]): not

@@ -45,7 +45,7 @@ mod testing;
 mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
-use eras::push_era_match;
+use eras::{push_descent, push_era_match, push_era_match_of_e};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
@@ -240,6 +240,7 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
     }
     match (&f.text, reach) {
         (Some(t), Reach::Eras { floor, ceiling }) => push_era_match(sql, t, floor, ceiling),
+        (Some(t), Reach::Era { .. }) => push_era_match_of_e(sql, t),
         (Some(t), _) if sql.generic => {
             sql.push(" AND l.search_vector @@ ");
             push_tsquery(sql, t);
@@ -290,42 +291,50 @@ fn build(
     let mut sql = Sql::new(conn);
     sql.generic = plans_generically(&sql, filter, reach);
     let id = id_col(&sql, filter.text.is_some());
-    let _ = write!(
-        sql.text,
-        "SELECT {COLUMNS}, CAST(0 AS DOUBLE PRECISION) AS rank, \
-         CAST(0 AS BIGINT) AS window_lo, CAST(0 AS BIGINT) AS window_hi, \
-         CAST(0 AS BIGINT) AS candidates"
-    );
-    from_clause(&mut sql, filter.text.as_ref());
-    where_clause(&mut sql, filter, reach);
-    reach_clause(&mut sql, reach);
-    if let Some(p) = after {
-        match sort {
-            // Relevance without words is the newest order (the HTTP layer refuses it).
-            ListingSort::Newest | ListingSort::Relevance => {
-                let _ = write!(sql.text, " AND {} < ", reach.id_bound(id));
-                sql.int(p.id)
-            }
-            ListingSort::PriceAsc => sql
-                .push(" AND (l.price_cents, l.id) > (")
-                .int(p.price_cents)
-                .push(", ")
-                .int(p.id)
-                .push(")"),
-            ListingSort::PriceDesc => sql
-                .push(" AND (l.price_cents, l.id) < (")
-                .int(p.price_cents)
-                .push(", ")
-                .int(p.id)
-                .push(")"),
-            ListingSort::Popular => sql
-                .push(" AND (l.like_count, l.id) < (")
-                .int(p.like_count)
-                .push(", ")
-                .int(p.id)
-                .push(")"),
-        };
+    let select = |sql: &mut Sql, reach: Reach| {
+        let _ = write!(
+            sql.text,
+            "SELECT {COLUMNS}, CAST(0 AS DOUBLE PRECISION) AS rank, \
+             CAST(0 AS BIGINT) AS window_lo, CAST(0 AS BIGINT) AS window_hi, \
+             CAST(0 AS BIGINT) AS candidates"
+        );
+        from_clause(sql, filter.text.as_ref());
+        where_clause(sql, filter, reach);
+        reach_clause(sql, reach);
+        if let Some(p) = after {
+            match sort {
+                // Relevance without words is the newest order (the HTTP layer refuses it).
+                ListingSort::Newest | ListingSort::Relevance => {
+                    let _ = write!(sql.text, " AND {} < ", reach.id_bound(id));
+                    sql.int(p.id)
+                }
+                ListingSort::PriceAsc => sql
+                    .push(" AND (l.price_cents, l.id) > (")
+                    .int(p.price_cents)
+                    .push(", ")
+                    .int(p.id)
+                    .push(")"),
+                ListingSort::PriceDesc => sql
+                    .push(" AND (l.price_cents, l.id) < (")
+                    .int(p.price_cents)
+                    .push(", ")
+                    .int(p.id)
+                    .push(")"),
+                ListingSort::Popular => sql
+                    .push(" AND (l.like_count, l.id) < (")
+                    .int(p.like_count)
+                    .push(", ")
+                    .int(p.id)
+                    .push(")"),
+            };
+        }
+    };
+    // Only the newest order reads by descent (its order is the descent's).
+    if let Reach::Descent { ceiling, lowest } = reach {
+        push_descent(&mut sql, ceiling, lowest, limit, select);
+        return sql;
     }
+    select(&mut sql, reach);
     let order = match sort {
         ListingSort::Newest | ListingSort::Relevance => format!("{} DESC", order_key(id, reach)),
         ListingSort::PriceAsc => format!("{} ASC, l.id ASC", order_key("l.price_cents", reach)),

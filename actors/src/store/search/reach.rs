@@ -40,6 +40,18 @@ pub(super) enum Reach {
     /// pass every listing in it until enough match; the words' own index would yield every
     /// match of the words, in any era.
     Eras { floor: i64, ceiling: i64 },
+    /// The newest matches of the ids `lowest` to `ceiling`, era by era (`eras::push_descent`):
+    /// each era's matches from the era index, newest era first, until enough are found, at
+    /// most [`crate::domain::search::ERA_READ_MAX`] eras, then the older ids' matches from the
+    /// words' index. One read whatever the words, where the planner's estimate of how many
+    /// they match would otherwise pick the steps: "leather jacket" (986 matches at 1M) read
+    /// every match, 3.4 ms, and takes the 200 newest from 15 eras in 1.3.
+    Descent { ceiling: i64, lowest: i64 },
+    /// Within a [`Reach::Descent`]: one era, the SQL's `e` (ids `lowest` to `ceiling` only).
+    Era { ceiling: i64, lowest: i64 },
+    /// Within a [`Reach::Descent`]: the ids from `lowest` up to those under `below`, the
+    /// matches from the words' index.
+    Older { below: i64, lowest: i64 },
 }
 
 /// ` AND …` restricting the ids to `reach`.
@@ -54,7 +66,20 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
                 .push(" AND l.id + 0 <= ")
                 .int(ceiling);
         }
-        Reach::Planner | Reach::All => {}
+        Reach::Era { ceiling, lowest } => {
+            sql.push(" AND l.id + 0 <= ")
+                .int(ceiling)
+                .push(" AND l.id + 0 >= ")
+                .int(lowest);
+        }
+        Reach::Older { below, lowest } => {
+            sql.push(" AND l.id + 0 < ")
+                .int(below)
+                .push(" AND l.id + 0 >= ")
+                .int(lowest);
+        }
+        // A descent's own clauses are its eras' and its older ids' (`eras::push_descent`).
+        Reach::Planner | Reach::All | Reach::Descent { .. } => {}
     }
 }
 
@@ -63,7 +88,11 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
 /// orders them.
 pub(super) fn order_key(column: &str, reach: Reach) -> String {
     match reach {
-        Reach::All | Reach::Eras { .. } => format!("{column} + 0"),
+        Reach::All
+        | Reach::Eras { .. }
+        | Reach::Descent { .. }
+        | Reach::Era { .. }
+        | Reach::Older { .. } => format!("{column} + 0"),
         Reach::Planner | Reach::Above { .. } => column.to_owned(),
     }
 }
@@ -85,7 +114,12 @@ pub(super) fn plans_generically(sql: &Sql, filter: &ListingFilter, reach: Reach)
         && filter.text.is_some()
         && matches!(
             reach,
-            Reach::All | Reach::Eras { .. } | Reach::Above { enough: true, .. }
+            Reach::All
+                | Reach::Eras { .. }
+                | Reach::Descent { .. }
+                | Reach::Era { .. }
+                | Reach::Older { .. }
+                | Reach::Above { enough: true, .. }
         )
         && unfiltered(filter)
 }
@@ -233,6 +267,12 @@ pub(super) fn stepped<T>(
     found: impl Fn(&[T]) -> i64,
 ) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
+    // Words the statistics know for common are found by walking the newest ids (a window
+    // holds enough; an era of "black" holds 540, every one read and sorted); any other, when
+    // the filter lets eras serve, by one descent through the eras.
+    if eras && !known_word(expected, span) {
+        return load(conn, Reach::Descent { ceiling, lowest });
+    }
     let (mut reach, mut width) = if few_expected(expected) {
         (Reach::All, span)
     } else {
@@ -401,8 +441,9 @@ fn stepped_span(
 mod tests {
     use super::*;
 
-    /// Words outside the statistics (estimated at 0.5% of 1M ids): the first look at the
-    /// newest 10,000 ids only counts, and what it counts decides the one read that follows.
+    /// Words outside the statistics (estimated at 0.5% of 1M ids), filtered so that eras do
+    /// not serve: the first look at the newest 10,000 ids only counts, and what it counts
+    /// decides the one read that follows.
     #[test]
     fn a_first_look_counts_and_the_read_it_calls_for_follows() {
         let mut conn = DbConnection::Sqlite(
@@ -421,14 +462,8 @@ mod tests {
             // None: every match, from the words' index.
             (0, Reach::All),
             // A few: a window sized by the density seen (100 in 10,000 ids, 200 wanted,
-            // half as many again), two eras wide: read by eras, the lowest era whole.
-            (
-                100,
-                Reach::Eras {
-                    floor: 966_655,
-                    ceiling: 1_000_000,
-                },
-            ),
+            // half as many again).
+            (100, window(970_000)),
             // Enough: the same window, walked until the page is full (narrower than an era).
             (200, window(990_000)),
         ] {
@@ -437,7 +472,7 @@ mod tests {
                 &mut conn,
                 span,
                 200,
-                true,
+                false,
                 |_, reach| {
                     reads.push(reach);
                     Ok(vec![(); 200])
@@ -454,6 +489,60 @@ mod tests {
             .expect("read");
             assert_eq!(rows.len(), 200);
             assert_eq!(reads, vec![read], "{seen} seen");
+        }
+    }
+
+    /// Where eras serve, words the statistics do not know for common (outside them, or few
+    /// expected) are read in one descent through the eras, with no first look; a common word
+    /// is walked in a window of the newest ids.
+    #[test]
+    fn words_not_known_for_common_descend_through_the_eras_in_one_read() {
+        let mut conn = DbConnection::Sqlite(
+            diesel::SqliteConnection::establish(":memory:").expect("a connection"),
+        );
+        for (expected, read) in [
+            (
+                5_000,
+                Reach::Descent {
+                    ceiling: 1_000_000,
+                    lowest: 1,
+                },
+            ),
+            (
+                1_083,
+                Reach::Descent {
+                    ceiling: 1_000_000,
+                    lowest: 1,
+                },
+            ),
+            (
+                60_000,
+                Reach::Above {
+                    floor: 990_000,
+                    enough: true,
+                },
+            ),
+        ] {
+            let span = Span {
+                ceiling: 1_000_000,
+                lowest: 1,
+                expected,
+            };
+            let mut reads = Vec::new();
+            stepped(
+                &mut conn,
+                span,
+                200,
+                true,
+                |_, reach| {
+                    reads.push(reach);
+                    Ok(vec![(); 200])
+                },
+                |_, _| panic!("no first look"),
+                |rows| rows.len() as i64,
+            )
+            .expect("read");
+            assert_eq!(reads, vec![read], "{expected} expected");
         }
     }
 }

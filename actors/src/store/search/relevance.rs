@@ -37,43 +37,55 @@ pub(super) fn build(
          (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi, \
          COUNT(*) OVER () AS n FROM "
     );
+    // The candidates as one read of `reach` writes them (a descent writes two).
+    let select = |sql: &mut Sql, reach: Reach| {
+        if sql.pg {
+            sql.push("SELECT l.id AS id, l.search_vector AS v, ");
+            if sql.generic {
+                push_tsquery(sql, text);
+            } else {
+                sql.push("tsq");
+            }
+            sql.push(" AS q");
+        } else {
+            sql.push("SELECT listings_fts.rowid AS id, ");
+            push_bm25(sql, text, "ds.sz");
+            sql.push(" AS rank");
+        }
+        from_clause(sql, Some(text));
+        if !sql.pg {
+            sql.push(DOCSIZE_JOIN);
+        }
+        where_clause(sql, filter, reach);
+        if let Some(p) = after.filter(|p| p.window_hi > 0) {
+            let bound = reach.id_bound(id);
+            let _ = write!(sql.text, " AND {bound} >= ");
+            sql.int(p.window_lo);
+            let _ = write!(sql.text, " AND {bound} <= ");
+            sql.int(p.window_hi);
+        }
+        reach_clause(sql, reach);
+    };
     // PostgreSQL ranks only the candidates (`ts_rank` reads each one's vector, so a rare pair of
     // words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
     // inside the FTS5 query that finds them.
-    let ranked = if sql.pg {
+    if sql.pg {
         sql.push("(SELECT d.id, ");
         push_pg_rank(&mut sql, text, "d.v", |sql| {
             sql.push("d.q");
         });
-        sql.push(" AS rank FROM (SELECT l.id AS id, l.search_vector AS v, ");
-        if sql.generic {
-            push_tsquery(&mut sql, text);
-        } else {
-            sql.push("tsq");
-        }
-        sql.push(" AS q");
-        ") d"
+        sql.push(" AS rank FROM (");
     } else {
-        sql.push("(SELECT listings_fts.rowid AS id, ");
-        push_bm25(&mut sql, text, "ds.sz");
-        sql.push(" AS rank");
-        ""
-    };
-    from_clause(&mut sql, Some(text));
-    if !sql.pg {
-        sql.push(DOCSIZE_JOIN);
+        sql.push("(");
     }
-    where_clause(&mut sql, filter, reach);
-    if let Some(p) = after.filter(|p| p.window_hi > 0) {
-        let bound = reach.id_bound(id);
-        let _ = write!(sql.text, " AND {bound} >= ");
-        sql.int(p.window_lo);
-        let _ = write!(sql.text, " AND {bound} <= ");
-        sql.int(p.window_hi);
+    if let Reach::Descent { ceiling, lowest } = reach {
+        push_descent(&mut sql, ceiling, lowest, RELEVANCE_CANDIDATES, select);
+    } else {
+        select(&mut sql, reach);
+        let _ = write!(sql.text, " ORDER BY {} DESC", order_key(id, reach));
+        sql.limit(RELEVANCE_CANDIDATES);
     }
-    reach_clause(&mut sql, reach);
-    let _ = write!(sql.text, " ORDER BY {} DESC", order_key(id, reach));
-    sql.limit(RELEVANCE_CANDIDATES).push(ranked).push(") c) w");
+    sql.push(if sql.pg { ") d) c) w" } else { ") c) w" });
     if let Some(p) = after {
         // The last row's rank now, else as it was (that row no longer matches): bm25 moves with
         // the collection's statistics, and `ts_rank` with the query, which a new word may have
