@@ -4,17 +4,16 @@
 
 use super::reach::{order_key, Reach};
 use super::*;
-use crate::domain::search::{descent, era_floor, read_by_eras, ERA_BITS};
+use crate::domain::search::{descent, read_by_eras, ERA_BITS};
 
 impl Reach {
-    /// The read of `reach` over ids up to `ceiling` (of a span down to `lowest`): a window at
-    /// least an era wide is read by eras, ending on an era's edge
-    /// (`domain::search::era_floor`), any other as it is.
-    pub(super) fn windowed(self, ceiling: i64, lowest: i64) -> Reach {
+    /// The read of `reach` over ids up to `ceiling`: a window at least an era wide is read in a
+    /// descent through its eras (the newest matches first, until enough), any other as it is.
+    pub(super) fn windowed(self, ceiling: i64) -> Reach {
         match self {
-            Reach::Above { floor, .. } if read_by_eras(floor, ceiling) => Reach::Eras {
-                floor: era_floor(floor, ceiling, lowest),
+            Reach::Above { floor, .. } if read_by_eras(floor, ceiling) => Reach::Descent {
                 ceiling,
+                lowest: floor + 1,
             },
             other => other,
         }
@@ -25,26 +24,12 @@ impl Reach {
     /// id index (which costs more than the matches it would spare: 4 ms for 100,000 ids).
     pub(super) fn id_bound(self, column: &str) -> String {
         match self {
-            Reach::Eras { .. }
-            | Reach::Descent { .. }
-            | Reach::Era { .. }
-            | Reach::Older { .. } => order_key(column, self),
+            Reach::Descent { .. } | Reach::Era { .. } | Reach::Older { .. } => {
+                order_key(column, self)
+            }
             Reach::Planner | Reach::Above { .. } | Reach::All => column.to_owned(),
         }
     }
-}
-
-/// ` AND …` matching `text` through the era index over the eras of the ids above `floor` up to
-/// `ceiling` (see [`Reach::Eras`]).
-pub(super) fn push_era_match(sql: &mut Sql, text: &TextQuery, floor: i64, ceiling: i64) {
-    sql.push(" AND search_eras(l.id, l.search_vector) @@ (SELECT search_era_query(")
-        .push("to_tsquery('bazaar_search', ")
-        .text_param(&text.to_tsquery())
-        .push("), ")
-        .int(floor + 1)
-        .push(", ")
-        .int(ceiling)
-        .push("))");
 }
 
 /// ` AND …` matching `text` through the era index in the one era `e` of a descent's series
@@ -92,7 +77,7 @@ pub(super) fn push_descent(
     let _ = write!(sql.text, ") m LIMIT {wanted}");
 }
 
-/// Whether the windows of a words read on PostgreSQL may be read by eras ([`Reach::Eras`]): not
+/// Whether the windows of a words read on PostgreSQL may be read by eras ([`Reach::Descent`]): not
 /// when a filter has an index of its own bounded by the id (a category's, a condition's, a
 /// seller's, a seller's drafts), which serves a window better. Read by eras, the window's ids
 /// are no index condition, and the planner intersected the era index's matches with a whole

@@ -20,12 +20,9 @@ pub struct Facets {
     pub max_price: Option<i64>,
 }
 
-/// The newest matches as PostgreSQL's facets count them: those of one category and condition
-/// among the newest `cap + 1` (`seen`), and among the newest `cap` their number and price range.
-/// Counted where they are read: the matches themselves, a row each, cost a tenth of PostgreSQL's
-/// time and a sixth of the server's sending and decoding them (facets of "jacket" at 1M).
+/// One match as PostgreSQL's facets count it: where it falls among the buckets, and its price.
 #[derive(QueryableByName)]
-struct FacetGroup {
+struct FacetRow {
     /// Read from the stored category, as SQLite's tally reads it (there `category_top` is
     /// computed on every read: 15% of a facets call at 1M listings).
     #[diesel(sql_type = Nullable<Text>)]
@@ -33,13 +30,7 @@ struct FacetGroup {
     #[diesel(sql_type = Nullable<Text>)]
     condition: Option<Place<Conditions>>,
     #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    min_price: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    max_price: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    seen: i64,
+    price_cents: i64,
 }
 
 /// A facet's buckets: which one a value read from the database falls in.
@@ -113,7 +104,7 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
     if matches!(conn, DbConnection::Sqlite(_)) {
         return sqlite_facets(conn, filter, cap);
     }
-    let groups = match &filter.text {
+    let mut rows = match &filter.text {
         Some(text) => plan_mode::in_plan_modes(
             conn,
             |_, _| Ok(()),
@@ -124,19 +115,22 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                 let count =
                     |conn: &mut DbConnection, look: reach::FirstLook| look.count(conn, filter, run);
                 let eras = eras::eras_serve(filter);
-                reach::stepped(conn, span, cap + 1, eras, load, count, seen)
+                reach::stepped(conn, span, cap + 1, eras, load, count, |rows| {
+                    rows.len() as i64
+                })
             },
         )?,
         None => facet_rows(conn, filter, cap, Reach::Planner, &|_, _| Ok(()))?,
     };
+    let capped = rows.len() as i64 > cap;
+    rows.truncate(cap as usize);
     let mut counts = Counts::default();
-    for group in &groups {
-        counts.category(group.category.as_ref(), group.n);
-        counts.condition(group.condition.as_ref(), group.n);
-        counts.price(group.min_price);
-        counts.price(group.max_price);
+    for row in &rows {
+        counts.category(row.category.as_ref(), 1);
+        counts.condition(row.condition.as_ref(), 1);
+        counts.price(Some(row.price_cents));
     }
-    Ok(counts.facets(seen(&groups) > cap))
+    Ok(counts.facets(capped))
 }
 
 /// `SELECT` of the newest `cap + 1` matches within `reach`: their category, condition and price.
@@ -170,40 +164,18 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
     sql.limit(cap + 1);
 }
 
-/// The newest `cap + 1` matches within `reach` grouped by category and condition (PostgreSQL),
-/// read by `run`. The matches reach the grouping newest first, as `newest_matches` orders
-/// them, so their row numbers tell the newest `cap` from the one after.
+/// The newest `cap + 1` matches within `reach`, a row each (PostgreSQL), read by `run`.
 fn facet_rows(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     cap: i64,
     reach: Reach,
     run: plan_mode::Run,
-) -> QueryResult<Vec<FacetGroup>> {
+) -> QueryResult<Vec<FacetRow>> {
     let mut sql = Sql::new(conn);
-    let newest = "FILTER (WHERE m.r <= ";
-    sql.push("SELECT m.category, m.condition, COUNT(*) ")
-        .push(newest)
-        .int(cap)
-        .push(") AS n, MIN(m.price_cents) ")
-        .push(newest)
-        .int(cap)
-        .push(") AS min_price, MAX(m.price_cents) ")
-        .push(newest)
-        .int(cap)
-        .push(
-            ") AS max_price, COUNT(*) AS seen FROM (SELECT x.category, x.condition, \
-             x.price_cents, ROW_NUMBER() OVER () AS r FROM (",
-        );
     newest_matches(&mut sql, filter, cap, reach);
-    sql.push(") x) m GROUP BY m.category, m.condition");
     run(conn, &sql)?;
-    sql.load::<FacetGroup>(conn)
-}
-
-/// How many of the newest `cap + 1` matches the groups hold.
-fn seen(groups: &[FacetGroup]) -> i64 {
-    groups.iter().map(|g| g.seen).sum()
+    sql.load::<FacetRow>(conn)
 }
 
 /// SQLite: the newest `cap + 1` matches counted by `bazaar_tally` as SQLite reads them (the

@@ -45,7 +45,7 @@ mod testing;
 mod typos;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
-use eras::{push_descent, push_era_match, push_era_match_of_e};
+use eras::{push_descent, push_era_match_of_e};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
@@ -239,7 +239,6 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
             .push("strftime('%Y-%m-%d %H:%M:%f', 'now')))");
     }
     match (&f.text, reach) {
-        (Some(t), Reach::Eras { floor, ceiling }) => push_era_match(sql, t, floor, ceiling),
         (Some(t), Reach::Era { .. }) => push_era_match_of_e(sql, t),
         (Some(t), _) if sql.generic => {
             sql.push(" AND l.search_vector @@ ");

@@ -6,7 +6,7 @@
 use super::plan_mode::{in_plan_modes, Run};
 use super::*;
 use crate::domain::search::{
-    few_expected, few_matches_seen, first_reach, known_word, second_reach,
+    few_expected, few_matches_seen, first_reach, known_word, second_reach, walked,
 };
 
 /// Which ids a words query in newest order (`sort=newest`, and the candidates of
@@ -34,12 +34,6 @@ pub(super) enum Reach {
     Above { floor: i64, enough: bool },
     /// Every id: the words' index finds the matches and a top-N sort orders them.
     All,
-    /// The ids above `floor` up to `ceiling`, a window at least an era wide
-    /// (`domain::search::read_by_eras`): the era index (migration `search_eras`) finds the
-    /// matches in the window's eras and a top-N sort orders them. A walk of the window would
-    /// pass every listing in it until enough match; the words' own index would yield every
-    /// match of the words, in any era.
-    Eras { floor: i64, ceiling: i64 },
     /// The newest matches of the ids `lowest` to `ceiling`, era by era (`eras::push_descent`):
     /// each era's matches from the era index, newest era first, until enough are found, at
     /// most [`crate::domain::search::ERA_READ_MAX`] eras, then the older ids' matches from the
@@ -60,12 +54,6 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
         Reach::Above { floor, .. } => {
             sql.push(" AND l.id > ").int(floor);
         }
-        Reach::Eras { floor, ceiling } => {
-            sql.push(" AND l.id + 0 > ")
-                .int(floor)
-                .push(" AND l.id + 0 <= ")
-                .int(ceiling);
-        }
         Reach::Era { ceiling, lowest } => {
             sql.push(" AND l.id + 0 <= ")
                 .int(ceiling)
@@ -83,16 +71,14 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
     }
 }
 
-/// The ordering key `column` as `reach` reads it: with [`Reach::All`] and [`Reach::Eras`] one
+/// The ordering key `column` as `reach` reads it: with [`Reach::All`] and the eras' reads one
 /// no index gives, so the words' index (or the era index) finds the matches and a top-N sort
 /// orders them.
 pub(super) fn order_key(column: &str, reach: Reach) -> String {
     match reach {
-        Reach::All
-        | Reach::Eras { .. }
-        | Reach::Descent { .. }
-        | Reach::Era { .. }
-        | Reach::Older { .. } => format!("{column} + 0"),
+        Reach::All | Reach::Descent { .. } | Reach::Era { .. } | Reach::Older { .. } => {
+            format!("{column} + 0")
+        }
         Reach::Planner | Reach::Above { .. } => column.to_owned(),
     }
 }
@@ -115,7 +101,6 @@ pub(super) fn plans_generically(sql: &Sql, filter: &ListingFilter, reach: Reach)
         && matches!(
             reach,
             Reach::All
-                | Reach::Eras { .. }
                 | Reach::Descent { .. }
                 | Reach::Era { .. }
                 | Reach::Older { .. }
@@ -252,7 +237,9 @@ impl Span {
 /// `load` runs one read. A first look at the newest ids for words the statistics do not know
 /// only counts its matches (`count`, see [`FirstLook`]), and the read that follows is the one
 /// the count calls for: the same window, known now to hold enough, or the second step. With
-/// `eras` (`eras::eras_serve`), a window at least an era wide is read by eras.
+/// `eras` (`eras::eras_serve`), words the statistics do not know for common are read in one
+/// descent through the eras ([`Reach::Descent`]), and a window at least an era wide is read in
+/// a descent through its own.
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
     Span {
@@ -267,10 +254,11 @@ pub(super) fn stepped<T>(
     found: impl Fn(&[T]) -> i64,
 ) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
-    // Words the statistics know for common are found by walking the newest ids (a window
-    // holds enough; an era of "black" holds 540, every one read and sorted); any other, when
-    // the filter lets eras serve, by one descent through the eras.
-    if eras && !known_word(expected, span) {
+    // Words the statistics expect in a twentieth of the listings or more are found by
+    // walking the newest ids (a narrow window holds enough; an era of "black" holds 1,080,
+    // every one read and sorted); any other, when the filter lets eras serve, by one descent
+    // through the eras.
+    if eras && !walked(expected, span) {
         return load(conn, Reach::Descent { ceiling, lowest });
     }
     let (mut reach, mut width) = if few_expected(expected) {
@@ -304,11 +292,7 @@ pub(super) fn stepped<T>(
         first = false;
     }
     loop {
-        let read = if eras {
-            reach.windowed(ceiling, lowest)
-        } else {
-            reach
-        };
+        let read = if eras { reach.windowed(ceiling) } else { reach };
         let rows = load(conn, read)?;
         if reach == Reach::All || width >= span || found(&rows) >= wanted {
             return Ok(rows);
@@ -492,11 +476,11 @@ mod tests {
         }
     }
 
-    /// Where eras serve, words the statistics do not know for common (outside them, or few
-    /// expected) are read in one descent through the eras, with no first look; a common word
-    /// is walked in a window of the newest ids.
+    /// Where eras serve, words the statistics do not expect in 5% of the ids or more (outside
+    /// them, few expected, or merely common) are read in one descent through the eras, with no
+    /// first look; a word that common is walked in a window of the newest ids.
     #[test]
-    fn words_not_known_for_common_descend_through_the_eras_in_one_read() {
+    fn words_under_five_percent_descend_through_the_eras_in_one_read() {
         let mut conn = DbConnection::Sqlite(
             diesel::SqliteConnection::establish(":memory:").expect("a connection"),
         );
@@ -510,6 +494,13 @@ mod tests {
             ),
             (
                 1_083,
+                Reach::Descent {
+                    ceiling: 1_000_000,
+                    lowest: 1,
+                },
+            ),
+            (
+                36_116,
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
