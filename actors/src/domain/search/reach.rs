@@ -135,31 +135,6 @@ pub fn walked(expected: i64, span: i64) -> bool {
     expected < i64::MAX && expected.saturating_mul(100) >= span.saturating_mul(WALK_MIN_PERCENT)
 }
 
-/// The eras a read of the newest matches era by era takes them from (PostgreSQL,
-/// `store::search`'s `Reach::Descent`), for the ids `lowest` to `ceiling`: each era from the
-/// ceiling's (`top`) down to `stop`, newest first, at most [`ERA_READ_MAX`] of them, until
-/// enough match; then, when older ids are left (`below`: the ids under it), the rest from the
-/// words' own index. An era costs one probe of the era index (~25 µs at 1M listings, nothing
-/// found), so a word with few matches costs at most that many probes and then its few matches;
-/// a common word's newest era holds enough.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Descent {
-    pub top: i64,
-    pub stop: i64,
-    pub below: Option<i64>,
-}
-
-pub fn descent(ceiling: i64, lowest: i64) -> Descent {
-    let top = ceiling.max(0) >> ERA_BITS;
-    let bottom = lowest.max(0) >> ERA_BITS;
-    let stop = (top - (ERA_READ_MAX - 1)).max(bottom).min(top);
-    Descent {
-        top,
-        stop,
-        below: (stop > bottom).then_some(stop << ERA_BITS),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,41 +218,6 @@ mod tests {
         assert!(read_by_eras(906_157, 1_000_000));
         // Seventeen eras and more: a descent names sixteen, the words' index reads the rest.
         assert!(read_by_eras(753_662, 1_000_000));
-    }
-
-    #[test]
-    fn a_descent_names_at_most_sixteen_eras_and_leaves_the_older_ids_to_the_words_index() {
-        // 1M listings: eras 61 down to 46, then the ids under 753,664 (era 46's first).
-        assert_eq!(
-            descent(1_000_000, 1),
-            Descent {
-                top: 61,
-                stop: 46,
-                below: Some(753_664),
-            }
-        );
-        // A catalogue of one era, or a relevance page's window of three: no older ids.
-        assert_eq!(
-            descent(10_000, 1),
-            Descent {
-                top: 0,
-                stop: 0,
-                below: None,
-            }
-        );
-        assert_eq!(
-            descent(1_000_000, 960_000),
-            Descent {
-                top: 61,
-                stop: 58,
-                below: None,
-            }
-        );
-        // Sixteen eras exactly: none left over.
-        assert_eq!(descent(16 * ERA_IDS - 1, 0).below, None);
-        assert_eq!(descent(16 * ERA_IDS, 0).below, Some(ERA_IDS));
-        // Nothing yet.
-        assert_eq!(descent(0, 1).below, None);
     }
 
     #[test]

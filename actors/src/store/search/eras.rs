@@ -4,7 +4,7 @@
 
 use super::reach::{order_key, Reach};
 use super::*;
-use crate::domain::search::{descent, read_by_eras, ERA_BITS};
+use crate::domain::search::{read_by_eras, ERA_BITS, ERA_READ_MAX};
 
 impl Reach {
     /// The read of `reach` over ids up to `ceiling`: a window at least an era wide is read in a
@@ -41,16 +41,21 @@ pub(super) fn push_era_match_of_e(sql: &mut Sql, text: &TextQuery) {
     let _ = write!(sql.text, ")), e << {ERA_BITS}, e << {ERA_BITS})");
 }
 
-/// The newest `wanted` matches of the ids `lowest` to `ceiling`, newest first, read era by era
-/// ([`Reach::Descent`]): `select` writes one read's `SELECT … FROM … WHERE …` for the reach it
-/// is given (an era, then the older ids), and this adds the order, the limits and the series
-/// of eras. PostgreSQL runs the lateral read once per era of the series, in the series' order
-/// (a nested loop over it: the era is the lateral's parameter), and stops as soon as the
-/// outer `LIMIT` has its rows; the older ids' branch of the `UNION ALL` runs only if the eras
-/// fell short. Each era's read is a top-N sort of that era's matches. So the rows come newest
-/// first: the tests compare them with the words' own index's newest matches. The limits are
-/// written out, not bound: with a bound limit a generic plan expects a tenth of the rows of
-/// every era (as many as the series' default thousand), a cost that set off JIT compiling.
+/// The newest `wanted` matches of the ids `lowest` to `ceiling` (`i64::MAX`: up to the newest),
+/// newest first, read era by era ([`Reach::Descent`]): `select` writes one read's `SELECT …
+/// FROM … WHERE …` for the reach it is given (an era, then the older ids), and this adds the
+/// order, the limits and the series of eras: from the era of the newest id up to `ceiling`
+/// ([`push_top_era`]: the statement finds it, so a read needs no round trip for it) down at
+/// most [`ERA_READ_MAX`] eras, never below the era of `lowest`; then, if older ids are left,
+/// their matches from the words' index. PostgreSQL runs the lateral read once per era of the
+/// series, in the series' order (a nested loop over it: the era is the lateral's parameter),
+/// and stops as soon as the outer `LIMIT` has its rows; the older ids' branch of the
+/// `UNION ALL` runs only if the eras fell short (and not at all when no ids are left below
+/// them: a one-time filter). Each era's read is a top-N sort of that era's matches. So the rows
+/// come newest first: the tests compare them with the words' own index's newest matches. The
+/// limits are written out, not bound: with a bound limit a generic plan expects a tenth of the
+/// rows of every era (as many as the series' default thousand), a cost that set off JIT
+/// compiling.
 pub(super) fn push_descent(
     sql: &mut Sql,
     ceiling: i64,
@@ -58,23 +63,51 @@ pub(super) fn push_descent(
     wanted: i64,
     select: impl Fn(&mut Sql, Reach),
 ) {
-    let eras = descent(ceiling, lowest);
-    sql.push("SELECT m.* FROM ((SELECT m.* FROM generate_series(")
-        .int(eras.top)
-        .push(", ")
-        .int(eras.stop)
-        .push(", -1) e, LATERAL (");
+    sql.push("SELECT m.* FROM ((SELECT m.* FROM generate_series(");
+    push_top_era(sql, ceiling);
+    sql.push(", GREATEST(");
+    push_stop_era(sql, ceiling);
+    let _ = write!(sql.text, ", ");
+    sql.int(lowest);
+    let _ = write!(sql.text, " >> {ERA_BITS}), -1) e, LATERAL (");
     select(sql, Reach::Era { ceiling, lowest });
     let _ = write!(
         sql.text,
-        " ORDER BY l.id + 0 DESC LIMIT {wanted}) m LIMIT {wanted})"
+        " ORDER BY l.id + 0 DESC LIMIT {wanted}) m LIMIT {wanted}) UNION ALL ("
     );
-    if let Some(below) = eras.below {
-        sql.push(" UNION ALL (");
-        select(sql, Reach::Older { below, lowest });
-        let _ = write!(sql.text, " ORDER BY l.id + 0 DESC LIMIT {wanted})");
-    }
-    let _ = write!(sql.text, ") m LIMIT {wanted}");
+    select(sql, Reach::Older { ceiling, lowest });
+    let _ = write!(
+        sql.text,
+        " ORDER BY l.id + 0 DESC LIMIT {wanted})) m LIMIT {wanted}"
+    );
+}
+
+/// The era of the newest listing up to `ceiling`, as the statement finds it (the end of the
+/// primary key: one probe).
+fn push_top_era(sql: &mut Sql, ceiling: i64) {
+    sql.push("((SELECT COALESCE(MAX(id), 0) FROM listings WHERE id <= ")
+        .int(ceiling);
+    let _ = write!(sql.text, ") >> {ERA_BITS})");
+}
+
+/// The last era a descent may name: [`ERA_READ_MAX`] eras from the top one.
+fn push_stop_era(sql: &mut Sql, ceiling: i64) {
+    sql.push("(");
+    push_top_era(sql, ceiling);
+    let _ = write!(sql.text, " - {})", ERA_READ_MAX - 1);
+}
+
+/// ` AND …` keeping a descent's older ids ([`Reach::Older`]): those under the last era it may
+/// name, from `lowest`, and none at all (a one-time filter) when that era is `lowest`'s or
+/// below it.
+pub(super) fn push_older_ids(sql: &mut Sql, ceiling: i64, lowest: i64) {
+    sql.push(" AND l.id + 0 < (");
+    push_stop_era(sql, ceiling);
+    let _ = write!(sql.text, " << {ERA_BITS}) AND l.id + 0 >= ");
+    sql.int(lowest).push(" AND ");
+    push_stop_era(sql, ceiling);
+    sql.push(" > (").int(lowest);
+    let _ = write!(sql.text, " >> {ERA_BITS})");
 }
 
 /// Whether the windows of a words read on PostgreSQL may be read by eras ([`Reach::Descent`]): not

@@ -109,13 +109,25 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
             conn,
             |_, _| Ok(()),
             |conn, run| {
+                if eras::eras_serve(filter) {
+                    // The newest matches whatever the words: a descent through the eras, the
+                    // newest id found by the read itself, no estimate asked for. At 1M, facets
+                    // of "jacket" (1.6% of the listings) 800 → 900/s, "smoke" (12%) 380 →
+                    // 900/s, "home" (29%) 440 → 560/s against walking the newest ids; only a
+                    // word in nearly every listing reads more by eras (an era's every match for
+                    // 1,001: "size", in all of them, 310 → 215/s).
+                    let newest = Reach::Descent {
+                        ceiling: i64::MAX,
+                        lowest: 1,
+                    };
+                    return facet_rows(conn, filter, cap, newest, run);
+                }
                 let span = reach::Span::whole(conn, text)?;
                 let load =
                     |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach, run);
                 let count =
                     |conn: &mut DbConnection, look: reach::FirstLook| look.count(conn, filter, run);
-                let eras = eras::eras_serve(filter);
-                reach::stepped(conn, span, cap + 1, eras, load, count, |rows| {
+                reach::stepped(conn, span, cap + 1, false, load, count, |rows| {
                     rows.len() as i64
                 })
             },

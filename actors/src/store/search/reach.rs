@@ -43,9 +43,9 @@ pub(super) enum Reach {
     Descent { ceiling: i64, lowest: i64 },
     /// Within a [`Reach::Descent`]: one era, the SQL's `e` (ids `lowest` to `ceiling` only).
     Era { ceiling: i64, lowest: i64 },
-    /// Within a [`Reach::Descent`]: the ids from `lowest` up to those under `below`, the
-    /// matches from the words' index.
-    Older { below: i64, lowest: i64 },
+    /// Within a [`Reach::Descent`] of the same `ceiling` and `lowest`: the ids from `lowest` up
+    /// to the eras it names (`eras::push_older_ids`), the matches from the words' index.
+    Older { ceiling: i64, lowest: i64 },
 }
 
 /// ` AND …` restricting the ids to `reach`.
@@ -60,12 +60,7 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
                 .push(" AND l.id + 0 >= ")
                 .int(lowest);
         }
-        Reach::Older { below, lowest } => {
-            sql.push(" AND l.id + 0 < ")
-                .int(below)
-                .push(" AND l.id + 0 >= ")
-                .int(lowest);
-        }
+        Reach::Older { ceiling, lowest } => super::eras::push_older_ids(sql, ceiling, lowest),
         // A descent's own clauses are its eras' and its older ids' (`eras::push_descent`).
         Reach::Planner | Reach::All | Reach::Descent { .. } => {}
     }
