@@ -97,9 +97,10 @@ pub const ERA_BITS: u32 = 14;
 /// The ids in one era.
 pub const ERA_IDS: i64 = 1 << ERA_BITS;
 
-/// The most eras a read names. The index's scan weighs every word of every era it names for
-/// each match it passes: at 1M listings "leather & jacket" over 13 eras scanned in 1 ms, over
-/// 52 eras of 4,096 ids in 4 ms, twice the words' own index, whose scan yields every match.
+/// The most eras a descent through the eras reads (`store::search`'s `Reach::Descent`), one
+/// probe of the era index each (~25 µs at 1M listings when nothing matches), before the words'
+/// own index yields the older ids' matches: a rare word costs at most 16 probes and then its
+/// few older matches ("quokka" at 1M: 0.8 ms), however many eras the catalogue holds.
 pub const ERA_READ_MAX: i64 = 16;
 
 /// How many eras the ids `lo` to `hi` fall in (0 for none).
