@@ -232,9 +232,9 @@ impl Span {
 /// `load` runs one read. A first look at the newest ids for words the statistics do not know
 /// only counts its matches (`count`, see [`FirstLook`]), and the read that follows is the one
 /// the count calls for: the same window, known now to hold enough, or the second step. With
-/// `eras` (`eras::eras_serve`), words the statistics do not know for common are read in one
-/// descent through the eras ([`Reach::Descent`]), and a window at least an era wide is read in
-/// a descent through its own.
+/// `eras` (`eras::eras_serve`), words the statistics do not put in 5% of the ids or more
+/// (`domain::search::walked`) are read in one descent through the eras ([`Reach::Descent`]),
+/// and a window at least an era wide is read in a descent through its own.
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
     Span {
