@@ -18,9 +18,9 @@ mod reach;
 mod typos;
 
 pub use reach::{
-    eras, few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach,
-    walked, ERA_BITS, ERA_IDS, ERA_READ_MAX, FIRST_REACH, INDEX_READ_MAX_MATCHES,
-    KNOWN_WORD_MIN_PERCENT, RELEVANCE_CANDIDATES, WALK_MIN_PERCENT,
+    few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach, walked,
+    ERA_BITS, ERA_IDS, ERA_READ_MAX, FIRST_REACH, INDEX_READ_MAX_MATCHES, KNOWN_WORD_MIN_PERCENT,
+    RELEVANCE_CANDIDATES, WALK_MIN_PERCENT,
 };
 pub use typos::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, POPULAR_FACTOR,

@@ -103,14 +103,6 @@ pub const ERA_IDS: i64 = 1 << ERA_BITS;
 /// few older matches ("quokka" at 1M: 0.8 ms), however many eras the catalogue holds.
 pub const ERA_READ_MAX: i64 = 16;
 
-/// How many eras the ids `lo` to `hi` fall in (0 for none).
-pub fn eras(lo: i64, hi: i64) -> i64 {
-    if hi < lo {
-        return 0;
-    }
-    (hi >> ERA_BITS) - (lo >> ERA_BITS) + 1
-}
-
 /// Whether a read of the ids above `floor` up to `ceiling` takes its matches from the era index
 /// (a descent through the window's eras) rather than walking the id index newest first with
 /// the words as a filter: when the window is at least an era wide (a walk passes every listing
@@ -206,12 +198,6 @@ mod tests {
     #[test]
     fn a_window_an_era_wide_or_more_is_read_by_eras() {
         assert_eq!(ERA_IDS, 16_384);
-        // 983,040 is where era 60 begins.
-        assert_eq!(eras(983_040, 1_000_000), 2);
-        assert_eq!(eras(983_041, 1_000_000), 2);
-        assert_eq!(eras(983_039, 1_000_000), 3);
-        assert_eq!(eras(1, 1), 1);
-        assert_eq!(eras(5, 4), 0);
         // A page's window of the newest ids: walked.
         assert!(!read_by_eras(990_000, 1_000_000));
         // Relevance's 200 candidates of a word in 1.6% (18,750 ids), the facets' 1,001 (93,843).

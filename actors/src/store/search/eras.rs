@@ -67,8 +67,7 @@ pub(super) fn push_descent(
     push_top_era(sql, ceiling);
     sql.push(", GREATEST(");
     push_stop_era(sql, ceiling);
-    let _ = write!(sql.text, ", ");
-    sql.int(lowest);
+    sql.push(", ").int(lowest);
     let _ = write!(sql.text, " >> {ERA_BITS}), -1) e, LATERAL (");
     select(sql, Reach::Era { ceiling, lowest });
     let _ = write!(
