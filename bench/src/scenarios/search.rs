@@ -1,8 +1,9 @@
 //! `search`: a synthetic catalogue of `listings` (`bazaar::seed::catalogue`, what `bazaar seed`
 //! loads), then each kind of search and browse request measured on its own by `connections`
 //! clients for `seconds`: a rare word, a common word, two words, a typo, a prefix, a category
-//! sorted by price, an empty category sorted by price, facets, page 50 by cursor, a common
-//! word's second relevance page by cursor; baseline in
+//! sorted by price, an empty category sorted by price, facets, words in a category and
+//! condition, facets in a condition, page 50 by cursor, a common word's second relevance page
+//! by cursor; baseline in
 //! the same run: the unfiltered newest page. Before this scenario existed `q` was a LIKE scan
 //! (issue 12 measured 0.9 s per rare-word search at 1M listings on PostgreSQL, 0.54 s on
 //! SQLite); that path is gone, so its figures are quoted in BENCHMARKS.md, not re-measured.
@@ -38,6 +39,14 @@ const KINDS: &[(&str, &str)] = &[
         "listings?category=other&sort=price_asc&limit=20",
     ),
     ("facets", "listings/facets?q=jacket"),
+    (
+        "words + category + condition",
+        "listings?q=leather%20jacket&category=fashion&condition=good&limit=20",
+    ),
+    (
+        "facets + condition",
+        "listings/facets?q=jacket&condition=good",
+    ),
 ];
 
 /// A relevance page after the first: the cursor's candidates ranked again and the boundary

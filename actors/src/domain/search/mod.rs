@@ -19,8 +19,8 @@ mod typos;
 
 pub use reach::{
     few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach, walked,
-    ERA_BITS, ERA_IDS, ERA_READ_MAX, FIRST_REACH, INDEX_READ_MAX_MATCHES, KNOWN_WORD_MIN_PERCENT,
-    RELEVANCE_CANDIDATES, WALK_MIN_PERCENT,
+    ERA_BITS, ERA_IDS, ERA_READ_MAX, ERA_READ_MAX_FILTERED, FIRST_REACH, INDEX_READ_MAX_MATCHES,
+    KNOWN_WORD_MIN_PERCENT, RELEVANCE_CANDIDATES, WALK_MIN_PERCENT,
 };
 pub use typos::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, POPULAR_FACTOR,
@@ -376,6 +376,26 @@ impl SearchFilters {
             && self.min_price.is_none_or(|m| l.price_cents >= m)
             && self.max_price.is_none_or(|m| l.price_cents <= m)
     }
+
+    /// The category and condition filters as entries of PostgreSQL's era index (migration
+    /// `search_eras_filters`: `' top <slug>'`, `' cat <slug>'`, `' cond <condition>'`, each
+    /// under its era there), as a `tsquery` all of whose entries a listing must hold; `None`
+    /// without either filter. The leading space keeps them apart from every word.
+    pub fn era_entries(&self) -> Option<String> {
+        let category = self.category.as_ref().map(|c| match c.level {
+            CategoryLevel::Top => format!(" top {}", c.slug),
+            CategoryLevel::Child => format!(" cat {}", c.slug),
+        });
+        let condition = self.condition.as_ref().map(|c| format!(" cond {c}"));
+        let entries: Vec<String> = [category, condition]
+            .into_iter()
+            .flatten()
+            // tsquery's quoting: a quote doubled, a backslash escaped (none in a known slug or
+            // condition; the filters are validated before they get here).
+            .map(|e| format!("'{}'", e.replace('\\', "\\\\").replace('\'', "''")))
+            .collect();
+        (!entries.is_empty()).then(|| entries.join(" & "))
+    }
 }
 
 #[cfg(test)]
@@ -417,6 +437,33 @@ mod tests {
 
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_category_and_a_condition_are_the_era_index_entries_a_match_must_hold() {
+        let filters = |category: Option<&str>, condition: Option<&str>| SearchFilters {
+            category: category.map(|c| CategoryFilter::parse(c).unwrap()),
+            condition: condition.map(str::to_owned),
+            ..SearchFilters::default()
+        };
+        assert_eq!(filters(None, None).era_entries(), None);
+        assert_eq!(
+            filters(Some("fashion"), None).era_entries().as_deref(),
+            Some("' top fashion'")
+        );
+        assert_eq!(
+            filters(Some("fashion-men"), Some("like_new"))
+                .era_entries()
+                .as_deref(),
+            Some("' cat fashion-men' & ' cond like_new'")
+        );
+        // A seller or a price range is no entry of the index.
+        let priced = SearchFilters {
+            min_price: Some(100),
+            seller_id: Some(7),
+            ..SearchFilters::default()
+        };
+        assert_eq!(priced.era_entries(), None);
+    }
 
     fn texts(q: &TextQuery) -> Vec<Vec<(String, bool)>> {
         q.clauses

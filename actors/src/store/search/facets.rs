@@ -119,15 +119,16 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                     let newest = Reach::Descent {
                         ceiling: i64::MAX,
                         lowest: 1,
+                        eras: eras::descent_eras(&filter.filters),
                     };
                     return facet_rows(conn, filter, cap, newest, run);
                 }
-                let span = reach::Span::whole(conn, text)?;
+                let span = reach::Span::whole(conn, text, None)?;
                 let load =
                     |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach, run);
                 let count =
                     |conn: &mut DbConnection, look: reach::FirstLook| look.count(conn, filter, run);
-                reach::stepped(conn, span, cap + 1, false, load, count, |rows| {
+                reach::stepped(conn, span, cap + 1, None, load, count, |rows| {
                     rows.len() as i64
                 })
             },
@@ -160,8 +161,13 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
         where_clause(sql, filter, reach);
         reach_clause(sql, reach);
     };
-    if let Reach::Descent { ceiling, lowest } = reach {
-        push_descent(sql, ceiling, lowest, cap + 1, select);
+    if let Reach::Descent {
+        ceiling,
+        lowest,
+        eras,
+    } = reach
+    {
+        push_descent(sql, (ceiling, lowest, eras), cap + 1, select);
         return;
     }
     select(sql, reach);

@@ -239,7 +239,7 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
             .push("strftime('%Y-%m-%d %H:%M:%f', 'now')))");
     }
     match (&f.text, reach) {
-        (Some(t), Reach::Era { .. }) => push_era_match_of_e(sql, t),
+        (Some(t), Reach::Era { .. }) => push_era_match_of_e(sql, t, &f.filters),
         (Some(t), _) if sql.generic => {
             sql.push(" AND l.search_vector @@ ");
             push_tsquery(sql, t);
@@ -254,15 +254,27 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
         (None, _) => {}
     }
     let s = &f.filters;
-    if let Some(c) = &s.category {
-        match c.level {
-            CategoryLevel::Top => sql.push(" AND l.category_top = "),
-            CategoryLevel::Child => sql.push(" AND l.category = "),
+    // An era's read matches the category and the condition in the era index, with the words
+    // (`push_era_match_of_e`). The older ids' read of a descent compares them where no index
+    // serves them (`|| ''`): the words' index finds the few older matches, and a category's
+    // or a condition's index would only be intersected with it whole ("quokka" in fashion at
+    // 1M: 149,202 ids of fashion for 5 matches, 23 ms).
+    let (in_eras, unindexed) = match reach {
+        Reach::Era { .. } => (true, ""),
+        Reach::Older { .. } => (false, " || ''"),
+        _ => (false, ""),
+    };
+    if let Some(c) = s.category.as_ref().filter(|_| !in_eras) {
+        let column = match c.level {
+            CategoryLevel::Top => "l.category_top",
+            CategoryLevel::Child => "l.category",
         };
+        let _ = write!(sql.text, " AND {column}{unindexed} = ");
         sql.text_param(&c.slug);
     }
-    if let Some(c) = &s.condition {
-        sql.push(" AND l.condition = ").text_param(c);
+    if let Some(c) = s.condition.as_ref().filter(|_| !in_eras) {
+        let _ = write!(sql.text, " AND l.condition{unindexed} = ");
+        sql.text_param(c);
     }
     if let Some(v) = s.seller_id {
         sql.push(" AND l.seller_id = ").int(v);
@@ -329,8 +341,13 @@ fn build(
         }
     };
     // Only the newest order reads by descent (its order is the descent's).
-    if let Reach::Descent { ceiling, lowest } = reach {
-        push_descent(&mut sql, ceiling, lowest, limit, select);
+    if let Reach::Descent {
+        ceiling,
+        lowest,
+        eras,
+    } = reach
+    {
+        push_descent(&mut sql, (ceiling, lowest, eras), limit, select);
         return sql;
     }
     select(&mut sql, reach);

@@ -36,16 +36,25 @@ pub(super) enum Reach {
     All,
     /// The newest matches of the ids `lowest` to `ceiling`, era by era (`eras::push_descent`):
     /// each era's matches from the era index, newest era first, until enough are found, at
-    /// most [`crate::domain::search::ERA_READ_MAX`] eras, then the older ids' matches from the
-    /// words' index. One read whatever the words, where the planner's estimate of how many
-    /// they match would otherwise pick the steps: "leather jacket" (986 matches at 1M) read
-    /// every match, 3.4 ms, and takes the 200 newest from 15 eras in 1.3.
-    Descent { ceiling: i64, lowest: i64 },
+    /// most `eras` eras (`eras::descent_eras`), then the older ids' matches from the words'
+    /// index. One read whatever the words, where the planner's estimate of how many they match
+    /// would otherwise pick the steps: "leather jacket" (986 matches at 1M) read every match,
+    /// 3.4 ms, and takes the 200 newest from 15 eras in 1.3.
+    Descent {
+        ceiling: i64,
+        lowest: i64,
+        eras: i64,
+    },
     /// Within a [`Reach::Descent`]: one era, the SQL's `e` (ids `lowest` to `ceiling` only).
     Era { ceiling: i64, lowest: i64 },
-    /// Within a [`Reach::Descent`] of the same `ceiling` and `lowest`: the ids from `lowest` up
-    /// to the eras it names (`eras::push_older_ids`), the matches from the words' index.
-    Older { ceiling: i64, lowest: i64 },
+    /// Within a [`Reach::Descent`] of the same `ceiling`, `lowest` and `eras`: the ids from
+    /// `lowest` up to the eras it names (`eras::push_older_ids`), the matches from the words'
+    /// index.
+    Older {
+        ceiling: i64,
+        lowest: i64,
+        eras: i64,
+    },
 }
 
 /// ` AND …` restricting the ids to `reach`.
@@ -60,7 +69,11 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
                 .push(" AND l.id + 0 >= ")
                 .int(lowest);
         }
-        Reach::Older { ceiling, lowest } => super::eras::push_older_ids(sql, ceiling, lowest),
+        Reach::Older {
+            ceiling,
+            lowest,
+            eras,
+        } => super::eras::push_older_ids(sql, ceiling, lowest, eras),
         // A descent's own clauses are its eras' and its older ids' (`eras::push_descent`).
         Reach::Planner | Reach::All | Reach::Descent { .. } => {}
     }
@@ -149,7 +162,7 @@ fn read_in(
         };
         return load(conn, reach);
     };
-    let eras = super::eras::eras_serve(filter);
+    let eras = super::eras::eras_serve(filter).then_some(&filter.filters);
     match sort {
         ListingSort::Relevance => stepped(
             conn,
@@ -167,7 +180,8 @@ fn read_in(
 }
 
 /// The ids a stepped read may return (`ceiling` down to `lowest`), and how many listings
-/// PostgreSQL's statistics expect its words to match.
+/// PostgreSQL's statistics expect its words to match (with the filters the era index holds,
+/// when it serves them).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Span {
     ceiling: i64,
@@ -180,12 +194,17 @@ pub(super) struct Span {
 }
 
 impl Span {
-    /// Every id up to the newest, for `text`: one round trip, `search_span` (migration
-    /// `search_span`), for the newest id (an end of the primary key), the statistics' state
-    /// (the server's activity statistics, microseconds) and the planner's estimate of the
-    /// words. After a crash the activity statistics are reset and the search takes the bounded
-    /// first read until the next analyse.
-    pub(super) fn whole(conn: &mut DbConnection, text: &TextQuery) -> QueryResult<Span> {
+    /// Every id up to the newest, for `text`: one round trip, `search_span` (migrations
+    /// `search_span`, `search_span_filters`), for the newest id (an end of the primary key),
+    /// the statistics' state (the server's activity statistics, microseconds) and the
+    /// planner's estimate of the words, with the category and condition of `filters` if given.
+    /// After a crash the activity statistics are reset and the search takes the bounded first
+    /// read until the next analyse.
+    pub(super) fn whole(
+        conn: &mut DbConnection,
+        text: &TextQuery,
+        filters: Option<&SearchFilters>,
+    ) -> QueryResult<Span> {
         #[derive(QueryableByName)]
         struct Row {
             #[diesel(sql_type = BigInt)]
@@ -196,8 +215,26 @@ impl Span {
         let mut sql = Sql::new(conn);
         sql.kept()
             .push("SELECT ceiling, expected FROM search_span(")
-            .text_param(&text.to_tsquery())
-            .push(")");
+            .text_param(&text.to_tsquery());
+        if let Some(f) = filters {
+            let category = |level| {
+                f.category
+                    .as_ref()
+                    .filter(|c| c.level == level)
+                    .map(|c| c.slug.as_str())
+            };
+            for value in [
+                category(CategoryLevel::Top),
+                category(CategoryLevel::Child),
+                f.condition.as_deref(),
+            ] {
+                match value {
+                    Some(v) => sql.push(", ").text_param(v),
+                    None => sql.push(", NULL"),
+                };
+            }
+        }
+        sql.push(")");
         let row = sql.load::<Row>(conn)?.pop();
         Ok(Span {
             ceiling: row.as_ref().map_or(0, |r| r.ceiling),
@@ -212,10 +249,11 @@ impl Span {
     fn between(
         conn: &mut DbConnection,
         text: &TextQuery,
+        filters: Option<&SearchFilters>,
         highest: i64,
         lowest: i64,
     ) -> QueryResult<Span> {
-        let whole = Span::whole(conn, text)?;
+        let whole = Span::whole(conn, text, filters)?;
         Ok(Span {
             ceiling: highest.min(whole.ceiling),
             lowest,
@@ -232,9 +270,12 @@ impl Span {
 /// `load` runs one read. A first look at the newest ids for words the statistics do not know
 /// only counts its matches (`count`, see [`FirstLook`]), and the read that follows is the one
 /// the count calls for: the same window, known now to hold enough, or the second step. With
-/// `eras` (`eras::eras_serve`), words the statistics do not put in 5% of the ids or more
-/// (`domain::search::walked`) are read in one descent through the eras ([`Reach::Descent`]),
-/// and a window at least an era wide is read in a descent through its own.
+/// `eras`, the filters when the era index serves them (`eras::eras_serve`), words the
+/// statistics do not put in 5% of the ids or more (`domain::search::walked`; with a category
+/// or a condition, words and filter together) are read in one descent through the eras
+/// ([`Reach::Descent`]), and a window at least an era wide is read in a descent through its
+/// own. With a category or a condition there, every match is read by a descent too: the
+/// words' index would yield every match of the words for the filter to turn most away.
 pub(super) fn stepped<T>(
     conn: &mut DbConnection,
     Span {
@@ -243,21 +284,31 @@ pub(super) fn stepped<T>(
         expected,
     }: Span,
     wanted: i64,
-    eras: bool,
+    eras: Option<&SearchFilters>,
     mut load: impl FnMut(&mut DbConnection, Reach) -> QueryResult<Vec<T>>,
     mut count: impl FnMut(&mut DbConnection, FirstLook) -> QueryResult<i64>,
     found: impl Fn(&[T]) -> i64,
 ) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
+    let descent = eras.map(|filters| Reach::Descent {
+        ceiling,
+        lowest,
+        eras: super::eras::descent_eras(filters),
+    });
     // Words the statistics expect in a twentieth of the listings or more are found by
     // walking the newest ids (a narrow window holds enough; an era of "black" holds 1,080,
     // every one read and sorted); any other, when the filter lets eras serve, by one descent
     // through the eras.
-    if eras && !walked(expected, span) {
-        return load(conn, Reach::Descent { ceiling, lowest });
+    if let Some(descent) = descent.filter(|_| !walked(expected, span)) {
+        return load(conn, descent);
     }
+    // Every match: from the words' index, or with a filter in the era index by a descent.
+    let every = match (eras, descent) {
+        (Some(f), Some(descent)) if f.era_entries().is_some() => descent,
+        _ => Reach::All,
+    };
     let (mut reach, mut width) = if few_expected(expected) {
-        (Reach::All, span)
+        (every, span)
     } else {
         let w = first_reach(expected, wanted, span);
         let floor = ceiling - w;
@@ -277,7 +328,7 @@ pub(super) fn stepped<T>(
         };
         let seen = count(conn, look)?;
         if seen < wanted && width < span {
-            (reach, width) = next_reach(ceiling, width, seen, wanted, span);
+            (reach, width) = next_reach(ceiling, width, seen, wanted, span, every);
         } else {
             reach = Reach::Above {
                 floor,
@@ -287,24 +338,35 @@ pub(super) fn stepped<T>(
         first = false;
     }
     loop {
-        let read = if eras { reach.windowed(ceiling) } else { reach };
+        let read = match eras {
+            Some(filters) => reach.windowed(ceiling, super::eras::descent_eras(filters)),
+            None => reach,
+        };
         let rows = load(conn, read)?;
-        if reach == Reach::All || width >= span || found(&rows) >= wanted {
+        if reach == every || width >= span || found(&rows) >= wanted {
             return Ok(rows);
         }
         // One window sized by what the first read saw, then (if even that falls short) all.
         (reach, width) = if first {
-            next_reach(ceiling, width, found(&rows), wanted, span)
+            next_reach(ceiling, width, found(&rows), wanted, span, every)
         } else {
-            (Reach::All, span)
+            (every, span)
         };
         first = false;
     }
 }
 
 /// The read after a first one over the newest `width` ids found `found` of the `wanted`
-/// matches: a window sized by that density, or every match (`domain::search::second_reach`).
-fn next_reach(ceiling: i64, width: i64, found: i64, wanted: i64, span: i64) -> (Reach, i64) {
+/// matches: a window sized by that density, or every match, read as `every`
+/// (`domain::search::second_reach`).
+fn next_reach(
+    ceiling: i64,
+    width: i64,
+    found: i64,
+    wanted: i64,
+    span: i64,
+    every: Reach,
+) -> (Reach, i64) {
     match second_reach(width, found, wanted, span) {
         Some(w) => (
             Reach::Above {
@@ -313,7 +375,7 @@ fn next_reach(ceiling: i64, width: i64, found: i64, wanted: i64, span: i64) -> (
             },
             w,
         ),
-        None => (Reach::All, span),
+        None => (every, span),
     }
 }
 
@@ -380,7 +442,7 @@ fn sorted_by_value_with_few_matches(
     if !by_value || !matches!(conn, DbConnection::Postgresql(_)) {
         return Ok(false);
     }
-    let span = Span::whole(conn, text)?;
+    let span = Span::whole(conn, text, None)?;
     if few_expected(span.expected) {
         return Ok(true);
     }
@@ -406,12 +468,21 @@ fn stepped_span(
     let (true, Some(text)) = (pg, &filter.text) else {
         return Ok(None);
     };
+    // The era index holds the category and condition (`eras::eras_serve`): estimated with
+    // them, the words and filter together decide between a walk and a descent.
+    let filters = super::eras::eras_serve(filter).then_some(&filter.filters);
     Ok(match (sort, after) {
-        (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => {
-            Some(Span::between(conn, text, p.window_hi, p.window_lo)?)
+        (ListingSort::Relevance, Some(p)) if p.window_hi > 0 => Some(Span::between(
+            conn,
+            text,
+            filters,
+            p.window_hi,
+            p.window_lo,
+        )?),
+        (ListingSort::Newest, Some(p)) => Some(Span::between(conn, text, filters, p.id - 1, 1)?),
+        (ListingSort::Relevance | ListingSort::Newest, _) => {
+            Some(Span::whole(conn, text, filters)?)
         }
-        (ListingSort::Newest, Some(p)) => Some(Span::between(conn, text, p.id - 1, 1)?),
-        (ListingSort::Relevance | ListingSort::Newest, _) => Some(Span::whole(conn, text)?),
         _ => None,
     })
 }
@@ -419,6 +490,7 @@ fn stepped_span(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::search::ERA_READ_MAX;
 
     /// Words outside the statistics (estimated at 0.5% of 1M ids), filtered so that eras do
     /// not serve: the first look at the newest 10,000 ids only counts, and what it counts
@@ -451,7 +523,7 @@ mod tests {
                 &mut conn,
                 span,
                 200,
-                false,
+                None,
                 |_, reach| {
                     reads.push(reach);
                     Ok(vec![(); 200])
@@ -485,6 +557,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
+                    eras: ERA_READ_MAX,
                 },
             ),
             (
@@ -492,6 +565,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
+                    eras: ERA_READ_MAX,
                 },
             ),
             (
@@ -499,6 +573,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
+                    eras: ERA_READ_MAX,
                 },
             ),
             (
@@ -519,7 +594,7 @@ mod tests {
                 &mut conn,
                 span,
                 200,
-                true,
+                Some(&SearchFilters::default()),
                 |_, reach| {
                     reads.push(reach);
                     Ok(vec![(); 200])
@@ -529,6 +604,60 @@ mod tests {
             )
             .expect("read");
             assert_eq!(reads, vec![read], "{expected} expected");
+        }
+    }
+
+    /// With a category or a condition, which the era index holds, words and filter the
+    /// statistics put under 5% of the ids descend through up to 64 eras; commoner ones are
+    /// walked, and when the walk falls short every match is read by that descent too, never
+    /// from the words' index (which yields the words' every match for the filter to turn away).
+    #[test]
+    fn a_filter_in_the_era_index_reads_every_match_by_a_descent() {
+        use crate::domain::search::{CategoryFilter, ERA_READ_MAX_FILTERED};
+        let mut conn = DbConnection::Sqlite(
+            diesel::SqliteConnection::establish(":memory:").expect("a connection"),
+        );
+        let filters = SearchFilters {
+            category: Some(CategoryFilter::parse("fashion").expect("a category")),
+            ..SearchFilters::default()
+        };
+        let descent = Reach::Descent {
+            ceiling: 1_000_000,
+            lowest: 1,
+            eras: ERA_READ_MAX_FILTERED,
+        };
+        let walk = Reach::Above {
+            floor: 990_000,
+            enough: true,
+        };
+        // (expected, rows each walk finds, the reads)
+        for (expected, walked, reads_made) in [
+            (30_000, 200, vec![descent]),
+            (1_000, 200, vec![descent]),
+            (60_000, 200, vec![walk]),
+            (60_000, 0, vec![walk, descent]),
+        ] {
+            let span = Span {
+                ceiling: 1_000_000,
+                lowest: 1,
+                expected,
+            };
+            let mut reads = Vec::new();
+            stepped(
+                &mut conn,
+                span,
+                200,
+                Some(&filters),
+                |_, reach| {
+                    reads.push(reach);
+                    let rows = if reach == descent { 200 } else { walked };
+                    Ok(vec![(); rows])
+                },
+                |_, _| panic!("no first look"),
+                |rows| rows.len() as i64,
+            )
+            .expect("read");
+            assert_eq!(reads, reads_made, "{expected} expected, {walked} walked");
         }
     }
 }

@@ -78,8 +78,18 @@ pub(super) fn build(
     } else {
         sql.push("(");
     }
-    if let Reach::Descent { ceiling, lowest } = reach {
-        push_descent(&mut sql, ceiling, lowest, RELEVANCE_CANDIDATES, select);
+    if let Reach::Descent {
+        ceiling,
+        lowest,
+        eras,
+    } = reach
+    {
+        push_descent(
+            &mut sql,
+            (ceiling, lowest, eras),
+            RELEVANCE_CANDIDATES,
+            select,
+        );
     } else {
         select(&mut sql, reach);
         let _ = write!(sql.text, " ORDER BY {} DESC", order_key(id, reach));
