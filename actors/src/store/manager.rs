@@ -176,8 +176,12 @@ impl DbManager {
                 let mut conn = diesel::PgConnection::establish(&self.target)?;
                 // No JIT compiling: the server's statements are short reads and writes, and a
                 // generic plan's estimate (which sizes a parameter's rows by a default) can pass
-                // `jit_above_cost` and spend 120 ms compiling a 1.3 ms read by eras.
-                conn.batch_execute("SET jit = off")?;
+                // `jit_above_cost` and spend 120 ms compiling a 1.3 ms read by eras. No parallel
+                // workers either: every connection serves requests side by side, so a worker
+                // only takes a core another request needs (and a read whose cost passed the
+                // threshold, the older ids' read of a descent priced as a price range's custom
+                // plan, then sorted its rows under a Gather Merge, not a top-N sort).
+                conn.batch_execute("SET jit = off; SET max_parallel_workers_per_gather = 0")?;
                 Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite => {

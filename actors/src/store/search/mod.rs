@@ -255,13 +255,13 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
     }
     let s = &f.filters;
     // An era's read matches the category and the condition in the era index, with the words
-    // (`push_era_match_of_e`). The older ids' read of a descent compares them where no index
-    // serves them (`|| ''`): the words' index finds the few older matches, and a category's
-    // or a condition's index would only be intersected with it whole ("quokka" in fashion at
-    // 1M: 149,202 ids of fashion for 5 matches, 23 ms).
+    // (`push_era_match_of_e`). The older ids' read of a descent, and a read of every match,
+    // compare them where no index serves them (`|| ''`): the words' index finds the matches,
+    // and a category's or a condition's index would only be intersected with it whole
+    // ("quokka" in fashion at 1M: 149,202 ids of fashion for 5 matches, 23 ms).
     let (in_eras, unindexed) = match reach {
         Reach::Era { .. } => (true, ""),
-        Reach::Older { .. } => (false, " || ''"),
+        Reach::Older { .. } | Reach::All => (false, " || ''"),
         _ => (false, ""),
     };
     if let Some(c) = s.category.as_ref().filter(|_| !in_eras) {
