@@ -230,24 +230,24 @@ impl Span {
         sql.kept()
             .push("SELECT ceiling, expected, words_expected FROM search_span(")
             .text_param(&text.to_tsquery());
+        // The top-level category, the category and the condition, each `NULL` without it.
         let none = SearchFilters::default();
-        if let Some(f) = filters.or(Some(&none)) {
-            let category = |level| {
-                f.category
-                    .as_ref()
-                    .filter(|c| c.level == level)
-                    .map(|c| c.slug.as_str())
+        let f = filters.unwrap_or(&none);
+        let category = |level| {
+            f.category
+                .as_ref()
+                .filter(|c| c.level == level)
+                .map(|c| c.slug.as_str())
+        };
+        for value in [
+            category(CategoryLevel::Top),
+            category(CategoryLevel::Child),
+            f.condition.as_deref(),
+        ] {
+            match value {
+                Some(v) => sql.push(", ").text_param(v),
+                None => sql.push(", NULL"),
             };
-            for value in [
-                category(CategoryLevel::Top),
-                category(CategoryLevel::Child),
-                f.condition.as_deref(),
-            ] {
-                match value {
-                    Some(v) => sql.push(", ").text_param(v),
-                    None => sql.push(", NULL"),
-                };
-            }
         }
         sql.push(")");
         let row = sql.load::<Row>(conn)?.pop();
