@@ -377,6 +377,12 @@ impl SearchFilters {
             && self.max_price.is_none_or(|m| l.price_cents <= m)
     }
 
+    /// Whether a category or a condition filters the search: entries of PostgreSQL's era
+    /// index ([`SearchFilters::era_entries`]).
+    pub fn in_era_index(&self) -> bool {
+        self.category.is_some() || self.condition.is_some()
+    }
+
     /// The category and condition filters as entries of PostgreSQL's era index (migration
     /// `search_eras_filters`: `' top <slug>'`, `' cat <slug>'`, `' cond <condition>'`, each
     /// under its era there), as a `tsquery` all of whose entries a listing must hold; `None`

@@ -146,7 +146,7 @@ pub(super) fn eras_serve(filter: &ListingFilter) -> bool {
 /// facets' 1,001, and the older read fetched ~11,000 listings for the rest, 54 ms); an era
 /// yields only the listings that pass the filter.
 pub(super) fn descent_eras(filters: &SearchFilters) -> i64 {
-    if filters.category.is_some() || filters.condition.is_some() {
+    if filters.in_era_index() {
         ERA_READ_MAX_FILTERED
     } else {
         ERA_READ_MAX

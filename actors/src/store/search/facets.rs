@@ -119,7 +119,7 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                     // With a category or a condition (in the era index too), words the
                     // statistics expect few of are read whole from the words' index: a descent
                     // would probe every era for the few that pass.
-                    let filtered = filter.filters.era_entries().is_some();
+                    let filtered = filter.filters.in_era_index();
                     if filtered
                         && reach::Span::whole(conn, text, Some(&filter.filters))?.few_words()
                     {

@@ -319,7 +319,7 @@ pub(super) fn stepped<T>(
         lowest,
         eras: super::eras::descent_eras(filters),
     });
-    let in_era_index = eras.is_some_and(|f| f.era_entries().is_some());
+    let in_era_index = eras.is_some_and(SearchFilters::in_era_index);
     // With a category or a condition in the era index, words the statistics expect few of are
     // read whole from the words' index, the filter compared on their rows: a descent would
     // probe every era for the few that pass ("leather jacket" in good fashion at 1M: ~200 of
