@@ -1203,13 +1203,16 @@ fn newest_matches(
         "SELECT id, category_top, condition, price_cents FROM listings \
          WHERE status = 'active' AND search_vector @@ to_tsquery('bazaar_search', $1) \
          AND ($3 IS NULL OR category_top = $3) AND ($4 IS NULL OR category = $4) \
-         AND ($5 IS NULL OR condition = $5) ORDER BY id DESC LIMIT $2",
+         AND ($5 IS NULL OR condition = $5) AND ($6 IS NULL OR price_cents >= $6) \
+         AND ($7 IS NULL OR price_cents <= $7) ORDER BY id DESC LIMIT $2",
     )
     .bind::<Text, _>(&words)
     .bind::<BigInt, _>(wanted)
     .bind::<Nullable<Text>, _>(category(CategoryLevel::Top))
     .bind::<Nullable<Text>, _>(category(CategoryLevel::Child))
     .bind::<Nullable<Text>, _>(f.condition.clone())
+    .bind::<Nullable<BigInt>, _>(f.min_price)
+    .bind::<Nullable<BigInt>, _>(f.max_price)
     .load(conn)
     .unwrap()
 }
@@ -1364,10 +1367,8 @@ fn read_the_newest_matches(
 /// by eras.
 #[test]
 fn a_descent_matches_a_category_and_a_condition_in_the_era_index() {
-    use bazaar_actors::domain::listing::ListingStatus;
-    use bazaar_actors::domain::search::{CategoryFilter, SearchFilters, TextQuery};
-    use bazaar_actors::store::{search, DbConnection};
-    use search::ListingSort::Newest;
+    use bazaar_actors::domain::search::{CategoryFilter, SearchFilters};
+    use bazaar_actors::store::DbConnection;
     let Some(db) = catalogue_of_eras() else {
         return;
     };
@@ -1383,26 +1384,14 @@ fn a_descent_matches_a_category_and_a_condition_in_the_era_index() {
         condition: condition.map(str::to_owned),
         ..SearchFilters::default()
     };
-    let filtered = |text: &str, filters| search::ListingFilter {
-        text: TextQuery::parse(text),
-        filters,
-        status: ListingStatus::Active,
-        viewer: None,
-    };
     // A rare word in the top-level category of its oldest match: the descent reads every era.
-    let oldest = newest_matches(conn, &filtered("quokka", filters(None, None)), 1_001).pop();
+    let oldest = newest_matches(conn, &active_search("quokka", filters(None, None)), 1_001).pop();
     let rare_top = oldest
         .and_then(|m| m.category_top)
         .expect("a quokka with a category");
     // How the newest page reads: every match of the words from their own index (the
     // statistics expect few words), a descent (words and filter under 5%), or a walk.
-    #[derive(Debug, PartialEq)]
-    enum Read {
-        Whole,
-        Descent,
-        Walk,
-    }
-    for (text, filters, read) in [
+    let cases = [
         (
             "leather jacket",
             filters(Some("fashion"), None),
@@ -1419,12 +1408,49 @@ fn a_descent_matches_a_category_and_a_condition_in_the_era_index() {
         ),
         ("size", filters(Some("fashion"), None), Read::Walk),
         ("leather jacket", filters(None, None), Read::Descent),
-    ] {
-        let filter = filtered(text, filters);
+    ];
+    reads_the_newest_matches_as_planned(conn, cases, |_, _, _| {});
+}
+
+/// How a search's newest page reads, as its plan shows: every match of the words from their
+/// own index, by eras (a descent, perhaps after a walk fell short), or a walk of the newest ids.
+#[derive(Debug, PartialEq)]
+enum Read {
+    Whole,
+    Descent,
+    Walk,
+}
+
+/// An active listings' search for `text` in `filters`.
+fn active_search(
+    text: &str,
+    filters: bazaar_actors::domain::search::SearchFilters,
+) -> bazaar_actors::store::search::ListingFilter {
+    bazaar_actors::store::search::ListingFilter {
+        text: bazaar_actors::domain::search::TextQuery::parse(text),
+        filters,
+        status: bazaar_actors::domain::listing::ListingStatus::Active,
+        viewer: None,
+    }
+}
+
+/// For each case (words, filters, how its newest page reads): the newest page reads so, and
+/// pages, relevance's candidates and facets are exactly the newest matches the words' own
+/// index finds in the filters ([`read_the_newest_matches`]); `check` sees those matches first.
+fn reads_the_newest_matches_as_planned<const N: usize>(
+    conn: &mut bazaar_actors::store::DbConnection,
+    cases: [(&str, bazaar_actors::domain::search::SearchFilters, Read); N],
+    check: impl Fn(&bazaar_actors::domain::search::SearchFilters, &[Match], &str),
+) {
+    use bazaar_actors::store::search;
+    for (text, filters, read) in cases {
+        let filter = active_search(text, filters);
         let case = format!("{text} {:?}", filter.filters);
         let newest = newest_matches(conn, &filter, 1_001);
         assert!(!newest.is_empty(), "{case}: no match to compare");
-        let plan = search::explain_pg(conn, &filter, Newest, None, 20).unwrap();
+        check(&filter.filters, &newest, &case);
+        let plan =
+            search::explain_pg(conn, &filter, search::ListingSort::Newest, None, 20).unwrap();
         let planned = if plan.contains("generate_series") && plan.contains("listings_search_eras") {
             Read::Descent
         } else if plan.contains("Bitmap Index Scan on listings_search ") {
@@ -1435,6 +1461,96 @@ fn a_descent_matches_a_category_and_a_condition_in_the_era_index() {
         assert_eq!(planned, read, "{case}:\n{plan}");
         read_the_newest_matches(conn, &filter, &newest, &case);
     }
+}
+
+/// PostgreSQL, 100,000 listings analysed, some priced on a bucket's bound or just under it:
+/// with a narrow price range, whose buckets the era index holds (migration
+/// `search_eras_prices`), the newest pages by cursor, relevance's candidates and the facets are
+/// exactly the newest matches in the range as the words' own index finds them, the range's
+/// edges included and the prices beside them not, whichever way the newest page reads them; a
+/// wide range (not in the index) still reads by eras. The database's buckets are Rust's.
+#[test]
+fn a_descent_matches_a_price_range_in_the_era_index() {
+    use bazaar_actors::domain::search::{
+        price_bucket, CategoryFilter, SearchFilters, PRICE_BUCKET_BOUNDS,
+    };
+    use bazaar_actors::store::DbConnection;
+    use diesel::sql_types::{BigInt, Integer};
+    use diesel::RunQueryDsl;
+    let Some(db) = catalogue_of_eras() else {
+        return;
+    };
+    let mut conn = db.connect();
+    let conn: &mut DbConnection = &mut conn;
+    #[derive(diesel::QueryableByName)]
+    struct Bucket {
+        #[diesel(sql_type = Integer)]
+        bucket: i32,
+    }
+    let prices = PRICE_BUCKET_BOUNDS
+        .iter()
+        .flat_map(|&b| [b - 1, b, b + 1])
+        .chain([0, 1, i64::MAX]);
+    for price in prices {
+        let bucket = diesel::sql_query("SELECT search_price_bucket($1) AS bucket")
+            .bind::<BigInt, _>(price)
+            .get_result::<Bucket>(conn)
+            .unwrap()
+            .bucket;
+        assert_eq!(bucket as usize, price_bucket(price), "{price}");
+    }
+    conn.batch_execute(
+        "UPDATE listings SET price_cents = 1000 WHERE id % 53 = 0; \
+         UPDATE listings SET price_cents = 999 WHERE id % 59 = 0; \
+         UPDATE listings SET price_cents = 5000 WHERE id % 61 = 0; \
+         UPDATE listings SET price_cents = 5001 WHERE id % 67 = 0; ANALYZE listings",
+    )
+    .unwrap();
+    let priced = |min: Option<i64>, max: Option<i64>, category: Option<&str>| SearchFilters {
+        category: category.map(|c| CategoryFilter::parse(c).unwrap()),
+        min_price: min,
+        max_price: max,
+        ..SearchFilters::default()
+    };
+    // At 100,000 listings "jacket" (~1,600) and "leather jacket" are words expected few, read
+    // whole; "smoke" (~12%) is walked when the range leaves enough in the newest ids, and
+    // read by eras when the walk falls short or a category makes words and filter rare.
+    let cases = [
+        (
+            "jacket",
+            priced(Some(1_000), Some(5_000), None),
+            Read::Whole,
+        ),
+        ("jacket", priced(None, Some(1_000), None), Read::Whole),
+        (
+            "leather jacket",
+            priced(Some(1_000), Some(5_000), None),
+            Read::Whole,
+        ),
+        ("smoke", priced(Some(1_000), Some(5_000), None), Read::Walk),
+        (
+            "smoke",
+            priced(Some(5_001), Some(5_001), None),
+            Read::Descent,
+        ),
+        (
+            "smoke",
+            priced(Some(1_000), Some(5_000), Some("home")),
+            Read::Descent,
+        ),
+        ("size", priced(Some(5_000), Some(5_000), None), Read::Walk),
+        // Wide: compared on the rows each era yields.
+        ("jacket", priced(Some(1_000), None, None), Read::Descent),
+    ];
+    reads_the_newest_matches_as_planned(conn, cases, |f, newest, case| {
+        if f.price_buckets().is_some() {
+            let edges = [f.min_price, f.max_price];
+            assert!(
+                newest.iter().any(|m| edges.contains(&Some(m.price_cents))),
+                "{case}: no match on an edge of the range"
+            );
+        }
+    });
 }
 
 /// Two `tsquery`s, one of each word OR'ed with a word of no listing, that `search_span` keeps

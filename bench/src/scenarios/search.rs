@@ -47,6 +47,14 @@ const KINDS: &[(&str, &str)] = &[
         "facets + condition",
         "listings/facets?q=jacket&condition=good",
     ),
+    (
+        "words + price range",
+        "listings?q=jacket&min_price=1000&max_price=5000&limit=20",
+    ),
+    (
+        "facets + price range",
+        "listings/facets?q=black&category=home&min_price=100&max_price=2000",
+    ),
 ];
 
 /// A relevance page after the first: the cursor's candidates ranked again and the boundary

@@ -34,12 +34,13 @@ impl Reach {
     }
 }
 
-/// ` AND …` matching `text`, and the category and condition of `filters`, through the era
-/// index in the one era `e` of a descent's series ([`push_descent`]): the query of that era is
-/// made once per era, as the index scan starts. The filters are entries of the index
-/// ([`SearchFilters::era_entries`]), so an era yields only the listings that pass them.
+/// ` AND …` matching `text`, and the category, condition and narrow price range of `filters`,
+/// through the era index in the one era `e` of a descent's series ([`push_descent`]): the query
+/// of that era is made once per era, as the index scan starts. The filters are entries of the
+/// index ([`SearchFilters::era_entries`]), so an era yields only the listings that pass them
+/// (for a price range, those in its buckets: the exact range is compared on them).
 pub(super) fn push_era_match_of_e(sql: &mut Sql, text: &TextQuery, filters: &SearchFilters) {
-    sql.push(" AND search_eras(l.id, l.search_vector, l.category, l.condition) @@ ")
+    sql.push(" AND search_eras(l.id, l.search_vector, l.category, l.condition, l.price_cents) @@ ")
         .push("search_era_query((SELECT to_tsquery('bazaar_search', ")
         .text_param(&text.to_tsquery())
         .push(")");
@@ -132,15 +133,16 @@ pub(super) fn push_older_ids(sql: &mut Sql, ceiling: i64, lowest: i64, eras: i64
 /// words, in the index; the category's or condition's column is then compared nowhere in an
 /// era's read, since the planner intersected the era index's matches with a whole category
 /// when it could (facets of "black" in fashion at 1M: 149,000 entries, 22.7 ms). A price range
-/// is compared on the rows an era yields: by eras, facets of "jacket" from 50.00 answered
-/// 702/s, 266 otherwise.
+/// is compared on the rows an era yields, after its buckets when it is narrow (migration
+/// `search_eras_prices`); a wide one only there: by eras, facets of "jacket" from 50.00
+/// answered 702/s, 266 otherwise.
 pub(super) fn eras_serve(filter: &ListingFilter) -> bool {
     filter.status != ListingStatus::Draft && filter.filters.seller_id.is_none()
 }
 
 /// How many eras a descent for `filters` reads before the older ids' read:
-/// [`ERA_READ_MAX`], or with a category or a condition (entries of the era index)
-/// [`ERA_READ_MAX_FILTERED`]. The older ids' read takes every older match of the words from
+/// [`ERA_READ_MAX`], or with a category, a condition or a narrow price range (entries of the
+/// era index) [`ERA_READ_MAX_FILTERED`]. The older ids' read takes every older match of the words from
 /// the words' index and leaves those the filter turns away, so with a filter it may fetch many
 /// listings for few matches ("jacket" in good condition at 1M: 16 eras held 664 of the
 /// facets' 1,001, and the older read fetched ~11,000 listings for the rest, 54 ms); an era

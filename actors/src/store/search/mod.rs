@@ -279,11 +279,21 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
     if let Some(v) = s.seller_id {
         sql.push(" AND l.seller_id = ").int(v);
     }
+    // A price range is compared on the rows in every read; where the era index holds its
+    // buckets (an era's read, and a narrow range's older ids or every match) on no index, for
+    // the same reason as the category's.
+    let price = match reach {
+        Reach::Era { .. } => "l.price_cents + 0",
+        Reach::Older { .. } | Reach::All if s.price_buckets().is_some() => "l.price_cents + 0",
+        _ => "l.price_cents",
+    };
     if let Some(v) = s.min_price {
-        sql.push(" AND l.price_cents >= ").int(v);
+        let _ = write!(sql.text, " AND {price} >= ");
+        sql.int(v);
     }
     if let Some(v) = s.max_price {
-        sql.push(" AND l.price_cents <= ").int(v);
+        let _ = write!(sql.text, " AND {price} <= ");
+        sql.int(v);
     }
 }
 

@@ -117,14 +117,14 @@ pub(super) fn plans_generically(sql: &Sql, filter: &ListingFilter, reach: Reach)
         && (unfiltered(filter) || (by_index && in_era_index_only(filter)))
 }
 
-/// Whether a read's only filters but its status are a category or a condition, which the era
-/// index holds (and a drafts' read is no such read).
+/// Whether a read's only filters but its status are a category, a condition or a narrow price
+/// range, which the era index holds (and a drafts' read is no such read).
 fn in_era_index_only(filter: &ListingFilter) -> bool {
     let f = &filter.filters;
+    let priced = f.min_price.is_some() || f.max_price.is_some();
     filter.status != ListingStatus::Draft
         && f.seller_id.is_none()
-        && f.min_price.is_none()
-        && f.max_price.is_none()
+        && (!priced || f.price_buckets().is_some())
 }
 
 /// Whether a words read on PostgreSQL has no filter but a status other than draft: only such
