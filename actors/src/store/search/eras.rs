@@ -67,12 +67,21 @@ pub(super) fn push_era_match_of_e(sql: &mut Sql, text: &TextQuery, filters: &Sea
 /// limits are written out, not bound: with a bound limit a generic plan expects a tenth of the
 /// rows of every era (as many as the series' default thousand), a cost that set off JIT
 /// compiling.
+///
+/// `ordered` reads in another order instead (a price or likes sort, whose matches the filter
+/// in the era index makes few): each read keeps its top `wanted` rows in that order, every
+/// era of the series is read, and the statement keeps the top `wanted` of them all.
 pub(super) fn push_descent(
     sql: &mut Sql,
     (ceiling, lowest, eras): (i64, i64, i64),
     wanted: i64,
+    ordered: Option<Ordered>,
     select: impl Fn(&mut Sql, Reach),
 ) {
+    let (each, all) = match &ordered {
+        Some(o) => (o.each.as_str(), format!(" ORDER BY {}", o.all)),
+        None => ("l.id + 0 DESC", String::new()),
+    };
     sql.push("SELECT m.* FROM ((SELECT m.* FROM generate_series(");
     push_top_era(sql, ceiling);
     sql.push(", GREATEST(");
@@ -82,7 +91,7 @@ pub(super) fn push_descent(
     select(sql, Reach::Era { ceiling, lowest });
     let _ = write!(
         sql.text,
-        " ORDER BY l.id + 0 DESC LIMIT {wanted}) m LIMIT {wanted}) UNION ALL ("
+        " ORDER BY {each} LIMIT {wanted}) m{all} LIMIT {wanted}) UNION ALL ("
     );
     select(
         sql,
@@ -94,8 +103,15 @@ pub(super) fn push_descent(
     );
     let _ = write!(
         sql.text,
-        " ORDER BY l.id + 0 DESC LIMIT {wanted})) m LIMIT {wanted}"
+        " ORDER BY {each} LIMIT {wanted})) m{all} LIMIT {wanted}"
     );
+}
+
+/// A descent's order when it is not the newest first ([`push_descent`]): `each` read's
+/// `ORDER BY` (its columns on no index), and `all`, the same over the reads' rows (`m.`).
+pub(super) struct Ordered {
+    pub(super) each: String,
+    pub(super) all: String,
 }
 
 /// The era of the newest listing up to `ceiling`, as the statement finds it (the end of the

@@ -176,7 +176,7 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
         eras,
     } = reach
     {
-        push_descent(sql, (ceiling, lowest, eras), cap + 1, select);
+        push_descent(sql, (ceiling, lowest, eras), cap + 1, None, select);
         return;
     }
     select(sql, reach);

@@ -329,47 +329,57 @@ fn build(
                     let _ = write!(sql.text, " AND {} < ", reach.id_bound(id));
                     sql.int(p.id)
                 }
-                ListingSort::PriceAsc => sql
-                    .push(" AND (l.price_cents, l.id) > (")
-                    .int(p.price_cents)
-                    .push(", ")
-                    .int(p.id)
-                    .push(")"),
-                ListingSort::PriceDesc => sql
-                    .push(" AND (l.price_cents, l.id) < (")
-                    .int(p.price_cents)
-                    .push(", ")
-                    .int(p.id)
-                    .push(")"),
-                ListingSort::Popular => sql
-                    .push(" AND (l.like_count, l.id) < (")
-                    .int(p.like_count)
-                    .push(", ")
-                    .int(p.id)
-                    .push(")"),
+                ListingSort::PriceAsc | ListingSort::PriceDesc | ListingSort::Popular => {
+                    let (column, value, op) = match sort {
+                        ListingSort::PriceAsc => ("l.price_cents", p.price_cents, ">"),
+                        ListingSort::PriceDesc => ("l.price_cents", p.price_cents, "<"),
+                        _ => ("l.like_count", p.like_count, "<"),
+                    };
+                    // In a descent's reads, on no index (the era index finds the matches).
+                    let (column, id) = match reach {
+                        Reach::Era { .. } | Reach::Older { .. } => {
+                            (order_key(column, reach), order_key("l.id", reach))
+                        }
+                        _ => (column.to_owned(), "l.id".to_owned()),
+                    };
+                    let _ = write!(sql.text, " AND ({column}, {id}) {op} (");
+                    sql.int(value).push(", ").int(p.id).push(")")
+                }
             };
         }
     };
-    // Only the newest order reads by descent (its order is the descent's).
+    // The order of `reach`'s read of the rows named `row` (`l`, or a descent's reads' `m`).
+    let order = |reach: Reach, row: &str| {
+        let key = |column: &str| order_key(&format!("{row}.{column}"), reach);
+        match sort {
+            ListingSort::Newest | ListingSort::Relevance => {
+                format!("{} DESC", order_key(id, reach))
+            }
+            ListingSort::PriceAsc => format!("{} ASC, {row}.id ASC", key("price_cents")),
+            ListingSort::PriceDesc => format!("{} DESC, {row}.id DESC", key("price_cents")),
+            ListingSort::Popular => format!("{} DESC, {row}.id DESC", key("like_count")),
+        }
+    };
     if let Reach::Descent {
         ceiling,
         lowest,
         eras,
     } = reach
     {
-        push_descent(&mut sql, (ceiling, lowest, eras), limit, select);
+        // The newest order is the descent's own; a price or likes order takes each era's top
+        // rows in that order and then the page's top of them ([`eras::Ordered`]).
+        let ordered = match sort {
+            ListingSort::Newest | ListingSort::Relevance => None,
+            _ => Some(eras::Ordered {
+                each: order(Reach::Era { ceiling, lowest }, "l"),
+                all: order(Reach::Planner, "m"),
+            }),
+        };
+        push_descent(&mut sql, (ceiling, lowest, eras), limit, ordered, select);
         return sql;
     }
     select(&mut sql, reach);
-    let order = match sort {
-        ListingSort::Newest | ListingSort::Relevance => format!("{} DESC", order_key(id, reach)),
-        ListingSort::PriceAsc => format!("{} ASC, l.id ASC", order_key("l.price_cents", reach)),
-        ListingSort::PriceDesc => {
-            format!("{} DESC, l.id DESC", order_key("l.price_cents", reach))
-        }
-        ListingSort::Popular => format!("{} DESC, l.id DESC", order_key("l.like_count", reach)),
-    };
-    let _ = write!(sql.text, " ORDER BY {order}");
+    let _ = write!(sql.text, " ORDER BY {}", order(reach, "l"));
     sql.limit(limit);
     sql
 }

@@ -88,6 +88,7 @@ pub(super) fn build(
             &mut sql,
             (ceiling, lowest, eras),
             RELEVANCE_CANDIDATES,
+            None,
             select,
         );
     } else {
