@@ -158,11 +158,11 @@ pub(super) fn eras_serve(filter: &ListingFilter) -> bool {
 
 /// How many eras a descent for `filters` reads before the older ids' read:
 /// [`ERA_READ_MAX`], or with a category, a condition or a narrow price range (entries of the
-/// era index) [`ERA_READ_MAX_FILTERED`]. The older ids' read takes every older match of the words from
-/// the words' index and leaves those the filter turns away, so with a filter it may fetch many
-/// listings for few matches ("jacket" in good condition at 1M: 16 eras held 664 of the
-/// facets' 1,001, and the older read fetched ~11,000 listings for the rest, 54 ms); an era
-/// yields only the listings that pass the filter.
+/// era index) [`ERA_READ_MAX_FILTERED`]. The older ids' read takes every older match of the
+/// words from the words' index and leaves those the filter turns away, so with a filter it may
+/// fetch many listings for few matches ("jacket" in good condition at 1M: 16 eras held 664 of
+/// the facets' 1,001, and the older read fetched ~11,000 listings for the rest, 54 ms); an
+/// era yields only the listings that pass the filter.
 pub(super) fn descent_eras(filters: &SearchFilters) -> i64 {
     if filters.in_era_index() {
         ERA_READ_MAX_FILTERED

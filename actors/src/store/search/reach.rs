@@ -458,7 +458,7 @@ impl FirstLook {
 /// common words few, from a descent through every era, each era yielding only the matches
 /// that pass it, the page the top of each era's top rows ([`super::eras::Ordered`]): from the
 /// words' index every match of the words was fetched for the filter to turn most away (at
-/// 1M `q=jacket&category=home&sort=price_asc`, none of 15,873 in home: 25–41 ms, 4–8 so).
+/// 1M `q=jacket&category=home&sort=price_asc`, none of 15,873 in home: 25–41 ms; 4–8 by eras).
 fn sorted_by_value(
     conn: &mut DbConnection,
     filter: &ListingFilter,
