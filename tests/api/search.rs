@@ -916,12 +916,7 @@ fn the_migration_maps_free_text_categories_to_other_and_indexes_old_rows() {
     )
     .unwrap();
     store::migrate(conn).unwrap();
-    let filter = |text: &str| store::search::ListingFilter {
-        text: bazaar_actors::domain::search::TextQuery::parse(text),
-        filters: Default::default(),
-        status: bazaar_actors::domain::listing::ListingStatus::Active,
-        viewer: None,
-    };
+    let filter = |text: &str| active_search(text, Default::default());
     let rows = store::search::search(
         conn,
         &filter("old"),
@@ -1089,7 +1084,6 @@ fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
 /// by listing the era index matches what the words' index matches, a phrase included.
 #[test]
 fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
-    use bazaar_actors::domain::listing::ListingStatus;
     use bazaar_actors::domain::search::TextQuery;
     use bazaar_actors::store::{search, DbConnection};
     use diesel::sql_types::{BigInt, Text};
@@ -1131,12 +1125,7 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
         assert_eq!(agreement.differ, 0, "{text} ({words})");
     }
     for text in ["leather", "leath", "leather -jacket"] {
-        let filter = search::ListingFilter {
-            text: TextQuery::parse(text),
-            filters: Default::default(),
-            status: ListingStatus::Active,
-            viewer: None,
-        };
+        let filter = active_search(text, Default::default());
         let newest = newest_matches(conn, &filter, WANTED);
         assert_eq!(newest.len() as i64, WANTED, "{text}: a word this common");
         let plan =
@@ -1266,8 +1255,6 @@ fn facets_count_exactly(
 /// of the words likewise (they always descend).
 #[test]
 fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
-    use bazaar_actors::domain::listing::ListingStatus;
-    use bazaar_actors::domain::search::TextQuery;
     use bazaar_actors::store::{search, DbConnection};
     use search::ListingSort::Newest;
     let Some(db) = catalogue_of_eras() else {
@@ -1292,12 +1279,7 @@ fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
             "leather jacket -black",
             "quokka",
         ] {
-            let filter = search::ListingFilter {
-                text: TextQuery::parse(text),
-                filters: Default::default(),
-                status: ListingStatus::Active,
-                viewer: None,
-            };
+            let filter = active_search(text, Default::default());
             let newest = newest_matches(conn, &filter, 1_001);
             assert!(!newest.is_empty(), "{text}: no match to compare");
             let plan = search::explain_pg(conn, &filter, Newest, None, 20).unwrap();
@@ -1699,8 +1681,6 @@ fn span_and_explain(
 /// and every row it wrote is searchable.
 #[test]
 fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
-    use bazaar_actors::domain::listing::ListingStatus;
-    use bazaar_actors::domain::search::TextQuery;
     use bazaar_actors::store::{self, search, DbConnection};
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -1723,12 +1703,7 @@ fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
         rows.into_iter().map(|r| r.name).collect()
     };
     let jackets = |conn: &mut DbConnection| -> (usize, usize) {
-        let filter = search::ListingFilter {
-            text: TextQuery::parse("jacket "),
-            filters: Default::default(),
-            status: ListingStatus::Active,
-            viewer: None,
-        };
+        let filter = active_search("jacket ", Default::default());
         let found = search::search(conn, &filter, search::ListingSort::Newest, None, 10_000)
             .unwrap()
             .len();
