@@ -31,6 +31,7 @@ use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::{CloseAll, Users};
 use bazaar_actors::vocabulary_sweep::VocabularySweeper;
+use bazaar_actors::words_index_merge::WordsIndexMerger;
 use bazaar_actors::{Directory, DirectorySettings};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -234,6 +235,10 @@ impl Application {
         Timekeeper::new(pool.clone(), directory.clone(), settings.timer_interval()).start();
         // A vocabulary sweep step every 5 ticks of the timekeeper.
         VocabularySweeper::new(pool.clone(), settings.timer_interval() * 5).start();
+        // SQLite's words index kept in one b-tree, looked at every tick of the timekeeper.
+        if pool.one_writer_at_a_time() {
+            WordsIndexMerger::new(pool.clone(), settings.timer_interval()).start();
+        }
         let chat = ChatWriter::new(pool.clone(), broker.clone(), settings.chat()).start();
         let node_id = settings
             .node_id

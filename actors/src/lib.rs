@@ -13,6 +13,7 @@
 //! - [`relay`]: carries events between processes through PostgreSQL (LISTEN/NOTIFY + table).
 //! - [`timers`]: `Timekeeper`, which fires stored deadlines (offer expiry, auto-completion).
 //! - [`vocabulary_sweep`]: `VocabularySweeper`, which forgets search words no listing holds.
+//! - [`words_index_merge`]: `WordsIndexMerger`, which keeps SQLite's words index in one b-tree.
 //! - [`group_commit`]: the queue of commands waiting for the next batch, and their replies.
 //! - [`listing_cache`]: listing rows recently read, forgotten by every write.
 //! - [`logins`]: bearer tokens recently found live, forgotten on logout.
@@ -48,6 +49,7 @@ pub mod timers;
 pub mod user;
 pub mod vocabulary_sweep;
 pub mod wallet;
+pub mod words_index_merge;
 
 pub use directory::{Directory, DirectorySettings};
 pub use listing::{ListingActor, ListingError};

@@ -290,3 +290,62 @@ async fn facets_over_more_matches_than_they_read_say_at_least_and_add_up_to_what
         json!([{"value": "new", "count": expected}])
     );
 }
+
+/// SQLite: a catalogue grown in transactions of different sizes holds its words index (FTS5)
+/// in several b-trees, which every search looks each word up in; the server's
+/// `WordsIndexMerger` merges them into one in the background, a few pages a write, and every
+/// search and facets call answers the same before, during and after.
+#[actix_web::test]
+async fn the_server_merges_a_grown_words_index_into_one_b_tree_and_answers_the_same() {
+    // The merger looks at the index every tick: the first tick comes after the listings below
+    // are written and their b-trees counted.
+    let app = spawn_app_with(|s| s.timer_interval_ms = 5_000).await;
+    if app.db.is_postgres() {
+        return;
+    }
+    let seller = app.user("seller").await;
+    for (n, word) in [(2_000, "Amber"), (400, "Birch"), (60, "Cedar"), (9, "Dune")] {
+        let title = format!("'{word} lamp ' || i");
+        bulk_insert(&app, seller.id, n, &title, "'Plain'", "'home'", "'good'");
+    }
+    let pages = || bazaar_actors::store::search::words_index_pages(&mut app.db.connect()).unwrap();
+    let grown = pages();
+    assert!(
+        bazaar_actors::domain::search::merge_due(&grown),
+        "{grown:?}"
+    );
+    let queries = [
+        "listings?q=lamp&sort=newest&limit=100",
+        "listings?q=amber%20lamp&limit=20",
+        "listings?q=birch%20OR%20dune&sort=price_desc&limit=50",
+        "listings?q=lamp%20-amber&sort=newest&limit=100",
+        "listings?q=ced&limit=100",
+        "listings/facets?q=lamp",
+    ];
+    let answers = || async {
+        let mut all = Vec::new();
+        for q in queries {
+            all.push(json_of(app.get(&format!("/api/v1/{q}"), None).await, 200).await);
+        }
+        all
+    };
+    let before = answers().await;
+    assert_eq!(before[0]["items"].as_array().unwrap().len(), 100);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while pages().len() > 1 {
+        assert_eq!(answers().await, before, "while merging");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not merged: {:?}",
+            pages()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(answers().await, before);
+    assert_eq!(
+        walk_listings(&app, "q=lamp&sort=newest&limit=100")
+            .await
+            .len(),
+        2_469
+    );
+}

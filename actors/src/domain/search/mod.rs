@@ -17,6 +17,7 @@ use std::ops::RangeInclusive;
 
 mod reach;
 mod typos;
+mod words_index;
 
 pub use reach::{
     few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach, walked,
@@ -27,6 +28,7 @@ pub use typos::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, POPULAR_FACTOR,
     POPULAR_MIN_LISTINGS, TYPO_MAX_CORRECTIONS, TYPO_MAX_WORDS, TYPO_MIN_CHARS, WORD_COUNT_CAP,
 };
+pub use words_index::{merge_due, MERGE_SHARE_PERCENT};
 
 /// The longest `q` accepted, in characters.
 pub const QUERY_MAX_CHARS: usize = 200;

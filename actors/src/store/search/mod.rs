@@ -43,6 +43,7 @@ mod sql;
 #[cfg(test)]
 mod testing;
 mod typos;
+mod words_index;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 use eras::{push_descent, push_era_match_of_e};
@@ -51,6 +52,9 @@ pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
+pub use words_index::{
+    merge_words_index, optimize_words_index, words_index_merge_due, words_index_pages,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListingSort {

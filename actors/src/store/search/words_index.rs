@@ -1,0 +1,150 @@
+//! SQLite's words index (`listings_fts`) kept in one b-tree: its b-trees' sizes, a bounded
+//! step of merging them, and a merge of everything at once for a bulk load's end.
+//! `domain::search::merge_due` says when a merge is worth it; the `WordsIndexMerger` actor
+//! runs the steps. PostgreSQL's GIN index needs none of this (one b-tree, no pending list).
+
+use super::*;
+use crate::domain::search::merge_due;
+
+/// SQLite: the words index's b-trees, each one's size in leaf pages, from FTS5's `%_idx`
+/// table (one row per leaf page that begins a term, `pgno` the page number shifted left by
+/// one): the span of its pages, an estimate that counts a long doclist's own pages too. A
+/// b-tree a merge has partly consumed counts only what is left of it.
+pub fn words_index_pages(conn: &mut DbConnection) -> QueryResult<Vec<i64>> {
+    let mut sql = Sql::new(conn);
+    sql.push(
+        "SELECT (max(pgno) >> 1) - (min(pgno) >> 1) + 1 AS n FROM listings_fts_idx \
+         GROUP BY segid",
+    );
+    Ok(sql.load::<Number>(conn)?.into_iter().map(|r| r.n).collect())
+}
+
+/// SQLite: whether the words index's b-trees should be merged into one now
+/// (`domain::search::merge_due` of their sizes).
+pub fn words_index_merge_due(conn: &mut DbConnection) -> QueryResult<bool> {
+    Ok(merge_due(&words_index_pages(conn)?))
+}
+
+/// SQLite: about `pages` pages of merging the words index's b-trees, a write of its own (call
+/// it as one). `start`: begin merging every b-tree into one (FTS5's `merge` with a negative
+/// count, which puts them all on one level), else go on with the merge begun (a positive
+/// count: FTS5 then also merges a level that holds `usermerge` b-trees, 4, and nothing
+/// else). Answers whether it did any work: FTS5 counts two changes or more when it did.
+pub fn merge_words_index(conn: &mut DbConnection, pages: i64, start: bool) -> QueryResult<bool> {
+    let before = changes(conn)?;
+    let mut sql = Sql::new(conn);
+    sql.push("INSERT INTO listings_fts (listings_fts, rank) VALUES ('merge', ")
+        .int(if start { -pages } else { pages })
+        .push(")");
+    sql.execute(conn)?;
+    Ok(changes(conn)? - before >= 2)
+}
+
+/// SQLite: every b-tree of the words index merged into one at once, in one write (FTS5's
+/// `optimize`: 3 s for the 1M catalogue's 170 MB index), for the end of a bulk load.
+pub fn optimize_words_index(conn: &mut DbConnection) -> QueryResult<()> {
+    let mut sql = Sql::new(conn);
+    sql.push("INSERT INTO listings_fts (listings_fts) VALUES ('optimize')");
+    sql.execute(conn).map(|_| ())
+}
+
+/// The rows the connection's statements have changed since it opened.
+fn changes(conn: &mut DbConnection) -> QueryResult<i64> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT total_changes() AS n");
+    Ok(sql.load::<Number>(conn)?.pop().map_or(0, |r| r.n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::sqlite_with_listings;
+    use super::*;
+    use crate::domain::search::MERGE_SHARE_PERCENT;
+
+    /// Listings written in four transactions of different sizes, as a catalogue grows: FTS5
+    /// keeps b-trees of different sizes on different levels.
+    fn grown(conn: &mut DbConnection) {
+        for (n, word) in [(2_000, "amber"), (400, "birch"), (60, "cedar"), (9, "dune")] {
+            conn.batch_execute(&format!(
+                "INSERT INTO listings (seller_id, title, description, category, price_cents, \
+                 currency, quantity, status, version, created_at, updated_at) \
+                 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
+                 SELECT 1, '{word} lamp ' || i, 'Plain', 'other', 100 + i, 'EUR', 1, 'active', \
+                 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM s"
+            ))
+            .expect("a batch of listings");
+        }
+    }
+
+    /// Each query's matches, newest first, as FTS5 reads them.
+    fn matches(conn: &mut DbConnection) -> Vec<Vec<i64>> {
+        [
+            "lamp",
+            "amber",
+            "birch",
+            "cedar",
+            "dune",
+            "amber OR dune",
+            "lamp NOT birch",
+        ]
+        .iter()
+        .map(|q| {
+            let mut sql = Sql::new(conn);
+            sql.push("SELECT rowid AS n FROM listings_fts WHERE listings_fts MATCH ")
+                .text_param(q)
+                .push(" ORDER BY rowid DESC");
+            sql.load::<Number>(conn)
+                .expect("matches")
+                .into_iter()
+                .map(|r| r.n)
+                .collect()
+        })
+        .collect()
+    }
+
+    /// Steps of a few pages merge a grown index into one b-tree, the first starting the merge
+    /// and the rest going on with it, and the last step says it did nothing; every query
+    /// finds the same rows in the same order before and after, and the index is intact.
+    #[test]
+    fn bounded_steps_merge_a_grown_index_into_one_b_tree_and_every_match_stays() {
+        let (_dir, mut conn) = sqlite_with_listings(&[]);
+        grown(&mut conn);
+        let pages = words_index_pages(&mut conn).expect("sizes");
+        assert!(pages.len() > 1, "{pages:?}");
+        assert!(words_index_merge_due(&mut conn).expect("due"), "{pages:?}");
+        let before = matches(&mut conn);
+        assert_eq!(before[0].len(), 2_469);
+
+        let mut steps = 0;
+        let mut start = true;
+        while merge_words_index(&mut conn, 8, start).expect("a step") {
+            start = false;
+            steps += 1;
+            assert!(steps < 1_000, "a merge that does not end");
+        }
+        assert!(steps > 2, "8 pages a step: {steps} steps");
+        assert_eq!(words_index_pages(&mut conn).expect("sizes").len(), 1);
+        assert!(!words_index_merge_due(&mut conn).expect("due"));
+        assert!(!merge_words_index(&mut conn, 8, true).expect("nothing left to merge"));
+        assert_eq!(matches(&mut conn), before);
+        conn.batch_execute(
+            "INSERT INTO listings_fts (listings_fts, rank) VALUES ('integrity-check', 1)",
+        )
+        .expect("the index is intact");
+    }
+
+    /// A few listings written after a merge wait for their share of the index.
+    #[test]
+    fn a_few_new_listings_beside_a_merged_index_wait_for_their_share() {
+        let (_dir, mut conn) = sqlite_with_listings(&[]);
+        grown(&mut conn);
+        optimize_words_index(&mut conn).expect("optimize");
+        assert_eq!(words_index_pages(&mut conn).expect("sizes").len(), 1);
+        super::super::testing::add_listing(&mut conn, "Amber vase");
+        let pages = words_index_pages(&mut conn).expect("sizes");
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        let rest: i64 = pages.iter().sum::<i64>() - pages.iter().max().unwrap();
+        assert!(rest * 100 < pages.iter().max().unwrap() * MERGE_SHARE_PERCENT);
+        assert!(!words_index_merge_due(&mut conn).expect("due"));
+    }
+}
