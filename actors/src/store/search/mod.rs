@@ -52,9 +52,7 @@ pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 use reach::{order_key, plans_generically, reach_clause, read, Reach};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
-pub use words_index::{
-    merge_words_index, optimize_words_index, words_index_merge_due, words_index_pages,
-};
+pub use words_index::{merge_words_index, optimize_words_index, words_index_pages};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListingSort {

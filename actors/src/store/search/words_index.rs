@@ -4,7 +4,6 @@
 //! runs the steps. PostgreSQL's GIN index needs none of this (one b-tree, no pending list).
 
 use super::*;
-use crate::domain::search::merge_due;
 
 /// SQLite: the words index's b-trees, each one's size in leaf pages, from FTS5's `%_idx`
 /// table (one row per leaf page that begins a term, `pgno` the page number shifted left by
@@ -17,12 +16,6 @@ pub fn words_index_pages(conn: &mut DbConnection) -> QueryResult<Vec<i64>> {
          GROUP BY segid",
     );
     Ok(sql.load::<Number>(conn)?.into_iter().map(|r| r.n).collect())
-}
-
-/// SQLite: whether the words index's b-trees should be merged into one now
-/// (`domain::search::merge_due` of their sizes).
-pub fn words_index_merge_due(conn: &mut DbConnection) -> QueryResult<bool> {
-    Ok(merge_due(&words_index_pages(conn)?))
 }
 
 /// SQLite: about `pages` pages of merging the words index's b-trees, a write of its own (call
@@ -59,7 +52,7 @@ fn changes(conn: &mut DbConnection) -> QueryResult<i64> {
 mod tests {
     use super::super::testing::sqlite_with_listings;
     use super::*;
-    use crate::domain::search::MERGE_SHARE_PERCENT;
+    use crate::domain::search::{merge_due, MERGE_SHARE_PERCENT};
 
     /// Listings written in four transactions of different sizes, as a catalogue grows: FTS5
     /// keeps b-trees of different sizes on different levels.
@@ -111,7 +104,10 @@ mod tests {
         grown(&mut conn);
         let pages = words_index_pages(&mut conn).expect("sizes");
         assert!(pages.len() > 1, "{pages:?}");
-        assert!(words_index_merge_due(&mut conn).expect("due"), "{pages:?}");
+        assert!(
+            merge_due(&words_index_pages(&mut conn).expect("sizes")),
+            "{pages:?}"
+        );
         let before = matches(&mut conn);
         assert_eq!(before[0].len(), 2_469);
 
@@ -124,13 +120,53 @@ mod tests {
         }
         assert!(steps > 2, "8 pages a step: {steps} steps");
         assert_eq!(words_index_pages(&mut conn).expect("sizes").len(), 1);
-        assert!(!words_index_merge_due(&mut conn).expect("due"));
+        assert!(!merge_due(&words_index_pages(&mut conn).expect("sizes")));
         assert!(!merge_words_index(&mut conn, 8, true).expect("nothing left to merge"));
         assert_eq!(matches(&mut conn), before);
         conn.batch_execute(
             "INSERT INTO listings_fts (listings_fts, rank) VALUES ('integrity-check', 1)",
         )
         .expect("the index is intact");
+    }
+
+    /// Listings written between the steps (1 to 6 a step), each in a transaction of its own
+    /// (FTS5 adds a b-tree for each and merges them as it goes), do not end the merge before
+    /// it is done: only the last writes' small b-trees are left beside the merged one, and
+    /// every listing is found.
+    #[test]
+    fn writes_between_the_steps_do_not_end_the_merge_before_it_is_done() {
+        for per_step in 1..=6 {
+            let (_dir, mut conn) = sqlite_with_listings(&[]);
+            grown(&mut conn);
+            let mut start = true;
+            let mut written = 0;
+            let mut steps = 0;
+            loop {
+                for _ in 0..per_step {
+                    written += 1;
+                    super::super::testing::add_listing(&mut conn, &format!("Ember lamp {written}"));
+                }
+                if !merge_words_index(&mut conn, 8, start).expect("a step") {
+                    break;
+                }
+                start = false;
+                steps += 1;
+                assert!(steps < 1_000, "a merge that does not end");
+            }
+            let pages = words_index_pages(&mut conn).expect("sizes");
+            assert!(steps > 2, "8 pages a step: {steps} steps");
+            assert!(!merge_due(&pages), "{per_step} a step: {pages:?}");
+            assert!(pages.len() <= 4, "{per_step} a step: {pages:?}");
+            let mut sql = Sql::new(&conn);
+            sql.push("SELECT count(*) AS n FROM listings_fts WHERE listings_fts MATCH 'lamp'");
+            let lamps = sql
+                .load::<Number>(&mut conn)
+                .expect("count")
+                .pop()
+                .unwrap()
+                .n;
+            assert_eq!(lamps, 2_469 + written);
+        }
     }
 
     /// A few listings written after a merge wait for their share of the index.
@@ -145,6 +181,6 @@ mod tests {
         assert_eq!(pages.len(), 2, "{pages:?}");
         let rest: i64 = pages.iter().sum::<i64>() - pages.iter().max().unwrap();
         assert!(rest * 100 < pages.iter().max().unwrap() * MERGE_SHARE_PERCENT);
-        assert!(!words_index_merge_due(&mut conn).expect("due"));
+        assert!(!merge_due(&words_index_pages(&mut conn).expect("sizes")));
     }
 }
