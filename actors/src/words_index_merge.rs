@@ -6,9 +6,9 @@
 //! whatever merge FTS5 has under way, then, while a merge is still due, every b-tree into one,
 //! until a write finds nothing left to merge. At 1M listings the whole index (~42,000 pages) is
 //! rewritten in 3 s of work, and a server merged the seeded catalogue's eight b-trees in 4.5
-//! minutes. A merge cut short (a failed step, a restart) starts over at the next tick, with what
-//! it had merged so far as one more b-tree: some work done twice, nothing lost (each write is
-//! FTS5's own transaction).
+//! minutes. A merge cut short (a failed step, a restart) is gone on with at the next tick
+//! where FTS5 left it (its structure record keeps a merge under way); nothing is lost, each
+//! write being FTS5's own transaction.
 
 use crate::domain::search::merge_due;
 use crate::store::{self, search, Pool};
