@@ -1172,8 +1172,9 @@ struct Match {
 }
 
 /// The newest `wanted` active matches of `filter`'s words as the words' own index finds them,
-/// newest first, in `filter`'s category and condition if it has them (no seller is
-/// suspended, no other filter).
+/// newest first, in `filter`'s category, condition and price range if it has them, compared on
+/// each row (no seller is suspended, no other filter). PostgreSQL: the words' GIN index;
+/// SQLite: FTS5 matching the words alone (no filter terms).
 fn newest_matches(
     conn: &mut bazaar_actors::store::DbConnection,
     filter: &bazaar_actors::store::search::ListingFilter,
@@ -1182,7 +1183,7 @@ fn newest_matches(
     use bazaar_actors::domain::category::CategoryLevel;
     use diesel::sql_types::{BigInt, Nullable, Text};
     use diesel::RunQueryDsl;
-    let words = filter.text.as_ref().expect("words").to_tsquery();
+    let text = filter.text.as_ref().expect("words");
     let f = &filter.filters;
     let category = |level| {
         f.category
@@ -1190,22 +1191,35 @@ fn newest_matches(
             .filter(|c| c.level == level)
             .map(|c| c.slug.clone())
     };
-    diesel::sql_query(
-        "SELECT id, category_top, condition, price_cents, like_count FROM listings \
-         WHERE status = 'active' AND search_vector @@ to_tsquery('bazaar_search', $1) \
-         AND ($3 IS NULL OR category_top = $3) AND ($4 IS NULL OR category = $4) \
-         AND ($5 IS NULL OR condition = $5) AND ($6 IS NULL OR price_cents >= $6) \
-         AND ($7 IS NULL OR price_cents <= $7) ORDER BY id DESC LIMIT $2",
-    )
-    .bind::<Text, _>(&words)
-    .bind::<BigInt, _>(wanted)
-    .bind::<Nullable<Text>, _>(category(CategoryLevel::Top))
-    .bind::<Nullable<Text>, _>(category(CategoryLevel::Child))
-    .bind::<Nullable<Text>, _>(f.condition.clone())
-    .bind::<Nullable<BigInt>, _>(f.min_price)
-    .bind::<Nullable<BigInt>, _>(f.max_price)
-    .load(conn)
-    .unwrap()
+    let (words, sql) = match conn {
+        bazaar_actors::store::DbConnection::Postgresql(_) => (
+            text.to_tsquery(),
+            "SELECT id, category_top, condition, price_cents, like_count FROM listings \
+             WHERE status = 'active' AND search_vector @@ to_tsquery('bazaar_search', $1) \
+             AND ($3 IS NULL OR category_top = $3) AND ($4 IS NULL OR category = $4) \
+             AND ($5 IS NULL OR condition = $5) AND ($6 IS NULL OR price_cents >= $6) \
+             AND ($7 IS NULL OR price_cents <= $7) ORDER BY id DESC LIMIT $2",
+        ),
+        bazaar_actors::store::DbConnection::Sqlite(_) => (
+            text.to_fts5(),
+            "SELECT l.id, l.category_top, l.condition, l.price_cents, l.like_count \
+             FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid \
+             WHERE l.status = 'active' AND listings_fts MATCH ?1 \
+             AND (?3 IS NULL OR l.category_top = ?3) AND (?4 IS NULL OR l.category = ?4) \
+             AND (?5 IS NULL OR l.condition = ?5) AND (?6 IS NULL OR l.price_cents >= ?6) \
+             AND (?7 IS NULL OR l.price_cents <= ?7) ORDER BY l.id DESC LIMIT ?2",
+        ),
+    };
+    diesel::sql_query(sql)
+        .bind::<Text, _>(&words)
+        .bind::<BigInt, _>(wanted)
+        .bind::<Nullable<Text>, _>(category(CategoryLevel::Top))
+        .bind::<Nullable<Text>, _>(category(CategoryLevel::Child))
+        .bind::<Nullable<Text>, _>(f.condition.clone())
+        .bind::<Nullable<BigInt>, _>(f.min_price)
+        .bind::<Nullable<BigInt>, _>(f.max_price)
+        .load(conn)
+        .unwrap()
 }
 
 /// `filter`'s facets, capped at `cap`, count exactly the newest `cap` of `newest` (the newest
@@ -1727,4 +1741,136 @@ fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
     let (found_after, written_after) = jackets(conn);
     assert!(written_after > written);
     assert_eq!(found_after, written_after);
+}
+
+/// SQLite, 100,000 catalogue listings, some without a category or a condition, some priced on
+/// a bucket's bound or just under it: with the filters its words index holds as terms
+/// (migration `search_facet_terms`: a category, a condition, a narrow price range), the newest
+/// pages by cursor, relevance's candidates and the facets are exactly the newest matches of the
+/// words in the filters as FTS5 finds the words alone and the rows' own values compare, for
+/// one word, two, a prefix and an excluded word, the range's edges included and the prices
+/// beside them not; a combination nothing holds finds nothing. Each listing's terms are those
+/// of its row, also after its price, condition and category change, and the database's
+/// price buckets are Rust's.
+#[test]
+fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
+    use bazaar_actors::domain::search::{
+        price_term, CategoryFilter, SearchFilters, PRICE_BUCKET_BOUNDS,
+    };
+    use bazaar_actors::store::{self, search, DbConnection};
+    use diesel::sql_types::BigInt;
+    use diesel::RunQueryDsl;
+    let db = TestDb::create();
+    if db.is_postgres() {
+        eprintln!("the words index's filter terms are SQLite's");
+        return;
+    }
+    let mut conn = db.connect();
+    let conn: &mut DbConnection = &mut conn;
+    store::migrate(conn).unwrap();
+    bazaar::seed::catalogue(conn, 100_000).unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Terms {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        facets: String,
+    }
+    let terms = |conn: &mut DbConnection, id: i64| -> String {
+        diesel::sql_query("SELECT facets FROM listings_fts_content WHERE id = ?")
+            .bind::<BigInt, _>(id)
+            .get_result::<Terms>(conn)
+            .unwrap()
+            .facets
+    };
+    // Every bucket's bound and the cents beside it, written to one listing (each price change
+    // that moves it to another bucket indexes it anew).
+    for price in PRICE_BUCKET_BOUNDS.iter().flat_map(|&b| [b - 1, b, b + 1]) {
+        conn.batch_execute(&format!(
+            "UPDATE listings SET price_cents = {price} WHERE id = 7"
+        ))
+        .unwrap();
+        let held = terms(conn, 7);
+        assert!(
+            held.split(' ').any(|t| t == price_term(price)),
+            "{price}: {held:?}"
+        );
+    }
+    conn.batch_execute(
+        "UPDATE listings SET condition = NULL WHERE id % 97 = 0; \
+         UPDATE listings SET category = NULL WHERE id % 89 = 0; \
+         UPDATE listings SET price_cents = 1000 WHERE id % 53 = 0; \
+         UPDATE listings SET price_cents = 999 WHERE id % 59 = 0; \
+         UPDATE listings SET price_cents = 5000 WHERE id % 61 = 0; \
+         UPDATE listings SET price_cents = 5001 WHERE id % 67 = 0; \
+         UPDATE listings SET condition = 'poor', category = 'home-decor' WHERE id % 71 = 0; \
+         INSERT INTO listings_fts (listings_fts, rank) VALUES ('integrity-check', 1)",
+    )
+    .unwrap();
+    let filters = |category: Option<&str>,
+                   condition: Option<&str>,
+                   min_price: Option<i64>,
+                   max_price: Option<i64>| SearchFilters {
+        category: category.map(|c| CategoryFilter::parse(c).unwrap()),
+        condition: condition.map(str::to_owned),
+        min_price,
+        max_price,
+        ..SearchFilters::default()
+    };
+    let cases = [
+        ("jacket", filters(Some("fashion"), None, None, None)),
+        ("jacket", filters(None, Some("good"), None, None)),
+        ("jacket", filters(None, Some("poor"), None, None)),
+        (
+            "black",
+            filters(Some("home"), None, Some(1_000), Some(2_000)),
+        ),
+        (
+            "black",
+            filters(Some("home-decor"), Some("poor"), None, None),
+        ),
+        ("jacket", filters(None, None, Some(1_000), Some(5_000))),
+        ("jacket", filters(None, None, None, Some(1_000))),
+        ("jacket", filters(None, None, Some(1_000), None)),
+        (
+            "leather jacket",
+            filters(Some("fashion"), Some("good"), None, None),
+        ),
+        (
+            "leather jacket",
+            filters(None, None, Some(1_000), Some(5_000)),
+        ),
+        (
+            "leather jack",
+            filters(Some("fashion"), None, None, Some(5_000)),
+        ),
+        (
+            "jacket -black",
+            filters(None, Some("good"), Some(999), Some(1_000)),
+        ),
+    ];
+    for (text, filters) in cases {
+        let filter = active_search(text, filters);
+        let case = format!("{text} {:?}", filter.filters);
+        let newest = newest_matches(conn, &filter, 1_001);
+        assert!(!newest.is_empty(), "{case}: no match to compare");
+        if let (Some(lo), Some(hi)) = (filter.filters.min_price, filter.filters.max_price) {
+            assert!(
+                newest
+                    .iter()
+                    .any(|m| m.price_cents == lo || m.price_cents == hi),
+                "{case}: no match on an edge of the range"
+            );
+        }
+        read_the_newest_matches(conn, &filter, &newest, &case);
+    }
+    // "jacket" is a fashion word only: nothing in home, however it is read.
+    let none = active_search("jacket", filters(Some("home"), Some("good"), None, None));
+    assert!(newest_matches(conn, &none, 1).is_empty());
+    for sort in search::ListingSort::ALL {
+        assert!(search::search(conn, &none, sort, None, 20)
+            .unwrap()
+            .is_empty());
+    }
+    let facets = search::facets(conn, &none, 1_000).unwrap();
+    assert!(facets.categories.iter().all(|(_, c)| c.count == 0));
+    assert_eq!(facets.min_price, None);
 }

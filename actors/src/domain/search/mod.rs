@@ -15,10 +15,12 @@ use super::listing::{ListingStatus, CONDITIONS};
 use super::stop_words::STOP_WORDS;
 use std::ops::RangeInclusive;
 
+mod facet_terms;
 mod reach;
 mod typos;
 mod words_index;
 
+pub use facet_terms::{price_term, FACET_TERM_MARK};
 pub use reach::{
     few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach, walked,
     ERA_BITS, ERA_IDS, ERA_READ_MAX, ERA_READ_MAX_FILTERED, FIRST_REACH, INDEX_READ_MAX_MATCHES,

@@ -135,15 +135,16 @@ const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.
 
 /// SQLite's relevance: FTS5's bm25 (higher is better) with the query's IDF kept a while on the
 /// connection (`bazaar-fts-rank`), weighing title, description, category; less
-/// [`BELOW_TYPED`] for a match only a popular neighbour of a word brings. `sizes` is the row's
-/// sizes from FTS5's `listings_fts_docsize` (see [`DOCSIZE_JOIN`]), or `NULL` to have FTS5 read
-/// them.
-fn push_bm25(sql: &mut Sql, text: &TextQuery, sizes: &str) {
+/// [`BELOW_TYPED`] for a match only a popular neighbour of a word brings. `matched` is the
+/// statement's MATCH text ([`fts5_match`]): the filter terms in it weigh nothing. `sizes` is the
+/// row's sizes from FTS5's `listings_fts_docsize` (see [`DOCSIZE_JOIN`]), or `NULL` to have FTS5
+/// read them.
+fn push_bm25(sql: &mut Sql, text: &TextQuery, matched: &str, sizes: &str) {
     sql.push("(bazaar_bm25(listings_fts, ")
-        .text_param(&text.to_fts5())
+        .text_param(matched)
         .push(", ")
         .push(sizes)
-        .push(", 10.0, 2.0, 1.0)");
+        .push(", 10.0, 2.0, 1.0, 0.0)");
     if let Some(typed) = &text.typed {
         // Row by row (FTS5 seeks the typed words' postings to the row): bounded by the rows
         // ranked, however many listings of any status the typed words have.
@@ -153,6 +154,17 @@ fn push_bm25(sql: &mut Sql, text: &TextQuery, sizes: &str) {
         let _ = write!(sql.text, ") THEN 0 ELSE {BELOW_TYPED} END");
     }
     sql.push(")");
+}
+
+/// What a words search matches in SQLite's words index: the words, and the filters the index
+/// holds as terms ([`SearchFilters::facet_terms`]), which FTS5 steps against the words'
+/// postings so only listings that hold both are read.
+fn fts5_match(text: &TextQuery, filters: &SearchFilters) -> String {
+    let words = text.to_fts5();
+    match filters.facet_terms(text.clauses.len()) {
+        Some(terms) => format!("({words}) AND {terms}"),
+        None => words,
+    }
 }
 
 /// What a match loses in relevance when only the popular neighbours of the query's words bring
@@ -251,7 +263,7 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
         }
         (Some(t), _) => {
             sql.push(" AND listings_fts MATCH ")
-                .text_param(&t.to_fts5());
+                .text_param(&fts5_match(t, &f.filters));
         }
         (None, _) => {}
     }

@@ -27,6 +27,7 @@ pub(super) fn build(
     let mut sql = Sql::new(conn);
     sql.generic = plans_generically(&sql, filter, reach);
     let id = id_col(&sql, true);
+    let matched = fts5_match(text, &filter.filters);
     // Innermost: the candidates and their rank; then their id range; then the page, taken
     // before the join so only its rows are read in full.
     let _ = write!(
@@ -49,7 +50,7 @@ pub(super) fn build(
             sql.push(" AS q");
         } else {
             sql.push("SELECT listings_fts.rowid AS id, ");
-            push_bm25(sql, text, "ds.sz");
+            push_bm25(sql, text, &matched, "ds.sz");
             sql.push(" AS rank");
         }
         from_clause(sql, Some(text));
@@ -112,9 +113,9 @@ pub(super) fn build(
             });
             sql.push(" END FROM listings b WHERE b.id = ").int(p.id);
         } else {
-            push_bm25(&mut sql, text, "NULL");
+            push_bm25(&mut sql, text, &matched, "NULL");
             sql.push(" FROM listings_fts WHERE listings_fts MATCH ")
-                .text_param(&text.to_fts5())
+                .text_param(&matched)
                 .push(" AND listings_fts.rowid = ")
                 .int(p.id);
         }

@@ -55,8 +55,13 @@ mod tests {
     use crate::domain::search::{merge_due, MERGE_SHARE_PERCENT};
 
     /// Listings written in four transactions of different sizes, as a catalogue grows: FTS5
-    /// keeps b-trees of different sizes on different levels.
+    /// keeps b-trees of different sizes on different levels. Its own merging (`automerge`) is
+    /// off while they are written, so the four b-trees are there whatever their sizes (with it
+    /// on, how far FTS5 has merged the first two by the end hangs on how many pages a listing
+    /// takes), and on again after.
     fn grown(conn: &mut DbConnection) {
+        conn.batch_execute("INSERT INTO listings_fts (listings_fts, rank) VALUES ('automerge', 0)")
+            .expect("automerge off");
         for (n, word) in [(2_000, "amber"), (400, "birch"), (60, "cedar"), (9, "dune")] {
             conn.batch_execute(&format!(
                 "INSERT INTO listings (seller_id, title, description, category, price_cents, \
@@ -67,6 +72,8 @@ mod tests {
             ))
             .expect("a batch of listings");
         }
+        conn.batch_execute("INSERT INTO listings_fts (listings_fts, rank) VALUES ('automerge', 2)")
+            .expect("automerge on");
     }
 
     /// Each query's matches, newest first, as FTS5 reads them.
@@ -156,7 +163,14 @@ mod tests {
             let pages = words_index_pages(&mut conn).expect("sizes");
             assert!(steps > 2, "8 pages a step: {steps} steps");
             assert!(!merge_due(&pages), "{per_step} a step: {pages:?}");
-            assert!(pages.len() <= 4, "{per_step} a step: {pages:?}");
+            // Beside the merged b-tree, only the last writes' own: a page or two each.
+            let largest = pages.iter().copied().max().unwrap_or(0);
+            let mut others = pages.clone();
+            others.remove(pages.iter().position(|&p| p == largest).unwrap());
+            assert!(
+                others.iter().all(|&p| p <= 2) && others.len() <= per_step + 2,
+                "{per_step} a step: {pages:?}"
+            );
             let mut sql = Sql::new(&conn);
             sql.push("SELECT count(*) AS n FROM listings_fts WHERE listings_fts MATCH 'lamp'");
             let lamps = sql
