@@ -1203,7 +1203,7 @@ fn newest_matches(
         bazaar_actors::store::DbConnection::Sqlite(_) => (
             text.to_fts5(),
             "SELECT l.id, l.category_top, l.condition, l.price_cents, l.like_count \
-             FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid \
+             FROM listings_fts JOIN listings l ON l.id = -listings_fts.rowid \
              WHERE l.status = 'active' AND listings_fts MATCH ?1 \
              AND (?3 IS NULL OR l.category_top = ?3) AND (?4 IS NULL OR l.category = ?4) \
              AND (?5 IS NULL OR l.condition = ?5) AND (?6 IS NULL OR l.price_cents >= ?6) \

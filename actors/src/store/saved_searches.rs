@@ -259,7 +259,8 @@ fn sqlite_matching(
          WHERE listings_fts MATCH j.value AND rowid = ?)",
     )
     .bind::<Text, _>(list)
-    .bind::<BigInt, _>(listing)
+    // FTS5's rowid is the listing id negated (migration `search_facet_terms`).
+    .bind::<BigInt, _>(-listing)
     .load::<Matching>(c)?
     .into_iter()
     .map(|m| m.text)

@@ -11,6 +11,13 @@
 -- letter and the value: 't' and the top-level category, 'c' and the category, 'k' and the
 -- condition, 'p' and the price bucket (Rust's `domain::search::price_bucket`: how many bounds
 -- of `search_price_bounds` the price reaches), with '-' and '_' left out.
+--
+-- And FTS5's rowid is the listing id negated (the view's `fts_id`), so a read of the newest
+-- matches first is FTS5's forward walk. FTS5 walks backwards a page at a time, parsing each
+-- page forwards first, and seeks backwards posting by posting where a forward seek skips
+-- whole pages by the doclist index: at 1M listings FTS5's newest 200 matches of "leather
+-- jacket" took 0.239 ms backwards and 0.165 forwards, of "jacket" from 10 to 50 EUR 0.754 and
+-- 0.557, the newest 1,001 of "black" in home from 1 to 20 EUR 3.02 and 1.91.
 CREATE TABLE search_price_bounds (bound INTEGER PRIMARY KEY);
 INSERT INTO search_price_bounds (bound) VALUES
     (100), (125), (160), (200), (250), (315), (400), (500), (630), (800),
@@ -21,10 +28,10 @@ INSERT INTO search_price_bounds (bound) VALUES
     (10000000), (12500000), (16000000), (20000000), (25000000), (31500000), (40000000), (50000000), (63000000), (80000000),
     (100000000), (125000000), (160000000), (200000000), (250000000), (315000000), (400000000), (500000000), (630000000), (800000000);
 
--- What FTS5 indexes of a listing (its external content): the text columns as before (the
--- category's '-' a space, so "fashion men" are words), and the filter terms.
+-- What FTS5 indexes of a listing (its external content): its rowid, the text columns as
+-- before (the category's '-' a space, so "fashion men" are words), and the filter terms.
 CREATE VIEW listings_fts_content AS
-SELECT id, title, description, replace(coalesce(category, ''), '-', ' ') AS category,
+SELECT -id AS fts_id, id, title, description, replace(coalesce(category, ''), '-', ' ') AS category,
     char(57344) || 'p' || (SELECT count(*) FROM search_price_bounds b WHERE b.bound <= price_cents)
     || coalesce(' ' || char(57344) || 't' || category_top, '')
     || coalesce(' ' || char(57344) || 'c' || replace(category, '-', ''), '')
@@ -37,7 +44,7 @@ DROP TRIGGER listings_fts_update;
 DROP TABLE listings_fts;
 CREATE VIRTUAL TABLE listings_fts USING fts5(
     title, description, category, facets,
-    content = 'listings_fts_content', content_rowid = 'id',
+    content = 'listings_fts_content', content_rowid = 'fts_id',
     tokenize = 'porter unicode61 remove_diacritics 2',
     prefix = '2 3'
 );
@@ -49,11 +56,11 @@ INSERT INTO listings_fts (listings_fts, rank) VALUES ('automerge', 2);
 -- re-indexes it, a price only when it moves to another bucket.
 CREATE TRIGGER listings_fts_insert AFTER INSERT ON listings BEGIN
     INSERT INTO listings_fts (rowid, title, description, category, facets)
-    SELECT id, title, description, category, facets FROM listings_fts_content WHERE id = new.id;
+    SELECT fts_id, title, description, category, facets FROM listings_fts_content WHERE id = new.id;
 END;
 CREATE TRIGGER listings_fts_delete BEFORE DELETE ON listings BEGIN
     INSERT INTO listings_fts (listings_fts, rowid, title, description, category, facets)
-    SELECT 'delete', id, title, description, category, facets
+    SELECT 'delete', fts_id, title, description, category, facets
     FROM listings_fts_content WHERE id = old.id;
 END;
 CREATE TRIGGER listings_fts_unindex BEFORE UPDATE OF title, description, category, condition,
@@ -64,7 +71,7 @@ WHEN old.title IS NOT new.title OR old.description IS NOT new.description
         <> (SELECT count(*) FROM search_price_bounds WHERE bound <= new.price_cents)
 BEGIN
     INSERT INTO listings_fts (listings_fts, rowid, title, description, category, facets)
-    SELECT 'delete', id, title, description, category, facets
+    SELECT 'delete', fts_id, title, description, category, facets
     FROM listings_fts_content WHERE id = old.id;
 END;
 CREATE TRIGGER listings_fts_index AFTER UPDATE OF title, description, category, condition,
@@ -75,7 +82,7 @@ WHEN old.title IS NOT new.title OR old.description IS NOT new.description
         <> (SELECT count(*) FROM search_price_bounds WHERE bound <= new.price_cents)
 BEGIN
     INSERT INTO listings_fts (rowid, title, description, category, facets)
-    SELECT id, title, description, category, facets FROM listings_fts_content WHERE id = new.id;
+    SELECT fts_id, title, description, category, facets FROM listings_fts_content WHERE id = new.id;
 END;
 
 -- Every listing indexed anew, in one b-tree (`WordsIndexMerger` keeps it so).

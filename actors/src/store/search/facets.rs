@@ -163,7 +163,7 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
     // facets order it by no index, and a plan made without the window's bound would take
     // every match of a word common enough to need only a narrow window.
     sql.generic = plans_generically(sql, filter, reach) && !matches!(reach, Reach::Above { .. });
-    let id = id_col(sql, filter.text.is_some());
+    let id = IdKey::of(sql, filter.text.is_some());
     let select = |sql: &mut Sql, reach: Reach| {
         sql.push("SELECT l.category, l.condition, l.price_cents");
         from_clause(sql, filter.text.as_ref());
@@ -183,11 +183,11 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
     // Each step of `Reach` takes its matches from the words' index or the era index: in no
     // index's order.
     let order = if reach == Reach::Planner {
-        id.to_owned()
+        id.newest_first(reach)
     } else {
-        order_key(id, Reach::All)
+        id.newest_first(Reach::All)
     };
-    let _ = write!(sql.text, " ORDER BY {order} DESC");
+    let _ = write!(sql.text, " ORDER BY {order}");
     sql.limit(cap + 1);
 }
 

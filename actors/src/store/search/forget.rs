@@ -200,7 +200,7 @@ fn sighting(conn: &mut DbConnection, word: &str) -> QueryResult<Sighting> {
     sql.push(if sql.pg {
         " FROM listings l WHERE "
     } else {
-        " FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid WHERE "
+        " FROM listings_fts JOIN listings l ON l.id = -listings_fts.rowid WHERE "
     });
     push_word_match(&mut sql, Some(word));
     sql.push(" AND l.status = 'active'")

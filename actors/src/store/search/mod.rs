@@ -19,7 +19,8 @@
 //! flips between the pages can move.
 //!
 //! Without relevance no rank is computed (the other sorts do not need it), and on SQLite the
-//! FTS5 table is joined directly, so the planner can walk it in rowid order and stop early.
+//! FTS5 table is joined directly, so the planner can walk it in rowid order (its rowid is the
+//! listing id negated: newest first) and stop early.
 
 use super::models::Listing;
 use super::DbConnection;
@@ -196,7 +197,7 @@ fn from_clause(sql: &mut Sql, text: Option<&TextQuery>) {
                 .push(") tsq");
         }
         (Some(_), false) => {
-            sql.push(" FROM listings_fts JOIN listings l ON l.id = listings_fts.rowid");
+            sql.push(" FROM listings_fts JOIN listings l ON l.id = -listings_fts.rowid");
         }
     }
 }
@@ -211,13 +212,67 @@ fn push_tsquery(sql: &mut Sql, text: &TextQuery) {
         .push("))");
 }
 
-/// The listing id as the ordering should name it: with words on SQLite, the FTS5 table's
-/// rowid (equal to it), so FTS5 can return the matches newest first and stop early.
-fn id_col(sql: &Sql, text: bool) -> &'static str {
-    if text && !sql.pg {
-        "listings_fts.rowid"
-    } else {
-        "l.id"
+/// How a read names the listing id it orders the newest matches by and bounds: `l.id`, or with
+/// words on SQLite FTS5's rowid, the id negated (migration `search_facet_terms`), so FTS5
+/// yields the newest matches first on its forward walk (which seeks by its doclist index; its
+/// backward walk seeks posting by posting) and stops after the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IdKey {
+    Listing,
+    /// FTS5's rowid: `-l.id`.
+    Negated,
+}
+
+impl IdKey {
+    fn of(sql: &Sql, text: bool) -> IdKey {
+        if text && !sql.pg {
+            IdKey::Negated
+        } else {
+            IdKey::Listing
+        }
+    }
+
+    /// The listing id, as a selected column.
+    fn id(self) -> &'static str {
+        match self {
+            IdKey::Listing => "l.id",
+            IdKey::Negated => "-listings_fts.rowid",
+        }
+    }
+
+    /// The `ORDER BY` term of newest first, as `reach` reads.
+    fn newest_first(self, reach: Reach) -> String {
+        match self {
+            IdKey::Listing => format!("{} DESC", order_key("l.id", reach)),
+            IdKey::Negated => format!("{} ASC", order_key("listings_fts.rowid", reach)),
+        }
+    }
+
+    /// ` AND` the id is below `id`, compared where `reach` compares it.
+    fn push_below(self, sql: &mut Sql, reach: Reach, id: i64) {
+        match self {
+            IdKey::Listing => {
+                let _ = write!(sql.text, " AND {} < ", reach.id_bound("l.id"));
+                sql.int(id);
+            }
+            IdKey::Negated => {
+                let _ = write!(sql.text, " AND {} > ", reach.id_bound("listings_fts.rowid"));
+                sql.int(-id);
+            }
+        }
+    }
+
+    /// ` AND` the id is from `lo` to `hi`, compared where `reach` compares it.
+    fn push_within(self, sql: &mut Sql, reach: Reach, lo: i64, hi: i64) {
+        let (column, lo, hi) = match self {
+            IdKey::Listing => ("l.id", lo, hi),
+            IdKey::Negated => ("listings_fts.rowid", -hi, -lo),
+        };
+        let bound = reach.id_bound(column);
+        let _ = write!(sql.text, " AND {bound} >= ");
+        sql.int(lo);
+        let _ = write!(sql.text, " AND {bound} <= ");
+        sql.int(hi);
     }
 }
 
@@ -325,7 +380,7 @@ fn build(
     }
     let mut sql = Sql::new(conn);
     sql.generic = plans_generically(&sql, filter, reach);
-    let id = id_col(&sql, filter.text.is_some());
+    let id = IdKey::of(&sql, filter.text.is_some());
     let select = |sql: &mut Sql, reach: Reach| {
         let _ = write!(
             sql.text,
@@ -339,10 +394,7 @@ fn build(
         if let Some(p) = after {
             match sort {
                 // Relevance without words is the newest order (the HTTP layer refuses it).
-                ListingSort::Newest | ListingSort::Relevance => {
-                    let _ = write!(sql.text, " AND {} < ", reach.id_bound(id));
-                    sql.int(p.id)
-                }
+                ListingSort::Newest | ListingSort::Relevance => id.push_below(sql, reach, p.id),
                 ListingSort::PriceAsc | ListingSort::PriceDesc | ListingSort::Popular => {
                     let (column, value, op) = match sort {
                         ListingSort::PriceAsc => ("l.price_cents", p.price_cents, ">"),
@@ -357,18 +409,16 @@ fn build(
                         _ => (column.to_owned(), "l.id".to_owned()),
                     };
                     let _ = write!(sql.text, " AND ({column}, {id}) {op} (");
-                    sql.int(value).push(", ").int(p.id).push(")")
+                    sql.int(value).push(", ").int(p.id).push(")");
                 }
-            };
+            }
         }
     };
     // The order of `reach`'s read of the rows named `row` (`l`, or a descent's reads' `m`).
     let order = |reach: Reach, row: &str| {
         let key = |column: &str| order_key(&format!("{row}.{column}"), reach);
         match sort {
-            ListingSort::Newest | ListingSort::Relevance => {
-                format!("{} DESC", order_key(id, reach))
-            }
+            ListingSort::Newest | ListingSort::Relevance => id.newest_first(reach),
             ListingSort::PriceAsc => format!("{} ASC, {row}.id ASC", key("price_cents")),
             ListingSort::PriceDesc => format!("{} DESC, {row}.id DESC", key("price_cents")),
             ListingSort::Popular => format!("{} DESC, {row}.id DESC", key("like_count")),

@@ -5,7 +5,7 @@
 //! listings. So relevance is relevance among the newest [`RELEVANCE_CANDIDATES`] matches (the
 //! filters applied): the matches are read newest first from an index walk that stops after
 //! that many (PostgreSQL: the newest ids first, then, when they hold too few, the GIN bitmap
-//! of every match, see [`Reach`]; SQLite: FTS5 in descending rowid order), only those are
+//! of every match, see [`Reach`]; SQLite: FTS5's forward walk, its rowid being the id negated), only those are
 //! scored, and the page is a top-N sort of them.
 //!
 //! The candidates' id range (lowest and highest id) travels in the cursor: later pages rank
@@ -26,7 +26,7 @@ pub(super) fn build(
 ) -> Sql {
     let mut sql = Sql::new(conn);
     sql.generic = plans_generically(&sql, filter, reach);
-    let id = id_col(&sql, true);
+    let id = IdKey::of(&sql, true);
     let matched = fts5_match(text, &filter.filters);
     // Innermost: the candidates and their rank; then their id range; then the page, taken
     // before the join so only its rows are read in full.
@@ -49,7 +49,7 @@ pub(super) fn build(
             }
             sql.push(" AS q");
         } else {
-            sql.push("SELECT listings_fts.rowid AS id, ");
+            let _ = write!(sql.text, "SELECT {} AS id, ", id.id());
             push_bm25(sql, text, &matched, "ds.sz");
             sql.push(" AS rank");
         }
@@ -59,11 +59,7 @@ pub(super) fn build(
         }
         where_clause(sql, filter, reach);
         if let Some(p) = after.filter(|p| p.window_hi > 0) {
-            let bound = reach.id_bound(id);
-            let _ = write!(sql.text, " AND {bound} >= ");
-            sql.int(p.window_lo);
-            let _ = write!(sql.text, " AND {bound} <= ");
-            sql.int(p.window_hi);
+            id.push_within(sql, reach, p.window_lo, p.window_hi);
         }
         reach_clause(sql, reach);
     };
@@ -94,7 +90,7 @@ pub(super) fn build(
         );
     } else {
         select(&mut sql, reach);
-        let _ = write!(sql.text, " ORDER BY {} DESC", order_key(id, reach));
+        let _ = write!(sql.text, " ORDER BY {}", id.newest_first(reach));
         sql.limit(RELEVANCE_CANDIDATES);
     }
     sql.push(if sql.pg { ") d) c) w" } else { ") c) w" });
@@ -117,7 +113,7 @@ pub(super) fn build(
             sql.push(" FROM listings_fts WHERE listings_fts MATCH ")
                 .text_param(&matched)
                 .push(" AND listings_fts.rowid = ")
-                .int(p.id);
+                .int(-p.id);
         }
         sql.push("), ")
             .bind(Bind::Float(p.rank))

@@ -56,8 +56,8 @@ mod tests {
 
     /// Listings written in four transactions of different sizes, as a catalogue grows: FTS5
     /// keeps b-trees of different sizes on different levels. Its own merging (`automerge`) is
-    /// off while they are written, so the four b-trees are there whatever their sizes (with it
-    /// on, how far FTS5 has merged the first two by the end hangs on how many pages a listing
+    /// off while they are written, so the b-trees they leave are there whatever their sizes
+    /// (with it on, how far FTS5 has merged them by the end hangs on how many pages a listing
     /// takes), and on again after.
     fn grown(conn: &mut DbConnection) {
         conn.batch_execute("INSERT INTO listings_fts (listings_fts, rank) VALUES ('automerge', 0)")
