@@ -1,7 +1,7 @@
 //! The function's registration and body, through SQLite's C API. Every pointer here comes from
 //! SQLite for the duration of the call it is passed to.
 
-use crate::{document_length, IdfCache, QueryStats, Tally, CACHE_CAPACITY, IDF_TTL};
+use crate::{document_length, IdfCache, QueryStats, Tally, CACHE_CAPACITY, FILTER_MARK, IDF_TTL};
 use libsqlite3_sys as sql;
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
@@ -355,19 +355,45 @@ unsafe fn count(
     check!(api, xRowCount, fts, &mut rows);
     check!(api, xColumnTotalSize, fts, -1, &mut tokens);
     let mut hits = Vec::with_capacity(phrases);
+    let mut filters = Vec::new();
     for i in 0..phrases {
         let mut n: i64 = 0;
-        check!(
-            api,
-            xQueryPhrase,
-            fts,
-            i as c_int,
-            ptr::addr_of_mut!(n).cast(),
-            Some(count_row)
-        );
+        if is_filter(api, fts, i) {
+            filters.push(i);
+        } else {
+            check!(
+                api,
+                xQueryPhrase,
+                fts,
+                i as c_int,
+                ptr::addr_of_mut!(n).cast(),
+                Some(count_row)
+            );
+        }
         hits.push(n);
     }
-    Ok(QueryStats::new(rows, tokens, &hits))
+    let mut stats = QueryStats::new(rows, tokens, &hits);
+    for i in filters {
+        stats.idf[i] = 0.0;
+    }
+    Ok(stats)
+}
+
+/// Whether phrase `i` of the query is a filter term ([`FILTER_MARK`] first): never counted
+/// (a filter most rows pass would cost a count of most rows, once a minute per filter
+/// combination, which a client can vary at will) and never scored. An FTS5 too old to show a
+/// phrase's tokens (API version below 3) counts every phrase.
+unsafe fn is_filter(api: &sql::Fts5ExtensionApi, fts: *mut sql::Fts5Context, i: usize) -> bool {
+    let Some(query_token) = api.xQueryToken.filter(|_| api.iVersion >= 3) else {
+        return false;
+    };
+    let (mut token, mut len): (*const c_char, c_int) = (ptr::null(), 0);
+    let mut mark = [0u8; 4];
+    let mark = FILTER_MARK.encode_utf8(&mut mark).as_bytes();
+    query_token(fts, i as c_int, 0, &mut token, &mut len) == sql::SQLITE_OK
+        && !token.is_null()
+        && len as usize >= mark.len()
+        && std::slice::from_raw_parts(token.cast::<u8>(), mark.len()) == mark
 }
 
 unsafe extern "C" fn count_row(

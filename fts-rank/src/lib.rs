@@ -40,6 +40,12 @@ pub use tally::{Tally, MAX_VALUES, TALLY};
 /// The function's SQL name.
 pub const FUNCTION: &str = "bazaar_bm25";
 
+/// The first character of a filter term (U+E000, a private-use character): a phrase of the
+/// query that begins with it only filters the matches, so its matching rows are not counted and
+/// it scores nothing, whatever its column weighs (Bazaar's words index holds a listing's filter
+/// values as such terms: `domain::search::FACET_TERM_MARK`).
+pub const FILTER_MARK: char = '\u{E000}';
+
 /// How long a query's IDF is reused before it is counted again.
 pub const IDF_TTL: Duration = Duration::from_secs(60);
 

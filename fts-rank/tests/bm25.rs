@@ -1,5 +1,6 @@
 //! `bazaar_bm25` against FTS5's own `bm25` on a real connection.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Text};
 
@@ -129,5 +130,68 @@ fn the_idf_is_kept_for_the_same_query_text_on_the_connection() {
     // Another query text is counted afresh, and agrees with bm25 now.
     for r in scores(&mut c, "leather black") {
         assert!((r.ours - r.theirs).abs() < 1e-9);
+    }
+}
+
+/// A phrase of a filter term (U+E000 first) scores nothing, whatever its column weighs: each
+/// row of `black AND <filter>` scores as `black` alone does (bm25 with the filter's column
+/// weighing 0), the filter's rows not counted.
+#[test]
+fn a_filter_term_scores_nothing_whatever_its_column_weighs() {
+    let mut c = connection();
+    c.batch_execute(
+        "CREATE VIRTUAL TABLE tagged USING fts5(title, body, tag, facets); \
+         INSERT INTO tagged (rowid, title, body, tag, facets) \
+         SELECT rowid, title, body, tag, char(57344) || 'x ' || char(57344) || 'y' FROM docs",
+    )
+    .unwrap();
+    // Rows without the filter, so that it would weigh much if it were scored.
+    for (t, b, g) in [
+        ("Lamp", "warm light", "home"),
+        ("Chair", "oak legs", "home"),
+    ]
+    .repeat(10)
+    {
+        diesel::sql_query(
+            "INSERT INTO tagged (title, body, tag, facets) VALUES (?, ?, ?, char(57344) || 'y')",
+        )
+        .bind::<Text, _>(t)
+        .bind::<Text, _>(b)
+        .bind::<Text, _>(g)
+        .execute(&mut c)
+        .unwrap();
+    }
+    #[derive(QueryableByName, Debug)]
+    struct Score {
+        #[diesel(sql_type = Double)]
+        score: f64,
+    }
+    let score = |c: &mut SqliteConnection, sql: &str, query: &str| -> Vec<f64> {
+        diesel::sql_query(sql)
+            .bind::<Text, _>(query)
+            .bind::<Text, _>(query)
+            .load::<Score>(c)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.score)
+            .collect()
+    };
+    let filtered = format!("black AND \"{}x\"", bazaar_fts_rank::FILTER_MARK);
+    let ours = score(
+        &mut c,
+        "SELECT bazaar_bm25(tagged, ?, NULL, 10.0, 2.0, 1.0, 5.0) AS score FROM tagged \
+         WHERE tagged MATCH ? ORDER BY rowid",
+        &filtered,
+    );
+    let theirs = score(
+        &mut c,
+        "SELECT -bm25(tagged, 10.0, 2.0, 1.0, 0.0) AS score FROM tagged \
+         WHERE tagged MATCH ? AND ? IS NOT NULL ORDER BY rowid",
+        &filtered,
+    );
+    assert_eq!(ours.len(), 4, "the rows of docs that hold black");
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert!((o - t).abs() < 1e-9, "{ours:?} against bm25's {theirs:?}");
     }
 }

@@ -492,3 +492,15 @@ pub fn explain_pg(
 
 /// Separates the plans of a search's reads in [`explain_pg`]'s answer.
 pub const NEXT_STEP: &str = "-- then, as the read before found too few:";
+
+#[cfg(test)]
+mod tests {
+    /// The words index's filter terms are the phrases `bazaar_bm25` neither counts nor scores.
+    #[test]
+    fn the_filter_terms_are_what_bazaar_bm25_leaves_unscored() {
+        assert_eq!(
+            crate::domain::search::FACET_TERM_MARK,
+            bazaar_fts_rank::FILTER_MARK
+        );
+    }
+}
