@@ -149,7 +149,10 @@ pub fn parse_sort_and_cursor(
             return Err(format!("was made for sort={}", cursor.sort));
         }
         let rank = f64::from_bits(cursor.rank_bits);
-        if !rank.is_finite() {
+        // A page's last listing has an id (from 1) and a candidates' range ids or none (0):
+        // anything else was made up, and an id below every listing's would only strain the
+        // reads' arithmetic.
+        if !rank.is_finite() || cursor.id < 1 || cursor.lo < 0 || cursor.hi < 0 {
             return Err("is not a cursor from a previous page".to_owned());
         }
         Ok(ListingPosition {

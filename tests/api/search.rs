@@ -895,6 +895,35 @@ async fn hostile_queries_are_422_or_answered_never_5xx() {
     }
     // Syntax means what it says.
     assert_eq!(found(&app, "\"jacket\" -leather -scarf").await.len(), 1);
+    // Cursors made up with ids at the ends of the range (SQLite's words index reads the id
+    // negated): answered, or 422 when no page could have made them, never a 5xx.
+    for (id, lo, hi) in [
+        (i64::MIN, i64::MIN, i64::MAX),
+        (i64::MAX, i64::MIN, i64::MIN),
+        (i64::MIN, 0, 0),
+        (i64::MAX, i64::MAX, i64::MAX),
+        (i64::MAX, 0, 0),
+        (1, 1, i64::MAX),
+        (i64::MAX, 1, i64::MAX),
+    ] {
+        for sort in ["relevance", "newest", "price_asc", "popular"] {
+            let cursor = base64_url(&format!(
+                "{{\"sort\":\"{sort}\",\"id\":{id},\"price_cents\":{id},\"like_count\":{id},\
+                 \"rank_bits\":0,\"lo\":{lo},\"hi\":{hi}}}"
+            ));
+            let res = app
+                .get(
+                    &format!("/api/v1/listings?q=jacket&sort={sort}&cursor={cursor}"),
+                    None,
+                )
+                .await;
+            if id < 1 || lo < 0 || hi < 0 {
+                invalid_fields(res, &["cursor"]).await;
+            } else {
+                assert_eq!(res.status(), 200, "{sort} {id} {lo} {hi}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -223,6 +223,12 @@ enum IdKey {
     Negated,
 }
 
+/// An id as FTS5's rowid names it, for a bound: a cursor's id can be any integer, and the
+/// lowest has no negation (it saturates to the highest, which bounds alike: no listing).
+fn negated(id: i64) -> i64 {
+    id.saturating_neg()
+}
+
 impl IdKey {
     fn of(sql: &Sql, text: bool) -> IdKey {
         if text && !sql.pg {
@@ -257,7 +263,7 @@ impl IdKey {
             }
             IdKey::Negated => {
                 let _ = write!(sql.text, " AND {} > ", reach.id_bound("listings_fts.rowid"));
-                sql.int(-id);
+                sql.int(negated(id));
             }
         }
     }
@@ -266,7 +272,7 @@ impl IdKey {
     fn push_within(self, sql: &mut Sql, reach: Reach, lo: i64, hi: i64) {
         let (column, lo, hi) = match self {
             IdKey::Listing => ("l.id", lo, hi),
-            IdKey::Negated => ("listings_fts.rowid", -hi, -lo),
+            IdKey::Negated => ("listings_fts.rowid", negated(hi), negated(lo)),
         };
         let bound = reach.id_bound(column);
         let _ = write!(sql.text, " AND {bound} >= ");

@@ -113,7 +113,7 @@ pub(super) fn build(
             sql.push(" FROM listings_fts WHERE listings_fts MATCH ")
                 .text_param(&matched)
                 .push(" AND listings_fts.rowid = ")
-                .int(-p.id);
+                .int(negated(p.id));
         }
         sql.push("), ")
             .bind(Bind::Float(p.rank))
