@@ -1858,6 +1858,8 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
         ),
         ("jacket", filters(None, None, Some(1_000), Some(5_000))),
         ("jacket", filters(None, None, None, Some(1_000))),
+        ("jacket", filters(None, None, Some(1_000), Some(10_000))),
+        ("black", filters(Some("home"), None, None, Some(2_000))),
         ("jacket", filters(None, None, Some(1_000), None)),
         (
             "leather jacket",

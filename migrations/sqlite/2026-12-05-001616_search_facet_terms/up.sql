@@ -9,8 +9,10 @@
 -- A term is U+E000 (a private-use character: FTS5's tokenizer keeps it in a token, and a
 -- search's words are letters and digits only, so no word typed is or begins such a term), a
 -- letter and the value: 't' and the top-level category, 'c' and the category, 'k' and the
--- condition, 'p' and the price bucket (Rust's `domain::search::price_bucket`: how many bounds
--- of `search_price_bounds` the price reaches), with '-' and '_' left out.
+-- condition, with '-' and '_' left out; 'p' and the price: the index of the highest bound of
+-- `search_price_bounds` it reaches, two digits, or 'u' under the first (Rust's
+-- `domain::search::price_term`), so a decade's prices share their first three characters and
+-- a range holding a whole decade reads it as one prefix, through FTS5's prefix index of 3.
 --
 -- And FTS5's rowid is the listing id negated (the view's `fts_id`), so a read of the newest
 -- matches first is FTS5's forward walk. FTS5 walks backwards a page at a time, parsing each
@@ -32,7 +34,8 @@ INSERT INTO search_price_bounds (bound) VALUES
 -- before (the category's '-' a space, so "fashion men" are words), and the filter terms.
 CREATE VIEW listings_fts_content AS
 SELECT -id AS fts_id, id, title, description, replace(coalesce(category, ''), '-', ' ') AS category,
-    char(57344) || 'p' || (SELECT count(*) FROM search_price_bounds b WHERE b.bound <= price_cents)
+    char(57344) || 'p' || (SELECT CASE WHEN count(*) = 0 THEN 'u' ELSE printf('%02d', count(*) - 1)
+                                  END FROM search_price_bounds b WHERE b.bound <= price_cents)
     || coalesce(' ' || char(57344) || 't' || category_top, '')
     || coalesce(' ' || char(57344) || 'c' || replace(category, '-', ''), '')
     || coalesce(' ' || char(57344) || 'k' || replace(condition, '_', ''), '') AS facets

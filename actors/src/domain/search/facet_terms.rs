@@ -2,7 +2,7 @@
 //!
 //! FTS5 indexes each listing's filter values as terms of its `facets` column (migration
 //! `search_facet_terms`): the top-level category, the category, the condition and the price
-//! bucket ([`price_bucket`]), each [`FACET_TERM_MARK`], a letter and the value. A filter
+//! ([`price_term`]), each [`FACET_TERM_MARK`], a letter and the value. A filter
 //! matched there is stepped against the words' postings inside FTS5, so a read finds only the
 //! listings that hold both and compares the exact filters on those rows alone; a filter left
 //! out is compared on every match of the words, each looked up in `listings`.
@@ -51,7 +51,7 @@ impl SearchFilters {
             terms.push(term('k', condition));
         }
         if let Some(buckets) = self.price_buckets() {
-            let any: Vec<String> = buckets.map(|b| term('p', &b.to_string())).collect();
+            let any = price_range_terms(buckets);
             terms.push(if any.len() == 1 {
                 any.concat()
             } else {
@@ -62,9 +62,42 @@ impl SearchFilters {
     }
 }
 
-/// The price bucket term a listing priced `cents` holds (the migration's view writes the same).
+/// The price term a listing priced `cents` holds (the migration's view writes the same): `u`
+/// under the first bound, else the index of the bound it reaches, two digits (bucket less one,
+/// see [`price_bucket`]), so a decade's ten terms share their first digit: 1.00–9.99 are
+/// `00`–`09`, 10.00–99.99 `10`–`19`.
 pub fn price_term(cents: i64) -> String {
-    format!("{FACET_TERM_MARK}p{}", price_bucket(cents))
+    format!(
+        "{FACET_TERM_MARK}p{}",
+        price_term_value(price_bucket(cents))
+    )
+}
+
+fn price_term_value(bucket: usize) -> String {
+    match bucket.checked_sub(1) {
+        Some(bound) => format!("{bound:02}"),
+        None => "u".to_owned(),
+    }
+}
+
+/// The terms of a range of price buckets: a decade the range holds whole as one prefix query
+/// (the term's first three characters: FTS5's prefix index of 3 serves it as one list of
+/// postings), each other bucket as its own term. "Under 20.00" is 5 terms instead of 15
+/// ("under 1.00", the decade 1.00–9.99, four buckets from 10.00).
+fn price_range_terms(buckets: std::ops::RangeInclusive<usize>) -> Vec<String> {
+    let mut terms = Vec::new();
+    let (mut b, last) = (*buckets.start(), *buckets.end());
+    while b <= last {
+        let decade_end = b + 9;
+        if b >= 1 && (b - 1) % 10 == 0 && decade_end <= last {
+            terms.push(format!("\"{FACET_TERM_MARK}p{}\"*", (b - 1) / 10));
+            b = decade_end + 1;
+        } else {
+            terms.push(term('p', &price_term_value(b)));
+            b += 1;
+        }
+    }
+    terms
 }
 
 #[cfg(test)]
@@ -119,25 +152,67 @@ mod tests {
         );
     }
 
+    fn priced(min_price: Option<i64>, max_price: Option<i64>) -> SearchFilters {
+        SearchFilters {
+            min_price,
+            max_price,
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn a_price_range_is_any_of_its_buckets() {
+    fn a_price_range_is_any_of_its_buckets_a_whole_decade_as_a_prefix() {
         let m = FACET_TERM_MARK;
-        let range = SearchFilters {
-            min_price: Some(1_000),
-            max_price: Some(1_300),
-            ..Default::default()
-        };
         assert_eq!(
-            range.facet_terms(2),
-            Some(format!("(\"{m}p11\" OR \"{m}p12\")"))
+            priced(Some(1_000), Some(1_300)).facet_terms(2),
+            Some(format!("(\"{m}p10\" OR \"{m}p11\")"))
         );
-        let one = SearchFilters {
-            min_price: Some(1_000),
-            max_price: Some(1_100),
-            ..Default::default()
-        };
-        assert_eq!(one.facet_terms(1), Some(format!("\"{m}p11\"")));
-        assert_eq!(price_term(1_100), format!("{m}p11"));
-        assert_eq!(price_term(99), format!("{m}p0"));
+        assert_eq!(
+            priced(Some(1_000), Some(1_100)).facet_terms(1),
+            Some(format!("\"{m}p10\""))
+        );
+        // Under 20.00: under 1.00, 1.00 to 9.99 whole, then 10.00 to 20.00 by bucket.
+        assert_eq!(
+            priced(None, Some(2_000)).facet_terms(1),
+            Some(format!(
+                "(\"{m}pu\" OR \"{m}p0\"* OR \"{m}p10\" OR \"{m}p11\" OR \"{m}p12\" OR \"{m}p13\")"
+            ))
+        );
+        // 10.00 to 100.00: that decade whole, and 100.00 itself.
+        assert_eq!(
+            priced(Some(1_000), Some(10_000)).facet_terms(1),
+            Some(format!("(\"{m}p1\"* OR \"{m}p20\")"))
+        );
+        // A decade's end not reached: by bucket.
+        assert_eq!(
+            price_range_terms(11..=19).len(),
+            9,
+            "10.00 to 79.99 is not the decade"
+        );
+    }
+
+    #[test]
+    fn a_price_term_names_the_bound_it_reaches_in_two_digits() {
+        let m = FACET_TERM_MARK;
+        assert_eq!(price_term(99), format!("{m}pu"));
+        assert_eq!(price_term(100), format!("{m}p00"));
+        assert_eq!(price_term(999), format!("{m}p09"));
+        assert_eq!(price_term(1_000), format!("{m}p10"));
+        assert_eq!(price_term(1_100), format!("{m}p10"));
+        assert_eq!(price_term(800_000_000), format!("{m}p69"));
+        assert_eq!(price_term(i64::MAX), format!("{m}p69"));
+        // Every price of a decade begins its terms alike (the prefix a range reads).
+        for (lo, hi, prefix) in [
+            (100, 999, "0"),
+            (1_000, 9_999, "1"),
+            (100_000, 999_999, "3"),
+        ] {
+            for cents in [lo, lo + 1, (lo + hi) / 2, hi] {
+                assert!(
+                    price_term(cents).starts_with(&format!("{m}p{prefix}")),
+                    "{cents}"
+                );
+            }
+        }
     }
 }
