@@ -82,7 +82,7 @@ fn price_term_value(bucket: usize) -> String {
 
 /// The terms of a range of price buckets: a decade the range holds whole as one prefix query
 /// (the term's first three characters: FTS5's prefix index of 3 serves it as one list of
-/// postings), each other bucket as its own term. "Under 20.00" is 5 terms instead of 15
+/// postings), each other bucket as its own term. "Under 20.00" is 6 terms instead of 15
 /// ("under 1.00", the decade 1.00–9.99, four buckets from 10.00).
 fn price_range_terms(buckets: std::ops::RangeInclusive<usize>) -> Vec<String> {
     let mut terms = Vec::new();
