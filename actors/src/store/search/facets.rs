@@ -182,12 +182,12 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
     select(sql, reach);
     // Each step of `Reach` takes its matches from the words' index or the era index: in no
     // index's order.
-    let order = if reach == Reach::Planner {
-        id.newest_first(reach)
+    let read = if reach == Reach::Planner {
+        reach
     } else {
-        id.newest_first(Reach::All)
+        Reach::All
     };
-    let _ = write!(sql.text, " ORDER BY {order}");
+    let _ = write!(sql.text, " ORDER BY {}", id.newest_first(read));
     sql.limit(cap + 1);
 }
 

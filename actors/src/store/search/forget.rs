@@ -198,10 +198,11 @@ fn sighting(conn: &mut DbConnection, word: &str) -> QueryResult<Sighting> {
     held(&mut sql, Some(word));
     sql.push(" THEN 1 ELSE 0 END AS BIGINT) AS held FROM (SELECT COUNT(*) AS n FROM (SELECT 1");
     sql.push(if sql.pg {
-        " FROM listings l WHERE "
+        " FROM listings l"
     } else {
-        " FROM listings_fts JOIN listings l ON l.id = -listings_fts.rowid WHERE "
-    });
+        FTS_LISTINGS
+    })
+    .push(" WHERE ");
     push_word_match(&mut sql, Some(word));
     sql.push(" AND l.status = 'active'")
         .limit(WORD_COUNT_CAP)

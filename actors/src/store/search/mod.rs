@@ -180,6 +180,10 @@ const BELOW_TYPED: f64 = 1_000_000.0;
 /// read by FTS5 itself.
 const DOCSIZE_JOIN: &str = " LEFT JOIN listings_fts_docsize ds ON ds.id = listings_fts.rowid";
 
+/// SQLite's words index joined to the listings it finds: FTS5's rowid is the listing id
+/// negated (migration `search_facet_terms`; see [`IdKey`]).
+const FTS_LISTINGS: &str = " FROM listings_fts JOIN listings l ON l.id = -listings_fts.rowid";
+
 /// The text match's source: PostgreSQL needs the query in FROM (matched in WHERE; planned
 /// generically, the query is a sub-select of its own, [`push_tsquery`]), SQLite the FTS5 table
 /// joined (matched in WHERE).
@@ -197,7 +201,7 @@ fn from_clause(sql: &mut Sql, text: Option<&TextQuery>) {
                 .push(") tsq");
         }
         (Some(_), false) => {
-            sql.push(" FROM listings_fts JOIN listings l ON l.id = -listings_fts.rowid");
+            sql.push(FTS_LISTINGS);
         }
     }
 }
