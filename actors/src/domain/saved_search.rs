@@ -213,6 +213,7 @@ pub fn listing_words(title: &str, description: &str, category: Option<&str>) -> 
         clauses: vec![words],
         excluded: Vec::new(),
         typed: None,
+        close_together: false,
     })
 }
 

@@ -16,7 +16,15 @@
 //! in fashion and good condition 1.97 → 5.38 ms, in fashion-men 0.36 → 0.50. Hence the rule of
 //! [`SearchFilters::facet_terms`]: a category or a narrow price range (a few hundredths of the
 //! catalogue each) always; a top-level category or a condition (a tenth to a fifth each) only
-//! with one word, whose matches are many and close together.
+//! when the words' matches lie close together: one word's, or several words' that the search
+//! found at least [`CLOSE_PROBE_MATCHES`] times among the newest [`CLOSE_PROBE_IDS`] listings
+//! (`TextQuery::close_together`). Two words found together that often are looked up row by
+//! row at great cost when the filter is one they seldom meet: at 1M, the newest 200 (1,001)
+//! matches of "size black" (6.7% of the listings) in vehicles and poor condition 25.5 (45.0)
+//! → 4.6 (8.3) ms, "size wear" (12.5%) 24.2 (81.4) → 2.8 (10.0), "black home" (2.0%) in
+//! electronics and new 9.9 (21.9) → 4.8 (7.1), "black wear" (0.8%) in home and poor 5.6
+//! (7.2) → 4.7 (5.9); "black leather" (0.4%) in home and good is even (3.2, 3.3), and the
+//! sparser pairs lose ("vintage black", 0.3%: 1.9 → 2.8).
 
 use super::{price_bucket, SearchFilters};
 use crate::domain::category::CategoryLevel;
@@ -26,6 +34,15 @@ use crate::domain::category::CategoryLevel;
 /// so no word typed is, or begins, a filter term.
 pub const FACET_TERM_MARK: char = '\u{E000}';
 
+/// Several clauses' matches lie close together when at least [`CLOSE_PROBE_MATCHES`] of the
+/// newest this many listings hold them (one in 200: where a top-level category or a condition
+/// begins to cost less stepped in the words index than compared row by row, see the module's
+/// figures). A bounded look: at most this many ids of each word's postings.
+pub const CLOSE_PROBE_IDS: i64 = 10_000;
+
+/// See [`CLOSE_PROBE_IDS`].
+pub const CLOSE_PROBE_MATCHES: i64 = 50;
+
 /// A filter term as the words index holds it: [`FACET_TERM_MARK`], `kind`, and the value without
 /// the separators FTS5's tokenizer would split it at (`-`, `_`).
 fn term(kind: char, value: &str) -> String {
@@ -34,20 +51,20 @@ fn term(kind: char, value: &str) -> String {
 }
 
 impl SearchFilters {
-    /// The filters a words search of `word_clauses` clauses also matches in SQLite's words
-    /// index, as an FTS5 expression (terms joined by AND, a price range as any of its buckets);
-    /// `None` when none is. A category and a narrow price range ([`Self::price_buckets`])
-    /// always; a top-level category and a condition only with one clause (see the module's
-    /// figures). The exact filters are still compared on the rows found.
-    pub fn facet_terms(&self, word_clauses: usize) -> Option<String> {
-        let one_clause = word_clauses <= 1;
+    /// The filters a words search also matches in SQLite's words index, as an FTS5 expression
+    /// (terms joined by AND, a price range as any of its buckets); `None` when none is. A
+    /// category and a narrow price range ([`Self::price_buckets`]) always; a top-level category
+    /// and a condition only when the words' matches lie `close_together`
+    /// (`TextQuery::matches_close_together`; see the module's figures). The exact filters are
+    /// still compared on the rows found.
+    pub fn facet_terms(&self, close_together: bool) -> Option<String> {
         let mut terms = Vec::new();
         match &self.category {
             Some(c) if c.level == CategoryLevel::Child => terms.push(term('c', &c.slug)),
-            Some(c) if one_clause => terms.push(term('t', &c.slug)),
+            Some(c) if close_together => terms.push(term('t', &c.slug)),
             _ => {}
         }
-        if let Some(condition) = self.condition.as_deref().filter(|_| one_clause) {
+        if let Some(condition) = self.condition.as_deref().filter(|_| close_together) {
             terms.push(term('k', condition));
         }
         if let Some(buckets) = self.price_buckets() {
@@ -59,6 +76,17 @@ impl SearchFilters {
             });
         }
         (!terms.is_empty()).then(|| terms.join(" AND "))
+    }
+
+    /// Whether a filter many listings pass is set (a top-level category or a condition): the
+    /// filters [`Self::facet_terms`] matches in the words index only when the words' matches
+    /// lie close together.
+    pub fn has_dense_filter(&self) -> bool {
+        let top = self
+            .category
+            .as_ref()
+            .is_some_and(|c| c.level != CategoryLevel::Child);
+        top || self.condition.is_some()
     }
 }
 
@@ -115,41 +143,54 @@ mod tests {
 
     #[test]
     fn no_filter_the_index_holds_gives_no_terms() {
-        assert_eq!(SearchFilters::default().facet_terms(1), None);
+        assert_eq!(SearchFilters::default().facet_terms(true), None);
         let seller = SearchFilters {
             seller_id: Some(7),
             ..Default::default()
         };
-        assert_eq!(seller.facet_terms(1), None);
+        assert_eq!(seller.facet_terms(true), None);
         // A range too wide to serve: compared on the rows.
         let wide = SearchFilters {
             min_price: Some(100),
             ..Default::default()
         };
-        assert_eq!(wide.facet_terms(1), None);
+        assert_eq!(wide.facet_terms(true), None);
     }
 
     #[test]
     fn a_category_and_a_condition_are_terms_without_separators() {
         let m = FACET_TERM_MARK;
         assert_eq!(
-            filters(Some("fashion-men"), Some("like_new")).facet_terms(1),
+            filters(Some("fashion-men"), Some("like_new")).facet_terms(true),
             Some(format!("\"{m}cfashionmen\" AND \"{m}klikenew\""))
         );
         assert_eq!(
-            filters(Some("fashion"), None).facet_terms(1),
+            filters(Some("fashion"), None).facet_terms(true),
             Some(format!("\"{m}tfashion\""))
         );
     }
 
     #[test]
-    fn with_two_words_only_the_sparse_filters_are_terms() {
+    fn with_matches_far_apart_only_the_sparse_filters_are_terms() {
         let m = FACET_TERM_MARK;
-        assert_eq!(filters(Some("fashion"), Some("good")).facet_terms(2), None);
         assert_eq!(
-            filters(Some("home-decor"), Some("good")).facet_terms(3),
+            filters(Some("fashion"), Some("good")).facet_terms(false),
+            None
+        );
+        assert_eq!(
+            filters(Some("home-decor"), Some("good")).facet_terms(false),
             Some(format!("\"{m}chomedecor\""))
         );
+    }
+
+    #[test]
+    fn a_top_level_category_and_a_condition_are_the_dense_filters() {
+        assert!(filters(Some("fashion"), None).has_dense_filter());
+        assert!(filters(None, Some("good")).has_dense_filter());
+        assert!(filters(Some("fashion-men"), Some("good")).has_dense_filter());
+        assert!(!filters(Some("fashion-men"), None).has_dense_filter());
+        assert!(!priced(Some(1_000), Some(2_000)).has_dense_filter());
+        assert!(!SearchFilters::default().has_dense_filter());
     }
 
     fn priced(min_price: Option<i64>, max_price: Option<i64>) -> SearchFilters {
@@ -164,23 +205,23 @@ mod tests {
     fn a_price_range_is_any_of_its_buckets_a_whole_decade_as_a_prefix() {
         let m = FACET_TERM_MARK;
         assert_eq!(
-            priced(Some(1_000), Some(1_300)).facet_terms(2),
+            priced(Some(1_000), Some(1_300)).facet_terms(false),
             Some(format!("(\"{m}p10\" OR \"{m}p11\")"))
         );
         assert_eq!(
-            priced(Some(1_000), Some(1_100)).facet_terms(1),
+            priced(Some(1_000), Some(1_100)).facet_terms(true),
             Some(format!("\"{m}p10\""))
         );
         // Under 20.00: under 1.00, 1.00 to 9.99 whole, then 10.00 to 20.00 by bucket.
         assert_eq!(
-            priced(None, Some(2_000)).facet_terms(1),
+            priced(None, Some(2_000)).facet_terms(true),
             Some(format!(
                 "(\"{m}pu\" OR \"{m}p0\"* OR \"{m}p10\" OR \"{m}p11\" OR \"{m}p12\" OR \"{m}p13\")"
             ))
         );
         // 10.00 to 100.00: that decade whole, and 100.00 itself.
         assert_eq!(
-            priced(Some(1_000), Some(10_000)).facet_terms(1),
+            priced(Some(1_000), Some(10_000)).facet_terms(true),
             Some(format!("(\"{m}p1\"* OR \"{m}p20\")"))
         );
         // A decade's end not reached: by bucket.

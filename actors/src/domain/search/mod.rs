@@ -20,7 +20,7 @@ mod reach;
 mod typos;
 mod words_index;
 
-pub use facet_terms::{price_term, FACET_TERM_MARK};
+pub use facet_terms::{price_term, CLOSE_PROBE_IDS, CLOSE_PROBE_MATCHES, FACET_TERM_MARK};
 pub use reach::{
     few_expected, few_matches_seen, first_reach, known_word, read_by_eras, second_reach, walked,
     ERA_BITS, ERA_IDS, ERA_READ_MAX, ERA_READ_MAX_FILTERED, FIRST_REACH, INDEX_READ_MAX_MATCHES,
@@ -91,6 +91,10 @@ pub struct TextQuery {
     /// Set when words that some listings hold were given popular neighbours: the query without
     /// those neighbours, whose matches rank above the ones only a neighbour brings.
     pub typed: Option<Box<TextQuery>>,
+    /// Set by a search on SQLite when the words of several clauses match at least
+    /// [`CLOSE_PROBE_MATCHES`] of the newest [`CLOSE_PROBE_IDS`] listings (see
+    /// [`Self::matches_close_together`]).
+    pub close_together: bool,
 }
 
 enum Chunk {
@@ -174,6 +178,7 @@ impl TextQuery {
             clauses,
             excluded,
             typed: None,
+            close_together: false,
         })
     }
 
@@ -237,6 +242,15 @@ impl TextQuery {
 }
 
 impl TextQuery {
+    /// Whether the words' matches lie close together among the ids, so a filter many listings
+    /// pass is stepped in SQLite's words index rather than compared on each match's row
+    /// ([`SearchFilters::facet_terms`]): one clause's always (a word is its own matches, and
+    /// those of one word too rare to be close together are few to step through), several
+    /// clauses' when the search found them [`Self::close_together`].
+    pub fn matches_close_together(&self) -> bool {
+        self.clauses.len() <= 1 || self.close_together
+    }
+
     /// The prefix words of the query's clauses that are long enough to be spelled out as the
     /// words they begin ([`PREFIX_EXPAND_MIN_CHARS`]): (clause, prefix).
     pub fn expandable_prefixes(&self) -> Vec<(usize, String)> {

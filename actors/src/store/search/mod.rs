@@ -32,6 +32,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use std::fmt::Write;
 
+mod closeness;
 mod eras;
 mod facets;
 mod forget;
@@ -158,11 +159,12 @@ fn push_bm25(sql: &mut Sql, text: &TextQuery, matched: &str, sizes: &str) {
 }
 
 /// What a words search matches in SQLite's words index: the words, and the filters the index
-/// holds as terms ([`SearchFilters::facet_terms`]), which FTS5 steps against the words'
+/// holds as terms ([`SearchFilters::facet_terms`]; the dense ones when the words' matches lie
+/// close together, [`TextQuery::matches_close_together`]), which FTS5 steps against the words'
 /// postings so only listings that hold both are read.
 fn fts5_match(text: &TextQuery, filters: &SearchFilters) -> String {
     let words = text.to_fts5();
-    match filters.facet_terms(text.clauses.len()) {
+    match filters.facet_terms(text.matches_close_together()) {
         Some(terms) => format!("({words}) AND {terms}"),
         None => words,
     }

@@ -1,6 +1,7 @@
 //! Typo tolerance: a word of 5+ letters no listing contains, or that far fewer listings hold
 //! than a word one edit away, gets the known words one edit away as alternatives.
 
+use super::closeness::look_how_close;
 use super::prefixes::spell_out_prefixes;
 use super::*;
 use crate::domain::search::PREFIX_EXPANSION_MAX;
@@ -149,8 +150,9 @@ pub(super) fn neighbours(conn: &mut DbConnection, typed: &str) -> QueryResult<Ve
     sql.load::<Neighbour>(conn)
 }
 
-/// The filter with its words' typos corrected (see [`correct_typos`]) and its long prefixes
-/// spelled out (see [`spell_out_prefixes`]).
+/// The filter with its words' typos corrected (see [`correct_typos`]), its long prefixes
+/// spelled out (see [`spell_out_prefixes`]), and on SQLite how close together the matches of
+/// its words lie when that decides how it is read (see [`look_how_close`]).
 pub(super) fn corrected(
     conn: &mut DbConnection,
     filter: &ListingFilter,
@@ -166,6 +168,7 @@ pub(super) fn corrected(
                 text.add_corrections(clause, &typed, &known);
             }
         }
+        look_how_close(conn, text, &filter.filters)?;
     }
     Ok(filter)
 }
