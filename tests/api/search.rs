@@ -1227,7 +1227,8 @@ fn newest_matches(
              WHERE status = 'active' AND search_vector @@ to_tsquery('bazaar_search', $1) \
              AND ($3 IS NULL OR category_top = $3) AND ($4 IS NULL OR category = $4) \
              AND ($5 IS NULL OR condition = $5) AND ($6 IS NULL OR price_cents >= $6) \
-             AND ($7 IS NULL OR price_cents <= $7) ORDER BY id DESC LIMIT $2",
+             AND ($7 IS NULL OR price_cents <= $7) AND ($8 IS NULL OR seller_id = $8) \
+             ORDER BY id DESC LIMIT $2",
         ),
         bazaar_actors::store::DbConnection::Sqlite(_) => (
             text.to_fts5(),
@@ -1236,7 +1237,8 @@ fn newest_matches(
              WHERE l.status = 'active' AND listings_fts MATCH ?1 \
              AND (?3 IS NULL OR l.category_top = ?3) AND (?4 IS NULL OR l.category = ?4) \
              AND (?5 IS NULL OR l.condition = ?5) AND (?6 IS NULL OR l.price_cents >= ?6) \
-             AND (?7 IS NULL OR l.price_cents <= ?7) ORDER BY l.id DESC LIMIT ?2",
+             AND (?7 IS NULL OR l.price_cents <= ?7) AND (?8 IS NULL OR l.seller_id = ?8) \
+             ORDER BY l.id DESC LIMIT ?2",
         ),
     };
     diesel::sql_query(sql)
@@ -1247,6 +1249,7 @@ fn newest_matches(
         .bind::<Nullable<Text>, _>(f.condition.clone())
         .bind::<Nullable<BigInt>, _>(f.min_price)
         .bind::<Nullable<BigInt>, _>(f.max_price)
+        .bind::<Nullable<BigInt>, _>(f.seller_id)
         .load(conn)
         .unwrap()
 }
@@ -1779,8 +1782,9 @@ fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
 /// words in the filters as FTS5 finds the words alone and the rows' own values compare, for
 /// one word, two (also two words in most listings, whose top-level category and condition are
 /// matched in the index too), a prefix and an excluded word, the range's edges included and
-/// the prices beside them not; a combination nothing holds finds nothing. Each listing's terms are those
-/// of its row, also after its price, condition and category change, and the database's
+/// the prices beside them not; among one seller's listings (its seller a term too, also once
+/// a listing moves to another); a combination nothing holds finds nothing. Each listing's terms are those
+/// of its row, also after its price, condition, category and seller change, and the database's
 /// price buckets are Rust's.
 #[test]
 fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
@@ -1901,6 +1905,56 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
                 "{case}: no match on an edge of the range"
             );
         }
+        read_the_newest_matches(conn, &filter, &newest, &case);
+    }
+    // A shop's own search: its seller is a term, for words in every listing, with a dense
+    // filter, and after the listing moves to another seller.
+    #[derive(diesel::QueryableByName)]
+    struct Seller {
+        #[diesel(sql_type = BigInt)]
+        seller_id: i64,
+    }
+    let seller_of = |conn: &mut DbConnection, id: i64| -> i64 {
+        diesel::sql_query("SELECT seller_id FROM listings WHERE id = ?")
+            .bind::<BigInt, _>(id)
+            .get_result::<Seller>(conn)
+            .unwrap()
+            .seller_id
+    };
+    let (first, other) = (seller_of(conn, 7), seller_of(conn, 99_999));
+    assert_ne!(first, other, "two sellers to move a listing between");
+    conn.batch_execute(&format!(
+        "UPDATE listings SET seller_id = {other} WHERE id = 7"
+    ))
+    .unwrap();
+    let mark = bazaar_actors::domain::search::FACET_TERM_MARK;
+    let held = terms(conn, 7);
+    assert!(
+        held.split(' ').any(|t| t == format!("{mark}s{other}")),
+        "{held:?}"
+    );
+    assert!(
+        !held.split(' ').any(|t| t == format!("{mark}s{first}")),
+        "{held:?}"
+    );
+    for (text, seller, condition) in [
+        ("size", other, None),
+        ("size", first, None),
+        // Listing 7 is a handbag.
+        ("size handbag", other, None),
+        ("size", other, Some("good")),
+    ] {
+        let filter = active_search(
+            text,
+            SearchFilters {
+                seller_id: Some(seller),
+                condition: condition.map(str::to_owned),
+                ..SearchFilters::default()
+            },
+        );
+        let case = format!("{text} {:?}", filter.filters);
+        let newest = newest_matches(conn, &filter, 1_001);
+        assert!(!newest.is_empty(), "{case}: no match to compare");
         read_the_newest_matches(conn, &filter, &newest, &case);
     }
     // "jacket" is a fashion word only: nothing in home, however it is read.

@@ -1,8 +1,9 @@
 //! Which filters a words search on SQLite also matches in the words index (FTS5).
 //!
-//! FTS5 indexes each listing's filter values as terms of its `facets` column (migration
-//! `search_facet_terms`): the top-level category, the category, the condition and the price
-//! ([`price_term`]), each [`FACET_TERM_MARK`], a letter and the value. A filter
+//! FTS5 indexes each listing's filter values as terms of its `facets` column (migrations
+//! `search_facet_terms`, `search_seller_terms`): the top-level category, the category, the
+//! condition, the price ([`price_term`]) and the seller, each [`FACET_TERM_MARK`], a letter
+//! and the value. A filter
 //! matched there is stepped against the words' postings inside FTS5, so a read finds only the
 //! listings that hold both and compares the exact filters on those rows alone; a filter left
 //! out is compared on every match of the words, each looked up in `listings`.
@@ -14,8 +15,9 @@
 //! postings to each match of the words, so a filter many listings pass costs more per match
 //! than a lookup when the words' matches are few and far apart: "leather jacket" (986 matches)
 //! in fashion and good condition 1.97 → 5.38 ms, in fashion-men 0.36 → 0.50. Hence the rule of
-//! [`SearchFilters::facet_terms`]: a category or a narrow price range (a few hundredths of the
-//! catalogue each) always; a top-level category or a condition (a tenth to a fifth each) only
+//! [`SearchFilters::facet_terms`]: a category, a narrow price range (a few hundredths of the
+//! catalogue each) and a seller (a shop's own search: at 1M, "size", in every listing, among
+//! a seller's 50, looked up every listing, 270–490 ms a page) always; a top-level category or a condition (a tenth to a fifth each) only
 //! when the words' matches lie close together: one word's, or several words' that the search
 //! found at least [`CLOSE_PROBE_MATCHES`] times among the newest [`CLOSE_PROBE_IDS`] listings
 //! (`TextQuery::close_together`). Two words found together that often are looked up row by
@@ -53,7 +55,7 @@ fn term(kind: char, value: &str) -> String {
 impl SearchFilters {
     /// The filters a words search also matches in SQLite's words index, as an FTS5 expression
     /// (terms joined by AND, a price range as any of its buckets); `None` when none is. A
-    /// category and a narrow price range ([`Self::price_buckets`]) always; a top-level category
+    /// category, a narrow price range ([`Self::price_buckets`]) and a seller always; a top-level category
     /// and a condition only when the words' matches lie `close_together`
     /// (`TextQuery::matches_close_together`; see the module's figures). The exact filters are
     /// still compared on the rows found.
@@ -66,6 +68,9 @@ impl SearchFilters {
         }
         if let Some(condition) = self.condition.as_deref().filter(|_| close_together) {
             terms.push(term('k', condition));
+        }
+        if let Some(seller) = self.seller_id {
+            terms.push(term('s', &seller.to_string()));
         }
         if let Some(buckets) = self.price_buckets() {
             let any = price_range_terms(buckets);
@@ -144,11 +149,6 @@ mod tests {
     #[test]
     fn no_filter_the_index_holds_gives_no_terms() {
         assert_eq!(SearchFilters::default().facet_terms(true), None);
-        let seller = SearchFilters {
-            seller_id: Some(7),
-            ..Default::default()
-        };
-        assert_eq!(seller.facet_terms(true), None);
         // A range too wide to serve: compared on the rows.
         let wide = SearchFilters {
             min_price: Some(100),
@@ -167,6 +167,21 @@ mod tests {
         assert_eq!(
             filters(Some("fashion"), None).facet_terms(true),
             Some(format!("\"{m}tfashion\""))
+        );
+    }
+
+    #[test]
+    fn a_seller_is_a_term_whatever_the_words() {
+        let m = FACET_TERM_MARK;
+        let seller = SearchFilters {
+            seller_id: Some(7),
+            condition: Some("good".to_owned()),
+            ..Default::default()
+        };
+        assert_eq!(seller.facet_terms(false), Some(format!("\"{m}s7\"")));
+        assert_eq!(
+            seller.facet_terms(true),
+            Some(format!("\"{m}kgood\" AND \"{m}s7\""))
         );
     }
 
