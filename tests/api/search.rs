@@ -1357,19 +1357,7 @@ fn read_the_newest_matches(
     use bazaar_actors::store::search;
     use search::ListingSort::{Newest, Relevance};
     let ids: Vec<i64> = newest.iter().map(|m| m.id).collect();
-    let mut paged = Vec::new();
-    let mut after = None;
-    for _ in 0..3 {
-        let page = search::search(conn, filter, Newest, after, 20).unwrap();
-        paged.extend(page.iter().map(|f| f.listing.id));
-        let Some(last) = page.last().filter(|_| page.len() == 20) else {
-            break;
-        };
-        after = Some(search::ListingPosition {
-            id: last.listing.id,
-            ..Default::default()
-        });
-    }
+    let paged = three_pages(conn, filter, Newest);
     assert_eq!(paged, ids[..ids.len().min(60)], "{case}");
     let candidates = &ids[..ids.len().min(RELEVANCE_CANDIDATES as usize)];
     let page = search::search(conn, filter, Relevance, None, 20).unwrap();
@@ -1462,6 +1450,51 @@ fn active_search(
         status: bazaar_actors::domain::listing::ListingStatus::Active,
         viewer: None,
     }
+}
+
+/// The first three pages of `filter` sorted by price or likes (`sort`), by cursor, are `every`
+/// match (of the words' own index, in the filters) in that order, ties by id.
+fn pages_in_value_order(
+    conn: &mut bazaar_actors::store::DbConnection,
+    filter: &bazaar_actors::store::search::ListingFilter,
+    sort: bazaar_actors::store::search::ListingSort,
+    every: &[Match],
+    case: &str,
+) {
+    use bazaar_actors::store::search::ListingSort;
+    let mut expected: Vec<&Match> = every.iter().collect();
+    expected.sort_by_key(|m| match sort {
+        ListingSort::PriceAsc => (m.price_cents, m.id),
+        ListingSort::PriceDesc => (-m.price_cents, -m.id),
+        _ => (-m.like_count, -m.id),
+    });
+    let expected: Vec<i64> = expected.iter().take(60).map(|m| m.id).collect();
+    assert_eq!(three_pages(conn, filter, sort), expected, "{case}");
+}
+
+/// The ids of the first three pages of 20 of `filter` in `sort` (not relevance), by cursor.
+fn three_pages(
+    conn: &mut bazaar_actors::store::DbConnection,
+    filter: &bazaar_actors::store::search::ListingFilter,
+    sort: bazaar_actors::store::search::ListingSort,
+) -> Vec<i64> {
+    use bazaar_actors::store::search;
+    let mut paged = Vec::new();
+    let mut after = None;
+    for _ in 0..3 {
+        let page = search::search(conn, filter, sort, after, 20).unwrap();
+        paged.extend(page.iter().map(|f| f.listing.id));
+        let Some(last) = page.last().filter(|_| page.len() == 20) else {
+            break;
+        };
+        after = Some(search::ListingPosition {
+            price_cents: last.listing.price_cents,
+            like_count: last.listing.like_count,
+            id: last.listing.id,
+            ..Default::default()
+        });
+    }
+    paged
 }
 
 /// For each case (words, filters, how its newest page reads): the newest page reads so, and
@@ -1956,6 +1989,29 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
         let newest = newest_matches(conn, &filter, 1_001);
         assert!(!newest.is_empty(), "{case}: no match to compare");
         read_the_newest_matches(conn, &filter, &newest, &case);
+    }
+    // Sorted by price or likes: words in many of the newest listings walk that index (each
+    // row checked in FTS5), the rest are read whole and sorted; a walk whose rows hold too few
+    // (a range the words seldom reach first) reads every match. Either way the pages by
+    // cursor are every match in that order.
+    for (text, filters) in [
+        ("black", SearchFilters::default()),
+        ("size", filters(Some("vehicles"), None, None, None)),
+        ("size black", filters(None, Some("poor"), None, None)),
+        ("size", filters(None, None, None, Some(150))),
+        ("leather jacket", SearchFilters::default()),
+        ("quokka", SearchFilters::default()),
+    ] {
+        let filter = active_search(text, filters);
+        let every = newest_matches(conn, &filter, 1_000_000);
+        for sort in [
+            search::ListingSort::PriceAsc,
+            search::ListingSort::PriceDesc,
+            search::ListingSort::Popular,
+        ] {
+            let case = format!("{text} {:?} {sort:?}", filter.filters);
+            pages_in_value_order(conn, &filter, sort, &every, &case);
+        }
     }
     // "jacket" is a fashion word only: nothing in home, however it is read.
     let none = active_search("jacket", filters(Some("home"), Some("good"), None, None));

@@ -22,6 +22,19 @@ pub(super) fn look_how_close(
     if !sqlite || text.clauses.len() < 2 || !filters.has_dense_filter() {
         return Ok(());
     }
+    let found = newest_matches_seen(conn, text, CLOSE_PROBE_MATCHES)?;
+    text.close_together = found >= CLOSE_PROBE_MATCHES;
+    Ok(())
+}
+
+/// SQLite: how many of the newest [`CLOSE_PROBE_IDS`] listings (any status) hold the words of
+/// `text`, counted up to `wanted`: a read of FTS5 alone, its walk stopping at `wanted` matches or
+/// at the ids' bound.
+pub(super) fn newest_matches_seen(
+    conn: &mut DbConnection,
+    text: &TextQuery,
+    wanted: i64,
+) -> QueryResult<i64> {
     // FTS5's rowid is the id negated: the newest ids are its lowest rowids, walked first.
     let mut sql = Sql::new(conn);
     sql.push("SELECT COUNT(*) AS n FROM (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ")
@@ -29,10 +42,8 @@ pub(super) fn look_how_close(
         .push(" AND rowid < -((SELECT MAX(id) FROM listings) - ")
         .int(CLOSE_PROBE_IDS)
         .push(") ORDER BY rowid");
-    sql.limit(CLOSE_PROBE_MATCHES).push(")");
-    let found = sql.load::<Number>(conn)?.first().map_or(0, |r| r.n);
-    text.close_together = found >= CLOSE_PROBE_MATCHES;
-    Ok(())
+    sql.limit(wanted).push(")");
+    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
 }
 
 #[cfg(test)]

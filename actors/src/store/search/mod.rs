@@ -328,6 +328,8 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
         (Some(_), _) if sql.pg => {
             sql.push(" AND l.search_vector @@ tsq");
         }
+        // The words are checked on each row the walk reads (`build`).
+        (Some(_), Reach::Walk { .. }) => {}
         (Some(t), _) => {
             sql.push(" AND listings_fts MATCH ")
                 .text_param(&fts5_match(t, &f.filters));
@@ -400,7 +402,8 @@ fn build(
              CAST(0 AS BIGINT) AS window_lo, CAST(0 AS BIGINT) AS window_hi, \
              CAST(0 AS BIGINT) AS candidates"
         );
-        from_clause(sql, filter.text.as_ref());
+        let walk = matches!(reach, Reach::Walk { .. });
+        from_clause(sql, filter.text.as_ref().filter(|_| !walk));
         where_clause(sql, filter, reach);
         reach_clause(sql, reach);
         if let Some(p) = after {
@@ -452,6 +455,20 @@ fn build(
             }),
         };
         push_descent(&mut sql, (ceiling, lowest, eras), limit, ordered, select);
+        return sql;
+    }
+    if let (Reach::Walk { rows }, Some(text)) = (reach, &filter.text) {
+        // The index walked in the page's order as a co-routine, its rows checked in that order
+        // and the walk stopped at the page: an ORDER BY out here would sort, reading every row
+        // of the walk first. FTS5 seeks the row's id in the words' postings.
+        sql.push("SELECT w.* FROM (");
+        select(&mut sql, reach);
+        let _ = write!(sql.text, " ORDER BY {}", order(reach, "l"));
+        sql.limit(rows)
+            .push(") w WHERE EXISTS (SELECT 1 FROM listings_fts WHERE listings_fts MATCH ")
+            .text_param(&text.to_fts5())
+            .push(" AND listings_fts.rowid = -w.id)");
+        sql.limit(limit);
         return sql;
     }
     select(&mut sql, reach);

@@ -3,10 +3,12 @@
 //! then only what is needed; sorted by price or likes, few matches read from the words' index.
 //! SQLite and searches without words take one read, as the planner chooses.
 
+use super::closeness::newest_matches_seen;
 use super::plan_mode::{in_plan_modes, Run};
 use super::*;
 use crate::domain::search::{
     few_expected, few_matches_seen, first_reach, known_word, second_reach, walked,
+    VALUE_WALK_MIN_MATCHES, VALUE_WALK_ROWS_PER_RESULT,
 };
 
 /// Which ids a words query in newest order (`sort=newest`, and the candidates of
@@ -45,6 +47,10 @@ pub(super) enum Reach {
         lowest: i64,
         eras: i64,
     },
+    /// SQLite, words sorted by price or likes ([`sorted_by_value`]): at most `rows` rows of the
+    /// index in the page's order, each checked against the words in FTS5, the page the first
+    /// that hold them.
+    Walk { rows: i64 },
     /// Within a [`Reach::Descent`]: one era, the SQL's `e` (ids `lowest` to `ceiling` only).
     Era { ceiling: i64, lowest: i64 },
     /// Within a [`Reach::Descent`] of the same `ceiling`, `lowest` and `eras`: the ids from
@@ -75,7 +81,7 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
             eras,
         } => super::eras::push_older_ids(sql, ceiling, lowest, eras),
         // A descent's own clauses are its eras' and its older ids' (`eras::push_descent`).
-        Reach::Planner | Reach::All | Reach::Descent { .. } => {}
+        Reach::Planner | Reach::All | Reach::Descent { .. } | Reach::Walk { .. } => {}
     }
 }
 
@@ -87,7 +93,7 @@ pub(super) fn order_key(column: &str, reach: Reach) -> String {
         Reach::All | Reach::Descent { .. } | Reach::Era { .. } | Reach::Older { .. } => {
             format!("{column} + 0")
         }
-        Reach::Planner | Reach::Above { .. } => column.to_owned(),
+        Reach::Planner | Reach::Above { .. } | Reach::Walk { .. } => column.to_owned(),
     }
 }
 
@@ -165,8 +171,13 @@ fn read_in(
     };
     let count = |conn: &mut DbConnection, look: FirstLook| look.count(conn, filter, run);
     let Some(span) = stepped_span(conn, filter, sort, after)? else {
-        let reach = sorted_by_value(conn, filter, sort)?;
-        return load(conn, reach);
+        let reach = sorted_by_value(conn, filter, sort, limit)?;
+        let rows = load(conn, reach)?;
+        if matches!(reach, Reach::Walk { .. }) && (rows.len() as i64) < limit {
+            // The walk's rows held too few (or the index ends there): every match, sorted.
+            return load(conn, Reach::Planner);
+        }
+        return Ok(rows);
     };
     let eras = super::eras::eras_serve(filter).then_some(&filter.filters);
     match sort {
@@ -459,10 +470,16 @@ impl FirstLook {
 /// that pass it, the page the top of each era's top rows ([`super::eras::Ordered`]): from the
 /// words' index every match of the words was fetched for the filter to turn most away (at
 /// 1M `q=jacket&category=home&sort=price_asc`, none of 15,873 in home: 25–41 ms; 4–8 by eras).
+///
+/// SQLite (FTS5 yields every match, which a sort then orders) walks the price or likes index
+/// when the words are found often among the newest listings ([`VALUE_WALK_MIN_MATCHES`]), at
+/// most [`VALUE_WALK_ROWS_PER_RESULT`] rows per listing wanted ([`Reach::Walk`]; the caller
+/// reads every match when the walk finds too few).
 fn sorted_by_value(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     sort: ListingSort,
+    limit: i64,
 ) -> QueryResult<Reach> {
     let by_value = matches!(
         sort,
@@ -471,8 +488,18 @@ fn sorted_by_value(
     let Some(text) = &filter.text else {
         return Ok(Reach::Planner);
     };
-    if !by_value || !matches!(conn, DbConnection::Postgresql(_)) {
+    if !by_value {
         return Ok(Reach::Planner);
+    }
+    if !matches!(conn, DbConnection::Postgresql(_)) {
+        let seen = newest_matches_seen(conn, text, VALUE_WALK_MIN_MATCHES)?;
+        return Ok(if seen >= VALUE_WALK_MIN_MATCHES {
+            Reach::Walk {
+                rows: limit.saturating_mul(VALUE_WALK_ROWS_PER_RESULT),
+            }
+        } else {
+            Reach::Planner
+        });
     }
     let span = Span::whole(conn, text, None)?;
     if few_expected(span.expected) {
