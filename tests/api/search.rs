@@ -1263,7 +1263,10 @@ fn facets_count_exactly(
     cap: i64,
 ) {
     use bazaar_actors::store::search;
-    let text = filter.text.as_ref().expect("words").to_tsquery();
+    let text = filter
+        .text
+        .as_ref()
+        .map_or_else(|| "no words".to_owned(), |t| t.to_tsquery());
     let facets = search::facets(conn, filter, cap).unwrap();
     let capped = newest.len() as i64 > cap;
     let counted = &newest[..newest.len().min(cap as usize)];
@@ -2013,6 +2016,55 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
             pages_in_value_order(conn, &filter, sort, &every, &case);
         }
     }
+    // No words, a price range: one few listings hold is read from the price index, one many
+    // hold compared on the walk of the order's index; the pages by cursor and the facets are
+    // the listings of the range either way.
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut held = Vec::new();
+    for (min_price, max_price) in [
+        (Some(5_001), Some(5_001)),
+        (Some(999), Some(1_000)),
+        (Some(1_000), Some(5_000)),
+        (Some(30_000), Some(30_500)),
+        (None, Some(150)),
+    ] {
+        let filter = bazaar_actors::store::search::ListingFilter {
+            text: None,
+            ..active_search("x", filters(None, None, min_price, max_price))
+        };
+        let every: Vec<Match> = diesel::sql_query(
+            "SELECT id, category_top, condition, price_cents, like_count FROM listings \
+             WHERE status = 'active' AND price_cents >= ? AND price_cents <= ? ORDER BY id DESC",
+        )
+        .bind::<BigInt, _>(min_price.unwrap_or(0))
+        .bind::<BigInt, _>(max_price.unwrap_or(i64::MAX))
+        .load(conn)
+        .unwrap();
+        held.push(every.len());
+        let case = format!("{:?}", filter.filters);
+        let ids: Vec<i64> = every.iter().take(60).map(|m| m.id).collect();
+        assert_eq!(
+            three_pages(conn, &filter, search::ListingSort::Newest),
+            ids,
+            "{case}"
+        );
+        pages_in_value_order(conn, &filter, search::ListingSort::Popular, &every, &case);
+        facets_count_exactly(conn, &filter, &every, 1_000);
+    }
+    let n = diesel::sql_query("SELECT COUNT(*) AS n FROM listings")
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n;
+    let page_most = bazaar_actors::domain::search::price_range_read_max(20, n);
+    assert!(
+        held.iter().any(|&h| h > 60 && (h as i64) < page_most)
+            && held.iter().any(|&h| h as i64 >= page_most),
+        "a range read from the price index and one walked: {held:?} ({page_most})"
+    );
     // "jacket" is a fashion word only: nothing in home, however it is read.
     let none = active_search("jacket", filters(Some("home"), Some("good"), None, None));
     assert!(newest_matches(conn, &none, 1).is_empty());

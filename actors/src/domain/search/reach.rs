@@ -25,6 +25,18 @@ pub const VALUE_WALK_MIN_MATCHES: i64 = 100;
 /// FTS5 and sorted, as if they were few.
 pub const VALUE_WALK_ROWS_PER_RESULT: i64 = 100;
 
+/// SQLite, no words, a price range, newest or likes order (`store::search::Reach::PriceRange`):
+/// up to how many listings in the range they are read from the price index and sorted, rather
+/// than found by walking the order's index comparing prices. Reading the range costs ~1.5 µs a
+/// listing it holds, `held` (an index entry, the row, the sort); the walk ~0.3 µs a row, about
+/// `wanted` / (`held` / `ids`) rows (at 1M listings, 10 to 50 EUR, 27,000: the facets' 1,001
+/// newest 40 ms read from the range, 11 walked). Even where `held` is the square root of
+/// `wanted` × `ids` / 5: 2,000 for a page of 20 at 1M listings, 14,150 for the facets.
+pub fn price_range_read_max(wanted: i64, ids: i64) -> i64 {
+    let product = (wanted.max(1) as f64) * (ids.max(1) as f64) / 5.0;
+    product.sqrt().ceil() as i64
+}
+
 /// A words query in newest order first reads only the newest this many ids (PostgreSQL; see
 /// `store::search::Reach`).
 pub const FIRST_REACH: i64 = 10_000;
@@ -151,6 +163,15 @@ pub fn walked(expected: i64, span: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_price_range_is_read_whole_up_to_where_a_walk_costs_as_much() {
+        assert_eq!(price_range_read_max(20, 1_000_000), 2_000);
+        assert_eq!(price_range_read_max(1_001, 1_000_000), 14_150);
+        // A small catalogue: a range is read whole unless it holds most of it.
+        assert_eq!(price_range_read_max(20, 100), 20);
+        assert_eq!(price_range_read_max(0, 0), 1);
+    }
 
     #[test]
     fn the_second_read_takes_every_match_of_a_rare_word_and_a_window_for_a_common_one() {

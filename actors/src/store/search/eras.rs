@@ -29,9 +29,11 @@ impl Reach {
             Reach::Descent { .. } | Reach::Era { .. } | Reach::Older { .. } => {
                 order_key(column, self)
             }
-            Reach::Planner | Reach::Above { .. } | Reach::All | Reach::Walk { .. } => {
-                column.to_owned()
-            }
+            Reach::Planner
+            | Reach::Above { .. }
+            | Reach::All
+            | Reach::Walk { .. }
+            | Reach::PriceRange { .. } => column.to_owned(),
         }
     }
 }

@@ -166,7 +166,7 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
     let id = IdKey::of(sql, filter.text.is_some());
     let select = |sql: &mut Sql, reach: Reach| {
         sql.push("SELECT l.category, l.condition, l.price_cents");
-        from_clause(sql, filter.text.as_ref());
+        from_clause(sql, filter.text.as_ref(), reach);
         where_clause(sql, filter, reach);
         reach_clause(sql, reach);
     };
@@ -182,7 +182,7 @@ fn newest_matches(sql: &mut Sql, filter: &ListingFilter, cap: i64, reach: Reach)
     select(sql, reach);
     // Each step of `Reach` takes its matches from the words' index or the era index: in no
     // index's order.
-    let read = if reach == Reach::Planner {
+    let read = if matches!(reach, Reach::Planner | Reach::PriceRange { .. }) {
         reach
     } else {
         Reach::All
@@ -218,7 +218,8 @@ fn sqlite_facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Q
     let _ = write!(sql.text, "SELECT {}(", bazaar_fts_rank::TALLY);
     sql.int(cap)
         .push(", m.price_cents, m.category, m.condition) AS tally FROM (");
-    newest_matches(&mut sql, filter, cap, Reach::Planner);
+    let reach = in_price_range(conn, filter, cap + 1)?;
+    newest_matches(&mut sql, filter, cap, reach);
     sql.push(") m");
     let answer = sql.load::<Answer>(conn)?.pop();
     let tally: bazaar_fts_rank::Tally = match answer {

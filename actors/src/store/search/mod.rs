@@ -51,7 +51,7 @@ pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 use eras::{push_descent, push_era_match_of_e};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
-use reach::{order_key, plans_generically, reach_clause, read, Reach};
+use reach::{in_price_range, order_key, plans_generically, reach_clause, read, Reach};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
 pub use words_index::{merge_words_index, optimize_words_index, words_index_pages};
@@ -189,8 +189,11 @@ const FTS_LISTINGS: &str = " FROM listings_fts JOIN listings l ON l.id = -listin
 /// The text match's source: PostgreSQL needs the query in FROM (matched in WHERE; planned
 /// generically, the query is a sub-select of its own, [`push_tsquery`]), SQLite the FTS5 table
 /// joined (matched in WHERE).
-fn from_clause(sql: &mut Sql, text: Option<&TextQuery>) {
+fn from_clause(sql: &mut Sql, text: Option<&TextQuery>, reach: Reach) {
     match (text, sql.pg) {
+        (None, _) if reach == (Reach::PriceRange { from_index: true }) => {
+            sql.push(" FROM listings l INDEXED BY listings_status_price");
+        }
         (None, _) => {
             sql.push(" FROM listings l");
         }
@@ -368,14 +371,26 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
     let price = match reach {
         Reach::Era { .. } => "l.price_cents + 0",
         Reach::Older { .. } | Reach::All if s.price_buckets().is_some() => "l.price_cents + 0",
+        // Compared on the walk's rows (`build`).
+        Reach::Walk {
+            price_walked: false,
+            ..
+        } => return,
+        // Not on the price index: the planner walks the order's.
+        Reach::PriceRange { from_index: false } => "+l.price_cents",
         _ => "l.price_cents",
     };
+    push_price_range(sql, s, price);
+}
+
+/// ` AND …` keeping `column` (a price) within the filters' price range.
+fn push_price_range(sql: &mut Sql, s: &SearchFilters, column: &str) {
     if let Some(v) = s.min_price {
-        let _ = write!(sql.text, " AND {price} >= ");
+        let _ = write!(sql.text, " AND {column} >= ");
         sql.int(v);
     }
     if let Some(v) = s.max_price {
-        let _ = write!(sql.text, " AND {price} <= ");
+        let _ = write!(sql.text, " AND {column} <= ");
         sql.int(v);
     }
 }
@@ -403,7 +418,7 @@ fn build(
              CAST(0 AS BIGINT) AS candidates"
         );
         let walk = matches!(reach, Reach::Walk { .. });
-        from_clause(sql, filter.text.as_ref().filter(|_| !walk));
+        from_clause(sql, filter.text.as_ref().filter(|_| !walk), reach);
         where_clause(sql, filter, reach);
         reach_clause(sql, reach);
         if let Some(p) = after {
@@ -457,15 +472,18 @@ fn build(
         push_descent(&mut sql, (ceiling, lowest, eras), limit, ordered, select);
         return sql;
     }
-    if let (Reach::Walk { rows }, Some(text)) = (reach, &filter.text) {
+    if let (Reach::Walk { rows, price_walked }, Some(text)) = (reach, &filter.text) {
         // The index walked in the page's order as a co-routine, its rows checked in that order
         // and the walk stopped at the page: an ORDER BY out here would sort, reading every row
         // of the walk first. FTS5 seeks the row's id in the words' postings.
         sql.push("SELECT w.* FROM (");
         select(&mut sql, reach);
         let _ = write!(sql.text, " ORDER BY {}", order(reach, "l"));
-        sql.limit(rows)
-            .push(") w WHERE EXISTS (SELECT 1 FROM listings_fts WHERE listings_fts MATCH ")
+        sql.limit(rows).push(") w WHERE TRUE");
+        if !price_walked {
+            push_price_range(&mut sql, &filter.filters, "w.price_cents");
+        }
+        sql.push(" AND EXISTS (SELECT 1 FROM listings_fts WHERE listings_fts MATCH ")
             .text_param(&text.to_fts5())
             .push(" AND listings_fts.rowid = -w.id)");
         sql.limit(limit);

@@ -53,7 +53,7 @@ pub(super) fn build(
             push_bm25(sql, text, &matched, "ds.sz");
             sql.push(" AS rank");
         }
-        from_clause(sql, Some(text));
+        from_clause(sql, Some(text), reach);
         if !sql.pg {
             sql.push(DOCSIZE_JOIN);
         }
