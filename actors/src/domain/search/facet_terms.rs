@@ -3,10 +3,10 @@
 //! FTS5 indexes each listing's filter values as terms of its `facets` column (migrations
 //! `search_facet_terms`, `search_seller_terms`): the top-level category, the category, the
 //! condition, the price ([`price_term`]) and the seller, each [`FACET_TERM_MARK`], a letter
-//! and the value. A filter
-//! matched there is stepped against the words' postings inside FTS5, so a read finds only the
-//! listings that hold both and compares the exact filters on those rows alone; a filter left
-//! out is compared on every match of the words, each looked up in `listings`.
+//! and the value. A filter matched there is stepped against the words' postings inside FTS5,
+//! so a read finds only the listings that hold both and compares the exact filters on those
+//! rows alone; a filter left out is compared on every match of the words, each looked up in
+//! `listings`.
 //!
 //! Measured at 1M listings (the newest 200 matches, or 1,001 for facets), looked up in
 //! `listings` against matched in FTS5: "black" in home from 1 to 20 EUR 48.6 → 3.5 ms (87
@@ -17,8 +17,9 @@
 //! in fashion and good condition 1.97 → 5.38 ms, in fashion-men 0.36 → 0.50. Hence the rule of
 //! [`SearchFilters::facet_terms`]: a category, a narrow price range (a few hundredths of the
 //! catalogue each) and a seller (a shop's own search: at 1M, "size", in every listing, among
-//! a seller's 50, looked up every listing, 270–490 ms a page) always; a top-level category or a condition (a tenth to a fifth each) only
-//! when the words' matches lie close together: one word's, or several words' that the search
+//! a seller's 50, looked up every listing, 270–490 ms a page) always; a top-level category or
+//! a condition (a tenth to a fifth each) only when the words' matches lie close together:
+//! one word's, or several words' that the search
 //! found at least [`CLOSE_PROBE_MATCHES`] times among the newest [`CLOSE_PROBE_IDS`] listings
 //! (`TextQuery::close_together`). Two words found together that often are looked up row by
 //! row at great cost when the filter is one they seldom meet: at 1M, the newest 200 (1,001)
@@ -55,8 +56,8 @@ fn term(kind: char, value: &str) -> String {
 impl SearchFilters {
     /// The filters a words search also matches in SQLite's words index, as an FTS5 expression
     /// (terms joined by AND, a price range as any of its buckets); `None` when none is. A
-    /// category, a narrow price range ([`Self::price_buckets`]) and a seller always; a top-level category
-    /// and a condition only when the words' matches lie `close_together`
+    /// category, a narrow price range ([`Self::price_buckets`]) and a seller always; a
+    /// top-level category and a condition only when the words' matches lie `close_together`
     /// (`TextQuery::matches_close_together`; see the module's figures). The exact filters are
     /// still compared on the rows found.
     pub fn facet_terms(&self, close_together: bool) -> Option<String> {

@@ -9,10 +9,9 @@ use crate::domain::search::{CLOSE_PROBE_IDS, CLOSE_PROBE_MATCHES};
 /// Sets `text.close_together` when its words, of several clauses, match at least
 /// [`CLOSE_PROBE_MATCHES`] of the newest [`CLOSE_PROBE_IDS`] listings (any status: the
 /// closeness of the words' postings is what the read steps through). Looked at only where it
-/// decides something: SQLite, several clauses, and a filter many listings pass. A bounded read of
-/// FTS5 alone: its walk stops at the matches wanted or at the ids' bound, whichever comes first
-/// (10–25 µs at 1M listings; 50 µs for two words found together nowhere, each in an eighth of
-/// the listings).
+/// decides something: SQLite, several clauses, and a filter many listings pass. A bounded read
+/// of FTS5 alone ([`newest_matches_seen`]): 10–25 µs at 1M listings, 50 µs for two words found
+/// together nowhere, each in an eighth of the listings.
 pub(super) fn look_how_close(
     conn: &mut DbConnection,
     text: &mut TextQuery,

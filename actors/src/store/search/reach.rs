@@ -183,12 +183,11 @@ fn read_in(
     };
     let count = |conn: &mut DbConnection, look: FirstLook| look.count(conn, filter, run);
     let Some(span) = stepped_span(conn, filter, sort, after)? else {
-        let reach = match sort {
-            ListingSort::PriceAsc | ListingSort::PriceDesc => {
-                sorted_by_value(conn, filter, sort, limit)?
-            }
-            _ if filter.text.is_none() => in_price_range(conn, filter, limit)?,
-            _ => sorted_by_value(conn, filter, sort, limit)?,
+        let by_price = matches!(sort, ListingSort::PriceAsc | ListingSort::PriceDesc);
+        let reach = if filter.text.is_none() && !by_price {
+            in_price_range(conn, filter, limit)?
+        } else {
+            sorted_by_value(conn, filter, sort, limit)?
         };
         let rows = load(conn, reach)?;
         if matches!(reach, Reach::Walk { .. }) && (rows.len() as i64) < limit {

@@ -138,7 +138,7 @@ mod tests {
 
     /// Listings written between the steps (1 to 6 a step), each in a transaction of its own
     /// (FTS5 adds a b-tree for each and merges them as it goes), do not end the merge before
-    /// it is done: only the last writes' small b-trees are left beside the merged one, and
+    /// it is done: only the last step's small b-trees are left beside the merged one, and
     /// every listing is found.
     #[test]
     fn writes_between_the_steps_do_not_end_the_merge_before_it_is_done() {
@@ -163,12 +163,14 @@ mod tests {
             let pages = words_index_pages(&mut conn).expect("sizes");
             assert!(steps > 2, "8 pages a step: {steps} steps");
             assert!(!merge_due(&pages), "{per_step} a step: {pages:?}");
-            // Beside the merged b-tree, only the last writes' own: a page or two each.
+            // Beside the merged b-tree, only the last writes' own, FTS5's merges of them
+            // included: a page or so per listing of the last step (its 4 listings, each with
+            // their seller's term since migration `search_seller_terms`, made one b-tree of 3).
             let largest = pages.iter().copied().max().unwrap_or(0);
             let mut others = pages.clone();
             others.remove(pages.iter().position(|&p| p == largest).unwrap());
             assert!(
-                others.iter().all(|&p| p <= 2) && others.len() <= per_step + 2,
+                others.iter().sum::<i64>() <= per_step as i64 + 2 && others.len() <= per_step + 2,
                 "{per_step} a step: {pages:?}"
             );
             let mut sql = Sql::new(&conn);
