@@ -1819,9 +1819,11 @@ fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
 /// one word, two (also two words in most listings, whose top-level category and condition are
 /// matched in the index too), a prefix and an excluded word, the range's edges included and
 /// the prices beside them not; among one seller's listings (its seller a term too, also once
-/// a listing moves to another); a combination nothing holds finds nothing. Each listing's terms are those
-/// of its row, also after its price, condition, category and seller change, and the database's
-/// price buckets are Rust's.
+/// a listing moves to another); a combination nothing holds finds nothing. Each listing's
+/// terms are those of its row, also after its price, condition, category and seller change,
+/// and the database's price buckets are Rust's. And the reads that count before they read:
+/// words by price or likes (a walk of that index, or every match), a price range without
+/// words (read from the price index, or compared on a walk), pages and facets alike.
 #[test]
 fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
     use bazaar_actors::domain::search::{
@@ -1945,17 +1947,12 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
     }
     // A shop's own search: its seller is a term, for words in every listing, with a dense
     // filter, and after the listing moves to another seller.
-    #[derive(diesel::QueryableByName)]
-    struct Seller {
-        #[diesel(sql_type = BigInt)]
-        seller_id: i64,
-    }
     let seller_of = |conn: &mut DbConnection, id: i64| -> i64 {
-        diesel::sql_query("SELECT seller_id FROM listings WHERE id = ?")
+        diesel::sql_query("SELECT seller_id AS n FROM listings WHERE id = ?")
             .bind::<BigInt, _>(id)
-            .get_result::<Seller>(conn)
+            .get_result::<Count>(conn)
             .unwrap()
-            .seller_id
+            .n
     };
     let (first, other) = (seller_of(conn, 7), seller_of(conn, 99_999));
     assert_ne!(first, other, "two sellers to move a listing between");
@@ -2019,11 +2016,6 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
     // No words, a price range: one few listings hold is read from the price index, one many
     // hold compared on the walk of the order's index; the pages by cursor and the facets are
     // the listings of the range either way.
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
     let mut held = Vec::new();
     for (min_price, max_price) in [
         (Some(5_001), Some(5_001)),
