@@ -94,6 +94,10 @@ async fn full_text_stems_folds_accents_any_order_and_prefixes() {
     let cam = found(&app, "cam").await;
     assert_eq!(cam, [c.camera, c.lens], "title match first");
     assert_eq!(found(&app, "cam ").await, Vec::<i64>::new());
+    // A word followed by a stop word or an exclusion was finished too.
+    assert_eq!(found(&app, "cam for").await, Vec::<i64>::new());
+    assert_eq!(found(&app, "film cam -scarf").await, Vec::<i64>::new());
+    assert_eq!(found(&app, "film for cam").await, [c.camera]);
     // OR and exclusion.
     let either: HashSet<i64> = found(&app, "lens OR table").await.into_iter().collect();
     assert_eq!(either, HashSet::from([c.lens, c.cafe]));

@@ -126,12 +126,15 @@ impl TextQuery {
                 (!words.is_empty()).then_some(Chunk::Words { negated, words })
             })
             .collect();
-        // The last word is a prefix unless the user has moved on (trailing space or
-        // punctuation after it).
-        let typing_last = q.chars().last().is_some_and(char::is_alphanumeric);
-        let last_positive = chunks
-            .iter()
-            .rposition(|c| matches!(c, Chunk::Words { negated: false, .. }));
+        // The last word is a prefix while it is being typed: nothing follows it (no space or
+        // punctuation), it is not excluded, and it is searched for. A stop word typed last is
+        // dropped, and the word before it was finished: "car for" is "car", not "car*" (which
+        // found carpets and cards).
+        let typing_last = q.chars().last().is_some_and(char::is_alphanumeric)
+            && q.rsplit(|c: char| !c.is_alphanumeric())
+                .next()
+                .is_some_and(|w| !STOP_WORDS.contains(&w.to_lowercase().as_str()));
+        let last_chunk = chunks.len().checked_sub(1);
 
         let mut clauses: Vec<Vec<Word>> = Vec::new();
         let mut excluded = Vec::new();
@@ -158,7 +161,7 @@ impl TextQuery {
                     let count = words.len();
                     for (j, w) in words.iter().enumerate() {
                         let prefix = typing_last
-                            && Some(i) == last_positive
+                            && Some(i) == last_chunk
                             && j + 1 == count
                             && w.chars().count() >= PREFIX_MIN_CHARS;
                         let Some(word) = Word::new(w, prefix) else {
@@ -634,6 +637,26 @@ mod tests {
         assert!(!TextQuery::parse("a b").unwrap().clauses[0][0].prefix);
     }
 
+    /// Only the word being typed is a prefix: a word followed by a stop word, an exclusion or
+    /// an `OR` was finished, however the query ends.
+    #[test]
+    fn a_finished_word_stays_whole_whatever_is_typed_after_it() {
+        for typed in [
+            "car for", "car-for", "car -red", "car OR", "car the", "car ",
+        ] {
+            let q = TextQuery::parse(typed).unwrap();
+            assert_eq!(
+                q.clauses[0],
+                vec![Word::new("car", false).unwrap()],
+                "{typed}"
+            );
+        }
+        let q = TextQuery::parse("for car").unwrap();
+        assert_eq!(q.to_tsquery(), "'car':*");
+        let q = TextQuery::parse("car for red").unwrap();
+        assert_eq!(q.to_tsquery(), "'car' & 'red':*");
+    }
+
     #[test]
     fn or_exclusion_stop_words_and_punctuation() {
         let q = TextQuery::parse("the lamp OR light -broken \"desk\"").unwrap();
@@ -648,8 +671,9 @@ mod tests {
         assert_eq!(TextQuery::parse("OR OR - -- ' \" ()"), None);
         assert_eq!(TextQuery::parse("-broken"), None);
         assert_eq!(TextQuery::parse("the of and"), None);
+        // "s" is a stop word: "café" was finished.
         let q = TextQuery::parse("t-shirt café's").unwrap();
-        assert_eq!(q.to_tsquery(), "'shirt' & 'café':*");
+        assert_eq!(q.to_tsquery(), "'shirt' & 'café'");
     }
 
     #[test]
