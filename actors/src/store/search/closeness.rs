@@ -21,26 +21,55 @@ pub(super) fn look_how_close(
     if !sqlite || text.clauses.len() < 2 || !filters.has_dense_filter() {
         return Ok(());
     }
-    let found = newest_matches_seen(conn, text, CLOSE_PROBE_MATCHES)?;
+    let found = newest_matches_seen(conn, &text.to_fts5(), CLOSE_PROBE_MATCHES)?;
     text.close_together = found >= CLOSE_PROBE_MATCHES;
     Ok(())
 }
 
-/// SQLite: how many of the newest [`CLOSE_PROBE_IDS`] listings (any status) hold the words of
-/// `text`, counted up to `wanted`: a read of FTS5 alone, its walk stopping at `wanted` matches or
-/// at the ids' bound.
+/// SQLite: how many of the newest [`CLOSE_PROBE_IDS`] listings (any status) FTS5 finds for
+/// `matched` (an FTS5 expression), counted up to `wanted`: a read of FTS5 alone, its walk
+/// stopping at `wanted` matches or at the ids' bound.
 pub(super) fn newest_matches_seen(
     conn: &mut DbConnection,
-    text: &TextQuery,
+    matched: &str,
     wanted: i64,
 ) -> QueryResult<i64> {
     // FTS5's rowid is the id negated: the newest ids are its lowest rowids, walked first.
     let mut sql = Sql::new(conn);
     sql.push("SELECT COUNT(*) AS n FROM (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ")
-        .text_param(&text.to_fts5())
+        .text_param(matched)
         .push(" AND rowid < -((SELECT MAX(id) FROM listings) - ")
         .int(CLOSE_PROBE_IDS)
         .push(") ORDER BY rowid");
+    sql.limit(wanted).push(")");
+    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
+}
+
+/// SQLite: how many of the newest [`CLOSE_PROBE_IDS`] listings that hold the words of `text`
+/// are active listings in `filter`'s filters, counted up to `wanted`: FTS5 yields the words'
+/// matches newest first, each compared on its row until `wanted` pass. Not the filters as
+/// terms of the same FTS5 query: FTS5 steps an AND of its terms to their next match
+/// whatever the ids' bound, so words that never meet the filters had every posting of both
+/// stepped (2.2 ms for "leather jacket" in vehicles and poor condition at 1M listings).
+pub(super) fn newest_matches_in_filters(
+    conn: &mut DbConnection,
+    text: &TextQuery,
+    filter: &ListingFilter,
+    wanted: i64,
+) -> QueryResult<i64> {
+    let mut sql = Sql::new(conn);
+    // CROSS JOIN: FTS5's walk is the outer loop, so the count stops at `wanted`.
+    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 FROM (SELECT rowid FROM listings_fts WHERE ")
+        .push("listings_fts MATCH ")
+        .text_param(&text.to_fts5())
+        .push(" AND rowid < -((SELECT MAX(id) FROM listings) - ")
+        .int(CLOSE_PROBE_IDS)
+        .push(") ORDER BY rowid) w CROSS JOIN listings l ON l.id = -w.rowid");
+    let rows = ListingFilter {
+        text: None,
+        ..filter.clone()
+    };
+    where_clause(&mut sql, &rows, Reach::Planner);
     sql.limit(wanted).push(")");
     Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
 }
@@ -100,5 +129,53 @@ mod tests {
                 .contains(&format!("{}thome", crate::domain::search::FACET_TERM_MARK)),
             "the top-level category stepped in FTS5"
         );
+    }
+
+    /// The words' matches among the newest listings are counted in the filters, compared on
+    /// each row, up to what is wanted; words that never meet the filters count none.
+    #[test]
+    fn the_newest_matches_of_the_words_are_counted_in_the_filters() {
+        let (_dir, mut conn) = sqlite_with_listings(&[]);
+        for i in 0..40 {
+            add_listing(
+                &mut conn,
+                if i % 2 == 0 {
+                    "Black leather sofa"
+                } else {
+                    "Black wool coat"
+                },
+            );
+        }
+        conn.batch_execute(
+            "UPDATE listings SET category = 'home-decor', condition = 'poor' \
+             WHERE title LIKE '%sofa'; UPDATE listings SET price_cents = 5000 WHERE id % 3 = 0",
+        )
+        .expect("filters");
+        let conn: &mut DbConnection = &mut conn;
+        let mut count = |q: &str, filters: SearchFilters, wanted: i64| {
+            let filter = ListingFilter {
+                text: None,
+                filters,
+                status: ListingStatus::Active,
+                viewer: None,
+            };
+            let text = TextQuery::parse(q).expect("words");
+            newest_matches_in_filters(conn, &text, &filter, wanted).expect("count")
+        };
+        let home = || SearchFilters {
+            category: Some(CategoryFilter::parse("home").expect("slug")),
+            ..Default::default()
+        };
+        assert_eq!(count("black", home(), 100), 20);
+        assert_eq!(count("black", home(), 5), 5, "up to what is wanted");
+        assert_eq!(count("coat", home(), 100), 0, "never in home");
+        assert_eq!(count("black", SearchFilters::default(), 100), 40);
+        let poor_dear = SearchFilters {
+            condition: Some("poor".to_owned()),
+            min_price: Some(5000),
+            ..Default::default()
+        };
+        // The sofas (odd ids) at 50.00: ids 3, 9, …, 39.
+        assert_eq!(count("black", poor_dear, 100), 7);
     }
 }

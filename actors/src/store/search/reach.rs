@@ -3,12 +3,12 @@
 //! then only what is needed; sorted by price or likes, few matches read from the words' index.
 //! SQLite and searches without words take one read, as the planner chooses.
 
-use super::closeness::newest_matches_seen;
+use super::closeness::{newest_matches_in_filters, newest_matches_seen};
 use super::plan_mode::{in_plan_modes, Run};
 use super::*;
 use crate::domain::search::{
     few_expected, few_matches_seen, first_reach, known_word, price_range_read_max, second_reach,
-    walked, VALUE_WALK_MIN_MATCHES, VALUE_WALK_ROWS_PER_RESULT,
+    value_walk_min_matches, walked, CLOSE_PROBE_IDS, VALUE_WALK_ROWS_PER_RESULT,
 };
 
 /// Which ids a words query in newest order (`sort=newest`, and the candidates of
@@ -489,9 +489,9 @@ impl FirstLook {
 /// 1M `q=jacket&category=home&sort=price_asc`, none of 15,873 in home: 25–41 ms; 4–8 by eras).
 ///
 /// SQLite (FTS5 yields every match, which a sort then orders) walks the price or likes index
-/// when the words are found often among the newest listings ([`VALUE_WALK_MIN_MATCHES`]), at
-/// most [`VALUE_WALK_ROWS_PER_RESULT`] rows per listing wanted ([`Reach::Walk`]; the caller
-/// reads every match when the walk finds too few).
+/// when the words, in the filters, are found often among the newest listings
+/// ([`VALUE_WALK_MIN_MATCHES`]), at most [`VALUE_WALK_ROWS_PER_RESULT`] rows per listing wanted
+/// ([`Reach::Walk`]; the caller reads every match when the walk finds too few).
 fn sorted_by_value(
     conn: &mut DbConnection,
     filter: &ListingFilter,
@@ -509,8 +509,37 @@ fn sorted_by_value(
         return Ok(Reach::Planner);
     }
     if !matches!(conn, DbConnection::Postgresql(_)) {
-        let seen = newest_matches_seen(conn, text, VALUE_WALK_MIN_MATCHES)?;
-        return Ok(if seen >= VALUE_WALK_MIN_MATCHES {
+        // How often the words hold among the newest listings the walk would read: those
+        // that pass its filters (counted by their terms in the words index, a dense one too).
+        // By price the price range is the walk's own, counted where its buckets are terms and
+        // otherwise left out of both counts; by likes it is compared on the rows walked, so
+        // only the words' count holds it.
+        let f = &filter.filters;
+        let no_range = SearchFilters {
+            min_price: None,
+            max_price: None,
+            ..f.clone()
+        };
+        let range_walked = sort != ListingSort::Popular && f.price_buckets().is_some();
+        let walked = if range_walked { f } else { &no_range };
+        let passing = match walked.facet_terms(true) {
+            Some(terms) => newest_matches_seen(conn, &terms, CLOSE_PROBE_IDS)?,
+            None => CLOSE_PROBE_IDS,
+        };
+        let held = ListingFilter {
+            filters: if sort == ListingSort::Popular {
+                f
+            } else {
+                walked
+            }
+            .clone(),
+            ..filter.clone()
+        };
+        let walk = match value_walk_min_matches(passing) {
+            Some(needed) => newest_matches_in_filters(conn, text, &held, needed)? >= needed,
+            None => false,
+        };
+        return Ok(if walk {
             Reach::Walk {
                 rows: limit.saturating_mul(VALUE_WALK_ROWS_PER_RESULT),
                 price_walked: sort != ListingSort::Popular,
