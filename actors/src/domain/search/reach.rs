@@ -28,7 +28,7 @@ pub const VALUE_WALK_MIN_MATCHES: i64 = 100;
 /// it is how often the words hold among them, not among all listings: "size" (every listing)
 /// in vehicles and poor condition (0.6% of the listings) walks 0.9 ms where every match sorted
 /// took 16; "camera" (3%) in the same never meets them, walked 2,000 rows for nothing, then
-/// every match: 37 ms, 7 read whole.
+/// every match: 38 ms, 4 read whole.
 pub fn value_walk_min_matches(passing: i64) -> Option<i64> {
     let ids = super::CLOSE_PROBE_IDS;
     (passing > 0).then(|| ((passing * VALUE_WALK_MIN_MATCHES + ids - 1) / ids).max(1))
