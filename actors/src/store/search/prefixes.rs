@@ -17,8 +17,8 @@
 //! A prefix of 2 or 3 letters stays a prefix. SQLite's FTS5 answers it from a prefix index of
 //! its length (migration `search_prefix_index`): one term's postings, not a merge.
 //!
-//! Saved searches keep their prefix: a search saved for `jack` must match a `jackhammer`
-//! listed later. Only a search run now is spelled out, with the vocabulary of now.
+//! A saved search has no prefix (`domain::saved_search::saved_query`: its words are complete),
+//! so only a search being typed is spelled out, with the vocabulary of now.
 
 use super::typos::{Vocabulary, WordRow};
 use super::*;
