@@ -245,7 +245,10 @@ pub async fn list_listings(
     let mut p = Params::new(query.into_inner());
     let viewer = caller.id();
     let request = search::parse_search(&mut p, viewer.map(|v| v.0));
-    let (sort, after) = search::parse_sort_and_cursor(&mut p, request.filter.text.is_some());
+    // A `q` of stop words only is still a `q`: relevance is its default and may be asked for
+    // (the page is empty), as a client that always sends it expects.
+    let q_given = request.filter.text.is_some() || request.matches_nothing;
+    let (sort, after) = search::parse_sort_and_cursor(&mut p, q_given);
     let limit = p.limit();
     p.finish()?;
 

@@ -126,7 +126,7 @@ impl ListingCursor {
     }
 }
 
-/// The sort (default: relevance with words, newest without) and the cursor's position.
+/// The sort (default: relevance with `q`, newest without) and the cursor's position.
 pub fn parse_sort_and_cursor(
     p: &mut Params,
     has_text: bool,

@@ -817,6 +817,11 @@ async fn hostile_queries_are_422_or_answered_never_5xx() {
         &["sort"],
     )
     .await;
+    // A `q` of stop words only matches nothing, in its default sort and asked for by name.
+    for query in ["q=the", "q=the&sort=relevance", "q=for%20&sort=relevance"] {
+        let page = get(&app, query).await;
+        assert_eq!(listing_ids(&page), Vec::<i64>::new(), "{query}");
+    }
     assert_eq!(found(&app, &"é".repeat(200)).await, Vec::<i64>::new());
     let nasty = [
         "\"",
