@@ -121,7 +121,7 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                     // would probe every era for the few that pass.
                     let filtered = filter.filters.in_era_index();
                     if filtered
-                        && reach::Span::whole(conn, text, Some(&filter.filters))?.few_words()
+                        && steps::Span::whole(conn, text, Some(&filter.filters))?.few_words()
                     {
                         return facet_rows(conn, filter, cap, Reach::All, run);
                     }
@@ -132,12 +132,12 @@ pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> Quer
                     };
                     return facet_rows(conn, filter, cap, newest, run);
                 }
-                let span = reach::Span::whole(conn, text, None)?;
+                let span = steps::Span::whole(conn, text, None)?;
                 let load =
                     |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach, run);
                 let count =
-                    |conn: &mut DbConnection, look: reach::FirstLook| look.count(conn, filter, run);
-                reach::stepped(conn, span, cap + 1, None, load, count, |rows| {
+                    |conn: &mut DbConnection, look: steps::FirstLook| look.count(conn, filter, run);
+                steps::stepped(conn, span, cap + 1, None, load, count, |rows| {
                     rows.len() as i64
                 })
             },

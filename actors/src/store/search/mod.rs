@@ -42,6 +42,7 @@ mod prefixes;
 mod reach;
 mod relevance;
 mod sql;
+mod steps;
 #[cfg(test)]
 mod testing;
 mod typos;
