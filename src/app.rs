@@ -27,6 +27,7 @@ use bazaar_actors::listing_cache::ListingCache;
 use bazaar_actors::logins::Logins;
 use bazaar_actors::relay::{Relay, RelayStatus};
 use bazaar_actors::saved_searches::{AlertBell, AlertMatcher};
+use bazaar_actors::store::search::SpelledQueries;
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::{CloseAll, Users};
@@ -56,6 +57,9 @@ pub struct AppState {
     pub users: Addr<Users>,
     /// Listing rows recently read.
     pub listing_cache: Arc<ListingCache>,
+    /// The words of queries searched lately as the vocabulary spelled them (typos corrected,
+    /// long prefixes spelled out), reused a while.
+    pub spelled: Arc<SpelledQueries>,
     /// Wakes the saved-search matcher after a listing is created.
     pub alerts: AlertBell,
     /// Bearer tokens recently found live.
@@ -290,6 +294,7 @@ impl Application {
             broker,
             users,
             listing_cache,
+            spelled: Arc::new(SpelledQueries::default()),
             alerts,
             logins,
             chat,

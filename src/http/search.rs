@@ -243,9 +243,10 @@ pub async fn listing_facets(
         None
     } else {
         let filter = request.filter;
+        let spelled = state.spelled.clone();
         Some(
             search_db(&state, move |conn| {
-                Ok(search::facets(conn, &filter, FACET_COUNT_CAP)?)
+                Ok(search::facets(conn, &spelled, &filter, FACET_COUNT_CAP)?)
             })
             .await?,
         )

@@ -957,6 +957,7 @@ fn the_migration_maps_free_text_categories_to_other_and_indexes_old_rows() {
     let filter = |text: &str| active_search(text, Default::default());
     let rows = store::search::search(
         conn,
+        &Default::default(),
         &filter("old"),
         store::search::ListingSort::Newest,
         None,
@@ -1031,9 +1032,16 @@ fn any_text_is_a_valid_query_on_the_database() {
                         window_lo: 2,
                         window_hi: 40,
                     };
-                    search::search(&mut conn, &filter, sort, Some(after), 5)
-                        .map_err(|e| TestCaseError::fail(format!("q={q:?}: {e}")))?;
-                    search::facets(&mut conn, &filter, 10)
+                    search::search(
+                        &mut conn,
+                        &Default::default(),
+                        &filter,
+                        sort,
+                        Some(after),
+                        5,
+                    )
+                    .map_err(|e| TestCaseError::fail(format!("q={q:?}: {e}")))?;
+                    search::facets(&mut conn, &Default::default(), &filter, 10)
                         .map_err(|e| TestCaseError::fail(format!("facets q={q:?}: {e}")))?;
                 }
             }
@@ -1169,8 +1177,15 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
         let plan =
             search::explain_pg(conn, &filter, search::ListingSort::Newest, None, WANTED).unwrap();
         assert!(plan.contains("listings_search_eras"), "{text}:\n{plan}");
-        let found =
-            search::search(conn, &filter, search::ListingSort::Newest, None, WANTED).unwrap();
+        let found = search::search(
+            conn,
+            &Default::default(),
+            &filter,
+            search::ListingSort::Newest,
+            None,
+            WANTED,
+        )
+        .unwrap();
         let found: Vec<i64> = found.iter().map(|f| f.listing.id).collect();
         let expected: Vec<i64> = newest.iter().map(|m| m.id).collect();
         assert_eq!(found, expected, "{text}");
@@ -1287,7 +1302,7 @@ fn facets_count_exactly(
         .text
         .as_ref()
         .map_or_else(|| "no words".to_owned(), |t| t.to_tsquery());
-    let facets = search::facets(conn, filter, cap).unwrap();
+    let facets = search::facets(conn, &Default::default(), filter, cap).unwrap();
     let wanted = FacetsWanted::of(newest, cap);
     let read = |buckets: &[(String, search::CappedCount)]| -> HashMap<String, i64> {
         assert!(
@@ -1427,7 +1442,7 @@ fn read_the_newest_matches(
     let paged = three_pages(conn, filter, Newest);
     assert_eq!(paged, ids[..ids.len().min(60)], "{case}");
     let candidates = &ids[..ids.len().min(RELEVANCE_CANDIDATES as usize)];
-    let page = search::search(conn, filter, Relevance, None, 20).unwrap();
+    let page = search::search(conn, &Default::default(), filter, Relevance, None, 20).unwrap();
     let first = page.first().expect("a page");
     assert_eq!(
         (first.window_lo, first.window_hi, first.candidates),
@@ -1549,7 +1564,7 @@ fn three_pages(
     let mut paged = Vec::new();
     let mut after = None;
     for _ in 0..3 {
-        let page = search::search(conn, filter, sort, after, 20).unwrap();
+        let page = search::search(conn, &Default::default(), filter, sort, after, 20).unwrap();
         paged.extend(page.iter().map(|f| f.listing.id));
         let Some(last) = page.last().filter(|_| page.len() == 20) else {
             break;
@@ -1732,7 +1747,8 @@ fn a_value_sort_reads_a_rare_filter_through_every_era() {
             let mut paged = Vec::new();
             let mut after = None;
             for _ in 0..3 {
-                let page = search::search(conn, &filter, sort, after, 20).unwrap();
+                let page =
+                    search::search(conn, &Default::default(), &filter, sort, after, 20).unwrap();
                 paged.extend(page.iter().map(|f| f.listing.id));
                 let last = page.last().expect("a full page");
                 after = Some(search::ListingPosition {
@@ -1850,9 +1866,16 @@ fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
     };
     let jackets = |conn: &mut DbConnection| -> (usize, usize) {
         let filter = active_search("jacket ", Default::default());
-        let found = search::search(conn, &filter, search::ListingSort::Newest, None, 10_000)
-            .unwrap()
-            .len();
+        let found = search::search(
+            conn,
+            &Default::default(),
+            &filter,
+            search::ListingSort::Newest,
+            None,
+            10_000,
+        )
+        .unwrap()
+        .len();
         let rows: Vec<Name> = diesel::sql_query(
             "SELECT CAST(id AS TEXT) AS name FROM listings \
              WHERE status = 'active' AND title LIKE '%jacket%'",
@@ -2125,11 +2148,13 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
     let none = active_search("jacket", filters(Some("home"), Some("good"), None, None));
     assert!(newest_matches(conn, &none, 1).is_empty());
     for sort in search::ListingSort::ALL {
-        assert!(search::search(conn, &none, sort, None, 20)
-            .unwrap()
-            .is_empty());
+        assert!(
+            search::search(conn, &Default::default(), &none, sort, None, 20)
+                .unwrap()
+                .is_empty()
+        );
     }
-    let facets = search::facets(conn, &none, 1_000).unwrap();
+    let facets = search::facets(conn, &Default::default(), &none, 1_000).unwrap();
     assert!(facets.categories.iter().all(|(_, c)| c.count == 0));
     assert_eq!(facets.min_price, None);
 }

@@ -85,7 +85,7 @@ impl Word {
 
 /// A parsed query: every clause must match (a clause is one word or several alternatives), and
 /// no excluded group may (a group is excluded when all its words are present).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TextQuery {
     pub clauses: Vec<Vec<Word>>,
     pub excluded: Vec<Vec<Word>>,

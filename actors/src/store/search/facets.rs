@@ -87,7 +87,8 @@ impl<B: Buckets> diesel::deserialize::FromSql<Text, diesel::pg::Pg> for Place<B>
 /// The facets of a search, from the newest `cap + 1` matches, so a call costs about the same at
 /// any catalogue size. With at most `cap` matches every figure is exact and the counts add up
 /// to the matches (those with a category or a condition). With more, the figures describe the
-/// newest `cap` matches and every count is marked capped: at least that many match.
+/// newest `cap` matches and every count is marked capped: at least that many match. The words
+/// are spelled as `spelled` keeps them.
 ///
 /// On PostgreSQL the matches of words are read in the steps of [`Reach`] (the newest ids first,
 /// then a window that should hold enough, or every match when few are expected) and each step
@@ -95,11 +96,16 @@ impl<B: Buckets> diesel::deserialize::FromSql<Text, diesel::pg::Pg> for Place<B>
 /// walk of the id index would test every listing it passes and the facets need all of a
 /// step's matches, not the first few. SQLite counts the matches where it reads them, with the
 /// aggregate `bazaar_tally` (crate `bazaar-fts-rank`), and answers one row.
-pub fn facets(conn: &mut DbConnection, filter: &ListingFilter, cap: i64) -> QueryResult<Facets> {
+pub fn facets(
+    conn: &mut DbConnection,
+    spelled: &SpelledQueries,
+    filter: &ListingFilter,
+    cap: i64,
+) -> QueryResult<Facets> {
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Counts::default().facets(false));
     }
-    let filter = &corrected(conn, filter)?;
+    let filter = &corrected(conn, spelled, filter)?;
     let cap = cap.max(0);
     if matches!(conn, DbConnection::Sqlite(_)) {
         return sqlite_facets(conn, filter, cap);

@@ -41,6 +41,7 @@ pub mod plans;
 mod prefixes;
 mod reach;
 mod relevance;
+mod spelled;
 mod sql;
 mod steps;
 #[cfg(test)]
@@ -53,6 +54,7 @@ use eras::{push_descent, push_era_match_of_e};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 use reach::{in_price_range, order_key, plans_generically, reach_clause, read, Reach};
+pub use spelled::{SpelledQueries, SPELLED_CAPACITY, SPELLED_TTL};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
 pub use words_index::{merge_words_index, optimize_words_index, words_index_pages};
@@ -496,9 +498,10 @@ fn build(
     sql
 }
 
-/// One page of listings after `after`.
+/// One page of listings after `after`, its words spelled as `spelled` keeps them.
 pub fn search(
     conn: &mut DbConnection,
+    spelled: &SpelledQueries,
     filter: &ListingFilter,
     sort: ListingSort,
     after: Option<ListingPosition>,
@@ -507,7 +510,7 @@ pub fn search(
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Vec::new());
     }
-    let filter = &corrected(conn, filter)?;
+    let filter = &corrected(conn, spelled, filter)?;
     let mut rows = read(conn, filter, sort, after, limit, |_, _| Ok(()))?;
     // Later pages keep ranking the first page's candidates: carry its range on unchanged.
     if let Some(p) = after.filter(|p| p.window_hi > 0 && sort == ListingSort::Relevance) {
@@ -529,7 +532,8 @@ pub fn explain_pg(
     after: Option<ListingPosition>,
     limit: i64,
 ) -> QueryResult<String> {
-    let filter = &corrected(conn, filter)?;
+    // Spelled now: the plan of the words as the vocabulary has them.
+    let filter = &corrected(conn, &SpelledQueries::default(), filter)?;
     let mut plans = Vec::new();
     read(conn, filter, sort, after, limit, |conn, sql| {
         plans.push(sql.clone().explain(conn)?);

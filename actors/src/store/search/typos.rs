@@ -3,6 +3,7 @@
 
 use super::closeness::look_how_close;
 use super::prefixes::spell_out_prefixes;
+use super::spelled::SpelledQueries;
 use super::*;
 use crate::domain::search::PREFIX_EXPANSION_MAX;
 
@@ -150,27 +151,37 @@ pub(super) fn neighbours(conn: &mut DbConnection, typed: &str) -> QueryResult<Ve
     sql.load::<Neighbour>(conn)
 }
 
-/// The filter with its words' typos corrected (see [`correct_typos`]), its long prefixes
-/// spelled out (see [`spell_out_prefixes`]), and on SQLite how close together the matches of
-/// its words lie when that decides how it is read (see [`look_how_close`]).
+/// The filter with its words' typos corrected (see [`correct_typos`]) and its long prefixes
+/// spelled out (see [`spell_out_prefixes`]), as `spelled` keeps them a while, and on SQLite how
+/// close together the matches of its words lie when that decides how it is read (see
+/// [`look_how_close`]: it depends on the filters, and is looked at every time).
 pub(super) fn corrected(
     conn: &mut DbConnection,
+    spelled: &SpelledQueries,
     filter: &ListingFilter,
 ) -> QueryResult<ListingFilter> {
     let mut filter = filter.clone();
     if let Some(text) = filter.text.as_mut() {
-        let vocabulary = Vocabulary::of(conn, text)?;
-        let held = correct_typos(conn, text, vocabulary.as_ref())?;
-        spell_out_prefixes(conn, text, vocabulary.as_ref())?;
-        if !held.is_empty() {
-            text.typed = Some(Box::new(text.clone()));
-            for (clause, typed, known) in held {
-                text.add_corrections(clause, &typed, &known);
-            }
-        }
+        *text = spelled.spelled(text, || spell(conn, text))?;
         look_how_close(conn, text, &filter.filters)?;
     }
     Ok(filter)
+}
+
+/// `typed` with its typos corrected and its long prefixes spelled out, from the vocabulary as
+/// it is now.
+fn spell(conn: &mut DbConnection, typed: &TextQuery) -> QueryResult<TextQuery> {
+    let mut text = typed.clone();
+    let vocabulary = Vocabulary::of(conn, &text)?;
+    let held = correct_typos(conn, &mut text, vocabulary.as_ref())?;
+    spell_out_prefixes(conn, &mut text, vocabulary.as_ref())?;
+    if !held.is_empty() {
+        text.typed = Some(Box::new(text.clone()));
+        for (clause, typed, known) in held {
+            text.add_corrections(clause, &typed, &known);
+        }
+    }
+    Ok(text)
 }
 
 /// What PostgreSQL's vocabulary (`search_words`) says of a query's words, read in one round
