@@ -27,7 +27,7 @@ use bazaar_actors::listing_cache::ListingCache;
 use bazaar_actors::logins::Logins;
 use bazaar_actors::relay::{Relay, RelayStatus};
 use bazaar_actors::saved_searches::{AlertBell, AlertMatcher};
-use bazaar_actors::store::search::SpelledQueries;
+use bazaar_actors::store::search::{SpelledQueries, SPELLED_CAPACITY};
 use bazaar_actors::store::{self, Pool};
 use bazaar_actors::timers::Timekeeper;
 use bazaar_actors::user::{CloseAll, Users};
@@ -294,7 +294,10 @@ impl Application {
             broker,
             users,
             listing_cache,
-            spelled: Arc::new(SpelledQueries::default()),
+            spelled: Arc::new(SpelledQueries::new(
+                settings.spelled_ttl(),
+                SPELLED_CAPACITY,
+            )),
             alerts,
             logins,
             chat,

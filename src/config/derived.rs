@@ -25,6 +25,11 @@ impl Settings {
         Duration::from_millis(self.listing_cache_ms)
     }
 
+    /// How long a search query's spelling is reused (`SpelledQueries`).
+    pub fn spelled_ttl(&self) -> Duration {
+        Duration::from_millis(self.spelled_ttl_ms)
+    }
+
     /// An Idempotency-Key claim's lease.
     pub fn idempotency_lease(&self) -> Duration {
         Duration::from_millis(self.idempotency_lease_ms)

@@ -166,6 +166,18 @@ pub struct Settings {
     )]
     pub listing_cache_ms: u64,
 
+    /// How long a search query's spelling (its typos corrected, its long last word spelled out
+    /// as the words it begins) is reused, in milliseconds (0: never). The listings are always
+    /// read as they are; a word new to the catalogue under a prefix already spelled out as
+    /// others, and the vocabulary sweep's latest corrections, are seen after at most this long.
+    #[arg(
+        long,
+        env = "BAZAAR_SPELLED_TTL_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub spelled_ttl_ms: u64,
+
     /// How long a request's claim on an Idempotency-Key lasts, in milliseconds. A repeat within
     /// it answers 409 (in progress); after it, a key whose request died without an answer runs
     /// afresh. A request gives up waiting for its work (503) before its claim ends.

@@ -184,7 +184,7 @@ async fn one_typo_in_a_long_word_still_finds_it() {
 /// listing held was taken as typed: "camra" found one bag, "lenss" nothing anyone could buy.
 #[actix_web::test]
 async fn a_word_few_listings_hold_is_also_corrected_to_a_far_more_popular_one() {
-    let app = spawn_app_with(|s| s.timer_interval_ms = 50).await;
+    let app = sweeping_app().await;
     let seller = app.user("seller").await;
     let bag = id(&app.listing(&seller, json!({"title": "Camra bag"})).await);
     let closed = id(&app.listing(&seller, json!({"title": "Old lenss"})).await);
@@ -240,6 +240,55 @@ async fn a_word_few_listings_hold_is_also_corrected_to_a_far_more_popular_one() 
 }
 
 /// `seller` retitles `listing` (200).
+/// A query's spelling is kept a while (`--spelled-ttl-ms`), its listings never: a listing of a
+/// word the kept spelling has is found at once; one of a word new to the catalogue that the
+/// typed prefix begins is found once the spelling is made again (here after 5 s), and at once
+/// by a server that keeps no spelling.
+#[actix_web::test]
+async fn a_kept_spelling_still_finds_new_listings_and_new_words_once_spelled_again() {
+    let app = spawn_app_with(|s| s.spelled_ttl_ms = 5_000).await;
+    let seller = app.user("seller").await;
+    let c = corpus(&app, &seller).await;
+    // "vinta" is spelled out as "vintage", the one word it begins, and kept.
+    assert_eq!(found(&app, "vinta").await, [c.jacket]);
+    let lamp = id(&app
+        .listing(
+            &seller,
+            json!({"title": "Vintage lamp", "price_cents": 2_000}),
+        )
+        .await);
+    let mut vintage = found(&app, "vinta").await;
+    vintage.sort_unstable();
+    assert_eq!(vintage, [c.jacket, lamp], "a new listing of a kept word");
+    let new_word = id(&app
+        .listing(
+            &seller,
+            json!({"title": "Vintalux radio", "price_cents": 3_000}),
+        )
+        .await);
+    assert!(
+        !found(&app, "vinta").await.contains(&new_word),
+        "the kept spelling is still \"vintage\""
+    );
+    let mut spelled_again = found_eventually(&app, "vinta", 3).await;
+    spelled_again.sort_unstable();
+    assert_eq!(spelled_again, [c.jacket, lamp, new_word]);
+
+    let unkept = spawn_app_with(|s| s.spelled_ttl_ms = 0).await;
+    let seller = unkept.user("seller").await;
+    let c = corpus(&unkept, &seller).await;
+    assert_eq!(found(&unkept, "vinta").await, [c.jacket]);
+    let new_word = id(&unkept
+        .listing(
+            &seller,
+            json!({"title": "Vintalux radio", "price_cents": 3_000}),
+        )
+        .await);
+    let mut at_once = found(&unkept, "vinta").await;
+    at_once.sort_unstable();
+    assert_eq!(at_once, [c.jacket, new_word]);
+}
+
 async fn retitle(app: &TestApp, seller: &TestUser, listing: i64, title: &str) {
     json_of(
         app.patch(
@@ -251,6 +300,17 @@ async fn retitle(app: &TestApp, seller: &TestUser, listing: i64, title: &str) {
         200,
     )
     .await;
+}
+
+/// A server whose vocabulary sweep steps every 250 ms (five 50 ms timer intervals), and which
+/// spells every query anew: these tests watch the sweep change what a word is corrected to, and
+/// a spelling kept (`--spelled-ttl-ms`) would add its lifetime to each wait.
+async fn sweeping_app() -> TestApp {
+    spawn_app_with(|s| {
+        s.timer_interval_ms = 50;
+        s.spelled_ttl_ms = 0;
+    })
+    .await
 }
 
 /// What `q` finds once it finds `n` listings, or after 20 s.
@@ -273,7 +333,7 @@ async fn found_eventually(app: &TestApp, q: &str, n: usize) -> Vec<i64> {
 /// word another listing still holds is kept.
 #[actix_web::test]
 async fn a_word_no_listing_holds_any_more_is_forgotten_and_its_typos_corrected_again() {
-    let app = spawn_app_with(|s| s.timer_interval_ms = 50).await;
+    let app = sweeping_app().await;
     let seller = app.user("seller").await;
     let bag = id(&app.listing(&seller, json!({"title": "Camra bag"})).await);
     let strap = id(&app
@@ -307,7 +367,7 @@ async fn a_word_no_listing_holds_any_more_is_forgotten_and_its_typos_corrected_a
 /// its one writer, which no listing write runs beside.)
 #[actix_web::test]
 async fn a_word_a_listing_takes_up_while_the_sweep_forgets_it_stays_known() {
-    let app = spawn_app_with(|s| s.timer_interval_ms = 50).await;
+    let app = sweeping_app().await;
     if !app.db.is_postgres() {
         return;
     }
