@@ -240,6 +240,38 @@ async fn a_word_few_listings_hold_is_also_corrected_to_a_far_more_popular_one() 
 }
 
 /// `seller` retitles `listing` (200).
+/// A last word that begins a word and its plural ("jacket", "jackets") is spelled out as both
+/// (SQLite then matches the word alone, which its index holds the plural under too): either
+/// way it finds the listings of both, as the word typed in full does.
+#[actix_web::test]
+async fn a_last_word_spelled_out_as_a_word_and_its_plural_finds_both() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let one = id(&app
+        .listing(
+            &seller,
+            json!({"title": "Leather jacket", "price_cents": 1_000}),
+        )
+        .await);
+    let two = id(&app
+        .listing(
+            &seller,
+            json!({"title": "Two leather jackets", "price_cents": 2_000}),
+        )
+        .await);
+    for q in [
+        "jacke",
+        "jacket",
+        "leather jacke",
+        "leather jackets",
+        "jackets leather ",
+    ] {
+        let mut got = found(&app, q).await;
+        got.sort_unstable();
+        assert_eq!(got, [one, two], "{q}");
+    }
+}
+
 /// A query's spelling is kept a while (`--spelled-ttl-ms`), its listings never: a listing of a
 /// word the kept spelling has is found at once; one of a word new to the catalogue that the
 /// typed prefix begins is found once the spelling is made again (here after 5 s), and at once

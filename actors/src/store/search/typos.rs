@@ -169,7 +169,8 @@ pub(super) fn corrected(
 }
 
 /// `typed` with its typos corrected and its long prefixes spelled out, from the vocabulary as
-/// it is now.
+/// it is now; on SQLite without the plurals its words index holds as their word's own term
+/// (`TextQuery::without_fts5_plurals`).
 fn spell(conn: &mut DbConnection, typed: &TextQuery) -> QueryResult<TextQuery> {
     let mut text = typed.clone();
     let vocabulary = Vocabulary::of(conn, &text)?;
@@ -181,7 +182,10 @@ fn spell(conn: &mut DbConnection, typed: &TextQuery) -> QueryResult<TextQuery> {
             text.add_corrections(clause, &typed, &known);
         }
     }
-    Ok(text)
+    Ok(match conn {
+        DbConnection::Sqlite(_) => text.without_fts5_plurals(),
+        _ => text,
+    })
 }
 
 /// What PostgreSQL's vocabulary (`search_words`) says of a query's words, read in one round
