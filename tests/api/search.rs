@@ -239,7 +239,6 @@ async fn a_word_few_listings_hold_is_also_corrected_to_a_far_more_popular_one() 
     assert_eq!(found(&app, "black ").await, [flask]);
 }
 
-/// `seller` retitles `listing` (200).
 /// A last word that begins a word and its plural ("jacket", "jackets") is spelled out as both
 /// (SQLite then matches the word alone, which its index holds the plural under too): either
 /// way it finds the listings of both, as the word typed in full does.
@@ -247,18 +246,8 @@ async fn a_word_few_listings_hold_is_also_corrected_to_a_far_more_popular_one() 
 async fn a_last_word_spelled_out_as_a_word_and_its_plural_finds_both() {
     let app = spawn_app().await;
     let seller = app.user("seller").await;
-    let one = id(&app
-        .listing(
-            &seller,
-            json!({"title": "Leather jacket", "price_cents": 1_000}),
-        )
-        .await);
-    let two = id(&app
-        .listing(
-            &seller,
-            json!({"title": "Two leather jackets", "price_cents": 2_000}),
-        )
-        .await);
+    let one = titled(&app, &seller, "Leather jacket", 1_000).await;
+    let two = titled(&app, &seller, "Two leather jackets", 2_000).await;
     for q in [
         "jacke",
         "jacket",
@@ -283,21 +272,11 @@ async fn a_kept_spelling_still_finds_new_listings_and_new_words_once_spelled_aga
     let c = corpus(&app, &seller).await;
     // "vinta" is spelled out as "vintage", the one word it begins, and kept.
     assert_eq!(found(&app, "vinta").await, [c.jacket]);
-    let lamp = id(&app
-        .listing(
-            &seller,
-            json!({"title": "Vintage lamp", "price_cents": 2_000}),
-        )
-        .await);
+    let lamp = titled(&app, &seller, "Vintage lamp", 2_000).await;
     let mut vintage = found(&app, "vinta").await;
     vintage.sort_unstable();
     assert_eq!(vintage, [c.jacket, lamp], "a new listing of a kept word");
-    let new_word = id(&app
-        .listing(
-            &seller,
-            json!({"title": "Vintalux radio", "price_cents": 3_000}),
-        )
-        .await);
+    let new_word = titled(&app, &seller, "Vintalux radio", 3_000).await;
     assert!(
         !found(&app, "vinta").await.contains(&new_word),
         "the kept spelling is still \"vintage\""
@@ -310,17 +289,20 @@ async fn a_kept_spelling_still_finds_new_listings_and_new_words_once_spelled_aga
     let seller = unkept.user("seller").await;
     let c = corpus(&unkept, &seller).await;
     assert_eq!(found(&unkept, "vinta").await, [c.jacket]);
-    let new_word = id(&unkept
-        .listing(
-            &seller,
-            json!({"title": "Vintalux radio", "price_cents": 3_000}),
-        )
-        .await);
+    let new_word = titled(&unkept, &seller, "Vintalux radio", 3_000).await;
     let mut at_once = found(&unkept, "vinta").await;
     at_once.sort_unstable();
     assert_eq!(at_once, [c.jacket, new_word]);
 }
 
+/// `seller` lists `title` at `price_cents` (201): its id.
+async fn titled(app: &TestApp, seller: &TestUser, title: &str, price_cents: i64) -> i64 {
+    id(&app
+        .listing(seller, json!({"title": title, "price_cents": price_cents}))
+        .await)
+}
+
+/// `seller` retitles `listing` (200).
 async fn retitle(app: &TestApp, seller: &TestUser, listing: i64, title: &str) {
     json_of(
         app.patch(

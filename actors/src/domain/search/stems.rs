@@ -21,9 +21,9 @@ const PORTER_MIN_TOKEN_BYTES: usize = 3;
 /// `word` and an "s", both ASCII (the tokenizer folds accents before it stems, which can
 /// shorten a word past the bound below) and both stemmed (3 to 64 bytes). Its step 1a then
 /// strips that "s" (it keeps "ss", makes "sses" "ss" and "ies" "i", so `word` must not end in
-/// "s", "ie" or "sse"), and every later step runs on the same letters. Only this one sure case: other
-/// endings ("-es", "-ed", "-ing") depend on the stem's measure, and PostgreSQL's stemmer
-/// (Snowball's English) is another algorithm with exceptions of its own ("news" stays
+/// "s", "ie" or "sse"), and every later step runs on the same letters. Only this one sure
+/// case: other endings ("-es", "-ed", "-ing") depend on the stem's measure, and PostgreSQL's
+/// stemmer (Snowball's English) is another algorithm with exceptions of its own ("news" stays
 /// "news"), so this is for SQLite alone.
 pub fn fts5_porter_plural(word: &str, plural: &str) -> bool {
     plural.len() == word.len() + 1

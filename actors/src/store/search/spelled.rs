@@ -53,14 +53,21 @@ impl SpelledQueries {
     }
 
     /// `typed` as spelled: kept if fresh, else spelled now by `spell` (outside the lock: it
-    /// reads the database) and kept. An error is not kept.
+    /// reads the database) and kept. An error is not kept; with a zero lifetime nothing is.
     pub fn spelled<E>(
         &self,
         typed: &TextQuery,
         spell: impl FnOnce() -> Result<TextQuery, E>,
     ) -> Result<TextQuery, E> {
-        if let Some(kept) = self.lock().get(typed, Instant::now()) {
-            return Ok(kept);
+        // None: a zero lifetime, nothing kept; Some(None): not kept, or stale.
+        let kept = {
+            let kept = self.lock();
+            (!kept.ttl.is_zero()).then(|| kept.get(typed, Instant::now()))
+        };
+        match kept {
+            None => return spell(),
+            Some(Some(kept)) => return Ok(kept),
+            Some(None) => {}
         }
         let spelled = spell()?;
         self.lock().put(typed, spelled.clone(), Instant::now());
@@ -179,5 +186,20 @@ mod tests {
             spelled.spelled(&query("lamp"), || Ok::<_, ()>(query("lamps"))),
             Ok(query("lamps"))
         );
+    }
+
+    #[test]
+    fn a_zero_lifetime_keeps_nothing() {
+        let spelled = SpelledQueries::new(Duration::ZERO, SPELLED_CAPACITY);
+        let mut reads = 0;
+        for _ in 0..2 {
+            let got = spelled.spelled(&query("lamp"), || {
+                reads += 1;
+                Ok::<_, ()>(query("lamp"))
+            });
+            assert_eq!(got, Ok(query("lamp")));
+        }
+        assert_eq!(reads, 2);
+        assert!(spelled.lock().entries.is_empty());
     }
 }
