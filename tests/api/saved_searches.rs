@@ -57,12 +57,18 @@ async fn alerts_in_inbox(address: &str, user: &TestUser) -> Vec<(i64, i64)> {
 
 /// The next saved-search alert on the socket: (saved search, listing).
 async fn next_alert(ws: &mut WsClient, user: &TestUser) -> (i64, i64) {
-    let event = ws.event(&format!("user:{}", user.id)).await;
-    assert_eq!(event["event"], "notification.saved_search", "{event}");
+    let event = next_alert_event(ws, user).await;
     (
         event["data"]["saved_search_id"].as_i64().unwrap(),
         event["data"]["listing_id"].as_i64().unwrap(),
     )
+}
+
+/// The next saved-search alert on the socket, whole.
+async fn next_alert_event(ws: &mut WsClient, user: &TestUser) -> Value {
+    let event = ws.event(&format!("user:{}", user.id)).await;
+    assert_eq!(event["event"], "notification.saved_search", "{event}");
+    event
 }
 
 #[actix_web::test]
@@ -199,7 +205,20 @@ async fn a_matching_listing_alerts_the_owner_live_and_in_the_inbox_once() {
         search["id"].as_i64().unwrap(),
         listing["id"].as_i64().unwrap(),
     );
-    assert_eq!(next_alert(&mut ws, &buyer).await, expected);
+    let alert = next_alert_event(&mut ws, &buyer).await;
+    let data = &alert["data"];
+    assert_eq!(
+        (
+            data["saved_search_id"].as_i64(),
+            data["listing_id"].as_i64()
+        ),
+        (Some(expected.0), Some(expected.1)),
+        "{alert}"
+    );
+    // The alert names the search as its owner named it, and the listing as it is.
+    assert_eq!(data["saved_search_name"], "Leicas", "{alert}");
+    assert_eq!(data["title"], "Rangefinder", "{alert}");
+    assert_eq!(data["price_cents"], 40_000, "{alert}");
     // A drop within the range, after the alert: nothing more.
     app.set_price(&seller, &listing, 30_000).await;
     settled(&app.db).await;

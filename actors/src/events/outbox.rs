@@ -13,7 +13,7 @@ use crate::domain::{ConversationId, MessageId, UserId};
 use crate::store::chat::Message;
 use crate::store::events::{self as store_events, PendingEvent};
 use crate::store::models::{Event, Listing, Offer, Order};
-use crate::store::saved_searches::SavedSearch;
+use crate::store::saved_searches::Candidate;
 use crate::store::{notifications, DbConnection, StoreError};
 use diesel::QueryResult;
 use serde_json::json;
@@ -214,7 +214,7 @@ impl Outbox {
     }
 
     /// A listing that matches `owner`'s saved search `search`.
-    pub fn saved_search_notification(&mut self, owner: UserId, search: &SavedSearch, l: &Listing) {
+    pub fn saved_search_notification(&mut self, owner: UserId, search: &Candidate, l: &Listing) {
         self.notify(
             owner,
             NOTIFICATION_SAVED_SEARCH,

@@ -31,7 +31,7 @@ use crate::domain::search::ListingFacts;
 use crate::domain::UserId;
 use crate::events::Outbox;
 use crate::store::models::{Event, Listing};
-use crate::store::saved_searches::{self, Pending, SavedSearch};
+use crate::store::saved_searches::{self, Candidate, Pending};
 use crate::store::{self, listings, DbConnection, Pool, PooledConn, StoreError};
 use actix::prelude::*;
 use std::collections::HashSet;
@@ -209,7 +209,7 @@ fn match_one(
 fn write_alerts(
     conn: &mut DbConnection,
     l: &Listing,
-    due: &[SavedSearch],
+    due: &[Candidate],
 ) -> Result<Vec<Event>, StoreError> {
     let ids: Vec<i64> = due.iter().map(|s| s.id).collect();
     let recorded: HashSet<i64> = saved_searches::record_alerts(conn, &ids, l.id, store::now())?
@@ -229,7 +229,7 @@ fn write_shares(
     pool: &Pool,
     broker: &Broker,
     l: &Listing,
-    due: &[SavedSearch],
+    due: &[Candidate],
 ) -> Result<(), StoreError> {
     let shares = owner_shares(due, PARALLEL_WRITERS);
     std::thread::scope(|scope| {
@@ -260,7 +260,7 @@ fn write_shares(
 
 /// `due` in `n` shares by owner: all of one owner's searches in one share, so two shares never
 /// write to the same user's topic.
-fn owner_shares(due: &[SavedSearch], n: usize) -> Vec<Vec<SavedSearch>> {
+fn owner_shares(due: &[Candidate], n: usize) -> Vec<Vec<Candidate>> {
     let n = n.max(1);
     let mut shares = vec![Vec::new(); n];
     for search in due {
@@ -276,7 +276,7 @@ fn due_searches(
     conn: &mut DbConnection,
     l: &Listing,
     trigger: Trigger,
-) -> Result<Vec<SavedSearch>, StoreError> {
+) -> Result<Vec<Candidate>, StoreError> {
     let facts = ListingFacts {
         category: l.category.as_deref(),
         condition: l.condition.as_deref(),
@@ -303,26 +303,22 @@ fn due_searches(
 mod tests {
     use super::*;
 
-    fn search(id: i64, user_id: i64) -> SavedSearch {
-        SavedSearch {
+    fn search(id: i64, user_id: i64) -> Candidate {
+        Candidate {
             id,
             user_id,
             name: None,
-            query_text: Some("lamp".into()),
             category: None,
             condition: None,
             min_price_cents: None,
             max_price_cents: None,
-            anchor_key: None,
-            anchor_words: Some("lamp".into()),
             match_text: None,
-            created_at: chrono::NaiveDateTime::default(),
         }
     }
 
     #[test]
     fn each_owner_is_in_one_share_and_every_search_in_one() {
-        let due: Vec<SavedSearch> = (0..40).map(|i| search(i, 1 + i % 7)).collect();
+        let due: Vec<Candidate> = (0..40).map(|i| search(i, 1 + i % 7)).collect();
         let shares = owner_shares(&due, 2);
         assert_eq!(shares.len(), 2);
         let mut ids: Vec<i64> = shares.iter().flatten().map(|s| s.id).collect();

@@ -49,9 +49,29 @@ impl Pending {
     }
 }
 
-const COLUMNS: &str = "s.id, s.user_id, s.name, s.query_text, s.category, s.condition, \
-    s.min_price_cents, s.max_price_cents, s.anchor_key, s.anchor_words, s.match_text, \
-    s.created_at";
+/// A saved search as the matcher reads it for a listing: whose it is, its name (for the
+/// notification), its filters and its words as the listings' index matches them; not its
+/// text as typed, its anchor or its creation time. A listing's common words make thousands of
+/// candidates ("jacket" anchors every search for a jacket of any brand, "pioneer" every search
+/// for anything of that brand), of which a few hundred are due: reading the rest whole, their
+/// creation time parsed, was most of matching a listing.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = saved_searches)]
+pub struct Candidate {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub condition: Option<String>,
+    pub min_price_cents: Option<i64>,
+    pub max_price_cents: Option<i64>,
+    /// See [`SavedSearch::match_text`].
+    pub match_text: Option<String>,
+}
+
+/// [`Candidate`]'s columns for the PostgreSQL queries written in SQL.
+const CANDIDATE_COLUMNS: &str = "s.id, s.user_id, s.name, s.category, s.condition, \
+    s.min_price_cents, s.max_price_cents, s.match_text";
 
 /// Takes `user`'s row lock on PostgreSQL, so two concurrent creations by one user count one
 /// after the other (SQLite has one writer at a time).
@@ -175,11 +195,11 @@ pub fn candidates(
     listing: i64,
     words: Option<&TextQuery>,
     keys: &[String],
-) -> QueryResult<Vec<SavedSearch>> {
+) -> QueryResult<Vec<Candidate>> {
     match conn {
         DbConnection::Postgresql(c) => {
-            let mut found: Vec<SavedSearch> = diesel::sql_query(format!(
-                "SELECT {COLUMNS} FROM saved_searches s, listings l \
+            let mut found: Vec<Candidate> = diesel::sql_query(format!(
+                "SELECT {CANDIDATE_COLUMNS} FROM saved_searches s, listings l \
                  WHERE l.id = $1 AND s.anchor_key = ANY($2) \
                  AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
             ))
@@ -189,35 +209,37 @@ pub fn candidates(
             if let Some(words) = words {
                 found.extend(
                     diesel::sql_query(format!(
-                        "SELECT {COLUMNS} FROM saved_searches s, listings l \
+                        "SELECT {CANDIDATE_COLUMNS} FROM saved_searches s, listings l \
                          WHERE l.id = $1 AND s.anchor_vector @@ to_tsquery('bazaar_search', $2) \
                          AND (s.match_query IS NULL OR l.search_vector @@ s.match_query)"
                     ))
                     .bind::<BigInt, _>(listing)
                     .bind::<Text, _>(words.to_tsquery())
-                    .load::<SavedSearch>(c)?,
+                    .load::<Candidate>(c)?,
                 );
             }
             Ok(found)
         }
         DbConnection::Sqlite(c) => {
-            let marks = vec!["?"; keys.len()].join(", ");
-            let mut q = diesel::sql_query(format!(
-                "SELECT {COLUMNS} FROM saved_searches s WHERE s.anchor_key IN ({marks})"
-            ))
-            .into_boxed();
-            for k in keys {
-                q = q.bind::<Text, _>(k.clone());
-            }
-            let mut found: Vec<SavedSearch> = q.load(c)?;
+            // Read through the query builder: its rows are read by position, where a SQL
+            // query's are looked up by column name, field by field.
+            use super::schema::saved_searches as s;
+            let mut found: Vec<Candidate> = s::table
+                .filter(s::anchor_key.eq_any(keys))
+                .select(Candidate::as_select())
+                .load(c)?;
             if let Some(words) = words {
+                let anchored = diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "saved_searches.id IN (SELECT rowid FROM saved_searches_fts \
+                     WHERE saved_searches_fts MATCH ",
+                )
+                .bind::<Text, _>(words.to_fts5())
+                .sql(")");
                 found.extend(
-                    diesel::sql_query(format!(
-                        "SELECT {COLUMNS} FROM saved_searches s WHERE s.id IN \
-                         (SELECT rowid FROM saved_searches_fts WHERE saved_searches_fts MATCH ?)"
-                    ))
-                    .bind::<Text, _>(words.to_fts5())
-                    .load::<SavedSearch>(c)?,
+                    s::table
+                        .filter(anchored)
+                        .select(Candidate::as_select())
+                        .load::<Candidate>(c)?,
                 );
             }
             let mut texts: Vec<&str> = found
