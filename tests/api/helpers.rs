@@ -10,7 +10,9 @@ use diesel::Connection;
 use rand::Rng;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub const PG_ENV: &str = "BAZAAR_TEST_DATABASE_URL";
 /// An S3-compatible bucket for the tests, `s3://bucket` (set by `.ci/s3.sh` with the
@@ -361,7 +363,12 @@ pub async fn invalid_fields(response: Response, fields: &[&str]) {
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub address: String,
+    /// The server's log entries since it listened (JSON), the newest [`KEPT_LOG_ENTRIES`].
+    log: Arc<Mutex<VecDeque<Value>>>,
 }
+
+/// How many of a [`ServerProcess`]'s log entries are kept for [`ServerProcess::log`].
+const KEPT_LOG_ENTRIES: usize = 50_000;
 
 impl ServerProcess {
     /// Starts `bazaar <args>` with `env`, and waits until it logs the port it listens on.
@@ -396,12 +403,34 @@ impl ServerProcess {
                 break entry["port"].as_u64().expect("port in the log");
             }
         };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        // Keep draining the log so the server never blocks on a full pipe, keeping its newest
+        // entries.
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+                if kept.len() == KEPT_LOG_ENTRIES {
+                    kept.pop_front();
+                }
+                kept.push_back(entry);
+            }
+        });
         ServerProcess {
             child,
             address: format!("http://127.0.0.1:{port}"),
+            log,
         }
+    }
+
+    /// The server's log entries since it listened, as JSON objects (the newest
+    /// [`KEPT_LOG_ENTRIES`]).
+    pub fn log(&self) -> Vec<Value> {
+        let kept = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.iter().cloned().collect()
     }
 
     /// Sends a signal (e.g. "TERM") and waits up to `timeout` for the process to exit.

@@ -388,3 +388,44 @@ async fn the_sqlite_write_ahead_log_stays_bounded_while_readers_are_active() {
         "the write-ahead log reached {largest} bytes (bound {BOUND})"
     );
 }
+
+/// A background job that fails at every tick (the saved-search matcher, every 500 ms, its
+/// queue's table renamed away under it, as a database refusing it would) is logged when it
+/// begins to fail and, after that, once a minute, not at every tick; and logged when it works
+/// again, with the failures counted.
+#[test]
+fn a_background_job_failing_at_every_tick_is_logged_once_and_again_when_it_works() {
+    use diesel::connection::SimpleConnection;
+    const JOB: &str = "matching saved searches";
+    let db = TestDb::create();
+    let server = ServerProcess::start(&["serve"], &[("DATABASE_URL", db.url())], None);
+    let entries_of = |message: &str| -> Vec<serde_json::Value> {
+        server
+            .log()
+            .into_iter()
+            .filter(|e| e["job"] == JOB && e["message"] == message)
+            .collect()
+    };
+    let mut conn = db.connect();
+    conn.batch_execute("ALTER TABLE saved_search_pending RENAME TO saved_search_pending_away")
+        .unwrap();
+    // A dozen of the matcher's ticks.
+    std::thread::sleep(Duration::from_secs(6));
+    conn.batch_execute("ALTER TABLE saved_search_pending_away RENAME TO saved_search_pending")
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let again = loop {
+        let again = entries_of("a background job works again");
+        if !again.is_empty() || std::time::Instant::now() > deadline {
+            break again;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let failed = entries_of("a background job failed");
+    assert_eq!(failed.len(), 1, "logged at every tick: {failed:#?}");
+    assert_eq!(failed[0]["level"], "ERROR", "{}", failed[0]);
+    assert_eq!(failed[0]["failed_unlogged"], 0, "{}", failed[0]);
+    assert_eq!(again.len(), 1, "not logged as working again: {again:#?}");
+    let failures = again[0]["failures"].as_u64().unwrap_or(0);
+    assert!(failures >= 5, "a failure a tick for 6 s: {}", again[0]);
+}

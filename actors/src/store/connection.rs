@@ -1,5 +1,6 @@
 //! The connection enum, the pool that hands it out, transactions and migrations.
 
+use super::job_failures::{JobFailures, StepLog};
 use super::manager::{DbManager, SQLITE_BUSY_TIMEOUT_MS};
 use super::wal::WalBound;
 use super::StoreError;
@@ -48,6 +49,9 @@ pub struct Pool {
     pub(super) writers: Option<Arc<SqliteWriters>>,
     /// How many connections have been found lost so far (shared with the manager's watches).
     pub(super) losses: Arc<AtomicU64>,
+    /// The background jobs' failures in a row, so that a job failing at every tick is not
+    /// logged at every tick ([`Pool::background`]).
+    pub(super) job_failures: Arc<JobFailures>,
 }
 
 /// This process's SQLite writers: the gate at which they take turns, and the bound they keep
@@ -144,19 +148,38 @@ impl Pool {
     }
 
     /// Runs a step of a background job (the sweeps and matchers timers start) on the blocking
-    /// pool, `f` getting the pool to take its connections from: its answer, or `None` once
-    /// the error, or the panic, has been logged with `job`, which names the step.
+    /// pool, `f` getting the pool to take its connections from: its answer, or `None` on an
+    /// error or a panic. A failure is logged with `job`, which names the step, when the job
+    /// begins to fail and then once a minute while it goes on (`job_failures`), and the step
+    /// that works again says so.
     pub fn background<T, F>(&self, job: &'static str, f: F) -> impl Future<Output = Option<T>>
     where
         F: FnOnce(&Pool) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.clone();
+        let failures = self.job_failures.clone();
         async move {
             match on_blocking_pool(move || f(&pool)).await {
-                Ok(answer) => Some(answer),
+                Ok(answer) => {
+                    if let StepLog::Recovered { failures, lasted } =
+                        failures.worked(job, Instant::now())
+                    {
+                        tracing::info!(
+                            job,
+                            failures,
+                            failing_secs = lasted.as_secs(),
+                            "a background job works again"
+                        );
+                    }
+                    Some(answer)
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, job, "a background job failed");
+                    if let StepLog::Failed { unlogged } = failures.failed(job, Instant::now()) {
+                        // Once when it begins, then once a minute with the failures between.
+                        tracing::error!(error = %e, job, failed_unlogged = unlogged,
+                            "a background job failed");
+                    }
                     None
                 }
             }

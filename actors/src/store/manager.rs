@@ -301,6 +301,7 @@ pub fn connect_with(url: &str, options: PoolOptions) -> Result<Pool, StoreError>
         searches,
         writers,
         losses,
+        job_failures: Default::default(),
     })
 }
 

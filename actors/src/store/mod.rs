@@ -30,6 +30,7 @@ pub mod tickets;
 pub mod users;
 
 mod connection;
+mod job_failures;
 mod manager;
 mod outage;
 mod wal;
