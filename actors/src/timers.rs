@@ -48,12 +48,13 @@ impl Timekeeper {
             self.last_purge = Some(Instant::now());
         }
         let directory = self.directory.clone();
+        let pool = self.pool.clone();
         let due = self.pool.background("reading due deadlines", move |pool| {
             due_deadlines(pool, purge)
         });
         let work = async move {
             if let Some(due) = due.await {
-                fire(&directory, due).await;
+                fire(&pool, &directory, due).await;
             }
         };
         ctx.spawn(fut::wrap_future::<_, Self>(work).map(|(), act, _| act.busy = false));
@@ -109,7 +110,7 @@ fn due_deadlines(pool: &Pool, purge: bool) -> Result<Deadlines, store::StoreErro
     })
 }
 
-async fn fire(directory: &Addr<Directory>, due: Deadlines) {
+async fn fire(pool: &Pool, directory: &Addr<Directory>, due: Deadlines) {
     for (offer, listing) in due.expiring {
         let command = ActOnOffer {
             offer,
@@ -118,6 +119,7 @@ async fn fire(directory: &Addr<Directory>, due: Deadlines) {
             key: None,
         };
         report(
+            pool,
             send_to_listing(directory, listing, command)
                 .await
                 .map(|r| r.map(drop)),
@@ -130,6 +132,7 @@ async fn fire(directory: &Addr<Directory>, due: Deadlines) {
             action: OrderAction::AutoComplete,
         };
         report(
+            pool,
             send_to_listing(directory, listing, command)
                 .await
                 .map(|r| r.map(drop)),
@@ -137,26 +140,32 @@ async fn fire(directory: &Addr<Directory>, due: Deadlines) {
     }
     for listing in due.price_drops {
         report(
+            pool,
             send_to_listing(directory, listing, DropPriceOnSchedule)
                 .await
                 .map(|r| r.map(drop)),
         );
     }
     for (order, listing) in due.escalating {
-        report(send_to_listing(directory, listing, EscalateDispute { order }).await);
+        report(
+            pool,
+            send_to_listing(directory, listing, EscalateDispute { order }).await,
+        );
     }
 }
 
+/// The job a deadline is logged as when it cannot be applied (`Pool::job_failed`; it is tried
+/// again at the next tick): while the database refuses writes, every tick fails on each one.
+const APPLY_DEADLINE: &str = "applying deadlines";
+
 /// A deadline another tick or process already handled is not an error.
-fn report(result: Result<Result<(), ListingError>, MailboxError>) {
+fn report(pool: &Pool, result: Result<Result<(), ListingError>, MailboxError>) {
     match result {
-        Ok(Ok(())) => {}
-        Ok(Err(ListingError::Offer(_) | ListingError::Order(_) | ListingError::Dispute(_))) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "a deadline could not be applied; retrying next tick")
+        Ok(Ok(()))
+        | Ok(Err(ListingError::Offer(_) | ListingError::Order(_) | ListingError::Dispute(_))) => {
+            pool.job_worked(APPLY_DEADLINE)
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "a deadline could not be delivered; retrying next tick")
-        }
+        Ok(Err(e)) => pool.job_failed(APPLY_DEADLINE, &e),
+        Err(e) => pool.job_failed(APPLY_DEADLINE, &e),
     }
 }

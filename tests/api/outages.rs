@@ -429,3 +429,87 @@ fn a_background_job_failing_at_every_tick_is_logged_once_and_again_when_it_works
     let failures = again[0]["failures"].as_u64().unwrap_or(0);
     assert!(failures >= 5, "a failure a tick for 6 s: {}", again[0]);
 }
+
+/// A listing whose alerts the database refuses to write (a trigger that fails every insert
+/// into the alerts' ledger, as a full disk would fail them) fails at every run of the matcher:
+/// logged once, not every 500 ms, and alerted once the database takes the writes again.
+#[actix_web::test]
+async fn a_listing_whose_alerts_are_refused_is_logged_once_and_alerted_once_they_are_taken() {
+    use diesel::connection::SimpleConnection;
+    const JOB: &str = "matching a listing against saved searches";
+    let db = TestDb::create();
+    let server = ServerProcess::start(&["serve"], &[("DATABASE_URL", db.url())], None);
+    let mut people = db.users_fast("refused", 2);
+    let (owner, seller) = (people.remove(0), people.remove(0));
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: &str, body: serde_json::Value| {
+        http.post(format!("{}/api/v1{path}", server.address))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let search = post("/me/saved-searches", &owner.token, json!({"q": "quokka"}))
+        .await
+        .unwrap();
+    assert_eq!(search.status(), 201);
+    let search: serde_json::Value = search.json().await.unwrap();
+    let mut conn = db.connect();
+    conn.batch_execute(if db.is_postgres() {
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused'; END $$; \
+         CREATE TRIGGER refuse BEFORE INSERT ON saved_search_alerts \
+         FOR EACH ROW EXECUTE FUNCTION refuse();"
+    } else {
+        "CREATE TRIGGER refuse BEFORE INSERT ON saved_search_alerts \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+    })
+    .unwrap();
+    let listing = post(
+        "/listings",
+        &seller.token,
+        json!({"title": "Quokka plush", "price_cents": 1_500}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(listing.status(), 201);
+    // A dozen of the matcher's runs.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    conn.batch_execute(if db.is_postgres() {
+        "DROP TRIGGER refuse ON saved_search_alerts"
+    } else {
+        "DROP TRIGGER refuse"
+    })
+    .unwrap();
+    let mut alerts = Vec::new();
+    for _ in 0..200 {
+        alerts = crate::saved_searches::alerts_in_inbox(&server.address, &owner).await;
+        if !alerts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listing: serde_json::Value = listing.json().await.unwrap();
+    let expected = (search["id"].as_i64(), listing["id"].as_i64());
+    let alerts: Vec<_> = alerts
+        .into_iter()
+        .map(|(s, l)| (Some(s), Some(l)))
+        .collect();
+    assert_eq!(alerts, [expected], "alerted once the writes are taken");
+    let log = server.log();
+    let of = |message: &str| -> Vec<&serde_json::Value> {
+        log.iter()
+            .filter(|e| e["job"] == JOB && e["message"] == message)
+            .collect()
+    };
+    let failed = of("a background job failed");
+    assert_eq!(failed.len(), 1, "logged at every run: {failed:#?}");
+    let error = failed[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("refused"), "{}", failed[0]);
+    let again = of("a background job works again");
+    assert_eq!(again.len(), 1, "{again:#?}");
+    assert!(
+        again[0]["failures"].as_u64().unwrap_or(0) >= 5,
+        "{}",
+        again[0]
+    );
+}

@@ -31,7 +31,7 @@ async fn settled(db: &TestDb) {
 }
 
 /// The saved-search alerts in `user`'s inbox: (saved search, listing) pairs.
-async fn alerts_in_inbox(address: &str, user: &TestUser) -> Vec<(i64, i64)> {
+pub(crate) async fn alerts_in_inbox(address: &str, user: &TestUser) -> Vec<(i64, i64)> {
     let inbox: Value = reqwest::Client::new()
         .get(format!("{address}/api/v1/notifications?limit=100"))
         .bearer_auth(&user.token)

@@ -48,6 +48,10 @@ const PARALLEL_MIN_ALERTS: usize = 256;
 /// How many transactions write a large listing's alerts on PostgreSQL.
 const PARALLEL_WRITERS: usize = 2;
 
+/// The job a listing's matching is logged as when it fails (`Pool::job_failed`): while the
+/// database refuses the alerts' writes, every run fails on its first listing.
+const MATCH_ONE: &str = "matching a listing against saved searches";
+
 /// Wakes the matcher after a commit that left listings to match.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -153,12 +157,16 @@ fn drain(pool: &Pool, broker: &Broker) -> Result<bool, StoreError> {
         let mut failed = false;
         for pending in &batch {
             match match_one(pool, broker, &mut conn, pending) {
-                Ok(events) if events.is_empty() => {}
-                Ok(events) => broker.do_send(Publish { events }),
+                Ok(events) => {
+                    pool.job_worked(MATCH_ONE);
+                    if !events.is_empty() {
+                        broker.do_send(Publish { events });
+                    }
+                }
                 Err(e) => {
                     failed = true;
-                    tracing::error!(listing.id = pending.listing_id, error = %e,
-                        "matching a listing against saved searches failed");
+                    let listing = pending.listing_id;
+                    pool.job_failed(MATCH_ONE, &format_args!("listing {listing}: {e}"));
                 }
             }
         }

@@ -158,31 +158,44 @@ impl Pool {
         T: Send + 'static,
     {
         let pool = self.clone();
-        let failures = self.job_failures.clone();
+        let this = self.clone();
         async move {
             match on_blocking_pool(move || f(&pool)).await {
                 Ok(answer) => {
-                    if let StepLog::Recovered { failures, lasted } =
-                        failures.worked(job, Instant::now())
-                    {
-                        tracing::info!(
-                            job,
-                            failures,
-                            failing_secs = lasted.as_secs(),
-                            "a background job works again"
-                        );
-                    }
+                    this.job_worked(job);
                     Some(answer)
                 }
                 Err(e) => {
-                    if let StepLog::Failed { unlogged } = failures.failed(job, Instant::now()) {
-                        // Once when it begins, then once a minute with the failures between.
-                        tracing::error!(error = %e, job, failed_unlogged = unlogged,
-                            "a background job failed");
-                    }
+                    this.job_failed(job, &e);
                     None
                 }
             }
+        }
+    }
+
+    /// Logs a failed step of the background job `job` when the job begins to fail, then once a
+    /// minute while it goes on, with the failures between counted (`job_failures`): a job that
+    /// fails at every tick, as all do while the database refuses them, is not logged at every
+    /// tick.
+    pub fn job_failed(&self, job: &'static str, error: &dyn std::fmt::Display) {
+        if let StepLog::Failed { unlogged } = self.job_failures.failed(job, Instant::now()) {
+            tracing::error!(error = %error, job, failed_unlogged = unlogged,
+                "a background job failed");
+        }
+    }
+
+    /// Notes a step of the background job `job` that worked: logged when it ends the job's
+    /// failures.
+    pub fn job_worked(&self, job: &'static str) {
+        if let StepLog::Recovered { failures, lasted } =
+            self.job_failures.worked(job, Instant::now())
+        {
+            tracing::info!(
+                job,
+                failures,
+                failing_secs = lasted.as_secs(),
+                "a background job works again"
+            );
         }
     }
 
