@@ -211,9 +211,6 @@ impl DbManager {
                      PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
                     self.sqlite_wal_max_bytes
                 ))?;
-                if !self.read_only {
-                    conn.batch_execute(&format!("PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}"))?;
-                }
                 if self.read_only {
                     // Readers plan without the values bound (`bazaar_stable_plans`, crate
                     // bazaar-fts-rank): SQLite 3.50 reads a bound `LIMIT ?` while compiling,
@@ -227,6 +224,8 @@ impl DbManager {
                              bound LIMIT are compiled again on every run"
                         );
                     }
+                } else {
+                    conn.batch_execute(&format!("PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}"))?;
                 }
                 Ok(DbConnection::Sqlite(conn))
             }
