@@ -8,9 +8,29 @@ use std::ptr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Adds `bazaar_bm25`, `bazaar_tally` and `bazaar_stable_plans` to every SQLite connection this
-/// process opens from now on (SQLite ignores a second call). Returns SQLite's error code if the
-/// hook could not be added.
+/// A call into FTS5's API; an absent entry point is an error, not a crash.
+macro_rules! call {
+    ($api:expr, $f:ident, $($arg:expr),*) => {
+        match $api.$f {
+            Some(f) => f($($arg),*),
+            None => return Err(sql::SQLITE_ERROR),
+        }
+    };
+}
+
+/// `call!` for the entry points that answer an SQLite code.
+macro_rules! check {
+    ($api:expr, $f:ident, $($arg:expr),*) => {{
+        let rc = call!($api, $f, $($arg),*);
+        if rc != sql::SQLITE_OK {
+            return Err(rc);
+        }
+    }};
+}
+
+/// Adds `bazaar_bm25`, `bazaar_tally`, `bazaar_stable_plans` and `bazaar_fts5_tokens` to every
+/// SQLite connection this process opens from now on (SQLite ignores a second call). Returns
+/// SQLite's error code if the hook could not be added.
 ///
 /// The first call in the process, if it comes before SQLite's first connection, also puts
 /// SQLite in multi-thread mode: no mutex around each call on a connection. The bundled SQLite
@@ -73,6 +93,21 @@ unsafe extern "C" fn register(
     if api.is_null() {
         // A build without FTS5 has nothing to rank; a query naming the function fails clearly.
         return sql::SQLITE_OK;
+    }
+    // The FTS5 API lives as long as the connection, as does the function that keeps it.
+    let rc = sql::sqlite3_create_function_v2(
+        db,
+        c"bazaar_fts5_tokens".as_ptr(),
+        2,
+        sql::SQLITE_UTF8 | sql::SQLITE_DETERMINISTIC | sql::SQLITE_INNOCUOUS,
+        api.cast(),
+        Some(fts5_tokens),
+        None,
+        None,
+        None,
+    );
+    if rc != sql::SQLITE_OK {
+        return rc;
     }
     let Some(create) = (*api).xCreateFunction else {
         return sql::SQLITE_ERROR;
@@ -137,6 +172,108 @@ unsafe extern "C" fn stable_plans(
         ptr::null_mut::<c_int>(),
     );
     sql::sqlite3_result_int(ctx, c_int::from(rc == sql::SQLITE_OK));
+}
+
+/// `bazaar_fts5_tokens(tokenizer, text)`: the tokens an FTS5 table whose `tokenize` option is
+/// `tokenizer` (e.g. `'porter unicode61 remove_diacritics 2'`) indexes `text` as, joined by
+/// single spaces (`''` when it has none, NULL when an argument is NULL): what its words index
+/// holds a word as, for telling which words it holds as one term. An unknown tokenizer or bad
+/// arguments are FTS5's own error.
+unsafe extern "C" fn fts5_tokens(
+    ctx: *mut sql::sqlite3_context,
+    n_args: c_int,
+    args: *mut *mut sql::sqlite3_value,
+) {
+    let api = sql::sqlite3_user_data(ctx).cast::<sql::fts5_api>();
+    let args = arguments(args, n_args);
+    let (Some(spec), Some(text)) = (
+        args.first().and_then(|&v| bytes(v)),
+        args.get(1).and_then(|&v| bytes(v)),
+    ) else {
+        sql::sqlite3_result_null(ctx);
+        return;
+    };
+    match tokens(api, spec, text) {
+        Ok(out) => sql::sqlite3_result_text(
+            ctx,
+            out.as_ptr().cast(),
+            out.len() as c_int,
+            sql::SQLITE_TRANSIENT(),
+        ),
+        Err(rc) => sql::sqlite3_result_error_code(ctx, rc),
+    }
+}
+
+/// `text` tokenized as a document by the FTS5 tokenizer `spec` names (its name, then its
+/// arguments, separated by spaces), the tokens joined by single spaces.
+unsafe fn tokens(api: *mut sql::fts5_api, spec: &[u8], text: &[u8]) -> Result<Vec<u8>, c_int> {
+    let words: Vec<std::ffi::CString> = spec
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+        .map(|w| std::ffi::CString::new(w).map_err(|_| sql::SQLITE_MISUSE))
+        .collect::<Result<_, _>>()?;
+    let (name, rest) = words.split_first().ok_or(sql::SQLITE_MISUSE)?;
+    let text_len = c_int::try_from(text.len()).map_err(|_| sql::SQLITE_TOOBIG)?;
+    let mut user = ptr::null_mut();
+    // SAFETY: every field is an optional function pointer; FTS5 fills them in.
+    let mut tokenizer: sql::fts5_tokenizer = std::mem::zeroed();
+    check!(
+        *api,
+        xFindTokenizer,
+        api,
+        name.as_ptr(),
+        &mut user,
+        &mut tokenizer
+    );
+    let mut argv: Vec<*const c_char> = rest.iter().map(|w| w.as_ptr()).collect();
+    let mut made = ptr::null_mut();
+    check!(
+        tokenizer,
+        xCreate,
+        user,
+        argv.as_mut_ptr(),
+        argv.len() as c_int,
+        &mut made
+    );
+    let mut out: Vec<u8> = Vec::new();
+    let rc = match tokenizer.xTokenize {
+        Some(tokenize) => tokenize(
+            made,
+            ptr::addr_of_mut!(out).cast(),
+            sql::FTS5_TOKENIZE_DOCUMENT as c_int,
+            text.as_ptr().cast(),
+            text_len,
+            Some(push_token),
+        ),
+        None => sql::SQLITE_ERROR,
+    };
+    if let Some(delete) = tokenizer.xDelete {
+        delete(made);
+    }
+    if rc == sql::SQLITE_OK {
+        Ok(out)
+    } else {
+        Err(rc)
+    }
+}
+
+/// The tokenizer's callback: one token onto the output (a `Vec<u8>`), after a space.
+unsafe extern "C" fn push_token(
+    out: *mut c_void,
+    _flags: c_int,
+    token: *const c_char,
+    len: c_int,
+    _start: c_int,
+    _end: c_int,
+) -> c_int {
+    let out = &mut *out.cast::<Vec<u8>>();
+    if !out.is_empty() {
+        out.push(b' ');
+    }
+    if !token.is_null() && len > 0 {
+        out.extend_from_slice(std::slice::from_raw_parts(token.cast::<u8>(), len as usize));
+    }
+    sql::SQLITE_OK
 }
 
 /// `bazaar_tally`'s step: one row into the [`Tally`] kept in the aggregate's context (a pointer
@@ -244,26 +381,6 @@ unsafe extern "C" fn rank(
         Ok(score) => sql::sqlite3_result_double(ctx, score),
         Err(rc) => sql::sqlite3_result_error_code(ctx, rc),
     }
-}
-
-/// A call into FTS5's API; an absent entry point is an error, not a crash.
-macro_rules! call {
-    ($api:expr, $f:ident, $($arg:expr),*) => {
-        match $api.$f {
-            Some(f) => f($($arg),*),
-            None => return Err(sql::SQLITE_ERROR),
-        }
-    };
-}
-
-/// `call!` for the entry points that answer an SQLite code.
-macro_rules! check {
-    ($api:expr, $f:ident, $($arg:expr),*) => {{
-        let rc = call!($api, $f, $($arg),*);
-        if rc != sql::SQLITE_OK {
-            return Err(rc);
-        }
-    }};
 }
 
 unsafe fn score_row(

@@ -18,10 +18,10 @@
 //! listings that was 18% of a common word's search, which ranks 200 rows. Joined, it is one
 //! more b-tree lookup of the query. The equality with FTS5's `bm25` is tested both ways.
 //!
-//! The same hook adds the aggregate `bazaar_tally` (see [`Tally`]), which facets count with, and
+//! The same hook adds the aggregate `bazaar_tally` (see [`Tally`]), which facets count with,
 //! `bazaar_stable_plans()`, which turns on a connection's query planner
 //! stability guarantee (see `ffi::stable_plans`): Diesel has no other way to reach the
-//! setting.
+//! setting, and [`FTS5_TOKENS`], the tokens an FTS5 tokenizer indexes a text as.
 //!
 //! Diesel does not expose a connection's raw handle, so [`install`] asks SQLite to add the
 //! function to every connection the process opens from then on (SQLite's auto-extension hook,
@@ -39,6 +39,11 @@ pub use tally::{Tally, MAX_VALUES, TALLY};
 
 /// The function's SQL name.
 pub const FUNCTION: &str = "bazaar_bm25";
+
+/// `bazaar_fts5_tokens(tokenizer, text)`: `text`'s tokens as an FTS5 table whose `tokenize`
+/// option is `tokenizer` indexes them, joined by single spaces: two words with the same
+/// tokens are one term of its index.
+pub const FTS5_TOKENS: &str = "bazaar_fts5_tokens";
 
 /// The first character of a filter term (U+E000, a private-use character): a phrase of the
 /// query that begins with it only filters the matches, so its matching rows are not counted and

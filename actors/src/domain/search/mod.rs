@@ -28,7 +28,6 @@ pub use reach::{
     ERA_READ_MAX_FILTERED, FIRST_REACH, INDEX_READ_MAX_MATCHES, KNOWN_WORD_MIN_PERCENT,
     RELEVANCE_CANDIDATES, VALUE_WALK_MIN_MATCHES, VALUE_WALK_ROWS_PER_RESULT, WALK_MIN_PERCENT,
 };
-pub use stems::fts5_porter_plural;
 pub use typos::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, POPULAR_FACTOR,
     POPULAR_MIN_LISTINGS, TYPO_MAX_CORRECTIONS, TYPO_MAX_WORDS, TYPO_MIN_CHARS, WORD_COUNT_CAP,

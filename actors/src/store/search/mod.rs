@@ -43,6 +43,7 @@ mod reach;
 mod relevance;
 mod spelled;
 mod sql;
+mod stems;
 mod steps;
 #[cfg(test)]
 mod testing;

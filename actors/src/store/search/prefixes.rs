@@ -95,64 +95,12 @@ mod tests {
         }
     }
 
-    /// Whatever `domain::search::fts5_porter_plural` takes for a word's plural, FTS5's porter
-    /// tokenizer stems to the word's own term: the word alone finds the listing that holds only
-    /// the plural. Checked on words of every ending porter looks at, and random ones.
-    #[test]
-    fn a_plural_left_out_is_one_fts5_finds_through_its_word() {
-        use crate::domain::search::fts5_porter_plural;
-        use rand::{rngs::StdRng, Rng, SeedableRng};
-        let endings = [
-            "", "e", "y", "ie", "s", "ss", "sse", "ing", "ed", "ly", "al", "ate", "iz", "ful",
-            "ness", "ic", "ou", "ent", "ion", "er", "ee", "eed", "at", "bl", "l",
-        ];
-        let mut rng = StdRng::seed_from_u64(7);
-        let mut words: Vec<String> = ["jacket", "shoe", "lamp", "pony", "caress", "agree", "sky"]
-            .iter()
-            .map(|w| w.to_string())
-            .collect();
-        words.push("a".repeat(63));
-        for _ in 0..400 {
-            let len = rng.gen_range(1..9);
-            let stem: String = (0..len)
-                .map(|_| char::from(b'a' + rng.gen_range(0..26u8)))
-                .collect();
-            words.push(format!(
-                "{stem}{}",
-                endings[rng.gen_range(0..endings.len())]
-            ));
-        }
-        words.sort_unstable();
-        words.dedup();
-        let plurals: Vec<(String, String)> = words
-            .into_iter()
-            .map(|w| (format!("{w}s"), w))
-            .filter(|(plural, word)| fts5_porter_plural(word, plural))
-            .collect();
-        assert!(plurals.len() > 200, "{} words checked", plurals.len());
-        let titles: Vec<String> = plurals.iter().map(|(p, _)| format!("x {p}")).collect();
-        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
-        let (_dir, mut conn) = sqlite_with_listings(&titles);
-        let conn: &mut DbConnection = &mut conn;
-        for (plural, word) in &plurals {
-            let mut sql = Sql::new(conn);
-            sql.push(
-                "SELECT COUNT(*) AS n FROM listings l JOIN listings_fts f ON f.rowid = -l.id ",
-            )
-            .push("WHERE listings_fts MATCH ")
-            .text_param(&format!("\"{word}\""))
-            .push(" AND l.title = ")
-            .text_param(&format!("x {plural}"));
-            let n = sql.load::<Number>(conn).expect("match")[0].n;
-            assert_eq!(n, 1, "{word:?} does not find {plural:?}");
-        }
-    }
-
-    /// On SQLite a long last word spelled out as a word and its plural is matched through the
-    /// word alone, and still finds both.
+    /// On SQLite a long last word spelled out as words of one term ("jacket", "jacketed",
+    /// "jackets") is matched through the first alone, and still finds them all.
     #[test]
     fn sqlite_spells_a_prefix_out_without_the_plural_of_a_word_beside_it() {
-        let (_dir, mut conn) = sqlite_with_listings(&["Wool jacket", "Two jackets", "Jackal"]);
+        let (_dir, mut conn) =
+            sqlite_with_listings(&["Wool jacket", "Two jackets", "Jacketed pipe", "Jackal"]);
         let conn: &mut DbConnection = &mut conn;
         let filter = ListingFilter {
             text: TextQuery::parse("jacke"),
@@ -173,6 +121,6 @@ mod tests {
         .expect("search");
         let mut titles: Vec<&str> = found.iter().map(|f| f.listing.title.as_str()).collect();
         titles.sort_unstable();
-        assert_eq!(titles, ["Two jackets", "Wool jacket"]);
+        assert_eq!(titles, ["Jacketed pipe", "Two jackets", "Wool jacket"]);
     }
 }

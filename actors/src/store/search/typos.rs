@@ -169,8 +169,8 @@ pub(super) fn corrected(
 }
 
 /// `typed` with its typos corrected and its long prefixes spelled out, from the vocabulary as
-/// it is now; on SQLite without the plurals its words index holds as their word's own term
-/// (`TextQuery::without_fts5_plurals`).
+/// it is now; on SQLite without the words its words index holds as the term of a word beside
+/// them (`stems::without_repeated_terms`).
 fn spell(conn: &mut DbConnection, typed: &TextQuery) -> QueryResult<TextQuery> {
     let mut text = typed.clone();
     let vocabulary = Vocabulary::of(conn, &text)?;
@@ -182,10 +182,10 @@ fn spell(conn: &mut DbConnection, typed: &TextQuery) -> QueryResult<TextQuery> {
             text.add_corrections(clause, &typed, &known);
         }
     }
-    Ok(match conn {
-        DbConnection::Sqlite(_) => text.without_fts5_plurals(),
-        _ => text,
-    })
+    match conn {
+        DbConnection::Sqlite(_) => stems::without_repeated_terms(conn, text),
+        _ => Ok(text),
+    }
 }
 
 /// What PostgreSQL's vocabulary (`search_words`) says of a query's words, read in one round
