@@ -389,6 +389,15 @@ async fn the_sqlite_write_ahead_log_stays_bounded_while_readers_are_active() {
     );
 }
 
+/// The server's log entries about the background job `job` whose message is `message`.
+fn job_log(server: &ServerProcess, job: &str, message: &str) -> Vec<serde_json::Value> {
+    server
+        .log()
+        .into_iter()
+        .filter(|e| e["job"] == job && e["message"] == message)
+        .collect()
+}
+
 /// A background job that fails at every tick (the saved-search matcher, every 500 ms, its
 /// queue's table renamed away under it, as a database refusing it would) is logged when it
 /// begins to fail and, after that, once a minute, not at every tick; and logged when it works
@@ -399,13 +408,6 @@ fn a_background_job_failing_at_every_tick_is_logged_once_and_again_when_it_works
     const JOB: &str = "matching saved searches";
     let db = TestDb::create();
     let server = ServerProcess::start(&["serve"], &[("DATABASE_URL", db.url())], None);
-    let entries_of = |message: &str| -> Vec<serde_json::Value> {
-        server
-            .log()
-            .into_iter()
-            .filter(|e| e["job"] == JOB && e["message"] == message)
-            .collect()
-    };
     let mut conn = db.connect();
     conn.batch_execute("ALTER TABLE saved_search_pending RENAME TO saved_search_pending_away")
         .unwrap();
@@ -415,13 +417,13 @@ fn a_background_job_failing_at_every_tick_is_logged_once_and_again_when_it_works
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let again = loop {
-        let again = entries_of("a background job works again");
+        let again = job_log(&server, JOB, "a background job works again");
         if !again.is_empty() || std::time::Instant::now() > deadline {
             break again;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let failed = entries_of("a background job failed");
+    let failed = job_log(&server, JOB, "a background job failed");
     assert_eq!(failed.len(), 1, "logged at every tick: {failed:#?}");
     assert_eq!(failed[0]["level"], "ERROR", "{}", failed[0]);
     assert_eq!(failed[0]["failed_unlogged"], 0, "{}", failed[0]);
@@ -489,23 +491,16 @@ async fn a_listing_whose_alerts_are_refused_is_logged_once_and_alerted_once_they
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let listing: serde_json::Value = listing.json().await.unwrap();
-    let expected = (search["id"].as_i64(), listing["id"].as_i64());
-    let alerts: Vec<_> = alerts
-        .into_iter()
-        .map(|(s, l)| (Some(s), Some(l)))
-        .collect();
+    let expected = (
+        search["id"].as_i64().unwrap(),
+        listing["id"].as_i64().unwrap(),
+    );
     assert_eq!(alerts, [expected], "alerted once the writes are taken");
-    let log = server.log();
-    let of = |message: &str| -> Vec<&serde_json::Value> {
-        log.iter()
-            .filter(|e| e["job"] == JOB && e["message"] == message)
-            .collect()
-    };
-    let failed = of("a background job failed");
+    let failed = job_log(&server, JOB, "a background job failed");
     assert_eq!(failed.len(), 1, "logged at every run: {failed:#?}");
     let error = failed[0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("refused"), "{}", failed[0]);
-    let again = of("a background job works again");
+    let again = job_log(&server, JOB, "a background job works again");
     assert_eq!(again.len(), 1, "{again:#?}");
     assert!(
         again[0]["failures"].as_u64().unwrap_or(0) >= 5,

@@ -98,7 +98,7 @@ mod tests {
     /// On SQLite a long last word spelled out as words of one term ("jacket", "jacketed",
     /// "jackets") is matched through the first alone, and still finds them all.
     #[test]
-    fn sqlite_spells_a_prefix_out_without_the_plural_of_a_word_beside_it() {
+    fn sqlite_spells_a_prefix_out_as_the_first_of_the_words_of_one_term() {
         let (_dir, mut conn) =
             sqlite_with_listings(&["Wool jacket", "Two jackets", "Jacketed pipe", "Jackal"]);
         let conn: &mut DbConnection = &mut conn;
