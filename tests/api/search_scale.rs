@@ -47,6 +47,29 @@ async fn all_matches(app: &TestApp) -> Vec<i64> {
     walk_listings(app, "q=gizmo&sort=newest&limit=100").await
 }
 
+/// Inserts `n` listings matching `gizmo` in four strengths, interleaved so that the ranking
+/// differs from the id order ([`by_strength`]).
+fn insert_gizmos_of_four_strengths(app: &TestApp, seller: i64, n: i64) {
+    bulk_insert(
+        app,
+        seller,
+        n,
+        "'Gizmo ' || i",
+        "CASE i % 4 WHEN 0 THEN 'plain' WHEN 1 THEN 'a gizmo' WHEN 2 THEN 'gizmo gizmo' \
+         ELSE 'gizmo gizmo gizmo gizmo' END",
+        "'home-decor'",
+        "'good'",
+    );
+}
+
+/// Sorts ids of [`insert_gizmos_of_four_strengths`]'s listings (the first of them `first`) as
+/// relevance ranks them: the strongest matches first, newest first among equals. By row number
+/// i = id - first + 1, i % 4 == 3 has four words of its description matching (of four), 2 two
+/// (of two), 1 one (of two), 0 only the title.
+fn by_strength(ids: &mut [i64], first: i64) {
+    ids.sort_by_key(|&i| (std::cmp::Reverse((i - first + 1) % 4), std::cmp::Reverse(i)));
+}
+
 /// On PostgreSQL a words query in newest order first reads the newest `FIRST_REACH` ids, then,
 /// when they hold too few matches, every match: a word whose matches are mostly older than
 /// that is still found whole, newest first, by both sorts and across pages.
@@ -126,17 +149,7 @@ async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repea
     let app = spawn_app().await;
     let seller = app.user("seller").await;
     let extra = 150;
-    // Four strengths of match, interleaved, so the ranking differs from the id order.
-    bulk_insert(
-        &app,
-        seller.id,
-        RELEVANCE_CANDIDATES + extra,
-        "'Gizmo ' || i",
-        "CASE i % 4 WHEN 0 THEN 'plain' WHEN 1 THEN 'a gizmo' WHEN 2 THEN 'gizmo gizmo' \
-         ELSE 'gizmo gizmo gizmo gizmo' END",
-        "'home-decor'",
-        "'good'",
-    );
+    insert_gizmos_of_four_strengths(&app, seller.id, RELEVANCE_CANDIDATES + extra);
     let before = all_matches(&app).await;
     assert_eq!(before.len() as i64, RELEVANCE_CANDIDATES + extra);
     let candidates: HashSet<i64> = before
@@ -180,21 +193,13 @@ async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repea
         "the pages are exactly the newest {RELEVANCE_CANDIDATES} matches of the first page"
     );
     assert!(inserted.iter().all(|i| !unique.contains(i)));
-    // The strongest matches come first, newest first among equals: by row number
-    // i = id - first id + 1, i % 4 == 3 has four words of its description matching (of four),
-    // 2 two (of two), 1 one (of two), 0 only the title.
-    let strength = |id: i64| match (id - before.last().unwrap() + 1) % 4 {
-        3 => 3,
-        2 => 2,
-        1 => 1,
-        _ => 0,
-    };
+    // The strongest matches come first, newest first among equals.
     let mut strongest: Vec<i64> = before
         .iter()
         .copied()
         .filter(|i| candidates.contains(i))
         .collect();
-    strongest.sort_by_key(|&i| (std::cmp::Reverse(strength(i)), std::cmp::Reverse(i)));
+    by_strength(&mut strongest, *before.last().unwrap());
     strongest.truncate(first_page.len());
     assert_eq!(first_page, strongest);
 
@@ -203,6 +208,46 @@ async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repea
     assert_eq!(listing_ids(&fresh)[0], *inserted.last().unwrap());
     // Other sorts still see every match.
     assert_eq!(all_matches(&app).await.len(), before.len() + inserted.len());
+}
+
+/// A relevance page goes on below the previous page's last row, ranked as it is now; when that
+/// row has left the candidates since (closed), it is ranked on its own, and the next pages are
+/// still exactly the candidates below it, none skipped or repeated.
+#[actix_web::test]
+async fn relevance_goes_on_below_a_last_row_closed_since_and_skips_nothing() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    insert_gizmos_of_four_strengths(&app, seller.id, 60);
+    let mut expected = all_matches(&app).await;
+    let first = *expected.last().unwrap();
+    by_strength(&mut expected, first);
+
+    let page = get(&app, "q=gizmo&limit=20").await;
+    let mut seen = listing_ids(&page);
+    let last = *seen.last().unwrap();
+    assert_eq!(
+        app.delete(&format!("/api/v1/listings/{last}"), Some(&seller.token))
+            .await
+            .status(),
+        204
+    );
+    // Newer matches, outside the first page's candidates, move the collection's statistics.
+    bulk_insert(
+        &app,
+        seller.id,
+        30,
+        "'Gizmo gizmo ' || i",
+        "'gizmo gizmo'",
+        "'home-decor'",
+        "'good'",
+    );
+    let mut cursor = page["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let page = get(&app, &format!("q=gizmo&limit=20&cursor={c}")).await;
+        seen.extend(listing_ids(&page));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, expected);
 }
 
 /// Facets read the newest `FACET_COUNT_CAP + 1` matches. Here the matches (every tenth row)

@@ -17,6 +17,7 @@ use std::ops::RangeInclusive;
 
 mod facet_terms;
 mod reach;
+mod relevance;
 mod stems;
 mod typos;
 mod words_index;
@@ -28,6 +29,7 @@ pub use reach::{
     ERA_READ_MAX_FILTERED, FIRST_REACH, INDEX_READ_MAX_MATCHES, KNOWN_WORD_MIN_PERCENT,
     RELEVANCE_CANDIDATES, VALUE_WALK_MIN_MATCHES, VALUE_WALK_ROWS_PER_RESULT, WALK_MIN_PERCENT,
 };
+pub use relevance::{page_after, CandidateWindow, Ranked};
 pub use typos::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, POPULAR_FACTOR,
     POPULAR_MIN_LISTINGS, TYPO_MAX_CORRECTIONS, TYPO_MAX_WORDS, TYPO_MIN_CHARS, WORD_COUNT_CAP,

@@ -399,7 +399,28 @@ fn push_price_range(sql: &mut Sql, s: &SearchFilters, column: &str) {
     }
 }
 
-/// The search's SQL.
+/// One read of a page within `reach`: one statement, except SQLite's relevance, which ranks
+/// its candidates after reading them (`relevance::sqlite_page`).
+fn load_page(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    sort: ListingSort,
+    after: Option<ListingPosition>,
+    limit: i64,
+    reach: Reach,
+    run: plan_mode::Run,
+) -> QueryResult<Vec<Found>> {
+    if let (ListingSort::Relevance, Some(text), DbConnection::Sqlite(_)) =
+        (sort, &filter.text, &*conn)
+    {
+        return relevance::sqlite_page(conn, filter, text, after, limit, reach, run);
+    }
+    let sql = build(conn, filter, sort, after, limit, reach);
+    run(conn, &sql)?;
+    sql.load(conn)
+}
+
+/// The search's SQL (SQLite's relevance aside: [`load_page`]).
 fn build(
     conn: &DbConnection,
     filter: &ListingFilter,

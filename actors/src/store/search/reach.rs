@@ -178,9 +178,7 @@ fn read_in(
     run: Run,
 ) -> QueryResult<Vec<Found>> {
     let load = |conn: &mut DbConnection, reach: Reach| -> QueryResult<Vec<Found>> {
-        let sql = build(conn, filter, sort, after, limit, reach);
-        run(conn, &sql)?;
-        sql.load(conn)
+        load_page(conn, filter, sort, after, limit, reach, run)
     };
     let count = |conn: &mut DbConnection, look: FirstLook| look.count(conn, filter, run);
     let Some(span) = stepped_span(conn, filter, sort, after)? else {

@@ -13,31 +13,24 @@
 //! enters the set nor pushes an older candidate out of it, and no row is skipped or repeated.
 
 use super::*;
+use crate::domain::search::{page_after, CandidateWindow, Ranked};
+use plan_mode::Run;
+use std::collections::HashMap;
 
-/// One query: the candidates (newest first, at most [`RELEVANCE_CANDIDATES`], inside the
-/// cursor's range if it has one) with their rank and range, the keyset, the top of the rest.
-pub(super) fn build(
-    conn: &DbConnection,
+/// The candidates as one `SELECT` (`id`, `rank`): newest first, at most
+/// [`RELEVANCE_CANDIDATES`], inside the cursor's range if it has one. PostgreSQL ranks them in
+/// the statement around it (`ts_rank` reads each one's vector, so a rare pair of words whose
+/// every match is read would otherwise rank them all); SQLite's bm25 exists only inside the
+/// FTS5 query that finds them, so it ranks them here.
+fn push_candidates(
+    sql: &mut Sql,
     filter: &ListingFilter,
     text: &TextQuery,
     after: Option<ListingPosition>,
-    limit: i64,
     reach: Reach,
-) -> Sql {
-    let mut sql = Sql::new(conn);
-    sql.generic = plans_generically(&sql, filter, reach);
-    let id = IdKey::of(&sql, true);
+) {
+    let id = IdKey::of(sql, true);
     let matched = fts5_match(text, &filter.filters);
-    // Innermost: the candidates and their rank; then their id range; then the page, taken
-    // before the join so only its rows are read in full.
-    let _ = write!(
-        sql.text,
-        "SELECT {COLUMNS}, p.rank AS rank, p.lo AS window_lo, p.hi AS window_hi, \
-         p.n AS candidates FROM \
-         (SELECT w.id, w.rank, w.lo, w.hi, w.n FROM \
-         (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi, \
-         COUNT(*) OVER () AS n FROM "
-    );
     // The candidates as one read of `reach` writes them (a descent writes two).
     let select = |sql: &mut Sql, reach: Reach| {
         if sql.pg {
@@ -63,17 +56,12 @@ pub(super) fn build(
         }
         reach_clause(sql, reach);
     };
-    // PostgreSQL ranks only the candidates (`ts_rank` reads each one's vector, so a rare pair of
-    // words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
-    // inside the FTS5 query that finds them.
     if sql.pg {
-        sql.push("(SELECT d.id, ");
-        push_pg_rank(&mut sql, text, "d.v", |sql| {
+        sql.push("SELECT d.id, ");
+        push_pg_rank(sql, text, "d.v", |sql| {
             sql.push("d.q");
         });
         sql.push(" AS rank FROM (");
-    } else {
-        sql.push("(");
     }
     if let Reach::Descent {
         ceiling,
@@ -82,40 +70,59 @@ pub(super) fn build(
     } = reach
     {
         push_descent(
-            &mut sql,
+            sql,
             (ceiling, lowest, eras),
             RELEVANCE_CANDIDATES,
             None,
             select,
         );
     } else {
-        select(&mut sql, reach);
+        select(sql, reach);
         let _ = write!(sql.text, " ORDER BY {}", id.newest_first(reach));
         sql.limit(RELEVANCE_CANDIDATES);
     }
-    sql.push(if sql.pg { ") d) c) w" } else { ") c) w" });
+    if sql.pg {
+        sql.push(") d");
+    }
+}
+
+/// PostgreSQL, one query: the candidates with their rank and range, the keyset, the top of the
+/// rest, their rows.
+pub(super) fn build(
+    conn: &DbConnection,
+    filter: &ListingFilter,
+    text: &TextQuery,
+    after: Option<ListingPosition>,
+    limit: i64,
+    reach: Reach,
+) -> Sql {
+    let mut sql = Sql::new(conn);
+    sql.generic = plans_generically(&sql, filter, reach);
+    // Innermost: the candidates and their rank; then their id range; then the page, taken
+    // before the join so only its rows are read in full.
+    let _ = write!(
+        sql.text,
+        "SELECT {COLUMNS}, p.rank AS rank, p.lo AS window_lo, p.hi AS window_hi, \
+         p.n AS candidates FROM \
+         (SELECT w.id, w.rank, w.lo, w.hi, w.n FROM \
+         (SELECT c.id, c.rank, MIN(c.id) OVER () AS lo, MAX(c.id) OVER () AS hi, \
+         COUNT(*) OVER () AS n FROM ("
+    );
+    push_candidates(&mut sql, filter, text, after, reach);
+    sql.push(") c) w");
     if let Some(p) = after {
-        // The last row's rank now, else as it was (that row no longer matches): bm25 moves with
-        // the collection's statistics, and `ts_rank` with the query, which a new word may have
-        // changed since (a word spelled out for a prefix or a correction added divides or
-        // shifts every rank).
-        sql.push(" WHERE (w.rank, w.id) < (COALESCE((SELECT ");
-        if sql.pg {
-            sql.push("CASE WHEN b.search_vector @@ ");
-            push_tsquery(&mut sql, text);
-            sql.push(" THEN ");
-            push_pg_rank(&mut sql, text, "b.search_vector", |sql| {
-                push_tsquery(sql, text)
-            });
-            sql.push(" END FROM listings b WHERE b.id = ").int(p.id);
-        } else {
-            push_bm25(&mut sql, text, &matched, "NULL");
-            sql.push(" FROM listings_fts WHERE listings_fts MATCH ")
-                .text_param(&matched)
-                .push(" AND listings_fts.rowid = ")
-                .int(negated(p.id));
-        }
-        sql.push("), ")
+        // The last row's rank now, else as it was (that row no longer matches): `ts_rank`
+        // moves with the query, which a new word may have changed since (a word spelled out
+        // for a prefix or a correction added divides or shifts every rank).
+        sql.push(" WHERE (w.rank, w.id) < (COALESCE((SELECT CASE WHEN b.search_vector @@ ");
+        push_tsquery(&mut sql, text);
+        sql.push(" THEN ");
+        push_pg_rank(&mut sql, text, "b.search_vector", |sql| {
+            push_tsquery(sql, text)
+        });
+        sql.push(" END FROM listings b WHERE b.id = ")
+            .int(p.id)
+            .push("), ")
             .bind(Bind::Float(p.rank))
             .push("), ")
             .int(p.id)
@@ -125,6 +132,116 @@ pub(super) fn build(
         .limit(limit)
         .push(") p JOIN listings l ON l.id = p.id ORDER BY p.rank DESC, p.id DESC");
     sql
+}
+
+/// A candidate as SQLite's candidates read answers it.
+#[derive(QueryableByName)]
+struct CandidateRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Double)]
+    rank: f64,
+}
+
+/// A rank now, as SQLite's boundary read answers it (`NULL`: that row no longer matches).
+#[derive(QueryableByName)]
+struct RankRow {
+    #[diesel(sql_type = Nullable<Double>)]
+    rank: Option<f64>,
+}
+
+/// SQLite: the candidates read out with their rank (FTS5 finds and scores them), the page
+/// ranked out of them here ([`page_after`]), then its rows read by id. In one statement, as
+/// PostgreSQL's, the candidates' range and count were window functions over them, which SQLite
+/// computes by writing every candidate to a scratch b-tree and reading it back: ~85 µs of a
+/// two-word search's ~470 at 1M listings (sqlean, SQLite 3.50). Listings are never deleted, so
+/// every id of the page has its row; a row changed since the candidates were read is shown as
+/// it is now.
+pub(super) fn sqlite_page(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    text: &TextQuery,
+    after: Option<ListingPosition>,
+    limit: i64,
+    reach: Reach,
+    run: Run,
+) -> QueryResult<Vec<Found>> {
+    let mut sql = Sql::new(conn);
+    push_candidates(&mut sql, filter, text, after, reach);
+    run(conn, &sql)?;
+    let candidates: Vec<Ranked> = sql
+        .load::<CandidateRow>(conn)?
+        .into_iter()
+        .map(|c| Ranked {
+            id: c.id,
+            rank: c.rank,
+        })
+        .collect();
+    let window = CandidateWindow::of(&candidates);
+    let boundary = match after {
+        Some(p) => Some(Ranked {
+            id: p.id,
+            rank: sqlite_rank_now(conn, filter, text, &candidates, p, run)?,
+        }),
+        None => None,
+    };
+    let page = page_after(&candidates, boundary, usize::try_from(limit).unwrap_or(0));
+    if page.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Sql::new(conn);
+    let ids = page.iter().map(|r| r.id.to_string()).collect::<Vec<_>>();
+    let _ = write!(
+        rows.text,
+        "SELECT {COLUMNS} FROM listings l WHERE l.id IN (SELECT value FROM json_each("
+    );
+    rows.text_param(&format!("[{}]", ids.join(","))).push("))");
+    run(conn, &rows)?;
+    let mut listings: HashMap<i64, Listing> = rows
+        .load::<Listing>(conn)?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    Ok(page
+        .iter()
+        .filter_map(|r| {
+            listings.remove(&r.id).map(|listing| Found {
+                listing,
+                rank: r.rank,
+                window_lo: window.lo,
+                window_hi: window.hi,
+                candidates: window.count,
+            })
+        })
+        .collect())
+}
+
+/// The previous page's last row's rank now (bm25 moves with the collection's statistics, which
+/// an insert moves), else as it was (that row no longer matches): so a uniform change of every
+/// score moves nothing between pages. Among the candidates it was just ranked; otherwise (sold,
+/// say) FTS5 ranks it.
+fn sqlite_rank_now(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    text: &TextQuery,
+    candidates: &[Ranked],
+    p: ListingPosition,
+    run: Run,
+) -> QueryResult<f64> {
+    if let Some(c) = candidates.iter().find(|c| c.id == p.id) {
+        return Ok(c.rank);
+    }
+    let matched = fts5_match(text, &filter.filters);
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT ");
+    push_bm25(&mut sql, text, &matched, "NULL");
+    sql.push(" AS rank FROM listings_fts WHERE listings_fts MATCH ")
+        .text_param(&matched)
+        .push(" AND listings_fts.rowid = ")
+        .int(negated(p.id));
+    run(conn, &sql)?;
+    let now = sql.load::<RankRow>(conn)?.into_iter().next();
+    Ok(now.and_then(|r| r.rank).unwrap_or(p.rank))
 }
 
 /// PostgreSQL's rank of the vector `v` for `text` (`q`: the query as a tsquery): `ts_rank`, less
