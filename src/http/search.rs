@@ -102,6 +102,10 @@ pub struct ListingCursor {
     pub lo: i64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub hi: i64,
+    /// With relevance, how many candidates the window held: a full window goes on below `lo`
+    /// once its pages run out (0 in cursors from before: they end with their window).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub n: i64,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -122,6 +126,7 @@ impl ListingCursor {
             rank_bits: found.rank.to_bits(),
             lo: found.window_lo,
             hi: found.window_hi,
+            n: found.candidates,
         }
     }
 }
@@ -152,7 +157,7 @@ pub fn parse_sort_and_cursor(
         // A page's last listing has an id (from 1) and a candidates' range ids or none (0):
         // anything else was made up, and an id below every listing's would only strain the
         // reads' arithmetic.
-        if !rank.is_finite() || cursor.id < 1 || cursor.lo < 0 || cursor.hi < 0 {
+        if !rank.is_finite() || cursor.id < 1 || cursor.lo < 0 || cursor.hi < 0 || cursor.n < 0 {
             return Err("is not a cursor from a previous page".to_owned());
         }
         Ok(ListingPosition {
@@ -162,6 +167,7 @@ pub fn parse_sort_and_cursor(
             id: cursor.id,
             window_lo: cursor.lo,
             window_hi: cursor.hi,
+            window_count: cursor.n,
         })
     });
     (sort, after)

@@ -1107,6 +1107,7 @@ fn any_text_is_a_valid_query_on_the_database() {
                         id: 10,
                         window_lo: 2,
                         window_hi: 40,
+                        window_count: 0,
                     };
                     search::search(
                         &mut conn,

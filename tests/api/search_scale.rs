@@ -1,6 +1,7 @@
 //! Search over more matches than it reads at once (issue 12 at scale): relevance ranks a
-//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches) and its cursors keep
-//! ranking that set, so pages neither skip nor repeat a row while listings are inserted; facets
+//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches), its cursors keep ranking
+//! that set and then the set below it, so pages neither skip nor repeat a row while listings
+//! are inserted; facets
 //! read at most `FACET_COUNT_CAP + 1` matches and say when there were more. Rows are
 //! bulk-loaded in plain SQL (a recursive CTE, the same on both backends). Runs on SQLite, and
 //! on PostgreSQL with BAZAAR_TEST_DATABASE_URL.
@@ -144,19 +145,17 @@ async fn a_word_mostly_older_than_the_newest_ids_is_found_whole_by_newest_and_re
     assert_eq!(old, newest[5..].to_vec());
 }
 
+/// Relevance pages rank the newest `RELEVANCE_CANDIDATES` matches (the first page's window),
+/// then the older ones below that window, each window ranked on its own; listings inserted
+/// while the pages are walked enter neither.
 #[actix_web::test]
-async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repeat() {
+async fn relevance_ranks_window_by_window_newest_first_and_its_pages_never_skip_or_repeat() {
     let app = spawn_app().await;
     let seller = app.user("seller").await;
     let extra = 150;
     insert_gizmos_of_four_strengths(&app, seller.id, RELEVANCE_CANDIDATES + extra);
     let before = all_matches(&app).await;
     assert_eq!(before.len() as i64, RELEVANCE_CANDIDATES + extra);
-    let candidates: HashSet<i64> = before
-        .iter()
-        .take(RELEVANCE_CANDIDATES as usize)
-        .copied()
-        .collect();
 
     // Walk relevance, inserting a strong match before each next page.
     let mut seen = Vec::new();
@@ -188,26 +187,53 @@ async fn relevance_ranks_the_newest_candidates_and_its_pages_never_skip_or_repea
     }
     let unique: HashSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "a row was repeated");
+    // The first page's window: exactly the newest candidates, the strongest first, newest
+    // first among equals; then the window below it: the older matches, ranked alike. Nothing
+    // inserted during the walk enters either.
+    let n = RELEVANCE_CANDIDATES as usize;
+    let first = *before.last().unwrap();
+    let mut window = before[..n].to_vec();
+    by_strength(&mut window, first);
+    let mut below = before[n..].to_vec();
+    by_strength(&mut below, first);
     assert_eq!(
-        unique, candidates,
-        "the pages are exactly the newest {RELEVANCE_CANDIDATES} matches of the first page"
+        seen[..n],
+        window[..],
+        "the first pages are the newest {RELEVANCE_CANDIDATES} matches of the first page, ranked"
     );
+    assert_eq!(seen[n..], below[..], "then the older matches, ranked");
     assert!(inserted.iter().all(|i| !unique.contains(i)));
-    // The strongest matches come first, newest first among equals.
-    let mut strongest: Vec<i64> = before
-        .iter()
-        .copied()
-        .filter(|i| candidates.contains(i))
-        .collect();
-    by_strength(&mut strongest, *before.last().unwrap());
-    strongest.truncate(first_page.len());
-    assert_eq!(first_page, strongest);
+    assert_eq!(first_page, window[..first_page.len()]);
 
     // A new search ranks the newest matches, the inserted ones among them.
     let fresh = get(&app, "q=gizmo&limit=100").await;
     assert_eq!(listing_ids(&fresh)[0], *inserted.last().unwrap());
     // Other sorts still see every match.
     assert_eq!(all_matches(&app).await.len(), before.len() + inserted.len());
+}
+
+/// A relevance cursor from before windows went on (no `n`, how many candidates its window held)
+/// still pages its window and ends with it, as it did; the same cursor with `n` goes on below.
+#[actix_web::test]
+async fn a_relevance_cursor_from_before_ends_with_its_window() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    insert_gizmos_of_four_strengths(&app, seller.id, RELEVANCE_CANDIDATES + 50);
+    let page = get(&app, "q=gizmo&limit=100").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let mut before: Value = bazaar::http::decode_cursor(cursor).unwrap();
+    assert_eq!(before["n"], json!(RELEVANCE_CANDIDATES));
+    before.as_object_mut().unwrap().remove("n");
+    let before = bazaar::http::encode_cursor(&before);
+
+    let ended = get(&app, &format!("q=gizmo&limit=100&cursor={before}")).await;
+    let went_on = get(&app, &format!("q=gizmo&limit=100&cursor={cursor}")).await;
+    assert_eq!(listing_ids(&ended), listing_ids(&went_on));
+    assert_eq!(listing_ids(&ended).len(), 100);
+    assert!(ended["next_cursor"].is_null());
+    let next = went_on["next_cursor"].as_str().expect("the window below");
+    let below = get(&app, &format!("q=gizmo&limit=100&cursor={next}")).await;
+    assert_eq!(listing_ids(&below).len(), 50);
 }
 
 /// A relevance page goes on below the previous page's last row, ranked as it is now; when that

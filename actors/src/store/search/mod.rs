@@ -105,7 +105,8 @@ pub struct ListingFilter {
 }
 
 /// The last row of the previous page, in the page's sort order (only the sort's key is used),
-/// and for relevance the id range of the candidates the first page ranked (0, 0: none).
+/// and for relevance the id range of the candidates the window's first page ranked (0, 0:
+/// none) and how many they were (0: not known, a cursor from before windows went on).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ListingPosition {
     pub price_cents: i64,
@@ -114,6 +115,21 @@ pub struct ListingPosition {
     pub id: i64,
     pub window_lo: i64,
     pub window_hi: i64,
+    pub window_count: i64,
+}
+
+impl ListingPosition {
+    /// Relevance, before the first page of the window below the id `lo`: its candidates are
+    /// the newest matches under `lo`, ranked from the best (the boundary is above every rank).
+    fn window_below(lo: i64) -> ListingPosition {
+        ListingPosition {
+            rank: f64::INFINITY,
+            id: i64::MAX,
+            window_lo: 1,
+            window_hi: lo - 1,
+            ..Default::default()
+        }
+    }
 }
 
 /// A listing found, with its relevance (0 without words or sorted otherwise; higher is
@@ -520,7 +536,9 @@ fn build(
     sql
 }
 
-/// One page of listings after `after`, its words spelled as `spelled` keeps them.
+/// One page of listings after `after`, its words spelled as `spelled` keeps them. Sorted by
+/// relevance, the page ranks the cursor's window of candidates (the first page's: the newest
+/// [`RELEVANCE_CANDIDATES`] matches) and, once those run out, the window below it.
 pub fn search(
     conn: &mut DbConnection,
     spelled: &SpelledQueries,
@@ -534,11 +552,29 @@ pub fn search(
     }
     let filter = &corrected(conn, spelled, filter)?;
     let mut rows = read(conn, filter, sort, after, limit, |_, _| Ok(()))?;
-    // Later pages keep ranking the first page's candidates: carry its range on unchanged.
-    if let Some(p) = after.filter(|p| p.window_hi > 0 && sort == ListingSort::Relevance) {
-        for row in &mut rows {
-            row.window_lo = p.window_lo;
-            row.window_hi = p.window_hi;
+    if sort != ListingSort::Relevance || filter.text.is_none() {
+        return Ok(rows);
+    }
+    // Later pages keep ranking the window's candidates: carry its range and count on unchanged.
+    let window = match after.filter(|p| p.window_hi > 0) {
+        Some(p) => {
+            for row in &mut rows {
+                row.window_lo = p.window_lo;
+                row.window_hi = p.window_hi;
+                row.candidates = p.window_count;
+            }
+            Some((p.window_lo, p.window_count))
+        }
+        None => rows.first().map(|r| (r.window_lo, r.candidates)),
+    };
+    // A window that held as many candidates as it could may have older matches below it: once
+    // its pages run out, the page goes on with the next window, the newest matches below it
+    // (one window is enough: a page is smaller than a window).
+    if let Some((lo, count)) = window {
+        let short = limit - rows.len() as i64;
+        if short > 0 && count >= RELEVANCE_CANDIDATES && lo > 1 {
+            let below = Some(ListingPosition::window_below(lo));
+            rows.extend(read(conn, filter, sort, below, short, |_, _| Ok(()))?);
         }
     }
     Ok(rows)

@@ -244,6 +244,7 @@ pub fn check(conn: &mut DbConnection, listings: i64) -> QueryResult<Vec<PlanChec
         id: listings / 2,
         window_lo: listings / 2 - 20_000,
         window_hi: listings / 2 + 20_000,
+        window_count: RELEVANCE_CANDIDATES,
     };
     let mut out = Vec::new();
     for status in [ListingStatus::Active, ListingStatus::SoldOut] {

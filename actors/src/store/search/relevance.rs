@@ -6,7 +6,8 @@
 //! filters applied): the matches are read newest first from an index walk that stops after
 //! that many (PostgreSQL: the newest ids first, then, when they hold too few, the GIN bitmap
 //! of every match, see [`Reach`]; SQLite: FTS5's forward walk, its rowid being the id
-//! negated), only those are scored, and the page is a top-N sort of them.
+//! negated), only those are scored, and the page is a top-N sort of them (PostgreSQL in the
+//! same statement, [`build`]; SQLite in Rust after reading them out, [`sqlite_page`]).
 //!
 //! The candidates' id range (lowest and highest id) travels in the cursor: later pages rank
 //! the matches inside that range, so a listing inserted between pages (a higher id) neither
