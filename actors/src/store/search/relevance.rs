@@ -98,6 +98,7 @@ pub(super) fn build(
     reach: Reach,
 ) -> Sql {
     let mut sql = Sql::new(conn);
+    debug_assert!(sql.pg, "SQLite ranks its candidates in `sqlite_page`");
     sql.generic = plans_generically(&sql, filter, reach);
     // Innermost: the candidates and their rank; then their id range; then the page, taken
     // before the join so only its rows are read in full.
