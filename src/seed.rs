@@ -329,7 +329,10 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
     // again after it (a failure leaves the table as it was). Otherwise the words' index
     // gathers its new entries and merges them in large runs; searches want them merged at once
     // (see the migration `gin_without_pending_list`), so the setting is put back and what is
-    // pending merged after the load.
+    // pending merged after the load. SQLite's words index (FTS5) merges nothing while the rows
+    // go in, and is merged into one b-tree after the commit (`optimize_words_index`); into an
+    // empty table it is not kept row by row either but filled once after the load, newest
+    // first (`index_every_listing`), its insert trigger left out meanwhile.
     let empty = first_listing == 1;
     store::write_transaction(conn, |conn| -> Result<(), StoreError> {
         let dropped = if empty {
@@ -340,6 +343,14 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
             }
             Vec::new()
         };
+        let words_trigger = if empty && !pg {
+            Some(drop_sqlite_trigger(conn, WORDS_INDEX_TRIGGER)?)
+        } else {
+            None
+        };
+        if !pg {
+            store::search::words_index_merging(conn, false)?;
+        }
         let mut done = 0;
         while done < listings {
             let n = (listings - done).min(SEED_BATCH);
@@ -357,6 +368,13 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
             done += n;
         }
         build_indexes(conn, pg, &dropped)?;
+        if let Some(trigger) = words_trigger {
+            store::search::index_every_listing(conn)?;
+            conn.batch_execute(&trigger)?;
+        }
+        if !pg {
+            store::search::words_index_merging(conn, true)?;
+        }
         if pg && !empty {
             conn.batch_execute(
                 "ALTER INDEX listings_search SET (fastupdate = off); \
@@ -430,6 +448,26 @@ fn drop_listing_indexes(conn: &mut DbConnection, pg: bool) -> Result<Vec<IndexDe
         conn.batch_execute(&format!("DROP INDEX \"{}\"", d.name))?;
     }
     Ok(defs)
+}
+
+/// SQLite: the trigger that puts each new listing in the words index (migration
+/// `search_facet_terms`).
+const WORDS_INDEX_TRIGGER: &str = "listings_fts_insert";
+
+/// SQLite: drops the trigger `name` and returns how to create it again.
+fn drop_sqlite_trigger(conn: &mut DbConnection, name: &str) -> Result<String, StoreError> {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+    let defs: Vec<IndexDef> = diesel::sql_query(
+        "SELECT name, sql AS def FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+    )
+    .bind::<diesel::sql_types::Text, _>(name)
+    .load(conn)?;
+    let def = defs.into_iter().next().ok_or_else(|| {
+        StoreError::Migration(format!("no trigger {name}: the database is not migrated"))
+    })?;
+    conn.batch_execute(&format!("DROP TRIGGER \"{}\"", def.name))?;
+    Ok(def.def)
 }
 
 /// Builds the indexes [`drop_listing_indexes`] dropped (PostgreSQL: with room to sort in

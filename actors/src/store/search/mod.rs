@@ -58,7 +58,10 @@ use reach::{in_price_range, order_key, plans_generically, reach_clause, read, Re
 pub use spelled::{SpelledQueries, SPELLED_CAPACITY, SPELLED_TTL};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
-pub use words_index::{merge_words_index, optimize_words_index, words_index_pages};
+pub use words_index::{
+    index_every_listing, merge_words_index, optimize_words_index, words_index_merging,
+    words_index_pages,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListingSort {
