@@ -45,8 +45,8 @@ pub fn optimize_words_index(conn: &mut DbConnection) -> QueryResult<()> {
 /// as the migrations set it (a merge once two b-trees of a level are there), or off: a bulk
 /// load turns it off and merges everything once at its end ([`optimize_words_index`]), since
 /// merging as it goes rewrites every posting about once per doubling of the index (1M listings
-/// loaded row by row through the trigger in 118 s with it off, 178 s with it on). With it off, FTS5 still merges a level of
-/// 16 b-trees (`crisismerge`), so their number stays bounded.
+/// loaded row by row through the trigger in 118 s with it off, 178 s with it on). With it off,
+/// FTS5 still merges a level of 16 b-trees (`crisismerge`), so their number stays bounded.
 pub fn words_index_merging(conn: &mut DbConnection, on: bool) -> QueryResult<()> {
     let mut sql = Sql::new(conn);
     sql.push("INSERT INTO listings_fts (listings_fts, rank) VALUES ('automerge', ")
@@ -60,8 +60,9 @@ pub fn words_index_merging(conn: &mut DbConnection, on: bool) -> QueryResult<()>
 /// postings whenever a rowid comes lower than the one before, and its rowid is the listing id
 /// negated: rows indexed oldest first, as a load's trigger does, write a b-tree each. Newest
 /// first, FTS5 writes one only when its pending postings fill up (1M listings loaded in 72 s
-/// this way, 118 s through the trigger with FTS5's own merging off, 178 s with it on). The same columns as the trigger `listings_fts_insert`
-/// (migration `search_facet_terms`), from the same view.
+/// this way, 118 s through the trigger with FTS5's own merging off, 178 s with it on). The
+/// same columns as the trigger `listings_fts_insert` (migration `search_facet_terms`), from
+/// the same view.
 pub fn index_every_listing(conn: &mut DbConnection) -> QueryResult<()> {
     let mut sql = Sql::new(conn);
     sql.push(
