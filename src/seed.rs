@@ -344,7 +344,7 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
             Vec::new()
         };
         let words_trigger = if empty && !pg {
-            Some(drop_sqlite_trigger(conn, WORDS_INDEX_TRIGGER)?)
+            Some(store::search::leave_out_words_trigger(conn)?)
         } else {
             None
         };
@@ -369,8 +369,7 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
         }
         build_indexes(conn, pg, &dropped)?;
         if let Some(trigger) = words_trigger {
-            store::search::index_every_listing(conn)?;
-            conn.batch_execute(&trigger)?;
+            store::search::index_every_listing(conn, &trigger)?;
         }
         if !pg {
             store::search::words_index_merging(conn, true)?;
@@ -448,26 +447,6 @@ fn drop_listing_indexes(conn: &mut DbConnection, pg: bool) -> Result<Vec<IndexDe
         conn.batch_execute(&format!("DROP INDEX \"{}\"", d.name))?;
     }
     Ok(defs)
-}
-
-/// SQLite: the trigger that puts each new listing in the words index (migration
-/// `search_facet_terms`).
-const WORDS_INDEX_TRIGGER: &str = "listings_fts_insert";
-
-/// SQLite: drops the trigger `name` and returns how to create it again.
-fn drop_sqlite_trigger(conn: &mut DbConnection, name: &str) -> Result<String, StoreError> {
-    use diesel::connection::SimpleConnection;
-    use diesel::RunQueryDsl;
-    let defs: Vec<IndexDef> = diesel::sql_query(
-        "SELECT name, sql AS def FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-    )
-    .bind::<diesel::sql_types::Text, _>(name)
-    .load(conn)?;
-    let def = defs.into_iter().next().ok_or_else(|| {
-        StoreError::Migration(format!("no trigger {name}: the database is not migrated"))
-    })?;
-    conn.batch_execute(&format!("DROP TRIGGER \"{}\"", def.name))?;
-    Ok(def.def)
 }
 
 /// Builds the indexes [`drop_listing_indexes`] dropped (PostgreSQL: with room to sort in

@@ -59,8 +59,8 @@ pub use spelled::{SpelledQueries, SPELLED_CAPACITY, SPELLED_TTL};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
 pub use words_index::{
-    index_every_listing, merge_words_index, optimize_words_index, words_index_merging,
-    words_index_pages,
+    index_every_listing, leave_out_words_trigger, merge_words_index, optimize_words_index,
+    words_index_merging, words_index_pages,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -55,22 +55,45 @@ pub fn words_index_merging(conn: &mut DbConnection, on: bool) -> QueryResult<()>
     sql.execute(conn).map(|_| ())
 }
 
-/// SQLite: every listing put in the words index in one statement, newest first, for a bulk load
-/// into an empty table that left the index's insert trigger out. FTS5 writes out its pending
-/// postings whenever a rowid comes lower than the one before, and its rowid is the listing id
-/// negated: rows indexed oldest first, as a load's trigger does, write a b-tree each. Newest
-/// first, FTS5 writes one only when its pending postings fill up (1M listings loaded in 72 s
-/// this way, 118 s through the trigger with FTS5's own merging off, 178 s with it on). The
-/// same columns as the trigger `listings_fts_insert` (migration `search_facet_terms`), from
-/// the same view.
-pub fn index_every_listing(conn: &mut DbConnection) -> QueryResult<()> {
+/// SQLite: the trigger that puts each new listing in the words index (migration
+/// `search_facet_terms`), which [`index_every_listing`] does for a bulk load at once.
+const WORDS_INDEX_TRIGGER: &str = "listings_fts_insert";
+
+/// SQLite: drops the words index's insert trigger, for a bulk load into an empty table that
+/// fills the index afterwards ([`index_every_listing`]); returns how to create it again.
+pub fn leave_out_words_trigger(conn: &mut DbConnection) -> QueryResult<String> {
+    #[derive(QueryableByName)]
+    struct Definition {
+        #[diesel(sql_type = Text)]
+        sql: String,
+    }
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ")
+        .text_param(WORDS_INDEX_TRIGGER);
+    let trigger = sql
+        .load::<Definition>(conn)?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)?;
+    conn.batch_execute(&format!("DROP TRIGGER {WORDS_INDEX_TRIGGER}"))?;
+    Ok(trigger.sql)
+}
+
+/// SQLite: every listing put in the words index in one statement, newest first, then the
+/// insert trigger [`leave_out_words_trigger`] dropped created again (`trigger`). FTS5 writes
+/// out its pending postings whenever a rowid comes lower than the one before, and its rowid is
+/// the listing id negated: rows indexed oldest first, as a load's trigger does, write a b-tree
+/// each. Newest first, FTS5 writes one only when its pending postings fill up (1M listings
+/// loaded in 72 s this way, 118 s through the trigger with FTS5's own merging off, 178 s with
+/// it on). The same columns as the trigger, from the same view.
+pub fn index_every_listing(conn: &mut DbConnection, trigger: &str) -> QueryResult<()> {
     let mut sql = Sql::new(conn);
     sql.push(
         "INSERT INTO listings_fts (rowid, title, description, category, facets) \
          SELECT fts_id, title, description, category, facets FROM listings_fts_content \
          ORDER BY id DESC",
     );
-    sql.execute(conn).map(|_| ())
+    sql.execute(conn)?;
+    conn.batch_execute(trigger)
 }
 
 /// The rows the connection's statements have changed since it opened.
