@@ -1910,6 +1910,64 @@ fn span_and_explain(
     )
 }
 
+/// PostgreSQL discards its activity statistics, the time of each table's last ANALYZE among
+/// them, in crash recovery (and a copied database starts without them), but keeps the
+/// statistics the planner uses. `search_span` trusts those: on a copy of an analysed catalogue,
+/// and after `pg_stat_reset()` (the same loss) on a new connection (nothing kept on its
+/// session), it answers the planner's estimate; a table never analysed has none.
+#[test]
+fn search_span_trusts_the_statistics_when_the_time_of_the_last_analyse_is_lost() {
+    use bazaar_actors::domain::search::TextQuery;
+    use diesel::sql_types::{Bool, Nullable, Text};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Timed {
+        #[diesel(sql_type = Bool)]
+        timed: bool,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Expected {
+        #[diesel(sql_type = Nullable<diesel::sql_types::BigInt>)]
+        expected: Option<i64>,
+    }
+    let Some(db) = TestDb::catalogue() else {
+        eprintln!("search_span is PostgreSQL's (set {PG_ENV})");
+        return;
+    };
+    let timed = |conn: &mut bazaar_actors::store::DbConnection| {
+        diesel::sql_query(
+            "SELECT pg_stat_get_last_analyze_time('listings'::regclass) IS NOT NULL \
+             OR pg_stat_get_last_autoanalyze_time('listings'::regclass) IS NOT NULL AS timed",
+        )
+        .get_result::<Timed>(conn)
+        .unwrap()
+        .timed
+    };
+    let words = TextQuery::parse("black").unwrap().to_tsquery();
+    {
+        let mut conn = db.connect();
+        assert!(!timed(&mut conn), "a copy starts without the time");
+        let (span, explain) = span_and_explain(&mut conn, &words);
+        assert!(explain.1.is_some_and(|n| n > 0), "{explain:?}");
+        assert_eq!(span, explain, "the copy");
+        conn.batch_execute("ANALYZE listings").unwrap();
+        assert!(timed(&mut conn));
+        conn.batch_execute("SELECT pg_stat_reset()").unwrap();
+        assert!(!timed(&mut conn), "the time is lost as in a crash");
+    }
+    let mut conn = db.connect();
+    let (span, explain) = span_and_explain(&mut conn, &words);
+    assert_eq!(span, explain, "after the reset");
+    // Never analysed: no statistics, no estimate.
+    let empty = TestDb::migrated();
+    let mut conn = empty.connect();
+    let span = diesel::sql_query("SELECT expected FROM search_span($1)")
+        .bind::<Text, _>(&words)
+        .get_result::<Expected>(&mut *conn)
+        .unwrap();
+    assert_eq!(span.expected, None);
+}
+
 /// `seed::catalogue` loads an empty table with its indexes dropped and built again after the
 /// load, and a table with rows through its indexes: either way every index is there afterwards
 /// (on SQLite its triggers too, and the words index merging its b-trees as writes go by

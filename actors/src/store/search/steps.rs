@@ -48,9 +48,9 @@ pub(super) struct Span {
     pub(super) ceiling: i64,
     lowest: i64,
     /// The planner's estimate (an `EXPLAIN`, not run; a word outside the statistics at a fixed
-    /// share of the table), or `i64::MAX` while the table has not been analysed (after a
-    /// restore, say: every word is then taken at that share, and a pair of common words would
-    /// pass for a rare one). With a category or a condition, words and filter together.
+    /// share of the table), or `i64::MAX` while the table has no statistics (never analysed,
+    /// or restored from a dump: every word would be taken at that share, and a pair of common
+    /// words would pass for a rare one). With a category or a condition, words and filter together.
     pub(super) expected: i64,
     /// The estimate of the words alone (`expected` without a filter).
     words_expected: i64,
@@ -58,11 +58,11 @@ pub(super) struct Span {
 
 impl Span {
     /// Every id up to the newest, for `text`: one round trip, `search_span` (migrations
-    /// `search_span`, `search_span_filters`), for the newest id (an end of the primary key),
-    /// the statistics' state (the server's activity statistics, microseconds) and the
-    /// planner's estimate of the words, with the category and condition of `filters` if given.
-    /// After a crash the activity statistics are reset and the search takes the bounded first
-    /// read until the next analyse.
+    /// `search_span`, `search_span_filters`, `search_span_statistics`), for the newest id (an
+    /// end of the primary key), whether listings has statistics (the time of its last analyse,
+    /// microseconds, or when none is on record, as after a crash, which discards those times
+    /// but not the statistics, the words' column in `pg_stats`) and the planner's estimate of
+    /// the words, with the category and condition of `filters` if given.
     pub(super) fn whole(
         conn: &mut DbConnection,
         text: &TextQuery,
