@@ -190,12 +190,15 @@ impl Template {
             Template::Catalogue => (&CATALOGUE, "catalogue"),
         };
         cell.get_or_init(|| {
-            drop_leftovers(admin_url);
-            let name = format!("{TEST_DB_PREFIX}{}_template_{kind}", std::process::id());
+            // The catalogue is built from the migrated template, so this runs first, once.
             let source = match self {
-                Template::Migrated => "template0",
+                Template::Migrated => {
+                    drop_leftovers(admin_url);
+                    "template0"
+                }
                 Template::Catalogue => Template::Migrated.name(admin_url),
             };
+            let name = format!("{TEST_DB_PREFIX}{}_template_{kind}", std::process::id());
             create_database(admin_url, &name, source);
             // The connection is closed before any copy: PostgreSQL copies no database that
             // has one.
@@ -214,11 +217,16 @@ impl Template {
     }
 }
 
+/// A connection to the server's administrative database (`BAZAAR_TEST_DATABASE_URL`).
+fn admin(admin_url: &str) -> diesel::PgConnection {
+    diesel::PgConnection::establish(admin_url)
+        .unwrap_or_else(|e| panic!("{PG_ENV}={admin_url}: {e}"))
+}
+
 /// Creates database `name` as a copy of `source`. A copy waits out connections to `source`
 /// that are still closing (PostgreSQL refuses to copy a database with connections).
 fn create_database(admin_url: &str, name: &str, source: &str) {
-    let mut admin = diesel::PgConnection::establish(admin_url)
-        .unwrap_or_else(|e| panic!("{PG_ENV}={admin_url}: {e}"));
+    let mut admin = admin(admin_url);
     let create = format!("CREATE DATABASE {name} TEMPLATE {source}");
     for attempt in 1.. {
         match admin.batch_execute(&create) {
@@ -244,8 +252,7 @@ fn drop_leftovers(admin_url: &str) {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
-    let mut admin = diesel::PgConnection::establish(admin_url)
-        .unwrap_or_else(|e| panic!("{PG_ENV}={admin_url}: {e}"));
+    let mut admin = admin(admin_url);
     use diesel::RunQueryDsl;
     let names: Vec<Name> = diesel::sql_query(format!(
         "SELECT datname FROM pg_database WHERE datname LIKE '{TEST_DB_PREFIX}%'"
