@@ -8,7 +8,7 @@ use diesel::query_builder::SqlQuery;
 use diesel::sql_types::{BigInt, Double, Text};
 use std::fmt::Write;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(super) enum Bind {
     Text(String),
     Int(i64),
@@ -91,10 +91,13 @@ impl Sql {
             .int(n)
     }
 
+    /// Runs the statement; its rows. Each run is logged with its values at trace level under
+    /// the target `bazaar::search_sql`, so what a search runs can be seen and explained.
     pub(super) fn load<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
     where
         T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
     {
+        self.trace();
         match conn {
             DbConnection::Postgresql(c) if self.generic || self.kept => Kept(&self).load(c),
             DbConnection::Postgresql(c) => self.unnamed().load::<T>(c),
@@ -104,11 +107,16 @@ impl Sql {
 
     /// Runs a statement that answers no rows (a write); the number of rows it changed.
     pub(super) fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
+        self.trace();
         match conn {
             DbConnection::Postgresql(c) if self.generic || self.kept => Kept(&self).execute(c),
             DbConnection::Postgresql(c) => self.unnamed().execute(c),
             DbConnection::Sqlite(c) => Kept(&self).execute(c),
         }
+    }
+
+    fn trace(&self) {
+        tracing::trace!(target: "bazaar::search_sql", sql = %self.text, binds = ?self.binds);
     }
 
     /// The statement as PostgreSQL runs it unnamed: parsed and planned with its values.
