@@ -9,8 +9,9 @@
 //!
 //! In SQL: `bazaar_bm25(fts_table, query, sizes, weight_col0, weight_col1, …)`, where `query` is
 //! the MATCH text (it names the cache entry: pass the same text the MATCH gets), `sizes` the
-//! row's `sz` from the table's `%_docsize` shadow table (joined by rowid) or NULL, and a column
-//! without a weight weighs 1.
+//! row's `sz` from the table's `%_docsize` shadow table (joined by rowid, or a copy of it kept
+//! elsewhere: Bazaar keeps one on each listing's row) or NULL, and a column without a weight
+//! weighs 1.
 //!
 //! `sizes` is the row's length in tokens per column, as FTS5 stores it: one SQLite varint per
 //! column ([`document_length`] sums them). FTS5 reads the same blob itself when asked (NULL

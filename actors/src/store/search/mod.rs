@@ -162,8 +162,9 @@ const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.
 /// connection (`bazaar-fts-rank`), weighing title, description, category; less
 /// [`BELOW_TYPED`] for a match only a popular neighbour of a word brings. `matched` is the
 /// statement's MATCH text ([`fts5_match`]): the filter terms in it weigh nothing. `sizes` is the
-/// row's sizes from FTS5's `listings_fts_docsize` (see [`DOCSIZE_JOIN`]), or `NULL` to have FTS5
-/// read them.
+/// row's sizes as FTS5 stores them, from the listing's row (`l.search_sizes`, copied there by
+/// the words index's triggers: migration `search_sizes`; a row without them is `NULL`), or
+/// `NULL` to have FTS5 read them.
 fn push_bm25(sql: &mut Sql, text: &TextQuery, matched: &str, sizes: &str) {
     sql.push("(bazaar_bm25(listings_fts, ")
         .text_param(matched)
@@ -198,12 +199,6 @@ fn fts5_match(text: &TextQuery, filters: &SearchFilters) -> String {
 /// at most 1; bm25 here stays in the hundreds), so it ranks below every match of the words as
 /// typed, and among the others as before.
 const BELOW_TYPED: f64 = 1_000_000.0;
-
-/// The join that gives `bazaar_bm25` each match's sizes (`ds.sz`, its length in tokens per
-/// column) as one more b-tree lookup, not a blob handle of FTS5's own per row. An outer join:
-/// a row without sizes (FTS5 writes them with every row) would still be found, its sizes then
-/// read by FTS5 itself.
-const DOCSIZE_JOIN: &str = " LEFT JOIN listings_fts_docsize ds ON ds.id = listings_fts.rowid";
 
 /// SQLite's words index joined to the listings it finds: FTS5's rowid is the listing id
 /// negated (migration `search_facet_terms`; see [`IdKey`]).

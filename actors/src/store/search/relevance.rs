@@ -44,13 +44,10 @@ fn push_candidates(
             sql.push(" AS q");
         } else {
             let _ = write!(sql.text, "SELECT {} AS id, ", id.id());
-            push_bm25(sql, text, &matched, "ds.sz");
+            push_bm25(sql, text, &matched, "l.search_sizes");
             sql.push(" AS rank");
         }
         from_clause(sql, Some(text), reach);
-        if !sql.pg {
-            sql.push(DOCSIZE_JOIN);
-        }
         where_clause(sql, filter, reach);
         if let Some(p) = after.filter(|p| p.window_hi > 0) {
             id.push_within(sql, reach, p.window_lo, p.window_hi);
