@@ -50,7 +50,8 @@ pub(super) struct Span {
     /// The planner's estimate (an `EXPLAIN`, not run; a word outside the statistics at a fixed
     /// share of the table), or `i64::MAX` while the table has no statistics (never analysed,
     /// or restored from a dump: every word would be taken at that share, and a pair of common
-    /// words would pass for a rare one). With a category or a condition, words and filter together.
+    /// words would pass for a rare one). With a category or a condition, words and filter
+    /// together.
     pub(super) expected: i64,
     /// The estimate of the words alone (`expected` without a filter).
     words_expected: i64,

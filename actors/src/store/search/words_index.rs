@@ -233,26 +233,24 @@ mod tests {
                 others.iter().sum::<i64>() <= per_step as i64 + 2 && others.len() <= per_step + 2,
                 "{per_step} a step: {pages:?}"
             );
-            let mut sql = Sql::new(&conn);
-            sql.push("SELECT count(*) AS n FROM listings_fts WHERE listings_fts MATCH 'lamp'");
-            let lamps = sql
-                .load::<Number>(&mut conn)
-                .expect("count")
-                .pop()
-                .unwrap()
-                .n;
+            let lamps = count(
+                &mut conn,
+                "SELECT count(*) AS n FROM listings_fts WHERE listings_fts MATCH 'lamp'",
+            );
             assert_eq!(lamps, 2_469 + written);
         }
+    }
+
+    /// The one number `query` answers (as `n`).
+    fn count(conn: &mut DbConnection, query: &str) -> i64 {
+        let mut sql = Sql::new(conn);
+        sql.push(query);
+        sql.load::<Number>(conn).expect("count").pop().unwrap().n
     }
 
     /// How many listings there are, and how many of them have no sizes on their row or others
     /// than FTS5 stores for them.
     fn sizes_copied(conn: &mut DbConnection) -> (i64, i64) {
-        let count = |conn: &mut DbConnection, query: &str| {
-            let mut sql = Sql::new(conn);
-            sql.push(query);
-            sql.load::<Number>(conn).expect("count").pop().unwrap().n
-        };
         let differ = count(
             conn,
             "SELECT count(*) AS n FROM listings l \
