@@ -259,7 +259,8 @@ pub async fn list_listings(
         let filter = request.filter;
         let spelled = state.spelled.clone();
         search_db(&state, move |conn| {
-            let rows = listings::search(conn, &spelled, &filter, sort, after, limit + 1)?;
+            let (conn, mode) = conn.planned();
+            let rows = listings::search(conn, mode, &spelled, &filter, sort, after, limit + 1)?;
             // One query for the page's photos (the row past the page included: cheap).
             let ids: Vec<i64> = rows.iter().map(|f| f.listing.id).collect();
             let photos = photos::of_listings(conn, &ids)?;

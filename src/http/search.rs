@@ -252,7 +252,14 @@ pub async fn listing_facets(
         let spelled = state.spelled.clone();
         Some(
             search_db(&state, move |conn| {
-                Ok(search::facets(conn, &spelled, &filter, FACET_COUNT_CAP)?)
+                let (conn, mode) = conn.planned();
+                Ok(search::facets(
+                    conn,
+                    mode,
+                    &spelled,
+                    &filter,
+                    FACET_COUNT_CAP,
+                )?)
             })
             .await?,
         )

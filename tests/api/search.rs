@@ -1031,15 +1031,13 @@ fn the_migration_maps_free_text_categories_to_other_and_indexes_old_rows() {
     .unwrap();
     store::migrate(conn).unwrap();
     let filter = |text: &str| active_search(text, Default::default());
-    let rows = store::search::search(
+    let rows = search_page(
         conn,
-        &Default::default(),
         &filter("old"),
         store::search::ListingSort::Newest,
         None,
         10,
-    )
-    .unwrap();
+    );
     let categories: Vec<(String, Option<String>)> = rows
         .into_iter()
         .map(|f| (f.listing.title, f.listing.category))
@@ -1111,6 +1109,7 @@ fn any_text_is_a_valid_query_on_the_database() {
                     };
                     search::search(
                         &mut conn,
+                        &mut Default::default(),
                         &Default::default(),
                         &filter,
                         sort,
@@ -1118,8 +1117,14 @@ fn any_text_is_a_valid_query_on_the_database() {
                         5,
                     )
                     .map_err(|e| TestCaseError::fail(format!("q={q:?}: {e}")))?;
-                    search::facets(&mut conn, &Default::default(), &filter, 10)
-                        .map_err(|e| TestCaseError::fail(format!("facets q={q:?}: {e}")))?;
+                    search::facets(
+                        &mut conn,
+                        &mut Default::default(),
+                        &Default::default(),
+                        &filter,
+                        10,
+                    )
+                    .map_err(|e| TestCaseError::fail(format!("facets q={q:?}: {e}")))?;
                 }
             }
             Ok(())
@@ -1250,15 +1255,7 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
         let plan =
             search::explain_pg(conn, &filter, search::ListingSort::Newest, None, WANTED).unwrap();
         assert!(plan.contains("listings_search_eras"), "{text}:\n{plan}");
-        let found = search::search(
-            conn,
-            &Default::default(),
-            &filter,
-            search::ListingSort::Newest,
-            None,
-            WANTED,
-        )
-        .unwrap();
+        let found = search_page(conn, &filter, search::ListingSort::Newest, None, WANTED);
         let found: Vec<i64> = found.iter().map(|f| f.listing.id).collect();
         let expected: Vec<i64> = newest.iter().map(|m| m.id).collect();
         assert_eq!(found, expected, "{text}");
@@ -1274,6 +1271,85 @@ fn catalogue_of_eras() -> Option<TestDb> {
         eprintln!("the era index is PostgreSQL's (set {PG_ENV})");
     }
     db
+}
+
+/// PostgreSQL: a connection of the searches' pool keeps the plan mode a search leaves for the
+/// next (no switch between two word searches, all generic reads), switches back to planning
+/// with values for a read that needs it (a page or facets without words), and the mode it
+/// tracks is always the connection's own; any other connection is back to planning with
+/// values after each search. The answers are the same either way.
+#[test]
+fn a_search_connection_keeps_the_plan_mode_the_last_search_left() {
+    use bazaar_actors::store::search::{self, ListingSort, PlanMode};
+    use bazaar_actors::store::{self, DbConnection};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        mode: String,
+    }
+    let Some(db) = catalogue_of_eras() else {
+        return;
+    };
+    // The mode tracked is the connection's own: generic or planning with values (`auto`).
+    let in_mode = |conn: &mut DbConnection, mode: &PlanMode, generic: bool| {
+        let setting = diesel::sql_query("SELECT current_setting('plan_cache_mode') AS mode")
+            .get_result::<Setting>(conn)
+            .unwrap()
+            .mode;
+        let expected = if generic {
+            "force_generic_plan"
+        } else {
+            "auto"
+        };
+        assert_eq!(
+            (mode.is_generic(), setting.as_str()),
+            (Some(generic), expected)
+        );
+    };
+    let words = active_search("jacket", Default::default());
+    let browse = active_search("", Default::default());
+    assert!(words.text.is_some() && browse.text.is_none());
+    let page = |conn: &mut DbConnection, mode: &mut PlanMode, filter| {
+        let spelled = Default::default();
+        let rows = search::search(conn, mode, &spelled, filter, ListingSort::Newest, None, 20);
+        let ids: Vec<i64> = rows.unwrap().iter().map(|f| f.listing.id).collect();
+        assert_eq!(ids.len(), 20);
+        ids
+    };
+    let facets = |conn: &mut DbConnection, mode: &mut PlanMode, filter| {
+        search::facets(conn, mode, &Default::default(), filter, 1_000).unwrap()
+    };
+
+    let pool = store::connect(db.url(), 2).expect("pool");
+    let mut read = pool.search_read().expect("a search connection");
+    let (conn, mode) = read.planned();
+    in_mode(conn, mode, false);
+    // A word search's reads are generic, and the next starts in the mode left (its vocabulary
+    // lookups switch back to planning with values first, then its read to generic again).
+    let first = page(conn, mode, &words);
+    in_mode(conn, mode, true);
+    assert_eq!(page(conn, mode, &words), first);
+    in_mode(conn, mode, true);
+    // A page without words, and facets without words, plan with their values.
+    let newest = page(conn, mode, &browse);
+    in_mode(conn, mode, false);
+    let counted = facets(conn, mode, &words);
+    in_mode(conn, mode, true);
+    let all = facets(conn, mode, &browse);
+    in_mode(conn, mode, false);
+    drop(read);
+
+    // Another connection, a mode not kept: back to planning with values after each search.
+    let mut conn = pool.get().expect("a connection");
+    let conn: &mut DbConnection = &mut conn;
+    let mut mode = PlanMode::default();
+    assert_eq!(page(conn, &mut mode, &words), first);
+    in_mode(conn, &mode, false);
+    assert_eq!(page(conn, &mut mode, &browse), newest);
+    assert_eq!(facets(conn, &mut mode, &words), counted);
+    in_mode(conn, &mode, false);
+    assert_eq!(facets(conn, &mut mode, &browse), all);
 }
 
 /// A match as the words' own index finds it, with what the facets count.
@@ -1369,7 +1445,14 @@ fn facets_count_exactly(
         .text
         .as_ref()
         .map_or_else(|| "no words".to_owned(), |t| t.to_tsquery());
-    let facets = search::facets(conn, &Default::default(), filter, cap).unwrap();
+    let facets = search::facets(
+        conn,
+        &mut Default::default(),
+        &Default::default(),
+        filter,
+        cap,
+    )
+    .unwrap();
     let wanted = FacetsWanted::of(newest, cap);
     let read = |buckets: &[(String, search::CappedCount)]| -> HashMap<String, i64> {
         assert!(
@@ -1509,7 +1592,7 @@ fn read_the_newest_matches(
     let paged = three_pages(conn, filter, Newest);
     assert_eq!(paged, ids[..ids.len().min(60)], "{case}");
     let candidates = &ids[..ids.len().min(RELEVANCE_CANDIDATES as usize)];
-    let page = search::search(conn, &Default::default(), filter, Relevance, None, 20).unwrap();
+    let page = search_page(conn, filter, Relevance, None, 20);
     let first = page.first().expect("a page");
     assert_eq!(
         (first.window_lo, first.window_hi, first.candidates),
@@ -1588,6 +1671,28 @@ enum Read {
     Walk,
 }
 
+/// A page of `filter` as a search finds it (typos corrected each time, the connection back to
+/// planning with values after).
+fn search_page(
+    conn: &mut bazaar_actors::store::DbConnection,
+    filter: &bazaar_actors::store::search::ListingFilter,
+    sort: bazaar_actors::store::search::ListingSort,
+    after: Option<bazaar_actors::store::search::ListingPosition>,
+    limit: i64,
+) -> Vec<bazaar_actors::store::search::Found> {
+    let mode = &mut Default::default();
+    bazaar_actors::store::search::search(
+        conn,
+        mode,
+        &Default::default(),
+        filter,
+        sort,
+        after,
+        limit,
+    )
+    .unwrap()
+}
+
 /// An active listings' search for `text` in `filters`.
 fn active_search(
     text: &str,
@@ -1631,7 +1736,7 @@ fn three_pages(
     let mut paged = Vec::new();
     let mut after = None;
     for _ in 0..3 {
-        let page = search::search(conn, &Default::default(), filter, sort, after, 20).unwrap();
+        let page = search_page(conn, filter, sort, after, 20);
         paged.extend(page.iter().map(|f| f.listing.id));
         let Some(last) = page.last().filter(|_| page.len() == 20) else {
             break;
@@ -1819,8 +1924,7 @@ fn a_value_sort_reads_a_rare_filter_through_every_era() {
             let mut paged = Vec::new();
             let mut after = None;
             for _ in 0..3 {
-                let page =
-                    search::search(conn, &Default::default(), &filter, sort, after, 20).unwrap();
+                let page = search_page(conn, &filter, sort, after, 20);
                 paged.extend(page.iter().map(|f| f.listing.id));
                 let last = page.last().expect("a full page");
                 after = Some(search::ListingPosition {
@@ -2001,16 +2105,7 @@ fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
     };
     let jackets = |conn: &mut DbConnection| -> (usize, usize) {
         let filter = active_search("jacket ", Default::default());
-        let found = search::search(
-            conn,
-            &Default::default(),
-            &filter,
-            search::ListingSort::Newest,
-            None,
-            10_000,
-        )
-        .unwrap()
-        .len();
+        let found = search_page(conn, &filter, search::ListingSort::Newest, None, 10_000).len();
         let rows: Vec<Name> = diesel::sql_query(
             "SELECT CAST(id AS TEXT) AS name FROM listings \
              WHERE status = 'active' AND title LIKE '%jacket%'",
@@ -2283,13 +2378,16 @@ fn sqlite_matches_filters_in_the_words_index_as_the_rows_hold_them() {
     let none = active_search("jacket", filters(Some("home"), Some("good"), None, None));
     assert!(newest_matches(conn, &none, 1).is_empty());
     for sort in search::ListingSort::ALL {
-        assert!(
-            search::search(conn, &Default::default(), &none, sort, None, 20)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(search_page(conn, &none, sort, None, 20).is_empty());
     }
-    let facets = search::facets(conn, &Default::default(), &none, 1_000).unwrap();
+    let facets = search::facets(
+        conn,
+        &mut Default::default(),
+        &Default::default(),
+        &none,
+        1_000,
+    )
+    .unwrap();
     assert!(facets.categories.iter().all(|(_, c)| c.count == 0));
     assert_eq!(facets.min_price, None);
 }

@@ -2,6 +2,7 @@
 
 use super::job_failures::{JobFailures, StepLog};
 use super::manager::{DbManager, SQLITE_BUSY_TIMEOUT_MS};
+use super::search::PlanMode;
 use super::wal::WalBound;
 use super::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -131,9 +132,12 @@ impl Pool {
         on_blocking_pool(move || f(&mut pool.get().map_err(StoreError::from)?))
     }
 
-    /// A connection for a search (see [`Pool::searches`]), read-only as [`Pool::read`]'s.
+    /// A connection for a search (see [`Pool::searches`]), read-only as [`Pool::read`]'s. It
+    /// serves only searches, so it keeps its plan mode from one to the next ([`PlanMode`]).
     pub fn search_read(&self) -> Result<ReadConn, StoreError> {
-        self.read_from(&self.searches)
+        let mut read = self.read_from(&self.searches)?;
+        read.conn.plan_mode.keep();
+        Ok(read)
     }
 
     /// Like [`Pool::run`] for reads: `f` gets a [`ReadConn`].
@@ -253,12 +257,23 @@ pub struct ReadConn {
     conn: r2d2::PooledConnection<DbManager>,
 }
 
+impl ReadConn {
+    /// The connection and how it plans its statements (PostgreSQL), for a search: a connection
+    /// of [`Pool::search_read`] keeps the mode the last search left (see [`PlanMode`]).
+    pub fn planned(&mut self) -> (&mut DbConnection, &mut PlanMode) {
+        let managed = &mut *self.conn;
+        (&mut managed.conn, &mut managed.plan_mode)
+    }
+}
+
 /// A connection as the pool keeps it: the database connection, whether it is in read-only mode
 /// now, whether switching that mode failed, whether a query found it lost (the pool drops it
 /// in either case), and how many losses the pool had seen when it was last known alive.
 pub struct ManagedConn {
     pub(super) conn: DbConnection,
     read_only: bool,
+    /// How the connection plans its statements, as the searches on it left it.
+    plan_mode: PlanMode,
     pub(super) broken: bool,
     lost: Arc<AtomicBool>,
     losses_seen: u64,
@@ -269,6 +284,7 @@ impl ManagedConn {
         ManagedConn {
             conn,
             read_only: false,
+            plan_mode: PlanMode::default(),
             broken: false,
             lost,
             losses_seen,

@@ -98,6 +98,7 @@ impl<B: Buckets> diesel::deserialize::FromSql<Text, diesel::pg::Pg> for Place<B>
 /// aggregate `bazaar_tally` (crate `bazaar-fts-rank`), and answers one row.
 pub fn facets(
     conn: &mut DbConnection,
+    mode: &mut PlanMode,
     spelled: &SpelledQueries,
     filter: &ListingFilter,
     cap: i64,
@@ -105,51 +106,20 @@ pub fn facets(
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Counts::default().facets(false));
     }
-    let filter = &corrected(conn, spelled, filter)?;
+    let filter = &corrected(conn, mode, spelled, filter)?;
     let cap = cap.max(0);
     if matches!(conn, DbConnection::Sqlite(_)) {
         return sqlite_facets(conn, filter, cap);
     }
-    let mut rows = match &filter.text {
-        Some(text) => plan_mode::in_plan_modes(
-            conn,
-            |_, _| Ok(()),
-            |conn, run| {
-                if eras::eras_serve(filter) {
-                    // The newest matches whatever the words: a descent through the eras, the
-                    // newest id found by the read itself, no estimate asked for. At 1M, facets
-                    // of "jacket" (1.6% of the listings) 800 → 900/s, "smoke" (12%) 380 →
-                    // 900/s, "home" (29%) 440 → 560/s against walking the newest ids; only a
-                    // word in nearly every listing reads more by eras (an era's every match for
-                    // 1,001: "size", in all of them, 310 → 215/s).
-                    // With a category or a condition (in the era index too), words the
-                    // statistics expect few of are read whole from the words' index: a descent
-                    // would probe every era for the few that pass.
-                    let filtered = filter.filters.in_era_index();
-                    if filtered
-                        && steps::Span::whole(conn, text, Some(&filter.filters))?.few_words()
-                    {
-                        return facet_rows(conn, filter, cap, Reach::All, run);
-                    }
-                    let newest = Reach::Descent {
-                        ceiling: i64::MAX,
-                        lowest: 1,
-                        eras: eras::descent_eras(&filter.filters),
-                    };
-                    return facet_rows(conn, filter, cap, newest, run);
-                }
-                let span = steps::Span::whole(conn, text, None)?;
-                let load =
-                    |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach, run);
-                let count =
-                    |conn: &mut DbConnection, look: steps::FirstLook| look.count(conn, filter, run);
-                steps::stepped(conn, span, cap + 1, None, load, count, |rows| {
-                    rows.len() as i64
-                })
-            },
-        )?,
-        None => facet_rows(conn, filter, cap, Reach::Planner, &|_, _| Ok(()))?,
-    };
+    let mut rows = plan_mode::in_plan_modes(
+        conn,
+        mode,
+        |_, _| Ok(()),
+        |conn, run| match &filter.text {
+            Some(text) => word_facet_rows(conn, filter, text, cap, run),
+            None => facet_rows(conn, filter, cap, Reach::Planner, run),
+        },
+    )?;
     let capped = rows.len() as i64 > cap;
     rows.truncate(cap as usize);
     let mut counts = Counts::default();
@@ -159,6 +129,43 @@ pub fn facets(
         counts.price(Some(row.price_cents));
     }
     Ok(counts.facets(capped))
+}
+
+/// PostgreSQL: the newest `cap + 1` matches of `text` (and the filters), each read run by
+/// `run`: by eras where they serve, else in the steps of [`Reach`].
+fn word_facet_rows(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    text: &TextQuery,
+    cap: i64,
+    run: plan_mode::Run,
+) -> QueryResult<Vec<FacetRow>> {
+    if eras::eras_serve(filter) {
+        // The newest matches whatever the words: a descent through the eras, the newest id
+        // found by the read itself, no estimate asked for. At 1M, facets of "jacket" (1.6% of
+        // the listings) 800 → 900/s, "smoke" (12%) 380 → 900/s, "home" (29%) 440 → 560/s
+        // against walking the newest ids; only a word in nearly every listing reads more by
+        // eras (an era's every match for 1,001: "size", in all of them, 310 → 215/s).
+        // With a category or a condition (in the era index too), words the statistics expect
+        // few of are read whole from the words' index: a descent would probe every era for the
+        // few that pass.
+        let filtered = filter.filters.in_era_index();
+        if filtered && steps::Span::whole(conn, text, Some(&filter.filters))?.few_words() {
+            return facet_rows(conn, filter, cap, Reach::All, run);
+        }
+        let newest = Reach::Descent {
+            ceiling: i64::MAX,
+            lowest: 1,
+            eras: eras::descent_eras(&filter.filters),
+        };
+        return facet_rows(conn, filter, cap, newest, run);
+    }
+    let span = steps::Span::whole(conn, text, None)?;
+    let load = |conn: &mut DbConnection, reach| facet_rows(conn, filter, cap, reach, run);
+    let count = |conn: &mut DbConnection, look: steps::FirstLook| look.count(conn, filter, run);
+    steps::stepped(conn, span, cap + 1, None, load, count, |rows| {
+        rows.len() as i64
+    })
 }
 
 /// `SELECT` of the newest `cap + 1` matches within `reach`: their category, condition and price.

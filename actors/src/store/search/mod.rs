@@ -54,6 +54,7 @@ pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
 use eras::{push_descent, push_era_match_of_e};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
+pub use plan_mode::PlanMode;
 use reach::{in_price_range, order_key, plans_generically, reach_clause, read, Reach};
 pub use spelled::{SpelledQueries, SPELLED_CAPACITY, SPELLED_TTL};
 use sql::{Bind, Number, Sql};
@@ -539,6 +540,7 @@ fn build(
 /// [`RELEVANCE_CANDIDATES`] matches) and, once those run out, the window below it.
 pub fn search(
     conn: &mut DbConnection,
+    mode: &mut PlanMode,
     spelled: &SpelledQueries,
     filter: &ListingFilter,
     sort: ListingSort,
@@ -548,8 +550,8 @@ pub fn search(
     if filter.status == ListingStatus::Draft && filter.viewer.is_none() {
         return Ok(Vec::new());
     }
-    let filter = &corrected(conn, spelled, filter)?;
-    let mut rows = read(conn, filter, sort, after, limit, |_, _| Ok(()))?;
+    let filter = &corrected(conn, mode, spelled, filter)?;
+    let mut rows = read(conn, mode, filter, sort, after, limit, |_, _| Ok(()))?;
     if sort != ListingSort::Relevance || filter.text.is_none() {
         return Ok(rows);
     }
@@ -572,7 +574,7 @@ pub fn search(
         let short = limit - rows.len() as i64;
         if short > 0 && count >= RELEVANCE_CANDIDATES && lo > 1 {
             let below = Some(ListingPosition::window_below(lo));
-            rows.extend(read(conn, filter, sort, below, short, |_, _| Ok(()))?);
+            rows.extend(read(conn, mode, filter, sort, below, short, |_, _| Ok(()))?);
         }
     }
     Ok(rows)
@@ -589,9 +591,10 @@ pub fn explain_pg(
     limit: i64,
 ) -> QueryResult<String> {
     // Spelled now: the plan of the words as the vocabulary has them.
-    let filter = &corrected(conn, &SpelledQueries::default(), filter)?;
+    let mode = &mut PlanMode::default();
+    let filter = &corrected(conn, mode, &SpelledQueries::default(), filter)?;
     let mut plans = Vec::new();
-    read(conn, filter, sort, after, limit, |conn, sql| {
+    read(conn, mode, filter, sort, after, limit, |conn, sql| {
         plans.push(sql.clone().explain(conn)?);
         Ok(())
     })?;

@@ -1,27 +1,72 @@
 //! How PostgreSQL plans a search's reads: each read switches the connection to its own plan
-//! mode (planned once without its values, or with them), and the connection is back to
-//! planning with values before it serves anything else.
+//! mode (planned once without its values, or with them). A connection that serves only
+//! searches keeps the mode the last read left for the next search ([`PlanMode::keep`]); any
+//! other is back to planning with values before it serves anything else.
 
 use super::*;
 
-/// How the connection plans the statements it runs (PostgreSQL's `plan_cache_mode`): with
-/// their values, as always, or generically while generic reads run. Generic reads switch it,
-/// and [`in_plan_modes`] switches it back before the connection serves anything else.
-#[derive(Default)]
-struct PlanMode {
-    generic: bool,
+/// How a connection plans the statements it runs (PostgreSQL's `plan_cache_mode`): with their
+/// values, as always, or generically while generic reads run. Generic reads switch it, and
+/// reads planned with their values switch it back.
+///
+/// Each switch is a round trip of its own. A connection of the searches' pool
+/// (`Pool::search_read`) keeps its mode from one search to the next ([`PlanMode::keep`]): a
+/// run of word searches, all generic reads, then switches nothing, nor a run of browsing
+/// without words. At 1M listings on PostgreSQL (AMD EPYC, 2 cores) a rare word's page served
+/// 1,804 → 2,332 r/s and a common word's 1,179 → 1,398 without the two switches around their
+/// read (BENCHMARKS, twenty-second session). The statements a search runs outside its reads
+/// are planned alike in either mode (the span's `search_span` call, whose statements plan
+/// with their values inside it; the page's rows and photos by their ids), except the
+/// vocabulary's lookups, which switch back to planning with values first
+/// ([`PlanMode::with_values`]).
+#[derive(Debug)]
+pub struct PlanMode {
+    /// Whether the connection is in `force_generic_plan` now; `None` after a switch failed.
+    generic: Option<bool>,
+    /// Whether the mode is kept after a search, for the next one on the same connection.
+    kept: bool,
+}
+
+/// A new connection's: planning with values, back to that after each search.
+impl Default for PlanMode {
+    fn default() -> Self {
+        PlanMode {
+            generic: Some(false),
+            kept: false,
+        }
+    }
 }
 
 impl PlanMode {
+    /// From now on the mode a search leaves is kept for the next: for a connection that
+    /// serves only searches.
+    pub fn keep(&mut self) {
+        self.kept = true;
+    }
+
+    /// Whether the connection plans generically now, if known.
+    pub fn is_generic(&self) -> Option<bool> {
+        self.generic
+    }
+
+    /// The connection back to planning with the values of each statement, for a statement
+    /// whose plan depends on them.
+    pub(super) fn with_values(&mut self, conn: &mut DbConnection) -> QueryResult<()> {
+        self.switch(conn, false)
+    }
+
     fn switch(&mut self, conn: &mut DbConnection, generic: bool) -> QueryResult<()> {
-        if self.generic != generic {
-            conn.batch_execute(if generic {
-                "SET plan_cache_mode = force_generic_plan"
-            } else {
-                "RESET plan_cache_mode"
-            })?;
-            self.generic = generic;
+        if self.generic == Some(generic) {
+            return Ok(());
         }
+        // Unknown until it is done: a failed switch is tried again by the next.
+        self.generic = None;
+        conn.batch_execute(if generic {
+            "SET plan_cache_mode = force_generic_plan"
+        } else {
+            "RESET plan_cache_mode"
+        })?;
+        self.generic = Some(generic);
         Ok(())
     }
 }
@@ -31,16 +76,18 @@ impl PlanMode {
 pub(super) type Run<'a> = &'a dyn Fn(&mut DbConnection, &Sql) -> QueryResult<()>;
 
 /// Runs `reads` (the reads of one search or facets call), handing them the [`Run`] each read
-/// calls before it runs: it switches the connection to that read's plan mode ([`PlanMode`])
-/// and announces the SQL to `each` (the plan check explains it). The connection is back to
-/// planning with values afterwards, whatever happened.
+/// calls before it runs: it switches the connection to that read's plan mode (`mode`) and
+/// announces the SQL to `each` (the plan check explains it). Unless `mode` is
+/// [`PlanMode::keep`], the connection is back to planning with values afterwards, whatever
+/// happened.
 pub(super) fn in_plan_modes<T>(
     conn: &mut DbConnection,
+    mode: &mut PlanMode,
     each: impl FnMut(&mut DbConnection, &Sql) -> QueryResult<()>,
     reads: impl FnOnce(&mut DbConnection, Run) -> QueryResult<T>,
 ) -> QueryResult<T> {
     // Every read switches the mode and is announced to `each`, one at a time.
-    let turn = std::cell::RefCell::new((PlanMode::default(), each));
+    let turn = std::cell::RefCell::new((&mut *mode, each));
     let result = {
         let run = |conn: &mut DbConnection, sql: &Sql| -> QueryResult<()> {
             let (mode, each) = &mut *turn.borrow_mut();
@@ -49,8 +96,12 @@ pub(super) fn in_plan_modes<T>(
         };
         reads(conn, &run)
     };
-    let (mut mode, _) = turn.into_inner();
-    let back = mode.switch(conn, false);
+    drop(turn);
+    let back = if mode.kept {
+        Ok(())
+    } else {
+        mode.with_values(conn)
+    };
     let value = result?;
     back?;
     Ok(value)

@@ -108,10 +108,17 @@ mod tests {
             status: ListingStatus::Active,
             viewer: None,
         };
-        let spelled = corrected(conn, &SpelledQueries::default(), &filter).expect("spelled");
+        let spelled = corrected(
+            conn,
+            &mut Default::default(),
+            &SpelledQueries::default(),
+            &filter,
+        )
+        .expect("spelled");
         assert_eq!(spelled.text.expect("words").to_fts5(), r#"("jacket")"#);
         let found = search(
             conn,
+            &mut Default::default(),
             &SpelledQueries::default(),
             &filter,
             ListingSort::Newest,

@@ -157,13 +157,14 @@ fn unfiltered(filter: &ListingFilter) -> bool {
 /// runs (the plan check explains it).
 pub(super) fn read(
     conn: &mut DbConnection,
+    mode: &mut PlanMode,
     filter: &ListingFilter,
     sort: ListingSort,
     after: Option<ListingPosition>,
     limit: i64,
     each: impl FnMut(&mut DbConnection, &Sql) -> QueryResult<()>,
 ) -> QueryResult<Vec<Found>> {
-    in_plan_modes(conn, each, |conn, run| {
+    in_plan_modes(conn, mode, each, |conn, run| {
         read_in(conn, filter, sort, after, limit, run)
     })
 }
@@ -186,7 +187,7 @@ fn read_in(
         let reach = if filter.text.is_none() && !by_price {
             in_price_range(conn, filter, limit)?
         } else {
-            sorted_by_value(conn, filter, sort, limit)?
+            sorted_by_value(conn, filter, sort, limit, run)?
         };
         let rows = load(conn, reach)?;
         if matches!(reach, Reach::Walk { .. }) && (rows.len() as i64) < limit {
@@ -226,12 +227,14 @@ fn read_in(
 /// SQLite (FTS5 yields every match, which a sort then orders) walks the price or likes index
 /// when the words, in the filters, are found often among the newest listings
 /// ([`VALUE_WALK_MIN_MATCHES`]), at most [`VALUE_WALK_ROWS_PER_RESULT`] rows per listing wanted
-/// ([`Reach::Walk`]; the caller reads every match when the walk finds too few).
+/// ([`Reach::Walk`]; the caller reads every match when the walk finds too few). PostgreSQL's
+/// first look is run by `run`, as the reads are.
 fn sorted_by_value(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     sort: ListingSort,
     limit: i64,
+    run: Run,
 ) -> QueryResult<Reach> {
     let by_value = matches!(
         sort,
@@ -294,7 +297,7 @@ fn sorted_by_value(
         ceiling,
         wanted: few + 1,
     };
-    if look.count(conn, filter, &|_, _| Ok(()))? > few {
+    if look.count(conn, filter, run)? > few {
         return Ok(Reach::Planner);
     }
     let f = &filter.filters;

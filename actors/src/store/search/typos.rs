@@ -154,15 +154,21 @@ pub(super) fn neighbours(conn: &mut DbConnection, typed: &str) -> QueryResult<Ve
 /// The filter with its words' typos corrected (see [`correct_typos`]) and its long prefixes
 /// spelled out (see [`spell_out_prefixes`]), as `spelled` keeps them a while, and on SQLite how
 /// close together the matches of its words lie when that decides how it is read (see
-/// [`look_how_close`]: it depends on the filters, and is looked at every time).
+/// [`look_how_close`]: it depends on the filters, and is looked at every time). Spelled now,
+/// the vocabulary's lookups are planned with their values (`mode`: a prefix's plan depends on
+/// it).
 pub(super) fn corrected(
     conn: &mut DbConnection,
+    mode: &mut PlanMode,
     spelled: &SpelledQueries,
     filter: &ListingFilter,
 ) -> QueryResult<ListingFilter> {
     let mut filter = filter.clone();
     if let Some(text) = filter.text.as_mut() {
-        *text = spelled.spelled(text, || spell(conn, text))?;
+        *text = spelled.spelled(text, || {
+            mode.with_values(conn)?;
+            spell(conn, text)
+        })?;
         look_how_close(conn, text, &filter.filters)?;
     }
     Ok(filter)
