@@ -12,11 +12,11 @@ use super::*;
 /// Each switch is a round trip of its own. A connection of the searches' pool
 /// (`Pool::search_read`) keeps its mode from one search to the next ([`PlanMode::keep`]): a
 /// run of word searches, all generic reads, then switches nothing, nor a run of browsing
-/// without words. At 1M listings on PostgreSQL (AMD EPYC, 2 cores) a rare word's page served
-/// 1,804 → 2,332 r/s and a common word's 1,179 → 1,398 without the two switches around their
-/// read (BENCHMARKS, twenty-second session). The statements a search runs outside its reads
+/// without words. The two switches around a word search's reads cost ~67 µs of two cores
+/// (AMD EPYC), ~6% of a rare word's page at 1M listings, ~2.5% of facets (BENCHMARKS,
+/// twenty-second session). The statements a search runs outside its reads
 /// are planned alike in either mode (the span's `search_span` call, whose statements plan
-/// with their values inside it; the page's rows and photos by their ids), except the
+/// with their values inside it; the page's photos by their listings' ids), except the
 /// vocabulary's lookups, which switch back to planning with values first
 /// ([`PlanMode::with_values`]).
 #[derive(Debug)]
