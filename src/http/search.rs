@@ -19,9 +19,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Facets read at most this many matches (the newest) and one more: up to it every figure is
-/// exact, above it the counts read "N+". Each match read is a row read: at 1M listings on
-/// PostgreSQL a common word's facets took ~40 ms alone at 10,000 (BENCHMARKS.md).
-pub const FACET_COUNT_CAP: i64 = 1_000;
+/// exact, above it the counts read "N+". Each match read is a row read, so the cap is what a
+/// call costs: at 1M listings on PostgreSQL a common word's facets took ~40 ms alone at 10,000,
+/// and at 1,000 a call still cost 3–4 times one at 10k listings, where a word has a few hundred
+/// matches (BENCHMARKS.md, twenty-third session); at 200 it costs about the same at any size.
+/// A count past a couple of hundred tells a buyer "many" either way.
+pub const FACET_COUNT_CAP: i64 = 200;
 
 /// What a search asks for, parsed from its query parameters.
 pub struct SearchRequest {
@@ -200,8 +203,8 @@ pub struct FacetBucket {
 }
 
 /// Counts of the matching listings per top-level category and per condition (buckets with
-/// none are left out), and the lowest and highest price among them. With more than 1,000
-/// matches, all of it describes the newest 1,000 (and the counts read "N+").
+/// none are left out), and the lowest and highest price among them. With more than 200
+/// matches, all of it describes the newest 200 (and the counts read "N+").
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FacetsBody {
     pub categories: Vec<FacetBucket>,
@@ -224,8 +227,8 @@ pub struct FacetsBody {
     ),
     responses(
         (status = 200, description = "Counts per top-level category and condition, and the price range, \
-            read from the newest 1,001 matches: with at most 1,000 matches every figure is exact; with more, the figures \
-            describe the newest 1,000 and each count is a string \"N+\" (at least N match)", body = FacetsBody),
+            read from the newest 201 matches: with at most 200 matches every figure is exact; with more, the figures \
+            describe the newest 200 and each count is a string \"N+\" (at least N match)", body = FacetsBody),
         QueryErrors,
         AuthErrors,
         RateLimited,

@@ -270,7 +270,7 @@ async fn relevance_goes_on_below_a_last_row_closed_since_and_skips_nothing() {
     assert_eq!(seen, expected);
 }
 
-/// Facets read the newest `FACET_COUNT_CAP + 1` matches. Here the matches (every tenth row)
+/// Facets read the newest `FACET_COUNT_CAP + 1` matches. Here the matches (every `every`th row)
 /// reach back past the newest `FIRST_REACH` ids, so on PostgreSQL the read takes more than one
 /// step; the figures must still describe exactly the newest `FACET_COUNT_CAP` of them.
 #[actix_web::test]
@@ -278,34 +278,41 @@ async fn facets_over_more_matches_than_they_read_say_at_least_and_add_up_to_what
     let app = spawn_app().await;
     let seller = app.user("seller").await;
     let cap = FACET_COUNT_CAP;
-    let n: i64 = FIRST_REACH + 2_000;
+    // Sparse enough that the newest `cap + 1` matches span more than the first reach.
+    let every = FIRST_REACH / cap + 5;
+    let n: i64 = every * (cap + 100);
     let categories = ["fashion-men", "home-decor", "electronics-audio"];
     let conditions = ["new", "good", "fair", "poor", "like_new"];
     bulk_insert(
         &app,
         seller.id,
         n,
-        "CASE i % 10 WHEN 0 THEN 'Sprocket ' ELSE 'Widget ' END || i",
+        &format!("CASE i % {every} WHEN 0 THEN 'Sprocket ' ELSE 'Widget ' END || i"),
         "'spare part'",
-        "CASE (i / 10) % 3 WHEN 0 THEN 'fashion-men' WHEN 1 THEN 'home-decor' \
-         ELSE 'electronics-audio' END",
-        "CASE (i / 10) % 5 WHEN 0 THEN 'new' WHEN 1 THEN 'good' WHEN 2 THEN 'fair' \
-         WHEN 3 THEN 'poor' ELSE 'like_new' END",
+        &format!(
+            "CASE (i / {every}) % 3 WHEN 0 THEN 'fashion-men' WHEN 1 THEN 'home-decor' \
+             ELSE 'electronics-audio' END"
+        ),
+        &format!(
+            "CASE (i / {every}) % 5 WHEN 0 THEN 'new' WHEN 1 THEN 'good' WHEN 2 THEN 'fair' \
+             WHEN 3 THEN 'poor' ELSE 'like_new' END"
+        ),
     );
-    let matches: Vec<i64> = (1..=n).filter(|i| i % 10 == 0).collect();
-    assert!(matches.len() as i64 > cap && n > FIRST_REACH);
+    let matches: Vec<i64> = (1..=n).filter(|i| i % every == 0).collect();
+    assert!(matches.len() as i64 > cap);
+    assert!(n - matches[matches.len() - 1 - cap as usize] > FIRST_REACH);
     // The facets read the newest `cap` matches and say there were more.
     let read = &matches[matches.len() - cap as usize..];
     let mut want_categories: HashMap<String, i64> = HashMap::new();
     let mut want_conditions: HashMap<String, i64> = HashMap::new();
     for i in read {
-        let top = categories[((i / 10) % 3) as usize]
+        let top = categories[((i / every) % 3) as usize]
             .split('-')
             .next()
             .unwrap();
         *want_categories.entry(top.to_owned()).or_default() += 1;
         *want_conditions
-            .entry(conditions[((i / 10) % 5) as usize].to_owned())
+            .entry(conditions[((i / every) % 5) as usize].to_owned())
             .or_default() += 1;
     }
     let facets = json_of(
@@ -343,7 +350,7 @@ async fn facets_over_more_matches_than_they_read_say_at_least_and_add_up_to_what
     .await;
     let expected = matches
         .iter()
-        .filter(|i| (*i / 10) % 3 == 1 && (*i / 10) % 5 == 0)
+        .filter(|i| (*i / every) % 3 == 1 && (*i / every) % 5 == 0)
         .count() as i64;
     assert!(expected > 0 && expected < cap);
     assert_eq!(
