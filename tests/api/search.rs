@@ -1781,11 +1781,12 @@ fn reads_the_newest_matches_as_planned<const N: usize>(
 }
 
 /// PostgreSQL, 100,000 listings analysed, some priced on a bucket's bound or just under it:
-/// with a narrow price range, whose buckets the era index holds (migration
-/// `search_eras_prices`), the newest pages by cursor, relevance's candidates and the facets are
-/// exactly the newest matches in the range as the words' own index finds them, the range's
-/// edges included and the prices beside them not, whichever way the newest page reads them; a
-/// wide range (not in the index) still reads by eras. The database's buckets are Rust's.
+/// with a narrow price range, whose buckets and decades the era index holds (migrations
+/// `search_eras_prices`, `search_eras_price_decades`), the newest pages by cursor, relevance's
+/// candidates and the facets are exactly the newest matches in the range as the words' own
+/// index finds them, the range's edges included and the prices beside them not, whichever way
+/// the newest page reads them; a wide range (not in the index) still reads by eras. The
+/// database's buckets are Rust's.
 #[test]
 fn a_descent_matches_a_price_range_in_the_era_index() {
     use bazaar_actors::domain::search::{
@@ -1853,6 +1854,13 @@ fn a_descent_matches_a_price_range_in_the_era_index() {
         (
             "smoke",
             priced(Some(1_000), Some(5_000), Some("home")),
+            Read::Descent,
+        ),
+        // A decade held whole (10.00–99.99) is one entry of the era index (migration
+        // `search_eras_price_decades`), the bucket from 100.00 another.
+        (
+            "smoke",
+            priced(Some(1_000), Some(10_000), Some("home")),
             Read::Descent,
         ),
         ("size", priced(Some(5_000), Some(5_000), None), Read::Walk),

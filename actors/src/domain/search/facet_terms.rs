@@ -29,7 +29,7 @@
 //! (7.2) → 4.7 (5.9); "black leather" (0.4%) in home and good is even (3.2, 3.3), and the
 //! sparser pairs lose ("vintage black", 0.3%: 1.9 → 2.8).
 
-use super::{price_bucket, SearchFilters};
+use super::{price_bucket, price_range_parts, PricePart, SearchFilters};
 use crate::domain::category::CategoryLevel;
 
 /// The first character of every filter term in the words index: a private-use character, which
@@ -114,24 +114,17 @@ fn price_term_value(bucket: usize) -> String {
     }
 }
 
-/// The terms of a range of price buckets: a decade the range holds whole as one prefix query
-/// (the term's first three characters: FTS5's prefix index of 3 serves it as one list of
-/// postings), each other bucket as its own term. "Under 20.00" is 6 terms instead of 15
-/// ("under 1.00", the decade 1.00–9.99, four buckets from 10.00).
+/// The terms of a range of price buckets ([`price_range_parts`]): a decade the range holds
+/// whole as one prefix query (the term's first three characters: FTS5's prefix index of 3
+/// serves it as one list of postings), each other bucket as its own term.
 fn price_range_terms(buckets: std::ops::RangeInclusive<usize>) -> Vec<String> {
-    let mut terms = Vec::new();
-    let (mut b, last) = (*buckets.start(), *buckets.end());
-    while b <= last {
-        let decade_end = b + 9;
-        if b >= 1 && (b - 1) % 10 == 0 && decade_end <= last {
-            terms.push(format!("\"{FACET_TERM_MARK}p{}\"*", (b - 1) / 10));
-            b = decade_end + 1;
-        } else {
-            terms.push(term('p', &price_term_value(b)));
-            b += 1;
-        }
-    }
-    terms
+    price_range_parts(buckets)
+        .into_iter()
+        .map(|part| match part {
+            PricePart::Decade(d) => format!("\"{FACET_TERM_MARK}p{d}\"*"),
+            PricePart::Bucket(b) => term('p', &price_term_value(b)),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -425,8 +425,9 @@ impl SearchFilters {
 
     /// The category, condition and narrow price range filters as entries of PostgreSQL's era
     /// index (migrations `search_eras_filters`, `search_eras_prices`: `' top <slug>'`,
-    /// `' cat <slug>'`, `' cond <condition>'`, `' price <bucket>'`, each under its era there),
-    /// as a `tsquery` a listing must hold (the price as any of the range's buckets); `None`
+    /// `' cat <slug>'`, `' cond <condition>'`, `' price <bucket>'`, and `' prices <decade>'`
+    /// (migration `search_eras_price_decades`), each under its era there), as a `tsquery` a
+    /// listing must hold (the price as any of the range's [`price_range_parts`]); `None`
     /// without any of them. The leading space keeps them apart from every word.
     pub fn era_entries(&self) -> Option<String> {
         let category = self.category.as_ref().map(|c| match c.level {
@@ -443,7 +444,13 @@ impl SearchFilters {
             .map(quoted)
             .collect();
         if let Some(buckets) = self.price_buckets() {
-            let any: Vec<String> = buckets.map(|b| quoted(format!(" price {b}"))).collect();
+            let any: Vec<String> = price_range_parts(buckets)
+                .into_iter()
+                .map(|part| match part {
+                    PricePart::Decade(d) => quoted(format!(" prices {d}")),
+                    PricePart::Bucket(b) => quoted(format!(" price {b}")),
+                })
+                .collect();
             entries.push(if any.len() == 1 {
                 any.concat()
             } else {
@@ -488,6 +495,34 @@ pub fn price_bucket(cents: i64) -> usize {
 /// home from 1.00 to 20.00 took 29.7 ms with 12 buckets at most (so unserved), 9.2 with 24;
 /// "jacket" from 10.00 to 50.00 7.0 and 5.4 ms (both served).
 pub const PRICE_BUCKETS_READ_MAX: usize = 24;
+
+/// A part of a range of price buckets as both words indexes read it: a decade the range holds
+/// whole, as one entry (`Decade(d)`: buckets `10d + 1` to `10d + 10`, 1.00–9.99 is decade 0),
+/// or a bucket on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PricePart {
+    Decade(usize),
+    Bucket(usize),
+}
+
+/// The parts of a range of price buckets: each decade it holds whole as one, each other bucket
+/// on its own. "Under 20.00" is 6 parts instead of 15 ("under 1.00", the decade 1.00–9.99, four
+/// buckets from 10.00).
+pub fn price_range_parts(buckets: RangeInclusive<usize>) -> Vec<PricePart> {
+    let mut parts = Vec::new();
+    let (mut b, last) = (*buckets.start(), *buckets.end());
+    while b <= last {
+        let decade_end = b + 9;
+        if b >= 1 && (b - 1) % 10 == 0 && decade_end <= last {
+            parts.push(PricePart::Decade((b - 1) / 10));
+            b = decade_end + 1;
+        } else {
+            parts.push(PricePart::Bucket(b));
+            b += 1;
+        }
+    }
+    parts
+}
 
 #[cfg(test)]
 mod tests {
@@ -557,6 +592,37 @@ mod tests {
     }
 
     #[test]
+    fn a_range_of_buckets_is_its_whole_decades_and_the_buckets_left() {
+        use PricePart::{Bucket, Decade};
+        assert_eq!(price_range_parts(0..=0), vec![Bucket(0)]);
+        assert_eq!(price_range_parts(1..=10), vec![Decade(0)]);
+        assert_eq!(
+            price_range_parts(0..=11),
+            vec![Bucket(0), Decade(0), Bucket(11)]
+        );
+        // Ten buckets that straddle two decades hold neither whole.
+        assert_eq!(
+            price_range_parts(2..=11),
+            (2..=11).map(Bucket).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            price_range_parts(49..=70),
+            vec![Bucket(49), Bucket(50), Decade(5), Decade(6)]
+        );
+        // Every bucket of the range is in exactly one part, in order.
+        for (lo, hi) in [(0, 23), (3, 26), (11, 18), (60, 70)] {
+            let covered: Vec<usize> = price_range_parts(lo..=hi)
+                .into_iter()
+                .flat_map(|p| match p {
+                    Decade(d) => 10 * d + 1..=10 * d + 10,
+                    Bucket(b) => b..=b,
+                })
+                .collect();
+            assert_eq!(covered, (lo..=hi).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
     fn a_narrow_price_range_is_any_of_its_buckets_in_the_era_index() {
         let range = |min: Option<i64>, max: Option<i64>| SearchFilters {
             min_price: min,
@@ -604,6 +670,16 @@ mod tests {
         assert_eq!(
             filtered.era_entries().as_deref(),
             Some("' cond good' & ( ' price 24' | ' price 25' )")
+        );
+        // A decade held whole is one entry: 1.00 to 20.00 is the decade 1.00–9.99 and the
+        // four buckets from 10.00; 10.00 to 99.99 the decade alone.
+        assert_eq!(
+            range(Some(100), Some(2_000)).era_entries().as_deref(),
+            Some("( ' prices 0' | ' price 11' | ' price 12' | ' price 13' | ' price 14' )")
+        );
+        assert_eq!(
+            range(Some(1_000), Some(9_999)).era_entries().as_deref(),
+            Some("' prices 1'")
         );
         // One bound only: every bucket from the first, or to the last, if few enough.
         assert_eq!(range(None, Some(1_000)).price_buckets(), Some(0..=11));
