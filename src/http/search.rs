@@ -21,8 +21,8 @@ use utoipa::ToSchema;
 /// Facets read at most this many matches (the newest) and one more: up to it every figure is
 /// exact, above it the counts read "N+". Each match read is a row read, so the cap is what a
 /// call costs: at 1M listings on PostgreSQL a common word's facets took ~40 ms alone at 10,000,
-/// and at 1,000 a call still cost 3–4 times one at 10k listings, where a word has a few hundred
-/// matches (BENCHMARKS.md, twenty-third session); at 200 it costs about the same at any size.
+/// and at 1,000 a call still cost 3–4 times one at 10k listings, where "jacket" has ~160
+/// matches, all read (BENCHMARKS.md, twenty-third session); at 200 it costs about the same.
 /// A count past a couple of hundred tells a buyer "many" either way.
 pub const FACET_COUNT_CAP: i64 = 200;
 
