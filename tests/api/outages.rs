@@ -378,13 +378,16 @@ async fn the_sqlite_write_ahead_log_stays_bounded_while_readers_are_active() {
     }
     let largest = largest.load(Ordering::SeqCst);
     // Without the bound the same load grew the log to 4.6 MB here (18 times the bound).
-    // With it, the log never holds more than the bound plus the one transaction that may
-    // follow a check (a few pages; allowed up to another bound's worth).
-    let one_transaction = BOUND;
+    // With it, the log never holds more than the bound plus the one write that may follow a
+    // check. A listing's insert is a few pages, but a write may also carry a merge of the
+    // words index: FTS5's own (`automerge`, 64 pages a step for each level of its index) or
+    // the merger's (64 pages written, as many freed). 30 runs here saw writes of up to 63
+    // pages (260 KB); one CI run saw the log at 190 pages (782 KB). Allowed: 1 MiB.
+    let one_write = 1024 * 1024;
     eprintln!("{writes} writes, {reads} reads; largest write-ahead log {largest} bytes");
     assert!(reads > 0, "no read ran beside the writes");
     assert!(
-        largest <= BOUND + one_transaction,
+        largest <= BOUND + one_write,
         "the write-ahead log reached {largest} bytes (bound {BOUND})"
     );
 }

@@ -3,7 +3,7 @@
 
 use super::connection::{DbConnection, ManagedConn, Pool, SqliteWriters};
 use super::outage::{query_outage, Outage};
-use super::wal::{WalBound, DEFAULT_SQLITE_WAL_MAX_BYTES};
+use super::wal::{truncate, CheckpointRow, Truncation, WalBound, DEFAULT_SQLITE_WAL_MAX_BYTES};
 use super::StoreError;
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
@@ -307,17 +307,6 @@ pub fn connect_with(url: &str, options: PoolOptions) -> Result<Pool, StoreError>
 /// How often the SQLite checkpointer copies the write-ahead log into the database file.
 const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// What `PRAGMA wal_checkpoint` answers: 1 in `busy` when it could not finish (another
-/// connection was checkpointing, or readers held on), and the frames in the log (-1 when the
-/// checkpoint could not run).
-#[derive(QueryableByName, Debug)]
-struct CheckpointRow {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    busy: i32,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    log: i32,
-}
-
 /// How often, and how far apart, the start-up TRUNCATE is tried while another connection's
 /// checkpoint keeps it busy.
 const STARTUP_TRUNCATE_TRIES: u32 = 20;
@@ -328,19 +317,13 @@ const STARTUP_TRUNCATE_PAUSE: Duration = Duration::from_millis(50);
 /// process's first writer under load. Tried again while another connection's checkpoint
 /// keeps it busy; a log it cannot empty is left to the writers' bound.
 fn truncate_at_start_up(conn: &mut DbConnection) {
-    for _ in 0..STARTUP_TRUNCATE_TRIES {
-        match diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load::<CheckpointRow>(conn) {
-            Ok(rows) if rows.first().is_some_and(|r| r.busy != 0) => {
-                std::thread::sleep(STARTUP_TRUNCATE_PAUSE)
-            }
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "SQLite start-up checkpoint failed");
-                return;
-            }
-        }
+    match truncate(conn, STARTUP_TRUNCATE_TRIES, STARTUP_TRUNCATE_PAUSE) {
+        Truncation::Done => {}
+        Truncation::Busy => tracing::warn!(
+            "SQLite start-up checkpoint stayed busy; the writers' bound will empty the log"
+        ),
+        Truncation::Failed(e) => tracing::warn!(error = %e, "SQLite start-up checkpoint failed"),
     }
-    tracing::warn!("SQLite start-up checkpoint stayed busy; the writers' bound will empty the log");
 }
 
 /// A PASSIVE checkpoint; true when the log held frames (whether or not all were copied).
