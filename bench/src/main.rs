@@ -156,6 +156,13 @@ enum Command {
         /// seeded only while it has no listings, so later runs skip the seeding.
         #[arg(long)]
         keep_database: Option<String>,
+        /// Also measure each kind, right after, on a catalogue of this many listings (issue 12:
+        /// 10000), and check that each kind's p50 is at most 2x its p50 there.
+        #[arg(long)]
+        compare_listings: Option<i64>,
+        /// The comparison catalogue's database, kept as --keep-database keeps the main one.
+        #[arg(long, requires = "compare_listings")]
+        compare_database: Option<String>,
     },
     /// 100,000 saved searches stored, then new listings' alerts timed to a subscribed socket.
     SavedAlerts {
@@ -275,13 +282,20 @@ fn main() -> anyhow::Result<()> {
                 connections,
                 seconds,
                 keep_database,
+                compare_listings,
+                compare_database,
             } => {
+                let compare = compare_listings.map(|listings| search::Compare {
+                    listings,
+                    keep_database: compare_database,
+                });
                 search::run(
                     &common,
                     listings,
                     connections,
                     seconds,
                     keep_database.as_deref(),
+                    compare.as_ref(),
                 )
                 .await
             }

@@ -66,7 +66,7 @@ async fn with_no_configuration_it_serves_sqlite_in_the_working_directory_and_sto
     let dir = tempfile::tempdir().unwrap();
     let mut server = ServerProcess::start(&[], &[], Some(dir.path()));
     assert!(dir.path().join("bazaar.db").exists());
-    let client = reqwest::Client::new();
+    let client = http_client();
     let res = client
         .get(format!("{}/readyz", server.address))
         .send()

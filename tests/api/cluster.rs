@@ -32,7 +32,7 @@ impl Cluster {
         Some(Cluster {
             db,
             nodes,
-            client: Client::new(),
+            client: http_client(),
         })
     }
 
@@ -390,7 +390,7 @@ async fn a_node_whose_listener_cannot_connect_is_not_ready() {
         &[("DATABASE_URL", db.url())],
         None,
     );
-    let client = Client::new();
+    let client = http_client();
     let res = client
         .get(format!("{}/readyz", node.address))
         .send()

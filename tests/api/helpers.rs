@@ -343,7 +343,7 @@ pub async fn spawn_app_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> 
     }
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
+        client: http_client(),
         db,
         metrics_address: metrics_port.map(|port| format!("http://127.0.0.1:{port}")),
         media_dir,
@@ -785,9 +785,23 @@ pub async fn walk_listings(app: &TestApp, query: &str) -> Vec<i64> {
     }
 }
 
+/// How long a test's client keeps an idle connection for another request: well under the
+/// server's keep-alive (actix-web's default, 5 s). A connection idle for about as long as the
+/// server's keep-alive was reused just as the server closed it, and the request failed with
+/// "IncompleteMessage" (once in CI, after a test spent seconds writing its catalogue).
+const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// An HTTP client for a test's servers ([`CLIENT_IDLE`]).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(CLIENT_IDLE)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// POSTs `body` as `token` to `url` (a server process's), the answer's JSON.
 pub async fn post_json_as(url: &str, token: &str, body: &Value) -> Value {
-    reqwest::Client::new()
+    http_client()
         .post(url)
         .bearer_auth(token)
         .json(body)

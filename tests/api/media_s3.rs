@@ -92,7 +92,7 @@ async fn two_server_processes_start_on_one_bucket_and_see_each_others_objects() 
     let Some(url) = test_s3_url("two_server_processes_start_on_one_bucket") else {
         return;
     };
-    let client = reqwest::Client::new();
+    let client = http_client();
     let (db_a, db_b) = (TestDb::create(), TestDb::create());
     let a = ServerProcess::start(
         &["--media-url", &url, "--database-url", db_a.url()],

@@ -446,7 +446,7 @@ async fn a_listing_whose_alerts_are_refused_is_logged_once_and_alerted_once_they
     let server = ServerProcess::start(&["serve"], &[("DATABASE_URL", db.url())], None);
     let mut people = db.users_fast("refused", 2);
     let (owner, seller) = (people.remove(0), people.remove(0));
-    let http = reqwest::Client::new();
+    let http = http_client();
     let post = |path: &str, token: &str, body: serde_json::Value| {
         http.post(format!("{}/api/v1{path}", server.address))
             .bearer_auth(token)

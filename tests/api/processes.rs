@@ -34,7 +34,7 @@ async fn two_processes_editing_one_listing_lose_no_update_and_keep_seq_gap_free(
     let env = [("DATABASE_URL", db.url())];
     let a = ServerProcess::start(&["serve"], &env, None);
     let b = ServerProcess::start(&["serve"], &env, None);
-    let client = Client::new();
+    let client = http_client();
     let post = reqwest::Method::POST;
     let (s, _) = call(
         &client,

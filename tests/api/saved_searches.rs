@@ -32,7 +32,7 @@ async fn settled(db: &TestDb) {
 
 /// The saved-search alerts in `user`'s inbox: (saved search, listing) pairs.
 pub(crate) async fn alerts_in_inbox(address: &str, user: &TestUser) -> Vec<(i64, i64)> {
-    let inbox: Value = reqwest::Client::new()
+    let inbox: Value = http_client()
         .get(format!("{address}/api/v1/notifications?limit=100"))
         .bearer_auth(&user.token)
         .send()
@@ -374,7 +374,7 @@ async fn two_processes_alert_once() {
     ];
     let users = db.users_fast("u", 2);
     let (buyer, seller) = (&users[0], &users[1]);
-    let client = reqwest::Client::new();
+    let client = http_client();
     let search: Value = client
         .post(format!("{}{PATH}", nodes[1].address))
         .bearer_auth(&buyer.token)

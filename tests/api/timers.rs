@@ -82,7 +82,7 @@ async fn a_deadline_that_passed_while_the_server_was_down_fires_once_at_start_up
         &env,
         None,
     );
-    let client = reqwest::Client::new();
+    let client = http_client();
     let post = |base: &str, path: &str, token: Option<&str>, body: serde_json::Value| {
         let mut req = client.post(format!("{base}{path}")).json(&body);
         if let Some(t) = token {
