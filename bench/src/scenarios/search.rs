@@ -88,30 +88,18 @@ pub async fn run(
         anyhow::bail!("--compare-listings needs servers the bench starts itself, not --url");
     }
     let db = catalogue(c, listings, keep_database, &mut report)?;
-    let small = match compare {
-        Some(k) => Some((
-            k,
-            catalogue(c, k.listings, k.keep_database.as_deref(), &mut report)?,
-        )),
-        None => None,
-    };
+    // The smaller catalogue's database, its server (running while the kinds are measured) and
+    // its kinds' URLs.
+    let mut small = None;
+    if let Some(k) = compare {
+        let db = catalogue(c, k.listings, k.keep_database.as_deref(), &mut report)?;
+        let server = bazaar(c, &db)?;
+        let suffix = format!(" ({} listings)", k.listings);
+        let urls = kind_urls(&server.address, &suffix, &mut report).await?;
+        small = Some((k, suffix, db, server, urls));
+    }
     let server = bazaar(c, &db)?;
     let urls = kind_urls(&server.address, "", &mut report).await?;
-    let small_server = match &small {
-        Some((_, db)) => Some(bazaar(c, db)?),
-        None => None,
-    };
-    let small_urls = match (&small, &small_server) {
-        (Some((k, _)), Some(s)) => {
-            kind_urls(
-                &s.address,
-                &format!(" ({} listings)", k.listings),
-                &mut report,
-            )
-            .await?
-        }
-        _ => Vec::new(),
-    };
     let duration = Duration::from_secs(seconds);
 
     // Each kind on the main catalogue, then at once on the smaller one.
@@ -120,6 +108,7 @@ pub async fn run(
     let mut compared: Vec<(usize, Recorder)> = Vec::new();
     for (name, url) in urls {
         let rec = hammer(vec![url], connections, duration).await;
+        let small_urls = small.as_ref().map_or(&[][..], |(.., urls)| urls);
         if let Some((_, small_url)) = small_urls.iter().find(|(n, _)| *n == name) {
             let small_rec = hammer(vec![small_url.clone()], connections, duration).await;
             compared.push((measured.len(), small_rec));
@@ -130,13 +119,7 @@ pub async fn run(
     let rate = |rec: &Recorder| rec.count() as f64 / rec.elapsed().as_secs_f64().max(1e-9);
     let baseline = rate(&measured[0].1);
     for (name, rec) in &measured {
-        report.rows.push(rec.figures(name, "r/s", rec.count()));
-        let ok = rec.outcomes.get("200").copied().unwrap_or(0) == rec.count();
-        report.checks.push(Check::new(
-            format!("{name}: every answer 200"),
-            ok,
-            format!("{:?}", rec.outcomes),
-        ));
+        record_answers(&mut report, name, rec);
     }
     for (name, rec) in measured.iter().skip(1) {
         let p99 = rec.latency.value_at_quantile(0.99) as f64 / 1000.0;
@@ -154,19 +137,10 @@ pub async fn run(
             format!("{:.0}%", share * 100.0),
         ));
     }
-    if let Some((k, _)) = &small {
+    if let Some((k, suffix, ..)) = &small {
         for (i, small_rec) in &compared {
             let (name, rec) = &measured[*i];
-            let label = format!("{name} ({} listings)", k.listings);
-            report
-                .rows
-                .push(small_rec.figures(&label, "r/s", small_rec.count()));
-            let ok = small_rec.outcomes.get("200").copied().unwrap_or(0) == small_rec.count();
-            report.checks.push(Check::new(
-                format!("{label}: every answer 200"),
-                ok,
-                format!("{:?}", small_rec.outcomes),
-            ));
+            record_answers(&mut report, &format!("{name}{suffix}"), small_rec);
             let p50 = |r: &Recorder| r.latency.value_at_quantile(0.5) as f64 / 1000.0;
             let (big, little) = (p50(rec), p50(small_rec));
             let ratio = big / little.max(1e-9);
@@ -181,6 +155,16 @@ pub async fn run(
         }
     }
     Ok(report)
+}
+
+/// A kind's figures as a row of the report, and the check that every answer was 200.
+fn record_answers(report: &mut Report, name: &str, rec: &Recorder) {
+    report.rows.push(rec.figures(name, "r/s", rec.count()));
+    report.checks.push(Check::new(
+        format!("{name}: every answer 200"),
+        rec.outcomes.get("200").copied().unwrap_or(0) == rec.count(),
+        format!("{:?}", rec.outcomes),
+    ));
 }
 
 /// The database of a catalogue of `listings`: `keep_database` (seeded only while it has no
