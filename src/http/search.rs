@@ -105,8 +105,9 @@ pub struct ListingCursor {
     pub lo: i64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub hi: i64,
-    /// With relevance, how many candidates the window held: a full window goes on below `lo`
-    /// once its pages run out (0 in cursors from before: they end with their window).
+    /// With relevance, how many candidates the window held, which its later pages rank again:
+    /// a window goes on below `lo` once its pages run out, unless `lo` is the first id (0 in
+    /// cursors from before: they end with their window).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub n: i64,
 }

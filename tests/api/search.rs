@@ -1578,32 +1578,64 @@ fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
 
 /// The search of `filter` reads exactly `newest` (its newest matches as the words' own index
 /// finds them, newest first): three newest pages of 20 by cursor, relevance's candidates (the
-/// newest 200: their id range and count) and the facets of the newest 1,000.
+/// newest 200, on SQLite of the newest `RELEVANCE_SPAN` ids when those hold a page: their id
+/// range and count, [`first_relevance_window`]) and the facets of the newest 1,000.
 fn read_the_newest_matches(
     conn: &mut bazaar_actors::store::DbConnection,
     filter: &bazaar_actors::store::search::ListingFilter,
     newest: &[Match],
     case: &str,
 ) {
-    use bazaar_actors::domain::search::RELEVANCE_CANDIDATES;
     use bazaar_actors::store::search;
+    use diesel::RunQueryDsl;
     use search::ListingSort::{Newest, Relevance};
+    #[derive(diesel::QueryableByName)]
+    struct Top {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        top: i64,
+    }
     let ids: Vec<i64> = newest.iter().map(|m| m.id).collect();
     let paged = three_pages(conn, filter, Newest);
     assert_eq!(paged, ids[..ids.len().min(60)], "{case}");
-    let candidates = &ids[..ids.len().min(RELEVANCE_CANDIDATES as usize)];
+    let top = diesel::sql_query("SELECT MAX(id) AS top FROM listings")
+        .get_result::<Top>(conn)
+        .unwrap()
+        .top;
+    let by_ids = matches!(conn, bazaar_actors::store::DbConnection::Sqlite(_));
     let page = search_page(conn, filter, Relevance, None, 20);
     let first = page.first().expect("a page");
     assert_eq!(
         (first.window_lo, first.window_hi, first.candidates),
-        (
-            *candidates.last().unwrap(),
-            candidates[0],
-            candidates.len() as i64
-        ),
+        first_relevance_window(&ids, top, by_ids, 20),
         "{case}"
     );
     facets_count_exactly(conn, filter, newest, 1_000);
+}
+
+/// The window (its lowest and highest id, how many candidates) of a first relevance page of
+/// `page` listings whose newest matches are `ids` (newest first), the newest listing's id
+/// `top`: the newest `RELEVANCE_CANDIDATES` matches, and `by_ids` (SQLite) with more ids
+/// than `RELEVANCE_SPAN` those of the newest `RELEVANCE_SPAN` ids when they are a page at
+/// least, else the newest page. A window that took fewer than it could reaches down to the
+/// lowest id read; one that took all, to its oldest candidate.
+fn first_relevance_window(ids: &[i64], top: i64, by_ids: bool, page: usize) -> (i64, i64, i64) {
+    use bazaar_actors::domain::search::{RELEVANCE_CANDIDATES, RELEVANCE_SPAN};
+    let most = RELEVANCE_CANDIDATES as usize;
+    let floor = top - RELEVANCE_SPAN + 1;
+    let in_span = ids.iter().take_while(|&&id| id >= floor).count().min(most);
+    let (taken, could, lowest) = if !by_ids || top <= RELEVANCE_SPAN {
+        (&ids[..ids.len().min(most)], most, 1)
+    } else if in_span >= page {
+        (&ids[..in_span], most, floor)
+    } else {
+        (&ids[..ids.len().min(page)], page, 1)
+    };
+    let lo = if taken.len() < could {
+        lowest
+    } else {
+        *taken.last().unwrap()
+    };
+    (lo, taken[0], taken.len() as i64)
 }
 
 /// PostgreSQL, 100,000 listings analysed, some without a category or a condition: with a

@@ -1,13 +1,14 @@
 //! Search over more matches than it reads at once (issue 12 at scale): relevance ranks a
-//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches), its cursors keep ranking
-//! that set and then the set below it, so pages neither skip nor repeat a row while listings
+//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches of the newest
+//! `RELEVANCE_SPAN` ids, or the newest page of matches when those hold fewer), its cursors
+//! keep ranking that set and then the set below it, so pages neither skip nor repeat a row while listings
 //! are inserted; facets read at most `FACET_COUNT_CAP + 1` matches and say when there were
 //! more. Rows are bulk-loaded in plain SQL (a recursive CTE, the same on both backends). Runs
 //! on SQLite, and on PostgreSQL with BAZAAR_TEST_DATABASE_URL.
 
 use crate::helpers::*;
 use bazaar::http::search::FACET_COUNT_CAP;
-use bazaar_actors::store::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
+use bazaar_actors::store::search::{FIRST_REACH, RELEVANCE_CANDIDATES, RELEVANCE_SPAN};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -32,6 +33,80 @@ fn bulk_insert(
          'active', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM s ORDER BY i"
     ))
     .unwrap();
+}
+
+/// Moves the listings' ids on, so a test has the ids of a large catalogue without its rows:
+/// the next listing inserted gets the id `next` (a closed filler listing of `seller` takes the
+/// one before, and on PostgreSQL the id sequence is set to it).
+fn ids_from(app: &TestApp, seller: i64, next: i64) {
+    let mut conn = app.db.connect();
+    conn.batch_execute(&format!(
+        "INSERT INTO listings (id, seller_id, title, description, category, condition, \
+         price_cents, currency, quantity, status, version, created_at, updated_at) VALUES \
+         ({filler}, {seller}, 'Filler', 'x', 'other', 'good', 100, 'EUR', 1, 'closed', 1, \
+         '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        filler = next - 1
+    ))
+    .unwrap();
+    if app.db.is_postgres() {
+        conn.batch_execute(&format!(
+            "SELECT setval(pg_get_serial_sequence('listings', 'id'), {})",
+            next - 1
+        ))
+        .unwrap();
+    }
+}
+
+/// `old` gizmos of four strengths ([`insert_gizmos_of_four_strengths`]), then `new` more from
+/// the id `RELEVANCE_SPAN * 3` on, far above them: every match, newest first, and the two
+/// batches' first ids.
+async fn old_and_far_newer_gizmos(
+    app: &TestApp,
+    seller: &TestUser,
+    old: i64,
+    new: i64,
+) -> (Vec<i64>, [i64; 2]) {
+    insert_gizmos_of_four_strengths(app, seller.id, old);
+    let oldest = *all_matches(app).await.last().unwrap();
+    let first = RELEVANCE_SPAN * 3;
+    ids_from(app, seller.id, first);
+    insert_gizmos_of_four_strengths(app, seller.id, new);
+    let every = all_matches(app).await;
+    assert_eq!(every.len() as i64, old + new);
+    (every, [oldest, first])
+}
+
+/// Walks every relevance page of `gizmo`, `limit` a page, creating a strong match before each
+/// next page: the ids seen, and the ids created.
+async fn walk_relevance_inserting(
+    app: &TestApp,
+    seller: &TestUser,
+    limit: usize,
+) -> (Vec<i64>, Vec<i64>) {
+    let mut seen = Vec::new();
+    let mut inserted = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("q=gizmo&limit={limit}&cursor={c}"),
+            None => format!("q=gizmo&limit={limit}"),
+        };
+        let page = get(app, &url).await;
+        seen.extend(listing_ids(&page));
+        let made = app
+            .listing(
+                seller,
+                json!({"title": format!("Gizmo gizmo {}", inserted.len()),
+                       "description": "gizmo gizmo gizmo gizmo", "price_cents": 500}),
+            )
+            .await;
+        inserted.push(made["id"].as_i64().unwrap());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    (seen, inserted)
 }
 
 async fn get(app: &TestApp, query: &str) -> Value {
@@ -67,7 +142,22 @@ fn insert_gizmos_of_four_strengths(app: &TestApp, seller: i64, n: i64) {
 /// i = id - first + 1, i % 4 == 3 has four words of its description matching (of four), 2 two
 /// (of two), 1 one (of two), 0 only the title.
 fn by_strength(ids: &mut [i64], first: i64) {
-    ids.sort_by_key(|&i| (std::cmp::Reverse((i - first + 1) % 4), std::cmp::Reverse(i)));
+    by_strength_in_batches(ids, &[first]);
+}
+
+/// [`by_strength`] for listings of several such batches, the first ids of which are `firsts`:
+/// each listing's strength counts from its batch's first id (the highest at most its own).
+fn by_strength_in_batches(ids: &mut [i64], firsts: &[i64]) {
+    let strength = |i: i64| {
+        let first = firsts
+            .iter()
+            .filter(|&&f| f <= i)
+            .max()
+            .copied()
+            .unwrap_or(i);
+        (i - first + 1) % 4
+    };
+    ids.sort_by_key(|&i| (std::cmp::Reverse(strength(i)), std::cmp::Reverse(i)));
 }
 
 /// On PostgreSQL a words query in newest order first reads the newest `FIRST_REACH` ids, then,
@@ -157,29 +247,7 @@ async fn relevance_ranks_window_by_window_newest_first_and_its_pages_never_skip_
     assert_eq!(before.len() as i64, RELEVANCE_CANDIDATES + extra);
 
     // Walk relevance, inserting a strong match before each next page.
-    let mut seen = Vec::new();
-    let mut inserted = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("q=gizmo&limit=100&cursor={c}"),
-            None => "q=gizmo&limit=100".to_owned(),
-        };
-        let page = get(&app, &url).await;
-        seen.extend(listing_ids(&page));
-        let made = app
-            .listing(
-                &seller,
-                json!({"title": format!("Gizmo gizmo {}", inserted.len()),
-                       "description": "gizmo gizmo gizmo gizmo", "price_cents": 500}),
-            )
-            .await;
-        inserted.push(made["id"].as_i64().unwrap());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let (seen, inserted) = walk_relevance_inserting(&app, &seller, 100).await;
     let unique: HashSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "a row was repeated");
     // The first page's window: exactly the newest candidates, the strongest first, newest
@@ -204,6 +272,74 @@ async fn relevance_ranks_window_by_window_newest_first_and_its_pages_never_skip_
     assert_eq!(listing_ids(&fresh)[0], *inserted.last().unwrap());
     // Other sorts still see every match.
     assert_eq!(all_matches(&app).await.len(), before.len() + inserted.len());
+}
+
+/// With more ids than `RELEVANCE_SPAN`, the first window on SQLite ranks the matches among the
+/// newest `RELEVANCE_SPAN` ids only, when they hold a page of them (FTS5 steps the words'
+/// postings over the ids: `domain::search::WindowBound`): 40 new matches are ranked on their
+/// own, then the 15 old ones, far below, as the next window. PostgreSQL's window is bounded by
+/// its count alone, and ranks all 55 together. Listings inserted while the pages are walked
+/// enter no window, and no row is skipped or repeated.
+#[actix_web::test]
+async fn relevance_ranks_the_matches_of_the_newest_ids_first_when_they_hold_a_page() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let (mut every, firsts) = old_and_far_newer_gizmos(&app, &seller, 15, 40).await;
+    let (first, top) = (firsts[1], firsts[1] + 39);
+
+    let page = get(&app, "q=gizmo&limit=20").await;
+    let cursor: Value = bazaar::http::decode_cursor(page["next_cursor"].as_str().unwrap()).unwrap();
+    let (seen, inserted) = walk_relevance_inserting(&app, &seller, 20).await;
+    assert!(inserted.iter().all(|i| !seen.contains(i)));
+    if app.db.is_postgres() {
+        assert_eq!((&cursor["n"], &cursor["lo"]), (&json!(55), &json!(1)));
+        by_strength_in_batches(&mut every, &firsts);
+        assert_eq!(seen, every, "one window, ranked");
+        return;
+    }
+    assert_eq!(cursor["n"], json!(40), "the new matches only: {cursor}");
+    assert_eq!(
+        cursor["lo"],
+        json!(top - RELEVANCE_SPAN + 1),
+        "the window reaches down to its ids' lowest: {cursor}"
+    );
+    let mut new = every[..40].to_vec();
+    by_strength(&mut new, first);
+    let mut below = every[40..].to_vec();
+    by_strength(&mut below, firsts[0]);
+    assert_eq!(seen[..40], new[..], "the newest ids' matches, ranked");
+    assert_eq!(seen[40..], below[..], "then the old ones, ranked");
+}
+
+/// When the newest `RELEVANCE_SPAN` ids hold fewer matches than a page, SQLite's first window
+/// takes the newest page of matches, however old (the server reads a page and one more, to
+/// know whether another follows); the older matches follow as the window below it.
+/// PostgreSQL's window (its count alone bounds it) ranks all 35 together.
+#[actix_web::test]
+async fn relevance_takes_the_newest_page_of_matches_when_the_newest_ids_hold_fewer() {
+    let app = spawn_app().await;
+    let seller = app.user("seller").await;
+    let (every, firsts) = old_and_far_newer_gizmos(&app, &seller, 30, 5).await;
+
+    let limit = 10;
+    let page = get(&app, &format!("q=gizmo&limit={limit}")).await;
+    let cursor: Value = bazaar::http::decode_cursor(page["next_cursor"].as_str().unwrap()).unwrap();
+    let seen = walk_listings(&app, &format!("q=gizmo&limit={limit}")).await;
+    let read = if app.db.is_postgres() { 35 } else { limit + 1 };
+    let lo = if read == 35 { 1 } else { every[read - 1] };
+    assert_eq!((&cursor["n"], &cursor["lo"]), (&json!(read), &json!(lo)));
+    // One window of the newest `read` matches, new and old ranked together (both batches
+    // repeat the same four strengths); then the older ones, ranked.
+    let mut window = every[..read].to_vec();
+    by_strength_in_batches(&mut window, &firsts);
+    let mut below = every[read..].to_vec();
+    by_strength(&mut below, firsts[0]);
+    assert_eq!(
+        seen[..read],
+        window[..],
+        "the newest page of matches, ranked"
+    );
+    assert_eq!(seen[read..], below[..], "then the older ones, ranked");
 }
 
 /// A relevance cursor from before windows went on (no `n`, how many candidates its window held)

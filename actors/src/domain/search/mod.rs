@@ -29,7 +29,10 @@ pub use reach::{
     ERA_READ_MAX_FILTERED, FIRST_REACH, INDEX_READ_MAX_MATCHES, KNOWN_WORD_MIN_PERCENT,
     RELEVANCE_CANDIDATES, VALUE_WALK_MIN_MATCHES, VALUE_WALK_ROWS_PER_RESULT, WALK_MIN_PERCENT,
 };
-pub use relevance::{page_after, CandidateWindow, Ranked};
+pub use relevance::{
+    candidates_to_take, page_after, takes_next, window_reads, CandidateWindow, Ranked, WindowBound,
+    WindowRead, RELEVANCE_SPAN,
+};
 pub use typos::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, POPULAR_FACTOR,
     POPULAR_MIN_LISTINGS, TYPO_MAX_CORRECTIONS, TYPO_MAX_WORDS, TYPO_MIN_CHARS, WORD_COUNT_CAP,

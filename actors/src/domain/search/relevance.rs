@@ -1,8 +1,101 @@
-//! A relevance page out of its candidates: the newest [`super::RELEVANCE_CANDIDATES`] matches,
-//! each with its rank (higher is better), ranked here once the database has found and scored
-//! them (SQLite; `store::search::relevance`).
+//! A relevance page out of its candidates: the newest [`super::RELEVANCE_CANDIDATES`] matches
+//! of a window of ids ([`window_reads`]), each with its rank (higher is better), ranked here
+//! once the database has found and scored them (SQLite; `store::search::relevance`).
 
+use super::RELEVANCE_CANDIDATES;
 use std::cmp::Ordering;
+
+/// On SQLite a window of relevance candidates opens on at most this many of the newest ids
+/// below its top (when there are more, [`WindowBound::Ids`]), so that what a page costs stays
+/// bounded however large the catalogue: FTS5 steps the words' postings over those ids, not over
+/// as many as it takes to find [`RELEVANCE_CANDIDATES`] matches. Words that meet as chance has
+/// them ("leather" in 6% of the listings and "jacket" in 1.6%, together in 0.1%) have their
+/// newest 200 matches across 200,000 ids at 1M listings, while at 10,000 listings every match
+/// lies in the newest 10,000: stepping them cost 4× the page at 10,000 (BENCHMARKS.md,
+/// "Relevance windows bounded by ids"). Words found together more often fill the window's
+/// candidates within these ids, as before; fewer than a page in them, and the window takes the
+/// newest page of matches, however old.
+pub const RELEVANCE_SPAN: i64 = 50_000;
+
+/// What bounds the work of a window of relevance candidates, as each backend's cost has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowBound {
+    /// PostgreSQL: the count of candidates alone. Its era index reads the matches era by era
+    /// and `ts_rank` each candidate's row, so a window costs about its candidates, and a
+    /// second read costs more than it saves (at 1M listings two reads, the newest page and the
+    /// newest ids, answered "leather jacket" 925 r/s against one read's 1,125).
+    Candidates,
+    /// SQLite: the count, and [`RELEVANCE_SPAN`] ids.
+    Ids,
+}
+
+/// One read of a window's candidates: the newest `take` matches among the ids `lo` to `hi`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowRead {
+    pub lo: i64,
+    pub hi: i64,
+    pub take: i64,
+}
+
+impl WindowRead {
+    /// The window this read opened, from what it found: the candidates' range, reaching down
+    /// to the read's lowest id when it found fewer than it could take (no match lies below
+    /// them in the read's ids). So a window goes on below ([`CandidateWindow::goes_on_below`])
+    /// exactly when older matches may remain.
+    pub fn opened(&self, found: CandidateWindow) -> CandidateWindow {
+        if found.count < self.take {
+            CandidateWindow {
+                lo: self.lo,
+                ..found
+            }
+        } else {
+            found
+        }
+    }
+}
+
+/// The reads that may open a window of candidates whose newest id is at most `top`, for a
+/// page of `page` listings, in order, each taken only when the one before found fewer than a
+/// page ([`takes_next`]): every id, up to [`RELEVANCE_CANDIDATES`] matches; bounded by ids
+/// and with more ids than [`RELEVANCE_SPAN`], first the newest [`RELEVANCE_SPAN`] ids, up to
+/// [`RELEVANCE_CANDIDATES`] matches, then every id, a page of matches.
+pub fn window_reads(top: i64, page: i64, bound: WindowBound) -> Vec<WindowRead> {
+    let every = WindowRead {
+        lo: 1,
+        hi: top,
+        take: RELEVANCE_CANDIDATES,
+    };
+    if bound == WindowBound::Candidates || top <= RELEVANCE_SPAN {
+        return vec![every];
+    }
+    vec![
+        WindowRead {
+            lo: top - RELEVANCE_SPAN + 1,
+            ..every
+        },
+        WindowRead {
+            take: page.clamp(1, RELEVANCE_CANDIDATES),
+            ..every
+        },
+    ]
+}
+
+/// Whether a window's opening goes on to its next read after one that found `found`
+/// candidates: when they are fewer than a page.
+pub fn takes_next(found: CandidateWindow, page: i64) -> bool {
+    found.count < page
+}
+
+/// How many candidates a later page of a window ranks: as many as the window held (all the
+/// matches of its range then), or for a cursor from before windows held counts (0), as many
+/// as a window took then.
+pub fn candidates_to_take(window_count: i64) -> i64 {
+    if window_count > 0 {
+        window_count.min(RELEVANCE_CANDIDATES)
+    } else {
+        RELEVANCE_CANDIDATES
+    }
+}
 
 /// A candidate of a relevance page: a listing and its rank.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,6 +134,13 @@ impl CandidateWindow {
             hi: ids.max().unwrap_or(0),
             count: candidates.len() as i64,
         }
+    }
+
+    /// Whether older matches may lie below the window, so its last page goes on with the
+    /// window below it: it reaches not down to the first id (see [`WindowRead::opened`]), and
+    /// its count is known (a cursor from before windows went on has none, and ends with it).
+    pub fn goes_on_below(&self) -> bool {
+        self.count > 0 && self.lo > 1
     }
 }
 
@@ -134,5 +234,84 @@ mod tests {
             }
         );
         assert_eq!(CandidateWindow::of(&[]), CandidateWindow::default());
+    }
+
+    #[test]
+    fn a_window_bounded_by_ids_opens_on_the_newest_then_takes_a_page_however_old() {
+        let every = |top| WindowRead {
+            lo: 1,
+            hi: top,
+            take: RELEVANCE_CANDIDATES,
+        };
+        let top = 1_000_000;
+        assert_eq!(
+            window_reads(top, 21, WindowBound::Candidates),
+            vec![every(top)]
+        );
+        assert_eq!(
+            window_reads(RELEVANCE_SPAN, 21, WindowBound::Ids),
+            vec![every(RELEVANCE_SPAN)],
+            "no more ids than the span: every id"
+        );
+        assert_eq!(
+            window_reads(top, 21, WindowBound::Ids),
+            vec![
+                WindowRead {
+                    lo: top - RELEVANCE_SPAN + 1,
+                    ..every(top)
+                },
+                WindowRead {
+                    take: 21,
+                    ..every(top)
+                }
+            ]
+        );
+        assert_eq!(
+            window_reads(top, 1_000, WindowBound::Ids)[1].take,
+            RELEVANCE_CANDIDATES
+        );
+        assert_eq!(window_reads(top, 0, WindowBound::Ids)[1].take, 1);
+        assert!(window_reads(0, 21, WindowBound::Ids)
+            .iter()
+            .all(|r| r.hi < r.lo));
+        // A page in the newest ids: they are the window. Fewer: the newest page is.
+        let found = |count| CandidateWindow {
+            lo: top - 10,
+            hi: top,
+            count,
+        };
+        assert!(!takes_next(found(21), 21));
+        assert!(takes_next(found(20), 21));
+    }
+
+    #[test]
+    fn a_window_reaches_down_to_its_read_unless_it_took_all_it_could() {
+        let read = WindowRead {
+            lo: 500,
+            hi: 900,
+            take: 3,
+        };
+        let found = |lo, count| CandidateWindow { lo, hi: 880, count };
+        // Fewer than it could take: no match lies between the read's lowest id and theirs.
+        assert_eq!(read.opened(found(700, 2)), found(500, 2));
+        assert!(read.opened(found(700, 2)).goes_on_below());
+        // As many as it could: older matches may lie below the oldest candidate.
+        assert_eq!(read.opened(found(700, 3)), found(700, 3));
+        // A read down to the first id that found fewer: nothing is below.
+        let every = WindowRead { lo: 1, ..read };
+        assert!(!every.opened(found(700, 2)).goes_on_below());
+        assert!(every.opened(found(700, 3)).goes_on_below());
+        // A cursor from before windows went on: no count, it ends with its window.
+        assert!(!found(700, 0).goes_on_below());
+    }
+
+    #[test]
+    fn a_later_page_takes_as_many_candidates_as_its_window_held() {
+        assert_eq!(candidates_to_take(37), 37);
+        assert_eq!(candidates_to_take(0), RELEVANCE_CANDIDATES);
+        assert_eq!(
+            candidates_to_take(RELEVANCE_CANDIDATES * 5),
+            RELEVANCE_CANDIDATES
+        );
     }
 }

@@ -26,7 +26,10 @@ use super::models::Listing;
 use super::DbConnection;
 use crate::domain::category::CategoryLevel;
 use crate::domain::listing::{ListingStatus, CONDITIONS};
-use crate::domain::search::{SearchFilters, TextQuery};
+use crate::domain::search::{
+    candidates_to_take, takes_next, window_reads, CandidateWindow, SearchFilters, TextQuery,
+    WindowBound, WindowRead,
+};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
@@ -50,7 +53,7 @@ mod testing;
 mod typos;
 mod words_index;
 
-pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES};
+pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES, RELEVANCE_SPAN};
 use eras::{push_descent, push_era_match_of_e};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
@@ -123,16 +126,33 @@ pub struct ListingPosition {
 }
 
 impl ListingPosition {
-    /// Relevance, before the first page of the window below the id `lo`: its candidates are
-    /// the newest matches under `lo`, ranked from the best (the boundary is above every rank).
-    fn window_below(lo: i64) -> ListingPosition {
+    /// Relevance, before the first page of a window that `read` opens: its candidates are the
+    /// newest `read.take` matches of its ids, ranked from the best (the boundary is above
+    /// every rank). A read of every id up to the newest (`newest`: `read.hi` is the newest
+    /// id) compares no id: a range of every id would only tempt PostgreSQL's planner to walk
+    /// the id index with the words as a filter.
+    fn opening(read: WindowRead, newest: i64) -> ListingPosition {
+        let every = read.lo <= 1 && read.hi >= newest;
+        let (window_lo, window_hi) = if every { (0, 0) } else { (read.lo, read.hi) };
         ListingPosition {
             rank: f64::INFINITY,
             id: i64::MAX,
-            window_lo: 1,
-            window_hi: lo - 1,
+            window_lo,
+            window_hi,
+            window_count: read.take,
             ..Default::default()
         }
+    }
+
+    /// Whether this is a window's opening ([`Self::opening`]), not a page's last row: a
+    /// cursor's rank is always finite.
+    fn opens_window(&self) -> bool {
+        self.rank == f64::INFINITY
+    }
+
+    /// How many candidates a relevance read after this position ranks.
+    fn candidates(&self) -> i64 {
+        candidates_to_take(self.window_count)
     }
 }
 
@@ -152,6 +172,23 @@ pub struct Found {
     /// Sorted by relevance: how many candidates were ranked (else 0).
     #[diesel(sql_type = BigInt)]
     pub candidates: i64,
+}
+
+impl Found {
+    /// Sorted by relevance, the window of candidates it was ranked in.
+    fn window(&self) -> CandidateWindow {
+        CandidateWindow {
+            lo: self.window_lo,
+            hi: self.window_hi,
+            count: self.candidates,
+        }
+    }
+
+    fn set_window(&mut self, window: CandidateWindow) {
+        self.window_lo = window.lo;
+        self.window_hi = window.hi;
+        self.candidates = window.count;
+    }
 }
 
 const COLUMNS: &str = "l.id, l.seller_id, l.title, l.description, l.category, l.condition, \
@@ -536,8 +573,8 @@ fn build(
 }
 
 /// One page of listings after `after`, its words spelled as `spelled` keeps them. Sorted by
-/// relevance, the page ranks the cursor's window of candidates (the first page's: the newest
-/// [`RELEVANCE_CANDIDATES`] matches) and, once those run out, the window below it.
+/// relevance, the page ranks the cursor's window of candidates (the first page's: one that
+/// [`window_reads`] opens on the newest ids) and, once those run out, the window below it.
 pub fn search(
     conn: &mut DbConnection,
     mode: &mut PlanMode,
@@ -551,38 +588,114 @@ pub fn search(
         return Ok(Vec::new());
     }
     let filter = &corrected(conn, mode, spelled, filter)?;
-    let mut rows = read(conn, mode, filter, sort, after, limit, |_, _| Ok(()))?;
     if sort != ListingSort::Relevance || filter.text.is_none() {
-        return Ok(rows);
+        return read(conn, mode, filter, sort, after, limit, |_, _| Ok(()));
     }
-    // Later pages keep ranking the window's candidates: carry its range and count on unchanged.
-    let window = match after.filter(|p| p.window_hi > 0) {
-        Some(p) => {
+    let (mut rows, window) = match after {
+        // Later pages keep ranking the window's candidates: carry its range and count on.
+        Some(p) if p.window_hi > 0 => {
+            let mut rows = read(conn, mode, filter, sort, after, limit, |_, _| Ok(()))?;
+            let window = CandidateWindow {
+                lo: p.window_lo,
+                hi: p.window_hi,
+                count: p.window_count,
+            };
             for row in &mut rows {
-                row.window_lo = p.window_lo;
-                row.window_hi = p.window_hi;
-                row.candidates = p.window_count;
+                row.set_window(window);
             }
-            Some((p.window_lo, p.window_count))
+            (rows, Some(window))
         }
-        None => rows.first().map(|r| (r.window_lo, r.candidates)),
+        // A cursor from before windows: the newest candidates below it, as then.
+        Some(p) => {
+            let rows = read(conn, mode, filter, sort, after, limit, |_, _| Ok(()))?;
+            let below = |row: &Found| WindowRead {
+                lo: 1,
+                hi: row.window_hi,
+                take: p.candidates(),
+            };
+            let window = rows.first().map(|row| below(row).opened(row.window()));
+            (rows, window)
+        }
+        None => {
+            // A window bounded by the count alone reads every id: no newest id is needed.
+            let top = match window_bound(conn) {
+                WindowBound::Ids => newest_id(conn)?,
+                WindowBound::Candidates => i64::MAX,
+            };
+            open_window(conn, mode, filter, (top, top), limit, limit)?
+        }
     };
-    // A window that held as many candidates as it could may have older matches below it: once
-    // its pages run out, the page goes on with the next window, the newest matches below it
-    // (one window is enough: a page is smaller than a window).
-    if let Some((lo, count)) = window {
+    // A window that may have older matches below it: once its pages run out, the page goes on
+    // with the window below (one is enough: a page is smaller than a window).
+    if let Some(w) = window.filter(CandidateWindow::goes_on_below) {
         let short = limit - rows.len() as i64;
-        if short > 0 && count >= RELEVANCE_CANDIDATES && lo > 1 {
-            let below = Some(ListingPosition::window_below(lo));
-            rows.extend(read(conn, mode, filter, sort, below, short, |_, _| Ok(()))?);
+        if short > 0 {
+            // Below a window, ids above it are left out: its reads always compare the ids.
+            let below = (w.lo - 1, i64::MAX);
+            rows.extend(open_window(conn, mode, filter, below, limit, short)?.0);
         }
     }
     Ok(rows)
 }
 
+/// The first `rows` listings of the relevance window that [`window_reads`] opens below the id
+/// `top` (inclusive; `newest`: the newest listing's) for pages of `page`, with the window.
+fn open_window(
+    conn: &mut DbConnection,
+    mode: &mut PlanMode,
+    filter: &ListingFilter,
+    (top, newest): (i64, i64),
+    page: i64,
+    rows: i64,
+) -> QueryResult<(Vec<Found>, Option<CandidateWindow>)> {
+    let reads = window_reads(top, page, window_bound(conn));
+    let mut opened = (Vec::new(), None);
+    for (i, taken) in reads.iter().enumerate() {
+        let at = Some(ListingPosition::opening(*taken, newest));
+        let mut found = read(
+            conn,
+            mode,
+            filter,
+            ListingSort::Relevance,
+            at,
+            rows,
+            |_, _| Ok(()),
+        )?;
+        let Some(first) = found.first() else {
+            continue;
+        };
+        let candidates = first.window();
+        let window = taken.opened(candidates);
+        for row in &mut found {
+            row.set_window(window);
+        }
+        opened = (found, Some(window));
+        if i + 1 == reads.len() || !takes_next(candidates, page) {
+            break;
+        }
+    }
+    Ok(opened)
+}
+
+/// What bounds a relevance window's work on this backend.
+fn window_bound(conn: &DbConnection) -> WindowBound {
+    match conn {
+        DbConnection::Postgresql(_) => WindowBound::Candidates,
+        DbConnection::Sqlite(_) => WindowBound::Ids,
+    }
+}
+
+/// The newest listing's id (0: none).
+fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
+    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
+}
+
 /// PostgreSQL's plan for a search as [`search`] runs it (typos corrected; EXPLAIN, not run),
 /// one line per node; with several reads (as [`search`] ran them just now: the reads are made
-/// to decide on the next), each one's plan, [`NEXT_STEP`] between them.
+/// to decide on the next), each one's plan, [`NEXT_STEP`] between them. A first relevance page
+/// has the plans of every read that may open its window ([`window_reads`]).
 pub fn explain_pg(
     conn: &mut DbConnection,
     filter: &ListingFilter,
@@ -593,11 +706,23 @@ pub fn explain_pg(
     // Spelled now: the plan of the words as the vocabulary has them.
     let mode = &mut PlanMode::default();
     let filter = &corrected(conn, mode, &SpelledQueries::default(), filter)?;
+    let positions = match after {
+        None if sort == ListingSort::Relevance && filter.text.is_some() => {
+            let top = newest_id(conn)?;
+            window_reads(top, limit, window_bound(conn))
+                .into_iter()
+                .map(|r| Some(ListingPosition::opening(r, top)))
+                .collect()
+        }
+        _ => vec![after],
+    };
     let mut plans = Vec::new();
-    read(conn, mode, filter, sort, after, limit, |conn, sql| {
-        plans.push(sql.clone().explain(conn)?);
-        Ok(())
-    })?;
+    for at in positions {
+        read(conn, mode, filter, sort, at, limit, |conn, sql| {
+            plans.push(sql.clone().explain(conn)?);
+            Ok(())
+        })?;
+    }
     Ok(plans.join(&format!("\n{NEXT_STEP}\n")))
 }
 

@@ -201,7 +201,7 @@ fn read_in(
         ListingSort::Relevance => stepped(
             conn,
             span,
-            RELEVANCE_CANDIDATES,
+            after.map_or(RELEVANCE_CANDIDATES, |p| p.candidates()),
             eras,
             load,
             count,

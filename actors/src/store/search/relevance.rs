@@ -3,8 +3,11 @@
 //! A common word matches tens of thousands of listings; scoring each of them (`ts_rank` reads
 //! every match's stored `tsvector`, `bm25` walks every posting) costs seconds at a million
 //! listings. So relevance is relevance among the newest [`RELEVANCE_CANDIDATES`] matches (the
-//! filters applied): the matches are read newest first from an index walk that stops after
-//! that many (PostgreSQL: the newest ids first, then, when they hold too few, the GIN bitmap
+//! filters applied) of a window of ids: the newest
+//! [`RELEVANCE_SPAN`](crate::domain::search::RELEVANCE_SPAN) ids, or, when those hold
+//! fewer than a page, as many ids as the newest page of matches takes (`window_reads`, which
+//! `search` opens). The matches are read newest first from an index walk that stops after
+//! that many or at the window's lowest id (PostgreSQL: the newest ids first, then, when they hold too few, the GIN bitmap
 //! of every match, see [`Reach`]; SQLite: FTS5's forward walk, its rowid being the id
 //! negated), only those are scored, and the page is a top-N sort of them (PostgreSQL in the
 //! same statement, [`build`]; SQLite in Rust after reading them out, [`sqlite_page`]).
@@ -18,8 +21,8 @@ use crate::domain::search::{page_after, CandidateWindow, Ranked};
 use plan_mode::Run;
 use std::collections::HashMap;
 
-/// The candidates as one `SELECT` (`id`, `rank`): newest first, at most
-/// [`RELEVANCE_CANDIDATES`], inside the cursor's range if it has one. PostgreSQL ranks them in
+/// The candidates as one `SELECT` (`id`, `rank`): newest first, at most as many as the window
+/// takes (else [`RELEVANCE_CANDIDATES`]), inside its range if it has one. PostgreSQL ranks them in
 /// the statement around it (`ts_rank` reads each one's vector, so a rare pair of words whose
 /// every match is read would otherwise rank them all); SQLite's bm25 exists only inside the
 /// FTS5 query that finds them, so it ranks them here.
@@ -32,6 +35,7 @@ fn push_candidates(
 ) {
     let id = IdKey::of(sql, true);
     let matched = fts5_match(text, &filter.filters);
+    let take = after.map_or(RELEVANCE_CANDIDATES, |p| p.candidates());
     // The candidates as one read of `reach` writes them (a descent writes two).
     let select = |sql: &mut Sql, reach: Reach| {
         if sql.pg {
@@ -67,17 +71,11 @@ fn push_candidates(
         eras,
     } = reach
     {
-        push_descent(
-            sql,
-            (ceiling, lowest, eras),
-            RELEVANCE_CANDIDATES,
-            None,
-            select,
-        );
+        push_descent(sql, (ceiling, lowest, eras), take, None, select);
     } else {
         select(sql, reach);
         let _ = write!(sql.text, " ORDER BY {}", id.newest_first(reach));
-        sql.limit(RELEVANCE_CANDIDATES);
+        sql.limit(take);
     }
     if sql.pg {
         sql.push(") d");
@@ -109,7 +107,7 @@ pub(super) fn build(
     );
     push_candidates(&mut sql, filter, text, after, reach);
     sql.push(") c) w");
-    if let Some(p) = after {
+    if let Some(p) = after.filter(|p| !p.opens_window()) {
         // The last row's rank now, else as it was (that row no longer matches): `ts_rank`
         // moves with the query, which a new word may have changed since (a word spelled out
         // for a prefix or a correction added divides or shifts every rank).
@@ -177,7 +175,7 @@ pub(super) fn sqlite_page(
         })
         .collect();
     let window = CandidateWindow::of(&candidates);
-    let boundary = match after {
+    let boundary = match after.filter(|p| !p.opens_window()) {
         Some(p) => Some(Ranked {
             id: p.id,
             rank: sqlite_rank_now(conn, filter, text, &candidates, p, run)?,
