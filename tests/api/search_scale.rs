@@ -1,10 +1,10 @@
 //! Search over more matches than it reads at once (issue 12 at scale): relevance ranks a
-//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches of the newest
-//! `RELEVANCE_SPAN` ids, or the newest page of matches when those hold fewer), its cursors
-//! keep ranking that set and then the set below it, so pages neither skip nor repeat a row while listings
-//! are inserted; facets read at most `FACET_COUNT_CAP + 1` matches and say when there were
-//! more. Rows are bulk-loaded in plain SQL (a recursive CTE, the same on both backends). Runs
-//! on SQLite, and on PostgreSQL with BAZAAR_TEST_DATABASE_URL.
+//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches; on SQLite those of the
+//! newest `RELEVANCE_SPAN` ids, or the newest page of matches when those hold fewer), its
+//! cursors keep ranking that set and then the set below it, so pages neither skip nor repeat
+//! a row while listings are inserted; facets read at most `FACET_COUNT_CAP + 1` matches and
+//! say when there were more. Rows are bulk-loaded in plain SQL (a recursive CTE, the same on
+//! both backends). Runs on SQLite, and on PostgreSQL with BAZAAR_TEST_DATABASE_URL.
 
 use crate::helpers::*;
 use bazaar::http::search::FACET_COUNT_CAP;

@@ -3,14 +3,14 @@
 //! A common word matches tens of thousands of listings; scoring each of them (`ts_rank` reads
 //! every match's stored `tsvector`, `bm25` walks every posting) costs seconds at a million
 //! listings. So relevance is relevance among the newest [`RELEVANCE_CANDIDATES`] matches (the
-//! filters applied) of a window of ids: the newest
-//! [`RELEVANCE_SPAN`](crate::domain::search::RELEVANCE_SPAN) ids, or, when those hold
-//! fewer than a page, as many ids as the newest page of matches takes (`window_reads`, which
-//! `search` opens). The matches are read newest first from an index walk that stops after
-//! that many or at the window's lowest id (PostgreSQL: the newest ids first, then, when they hold too few, the GIN bitmap
-//! of every match, see [`Reach`]; SQLite: FTS5's forward walk, its rowid being the id
-//! negated), only those are scored, and the page is a top-N sort of them (PostgreSQL in the
-//! same statement, [`build`]; SQLite in Rust after reading them out, [`sqlite_page`]).
+//! filters applied) of a window of ids (`window_reads`, which `search` opens: on SQLite the
+//! newest [`RELEVANCE_SPAN`](crate::domain::search::RELEVANCE_SPAN) ids, or the newest page
+//! of matches when those hold fewer). The matches are read newest first from an index walk
+//! that stops after that many or at the window's lowest id (PostgreSQL: the newest ids first,
+//! then, when they hold too few, the GIN bitmap of every match, see [`Reach`]; SQLite: FTS5's
+//! forward walk, its rowid being the id negated), only those are scored, and the page is a
+//! top-N sort of them (PostgreSQL in the same statement, [`build`]; SQLite in Rust after
+//! reading them out, [`sqlite_page`]).
 //!
 //! The candidates' id range (lowest and highest id) travels in the cursor: later pages rank
 //! the matches inside that range, so a listing inserted between pages (a higher id) neither
@@ -22,10 +22,10 @@ use plan_mode::Run;
 use std::collections::HashMap;
 
 /// The candidates as one `SELECT` (`id`, `rank`): newest first, at most as many as the window
-/// takes (else [`RELEVANCE_CANDIDATES`]), inside its range if it has one. PostgreSQL ranks them in
-/// the statement around it (`ts_rank` reads each one's vector, so a rare pair of words whose
-/// every match is read would otherwise rank them all); SQLite's bm25 exists only inside the
-/// FTS5 query that finds them, so it ranks them here.
+/// takes (else [`RELEVANCE_CANDIDATES`]), inside its range if it has one. PostgreSQL ranks
+/// them in the statement around it (`ts_rank` reads each one's vector, so a rare pair of
+/// words whose every match is read would otherwise rank them all); SQLite's bm25 exists only
+/// inside the FTS5 query that finds them, so it ranks them here.
 fn push_candidates(
     sql: &mut Sql,
     filter: &ListingFilter,
