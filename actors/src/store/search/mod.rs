@@ -617,11 +617,7 @@ pub fn search(
             (rows, window)
         }
         None => {
-            // A window bounded by the count alone reads every id: no newest id is needed.
-            let top = match window_bound(conn) {
-                WindowBound::Ids => newest_id(conn)?,
-                WindowBound::Candidates => i64::MAX,
-            };
+            let top = window_top(conn)?;
             open_window(conn, mode, filter, (top, top), limit, limit)?
         }
     };
@@ -685,8 +681,12 @@ fn window_bound(conn: &DbConnection) -> WindowBound {
     }
 }
 
-/// The newest listing's id (0: none).
-fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
+/// The highest id a first relevance window may hold: the newest listing's (0: none) where
+/// the window is bounded by ids; where the count alone bounds it, every id, and no read.
+fn window_top(conn: &mut DbConnection) -> QueryResult<i64> {
+    if window_bound(conn) == WindowBound::Candidates {
+        return Ok(i64::MAX);
+    }
     let mut sql = Sql::new(conn);
     sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
     Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
@@ -708,7 +708,7 @@ pub fn explain_pg(
     let filter = &corrected(conn, mode, &SpelledQueries::default(), filter)?;
     let positions = match after {
         None if sort == ListingSort::Relevance && filter.text.is_some() => {
-            let top = newest_id(conn)?;
+            let top = window_top(conn)?;
             window_reads(top, limit, window_bound(conn))
                 .into_iter()
                 .map(|r| Some(ListingPosition::opening(r, top)))
