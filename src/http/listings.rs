@@ -219,7 +219,7 @@ pub enum SortName {
         ("min_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive; not above max_price"),
         ("max_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000, description = "Cents, inclusive"),
         ("sort" = inline(Option<SortName>), Query, description = "Default relevance with q (which it needs), else newest; popular is most liked. \
-            relevance ranks the newest 200 matches (filters applied; on SQLite those of the newest 50,000 listings, or the \
+            relevance ranks the newest 200 matches (filters applied; those of the newest 50,000 listings, or the \
             newest page of matches when those hold fewer) by how well they match: a word in many listings shows the best of \
             the recent ones; its cursor keeps ranking the same window, then the older matches below it, window by window, \
             each ranked on its own, so pages never skip or repeat"),

@@ -1578,8 +1578,8 @@ fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
 
 /// The search of `filter` reads exactly `newest` (its newest matches as the words' own index
 /// finds them, newest first): three newest pages of 20 by cursor, relevance's candidates (the
-/// newest 200, on SQLite of the newest `RELEVANCE_SPAN` ids when those hold a page: their id
-/// range and count, [`first_relevance_window`]) and the facets of the newest 1,000.
+/// newest 200 of the newest `RELEVANCE_SPAN` ids when those hold a page: their id range and
+/// count, [`first_relevance_window`]) and the facets of the newest 1,000.
 fn read_the_newest_matches(
     conn: &mut bazaar_actors::store::DbConnection,
     filter: &bazaar_actors::store::search::ListingFilter,
@@ -1601,34 +1601,43 @@ fn read_the_newest_matches(
         .get_result::<Top>(conn)
         .unwrap()
         .top;
-    let by_ids = matches!(conn, bazaar_actors::store::DbConnection::Sqlite(_));
+    let estimate = search::expected_in_relevance_span(conn, filter).unwrap();
     let page = search_page(conn, filter, Relevance, None, 20);
     let first = page.first().expect("a page");
     assert_eq!(
         (first.window_lo, first.window_hi, first.candidates),
-        first_relevance_window(&ids, top, by_ids, 20),
-        "{case}"
+        first_relevance_window(&ids, top, estimate, 20),
+        "{case} (expected in the span: {estimate:?})"
     );
     facets_count_exactly(conn, filter, newest, 1_000);
 }
 
 /// The window (its lowest and highest id, how many candidates) of a first relevance page of
 /// `page` listings whose newest matches are `ids` (newest first), the newest listing's id
-/// `top`: the newest `RELEVANCE_CANDIDATES` matches, and `by_ids` (SQLite) with more ids
-/// than `RELEVANCE_SPAN` those of the newest `RELEVANCE_SPAN` ids when they are a page at
-/// least, else the newest page. A window that took fewer than it could reaches down to the
-/// lowest id read; one that took all, to its oldest candidate.
-fn first_relevance_window(ids: &[i64], top: i64, by_ids: bool, page: usize) -> (i64, i64, i64) {
+/// `top`: the newest `RELEVANCE_CANDIDATES` matches, and with more ids than `RELEVANCE_SPAN`
+/// those of the newest `RELEVANCE_SPAN` ids when they are a page at least, else the newest
+/// page. Where an `estimate` of the matches in those ids says which (PostgreSQL's), only that
+/// read: at least the candidates there, the newest candidates of every id; fewer than a page,
+/// the newest page. A window that took fewer than it could reaches down to the lowest id read;
+/// one that took all, to its oldest candidate.
+fn first_relevance_window(
+    ids: &[i64],
+    top: i64,
+    estimate: Option<i64>,
+    page: usize,
+) -> (i64, i64, i64) {
     use bazaar_actors::domain::search::{RELEVANCE_CANDIDATES, RELEVANCE_SPAN};
     let most = RELEVANCE_CANDIDATES as usize;
     let floor = top - RELEVANCE_SPAN + 1;
     let in_span = ids.iter().take_while(|&&id| id >= floor).count().min(most);
-    let (taken, could, lowest) = if !by_ids || top <= RELEVANCE_SPAN {
-        (&ids[..ids.len().min(most)], most, 1)
-    } else if in_span >= page {
-        (&ids[..in_span], most, floor)
-    } else {
-        (&ids[..ids.len().min(page)], page, 1)
+    let every = (&ids[..ids.len().min(most)], most, 1);
+    let newest_page = (&ids[..ids.len().min(page)], page, 1);
+    let (taken, could, lowest) = match estimate {
+        _ if top <= RELEVANCE_SPAN => every,
+        Some(n) if n >= RELEVANCE_CANDIDATES => every,
+        Some(n) if n < page as i64 => newest_page,
+        _ if in_span >= page => (&ids[..in_span], most, floor),
+        _ => newest_page,
     };
     let lo = if taken.len() < could {
         lowest

@@ -30,8 +30,8 @@ pub use reach::{
     RELEVANCE_CANDIDATES, VALUE_WALK_MIN_MATCHES, VALUE_WALK_ROWS_PER_RESULT, WALK_MIN_PERCENT,
 };
 pub use relevance::{
-    candidates_to_take, page_after, takes_next, window_reads, CandidateWindow, Ranked, WindowBound,
-    WindowRead, RELEVANCE_SPAN,
+    candidates_to_take, expected_in_span, page_after, takes_next, window_reads, CandidateWindow,
+    Ranked, WindowRead, RELEVANCE_SPAN,
 };
 pub use typos::{
     is_popular_neighbour, may_have_popular_neighbours, within_one_edit, POPULAR_FACTOR,

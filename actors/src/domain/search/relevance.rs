@@ -5,28 +5,27 @@
 use super::RELEVANCE_CANDIDATES;
 use std::cmp::Ordering;
 
-/// On SQLite a window of relevance candidates opens on at most this many of the newest ids
-/// below its top (when there are more, [`WindowBound::Ids`]), so that what a page costs stays
-/// bounded however large the catalogue: FTS5 steps the words' postings over those ids, not over
-/// as many as it takes to find [`RELEVANCE_CANDIDATES`] matches. Words that meet as chance has
-/// them ("leather" in 6% of the listings and "jacket" in 1.6%, together in 0.1%) have their
-/// newest 200 matches across 200,000 ids at 1M listings, while at 10,000 listings every match
-/// lies in the newest 10,000: stepping them cost 4× the page at 10,000 (BENCHMARKS.md,
+/// A window of relevance candidates opens on at most this many of the newest ids below its
+/// top, when there are more, so that what a page costs stays bounded however large the
+/// catalogue: the indexes step the words' matches over those ids, not over as many as it takes
+/// to find [`RELEVANCE_CANDIDATES`] matches. Words that meet as chance has them ("leather" in
+/// 6% of the listings and "jacket" in 1.6%, together in 0.1%) have their newest 200 matches
+/// across 200,000 ids at 1M listings, while at 10,000 listings every match lies in the newest
+/// 10,000: stepping them cost 4× the page at 10,000 on SQLite, 2× on PostgreSQL (BENCHMARKS.md,
 /// "Relevance windows bounded by ids"). Words found together more often fill the window's
 /// candidates within these ids, as before; fewer than a page in them, and the window takes the
 /// newest page of matches, however old.
 pub const RELEVANCE_SPAN: i64 = 50_000;
 
-/// What bounds the work of a window of relevance candidates, as each backend's cost has it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WindowBound {
-    /// PostgreSQL: the count of candidates alone. Its era index reads the matches era by era
-    /// and `ts_rank` each candidate's row, so a window costs about its candidates, and a
-    /// second read costs more than it saves (at 1M listings two reads, the newest page and the
-    /// newest ids, answered "leather jacket" 925 r/s against one read's 1,125).
-    Candidates,
-    /// SQLite: the count, and [`RELEVANCE_SPAN`] ids.
-    Ids,
+/// How many matches the newest [`RELEVANCE_SPAN`] ids are expected to hold, from an estimate of
+/// `expected` matches among `ids` ids (PostgreSQL's statistics, at the density they expect
+/// over every id); `None` without one (`i64::MAX`: never analysed).
+pub fn expected_in_span(expected: i64, ids: i64) -> Option<i64> {
+    if expected == i64::MAX || ids <= 0 {
+        return None;
+    }
+    let share = expected.max(0) as f64 / ids as f64;
+    Some((share * RELEVANCE_SPAN as f64).ceil() as i64)
 }
 
 /// One read of a window's candidates: the newest `take` matches among the ids `lo` to `hi`.
@@ -56,28 +55,36 @@ impl WindowRead {
 
 /// The reads that may open a window of candidates whose newest id is at most `top`, for a
 /// page of `page` listings, in order, each taken only when the one before found fewer than a
-/// page ([`takes_next`]): every id, up to [`RELEVANCE_CANDIDATES`] matches; bounded by ids
-/// and with more ids than [`RELEVANCE_SPAN`], first the newest [`RELEVANCE_SPAN`] ids, up to
-/// [`RELEVANCE_CANDIDATES`] matches, then every id, a page of matches.
-pub fn window_reads(top: i64, page: i64, bound: WindowBound) -> Vec<WindowRead> {
+/// page ([`takes_next`]). With no more ids than [`RELEVANCE_SPAN`]: every id, up to
+/// [`RELEVANCE_CANDIDATES`] matches. With more, first the newest [`RELEVANCE_SPAN`] ids, up to
+/// [`RELEVANCE_CANDIDATES`] matches, then every id, a page of matches; where an estimate says
+/// how many matches those ids hold (`in_span`, [`expected_in_span`]), only the read that
+/// would answer: every id when they hold more than the candidates (the span then bounds
+/// nothing: its newest candidates are every id's), the page when they hold fewer than a page
+/// (the span's read would find too few). So a window is the same whichever backend opens it,
+/// as far as the estimate is right; where it is wrong, the window is still one of these reads'.
+pub fn window_reads(top: i64, page: i64, in_span: Option<i64>) -> Vec<WindowRead> {
     let every = WindowRead {
         lo: 1,
         hi: top,
         take: RELEVANCE_CANDIDATES,
     };
-    if bound == WindowBound::Candidates || top <= RELEVANCE_SPAN {
+    if top <= RELEVANCE_SPAN {
         return vec![every];
     }
-    vec![
-        WindowRead {
-            lo: top - RELEVANCE_SPAN + 1,
-            ..every
-        },
-        WindowRead {
-            take: page.clamp(1, RELEVANCE_CANDIDATES),
-            ..every
-        },
-    ]
+    let span = WindowRead {
+        lo: top - RELEVANCE_SPAN + 1,
+        ..every
+    };
+    let newest_page = WindowRead {
+        take: page.clamp(1, RELEVANCE_CANDIDATES),
+        ..every
+    };
+    match in_span {
+        Some(n) if n >= RELEVANCE_CANDIDATES => vec![every],
+        Some(n) if n < page => vec![newest_page],
+        _ => vec![span, newest_page],
+    }
 }
 
 /// Whether a window's opening goes on to its next read after one that found `found`
@@ -237,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn a_window_bounded_by_ids_opens_on_the_newest_then_takes_a_page_however_old() {
+    fn a_window_opens_on_the_newest_ids_then_takes_a_page_however_old() {
         let every = |top| WindowRead {
             lo: 1,
             hi: top,
@@ -245,35 +252,22 @@ mod tests {
         };
         let top = 1_000_000;
         assert_eq!(
-            window_reads(top, 21, WindowBound::Candidates),
-            vec![every(top)]
-        );
-        assert_eq!(
-            window_reads(RELEVANCE_SPAN, 21, WindowBound::Ids),
+            window_reads(RELEVANCE_SPAN, 21, None),
             vec![every(RELEVANCE_SPAN)],
             "no more ids than the span: every id"
         );
-        assert_eq!(
-            window_reads(top, 21, WindowBound::Ids),
-            vec![
-                WindowRead {
-                    lo: top - RELEVANCE_SPAN + 1,
-                    ..every(top)
-                },
-                WindowRead {
-                    take: 21,
-                    ..every(top)
-                }
-            ]
-        );
-        assert_eq!(
-            window_reads(top, 1_000, WindowBound::Ids)[1].take,
-            RELEVANCE_CANDIDATES
-        );
-        assert_eq!(window_reads(top, 0, WindowBound::Ids)[1].take, 1);
-        assert!(window_reads(0, 21, WindowBound::Ids)
-            .iter()
-            .all(|r| r.hi < r.lo));
+        let span = WindowRead {
+            lo: top - RELEVANCE_SPAN + 1,
+            ..every(top)
+        };
+        let page = WindowRead {
+            take: 21,
+            ..every(top)
+        };
+        assert_eq!(window_reads(top, 21, None), vec![span, page]);
+        assert_eq!(window_reads(top, 1_000, None)[1].take, RELEVANCE_CANDIDATES);
+        assert_eq!(window_reads(top, 0, None)[1].take, 1);
+        assert!(window_reads(0, 21, None).iter().all(|r| r.hi < r.lo));
         // A page in the newest ids: they are the window. Fewer: the newest page is.
         let found = |count| CandidateWindow {
             lo: top - 10,
@@ -282,6 +276,37 @@ mod tests {
         };
         assert!(!takes_next(found(21), 21));
         assert!(takes_next(found(20), 21));
+    }
+
+    #[test]
+    fn an_estimate_of_the_span_leaves_out_the_read_it_answers() {
+        let top = 1_000_000;
+        let reads = |in_span| window_reads(top, 21, Some(in_span));
+        let both = window_reads(top, 21, None);
+        // More than the candidates there: every id finds the same newest candidates.
+        assert_eq!(
+            reads(RELEVANCE_CANDIDATES),
+            vec![WindowRead { lo: 1, ..both[0] }]
+        );
+        // Fewer than a page there: the page straight away.
+        assert_eq!(reads(20), vec![both[1]]);
+        assert_eq!(reads(0), vec![both[1]]);
+        // Between: the span, and the page should it find too few after all.
+        assert_eq!(reads(21), both);
+        assert_eq!(reads(RELEVANCE_CANDIDATES - 1), both);
+        // No more ids than the span: every id, whatever the estimate.
+        assert_eq!(window_reads(RELEVANCE_SPAN, 21, Some(0)).len(), 1);
+    }
+
+    #[test]
+    fn the_span_holds_its_share_of_the_expected_matches() {
+        // "leather jacket": ~1,049 expected at 1M listings, ~53 in the newest 50,000 ids.
+        assert_eq!(expected_in_span(1_049, 1_000_000), Some(53));
+        assert_eq!(expected_in_span(67_000, 1_000_000), Some(3_350));
+        assert_eq!(expected_in_span(0, 1_000_000), Some(0));
+        assert_eq!(expected_in_span(5, 10_000), Some(25));
+        assert_eq!(expected_in_span(i64::MAX, 1_000_000), None);
+        assert_eq!(expected_in_span(10, 0), None);
     }
 
     #[test]

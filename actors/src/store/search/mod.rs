@@ -28,7 +28,7 @@ use crate::domain::category::CategoryLevel;
 use crate::domain::listing::{ListingStatus, CONDITIONS};
 use crate::domain::search::{
     candidates_to_take, takes_next, window_reads, CandidateWindow, SearchFilters, TextQuery,
-    WindowBound, WindowRead,
+    WindowRead,
 };
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -58,7 +58,7 @@ use eras::{push_descent, push_era_match_of_e};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 pub use plan_mode::PlanMode;
-use reach::{in_price_range, order_key, plans_generically, reach_clause, read, Reach};
+use reach::{in_price_range, order_key, plans_generically, reach_clause, read, Reach, Start};
 pub use spelled::{SpelledQueries, SPELLED_CAPACITY, SPELLED_TTL};
 use sql::{Bind, Number, Sql};
 use typos::corrected;
@@ -589,12 +589,12 @@ pub fn search(
     }
     let filter = &corrected(conn, mode, spelled, filter)?;
     if sort != ListingSort::Relevance || filter.text.is_none() {
-        return read(conn, mode, filter, sort, after, limit, |_, _| Ok(()));
+        return read(conn, mode, filter, sort, after.into(), limit, |_, _| Ok(()));
     }
     let (mut rows, window) = match after {
         // Later pages keep ranking the window's candidates: carry its range and count on.
         Some(p) if p.window_hi > 0 => {
-            let mut rows = read(conn, mode, filter, sort, after, limit, |_, _| Ok(()))?;
+            let mut rows = read(conn, mode, filter, sort, after.into(), limit, |_, _| Ok(()))?;
             let window = CandidateWindow {
                 lo: p.window_lo,
                 hi: p.window_hi,
@@ -607,7 +607,7 @@ pub fn search(
         }
         // A cursor from before windows: the newest candidates below it, as then.
         Some(p) => {
-            let rows = read(conn, mode, filter, sort, after, limit, |_, _| Ok(()))?;
+            let rows = read(conn, mode, filter, sort, after.into(), limit, |_, _| Ok(()))?;
             let below = |row: &Found| WindowRead {
                 lo: 1,
                 hi: row.window_hi,
@@ -616,44 +616,43 @@ pub fn search(
             let window = rows.first().map(|row| below(row).opened(row.window()));
             (rows, window)
         }
-        None => {
-            let top = window_top(conn)?;
-            open_window(conn, mode, filter, (top, top), limit, limit)?
-        }
+        None => open_window(conn, mode, filter, None, limit, limit)?,
     };
     // A window that may have older matches below it: once its pages run out, the page goes on
     // with the window below (one is enough: a page is smaller than a window).
     if let Some(w) = window.filter(CandidateWindow::goes_on_below) {
         let short = limit - rows.len() as i64;
         if short > 0 {
-            // Below a window, ids above it are left out: its reads always compare the ids.
-            let below = (w.lo - 1, i64::MAX);
+            let below = Some(w.lo - 1);
             rows.extend(open_window(conn, mode, filter, below, limit, short)?.0);
         }
     }
     Ok(rows)
 }
 
-/// The first `rows` listings of the relevance window that [`window_reads`] opens below the id
-/// `top` (inclusive; `newest`: the newest listing's) for pages of `page`, with the window.
+/// The first `rows` listings of the relevance window that [`window_reads`] opens for pages
+/// of `page`, on the newest ids or `below` an id (inclusive), with the window.
 fn open_window(
     conn: &mut DbConnection,
     mode: &mut PlanMode,
     filter: &ListingFilter,
-    (top, newest): (i64, i64),
+    below: Option<i64>,
     page: i64,
     rows: i64,
 ) -> QueryResult<(Vec<Found>, Option<CandidateWindow>)> {
-    let reads = window_reads(top, page, window_bound(conn));
+    let (reads, start) = window_opening(conn, filter, below, page)?;
     let mut opened = (Vec::new(), None);
-    for (i, taken) in reads.iter().enumerate() {
-        let at = Some(ListingPosition::opening(*taken, newest));
+    for (i, (taken, at)) in reads.iter().enumerate() {
+        let start = Start {
+            after: Some(*at),
+            ..start
+        };
         let mut found = read(
             conn,
             mode,
             filter,
             ListingSort::Relevance,
-            at,
+            start,
             rows,
             |_, _| Ok(()),
         )?;
@@ -673,23 +672,49 @@ fn open_window(
     Ok(opened)
 }
 
-/// What bounds a relevance window's work on this backend.
-fn window_bound(conn: &DbConnection) -> WindowBound {
-    match conn {
-        DbConnection::Postgresql(_) => WindowBound::Candidates,
-        DbConnection::Sqlite(_) => WindowBound::Ids,
-    }
+/// The reads that may open a relevance window on the newest ids or `below` an id, for pages of
+/// `page`, each with the position it starts at ([`ListingPosition::opening`]), and what the
+/// reads start from: on PostgreSQL the words' span, one `search_span` call that gives the
+/// newest id and the estimate [`window_reads`] leaves reads out by, which the reads then take
+/// as it is; on SQLite, whose FTS5 has no estimate, the newest id alone.
+fn window_opening(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+    below: Option<i64>,
+    page: i64,
+) -> QueryResult<(Vec<(WindowRead, ListingPosition)>, Start)> {
+    let span = steps::words_span(conn, filter)?;
+    let newest = match span {
+        Some(span) => span.ceiling,
+        None => {
+            let mut sql = Sql::new(conn);
+            sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
+            sql.load::<Number>(conn)?.first().map_or(0, |r| r.n)
+        }
+    };
+    let top = below.map_or(newest, |b| b.min(newest));
+    let in_span = span.and_then(|s| s.expected_in_span());
+    let reads = window_reads(top, page, in_span)
+        .into_iter()
+        .map(|r| (r, ListingPosition::opening(r, newest)))
+        .collect();
+    Ok((reads, Start { after: None, span }))
 }
 
-/// The highest id a first relevance window may hold: the newest listing's (0: none) where
-/// the window is bounded by ids; where the count alone bounds it, every id, and no read.
-fn window_top(conn: &mut DbConnection) -> QueryResult<i64> {
-    if window_bound(conn) == WindowBound::Candidates {
-        return Ok(i64::MAX);
-    }
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
-    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
+/// How many matches of `filter` the newest [`RELEVANCE_SPAN`] ids are expected to hold, as a
+/// first relevance page's opening reads it ([`window_reads`]: its words spelled as the search
+/// spells them): PostgreSQL's estimate; `None` on SQLite or without statistics.
+pub fn expected_in_relevance_span(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+) -> QueryResult<Option<i64>> {
+    let filter = &corrected(
+        conn,
+        &mut PlanMode::default(),
+        &SpelledQueries::default(),
+        filter,
+    )?;
+    Ok(steps::words_span(conn, filter)?.and_then(|s| s.expected_in_span()))
 }
 
 /// PostgreSQL's plan for a search as [`search`] runs it (typos corrected; EXPLAIN, not run),
@@ -706,19 +731,22 @@ pub fn explain_pg(
     // Spelled now: the plan of the words as the vocabulary has them.
     let mode = &mut PlanMode::default();
     let filter = &corrected(conn, mode, &SpelledQueries::default(), filter)?;
-    let positions = match after {
+    let starts = match after {
         None if sort == ListingSort::Relevance && filter.text.is_some() => {
-            let top = window_top(conn)?;
-            window_reads(top, limit, window_bound(conn))
+            let (reads, start) = window_opening(conn, filter, None, limit)?;
+            reads
                 .into_iter()
-                .map(|r| Some(ListingPosition::opening(r, top)))
+                .map(|(_, at)| Start {
+                    after: Some(at),
+                    ..start
+                })
                 .collect()
         }
-        _ => vec![after],
+        _ => vec![after.into()],
     };
     let mut plans = Vec::new();
-    for at in positions {
-        read(conn, mode, filter, sort, at, limit, |conn, sql| {
+    for start in starts {
+        read(conn, mode, filter, sort, start, limit, |conn, sql| {
             plans.push(sql.clone().explain(conn)?);
             Ok(())
         })?;

@@ -152,6 +152,21 @@ fn unfiltered(filter: &ListingFilter) -> bool {
     filter.status != ListingStatus::Draft && filter.filters == SearchFilters::default()
 }
 
+/// Where a read starts: after the previous page's last row (`None`: the first page), and, when
+/// the search looked it up already, the words' span over every id (PostgreSQL,
+/// [`super::steps::words_span`]), which the read then takes as it is.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Start {
+    pub(super) after: Option<ListingPosition>,
+    pub(super) span: Option<Span>,
+}
+
+impl From<Option<ListingPosition>> for Start {
+    fn from(after: Option<ListingPosition>) -> Start {
+        Start { after, span: None }
+    }
+}
+
 /// Runs a search: one read, or on PostgreSQL with words in newest order the reads of
 /// [`Reach`] (a first look's count included), each one's SQL announced to `each` before it
 /// runs (the plan check explains it).
@@ -160,12 +175,12 @@ pub(super) fn read(
     mode: &mut PlanMode,
     filter: &ListingFilter,
     sort: ListingSort,
-    after: Option<ListingPosition>,
+    start: Start,
     limit: i64,
     each: impl FnMut(&mut DbConnection, &Sql) -> QueryResult<()>,
 ) -> QueryResult<Vec<Found>> {
     in_plan_modes(conn, mode, each, |conn, run| {
-        read_in(conn, filter, sort, after, limit, run)
+        read_in(conn, filter, sort, start, limit, run)
     })
 }
 
@@ -174,7 +189,7 @@ fn read_in(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     sort: ListingSort,
-    after: Option<ListingPosition>,
+    Start { after, span }: Start,
     limit: i64,
     run: Run,
 ) -> QueryResult<Vec<Found>> {
@@ -182,7 +197,7 @@ fn read_in(
         load_page(conn, filter, sort, after, limit, reach, run)
     };
     let count = |conn: &mut DbConnection, look: FirstLook| look.count(conn, filter, run);
-    let Some(span) = stepped_span(conn, filter, sort, after)? else {
+    let Some(span) = stepped_span(conn, filter, sort, after, span)? else {
         let by_price = matches!(sort, ListingSort::PriceAsc | ListingSort::PriceDesc);
         let reach = if filter.text.is_none() && !by_price {
             in_price_range(conn, filter, limit)?

@@ -3,7 +3,7 @@
 //! A common word matches tens of thousands of listings; scoring each of them (`ts_rank` reads
 //! every match's stored `tsvector`, `bm25` walks every posting) costs seconds at a million
 //! listings. So relevance is relevance among the newest [`RELEVANCE_CANDIDATES`] matches (the
-//! filters applied) of a window of ids (`window_reads`, which `search` opens: on SQLite the
+//! filters applied) of a window of ids (`window_reads`, which `search` opens: the
 //! newest [`RELEVANCE_SPAN`](crate::domain::search::RELEVANCE_SPAN) ids, or the newest page
 //! of matches when those hold fewer). The matches are read newest first from an index walk
 //! that stops after that many or at the window's lowest id (PostgreSQL: the newest ids first,
