@@ -83,7 +83,7 @@ impl Span {
     /// end of the primary key), whether listings has statistics (the time of its last analyse,
     /// microseconds, or when none is on record, as after a crash, which discards those times
     /// but not the statistics, the words' column in `pg_stats`) and the planner's estimate of
-    /// the words, with the category and condition of `filters` if given.
+    /// the words, with the category, condition and narrow price range of `filters` if given.
     pub(super) fn whole(
         conn: &mut DbConnection,
         text: &TextQuery,
@@ -118,6 +118,17 @@ impl Span {
         ] {
             match value {
                 Some(v) => sql.push(", ").text_param(v),
+                None => sql.push(", NULL"),
+            };
+        }
+        // The price range where the era index holds it (a narrow range, in buckets), so the
+        // reads that take only the matches in it are sized by their count (migration
+        // `search_span_prices`); a wide range is compared on the rows the words find, whose
+        // count is the words'.
+        let held = f.price_buckets().is_some();
+        for value in [f.min_price, f.max_price] {
+            match value.filter(|_| held) {
+                Some(v) => sql.push(", ").int(v),
                 None => sql.push(", NULL"),
             };
         }
