@@ -686,11 +686,7 @@ fn window_opening(
     let span = steps::words_span(conn, filter)?;
     let newest = match span {
         Some(span) => span.ceiling,
-        None => {
-            let mut sql = Sql::new(conn);
-            sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
-            sql.load::<Number>(conn)?.first().map_or(0, |r| r.n)
-        }
+        None => newest_id(conn)?,
     };
     let top = below.map_or(newest, |b| b.min(newest));
     let in_span = span.and_then(|s| s.expected_in_span());
@@ -699,6 +695,13 @@ fn window_opening(
         .map(|r| (r, ListingPosition::opening(r, newest)))
         .collect();
     Ok((reads, Start { after: None, span }))
+}
+
+/// The newest listing's id (0: none): an end of the primary key.
+fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
+    Ok(sql.load::<Number>(conn)?.first().map_or(0, |r| r.n))
 }
 
 /// How many matches of `filter` the newest [`RELEVANCE_SPAN`] ids are expected to hold, as a

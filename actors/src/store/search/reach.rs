@@ -347,9 +347,7 @@ pub(super) fn in_price_range(
     if matches!(conn, DbConnection::Postgresql(_)) || filter.text.is_some() || !ranged {
         return Ok(Reach::Planner);
     }
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT COALESCE(MAX(id), 0) AS n FROM listings");
-    let ids = sql.load::<Number>(conn)?.first().map_or(0, |r| r.n);
+    let ids = super::newest_id(conn)?;
     let most = price_range_read_max(wanted, ids);
     let mut sql = Sql::new(conn);
     sql.push(
