@@ -39,9 +39,9 @@ pub(super) fn stepped_span(
 }
 
 /// PostgreSQL, a words query: the span of every id for its words ([`Span::whole`]), estimated
-/// with the category and condition when the era index holds them (`eras::eras_serve`: words
-/// and filter together then decide between a walk and a descent); `None` on SQLite or without
-/// words.
+/// with the category, condition and narrow price range when the era index holds them
+/// (`eras::eras_serve`: words and filter together then decide between a walk and a descent,
+/// and which reads open a relevance window); `None` on SQLite or without words.
 pub(super) fn words_span(
     conn: &mut DbConnection,
     filter: &ListingFilter,
