@@ -1735,7 +1735,7 @@ fn search_page(
 }
 
 /// An active listings' search for `text` in `filters`.
-fn active_search(
+pub(crate) fn active_search(
     text: &str,
     filters: bazaar_actors::domain::search::SearchFilters,
 ) -> bazaar_actors::store::search::ListingFilter {

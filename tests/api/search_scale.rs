@@ -342,12 +342,7 @@ async fn relevance_takes_the_newest_page_of_matches_when_the_newest_ids_hold_few
 /// The listings have no statistics (PostgreSQL: never analysed, and kept so: no autovacuum on
 /// the table), so no estimate leaves a read of a window's opening out.
 fn without_statistics(app: &TestApp) {
-    let filter = bazaar_actors::store::search::ListingFilter {
-        text: bazaar_actors::domain::search::TextQuery::parse("gizmo"),
-        filters: Default::default(),
-        status: bazaar_actors::domain::listing::ListingStatus::Active,
-        viewer: None,
-    };
+    let filter = crate::search::active_search("gizmo", Default::default());
     let mut conn = app.db.connect();
     if app.db.is_postgres() {
         conn.batch_execute("ALTER TABLE listings SET (autovacuum_enabled = false)")
