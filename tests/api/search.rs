@@ -321,7 +321,7 @@ async fn retitle(app: &TestApp, seller: &TestUser, listing: i64, title: &str) {
 /// A server whose vocabulary sweep steps every 250 ms (five 50 ms timer intervals), and which
 /// spells every query anew: these tests watch the sweep change what a word is corrected to, and
 /// a spelling kept (`--spelled-ttl-ms`) would add its lifetime to each wait.
-async fn sweeping_app() -> TestApp {
+pub(crate) async fn sweeping_app() -> TestApp {
     spawn_app_with(|s| {
         s.timer_interval_ms = 50;
         s.spelled_ttl_ms = 0;

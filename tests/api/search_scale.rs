@@ -1,6 +1,6 @@
 //! Search over more matches than it reads at once (issue 12 at scale): relevance ranks a
-//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches; on SQLite those of the
-//! newest `RELEVANCE_SPAN` ids, or the newest page of matches when those hold fewer), its
+//! bounded candidate set (the newest `RELEVANCE_CANDIDATES` matches; with more ids, those of
+//! the newest `RELEVANCE_SPAN` ids, or the newest page of matches when those hold fewer), its
 //! cursors keep ranking that set and then the set below it, so pages neither skip nor repeat
 //! a row while listings are inserted; facets read at most `FACET_COUNT_CAP + 1` matches and
 //! say when there were more. Rows are bulk-loaded in plain SQL (a recursive CTE, the same on
@@ -278,11 +278,11 @@ async fn relevance_ranks_window_by_window_newest_first_and_its_pages_never_skip_
 /// `RELEVANCE_SPAN` ids only, when they hold a page of them (`domain::search::window_reads`):
 /// 40 new matches are ranked on their own, then the 15 old ones, far below, as the next window.
 /// Listings inserted while the pages are walked enter no window, and no row is skipped or
-/// repeated. (PostgreSQL without statistics, as here, reads the span as SQLite does; with
-/// them, the reads its estimate calls for: `read_the_newest_matches` in `search.rs`.)
+/// repeated. (Without an estimate of the words, as here, both backends read the span; with one,
+/// the reads it calls for: the test below, and `read_the_newest_matches` in `search.rs`.)
 #[actix_web::test]
 async fn relevance_ranks_the_matches_of_the_newest_ids_first_when_they_hold_a_page() {
-    let app = spawn_app().await;
+    let app = unswept_app().await;
     let seller = app.user("seller").await;
     let (every, firsts) = old_and_far_newer_gizmos(&app, &seller, 15, 40).await;
     let (first, top) = (firsts[1], firsts[1] + 39);
@@ -311,7 +311,7 @@ async fn relevance_ranks_the_matches_of_the_newest_ids_first_when_they_hold_a_pa
 /// whether another follows); the older matches follow as the window below it.
 #[actix_web::test]
 async fn relevance_takes_the_newest_page_of_matches_when_the_newest_ids_hold_fewer() {
-    let app = spawn_app().await;
+    let app = unswept_app().await;
     let seller = app.user("seller").await;
     let (every, firsts) = old_and_far_newer_gizmos(&app, &seller, 30, 5).await;
 
@@ -339,8 +339,67 @@ async fn relevance_takes_the_newest_page_of_matches_when_the_newest_ids_hold_few
     assert_eq!(seen[read..], below[..], "then the older ones, ranked");
 }
 
+/// Where the words are known to be few (on SQLite the vocabulary sweep's counts of them, on
+/// PostgreSQL its statistics), a window's opening leaves out the read that would find too few:
+/// 55 matches over 150,000 ids put 19 in the newest `RELEVANCE_SPAN` ids, fewer than a page of
+/// 20, so the first window is the newest page of matches (and one more) straight away, where
+/// without an estimate it ranks the 40 the span holds (the test above). Every match is still
+/// found once, window by window.
+#[actix_web::test]
+async fn relevance_takes_the_newest_page_at_once_when_the_words_are_known_to_be_few() {
+    let app = crate::search::sweeping_app().await;
+    let seller = app.user("seller").await;
+    let (every, firsts) = old_and_far_newer_gizmos(&app, &seller, 15, 40).await;
+    let limit = 20;
+    let estimate = estimated(&app).await;
+    assert!(estimate < limit, "expected in the span: {estimate}");
+
+    let page = get(&app, &format!("q=gizmo&limit={limit}")).await;
+    let cursor: Value = bazaar::http::decode_cursor(page["next_cursor"].as_str().unwrap()).unwrap();
+    let read = limit as usize + 1;
+    assert_eq!(
+        (&cursor["n"], &cursor["lo"]),
+        (&json!(read), &json!(every[read - 1])),
+        "the newest page of matches and one more: {cursor}"
+    );
+    let mut window = every[..read].to_vec();
+    by_strength(&mut window, firsts[1]);
+    assert_eq!(listing_ids(&page), window[..limit as usize], "ranked");
+    let seen = walk_listings(&app, &format!("q=gizmo&limit={limit}")).await;
+    let mut sorted = seen.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(sorted, every, "every match once: {seen:?}");
+}
+
+/// How many matches of "gizmo" the newest `RELEVANCE_SPAN` ids are expected to hold, once
+/// there is an estimate: PostgreSQL's once the table is analysed, SQLite's once the vocabulary
+/// sweep (a step every 250 ms here) has counted the word; at most 20 s.
+async fn estimated(app: &TestApp) -> i64 {
+    let filter = crate::search::active_search("gizmo", Default::default());
+    let mut conn = app.db.connect();
+    if app.db.is_postgres() {
+        conn.batch_execute("ANALYZE listings").unwrap();
+    }
+    for _ in 0..400 {
+        let estimate =
+            bazaar_actors::store::search::expected_in_relevance_span(&mut conn, &filter).unwrap();
+        if let Some(n) = estimate {
+            return n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no estimate of the words after 20 s");
+}
+
+/// A server whose vocabulary sweep never steps in a test's life (a step every five timer
+/// intervals of 20 minutes): SQLite has no counts of the words to estimate by.
+async fn unswept_app() -> TestApp {
+    spawn_app_with(|s| s.timer_interval_ms = 1_200_000).await
+}
+
 /// The listings have no statistics (PostgreSQL: never analysed, and kept so: no autovacuum on
-/// the table), so no estimate leaves a read of a window's opening out.
+/// the table; SQLite: the vocabulary's words not counted, [`unswept_app`]), so no estimate
+/// leaves a read of a window's opening out.
 fn without_statistics(app: &TestApp) {
     let filter = crate::search::active_search("gizmo", Default::default());
     let mut conn = app.db.connect();

@@ -214,6 +214,7 @@ pub fn listing_words(title: &str, description: &str, category: Option<&str>) -> 
         excluded: Vec::new(),
         typed: None,
         close_together: false,
+        held_by: None,
     })
 }
 

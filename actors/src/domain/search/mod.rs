@@ -102,6 +102,9 @@ pub struct TextQuery {
     /// [`CLOSE_PROBE_MATCHES`] of the newest [`CLOSE_PROBE_IDS`] listings (see
     /// [`Self::matches_close_together`]).
     pub close_together: bool,
+    /// Set by a search on SQLite, as it spells the words: how many active listings at most
+    /// hold them, as the vocabulary sweep last counted its words ([`Self::held_at_most`]).
+    pub held_by: Option<i64>,
 }
 
 enum Chunk {
@@ -189,6 +192,7 @@ impl TextQuery {
             excluded,
             typed: None,
             close_together: false,
+            held_by: None,
         })
     }
 
@@ -259,6 +263,24 @@ impl TextQuery {
     /// clauses' when the search found them [`Self::close_together`].
     pub fn matches_close_together(&self) -> bool {
         self.clauses.len() <= 1 || self.close_together
+    }
+
+    /// How many active listings at most hold the query's words, from how many hold each word
+    /// (`counted`: as the vocabulary sweep last counted them, up to [`WORD_COUNT_CAP`]; `None`
+    /// for a word it has not counted or does not know): the fewest of a clause whose every
+    /// alternative is a whole word counted below the cap, summed. `None` when no clause is
+    /// (a prefix begins words uncounted, a word at the cap may be held by any number more).
+    /// An estimate as the counts are: a listing written since holds words they miss.
+    pub fn held_at_most(&self, counted: impl Fn(&str) -> Option<i64>) -> Option<i64> {
+        self.clauses
+            .iter()
+            .filter_map(|alts| {
+                alts.iter().try_fold(0i64, |sum, w| {
+                    let held = counted(&w.text).filter(|&n| n < WORD_COUNT_CAP && !w.prefix)?;
+                    Some(sum + held.max(0))
+                })
+            })
+            .min()
     }
 
     /// The prefix words of the query's clauses that are long enough to be spelled out as the
@@ -562,6 +584,39 @@ mod tests {
             .unwrap()
             .expandable_prefixes()
             .is_empty());
+    }
+
+    /// A query's words are held by at most the fewest listings of a clause whose every word
+    /// is counted below the cap, its alternatives summed; a prefix, a word uncounted or at the
+    /// cap says nothing of its clause.
+    #[test]
+    fn the_words_are_held_by_at_most_the_fewest_of_a_counted_clause() {
+        let counts = |w: &str| match w {
+            "quokka" => Some(5),
+            "quokkas" => Some(2),
+            "jacket" => Some(WORD_COUNT_CAP),
+            "amber" => Some(40),
+            "gone" => Some(0),
+            _ => None,
+        };
+        let held = |q: &str| TextQuery::parse(q).unwrap().held_at_most(counts);
+        assert_eq!(held("quokka "), Some(5));
+        assert_eq!(held("jacket quokka "), Some(5), "the fewest clause");
+        assert_eq!(held("amber quokka "), Some(5));
+        assert_eq!(held("quokka OR quokkas "), Some(7), "alternatives summed");
+        assert_eq!(held("quokka OR lamp "), None, "an alternative uncounted");
+        assert_eq!(held("gone jacket "), Some(0));
+        assert_eq!(held("jacket "), None, "at the cap: any number more");
+        assert_eq!(held("lamp "), None, "not counted");
+        assert_eq!(held("quokka"), None, "a prefix begins words uncounted");
+        assert_eq!(held("amber quokka"), Some(40), "the whole words' clause");
+        let mut spelled = TextQuery::parse("quokka").unwrap();
+        spelled.expand_prefix(0, "quokka", &["quokka".to_owned(), "quokkas".to_owned()]);
+        assert_eq!(
+            spelled.held_at_most(counts),
+            Some(7),
+            "a prefix spelled out"
+        );
     }
 
     use super::*;

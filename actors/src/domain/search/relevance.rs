@@ -18,8 +18,9 @@ use std::cmp::Ordering;
 pub const RELEVANCE_SPAN: i64 = 50_000;
 
 /// How many matches the newest [`RELEVANCE_SPAN`] ids are expected to hold, from an estimate of
-/// `expected` matches among `ids` ids (PostgreSQL's statistics, at the density they expect
-/// over every id); `None` without one (`i64::MAX`: never analysed).
+/// `expected` matches among `ids` ids (PostgreSQL's statistics, or on SQLite how many listings
+/// the vocabulary counted holding the words, at that density over every id); `None` without
+/// one (`i64::MAX`: never analysed).
 pub fn expected_in_span(expected: i64, ids: i64) -> Option<i64> {
     if expected == i64::MAX || ids <= 0 {
         return None;

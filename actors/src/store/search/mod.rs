@@ -27,8 +27,8 @@ use super::DbConnection;
 use crate::domain::category::CategoryLevel;
 use crate::domain::listing::{ListingStatus, CONDITIONS};
 use crate::domain::search::{
-    candidates_to_take, takes_next, window_reads, CandidateWindow, SearchFilters, TextQuery,
-    WindowRead,
+    candidates_to_take, expected_in_span, takes_next, window_reads, CandidateWindow, SearchFilters,
+    TextQuery, WindowRead,
 };
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -674,27 +674,42 @@ fn open_window(
 
 /// The reads that may open a relevance window on the newest ids or `below` an id, for pages of
 /// `page`, each with the position it starts at ([`ListingPosition::opening`]), and what the
-/// reads start from: on PostgreSQL the words' span, one `search_span` call that gives the
-/// newest id and the estimate [`window_reads`] leaves reads out by, which the reads then take
-/// as it is; on SQLite, whose FTS5 has no estimate, the newest id alone.
+/// reads start from: on PostgreSQL the words' span, which the reads then take as it is (see
+/// [`newest_and_expected`]).
 fn window_opening(
     conn: &mut DbConnection,
     filter: &ListingFilter,
     below: Option<i64>,
     page: i64,
 ) -> QueryResult<(Vec<(WindowRead, ListingPosition)>, Start)> {
-    let span = steps::words_span(conn, filter)?;
-    let newest = match span {
-        Some(span) => span.ceiling,
-        None => newest_id(conn)?,
-    };
+    let (span, newest, in_span) = newest_and_expected(conn, filter)?;
     let top = below.map_or(newest, |b| b.min(newest));
-    let in_span = span.and_then(|s| s.expected_in_span());
     let reads = window_reads(top, page, in_span)
         .into_iter()
         .map(|r| (r, ListingPosition::opening(r, newest)))
         .collect();
     Ok((reads, Start { after: None, span }))
+}
+
+/// What a relevance window opens by: on PostgreSQL the words' span, one `search_span` call
+/// that gives the newest id and the estimate [`window_reads`] leaves reads out by; on SQLite,
+/// whose FTS5 has no estimate, the newest id, and for a search of active listings the
+/// vocabulary's counts of its words ([`TextQuery::held_by`]) at their density over every id.
+/// (span, newest id, matches expected in the newest [`RELEVANCE_SPAN`] ids.)
+fn newest_and_expected(
+    conn: &mut DbConnection,
+    filter: &ListingFilter,
+) -> QueryResult<(Option<steps::Span>, i64, Option<i64>)> {
+    if let Some(span) = steps::words_span(conn, filter)? {
+        return Ok((Some(span), span.ceiling, span.expected_in_span()));
+    }
+    let newest = newest_id(conn)?;
+    let held = filter
+        .text
+        .as_ref()
+        .and_then(|t| t.held_by)
+        .filter(|_| filter.status == ListingStatus::Active);
+    Ok((None, newest, held.and_then(|h| expected_in_span(h, newest))))
 }
 
 /// The newest listing's id (0: none): an end of the primary key.
@@ -706,7 +721,8 @@ fn newest_id(conn: &mut DbConnection) -> QueryResult<i64> {
 
 /// How many matches of `filter` the newest [`RELEVANCE_SPAN`] ids are expected to hold, as a
 /// first relevance page's opening reads it ([`window_reads`]: its words spelled as the search
-/// spells them): PostgreSQL's estimate; `None` on SQLite or without statistics.
+/// spells them): PostgreSQL's estimate, SQLite's from the vocabulary's counts; `None` without
+/// statistics or counts.
 pub fn expected_in_relevance_span(
     conn: &mut DbConnection,
     filter: &ListingFilter,
@@ -717,7 +733,7 @@ pub fn expected_in_relevance_span(
         &SpelledQueries::default(),
         filter,
     )?;
-    Ok(steps::words_span(conn, filter)?.and_then(|s| s.expected_in_span()))
+    Ok(newest_and_expected(conn, filter)?.2)
 }
 
 /// PostgreSQL's plan for a search as [`search`] runs it (typos corrected; EXPLAIN, not run),

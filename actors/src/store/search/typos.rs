@@ -189,9 +189,43 @@ fn spell(conn: &mut DbConnection, typed: &TextQuery) -> QueryResult<TextQuery> {
         }
     }
     match conn {
-        DbConnection::Sqlite(_) => stems::without_repeated_terms(conn, text),
+        DbConnection::Sqlite(_) => {
+            let text = stems::without_repeated_terms(conn, text)?;
+            count_held(conn, text)
+        }
         _ => Ok(text),
     }
+}
+
+/// SQLite: `text` with how many active listings at most hold its words, as the vocabulary
+/// sweep last counted them ([`TextQuery::held_at_most`]; one read of `search_words` by its
+/// key, kept with the spelling): the estimate a relevance window opens by
+/// (`window_opening`), which PostgreSQL has from its statistics and FTS5 has not.
+fn count_held(conn: &mut DbConnection, mut text: TextQuery) -> QueryResult<TextQuery> {
+    let words: Vec<&str> = text
+        .clauses
+        .iter()
+        .flatten()
+        .filter(|w| !w.prefix)
+        .map(|w| w.text())
+        .collect();
+    if words.is_empty() {
+        return Ok(text);
+    }
+    let list = serde_json::to_string(&words)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT w.word, w.listings FROM json_each(")
+        .text_param(&list)
+        .push(") j JOIN search_words w ON w.word = j.value");
+    let counted = sql.load::<Neighbour>(conn)?;
+    text.held_by = text.held_at_most(|word| {
+        counted
+            .iter()
+            .find(|c| c.word == word)
+            .and_then(|c| c.listings)
+    });
+    Ok(text)
 }
 
 /// What PostgreSQL's vocabulary (`search_words`) says of a query's words, read in one round
