@@ -26,8 +26,7 @@ pub(super) fn without_repeated_terms(
     if words.is_empty() {
         return Ok(text);
     }
-    let list = serde_json::to_string(&words)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let list = crate::store::bulk::json_rows(&words)?;
     let mut sql = Sql::new(conn);
     let _ = write!(
         sql.text,

@@ -212,8 +212,7 @@ fn count_held(conn: &mut DbConnection, mut text: TextQuery) -> QueryResult<TextQ
     if words.is_empty() {
         return Ok(text);
     }
-    let list = serde_json::to_string(&words)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let list = crate::store::bulk::json_rows(&words)?;
     let mut sql = Sql::new(conn);
     sql.push("SELECT w.word, w.listings FROM json_each(")
         .text_param(&list)
