@@ -348,9 +348,6 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
         } else {
             None
         };
-        if !pg {
-            store::search::words_index_merging(conn, false)?;
-        }
         let mut done = 0;
         while done < listings {
             let n = (listings - done).min(SEED_BATCH);
@@ -370,9 +367,6 @@ pub fn catalogue(conn: &mut DbConnection, listings: i64) -> Result<Catalogue, St
         build_indexes(conn, pg, &dropped)?;
         if let Some(trigger) = words_trigger {
             store::search::index_every_listing(conn, &trigger)?;
-        }
-        if !pg {
-            store::search::words_index_merging(conn, true)?;
         }
         if pg && !empty {
             conn.batch_execute(

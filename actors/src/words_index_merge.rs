@@ -1,10 +1,11 @@
-//! `WordsIndexMerger` (SQLite only): keeps the words index (FTS5) in one b-tree, so a search
-//! looks each word up once and reads its postings without merging several b-trees' as it
-//! goes (`domain::search::words_index` says why and when). At each tick it looks at the
-//! index's b-trees and, when `merge_due`, merges a few pages at a time, each few pages a
-//! write of its own taken at the writers' gate, for at most [`STEP_BUDGET`] a tick: first
-//! whatever merge FTS5 has under way, then, while a merge is still due, every b-tree into one,
-//! until a write finds nothing left to merge. At 1M listings the whole index (~42,000 pages) is
+//! `WordsIndexMerger` (SQLite only): the one that merges the words index (FTS5), in the
+//! background, a bounded step a write. Writers of listings merge nothing: FTS5's own merging
+//! (`automerge`) is off (migration `search_words_merged_in_background` says why: a write
+//! could carry thousands of pages of it). At each tick, for at most [`STEP_BUDGET`], at least
+//! one write: first what FTS5 would have merged as writes went by (a level of two b-trees or
+//! more, `usermerge`) and whatever merge is under way; then, when nothing is left there and
+//! `merge_due` (`domain::search::words_index` says why and when), every b-tree into one, so a
+//! search looks each word up once. At 1M listings the whole index (~42,000 pages) is
 //! rewritten in 3 s of work, and a server merged the seeded catalogue's eight b-trees in 4.5
 //! minutes. A merge cut short (a failed step, a restart) is gone on with at the next tick
 //! where FTS5 left it (its structure record keeps a merge under way); nothing is lost, each
@@ -24,12 +25,8 @@ const PAGES_PER_WRITE: i64 = 64;
 /// Where a merge round is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Round {
-    /// None: each tick looks at the b-trees' sizes.
-    Idle,
-    /// Going on with whatever merge FTS5 has under way: a writer's own (`automerge` merges a
-    /// large b-tree with a small one that has climbed to its level, rewriting it) or one begun
-    /// before. Starting anew instead would merge its half-written output once more.
-    Going,
+    /// Merging levels, as FTS5's own merging did, when there is anything to merge.
+    Levels,
     /// Every b-tree put on one level and merged (FTS5's `merge` with a negative count issued).
     Whole,
 }
@@ -47,7 +44,7 @@ impl WordsIndexMerger {
             pool,
             interval,
             busy: false,
-            round: Round::Idle,
+            round: Round::Levels,
         }
     }
 
@@ -63,8 +60,10 @@ impl WordsIndexMerger {
                 step(pool, round)
             });
         ctx.spawn(fut::wrap_future::<_, Self>(work).map(move |next, act, _| {
-            // A failed step starts over: the sizes are looked at again at the next tick.
-            act.round = next.unwrap_or(Round::Idle);
+            // A failed step is taken again at the next tick, from where FTS5 left it.
+            if let Some(next) = next {
+                act.round = next;
+            }
             act.busy = false;
         }));
     }
@@ -78,38 +77,36 @@ impl Actor for WordsIndexMerger {
     }
 }
 
-/// One tick: when idle, whether a merge is due; then merging writes for at most
-/// [`STEP_BUDGET`]: going on with the merge under way, and when there is none and a merge is
-/// still due, every b-tree put on one level and merged. Answers where the round is.
+/// One tick: merging writes for at most [`STEP_BUDGET`], at least one: a level's or the one
+/// under way, and when there is none and a merge is due, every b-tree put on one level and
+/// merged. Answers where the round is.
 fn step(pool: &Pool, mut round: Round) -> Result<Round, store::StoreError> {
     let mut conn = pool.get()?;
-    if round == Round::Idle {
+    let deadline = Instant::now() + STEP_BUDGET;
+    loop {
+        if conn.write(|conn| search::merge_words_index(conn, PAGES_PER_WRITE, false))? {
+            if Instant::now() >= deadline {
+                return Ok(round);
+            }
+            continue;
+        }
+        // Nothing left to merge level by level, nor a merge under way.
         let pages = search::words_index_pages(&mut conn)?;
-        if !merge_due(&pages) {
-            return Ok(Round::Idle);
+        if round == Round::Whole {
+            tracing::info!(b_trees = pages.len(), "the search words index is merged");
+            round = Round::Levels;
+        }
+        if !merge_due(&pages) || Instant::now() >= deadline {
+            return Ok(round);
         }
         tracing::info!(
             b_trees = pages.len(),
             pages = pages.iter().sum::<i64>(),
             "merging the search words index into one b-tree"
         );
-        round = Round::Going;
-    }
-    let deadline = Instant::now() + STEP_BUDGET;
-    loop {
-        let mut worked =
-            conn.write(|conn| search::merge_words_index(conn, PAGES_PER_WRITE, false))?;
-        if !worked && round == Round::Going && merge_due(&search::words_index_pages(&mut conn)?) {
-            round = Round::Whole;
-            worked = conn.write(|conn| search::merge_words_index(conn, PAGES_PER_WRITE, true))?;
-        }
-        if !worked {
-            let pages = search::words_index_pages(&mut conn)?;
-            tracing::info!(b_trees = pages.len(), "the search words index is merged");
-            return Ok(Round::Idle);
-        }
-        if Instant::now() >= deadline {
+        if !conn.write(|conn| search::merge_words_index(conn, PAGES_PER_WRITE, true))? {
             return Ok(round);
         }
+        round = Round::Whole;
     }
 }

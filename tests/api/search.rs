@@ -2134,8 +2134,8 @@ fn search_span_trusts_the_statistics_when_the_time_of_the_last_analyse_is_lost()
 
 /// `seed::catalogue` loads an empty table with its indexes dropped and built again after the
 /// load, and a table with rows through its indexes: either way every index is there afterwards
-/// (on SQLite its triggers too, and the words index merging its b-trees as writes go by
-/// again), and every row it wrote is searchable.
+/// (on SQLite its triggers too, and the words index's settings as they were), and every row
+/// it wrote is searchable.
 #[test]
 fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
     use bazaar_actors::store::{self, search, DbConnection};
@@ -2154,7 +2154,7 @@ fn the_catalogue_seed_keeps_every_index_and_leaves_every_row_searchable() {
             "SELECT indexdef AS name FROM pg_indexes WHERE tablename = 'listings' ORDER BY 1"
         } else {
             // And the triggers (the words index's insert trigger is left out of a load into the
-            // empty table) and the words index's settings (its own merging, off during a load).
+            // empty table) and the words index's settings.
             "SELECT sql AS name FROM sqlite_master WHERE type IN ('index', 'trigger') \
              AND tbl_name = 'listings' AND sql IS NOT NULL \
              UNION ALL SELECT 'listings_fts ' || k || ' = ' || v FROM listings_fts_config \

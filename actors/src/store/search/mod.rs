@@ -64,7 +64,7 @@ use sql::{Bind, Number, Sql};
 use typos::corrected;
 pub use words_index::{
     index_every_listing, leave_out_words_trigger, merge_words_index, optimize_words_index,
-    words_index_merging, words_index_pages,
+    words_index_pages,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,10 +19,11 @@ pub fn words_index_pages(conn: &mut DbConnection) -> QueryResult<Vec<i64>> {
 }
 
 /// SQLite: about `pages` pages of merging the words index's b-trees, a write of its own (call
-/// it as one). `start`: begin merging every b-tree into one (FTS5's `merge` with a negative
-/// count, which puts them all on one level), else go on with the merge begun (a positive
-/// count: FTS5 then also merges a level that holds `usermerge` b-trees, 4, and nothing
-/// else). Answers whether it did any work: FTS5 counts two changes or more when it did.
+/// it as one; FTS5 finishes the word it is at, so a word in very many listings can take more).
+/// `start`: begin merging every b-tree into one (FTS5's `merge` with a negative count, which
+/// puts them all on one level), else go on with the merge begun or merge a level that holds
+/// `usermerge` b-trees, 2 since migration `search_words_merged_in_background` (a positive
+/// count). Answers whether it did any work: FTS5 counts two changes or more when it did.
 pub fn merge_words_index(conn: &mut DbConnection, pages: i64, start: bool) -> QueryResult<bool> {
     let before = changes(conn)?;
     let mut sql = Sql::new(conn);
@@ -38,20 +39,6 @@ pub fn merge_words_index(conn: &mut DbConnection, pages: i64, start: bool) -> Qu
 pub fn optimize_words_index(conn: &mut DbConnection) -> QueryResult<()> {
     let mut sql = Sql::new(conn);
     sql.push("INSERT INTO listings_fts (listings_fts) VALUES ('optimize')");
-    sql.execute(conn).map(|_| ())
-}
-
-/// SQLite: FTS5's own merging of the words index's b-trees as writes go by (`automerge`) on,
-/// as the migrations set it (a merge once two b-trees of a level are there), or off: a bulk
-/// load turns it off and merges everything once at its end ([`optimize_words_index`]), since
-/// merging as it goes rewrites every posting about once per doubling of the index (1M listings
-/// loaded row by row through the trigger in 118 s with it off, 178 s with it on). With it off,
-/// FTS5 still merges a level of 16 b-trees (`crisismerge`), so their number stays bounded.
-pub fn words_index_merging(conn: &mut DbConnection, on: bool) -> QueryResult<()> {
-    let mut sql = Sql::new(conn);
-    sql.push("INSERT INTO listings_fts (listings_fts, rank) VALUES ('automerge', ")
-        .int(if on { 2 } else { 0 })
-        .push(")");
     sql.execute(conn).map(|_| ())
 }
 
@@ -112,17 +99,14 @@ fn changes(conn: &mut DbConnection) -> QueryResult<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::sqlite_with_listings;
+    use super::super::testing::{add_listing, sqlite_with_listings};
     use super::*;
     use crate::domain::search::{merge_due, MERGE_SHARE_PERCENT};
 
     /// Listings written in four transactions of different sizes, as a catalogue grows: FTS5
-    /// keeps b-trees of different sizes on different levels. Its own merging (`automerge`) is
-    /// off while they are written, so the b-trees they leave are there whatever their sizes
-    /// (with it on, how far FTS5 has merged them by the end hangs on how many pages a listing
-    /// takes), and on again after.
+    /// keeps b-trees of different sizes on different levels (its own merging is off since
+    /// migration `search_words_merged_in_background`: they are there whatever their sizes).
     fn grown(conn: &mut DbConnection) {
-        words_index_merging(conn, false).expect("automerge off");
         for (n, word) in [(2_000, "amber"), (400, "birch"), (60, "cedar"), (9, "dune")] {
             conn.batch_execute(&format!(
                 "INSERT INTO listings (seller_id, title, description, category, price_cents, \
@@ -133,7 +117,6 @@ mod tests {
             ))
             .expect("a batch of listings");
         }
-        words_index_merging(conn, true).expect("automerge on");
     }
 
     /// Each query's matches, newest first, as FTS5 reads them.
@@ -160,6 +143,49 @@ mod tests {
                 .collect()
         })
         .collect()
+    }
+
+    /// Writers merge nothing (migration `search_words_merged_in_background`): listings inserted
+    /// one by one add a b-tree each, side by side, and the merger's steps (a positive count)
+    /// merge a level of them as FTS5's own merging did. Over 2,000 inserts (of words already
+    /// in the vocabulary, whose own index merges as it goes) with steps after every tenth, as
+    /// the server's ticks go, the worst insert changed 16 rows: a listing's own. With FTS5's
+    /// own merging on (`automerge` 2, as before) the worst changed 143, every 64th a merge.
+    #[test]
+    fn a_listings_insert_merges_nothing_and_the_steps_merge_the_levels() {
+        let (_dir, mut conn) = sqlite_with_listings(&[]);
+        for i in 1..=15 {
+            add_listing(&mut conn, &format!("Ember lamp {i}"));
+        }
+        assert_eq!(words_index_pages(&mut conn).expect("sizes").len(), 15);
+        let mut steps = 0;
+        while merge_words_index(&mut conn, 8, false).expect("a step") {
+            steps += 1;
+            assert!(steps < 100, "a merge that does not end");
+        }
+        assert!(steps > 0);
+        assert_eq!(words_index_pages(&mut conn).expect("sizes").len(), 1);
+
+        let mut worst = 0;
+        for i in 1..=2_000 {
+            let before = changes(&mut conn).expect("changes");
+            let wood = ["oak", "birch", "cedar", "pine", "elm", "ash", "yew"][i % 7];
+            add_listing(&mut conn, &format!("Ember lamp of {wood}"));
+            worst = worst.max(changes(&mut conn).expect("changes") - before);
+            if i % 10 == 0 {
+                while merge_words_index(&mut conn, 64, false).expect("a step") {}
+            }
+        }
+        assert!(worst <= 40, "an insert changed {worst} rows");
+        let lamps = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM listings_fts WHERE listings_fts MATCH 'lamp'",
+        );
+        assert_eq!(lamps, 15 + 2_000);
+        conn.batch_execute(
+            "INSERT INTO listings_fts (listings_fts, rank) VALUES ('integrity-check', 1)",
+        )
+        .expect("the index is intact");
     }
 
     /// Steps of a few pages merge a grown index into one b-tree, the first starting the merge
@@ -196,42 +222,44 @@ mod tests {
         .expect("the index is intact");
     }
 
-    /// Listings written between the steps (1 to 6 a step), each in a transaction of its own
-    /// (FTS5 adds a b-tree for each and merges them as it goes), do not end the merge before
-    /// it is done: only the last step's small b-trees are left beside the merged one, and
-    /// every listing is found.
+    /// Listings written between the merger's ticks (1 to 6 a tick), each in a transaction of
+    /// its own (a b-tree each, which the steps merge level by level too), do not end the merge
+    /// of every b-tree before it is done: when a tick's steps run out of work, as the merger's
+    /// do before it looks at the sizes again, only the last ticks' small b-trees are left
+    /// beside the merged one, and every listing is found.
     #[test]
     fn writes_between_the_steps_do_not_end_the_merge_before_it_is_done() {
-        for per_step in 1..=6 {
+        /// Steps of 8 pages in a tick, at most.
+        const STEPS_A_TICK: usize = 10;
+        for per_tick in 1..=6 {
             let (_dir, mut conn) = sqlite_with_listings(&[]);
             grown(&mut conn);
             let mut start = true;
             let mut written = 0;
             let mut steps = 0;
-            loop {
-                for _ in 0..per_step {
+            'ticks: loop {
+                for _ in 0..per_tick {
                     written += 1;
-                    super::super::testing::add_listing(&mut conn, &format!("Ember lamp {written}"));
+                    add_listing(&mut conn, &format!("Ember lamp {written}"));
                 }
-                if !merge_words_index(&mut conn, 8, start).expect("a step") {
-                    break;
+                for _ in 0..STEPS_A_TICK {
+                    if !merge_words_index(&mut conn, 8, start).expect("a step") {
+                        break 'ticks;
+                    }
+                    start = false;
+                    steps += 1;
+                    assert!(steps < 1_000, "a merge that does not end");
                 }
-                start = false;
-                steps += 1;
-                assert!(steps < 1_000, "a merge that does not end");
             }
             let pages = words_index_pages(&mut conn).expect("sizes");
             assert!(steps > 2, "8 pages a step: {steps} steps");
-            assert!(!merge_due(&pages), "{per_step} a step: {pages:?}");
-            // Beside the merged b-tree, only the last writes' own, FTS5's merges of them
-            // included: a page or so per listing of the last step (its 4 listings, each with
-            // their seller's term since migration `search_seller_terms`, made one b-tree of 3).
+            assert!(!merge_due(&pages), "{per_tick} a tick: {pages:?}");
             let largest = pages.iter().copied().max().unwrap_or(0);
             let mut others = pages.clone();
             others.remove(pages.iter().position(|&p| p == largest).unwrap());
             assert!(
-                others.iter().sum::<i64>() <= per_step as i64 + 2 && others.len() <= per_step + 2,
-                "{per_step} a step: {pages:?}"
+                others.iter().sum::<i64>() <= per_tick as i64 + 2 && others.len() <= per_tick + 2,
+                "{per_tick} a tick: {pages:?}"
             );
             let lamps = count(
                 &mut conn,
@@ -309,7 +337,7 @@ mod tests {
         assert_eq!(sizes_copied(&mut conn), (300, 300), "not indexed yet");
         index_every_listing(&mut conn, &trigger).expect("index filled");
         assert_eq!(sizes_copied(&mut conn), (300, 0));
-        super::super::testing::add_listing(&mut conn, "Ember vase");
+        add_listing(&mut conn, "Ember vase");
         assert_eq!(sizes_copied(&mut conn), (301, 0));
     }
 
@@ -320,7 +348,7 @@ mod tests {
         grown(&mut conn);
         optimize_words_index(&mut conn).expect("optimize");
         assert_eq!(words_index_pages(&mut conn).expect("sizes").len(), 1);
-        super::super::testing::add_listing(&mut conn, "Amber vase");
+        add_listing(&mut conn, "Amber vase");
         let pages = words_index_pages(&mut conn).expect("sizes");
         assert_eq!(pages.len(), 2, "{pages:?}");
         let rest: i64 = pages.iter().sum::<i64>() - pages.iter().max().unwrap();
