@@ -3,15 +3,15 @@
 //! FTS5 keeps its index as b-trees ("segments"): each write adds one, and the server's merger
 //! merges those of similar size level by level as FTS5's own merging would (`usermerge`), so a
 //! catalogue grown by inserts, or loaded in large transactions, holds several large ones of
-//! different sizes. Every search looks a word
-//! up in each of them and merges their postings as it reads: at 1M listings the newest 200
-//! matches of "black" took 0.070 ms in the seeded catalogue's eight b-trees and 0.039 in one,
-//! of "leather jacket" 0.389 and 0.326, and a two-words search cost the server 15–20% less
-//! (BENCHMARKS, twelfth session). Small b-trees beside a large one cost little (four of a few
-//! pages each: 0.046 ms for "black"). So a merge of everything is worth its cost
-//! (it rewrites the whole index) only once the b-trees beside the largest hold a share of it:
-//! with [`MERGE_SHARE_PERCENT`] at 10, each listing's postings are rewritten about ten times
-//! over the index's life, the way a levelled log-structured store bounds its rewriting.
+//! different sizes. Every search looks a word up in each of them and merges their postings as
+//! it reads: at 1M listings the newest 200 matches of "black" took 0.070 ms in the seeded
+//! catalogue's eight b-trees and 0.039 in one, of "leather jacket" 0.389 and 0.326, and a
+//! two-words search cost the server 15–20% less (BENCHMARKS, twelfth session). Small b-trees
+//! beside a large one cost little (four of a few pages each: 0.046 ms for "black"). So a merge
+//! of everything is worth its cost (it rewrites the whole index) only once the b-trees beside
+//! the largest hold a share of it: with [`MERGE_SHARE_PERCENT`] at 10, each listing's postings
+//! are rewritten about ten times over the index's life, the way a levelled log-structured store
+//! bounds its rewriting.
 
 /// The b-trees besides the largest must hold at least this share of its pages (in percent)
 /// before a merge of every b-tree into one starts.
