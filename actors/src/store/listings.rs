@@ -14,23 +14,32 @@ pub fn insert(conn: &mut DbConnection, listing: &NewListing<'_>) -> QueryResult<
         .get_result(conn)
 }
 
-/// Locks the listing's row until the transaction ends (PostgreSQL: SELECT … FOR UPDATE). On
-/// SQLite the write transaction (BEGIN IMMEDIATE) already excludes every other writer.
 /// Active listings whose scheduled price drop is due, soonest first.
 pub fn due_price_drops(
     conn: &mut DbConnection,
     now: chrono::NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<i64>> {
+    due_price_drops_query(now, limit).load(conn)
+}
+
+/// [`due_price_drops`]' statement, read through the partial index `listings_price_drops_due`
+/// (status, then the next drop: migration `price_drops_due_by_status`): with the status in the
+/// index, SQLite's planner (no statistics) no longer prefers the status index and sorts every
+/// active listing by its next drop, which took 0.7 s at a million listings, every tick.
+#[diesel::dsl::auto_type]
+pub fn due_price_drops_query(now: chrono::NaiveDateTime, limit: i64) -> _ {
+    let active: ListingStatus = ListingStatus::Active;
     listings::table
         .filter(listings::next_price_drop_at.le(now))
-        .filter(listings::status.eq(ListingStatus::Active))
+        .filter(listings::status.eq(active))
         .select(listings::id)
         .order(listings::next_price_drop_at.asc())
         .limit(limit)
-        .load(conn)
 }
 
+/// Locks the listing's row until the transaction ends (PostgreSQL: SELECT … FOR UPDATE). On
+/// SQLite the write transaction (BEGIN IMMEDIATE) already excludes every other writer.
 pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
         listings::table
