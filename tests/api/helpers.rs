@@ -817,3 +817,25 @@ pub async fn post_json_as(url: &str, token: &str, body: &Value) -> Value {
 pub async fn get_json(url: &str) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
+
+/// A step of SQLite's `EXPLAIN QUERY PLAN`.
+#[derive(diesel::QueryableByName)]
+pub struct PlanStep {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+/// SQLite's plan of a statement, from `explained` (an `EXPLAIN QUERY PLAN …` with its values
+/// bound): its steps' details joined by "; ".
+pub fn sqlite_plan<Q>(conn: &mut DbConnection, explained: Q) -> String
+where
+    Q: for<'a> diesel::query_dsl::LoadQuery<'a, DbConnection, PlanStep>,
+{
+    explained
+        .load::<PlanStep>(conn)
+        .expect("plan")
+        .into_iter()
+        .map(|s| s.detail)
+        .collect::<Vec<_>>()
+        .join("; ")
+}

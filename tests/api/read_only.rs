@@ -1,7 +1,7 @@
 //! The edges' read handle: the database itself refuses a write through it, on either backend,
 //! and a connection that served reads writes again once the pool hands it to a writer.
 
-use crate::helpers::TestDb;
+use crate::helpers::{sqlite_plan, TestDb};
 use bazaar_actors::store::{self, DbConnection};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -77,11 +77,6 @@ fn a_write_through_the_read_handle_is_refused_by_the_database() {
 /// plan cannot.
 #[test]
 fn sqlite_readers_plan_without_bound_values_and_writers_with_them() {
-    #[derive(QueryableByName)]
-    struct PlanStep {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        detail: String,
-    }
     let db = TestDb::create();
     if db.is_postgres() {
         return;
@@ -89,19 +84,16 @@ fn sqlite_readers_plan_without_bound_values_and_writers_with_them() {
     let pool = store::connect(db.url(), 1).expect("pool");
     store::migrate(&mut pool.get().expect("connection")).expect("migrate");
     let plan = |conn: &mut DbConnection| -> String {
-        diesel::sql_query(
-            "EXPLAIN QUERY PLAN SELECT id FROM offers WHERE status = ? AND expires_at <= ? \
-             ORDER BY expires_at LIMIT ?",
+        sqlite_plan(
+            conn,
+            diesel::sql_query(
+                "EXPLAIN QUERY PLAN SELECT id FROM offers WHERE status = ? AND expires_at <= ? \
+                 ORDER BY expires_at LIMIT ?",
+            )
+            .bind::<diesel::sql_types::Text, _>("open")
+            .bind::<diesel::sql_types::Text, _>("2026-01-01 00:00:00")
+            .bind::<diesel::sql_types::BigInt, _>(10),
         )
-        .bind::<diesel::sql_types::Text, _>("open")
-        .bind::<diesel::sql_types::Text, _>("2026-01-01 00:00:00")
-        .bind::<diesel::sql_types::BigInt, _>(10)
-        .load::<PlanStep>(conn)
-        .expect("plan")
-        .into_iter()
-        .map(|s| s.detail)
-        .collect::<Vec<_>>()
-        .join("; ")
     };
     let written = plan(&mut pool.get().expect("writer"));
     assert!(written.contains("offers_open_expiry"), "writer: {written}");

@@ -188,14 +188,8 @@ async fn a_deadline_that_passed_while_the_server_was_down_fires_once_at_start_up
 #[test]
 fn sqlite_finds_due_price_drops_through_their_index_without_sorting() {
     use bazaar_actors::store::{self, listings, DbConnection};
-    use diesel::prelude::*;
     use diesel::sql_types::{BigInt, Text, Timestamp};
 
-    #[derive(QueryableByName)]
-    struct PlanStep {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
     let db = TestDb::create();
     if db.is_postgres() {
         return;
@@ -210,16 +204,13 @@ fn sqlite_finds_due_price_drops_through_their_index_without_sorting() {
         .next()
         .expect("the statement's text");
     let plan = |conn: &mut DbConnection| -> String {
-        diesel::sql_query(format!("EXPLAIN QUERY PLAN {statement}"))
-            .bind::<Timestamp, _>(now)
-            .bind::<Text, _>("active")
-            .bind::<BigInt, _>(500)
-            .load::<PlanStep>(conn)
-            .expect("plan")
-            .into_iter()
-            .map(|s| s.detail)
-            .collect::<Vec<_>>()
-            .join("; ")
+        sqlite_plan(
+            conn,
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {statement}"))
+                .bind::<Timestamp, _>(now)
+                .bind::<Text, _>("active")
+                .bind::<BigInt, _>(500),
+        )
     };
     for (who, plan) in [
         ("writer", plan(&mut pool.get().expect("writer"))),
