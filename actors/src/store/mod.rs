@@ -9,6 +9,7 @@ pub mod chat;
 pub mod disputes;
 pub mod events;
 pub mod idempotency;
+mod in_order;
 pub mod ledger;
 pub mod liker_offers;
 pub mod likes;
@@ -26,6 +27,7 @@ pub mod saved_searches;
 pub mod schema;
 pub mod search;
 pub mod sql_enums;
+pub mod stored_time;
 pub mod tickets;
 pub mod users;
 

@@ -5,9 +5,15 @@ use crate::domain::auto_price_drop::AutoPriceDrop;
 use crate::domain::listing::{ListingState, ListingStatus};
 use crate::domain::moderation::Role;
 use crate::domain::{ListingId, LoginId, Money, UserId};
+use crate::store::in_order::InOrder;
 use crate::store::schema::{events, likes, listings, sessions, users};
+use crate::store::stored_time::StoredTime;
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, QueryableByName};
 use diesel::prelude::*;
+use diesel::row::NamedRow;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 mod trade;
 pub use trade::*;
@@ -74,7 +80,8 @@ pub struct NewLogin<'a> {
     pub expires_at: NaiveDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, QueryableByName, Identifiable)]
+/// A listing's row. Read by name ([`QueryableByName`], below) as well as by position.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Identifiable)]
 #[diesel(table_name = listings)]
 pub struct Listing {
     pub id: i64,
@@ -91,12 +98,53 @@ pub struct Listing {
     pub auto_accept_cents: Option<i64>,
     pub auto_decline_cents: Option<i64>,
     pub version: i64,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
     pub auto_drop_percent: Option<i64>,
     pub auto_drop_interval_secs: Option<i64>,
     pub auto_drop_floor_cents: Option<i64>,
     pub next_price_drop_at: Option<NaiveDateTime>,
+}
+
+/// What `#[derive(QueryableByName)]` would read, but each column first where the row names it
+/// in this order ([`InOrder`]), as `SELECT` statements list a listing's columns: a search page
+/// decodes 20 rows.
+impl<DB> QueryableByName<DB> for Listing
+where
+    DB: Backend,
+    i64: FromSql<BigInt, DB>,
+    String: FromSql<Text, DB>,
+    ListingStatus: FromSql<Text, DB>,
+    StoredTime: FromSql<Timestamp, DB>,
+    NaiveDateTime: FromSql<Timestamp, DB>,
+{
+    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
+        let mut c = InOrder::new(row);
+        Ok(Listing {
+            id: c.get::<DB, BigInt, _>("id")?,
+            seller_id: c.get::<DB, BigInt, _>("seller_id")?,
+            title: c.get::<DB, Text, _>("title")?,
+            description: c.get::<DB, Text, _>("description")?,
+            category: c.get::<DB, Nullable<Text>, _>("category")?,
+            condition: c.get::<DB, Nullable<Text>, _>("condition")?,
+            price_cents: c.get::<DB, BigInt, _>("price_cents")?,
+            currency: c.get::<DB, Text, _>("currency")?,
+            quantity: c.get::<DB, BigInt, _>("quantity")?,
+            status: c.get::<DB, Text, _>("status")?,
+            like_count: c.get::<DB, BigInt, _>("like_count")?,
+            auto_accept_cents: c.get::<DB, Nullable<BigInt>, _>("auto_accept_cents")?,
+            auto_decline_cents: c.get::<DB, Nullable<BigInt>, _>("auto_decline_cents")?,
+            version: c.get::<DB, BigInt, _>("version")?,
+            created_at: c.get::<DB, Timestamp, StoredTime>("created_at")?.into(),
+            updated_at: c.get::<DB, Timestamp, StoredTime>("updated_at")?.into(),
+            auto_drop_percent: c.get::<DB, Nullable<BigInt>, _>("auto_drop_percent")?,
+            auto_drop_interval_secs: c.get::<DB, Nullable<BigInt>, _>("auto_drop_interval_secs")?,
+            auto_drop_floor_cents: c.get::<DB, Nullable<BigInt>, _>("auto_drop_floor_cents")?,
+            next_price_drop_at: c.get::<DB, Nullable<Timestamp>, _>("next_price_drop_at")?,
+        })
+    }
 }
 
 impl Listing {

@@ -49,7 +49,7 @@ mod sql;
 mod stems;
 mod steps;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod typos;
 mod words_index;
 

@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 /// A migrated SQLite database in a temporary directory (kept while the first value lives)
 /// with one seller and an active listing per title (description "Plain"), written in plain
 /// SQL so only the database's own triggers run.
-pub(super) fn sqlite_with_listings(titles: &[&str]) -> (tempfile::TempDir, PooledConn) {
+pub(crate) fn sqlite_with_listings(titles: &[&str]) -> (tempfile::TempDir, PooledConn) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("search.db").display());
     let pool = connect(&url, 1).expect("pool");
