@@ -119,10 +119,7 @@ fn step(pool: &Pool, mut round: Round) -> Result<Tick, store::StoreError> {
             tracing::info!(b_trees = pages.len(), "the search words index is merged");
             round = Round::Levels;
         }
-        if !merge_due(&pages) {
-            return Ok(Tick { round, more: false });
-        }
-        if Instant::now() >= deadline {
+        if !merge_due(&pages) || Instant::now() >= deadline {
             return Ok(Tick { round, more: false });
         }
         tracing::info!(

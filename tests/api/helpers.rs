@@ -818,6 +818,18 @@ pub async fn get_json(url: &str) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
 
+/// A migrated SQLite test database and a pool of one connection on it (its reader and its
+/// writer are the same connection), or `None` when the tests run on PostgreSQL.
+pub fn migrated_sqlite_pool() -> Option<(TestDb, store::Pool)> {
+    let db = TestDb::create();
+    if db.is_postgres() {
+        return None;
+    }
+    let pool = store::connect(db.url(), 1).expect("pool");
+    store::migrate(&mut pool.get().expect("connection")).expect("migrate");
+    Some((db, pool))
+}
+
 /// A step of SQLite's `EXPLAIN QUERY PLAN`.
 #[derive(diesel::QueryableByName)]
 pub struct PlanStep {

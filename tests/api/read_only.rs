@@ -1,7 +1,7 @@
 //! The edges' read handle: the database itself refuses a write through it, on either backend,
 //! and a connection that served reads writes again once the pool hands it to a writer.
 
-use crate::helpers::{sqlite_plan, TestDb};
+use crate::helpers::{migrated_sqlite_pool, sqlite_plan, TestDb};
 use bazaar_actors::store::{self, DbConnection};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -77,12 +77,9 @@ fn a_write_through_the_read_handle_is_refused_by_the_database() {
 /// plan cannot.
 #[test]
 fn sqlite_readers_plan_without_bound_values_and_writers_with_them() {
-    let db = TestDb::create();
-    if db.is_postgres() {
+    let Some((_db, pool)) = migrated_sqlite_pool() else {
         return;
-    }
-    let pool = store::connect(db.url(), 1).expect("pool");
-    store::migrate(&mut pool.get().expect("connection")).expect("migrate");
+    };
     let plan = |conn: &mut DbConnection| -> String {
         sqlite_plan(
             conn,

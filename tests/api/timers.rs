@@ -190,12 +190,9 @@ fn sqlite_finds_due_price_drops_through_their_index_without_sorting() {
     use bazaar_actors::store::{self, listings, DbConnection};
     use diesel::sql_types::{BigInt, Text, Timestamp};
 
-    let db = TestDb::create();
-    if db.is_postgres() {
+    let Some((_db, pool)) = migrated_sqlite_pool() else {
         return;
-    }
-    let pool = store::connect(db.url(), 1).expect("pool");
-    store::migrate(&mut pool.get().expect("connection")).expect("migrate");
+    };
     let now = store::now();
     let query = listings::due_price_drops_query(now, 500);
     let statement = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
