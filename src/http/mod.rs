@@ -85,7 +85,7 @@ where
     T: Send + 'static,
 {
     let pool = state.pool.clone();
-    web::block(move || f(&mut connection(&pool)?)).await?
+    web::block(move || connection(&pool)?.snapshot(f)).await?
 }
 
 /// RFC 3339 UTC, as every time on the wire.
