@@ -56,7 +56,7 @@ impl AddressRow {
 }
 
 pub fn find(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<AddressRow>> {
-    addresses::table.find(user_id).first(conn).optional()
+    addresses::table.find(user_id).get_result(conn).optional()
 }
 
 /// The addresses of `users` (a purchase batch's buyers), as order snapshots, in one query.

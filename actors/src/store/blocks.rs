@@ -24,7 +24,7 @@ pub fn between(conn: &mut DbConnection, a: i64, b: i64) -> QueryResult<bool> {
                 .or(blocks::blocker_id.eq(b).and(blocks::blocked_id.eq(a))),
         )
         .select(blocks::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.is_some())
 }
@@ -78,7 +78,7 @@ pub fn insert(
             .filter(blocks::blocker_id.eq(blocker))
             .filter(blocks::blocked_id.eq(blocked))
             .select(blocks::id)
-            .first::<i64>(conn)
+            .get_result::<i64>(conn)
             .optional()
     };
     if exists(conn)?.is_some() {

@@ -91,7 +91,7 @@ pub struct Body<'a> {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Conversation>> {
-    conversations::table.find(id).first(conn).optional()
+    conversations::table.find(id).get_result(conn).optional()
 }
 
 /// The buyer's conversation about a listing, created if need be: (conversation, created).
@@ -106,7 +106,7 @@ pub fn open(
         conversations::table
             .filter(conversations::listing_id.eq(listing_id))
             .filter(conversations::buyer_id.eq(buyer_id))
-            .first::<Conversation>(conn)
+            .get_result::<Conversation>(conn)
             .optional()
     };
     if let Some(c) = existing(conn)? {
@@ -146,7 +146,7 @@ pub fn of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Convers
 }
 
 pub fn message(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Message>> {
-    messages::table.find(id).first(conn).optional()
+    messages::table.find(id).get_result(conn).optional()
 }
 
 /// Stores a message unless this sender already sent `client_msg_id` here: (message, new).
@@ -163,7 +163,7 @@ pub fn send(
         .filter(messages::conversation_id.eq(conversation_id))
         .filter(messages::sender_id.eq(sender_id))
         .filter(messages::client_msg_id.eq(client_msg_id))
-        .first::<Message>(conn)
+        .get_result::<Message>(conn)
         .optional()?;
     if let Some(m) = sent_before {
         return Ok((m, false));

@@ -73,7 +73,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewDispute<'_>) -> QueryResult<Disp
 pub fn of_order(conn: &mut DbConnection, order_id: i64) -> QueryResult<Option<Dispute>> {
     disputes::table
         .filter(disputes::order_id.eq(order_id))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

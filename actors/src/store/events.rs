@@ -202,7 +202,7 @@ pub fn last_seq(conn: &mut DbConnection, topic: &str) -> QueryResult<i64> {
     topic_seqs::table
         .find(topic)
         .select(topic_seqs::last_seq)
-        .first::<i64>(conn)
+        .get_result::<i64>(conn)
         .optional()
         .map(Option::unwrap_or_default)
 }

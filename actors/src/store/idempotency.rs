@@ -137,7 +137,7 @@ fn key_row(
     idempotency_keys::table
         .filter(idempotency_keys::user_id.eq(user_id))
         .filter(idempotency_keys::key.eq(key))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

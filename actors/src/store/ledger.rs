@@ -32,7 +32,7 @@ pub fn open_wallet(conn: &mut DbConnection, user: UserId) -> QueryResult<()> {
 }
 
 pub fn wallet(conn: &mut DbConnection, user: UserId) -> QueryResult<Wallet> {
-    wallets::table.find(user.0).first(conn)
+    wallets::table.find(user.0).get_result(conn)
 }
 
 /// Writes `posting` as one ledger transaction. `reference`, when given, is unique: posting the

@@ -36,7 +36,7 @@ pub fn like_in(
         .filter(likes::user_id.eq(user_id))
         .filter(likes::listing_id.eq(listing_id))
         .select(likes::id)
-        .first::<i64>(conn)
+        .get_result::<i64>(conn)
         .optional()?;
     match existing {
         Some(id) => diesel::update(likes::table.find(id))
@@ -47,7 +47,7 @@ pub fn like_in(
             let price = listings::table
                 .find(listing_id)
                 .select(listings::price_cents)
-                .first::<i64>(conn)?;
+                .get_result::<i64>(conn)?;
             diesel::insert_into(likes::table)
                 .values(&NewLike {
                     user_id,

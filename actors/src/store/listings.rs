@@ -52,7 +52,7 @@ pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Listing>> {
-    listings::table.find(id).first(conn).optional()
+    listings::table.find(id).get_result(conn).optional()
 }
 
 /// `UPDATE … WHERE id = ? AND version = ?`: `None` when the row has moved on since

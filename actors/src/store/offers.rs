@@ -15,7 +15,7 @@ pub fn insert(conn: &mut DbConnection, offer: &NewOffer<'_>) -> QueryResult<Offe
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Offer>> {
-    offers::table.find(id).first(conn).optional()
+    offers::table.find(id).get_result(conn).optional()
 }
 
 /// Version-checked update: `None` when the offer moved on since `expected_version`.

@@ -62,7 +62,7 @@ pub fn insert_all(conn: &mut DbConnection, new: &[NewOrder]) -> QueryResult<Vec<
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Order>> {
-    orders::table.find(id).first(conn).optional()
+    orders::table.find(id).get_result(conn).optional()
 }
 
 /// Version-checked update: `None` when the order moved on since `expected_version`.

@@ -44,6 +44,6 @@ pub fn original_body(conn: &mut DbConnection, message: i64) -> QueryResult<Optio
     removed_messages::table
         .find(message)
         .select(removed_messages::original_body)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }

@@ -46,7 +46,7 @@ pub fn insert(conn: &mut DbConnection, report: &NewReport<'_>) -> QueryResult<Re
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Report>> {
-    reports::table.find(id).first(conn).optional()
+    reports::table.find(id).get_result(conn).optional()
 }
 
 /// Reports with `status`, oldest first, after id `after`; served by `reports_queue`.
@@ -102,7 +102,7 @@ pub fn target_facts(
         ReportTarget::User => users::table
             .find(id)
             .select(users::id)
-            .first::<i64>(conn)
+            .get_result::<i64>(conn)
             .optional()?
             .map(|owner| TargetFacts {
                 owner: UserId(owner),
@@ -111,7 +111,7 @@ pub fn target_facts(
         ReportTarget::Listing => listings::table
             .find(id)
             .select((listings::seller_id, listings::status))
-            .first::<(i64, ListingStatus)>(conn)
+            .get_result::<(i64, ListingStatus)>(conn)
             .optional()?
             .map(|(seller, status)| TargetFacts {
                 owner: UserId(seller),
@@ -125,7 +125,7 @@ pub fn target_facts(
                 conversations::buyer_id,
                 conversations::seller_id,
             ))
-            .first::<(i64, i64, i64)>(conn)
+            .get_result::<(i64, i64, i64)>(conn)
             .optional()?
             .map(|(sender, buyer, seller)| TargetFacts {
                 owner: UserId(sender),

@@ -23,7 +23,7 @@ pub fn insert_user(conn: &mut super::PooledConn, user: &NewUser<'_>) -> QueryRes
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::username.eq(username))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -46,7 +46,7 @@ pub fn find_live_login(
         .filter(sessions::expires_at.gt(now))
         .filter(sessions::revoked_at.is_null())
         .select((sessions::all_columns, users::all_columns))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -62,7 +62,7 @@ pub fn revoke_login(
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
-    users::table.find(id).first(conn).optional()
+    users::table.find(id).get_result(conn).optional()
 }
 
 /// Applies a profile change (display name, bio); the user as changed, or `None` if unknown.
@@ -127,7 +127,7 @@ pub fn is_suspended(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Que
     let found: Option<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = users::table
         .find(id)
         .select((users::suspended_at, users::suspended_until))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.is_some_and(|(since, until)| {
         crate::domain::moderation::suspension_in_force(since, until, now)
