@@ -281,19 +281,7 @@ impl ReadConn {
         };
         AnsiTransactionManager::begin_transaction(sqlite).map_err(StoreError::Query)?;
         let result = f(self);
-        let DbConnection::Sqlite(sqlite) = &mut self.conn.conn else {
-            unreachable!("a connection does not change its backend");
-        };
-        match result {
-            Ok(value) => {
-                AnsiTransactionManager::commit_transaction(sqlite).map_err(StoreError::Query)?;
-                Ok(value)
-            }
-            Err(e) => {
-                let _ = AnsiTransactionManager::rollback_transaction(sqlite);
-                Err(e)
-            }
-        }
+        end_sqlite_transaction(&mut self.conn.conn, result, |e| StoreError::Query(e).into())
     }
 }
 
@@ -438,16 +426,26 @@ where
     };
     begin_immediate(sqlite)?;
     let result = f(conn);
+    end_sqlite_transaction(conn, result, E::from)
+}
+
+/// Ends the SQLite transaction `result` came out of: COMMIT if it is `Ok` (a failed COMMIT
+/// becomes the error, through `error`), else ROLLBACK, and the error that made us roll back is
+/// the one worth reporting.
+fn end_sqlite_transaction<T, E>(
+    conn: &mut DbConnection,
+    result: Result<T, E>,
+    error: impl FnOnce(diesel::result::Error) -> E,
+) -> Result<T, E> {
     let DbConnection::Sqlite(sqlite) = conn else {
         unreachable!("a connection does not change its backend");
     };
     match result {
         Ok(value) => {
-            AnsiTransactionManager::commit_transaction(sqlite)?;
+            AnsiTransactionManager::commit_transaction(sqlite).map_err(error)?;
             Ok(value)
         }
         Err(e) => {
-            // The error that made us roll back is the one worth reporting.
             let _ = AnsiTransactionManager::rollback_transaction(sqlite);
             Err(e)
         }
