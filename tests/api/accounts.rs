@@ -40,7 +40,7 @@ async fn passwords_are_argon2id_and_tokens_are_stored_as_sha256_only() {
     let hash: String = users::table
         .filter(users::id.eq(user.id))
         .select(users::password_hash)
-        .first(&mut *conn)
+        .get_result(&mut *conn)
         .unwrap();
     assert!(
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),

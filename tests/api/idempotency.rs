@@ -116,7 +116,7 @@ fn fingerprint_of(conn: &mut DbConnection, user: i64, key: &str) -> String {
         .filter(k::user_id.eq(user))
         .filter(k::key.eq(key))
         .select(k::fingerprint)
-        .first(conn)
+        .get_result(conn)
         .expect("the key's row")
 }
 
@@ -178,7 +178,7 @@ async fn a_running_key_is_409_with_retry_after_and_a_lapsed_one_runs_afresh() {
     let id: i64 = k::table
         .filter(k::key.eq("stuck"))
         .select(k::id)
-        .first(conn)
+        .get_result(conn)
         .unwrap();
     let stale = Held { id, token: 42 };
     assert!(!keys::hold(conn, stale).unwrap());
@@ -525,7 +525,7 @@ async fn a_request_that_outlives_its_claim_commits_nothing_and_the_retry_buys_on
         k::table
             .filter(k::key.eq("slow"))
             .select((k::token, k::locked_until))
-            .first(conn)
+            .get_result(conn)
             .unwrap()
     };
     let (first_token, lease_end) = claim(&mut conn);

@@ -76,7 +76,7 @@ mod tests {
              auto_drop_floor_cents = 50, next_price_drop_at = '2026-01-03 00:00:00'",
         )
         .expect("a schedule");
-        let by_position: Listing = listings::table.first(&mut *conn).expect("by position");
+        let by_position: Listing = listings::table.get_result(&mut *conn).expect("by position");
         let read = |conn: &mut crate::store::PooledConn, columns: &[&str]| -> Listing {
             diesel::sql_query(format!("SELECT {} FROM listings", columns.join(", ")))
                 .get_result(&mut **conn)

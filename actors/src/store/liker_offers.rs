@@ -26,7 +26,8 @@ pub fn insert(
         .get_result(conn)
 }
 
-/// The listing's most recent liker offer.
+/// The listing's most recent liker offer (the newest of many: the LIMIT is the point).
+#[allow(clippy::disallowed_methods)]
 pub fn latest(conn: &mut DbConnection, listing_id: i64) -> QueryResult<Option<LikerOffer>> {
     liker_offers::table
         .filter(liker_offers::listing_id.eq(listing_id))
