@@ -1202,10 +1202,10 @@ fn every_filter_and_sort_is_served_by_an_index_on_postgres() {
 
 /// A read of the newest ids at least an era wide takes its matches from the era index
 /// (migration `search_eras`): on 100,000 listings, analysed, the newest 1,001 matches of a word
-/// in ~6% of them (the facets' read: a window of ~24,000 ids, two eras) are read by eras, as
-/// the plan shows, and they, and the facets counted from them, are exactly the newest matches
+/// in ~6% of them (the facets' read: a window of ~24,000 ids, six fine eras) are read by fine
+/// eras, as the plan shows, and they, and the facets counted from them, are exactly the newest matches
 /// the words' own index finds. A prefix and a word with an excluded one likewise; and listing
-/// by listing the era index matches what the words' index matches, a phrase included.
+/// by listing either era index matches what the words' index matches, a phrase included.
 #[test]
 fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
     use bazaar_actors::domain::search::TextQuery;
@@ -1218,7 +1218,7 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
     };
     let mut conn = db.connect();
     let conn: &mut DbConnection = &mut conn;
-    // Listing by listing, the era index's match is the words' own: a word, a prefix, an
+    // Listing by listing, each era index's match is the words' own: a word, a prefix, an
     // excluded word, either of two words, and a word PostgreSQL's parser splits into a phrase
     // (`²` is a digit to Rust and a separator to the parser: `'leather' <-> 'jacket'`).
     #[derive(diesel::QueryableByName)]
@@ -1239,7 +1239,10 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
         let agreement: Agreement = diesel::sql_query(
             "SELECT COUNT(*) FILTER (WHERE search_vector @@ q) AS plain, \
              COUNT(*) FILTER (WHERE (search_vector @@ q) \
-               <> (search_eras(id, search_vector) @@ search_era_query(q, id, id))) AS differ \
+               <> (search_eras(id, search_vector) @@ search_era_query(q, id, id)) \
+               OR (search_vector @@ q) \
+               <> (search_fine_eras(id, search_vector) @@ search_fine_era_query(q, id, id))) \
+               AS differ \
              FROM listings, to_tsquery('bazaar_search', $1) q WHERE id <= 20000",
         )
         .bind::<Text, _>(&words)
@@ -1254,7 +1257,7 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
         assert_eq!(newest.len() as i64, WANTED, "{text}: a word this common");
         let plan =
             search::explain_pg(conn, &filter, search::ListingSort::Newest, None, WANTED).unwrap();
-        assert!(plan.contains("listings_search_eras"), "{text}:\n{plan}");
+        assert!(descends(&plan, &filter.filters), "{text}:\n{plan}");
         let found = search_page(conn, &filter, search::ListingSort::Newest, None, WANTED);
         let found: Vec<i64> = found.iter().map(|f| f.listing.id).collect();
         let expected: Vec<i64> = newest.iter().map(|m| m.id).collect();
@@ -1263,8 +1266,21 @@ fn reads_by_eras_find_the_newest_matches_the_words_index_finds() {
     }
 }
 
+/// Whether `plan` is a descent through the eras of the index a search with `filters` reads:
+/// the era index with a category, a condition or a narrow price range (its entries), the fine
+/// era index (words only) without.
+fn descends(plan: &str, filters: &bazaar_actors::domain::search::SearchFilters) -> bool {
+    let index = if filters.in_era_index() {
+        "listings_search_eras "
+    } else {
+        "listings_search_fine_eras "
+    };
+    plan.contains("generate_series") && plan.contains(index)
+}
+
 /// On PostgreSQL (the era index is its own), a database of 100,000 catalogue listings
-/// ([`CATALOGUE_LISTINGS`]: seven eras of 16,384 ids), analysed; `None` on SQLite.
+/// ([`CATALOGUE_LISTINGS`]: seven eras of 16,384 ids, 25 fine eras of 4,096), analysed;
+/// `None` on SQLite.
 fn catalogue_of_eras() -> Option<TestDb> {
     let db = TestDb::catalogue();
     if db.is_none() {
@@ -1523,14 +1539,14 @@ impl FacetsWanted {
     }
 }
 
-/// PostgreSQL, 100,000 listings (seven eras of 16,384 ids) analysed: words the statistics do
+/// PostgreSQL, 100,000 listings (25 fine eras of 4,096 ids) analysed: words the statistics do
 /// not know for common (two words, a prefix, an excluded word, a rare word) are read in one
-/// descent through the eras, as the plan shows (the series of eras, the era index), and the
+/// descent through the eras, as the plan shows (the series of windows, the era index), and the
 /// newest pages by cursor, relevance's candidates and the facets are exactly the newest
 /// matches of the words' own index. Then again with 2,000 listings copied to ids 300,050 to
-/// 400,000 (eras 18 to 24): a descent names 16 eras at most (24 down to 9, seven of them
-/// empty), and the older ids' matches come from the words' index in the same read. The facets
-/// of the words likewise (they always descend).
+/// 400,000 (fine eras 73 to 97): a descent covers 64 fine eras at most (97 down to 34, in
+/// seven windows that double, those below 73 empty), and the older ids' matches come from the
+/// words' index in the same read. The facets of the words likewise (they always descend).
 #[test]
 fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
     use bazaar_actors::store::{search, DbConnection};
@@ -1562,7 +1578,7 @@ fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
             assert!(!newest.is_empty(), "{text}: no match to compare");
             let plan = search::explain_pg(conn, &filter, Newest, None, 20).unwrap();
             assert!(
-                plan.contains("generate_series") && plan.contains("listings_search_eras"),
+                descends(&plan, &filter.filters),
                 "{text} (copied: {copied}):\n{plan}"
             );
             // The older ids' read, from the words' index, runs only if ids are left below
@@ -1809,7 +1825,7 @@ fn reads_the_newest_matches_as_planned<const N: usize>(
         check(&filter.filters, &newest, &case);
         let plan =
             search::explain_pg(conn, &filter, search::ListingSort::Newest, None, 20).unwrap();
-        let planned = if plan.contains("generate_series") && plan.contains("listings_search_eras") {
+        let planned = if descends(&plan, &filter.filters) {
             Read::Descent
         } else if plan.contains("Bitmap Index Scan on listings_search ") {
             Read::Whole
@@ -1972,10 +1988,7 @@ fn a_value_sort_reads_a_rare_filter_through_every_era() {
         );
         for sort in [PriceAsc, PriceDesc, Popular] {
             let plan = search::explain_pg(conn, &filter, sort, None, 20).unwrap();
-            assert!(
-                plan.contains("generate_series") && plan.contains("listings_search_eras"),
-                "{case} {sort:?}:\n{plan}"
-            );
+            assert!(descends(&plan, &filter.filters), "{case} {sort:?}:\n{plan}");
             every.sort_by_key(|m| match sort {
                 PriceAsc => (m.price_cents, m.id),
                 PriceDesc => (-m.price_cents, -m.id),

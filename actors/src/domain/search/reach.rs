@@ -129,50 +129,89 @@ pub fn second_reach(first: i64, found: i64, wanted: i64, span: i64) -> Option<i6
 }
 
 /// PostgreSQL's era index (migration `search_eras`) groups the listings by id into eras of
-/// 2^`ERA_BITS` ids and indexes each listing's words under its era, so a read of a window of
-/// the newest ids takes from the index only the matches in the window's eras, not a word's
-/// every match. The migration's SQL uses the same 14; this side only decides when to read by
-/// eras ([`read_by_eras`]), so a mismatch would cost time, never a wrong answer.
+/// 2^`ERA_BITS` ids and indexes each listing's words, category, condition and price under its
+/// era, so a read of a window of the newest ids takes from the index only the matches in the
+/// window's eras, not a word's every match. The migrations' SQL uses the same 14; the
+/// descents' SQL writes era numbers with it, so the two must agree (the API tests on
+/// PostgreSQL compare descents with the words' own index). A descent with a category, a
+/// condition or a narrow price range reads it, one era a probe.
 pub const ERA_BITS: u32 = 14;
 
 /// The ids in one era.
 pub const ERA_IDS: i64 = 1 << ERA_BITS;
 
-/// The most eras a descent through the eras reads (`store::search`'s `Reach::Descent`), one
-/// probe of the era index each (~25 µs at 1M listings when nothing matches), before the words'
-/// own index yields the older ids' matches: a rare word costs at most 16 probes and then its
-/// few older matches ("quokka" at 1M: 0.8 ms), however many eras the catalogue holds.
-pub const ERA_READ_MAX: i64 = 16;
+/// PostgreSQL's fine era index (migration `search_fine_eras`): each listing's words (only)
+/// under its fine era of 2^`FINE_ERA_BITS` ids, read by a descent without filters. An era's
+/// read fetches and sorts every match the era holds: from eras of 16,384 ids the prefix "cam"
+/// (4.6% of the listings) fetched ~750 rows for relevance's 200 candidates, from 4,096 ~210.
+/// The migration's SQL uses the same 12.
+pub const FINE_ERA_BITS: u32 = 12;
 
-/// The most eras a descent reads when a category or a condition filters it (matched in the era
-/// index with the words): every era of a million listings (61), so such a search or facets
-/// call reads no older ids from the words' index, which yields every match of the words,
-/// filtered or not. An era nothing matches costs one probe (~30 µs at 1M).
+/// The most fine eras a descent without filters covers (`store::search`'s `Reach::Descent`)
+/// before the words' own index yields the older ids' matches: 262,144 ids. It reads them in
+/// [`era_windows`] windows (7), one probe of the fine era index each (~25 µs at 1M listings
+/// when nothing matches), so a rare word costs at most 7 probes and then its few older
+/// matches ("quokka" at 1M: 0.8 ms), however many eras the catalogue holds.
+pub const ERA_READ_MAX: i64 = 64;
+
+/// The most eras a descent reads when a category, a condition or a narrow price range filters
+/// it (matched in the era index with the words), one era a probe: every era of a million
+/// listings (61), so such a search or facets call reads no older ids from the words' index,
+/// which yields every match of the words, filtered or not. An era nothing matches costs one
+/// probe (~30 µs at 1M). Not in windows of several eras: a window's query names every entry of
+/// its eras, and GIN checks the whole query on each candidate (facets of "black" in home from
+/// 1.00 to 20.00 at 1M, 236/s one era a probe, 128/s in windows of up to four fine eras, 20/s
+/// in windows that double).
 pub const ERA_READ_MAX_FILTERED: i64 = 64;
+
+/// How many windows a descent without filters reads `eras` fine eras in: the newest era, then
+/// windows that double (one era, two, four, …), the last one cut at `eras`. A descent stops at
+/// the window that completes its matches, so a common word reads one or two small eras (never
+/// an era of many more matches than it needs), and a rare one covers many eras in few probes
+/// (each probe costs about as much as the matches of a small era: at 1M listings "leather
+/// jacket" through 13 fine eras one by one answered 1,060/s, in 5 windows 1,280/s). Window `k`
+/// covers the eras `top - 2^k + 1` to `top - 2^(k-1)` (`k` = 0: `top`).
+pub fn era_windows(eras: i64) -> i64 {
+    let eras = eras.max(1);
+    // The smallest k with 2^(k-1) >= eras, i.e. 1 + ceil(log2(eras)).
+    1 + i64::from(64 - (eras - 1).leading_zeros())
+}
 
 /// Whether a read of the ids above `floor` up to `ceiling` takes its matches from the era index
 /// (a descent through the window's eras) rather than walking the id index newest first with
-/// the words as a filter: when the window is at least an era wide (a walk passes every listing
-/// of it until the page is full: "jacket", in 1.6% of the listings, walked 12,500 ids for
-/// relevance's 200 candidates in 2.9 ms, and read them by eras in 1.1 ms; a narrower window's
-/// walk reads fewer listings than an era holds matches of a common word).
+/// the words as a filter: when the window is at least an era of the era index wide (a walk
+/// passes every listing of it until the page is full: "jacket", in 1.6% of the listings,
+/// walked 12,500 ids for relevance's 200 candidates in 2.9 ms, and read them by eras in 1.1 ms;
+/// a narrower window's walk, such as a first read of the newest 10,000 ids of a word too
+/// common to descend ([`walked`]), reads fewer listings than a descent would fetch and sort).
 pub fn read_by_eras(floor: i64, ceiling: i64) -> bool {
     ceiling - floor >= ERA_IDS
 }
 
 /// The smallest estimate, as a share of the ids, for which PostgreSQL's reads of the newest
-/// matches walk the id index with the words as a filter rather than descend through the eras
-/// ([`walked`]).
-pub const WALK_MIN_PERCENT: i64 = 5;
+/// matches walk the id index with the words as a filter rather than descend through the fine
+/// eras ([`walked`]).
+pub const WALK_MIN_PERCENT: i64 = 10;
+
+/// [`WALK_MIN_PERCENT`] for words with a category, a condition or a narrow price range, whose
+/// descent reads the era index's larger eras (the estimate is of words and filter together).
+pub const WALK_MIN_PERCENT_FILTERED: i64 = 5;
 
 /// Whether the newest matches of words PostgreSQL's statistics expect `expected` times among
 /// `span` ids are found by walking the newest ids (a walk passes 1 ÷ density listings per
-/// match; an era read fetches and sorts every match in the era): at 1M listings, relevance's
-/// 200 candidates of "black" (6.5%) walked 1,270/s and by eras 1,070/s; of "camra" corrected
-/// to "camera" (3.6%) walked 740/s and by eras 1,220/s; the prefix "cam" (4.6%) the same
-/// either way. No estimate (`i64::MAX`: never analysed) is no walk.
-pub fn walked(expected: i64, span: i64) -> bool {
-    expected < i64::MAX && expected.saturating_mul(100) >= span.saturating_mul(WALK_MIN_PERCENT)
+/// match; an era read fetches and sorts every match in the era), the words `filtered` by
+/// entries of the era index or not. Relevance's read of 200 candidates at 1M listings, alone
+/// under `pgbench` (16 clients), walked and by fine eras: "black" (6.5%) 815/s and 1,532/s,
+/// "used" (12.5%) 1,387/s and 1,012/s, "size" (every listing) 3,002/s and 1,287/s; by the era
+/// index's eras of 16,384 ids the walk won from 5% ("black" walked 1,270/s, by eras 1,070/s).
+/// No estimate (`i64::MAX`: never analysed) is no walk.
+pub fn walked(expected: i64, span: i64, filtered: bool) -> bool {
+    let percent = if filtered {
+        WALK_MIN_PERCENT_FILTERED
+    } else {
+        WALK_MIN_PERCENT
+    };
+    expected < i64::MAX && expected.saturating_mul(100) >= span.saturating_mul(percent)
 }
 
 #[cfg(test)]
@@ -271,19 +310,40 @@ mod tests {
         // Relevance's 200 candidates of a word in 1.6% (18,750 ids), the facets' 1,001 (93,843).
         assert!(read_by_eras(981_250, 1_000_000));
         assert!(read_by_eras(906_157, 1_000_000));
-        // Seventeen eras and more: a descent names sixteen, the words' index reads the rest.
+        // Seventeen eras and more: a filtered descent names 64, the words' index reads the rest.
         assert!(read_by_eras(753_662, 1_000_000));
     }
 
     #[test]
-    fn words_in_five_percent_of_the_ids_or_more_are_walked() {
-        // "black" and "leather" at 1M listings; "camra" corrected to "camera", "cam", "jacket".
-        assert!(walked(65_010, 1_000_000));
-        assert!(walked(62_576, 1_000_000));
-        assert!(walked(50_000, 1_000_000));
-        assert!(!walked(49_999, 1_000_000));
-        assert!(!walked(36_116, 1_000_000));
-        assert!(!walked(16_869, 1_000_000));
-        assert!(!walked(i64::MAX, 1_000_000));
+    fn a_descent_reads_its_fine_eras_in_windows_that_double() {
+        // 1, 1, 2, 4, 8, 16, 32: 64 eras of 4,096 ids, 262,144 ids.
+        assert_eq!(1_i64 << FINE_ERA_BITS, 4_096);
+        assert_eq!(era_windows(ERA_READ_MAX), 7);
+        assert_eq!(era_windows(1), 1);
+        assert_eq!(era_windows(2), 2);
+        // The last window cut short: 1, 1, 2 (of which one era).
+        assert_eq!(era_windows(3), 3);
+        assert_eq!(era_windows(4), 3);
+        assert_eq!(era_windows(5), 4);
+        assert_eq!(era_windows(0), 1);
+    }
+
+    #[test]
+    fn words_in_ten_percent_of_the_ids_or_more_are_walked_with_a_filter_five() {
+        // "used" and "size" at 1M listings walk; "black", "leather", "camra" corrected to
+        // "camera", "cam", "jacket" descend.
+        assert!(walked(125_000, 1_000_000, false));
+        assert!(walked(1_000_000, 1_000_000, false));
+        assert!(walked(100_000, 1_000_000, false));
+        assert!(!walked(99_999, 1_000_000, false));
+        assert!(!walked(65_010, 1_000_000, false));
+        assert!(!walked(62_576, 1_000_000, false));
+        assert!(!walked(36_116, 1_000_000, false));
+        assert!(!walked(16_869, 1_000_000, false));
+        assert!(!walked(i64::MAX, 1_000_000, false));
+        // Words and filter together.
+        assert!(walked(50_000, 1_000_000, true));
+        assert!(!walked(49_999, 1_000_000, true));
+        assert!(!walked(i64::MAX, 1_000_000, true));
     }
 }

@@ -54,7 +54,7 @@ mod typos;
 mod words_index;
 
 pub use crate::domain::search::{FIRST_REACH, RELEVANCE_CANDIDATES, RELEVANCE_SPAN};
-use eras::{push_descent, push_era_match_of_e};
+use eras::{push_descent, push_era_match_of_e, Eras};
 pub use facets::{facets, CappedCount, Facets};
 pub use forget::{forget_words, record_counts, unheld_words, Checked, Recount};
 pub use plan_mode::PlanMode;
@@ -379,7 +379,7 @@ fn where_clause(sql: &mut Sql, f: &ListingFilter, reach: Reach) {
             .push("strftime('%Y-%m-%d %H:%M:%f', 'now')))");
     }
     match (&f.text, reach) {
-        (Some(t), Reach::Era { .. }) => push_era_match_of_e(sql, t, &f.filters),
+        (Some(t), Reach::Era { eras, .. }) => push_era_match_of_e(sql, t, &f.filters, eras),
         (Some(t), _) if sql.generic => {
             sql.push(" AND l.search_vector @@ ");
             push_tsquery(sql, t);
@@ -542,7 +542,14 @@ fn build(
         let ordered = match sort {
             ListingSort::Newest | ListingSort::Relevance => None,
             _ => Some(eras::Ordered {
-                each: order(Reach::Era { ceiling, lowest }, "l"),
+                each: order(
+                    Reach::Era {
+                        ceiling,
+                        lowest,
+                        eras,
+                    },
+                    "l",
+                ),
                 all: order(Reach::Planner, "m"),
             }),
         };

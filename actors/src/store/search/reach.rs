@@ -38,15 +38,15 @@ pub(super) enum Reach {
     /// Every id: the words' index finds the matches and a top-N sort orders them.
     All,
     /// The newest matches of the ids `lowest` to `ceiling`, era by era (`eras::push_descent`):
-    /// each era's matches from the era index, newest era first, until enough are found, at
-    /// most `eras` eras (`eras::descent_eras`), then the older ids' matches from the words'
+    /// each window's matches from an era index, newest first, until enough are found, at
+    /// most `eras` (`eras::descent_eras`), then the older ids' matches from the words'
     /// index. One read whatever the words, where the planner's estimate of how many they match
     /// would otherwise pick the steps: "leather jacket" (986 matches at 1M) read every match,
     /// 3.4 ms, and takes the 200 newest from 15 eras in 1.3.
     Descent {
         ceiling: i64,
         lowest: i64,
-        eras: i64,
+        eras: Eras,
     },
     /// SQLite, words sorted by price or likes ([`sorted_by_value`]): at most `rows` rows of the
     /// index in the page's order, each checked against the words in FTS5, the page the first
@@ -58,15 +58,20 @@ pub(super) enum Reach {
     /// few listings hold read `from_index` (the price index) and sorted; one many hold compared
     /// on the rows of the order's walk, which soon fills the page.
     PriceRange { from_index: bool },
-    /// Within a [`Reach::Descent`]: one era, the SQL's `e` (ids `lowest` to `ceiling` only).
-    Era { ceiling: i64, lowest: i64 },
+    /// Within a [`Reach::Descent`]: one window of its `eras`, the SQL's `e` (ids `lowest` to
+    /// `ceiling` only).
+    Era {
+        ceiling: i64,
+        lowest: i64,
+        eras: Eras,
+    },
     /// Within a [`Reach::Descent`] of the same `ceiling`, `lowest` and `eras`: the ids from
     /// `lowest` up to the eras it names (`eras::push_older_ids`), the matches from the words'
     /// index.
     Older {
         ceiling: i64,
         lowest: i64,
-        eras: i64,
+        eras: Eras,
     },
 }
 
@@ -76,7 +81,9 @@ pub(super) fn reach_clause(sql: &mut Sql, reach: Reach) {
         Reach::Above { floor, .. } => {
             sql.push(" AND l.id > ").int(floor);
         }
-        Reach::Era { ceiling, lowest } => {
+        Reach::Era {
+            ceiling, lowest, ..
+        } => {
             sql.push(" AND l.id + 0 <= ")
                 .int(ceiling)
                 .push(" AND l.id + 0 >= ")

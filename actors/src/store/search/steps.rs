@@ -178,8 +178,8 @@ impl Span {
 /// only counts its matches (`count`, see [`FirstLook`]), and the read that follows is the one
 /// the count calls for: the same window, known now to hold enough, or the second step. With
 /// `eras`, the filters when the era index serves them (`eras::eras_serve`), words the
-/// statistics do not put in 5% of the ids or more (`domain::search::walked`; with a category
-/// or a condition, words and filter together) are read in one descent through the eras
+/// statistics do not put in 10% of the ids or more (`domain::search::walked`; with a category
+/// or a condition, words and filter together in 5%) are read in one descent through the eras
 /// ([`Reach::Descent`]), and a window at least an era wide is read in a descent through its
 /// own. With a category or a condition there, every match is read by a descent too: the
 /// words' index would yield every match of the words for the filter to turn most away.
@@ -212,11 +212,10 @@ pub(super) fn stepped<T>(
     if in_era_index && few_expected(words_expected) {
         return load(conn, Reach::All);
     }
-    // Words the statistics expect in a twentieth of the listings or more are found by
-    // walking the newest ids (a narrow window holds enough; an era of "black" holds 1,080,
-    // every one read and sorted); any other, when the filter lets eras serve, by one descent
-    // through the eras.
-    if let Some(descent) = descent.filter(|_| !walked(expected, ids)) {
+    // Words the statistics expect in a tenth of the listings or more are found by walking the
+    // newest ids (a narrow window holds enough; an era of "used" holds 512, every one read and
+    // sorted); any other, when the filter lets eras serve, by one descent through the eras.
+    if let Some(descent) = descent.filter(|_| !walked(expected, ids, in_era_index)) {
         return load(conn, descent);
     }
     // Every match: from the words' index, or with a filter in the era index by a descent.
@@ -396,11 +395,11 @@ mod tests {
         }
     }
 
-    /// Where eras serve, words the statistics do not expect in 5% of the ids or more (outside
+    /// Where eras serve, words the statistics do not expect in 10% of the ids or more (outside
     /// them, few expected, or merely common) are read in one descent through the eras, with no
     /// first look; a word that common is walked in a window of the newest ids.
     #[test]
-    fn words_under_five_percent_descend_through_the_eras_in_one_read() {
+    fn words_under_ten_percent_descend_through_the_eras_in_one_read() {
         let mut conn = DbConnection::Sqlite(
             diesel::SqliteConnection::establish(":memory:").expect("a connection"),
         );
@@ -410,7 +409,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
-                    eras: ERA_READ_MAX,
+                    eras: Eras::Fine(ERA_READ_MAX),
                 },
             ),
             (
@@ -418,7 +417,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
-                    eras: ERA_READ_MAX,
+                    eras: Eras::Fine(ERA_READ_MAX),
                 },
             ),
             (
@@ -426,11 +425,19 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
-                    eras: ERA_READ_MAX,
+                    eras: Eras::Fine(ERA_READ_MAX),
                 },
             ),
             (
-                60_000,
+                65_010,
+                Reach::Descent {
+                    ceiling: 1_000_000,
+                    lowest: 1,
+                    eras: Eras::Fine(ERA_READ_MAX),
+                },
+            ),
+            (
+                125_000,
                 Reach::Above {
                     floor: 990_000,
                     enough: true,
@@ -464,8 +471,8 @@ mod tests {
 
     /// With a category or a condition, which the era index holds, words the statistics expect
     /// few of are read whole from the words' index; otherwise words and filter the statistics
-    /// put under 5% of the ids descend through up to 64 eras; commoner ones are walked, and
-    /// when the walk falls short every match is read by that descent too, not from the words'
+    /// put under 5% of the ids descend through up to 64 eras of the era index; commoner ones
+    /// are walked, and when the walk falls short every match is read by that descent too, not from the words'
     /// index (which yields the words' every match for the filter to turn away).
     #[test]
     fn a_filter_in_the_era_index_reads_every_match_by_a_descent() {
@@ -480,7 +487,7 @@ mod tests {
         let descent = Reach::Descent {
             ceiling: 1_000_000,
             lowest: 1,
-            eras: ERA_READ_MAX_FILTERED,
+            eras: Eras::Filtered(ERA_READ_MAX_FILTERED),
         };
         let walk = Reach::Above {
             floor: 990_000,

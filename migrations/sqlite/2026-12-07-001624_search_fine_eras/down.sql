@@ -1,0 +1,2 @@
+-- PostgreSQL only (its era index); kept in step with the PostgreSQL migrations.
+SELECT 1;
