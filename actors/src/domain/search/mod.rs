@@ -24,11 +24,11 @@ mod words_index;
 
 pub use facet_terms::{price_term, CLOSE_PROBE_IDS, CLOSE_PROBE_MATCHES, FACET_TERM_MARK};
 pub use reach::{
-    era_windows, few_expected, few_matches_seen, first_reach, known_word, price_range_read_max,
-    read_by_eras, second_reach, value_walk_min_matches, walked, ERA_BITS, ERA_IDS, ERA_READ_MAX,
-    ERA_READ_MAX_FILTERED, FINE_ERA_BITS, FIRST_REACH, INDEX_READ_MAX_MATCHES,
-    KNOWN_WORD_MIN_PERCENT, RELEVANCE_CANDIDATES, VALUE_WALK_MIN_MATCHES,
-    VALUE_WALK_ROWS_PER_RESULT, WALK_MIN_PERCENT,
+    era_windows, few_expected, few_matches_seen, fills_an_era, first_reach, known_word,
+    price_range_read_max, read_by_eras, second_reach, value_walk_min_matches, walked, ERA_BITS,
+    ERA_IDS, ERA_READ_MAX, ERA_READ_MAX_FILTERED, FINE_ERA_BITS, FINE_ERA_READ_MAX, FIRST_REACH,
+    INDEX_READ_MAX_MATCHES, KNOWN_WORD_MIN_PERCENT, RELEVANCE_CANDIDATES, VALUE_WALK_MIN_MATCHES,
+    VALUE_WALK_ROWS_PER_RESULT, WALK_MIN_PERCENT, WALK_MIN_PERCENT_FILTERED,
 };
 pub use relevance::{
     candidates_to_take, expected_in_span, page_after, takes_next, window_reads, CandidateWindow,

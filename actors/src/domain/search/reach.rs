@@ -141,30 +141,47 @@ pub const ERA_BITS: u32 = 14;
 pub const ERA_IDS: i64 = 1 << ERA_BITS;
 
 /// PostgreSQL's fine era index (migration `search_fine_eras`): each listing's words (only)
-/// under its fine era of 2^`FINE_ERA_BITS` ids, read by a descent without filters. An era's
-/// read fetches and sorts every match the era holds: from eras of 16,384 ids the prefix "cam"
-/// (4.6% of the listings) fetched ~750 rows for relevance's 200 candidates, from 4,096 ~210.
-/// The migration's SQL uses the same 12.
+/// under its fine era of 2^`FINE_ERA_BITS` ids, read by a descent without filters for words
+/// that fill an era of the era index with more matches than it needs ([`fills_an_era`]). An
+/// era's read fetches and sorts every match the era holds: from eras of 16,384 ids the prefix
+/// "cam" (4.6% of the listings) fetched ~750 rows for relevance's 200 candidates, from 4,096
+/// ~210. The migration's SQL uses the same 12.
 pub const FINE_ERA_BITS: u32 = 12;
 
-/// The most fine eras a descent without filters covers (`store::search`'s `Reach::Descent`)
-/// before the words' own index yields the older ids' matches: 262,144 ids. It reads them in
-/// [`era_windows`] windows (7), one probe of the fine era index each (~25 µs at 1M listings
-/// when nothing matches), so a rare word costs at most 7 probes and then its few older
-/// matches ("quokka" at 1M: 0.8 ms), however many eras the catalogue holds.
-pub const ERA_READ_MAX: i64 = 64;
+/// Whether words PostgreSQL's statistics expect `expected` times among `ids` ids fill an era
+/// of the era index with at least twice the `wanted` matches a read needs, so that a descent
+/// reads the fine era index instead (in windows that double, [`era_windows`]): a descent
+/// fetches and sorts the whole of each era it reads. Words that fill an era less read the era
+/// index, whose fewer, larger eras cost fewer probes and overshoot less (facets of "jacket",
+/// 1.6%, 201 matches: 1,280–1,460/s through two eras of 16,384, 850–960/s through four
+/// windows of fine eras, 441 rows fetched for 201), and so do words the statistics do not know
+/// (estimated at 0.5%). No estimate (`i64::MAX`) does not fill.
+pub fn fills_an_era(expected: i64, wanted: i64, ids: i64) -> bool {
+    expected < i64::MAX
+        && expected.saturating_mul(ERA_IDS) >= wanted.saturating_mul(2).saturating_mul(ids)
+}
+
+/// The most eras of the era index a descent without filters reads, one a probe, before the
+/// words' own index yields the older ids' matches: 262,144 ids, one probe each (~25 µs at 1M
+/// listings when nothing matches), so a rare word costs at most 16 probes and then its few
+/// older matches ("quokka" at 1M: 0.8 ms), however many eras the catalogue holds.
+pub const ERA_READ_MAX: i64 = 16;
+
+/// The most fine eras a descent through the fine era index covers ([`fills_an_era`]): 262,144
+/// ids, as [`ERA_READ_MAX`], in [`era_windows`] windows (7).
+pub const FINE_ERA_READ_MAX: i64 = 64;
 
 /// The most eras a descent reads when a category, a condition or a narrow price range filters
 /// it (matched in the era index with the words), one era a probe: every era of a million
 /// listings (61), so such a search or facets call reads no older ids from the words' index,
 /// which yields every match of the words, filtered or not. An era nothing matches costs one
-/// probe (~30 µs at 1M). Not in windows of several eras: a window's query names every entry of
-/// its eras, and GIN checks the whole query on each candidate (facets of "black" in home from
-/// 1.00 to 20.00 at 1M, 236/s one era a probe, 128/s in windows of up to four fine eras, 20/s
-/// in windows that double).
+/// probe (~30 µs at 1M). Not the fine era index in windows: a window's query names every
+/// entry of its eras, and GIN checks the whole query on each candidate (facets of "black" in
+/// home from 1.00 to 20.00 at 1M: 236/s one era of 16,384 a probe, 128/s in windows of up to
+/// four fine eras, 20/s in windows that double).
 pub const ERA_READ_MAX_FILTERED: i64 = 64;
 
-/// How many windows a descent without filters reads `eras` fine eras in: the newest era, then
+/// How many windows a descent through the fine era index reads `eras` fine eras in: the newest era, then
 /// windows that double (one era, two, four, …), the last one cut at `eras`. A descent stops at
 /// the window that completes its matches, so a common word reads one or two small eras (never
 /// an era of many more matches than it needs), and a rare one covers many eras in few probes
@@ -189,8 +206,8 @@ pub fn read_by_eras(floor: i64, ceiling: i64) -> bool {
 }
 
 /// The smallest estimate, as a share of the ids, for which PostgreSQL's reads of the newest
-/// matches walk the id index with the words as a filter rather than descend through the fine
-/// eras ([`walked`]).
+/// matches walk the id index with the words as a filter rather than descend ([`walked`]):
+/// words this common fill an era ([`fills_an_era`]), so their descent reads fine eras.
 pub const WALK_MIN_PERCENT: i64 = 10;
 
 /// [`WALK_MIN_PERCENT`] for words with a category, a condition or a narrow price range, whose
@@ -318,7 +335,7 @@ mod tests {
     fn a_descent_reads_its_fine_eras_in_windows_that_double() {
         // 1, 1, 2, 4, 8, 16, 32: 64 eras of 4,096 ids, 262,144 ids.
         assert_eq!(1_i64 << FINE_ERA_BITS, 4_096);
-        assert_eq!(era_windows(ERA_READ_MAX), 7);
+        assert_eq!(era_windows(FINE_ERA_READ_MAX), 7);
         assert_eq!(era_windows(1), 1);
         assert_eq!(era_windows(2), 2);
         // The last window cut short: 1, 1, 2 (of which one era).
@@ -326,6 +343,24 @@ mod tests {
         assert_eq!(era_windows(4), 3);
         assert_eq!(era_windows(5), 4);
         assert_eq!(era_windows(0), 1);
+    }
+
+    #[test]
+    fn words_that_fill_an_era_twice_over_read_fine_eras() {
+        // Relevance's 200 at 1M listings: "cam" (4.6%), "camra" with "camera" (3.6%), "black".
+        assert!(fills_an_era(46_000, 200, 1_000_000));
+        assert!(fills_an_era(36_116, 200, 1_000_000));
+        assert!(fills_an_era(65_010, 200, 1_000_000));
+        // "jacket" (1.6%), "leather jacket" as estimated, a word the statistics do not know.
+        assert!(!fills_an_era(16_869, 200, 1_000_000));
+        assert!(!fills_an_era(4_707, 200, 1_000_000));
+        assert!(!fills_an_era(5_000, 200, 1_000_000));
+        // The edge: 400 matches in an era of 16,384 ids.
+        assert!(fills_an_era(24_415, 200, 1_000_000));
+        assert!(!fills_an_era(24_414, 200, 1_000_000));
+        // A page of 21: a word in 0.26% of the ids and more.
+        assert!(fills_an_era(2_600, 21, 1_000_000));
+        assert!(!fills_an_era(i64::MAX, 200, 1_000_000));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::reach::{order_key, Reach};
 use super::*;
 use crate::domain::search::{
     era_windows, read_by_eras, ERA_BITS, ERA_READ_MAX, ERA_READ_MAX_FILTERED, FINE_ERA_BITS,
+    FINE_ERA_READ_MAX,
 };
 
 /// The eras a descent reads: how many at most, of which index, in which windows.
@@ -18,14 +19,14 @@ pub(super) enum Eras {
     Fine(i64),
     /// Up to this many eras of the era index, which also holds the category, the condition
     /// and the price, one era a window.
-    Filtered(i64),
+    Whole(i64),
 }
 
 impl Eras {
     /// How many eras at most.
     fn max(self) -> i64 {
         match self {
-            Eras::Fine(n) | Eras::Filtered(n) => n,
+            Eras::Fine(n) | Eras::Whole(n) => n,
         }
     }
 
@@ -33,7 +34,7 @@ impl Eras {
     fn bits(self) -> u32 {
         match self {
             Eras::Fine(_) => FINE_ERA_BITS,
-            Eras::Filtered(_) => ERA_BITS,
+            Eras::Whole(_) => ERA_BITS,
         }
     }
 
@@ -45,7 +46,7 @@ impl Eras {
                 "CASE WHEN k = 0 THEN 0 ELSE 1 << (k - 1) END",
                 "(1 << k) - 1",
             ),
-            Eras::Filtered(n) => (n, "k", "k"),
+            Eras::Whole(n) => (n, "k", "k"),
         }
     }
 }
@@ -87,8 +88,7 @@ impl Reach {
 /// ([`push_descent`]): the query of those eras is made once per window, as the index scan
 /// starts. The filters are entries of the era index ([`SearchFilters::era_entries`]), so a
 /// window yields only the listings that pass them (for a price range, those in its buckets: the
-/// exact range is compared on them); without them the fine era index serves
-/// ([`descent_eras`]).
+/// exact range is compared on them); the fine era index holds no filter ([`descent_eras`]).
 pub(super) fn push_era_match_of_e(
     sql: &mut Sql,
     text: &TextQuery,
@@ -100,7 +100,7 @@ pub(super) fn push_era_match_of_e(
             "search_fine_eras(l.id, l.search_vector)",
             "search_fine_era_query",
         ),
-        Eras::Filtered(_) => (
+        Eras::Whole(_) => (
             "search_eras(l.id, l.search_vector, l.category, l.condition, l.price_cents)",
             "search_era_query",
         ),
@@ -255,18 +255,22 @@ pub(super) fn eras_serve(filter: &ListingFilter) -> bool {
     filter.status != ListingStatus::Draft && filter.filters.seller_id.is_none()
 }
 
-/// The eras a descent for `filters` reads before the older ids' read: without a category, a
-/// condition or a narrow price range, up to [`ERA_READ_MAX`] fine eras in windows that double;
-/// with them (entries of the era index) up to [`ERA_READ_MAX_FILTERED`] eras of the era index,
-/// one a window. The older ids' read takes every older match of the words from the words'
-/// index and leaves those the filter turns away, so with a filter it may fetch many listings
-/// for few matches ("jacket" in good condition at 1M: 16 eras held 664 of the facets' 1,001,
-/// and the older read fetched ~11,000 listings for the rest, 54 ms); an era yields only the
-/// listings that pass the filter.
-pub(super) fn descent_eras(filters: &SearchFilters) -> Eras {
+/// The eras a descent for `filters` reads before the older ids' read, its words filling an era
+/// of the era index twice over with the matches wanted or not (`fills`,
+/// `domain::search::fills_an_era`): with a category, a condition or a narrow price range
+/// (entries of the era index) up to [`ERA_READ_MAX_FILTERED`] eras of the era index, one a
+/// window; without them, words that fill an era up to [`FINE_ERA_READ_MAX`] fine eras in
+/// windows that double, any other words up to [`ERA_READ_MAX`] eras of the era index. The
+/// older ids' read takes every older match of the words from the words' index and leaves those
+/// the filter turns away, so with a filter it may fetch many listings for few matches ("jacket"
+/// in good condition at 1M: 16 eras held 664 of the facets' 1,001, and the older read fetched
+/// ~11,000 listings for the rest, 54 ms); an era yields only the listings that pass the filter.
+pub(super) fn descent_eras(filters: &SearchFilters, fills: bool) -> Eras {
     if filters.in_era_index() {
-        Eras::Filtered(ERA_READ_MAX_FILTERED)
+        Eras::Whole(ERA_READ_MAX_FILTERED)
+    } else if fills {
+        Eras::Fine(FINE_ERA_READ_MAX)
     } else {
-        Eras::Fine(ERA_READ_MAX)
+        Eras::Whole(ERA_READ_MAX)
     }
 }

@@ -156,7 +156,8 @@ fn word_facet_rows(
         let newest = Reach::Descent {
             ceiling: i64::MAX,
             lowest: 1,
-            eras: eras::descent_eras(&filter.filters),
+            // No estimate asked for: the era index's eras, which serve the facets' 201 best.
+            eras: eras::descent_eras(&filter.filters, false),
         };
         return facet_rows(conn, filter, cap, newest, run);
     }

@@ -327,7 +327,7 @@ fn sorted_by_value(
         Reach::Descent {
             ceiling: i64::MAX,
             lowest: 1,
-            eras: super::eras::descent_eras(f),
+            eras: super::eras::descent_eras(f, false),
         }
     } else {
         Reach::All

@@ -7,7 +7,9 @@
 use super::plan_mode::Run;
 use super::reach::Reach;
 use super::*;
-use crate::domain::search::{few_expected, first_reach, known_word, second_reach, walked};
+use crate::domain::search::{
+    few_expected, fills_an_era, first_reach, known_word, second_reach, walked,
+};
 
 /// The ids a words query in newest order on PostgreSQL may return; `None` for any other
 /// search (one read, as the planner chooses). `known`: the words' span over every id, when the
@@ -199,10 +201,11 @@ pub(super) fn stepped<T>(
     found: impl Fn(&[T]) -> i64,
 ) -> QueryResult<Vec<T>> {
     let span = ceiling - lowest + 1;
+    let fills = fills_an_era(expected, wanted, ids);
     let descent = eras.map(|filters| Reach::Descent {
         ceiling,
         lowest,
-        eras: super::eras::descent_eras(filters),
+        eras: super::eras::descent_eras(filters, fills),
     });
     let in_era_index = eras.is_some_and(SearchFilters::in_era_index);
     // With a category or a condition in the era index, words the statistics expect few of are
@@ -255,7 +258,7 @@ pub(super) fn stepped<T>(
     }
     loop {
         let read = match eras {
-            Some(filters) => reach.windowed(ceiling, super::eras::descent_eras(filters)),
+            Some(filters) => reach.windowed(ceiling, super::eras::descent_eras(filters, fills)),
             None => reach,
         };
         let rows = load(conn, read)?;
@@ -340,7 +343,7 @@ impl FirstLook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::search::ERA_READ_MAX;
+    use crate::domain::search::{ERA_READ_MAX, FINE_ERA_READ_MAX};
 
     /// Words outside the statistics (estimated at 0.5% of 1M ids), filtered so that eras do
     /// not serve: the first look at the newest 10,000 ids only counts, and what it counts
@@ -397,7 +400,8 @@ mod tests {
 
     /// Where eras serve, words the statistics do not expect in 10% of the ids or more (outside
     /// them, few expected, or merely common) are read in one descent through the eras, with no
-    /// first look; a word that common is walked in a window of the newest ids.
+    /// first look (through fine eras when they fill an era of the era index twice over with
+    /// the 200 wanted); a word that common is walked in a window of the newest ids.
     #[test]
     fn words_under_ten_percent_descend_through_the_eras_in_one_read() {
         let mut conn = DbConnection::Sqlite(
@@ -409,7 +413,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
-                    eras: Eras::Fine(ERA_READ_MAX),
+                    eras: Eras::Whole(ERA_READ_MAX),
                 },
             ),
             (
@@ -417,7 +421,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
-                    eras: Eras::Fine(ERA_READ_MAX),
+                    eras: Eras::Whole(ERA_READ_MAX),
                 },
             ),
             (
@@ -425,7 +429,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
-                    eras: Eras::Fine(ERA_READ_MAX),
+                    eras: Eras::Fine(FINE_ERA_READ_MAX),
                 },
             ),
             (
@@ -433,7 +437,7 @@ mod tests {
                 Reach::Descent {
                     ceiling: 1_000_000,
                     lowest: 1,
-                    eras: Eras::Fine(ERA_READ_MAX),
+                    eras: Eras::Fine(FINE_ERA_READ_MAX),
                 },
             ),
             (
@@ -487,7 +491,7 @@ mod tests {
         let descent = Reach::Descent {
             ceiling: 1_000_000,
             lowest: 1,
-            eras: Eras::Filtered(ERA_READ_MAX_FILTERED),
+            eras: Eras::Whole(ERA_READ_MAX_FILTERED),
         };
         let walk = Reach::Above {
             floor: 990_000,
