@@ -1,8 +1,9 @@
 //! Reads by eras (PostgreSQL): a window of the newest ids at least an era wide takes its
 //! matches from an era index, which yields only the matches in the window's eras, not every
-//! match of the words: the fine era index (migration `search_fine_eras`) without filters, the
-//! era index (migrations `search_eras`, `search_eras_positions`, `search_eras_filters`, …)
-//! with a category, a condition or a narrow price range.
+//! match of the words: the era index (migrations `search_eras`, `search_eras_positions`,
+//! `search_eras_filters`, …), or without a category, a condition or a narrow price range, for
+//! words that fill its eras, the fine era index (migration `search_fine_eras`):
+//! [`descent_eras`].
 
 use super::reach::{order_key, Reach};
 use super::*;
@@ -125,8 +126,9 @@ pub(super) fn push_era_match_of_e(
 /// FROM … WHERE …` for the reach it is given (a window of eras, then the older ids), and this
 /// adds the order, the limits and the series of windows ([`push_windows`]): from the era of the
 /// newest id up to `ceiling` ([`push_top_era`]: the statement finds it, so a read needs no
-/// round trip for it) down through at most `eras` eras, in windows that double
-/// ([`era_windows`]), never below the era of `lowest`; then, if older ids are left, their
+/// round trip for it) down through at most `eras`' eras in its windows (fine eras in windows
+/// that double, [`era_windows`]; the era index's one a window), never below the era of
+/// `lowest`; then, if older ids are left, their
 /// matches from the words' index. PostgreSQL runs the lateral read once per window of the
 /// series, in the series' order (a nested loop over it: the window is the lateral's
 /// parameter), and stops as soon as the outer `LIMIT` has its rows; the older ids' branch of
