@@ -1546,11 +1546,12 @@ impl FacetsWanted {
 /// words the statistics do not know for common (two words, a prefix, an excluded word, a rare
 /// word) are read in one descent through the eras, as the plan shows (the series of windows,
 /// an era index: the fine one for the page of "quokka", which the statistics put at 0.5%, so
-/// it would fill an era of the era index twice over), and the newest pages by cursor, relevance's candidates and the facets are
-/// exactly the newest matches of the words' own index. Then again with 2,000 listings copied
-/// to ids 300,050 to 400,000 (fine eras 73 to 97): a page's descent covers 64 fine eras at most
-/// (97 down to 34, in seven windows that double, those below 73 empty), and the older ids'
-/// matches come from the words' index in the same read. The facets of the words likewise (they always descend).
+/// it would fill an era of the era index twice over), and the newest pages by cursor,
+/// relevance's candidates and the facets are exactly the newest matches of the words' own
+/// index. Then again with 2,000 listings copied to ids 300,050 to 400,000 (eras 18 to 24): a
+/// descent through the era index names 16 eras at most (24 down to 9, seven of them empty),
+/// and the older ids' matches come from the words' index in the same read. The facets of the
+/// words likewise (they always descend).
 #[test]
 fn a_descent_through_the_eras_finds_the_newest_matches_the_words_index_finds() {
     use bazaar_actors::store::{search, DbConnection};

@@ -181,9 +181,9 @@ pub const FINE_ERA_READ_MAX: i64 = 64;
 /// four fine eras, 20/s in windows that double).
 pub const ERA_READ_MAX_FILTERED: i64 = 64;
 
-/// How many windows a descent through the fine era index reads `eras` fine eras in: the newest era, then
-/// windows that double (one era, two, four, …), the last one cut at `eras`. A descent stops at
-/// the window that completes its matches, so a common word reads one or two small eras (never
+/// How many windows a descent through the fine era index reads `eras` fine eras in: the newest
+/// era, then windows that double (one era, two, four, …), the last one cut at `eras`. A
+/// descent stops at the window that completes its matches, so a common word reads one or two small eras (never
 /// an era of many more matches than it needs), and a rare one covers many eras in few probes
 /// (each probe costs about as much as the matches of a small era: at 1M listings "leather
 /// jacket" through 13 fine eras one by one answered 1,060/s, in 5 windows 1,280/s). Window `k`

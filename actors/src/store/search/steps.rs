@@ -476,8 +476,8 @@ mod tests {
     /// With a category or a condition, which the era index holds, words the statistics expect
     /// few of are read whole from the words' index; otherwise words and filter the statistics
     /// put under 5% of the ids descend through up to 64 eras of the era index; commoner ones
-    /// are walked, and when the walk falls short every match is read by that descent too, not from the words'
-    /// index (which yields the words' every match for the filter to turn away).
+    /// are walked, and when the walk falls short every match is read by that descent too, not
+    /// from the words' index (which yields the words' every match for the filter to turn away).
     #[test]
     fn a_filter_in_the_era_index_reads_every_match_by_a_descent() {
         use crate::domain::search::{CategoryFilter, ERA_READ_MAX_FILTERED};
