@@ -183,11 +183,11 @@ pub const ERA_READ_MAX_FILTERED: i64 = 64;
 
 /// How many windows a descent through the fine era index reads `eras` fine eras in: the newest
 /// era, then windows that double (one era, two, four, …), the last one cut at `eras`. A
-/// descent stops at the window that completes its matches, so a common word reads one or two small eras (never
-/// an era of many more matches than it needs), and a rare one covers many eras in few probes
-/// (each probe costs about as much as the matches of a small era: at 1M listings "leather
-/// jacket" through 13 fine eras one by one answered 1,060/s, in 5 windows 1,280/s). Window `k`
-/// covers the eras `top - 2^k + 1` to `top - 2^(k-1)` (`k` = 0: `top`).
+/// descent stops at the window that completes its matches, so a common word reads one or two
+/// small eras (never an era of many more matches than it needs), and a rare one covers many
+/// eras in few probes (each probe costs about as much as the matches of a small era: at 1M
+/// listings "leather jacket" through 13 fine eras one by one answered 1,060/s, in 5 windows
+/// 1,280/s). Window `k` covers the eras `top - 2^k + 1` to `top - 2^(k-1)` (`k` = 0: `top`).
 pub fn era_windows(eras: i64) -> i64 {
     let eras = eras.max(1);
     // The smallest k with 2^(k-1) >= eras, i.e. 1 + ceil(log2(eras)).

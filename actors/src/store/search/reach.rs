@@ -40,8 +40,8 @@ pub(super) enum Reach {
     /// The newest matches of the ids `lowest` to `ceiling`, era by era (`eras::push_descent`):
     /// each window's matches from the era index or the fine one, newest first, until enough
     /// are found, at most `eras` (`eras::descent_eras`), then the older ids' matches from the
-    /// words' index. One read whatever the words, where the planner's estimate of how many they match
-    /// would otherwise pick the steps: "leather jacket" (986 matches at 1M) read every match,
+    /// words' index. One read whatever the words, where the planner's estimate of how many they
+    /// match would otherwise pick the steps: "leather jacket" (986 matches at 1M) read every match,
     /// 3.4 ms, and takes the 200 newest from 15 eras in 1.3.
     Descent {
         ceiling: i64,
